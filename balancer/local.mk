@@ -1,0 +1,1 @@
+# balancer: targets are added here.

@@ -1,0 +1,2 @@
+noinst_LTLIBRARIES += libpm.la
+libpm_la_SOURCES = common/pm.c common/pm.h

@@ -1,0 +1,296 @@
+/* pm.c: buffers, atomic file replacement and argv-only process spawning. */
+#include "config.h"
+
+#include "pm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define PM_SPAWN_CAPTURE_MAX (16u << 20)
+
+int pm_buf_reserve(pm_buf_t *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap)
+    return 0;
+  if (extra > SIZE_MAX / 2 - b->len)
+    return -ENOMEM;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
+  char *p = realloc(b->data, cap);
+  if (!p)
+    return -ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int pm_buf_append(pm_buf_t *b, const void *p, size_t n) {
+  int r = pm_buf_reserve(b, n);
+  if (r < 0)
+    return r;
+  if (n)
+    memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+int pm_buf_puts(pm_buf_t *b, const char *s) {
+  return pm_buf_append(b, s, strlen(s));
+}
+
+int pm_buf_putc(pm_buf_t *b, char c) { return pm_buf_append(b, &c, 1); }
+
+int pm_buf_vprintf(pm_buf_t *b, const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n < 0)
+    return -EINVAL;
+  int r = pm_buf_reserve(b, (size_t)n);
+  if (r < 0)
+    return r;
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+  return 0;
+}
+
+int pm_buf_printf(pm_buf_t *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = pm_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+int pm_buf_json_str(pm_buf_t *b, const char *s) {
+  int r = pm_buf_putc(b, '"');
+  for (const unsigned char *p = (const unsigned char *)s; r == 0 && *p; p++) {
+    switch (*p) {
+    case '"':
+      r = pm_buf_puts(b, "\\\"");
+      break;
+    case '\\':
+      r = pm_buf_puts(b, "\\\\");
+      break;
+    case '\n':
+      r = pm_buf_puts(b, "\\n");
+      break;
+    case '\t':
+      r = pm_buf_puts(b, "\\t");
+      break;
+    case '\r':
+      r = pm_buf_puts(b, "\\r");
+      break;
+    default:
+      if (*p < 0x20 || *p == 0x7f)
+        r = pm_buf_printf(b, "\\u%04x", *p);
+      else
+        r = pm_buf_putc(b, (char)*p);
+    }
+  }
+  return r < 0 ? r : pm_buf_putc(b, '"');
+}
+
+void pm_buf_reset(pm_buf_t *b) {
+  b->len = 0;
+  if (b->data)
+    b->data[0] = '\0';
+}
+
+void pm_buf_free(pm_buf_t *b) {
+  if (!b)
+    return;
+  free(b->data);
+  *b = (pm_buf_t){0};
+}
+
+int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  int r = 0;
+  pm_buf_reset(out);
+  for (;;) {
+    r = pm_buf_reserve(out, 65536);
+    if (r < 0)
+      break;
+    ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      r = -errno;
+      break;
+    }
+    if (n == 0)
+      break;
+    out->len += (size_t)n;
+    out->data[out->len] = '\0';
+    if (out->len > max) {
+      r = -EFBIG;
+      break;
+    }
+  }
+  close(fd);
+  return r;
+}
+
+static int same_content(const char *path, const void *data, size_t len) {
+  pm_buf_t cur = {0};
+  int r = pm_file_read(path, len, &cur);
+  int same = r == 0 && cur.len == len && (len == 0 || memcmp(cur.data, data, len) == 0);
+  pm_buf_free(&cur);
+  return same;
+}
+
+static int write_all(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int pm_file_replace(const char *path, const void *data, size_t len,
+                    mode_t mode) {
+  if (same_content(path, data, len))
+    return 0;
+  size_t plen = strlen(path);
+  if (plen + sizeof(".tmpXXXXXX") > PATH_MAX)
+    return -ENAMETOOLONG;
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  int r = write_all(fd, data, len);
+  if (r == 0 && fchmod(fd, mode) < 0)
+    r = -errno;
+  if (r == 0 && fsync(fd) < 0)
+    r = -errno;
+  if (close(fd) < 0 && r == 0)
+    r = -errno;
+  if (r == 0 && rename(tmp, path) < 0)
+    r = -errno;
+  if (r < 0) {
+    unlink(tmp);
+    return r;
+  }
+  return 1;
+}
+
+/* Reads what is available from *fd into b; closes it at EOF or past the cap
+ * (the rest is drained and dropped so the child never blocks). */
+static void drain(int *fd, pm_buf_t *b) {
+  char chunk[8192];
+  ssize_t n = read(*fd, chunk, sizeof(chunk));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0) {
+    close(*fd);
+    *fd = -1;
+    return;
+  }
+  if (b && b->len + (size_t)n <= PM_SPAWN_CAPTURE_MAX)
+    pm_buf_append(b, chunk, (size_t)n);
+}
+
+int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
+             int *ret_status) {
+  int po[2] = {-1, -1}, pe[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  pid_t pid = -1;
+  int r;
+
+  if (!argv || !argv[0])
+    return -EINVAL;
+  if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+    r = -errno;
+    goto out_pipes;
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  r = -posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(po[1]);
+  close(pe[1]);
+  po[1] = pe[1] = -1;
+  if (r < 0)
+    goto out_pipes;
+
+  uint64_t deadline = timeout_ms > 0 ? pm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+  while (po[0] >= 0 || pe[0] >= 0) {
+    struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    int wait_ms = -1;
+    if (deadline) {
+      uint64_t now = pm_now_ns();
+      if (now >= deadline) {
+        r = -ETIMEDOUT;
+        break;
+      }
+      wait_ms = (int)((deadline - now) / 1000000u) + 1;
+    }
+    int n = poll(pfd, 2, wait_ms);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      r = -errno;
+      break;
+    }
+    if (po[0] >= 0 && pfd[0].revents)
+      drain(&po[0], out);
+    if (pe[0] >= 0 && pfd[1].revents)
+      drain(&pe[0], err);
+  }
+  if (r < 0)
+    kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (r == 0 && ret_status)
+    *ret_status = status;
+out_pipes:
+  for (int i = 0; i < 2; i++) {
+    if (po[i] >= 0)
+      close(po[i]);
+    if (pe[i] >= 0)
+      close(pe[i]);
+  }
+  return r;
+}
+
+uint64_t pm_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,56 @@
+/* pm.h: small helpers shared by every patmon area (buffers, files, processes).
+ *
+ * Conventions: functions return 0 or a negative errno; nothing here logs. */
+#ifndef PATMON_PM_H
+#define PATMON_PM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A growable byte buffer, always NUL-terminated when data is non-NULL.
+ * Zero-initialise it ({0}); pm_buf_free() releases it and leaves it empty. */
+typedef struct pm_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+} pm_buf_t;
+
+int pm_buf_reserve(pm_buf_t *b, size_t extra);
+int pm_buf_append(pm_buf_t *b, const void *p, size_t n);
+int pm_buf_puts(pm_buf_t *b, const char *s);
+int pm_buf_putc(pm_buf_t *b, char c);
+int pm_buf_printf(pm_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int pm_buf_vprintf(pm_buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Appends s as a JSON string literal, quotes included. */
+int pm_buf_json_str(pm_buf_t *b, const char *s);
+void pm_buf_reset(pm_buf_t *b);
+void pm_buf_free(pm_buf_t *b);
+
+/* Reads a whole file into out (replacing its content). Fails with -EFBIG
+ * when the file is larger than max bytes. */
+int pm_file_read(const char *path, size_t max, pm_buf_t *out);
+
+/* Replaces path with data atomically (temporary file in the same directory,
+ * fsync, rename) unless it already holds exactly these bytes.
+ * Returns 1 when written, 0 when unchanged, or a negative errno; on error the
+ * previous file is untouched. */
+int pm_file_replace(const char *path, const void *data, size_t len,
+                    mode_t mode);
+
+/* Runs argv[0] (searched in PATH) with argv, never through a shell, stdin
+ * from /dev/null. Captures stdout into out and stderr into err (either may be
+ * NULL to discard; each capped at 16 MiB). Kills the child and returns
+ * -ETIMEDOUT after timeout_ms milliseconds (0: no limit). On success returns
+ * 0 and stores the wait status in *ret_status. -ENOENT when the program does
+ * not exist. */
+int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
+             int *ret_status);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t pm_now_ns(void);
+
+#endif

@@ -1,0 +1,1 @@
+# forecast: targets are added here.

@@ -1,0 +1,1 @@
+# hotplug: targets are added here.

@@ -1,0 +1,1 @@
+# pattern: targets are added here.

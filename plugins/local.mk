@@ -1,0 +1,1 @@
+# plugins: targets are added here.

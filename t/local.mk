@@ -1,0 +1,1 @@
+EXTRA_DIST += t/valgrind-run t/lib.sh
