@@ -152,7 +152,8 @@ int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
 static int same_content(const char *path, const void *data, size_t len) {
   pm_buf_t cur = {0};
   int r = pm_file_read(path, len, &cur);
-  int same = r == 0 && cur.len == len && (len == 0 || memcmp(cur.data, data, len) == 0);
+  int same = r == 0 && cur.len == len &&
+             (len == 0 || memcmp(cur.data, data, len) == 0);
   pm_buf_free(&cur);
   return same;
 }
@@ -214,6 +215,31 @@ static void drain(int *fd, pm_buf_t *b) {
     pm_buf_append(b, chunk, (size_t)n);
 }
 
+/* Finds prog like execvp() would, so a missing program is -ENOENT on every
+ * libc and under valgrind (where posix_spawn cannot report exec failures). */
+static int resolve_program(const char *prog, char ret_path[PATH_MAX]) {
+  if (strchr(prog, '/')) {
+    if (access(prog, X_OK) < 0)
+      return -errno;
+    snprintf(ret_path, PATH_MAX, "%s", prog);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  if (!path || !*path)
+    path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+  for (const char *p = path; *p;) {
+    size_t n = strcspn(p, ":");
+    int len =
+        snprintf(ret_path, PATH_MAX, "%.*s/%s", (int)n, n ? p : ".", prog);
+    if (len > 0 && len < PATH_MAX && access(ret_path, X_OK) == 0)
+      return 0;
+    p += n;
+    if (*p == ':')
+      p++;
+  }
+  return -ENOENT;
+}
+
 int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
              int *ret_status) {
   int po[2] = {-1, -1}, pe[2] = {-1, -1};
@@ -222,8 +248,12 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
   pid_t pid = -1;
   int r;
 
+  char prog[PATH_MAX];
   if (!argv || !argv[0])
     return -EINVAL;
+  r = resolve_program(argv[0], prog);
+  if (r < 0)
+    return r;
   if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
     r = -errno;
     goto out_pipes;
@@ -239,7 +269,7 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setsigdefault(&at, &all);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  r = -posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  r = -posix_spawn(&pid, prog, &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(po[1]);
@@ -248,9 +278,11 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
   if (r < 0)
     goto out_pipes;
 
-  uint64_t deadline = timeout_ms > 0 ? pm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+  uint64_t deadline =
+      timeout_ms > 0 ? pm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
   while (po[0] >= 0 || pe[0] >= 0) {
-    struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN},
+                            {.fd = pe[0], .events = POLLIN}};
     int wait_ms = -1;
     if (deadline) {
       uint64_t now = pm_now_ns();
