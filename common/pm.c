@@ -321,6 +321,36 @@ out_pipes:
   return r;
 }
 
+void pm_error_set(pm_error_t *e, const char *file, unsigned line,
+                  const char *text, const char *fmt, ...) {
+  if (!e)
+    return;
+  snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+  e->line = line;
+  e->column = 0;
+  snprintf(e->text, sizeof(e->text), "%s", text ? text : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+  va_end(ap);
+}
+
+const char *pm_error_str(const pm_error_t *e, char *buf, size_t len) {
+  pm_buf_t b = {0};
+  if (e->file[0])
+    pm_buf_printf(&b, "%s:", e->file);
+  if (e->line)
+    pm_buf_printf(&b, "%u:", e->line);
+  if (e->column)
+    pm_buf_printf(&b, "%u:", e->column);
+  pm_buf_printf(&b, "%s%s", b.len ? " " : "", e->msg);
+  if (e->text[0])
+    pm_buf_printf(&b, ": '%s'", e->text);
+  snprintf(buf, len, "%s", b.data ? b.data : "");
+  pm_buf_free(&b);
+  return buf;
+}
+
 uint64_t pm_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

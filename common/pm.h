@@ -50,6 +50,23 @@ int pm_file_replace(const char *path, const void *data, size_t len,
 int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
              int *ret_status);
 
+/* Where and why an input a person wrote is wrong. Filled by the function that
+ * found the problem; the caller owns it and formats it for its host's log. */
+typedef struct pm_error {
+  char file[512];
+  unsigned line;   /* 1-based, 0 when not tied to a line */
+  unsigned column; /* 1-based, 0 when unknown */
+  char text[256];  /* the offending text, may be empty */
+  char msg[512];   /* the reason */
+} pm_error_t;
+
+/* Fills e (when non-NULL); text may be NULL. */
+void pm_error_set(pm_error_t *e, const char *file, unsigned line,
+                  const char *text, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* "file:line:column: msg: 'text'" with the parts that are known. */
+const char *pm_error_str(const pm_error_t *e, char *buf, size_t len);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t pm_now_ns(void);
 

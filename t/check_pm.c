@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "pm.h"
+#include "pm_conf.h"
 
 #include <check.h>
 #include <errno.h>
@@ -76,6 +77,101 @@ START_TEST(spawn_captures_and_times_out) {
 }
 END_TEST
 
+static void write_file(const char *name, const char *text) {
+  char path[128];
+  snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static cfg_opt_t sec_opts[] = {CFG_STR("class", NULL, CFGF_NODEFAULT),
+                               CFG_STR_LIST("match", NULL, CFGF_NONE),
+                               CFG_END()};
+static cfg_opt_t top_opts[] = {
+    CFG_SEC("pattern", sec_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END()};
+
+static int load(const char *name, pm_conf_t **ret, pm_error_t *err) {
+  char path[128];
+  snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+  return pm_conf_load(path, top_opts, CFGF_NONE, ret, err);
+}
+
+START_TEST(conf_lines_survive_comments) {
+  /* libconfuse alone reports line 8 here: it counts comment lines twice. */
+  write_file("a.conf", "# one\n// two\npattern \"a\" { # x\n"
+                       "  class = \"has # and // inside\"\n"
+                       "  /* block\n     comment */\n  bogus = 1\n}\n");
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(load("a.conf", &c, &err), -EBADMSG);
+  ck_assert_ptr_null(c);
+  ck_assert_uint_eq(err.line, 7);
+  ck_assert_ptr_nonnull(strstr(err.file, "a.conf"));
+  ck_assert_ptr_nonnull(strstr(err.msg, "bogus"));
+  ck_assert_str_eq(err.text, "bogus = 1");
+}
+END_TEST
+
+START_TEST(conf_includes_relative_and_mapped) {
+  char sub[128];
+  snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  write_file("main.conf",
+             "pattern \"a\" { class = disk }\n"
+             "include \"sub/b.conf\"\n"
+             "  include(\"sub/none*.conf\")\n"
+             "pattern \"c\" {\n class = nic\n match = {\"x\",\n  \"y\"}\n}\n");
+  write_file("sub/b.conf",
+             "# b\npattern \"b\" {\n  class = \"# not a comment\"\n}\n");
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(load("main.conf", &c, &err), 0);
+  cfg_t *cfg = pm_conf_cfg(c);
+  ck_assert_uint_eq(cfg_size(cfg, "pattern"), 3);
+  ck_assert_str_eq(cfg_getstr(cfg_getnsec(cfg, "pattern", 1), "class"),
+                   "# not a comment");
+  const char *file;
+  unsigned line;
+  pm_conf_section_pos(c, "pattern", "b", &file, &line);
+  ck_assert_ptr_nonnull(strstr(file, "sub/b.conf"));
+  ck_assert_uint_eq(line, 2);
+  pm_conf_locate(c, "pattern", "c", "\"y\"", &file, &line);
+  ck_assert_ptr_nonnull(strstr(file, "main.conf"));
+  ck_assert_uint_eq(line, 7);
+  pm_conf_free(c);
+
+  /* An error inside the included file names that file and its line. */
+  write_file("sub/b.conf", "pattern \"b\" {\n\n  klass = nic\n}\n");
+  ck_assert_int_eq(load("main.conf", &c, &err), -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.file, "sub/b.conf"));
+  ck_assert_uint_eq(err.line, 3);
+}
+END_TEST
+
+START_TEST(conf_include_errors) {
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  write_file("loop.conf", "\ninclude \"loop.conf\"\n");
+  ck_assert_int_eq(load("loop.conf", &c, &err), -ELOOP);
+  write_file("missing.conf",
+             "pattern \"a\" { class = disk }\ninclude \"nope.conf\"\n");
+  ck_assert_int_eq(load("missing.conf", &c, &err), -ENOENT);
+  ck_assert_uint_eq(err.line, 2);
+  ck_assert_str_eq(err.text, "nope.conf");
+  write_file("bad.conf", "include \"x.conf\" trailing\n");
+  ck_assert_int_eq(load("bad.conf", &c, &err), -EBADMSG);
+  ck_assert_uint_eq(err.line, 1);
+  ck_assert_int_eq(load("does-not-exist.conf", &c, &err), -ENOENT);
+  ck_assert_ptr_null(c);
+  char buf[600];
+  ck_assert_ptr_nonnull(strstr(pm_error_str(&err, buf, sizeof(buf)),
+                               "does-not-exist.conf: cannot read"));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pm");
   TCase *tc = tcase_create("core");
@@ -83,6 +179,9 @@ int main(void) {
   tcase_add_test(tc, buf_grows_and_escapes);
   tcase_add_test(tc, replace_writes_only_on_change);
   tcase_add_test(tc, spawn_captures_and_times_out);
+  tcase_add_test(tc, conf_lines_survive_comments);
+  tcase_add_test(tc, conf_includes_relative_and_mapped);
+  tcase_add_test(tc, conf_include_errors);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
