@@ -22,16 +22,18 @@ extern char **environ;
 #define PM_SPAWN_CAPTURE_MAX (16u << 20)
 
 int pm_buf_reserve(pm_buf_t *b, size_t extra) {
+  if (b->err)
+    return b->err;
   if (b->len + extra + 1 <= b->cap)
     return 0;
   if (extra > SIZE_MAX / 2 - b->len)
-    return -ENOMEM;
+    return b->err = -ENOMEM;
   size_t cap = b->cap ? b->cap : 64;
   while (cap < b->len + extra + 1)
     cap *= 2;
   char *p = realloc(b->data, cap);
   if (!p)
-    return -ENOMEM;
+    return b->err = -ENOMEM;
   b->data = p;
   b->cap = cap;
   return 0;
@@ -60,7 +62,7 @@ int pm_buf_vprintf(pm_buf_t *b, const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, aq);
   va_end(aq);
   if (n < 0)
-    return -EINVAL;
+    return b->err = -EINVAL;
   int r = pm_buf_reserve(b, (size_t)n);
   if (r < 0)
     return r;

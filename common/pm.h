@@ -10,11 +10,14 @@
 #include <sys/types.h>
 
 /* A growable byte buffer, always NUL-terminated when data is non-NULL.
- * Zero-initialise it ({0}); pm_buf_free() releases it and leaves it empty. */
+ * Zero-initialise it ({0}); pm_buf_free() releases it and leaves it empty.
+ * The first failed append sets err (sticky until pm_buf_free) and later
+ * appends do nothing, so a writer may check err once at the end. */
 typedef struct pm_buf {
   char *data;
   size_t len;
   size_t cap;
+  int err;
 } pm_buf_t;
 
 int pm_buf_reserve(pm_buf_t *b, size_t extra);

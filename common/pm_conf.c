@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PM_CONF_MAX_FILE (4u << 20)
 #define PM_CONF_MAX_TOTAL (16u << 20)
@@ -93,6 +94,14 @@ static int include_path(struct pp *pp, const char *from, unsigned from_line,
   pm_buf_t content = {0};
   for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
     const char *p = g.gl_pathv[i];
+    struct stat st;
+    if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+      /* A FIFO or a device would block or never end. */
+      pm_error_set(pp->err, from, from_line, p,
+                   "cannot include: not a regular file");
+      r = -EINVAL;
+      break;
+    }
     r = pm_file_read(p, PM_CONF_MAX_FILE, &content);
     if (r < 0) {
       pm_error_set(pp->err, from, from_line, p, "cannot include: %s",
