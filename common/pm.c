@@ -173,15 +173,35 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
+/* For a target that is not a regular file (/dev/stdout, a FIFO): no
+ * temporary file and no rename, which would replace the device itself. */
+static int write_in_place(const char *path, const void *data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return -errno;
+  int r = write_all(fd, data, len);
+  if (close(fd) < 0 && r == 0)
+    r = -errno;
+  return r < 0 ? r : 1;
+}
+
 int pm_file_replace(const char *path, const void *data, size_t len,
                     mode_t mode) {
+  char real[PATH_MAX];
+  struct stat st;
+  /* A symlink stays: the file it points to is replaced. */
+  if (realpath(path, real))
+    path = real;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return write_in_place(path, data, len);
   if (same_content(path, data, len))
     return 0;
   size_t plen = strlen(path);
   if (plen + sizeof(".tmpXXXXXX") > PATH_MAX)
     return -ENAMETOOLONG;
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
     return -errno;

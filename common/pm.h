@@ -38,7 +38,9 @@ void pm_buf_free(pm_buf_t *b);
 int pm_file_read(const char *path, size_t max, pm_buf_t *out);
 
 /* Replaces path with data atomically (temporary file in the same directory,
- * fsync, rename) unless it already holds exactly these bytes.
+ * fsync, rename) unless it already holds exactly these bytes. A symlink is
+ * followed and its target replaced. A target that exists but is not a
+ * regular file (/dev/stdout, a FIFO) is written in place, never renamed over.
  * Returns 1 when written, 0 when unchanged, or a negative errno; on error the
  * previous file is untouched. */
 int pm_file_replace(const char *path, const void *data, size_t len,

@@ -325,6 +325,44 @@ static void on_error(cfg_t *cfg, const char *fmt, va_list ap) {
                msg);
 }
 
+/* libconfuse accepts a section left open at the end of the file; a missing
+ * brace there is an error an operator wants to hear about. */
+static int check_braces(const pm_conf_t *c, pm_error_t *err) {
+  size_t open_line[64], depth = 0, line = 0;
+  const char *t = c->text.data;
+  for (size_t i = 0; t && t[i]; i++) {
+    char ch = t[i];
+    if (ch == '\n') {
+      line++;
+    } else if (ch == '"' || ch == '\'') {
+      for (i++; t[i] && t[i] != ch; i++) {
+        if (t[i] == '\\' && t[i + 1])
+          i++;
+        if (t[i] == '\n')
+          line++;
+      }
+      if (!t[i])
+        break;
+    } else if (ch == '{') {
+      if (depth < 64)
+        open_line[depth] = line;
+      depth++;
+    } else if (ch == '}' && depth > 0) {
+      depth--;
+    }
+  }
+  if (depth == 0 || c->nlines == 0)
+    return 0;
+  size_t l = open_line[depth - 1 < 64 ? depth - 1 : 63];
+  if (l >= c->nlines)
+    l = c->nlines - 1;
+  char text[256];
+  line_text(c, l, text, sizeof(text));
+  pm_error_set(err, c->files[c->map[l].file], c->map[l].line, text,
+               "'{' is never closed");
+  return -EBADMSG;
+}
+
 int pm_conf_load_buf(const char *buf, size_t len, const char *name,
                      cfg_opt_t *opts, int flags, pm_conf_t **ret,
                      pm_error_t *err) {
@@ -358,7 +396,7 @@ int pm_conf_load_buf(const char *buf, size_t len, const char *name,
   cur.c = NULL;
   cur.err = NULL;
   pthread_mutex_unlock(&parse_lock);
-  r = pr == CFG_SUCCESS ? 0 : -EBADMSG;
+  r = pr == CFG_SUCCESS ? check_braces(c, err) : -EBADMSG;
 out:
   if (r < 0) {
     pm_conf_free(c);

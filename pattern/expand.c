@@ -515,7 +515,8 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
 }
 
 static int build_entries(struct ctx *x) {
-  qsort_r(x->raws, x->nraws, sizeof(*x->raws), cmp_group, (void *)x->inv);
+  if (x->nraws > 1)
+    qsort_r(x->raws, x->nraws, sizeof(*x->raws), cmp_group, (void *)x->inv);
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < x->nraws;) {
     size_t n = 1;
@@ -591,7 +592,8 @@ static int unique_names(struct ctx *x) {
   struct name_set ns = {0};
   struct pat_arena scratch = {0};
   int rc = 0;
-  qsort(e->recs, e->n, sizeof(*e->recs), cmp_entry);
+  if (e->n > 1)
+    qsort(e->recs, e->n, sizeof(*e->recs), cmp_entry);
   for (size_t i = 0; rc == 0 && i < e->n; i++) {
     pat_entry_t *en = &e->recs[i].pub;
     const char *plugin = pat_class_plugin(en->cls);
@@ -622,7 +624,7 @@ static int unique_names(struct ctx *x) {
   }
   free(ns.slots);
   pat_arena_free(&scratch);
-  if (rc == 0)
+  if (rc == 0 && e->n > 1)
     qsort(e->recs, e->n, sizeof(*e->recs), cmp_entry);
   return rc;
 }

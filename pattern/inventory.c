@@ -285,7 +285,8 @@ static int cmp_obj(const void *a, const void *b) {
 void pat_inv_finish(pat_inventory_t *inv) {
   if (inv->building)
     pat_inv_abort(inv);
-  qsort(inv->objs, inv->nobjs, sizeof(*inv->objs), cmp_obj);
+  if (inv->nobjs > 1)
+    qsort(inv->objs, inv->nobjs, sizeof(*inv->objs), cmp_obj);
   size_t i = 0;
   for (unsigned c = 0; c <= PAT_NCLASSES; c++) {
     while (i < inv->nobjs && inv->objs[i].cls < c)

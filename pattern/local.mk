@@ -17,3 +17,11 @@ patmon_expand_SOURCES = pattern/patmon-expand.c
 patmon_expand_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pattern \
 	-DPATMON_SYSCONFDIR='"$(sysconfdir)/patmon"'
 patmon_expand_LDADD = libpattern.la
+
+UNIT_TESTS += t/check_pattern
+t_check_pattern_SOURCES = t/check_pattern.c
+t_check_pattern_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+t_check_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PCRE2_CFLAGS)
+t_check_pattern_LDADD = libpattern.la $(CHECK_LIBS)
+
+EXTRA_DIST += t/data/pattern contrib/patterns

@@ -125,7 +125,8 @@ int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len) {
     if (split_line(line, &m[n]))
       n++;
   }
-  qsort(m, n, sizeof(*m), cmp_mnt);
+  if (n > 1)
+    qsort(m, n, sizeof(*m), cmp_mnt);
   for (size_t i = 0; r == 0 && i < n; i++) {
     if (i + 1 < n && strcmp(m[i].fields[F_MNT], m[i + 1].fields[F_MNT]) == 0)
       continue; /* covered by a later mount on the same point */

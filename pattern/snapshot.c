@@ -260,8 +260,10 @@ static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
   struct pat_prop *p = malloc((lv->nprops ? lv->nprops : 1) * sizeof(*p));
   if (!p)
     return -ENOMEM;
-  memcpy(p, lv->props, lv->nprops * sizeof(*p));
-  qsort_r(p, lv->nprops, sizeof(*p), cmp_key_name, (void *)inv);
+  if (lv->nprops) {
+    memcpy(p, lv->props, lv->nprops * sizeof(*p));
+    qsort_r(p, lv->nprops, sizeof(*p), cmp_key_name, (void *)inv);
+  }
   int r = pm_buf_putc(out, '{');
   for (uint32_t i = 0; r == 0 && i < lv->nprops; i++) {
     if (i)
