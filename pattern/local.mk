@@ -25,3 +25,13 @@ t_check_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PCRE2_CFLAGS)
 t_check_pattern_LDADD = libpattern.la $(CHECK_LIBS)
 
 EXTRA_DIST += t/data/pattern contrib/patterns
+
+# Integration tests: the real binary against the live machine and real tools.
+check_PROGRAMS += t/standin-systemd
+t_standin_systemd_SOURCES = t/standin-systemd.c
+t_standin_systemd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+t_standin_systemd_LDADD = $(SYSTEMD_LIBS)
+TESTS += t/pattern-cli.sh t/pattern-hotplug.sh t/pattern-units-standin.sh \
+	t/pattern-pacemaker.sh
+EXTRA_DIST += t/pattern-cli.sh t/pattern-hotplug.sh t/pattern-units-standin.sh \
+	t/pattern-pacemaker.sh

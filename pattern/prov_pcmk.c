@@ -161,6 +161,8 @@ static void xml_failure(const pm_buf_t *out, char *buf, size_t len) {
       continue;
     const char *msg = attr(st, "message");
     const char *detail = NULL;
+    if (msg && strcmp(msg, "OK") == 0)
+      msg = NULL; /* crm_mon says OK and lists errors */
     for (xmlNode *es = st->children; es && !detail; es = es->next)
       for (xmlNode *e = is(es, "errors") ? es->children : NULL; e && !detail;
            e = e->next)
@@ -234,6 +236,16 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
     goto out;
   if (r < 0) {
     r = 0; /* no cluster here: the note says why */
+    goto out;
+  }
+  if (!strstr(mon.data ? mon.data : "", "<resources")) {
+    /* crm_mon may exit 0 and report trouble only inside its XML. */
+    char why[300];
+    xml_failure(&mon, why, sizeof(why));
+    r = pat_inv_note(inv, PAT_RESOURCE,
+                     "crm_mon listed no resources%s%s: resource patterns "
+                     "expand to nothing",
+                     why[0] ? ": " : "", why);
     goto out;
   }
   if (run(inv, cib_argv, timeout, &cib) < 0)
