@@ -81,8 +81,19 @@ int pm_buf_printf(pm_buf_t *b, const char *fmt, ...) {
 
 int pm_buf_json_str(pm_buf_t *b, const char *s) {
   int r = pm_buf_putc(b, '"');
-  for (const unsigned char *p = (const unsigned char *)s; r == 0 && *p; p++) {
-    switch (*p) {
+  while (r == 0 && *s) {
+    /* Runs of characters that need no escape go in at once. */
+    size_t n = 0;
+    while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20 &&
+           s[n] != 0x7f)
+      n++;
+    if (n) {
+      r = pm_buf_append(b, s, n);
+      s += n;
+      continue;
+    }
+    unsigned char c = (unsigned char)*s++;
+    switch (c) {
     case '"':
       r = pm_buf_puts(b, "\\\"");
       break;
@@ -99,10 +110,7 @@ int pm_buf_json_str(pm_buf_t *b, const char *s) {
       r = pm_buf_puts(b, "\\r");
       break;
     default:
-      if (*p < 0x20 || *p == 0x7f)
-        r = pm_buf_printf(b, "\\u%04x", *p);
-      else
-        r = pm_buf_putc(b, (char)*p);
+      r = pm_buf_printf(b, "\\u%04x", c);
     }
   }
   return r < 0 ? r : pm_buf_putc(b, '"');
@@ -126,9 +134,14 @@ int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
   if (fd < 0)
     return -errno;
   int r = 0;
+  struct stat st;
   pm_buf_reset(out);
+  /* One allocation for a regular file; /proc files report size 0. */
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (size_t)st.st_size <= max)
+    pm_buf_reserve(out, (size_t)st.st_size + 1);
   for (;;) {
-    r = pm_buf_reserve(out, 65536);
+    r = pm_buf_reserve(out, out->cap - out->len > 4096 ? 0 : 65536);
     if (r < 0)
       break;
     ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);

@@ -28,6 +28,7 @@ struct pm_conf {
   char **files;
   size_t nfiles;
   struct line_src *map; /* one per line of text */
+  size_t *line_start;   /* byte offset of each line of text */
   size_t nlines, cap_lines;
 };
 
@@ -63,6 +64,19 @@ static int end_line(pm_conf_t *c, unsigned file, unsigned line) {
   }
   c->map[c->nlines++] = (struct line_src){file, line};
   return pm_buf_putc(&c->text, '\n');
+}
+
+/* Indexes where each line of text starts, for offset <-> line lookups. */
+static int index_lines(pm_conf_t *c) {
+  c->line_start = malloc((c->nlines + 1) * sizeof(*c->line_start));
+  if (!c->line_start)
+    return -ENOMEM;
+  size_t l = 0;
+  c->line_start[l++] = 0;
+  for (size_t i = 0; i < c->text.len && l < c->nlines; i++)
+    if (c->text.data[i] == '\n')
+      c->line_start[l++] = i + 1;
+  return 0;
 }
 
 static int preprocess(struct pp *pp, const char *name, const char *buf,
@@ -288,16 +302,11 @@ static struct {
 } cur;
 
 static void line_text(const pm_conf_t *c, size_t line0, char *buf, size_t len) {
-  const char *p = c->text.data;
-  for (size_t l = 0; p && l < line0; l++) {
-    p = strchr(p, '\n');
-    if (p)
-      p++;
-  }
-  if (!p) {
+  if (!c->text.data || line0 >= c->nlines) {
     buf[0] = '\0';
     return;
   }
+  const char *p = c->text.data + c->line_start[line0];
   while (*p == ' ' || *p == '\t')
     p++;
   size_t n = strcspn(p, "\n");
@@ -372,6 +381,8 @@ int pm_conf_load_buf(const char *buf, size_t len, const char *name,
     return -ENOMEM;
   struct pp pp = {.c = c, .err = err};
   r = preprocess(&pp, name, buf, len);
+  if (r == 0)
+    r = index_lines(c);
   if (r < 0)
     goto out;
   if (!c->text.data)
@@ -424,20 +435,19 @@ int pm_conf_load(const char *path, cfg_opt_t *opts, int flags, pm_conf_t **ret,
 
 cfg_t *pm_conf_cfg(const pm_conf_t *c) { return c->cfg; }
 
-/* Byte offset where output line line0 starts. */
-static size_t line_offset(const pm_conf_t *c, size_t line0) {
-  const char *p = c->text.data;
-  for (size_t l = 0; l < line0; l++)
-    p = strchr(p, '\n') + 1;
-  return (size_t)(p - c->text.data);
-}
-
+/* The line holding byte off: the last line starting at or before it. */
 static size_t line_of_offset(const pm_conf_t *c, size_t off) {
-  size_t l = 0;
-  for (size_t i = 0; i < off && i < c->text.len; i++)
-    if (c->text.data[i] == '\n')
-      l++;
-  return l < c->nlines ? l : (c->nlines ? c->nlines - 1 : 0);
+  size_t lo = 0, hi = c->nlines;
+  if (hi == 0)
+    return 0;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (c->line_start[mid] <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 /* Output line (0-based) of `sec_name "title"`, or 0. */
@@ -488,7 +498,7 @@ void pm_conf_locate(const pm_conf_t *c, const char *sec_name, const char *title,
                     unsigned *ret_line) {
   size_t l = section_line(c, sec_name, title);
   if (c->nlines && needle && *needle) {
-    const char *hit = strstr(c->text.data + line_offset(c, l), needle);
+    const char *hit = strstr(c->text.data + c->line_start[l], needle);
     if (hit)
       l = line_of_offset(c, (size_t)(hit - c->text.data));
   }
@@ -504,6 +514,7 @@ void pm_conf_free(pm_conf_t *c) {
     free(c->files[i]);
   free(c->files);
   free(c->map);
+  free(c->line_start);
   pm_buf_free(&c->text);
   free(c);
 }

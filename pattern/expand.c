@@ -101,7 +101,8 @@ static bool test(struct ctx *x, const struct pat_cond *c, uint32_t key,
   if (c->kind == PAT_COND_GLOB) {
     m = pat_glob_match(c, v);
   } else {
-    m = pcre2_match(c->re, (PCRE2_SPTR)v, strlen(v), 0, 0, x->md, NULL) >= 0;
+    m = (c->jit ? pcre2_jit_match : pcre2_match)(
+            c->re, (PCRE2_SPTR)v, strlen(v), 0, 0, x->md, NULL) >= 0;
     if (m && c->ncaptures) {
       PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
       uint32_t pairs = pcre2_get_ovector_count(x->md);

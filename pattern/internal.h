@@ -77,6 +77,7 @@ struct pat_inventory {
   uint32_t nkeys, cap_keys;
   uint32_t *hash; /* open addressing over keys, size hash_size */
   uint32_t hash_size;
+  uint32_t *next_key; /* the key that last followed each key: a guess */
   struct pat_obj *objs;
   size_t nobjs, cap_objs;
   size_t cls_start[PAT_NCLASSES +
@@ -95,6 +96,10 @@ struct pat_inventory {
 pat_inventory_t *pat_inventory_new(void);
 /* Key id of name, adding it. PAT_NO_KEY on allocation failure. */
 uint32_t pat_inv_intern(pat_inventory_t *inv, const char *name, size_t len);
+/* pat_inv_intern(), trying first the key that last followed `prev`
+ * (objects of one class list their keys in much the same order). */
+uint32_t pat_inv_intern_after(pat_inventory_t *inv, uint32_t prev,
+                              const char *name, size_t len);
 /* Key id of name if any object has it, else PAT_NO_KEY. */
 uint32_t pat_inv_key(const pat_inventory_t *inv, const char *name);
 /* Object building: begin, props (and parent levels), end. copy=false keeps
@@ -158,6 +163,7 @@ struct pat_cond {
   struct pat_glob_alt *alts;
   size_t nalts;
   pcre2_code *re;
+  bool jit; /* compiled by PCRE2's JIT: pcre2_jit_match() may be used */
   unsigned ncaptures;
   unsigned capture_base; /* %capture_base+1 is this regex's first group */
   const char *file;

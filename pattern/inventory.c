@@ -127,8 +127,13 @@ uint32_t pat_inv_intern(pat_inventory_t *inv, const char *name, size_t len) {
     if (!k)
       return PAT_NO_KEY;
     inv->keys = k;
+    uint32_t *nk = realloc(inv->next_key, cap * sizeof(*nk));
+    if (!nk)
+      return PAT_NO_KEY;
+    inv->next_key = nk;
     inv->cap_keys = cap;
   }
+  inv->next_key[inv->nkeys] = PAT_NO_KEY;
   char *copy = pat_arena_strndup(&inv->arena, name, len);
   if (!copy)
     return PAT_NO_KEY;
@@ -137,6 +142,20 @@ uint32_t pat_inv_intern(pat_inventory_t *inv, const char *name, size_t len) {
   inv->keys[inv->nkeys] = copy;
   inv->hash[slot] = inv->nkeys;
   return inv->nkeys++;
+}
+
+uint32_t pat_inv_intern_after(pat_inventory_t *inv, uint32_t prev,
+                              const char *name, size_t len) {
+  if (prev != PAT_NO_KEY) {
+    uint32_t guess = inv->next_key[prev];
+    if (guess != PAT_NO_KEY && strncmp(inv->keys[guess], name, len) == 0 &&
+        inv->keys[guess][len] == '\0')
+      return guess;
+  }
+  uint32_t id = pat_inv_intern(inv, name, len);
+  if (prev != PAT_NO_KEY && id != PAT_NO_KEY)
+    inv->next_key[prev] = id;
+  return id;
 }
 
 uint32_t pat_inv_key(const pat_inventory_t *inv, const char *name) {
@@ -221,7 +240,17 @@ static int make_level(pat_inventory_t *inv, uint32_t from, uint32_t to,
   if (!p)
     return -ENOMEM;
   memcpy(p, inv->tmp + from, n * sizeof(*p));
-  qsort(p, n, sizeof(*p), cmp_prop);
+  /* Insertion sort: objects list their keys in much the same order, so
+   * the ids arrive nearly sorted and this is close to one pass. */
+  for (uint32_t i = 1; i < n; i++) {
+    struct pat_prop v = p[i];
+    uint32_t j = i;
+    while (j > 0 && cmp_prop(&p[j - 1], &v) > 0) {
+      p[j] = p[j - 1];
+      j--;
+    }
+    p[j] = v;
+  }
   uint32_t m = 0;
   for (uint32_t i = 0; i < n; i++) {
     if (m > 0 && p[m - 1].key == p[i].key)
@@ -329,6 +358,7 @@ void pat_inventory_free(pat_inventory_t *inv) {
   free(inv->host);
   free(inv->buf);
   free(inv->keys);
+  free(inv->next_key);
   free(inv->hash);
   free(inv->objs);
   free(inv->tmp);

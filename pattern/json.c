@@ -41,6 +41,8 @@ static void ws(struct pat_json *j) {
 }
 
 int pat_json_peek(struct pat_json *j) {
+  if (j->p < j->end && (unsigned char)*j->p > ' ')
+    return (unsigned char)*j->p;
   ws(j);
   return j->p < j->end ? (unsigned char)*j->p : -1;
 }
@@ -95,7 +97,15 @@ static char *put_utf8(char *w, unsigned cp) {
 int pat_json_string(struct pat_json *j, char **ret) {
   if (pat_json_peek(j) != '"')
     return pat_json_fail(j, "expected a string");
+  /* Characters that end the fast scan: quote, backslash, controls (the
+   * buffer's terminating NUL among them, so no bound check is needed). */
+  static const bool stop[256] = {
+      [0 ... 0x1f] = true, ['"'] = true, ['\\'] = true};
   char *r = ++j->p, *w = r;
+  /* Most strings have no escapes: find the end without copying. */
+  while (!stop[(unsigned char)*j->p])
+    j->p++;
+  w = j->p;
   for (;;) {
     if (j->p >= j->end)
       return pat_json_fail(j, "unterminated string");

@@ -5,7 +5,8 @@
  * pat_json_expect(j, '[') and pat_json_element(). Every function returns 0
  * (or 1 for "another member/element follows") or -EBADMSG, having filled
  * the error with the line and the text where it stopped. Strings are
- * decoded in place: the buffer must be writable and outlive the values. */
+ * decoded in place: the buffer must be writable, end with a NUL at end[0],
+ * and outlive the values. */
 #ifndef PATMON_PATTERN_JSON_H
 #define PATMON_PATTERN_JSON_H
 

@@ -116,8 +116,8 @@ static int compile_regex(struct pat_cond *c, const char *val, pm_error_t *err) {
              (size_t)off, msg);
     return -EBADMSG;
   }
-  pcre2_jit_compile(c->re,
-                    PCRE2_JIT_COMPLETE); /* the interpreter is fine too */
+  /* Without JIT (not built in, no executable memory) pcre2_match works. */
+  c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
   uint32_t groups = 0;
   pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &groups);
   c->ncaptures = c->negate ? 0 : groups;

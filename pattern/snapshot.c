@@ -104,13 +104,17 @@ static int read_object(pat_inventory_t *inv, struct pat_json *j,
   }
   r = pat_inv_begin(inv, cls, name, object ? object : name, (int)pid, false);
   int cur = 0;
+  uint32_t prev = PAT_NO_KEY;
   for (size_t i = 0; r == 0 && i < o->n; i++) {
     while (r == 0 && cur < o->props[i].level) {
       r = pat_inv_level(inv);
       cur++;
     }
+    const char *k = o->props[i].key;
+    uint32_t id = pat_inv_intern_after(inv, prev, k, strlen(k));
     if (r == 0)
-      r = pat_inv_prop(inv, o->props[i].key, o->props[i].val, false);
+      r = pat_inv_prop_id(inv, id, o->props[i].val, false);
+    prev = id;
   }
   while (r == 0 && cur < levels) {
     r = pat_inv_level(inv);
