@@ -315,7 +315,8 @@ static void line_text(const pm_conf_t *c, size_t line0, char *buf, size_t len) {
   snprintf(buf, len, "%.*s", (int)n, p);
 }
 
-static void on_error(cfg_t *cfg, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void
+on_error(cfg_t *cfg, const char *fmt, va_list ap) {
   if (cur.seen++)
     return;
   pm_conf_t *c = cur.c;

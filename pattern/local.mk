@@ -44,3 +44,14 @@ t_bench_bench_expand_SOURCES = t/bench/bench-expand.c
 t_bench_bench_expand_LDADD = libpattern.la
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += t/bench/expand
+
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_patterns t/fuzz/fuzz_snapshot
+t_fuzz_fuzz_patterns_SOURCES = t/fuzz/fuzz_patterns.c
+t_fuzz_fuzz_patterns_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_patterns_LDADD = libpattern.la
+t_fuzz_fuzz_snapshot_SOURCES = t/fuzz/fuzz_snapshot.c
+t_fuzz_fuzz_snapshot_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_snapshot_LDADD = libpattern.la
+endif
+EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
