@@ -1,1 +1,16 @@
-# hotplug: targets are added here.
+# hotplug: event sources, debounce and the event socket. Public header:
+# hotplug/hotplug.h (#include "hotplug/hotplug.h"). Consumers link
+# libhotplug.la and libpm.la: libpm.la is not added here, since a module that
+# links both would get its symbols twice. libhpmsg.la is the socket grammar
+# alone, for the alert agent; libhotplug.la holds it.
+noinst_LTLIBRARIES += libhpmsg.la libhotplug.la
+libhpmsg_la_SOURCES = hotplug/message.c hotplug/hotplug.h hotplug/internal.h
+libhotplug_la_SOURCES = hotplug/batch.c hotplug/socket.c hotplug/watch.c \
+	hotplug/hotplug.h hotplug/internal.h
+libhotplug_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS)
+libhotplug_la_LIBADD = libhpmsg.la $(UDEV_LIBS)
+
+UNIT_TESTS += t/check_hotplug
+t_check_hotplug_SOURCES = t/check_hotplug.c
+t_check_hotplug_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_check_hotplug_LDADD = libhotplug.la libpm.la $(CHECK_LIBS)
