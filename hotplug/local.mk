@@ -10,6 +10,13 @@ libhotplug_la_SOURCES = hotplug/batch.c hotplug/socket.c hotplug/watch.c \
 libhotplug_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS)
 libhotplug_la_LIBADD = libhpmsg.la $(UDEV_LIBS)
 
+# The Pacemaker alert agent, linked with the grammar only (libc otherwise).
+patmonlibexecdir = $(libexecdir)/patmon
+patmonlibexec_PROGRAMS = contrib/pacemaker/patmon-alert
+contrib_pacemaker_patmon_alert_SOURCES = contrib/pacemaker/patmon-alert.c
+contrib_pacemaker_patmon_alert_LDADD = libhpmsg.la
+EXTRA_DIST += contrib/pacemaker/alerts.xml
+
 UNIT_TESTS += t/check_hotplug
 t_check_hotplug_SOURCES = t/check_hotplug.c
 t_check_hotplug_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
