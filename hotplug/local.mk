@@ -21,3 +21,11 @@ UNIT_TESTS += t/check_hotplug
 t_check_hotplug_SOURCES = t/check_hotplug.c
 t_check_hotplug_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_hotplug_LDADD = libhotplug.la libpm.la $(CHECK_LIBS)
+
+# hp-watch prints batches for the integration scripts.
+check_PROGRAMS += t/hp-watch
+t_hp_watch_SOURCES = t/hp-watch.c
+t_hp_watch_LDADD = libhotplug.la libpm.la
+
+TESTS += t/hotplug-events.sh t/hotplug-udevd.sh
+EXTRA_DIST += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-lib.sh
