@@ -22,10 +22,14 @@ t_check_hotplug_SOURCES = t/check_hotplug.c
 t_check_hotplug_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_hotplug_LDADD = libhotplug.la libpm.la $(CHECK_LIBS)
 
-# hp-watch prints batches for the integration scripts.
-check_PROGRAMS += t/hp-watch
+# hp-watch prints batches for the integration scripts; storm-lib is the
+# library-level storm benchmark (t/hotplug-storm.sh runs it with its bounds).
+check_PROGRAMS += t/hp-watch t/bench/storm-lib
 t_hp_watch_SOURCES = t/hp-watch.c
 t_hp_watch_LDADD = libhotplug.la libpm.la
+t_bench_storm_lib_SOURCES = t/bench/storm-lib.c
+t_bench_storm_lib_LDADD = libhotplug.la libpm.la
 
-TESTS += t/hotplug-events.sh t/hotplug-udevd.sh
-EXTRA_DIST += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-lib.sh
+TESTS += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-storm.sh
+EXTRA_DIST += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-storm.sh \
+	t/hotplug-lib.sh
