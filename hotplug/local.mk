@@ -33,3 +33,11 @@ t_bench_storm_lib_LDADD = libhotplug.la libpm.la
 TESTS += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-storm.sh
 EXTRA_DIST += t/hotplug-events.sh t/hotplug-udevd.sh t/hotplug-storm.sh \
 	t/hotplug-lib.sh
+
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_hpmsg
+t_fuzz_fuzz_hpmsg_SOURCES = t/fuzz/fuzz_hpmsg.c
+t_fuzz_fuzz_hpmsg_LDADD = libhotplug.la
+t_fuzz_fuzz_hpmsg_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+endif
+EXTRA_DIST += t/fuzz/corpus/fuzz_hpmsg
