@@ -5,7 +5,8 @@
  * namespace takes them when the program exits. Reports batches delivered,
  * latency, memory; exits 1 when a bound is broken:
  *   batches <= storm duration / max_delay + 2 (a storm is cut, not relayed),
- *   every event delivered (or a rescan reported for lost udev events),
+ *   every event delivered (or a rescan reported for lost udev events; block
+ *   devices that others add meanwhile are counted too),
  *   first event of a batch to its delivery <= max_delay + 250 ms,
  *   RSS grows by less than 4 MiB.
  *
@@ -109,10 +110,14 @@ static void *sender_main(void *arg) {
   return NULL;
 }
 
+static void batch_path(char *path, size_t len) {
+  snprintf(path, len, "%s/ip.batch", opt.dir);
+}
+
 /* Adds pairs [from, to) with one ip -batch. */
 static int add_pairs(int from, int to) {
   char path[128];
-  snprintf(path, sizeof(path), "%s/ip.batch", opt.dir);
+  batch_path(path, sizeof(path));
   pm_buf_t b = {0};
   for (int i = from; i < to; i++)
     pm_buf_printf(&b, "link add st%da type veth peer name st%db\n", i, i);
@@ -227,6 +232,9 @@ int main(int argc, char **argv) {
   getrusage(RUSAGE_SELF, &ru1);
   long rss_after = rss_kb();
   hp_watch_free(opt.w);
+  char path[128];
+  batch_path(path, sizeof(path));
+  unlink(path);
   rmdir(opt.dir);
 
   double secs = (double)(produced - opt.start_ns) / 1e9;
@@ -239,8 +247,8 @@ int main(int argc, char **argv) {
          "max_delay %d ms)\n",
          opt.messages, 2 * opt.pairs, secs, opt.debounce, opt.max_delay);
   printf("batches: %u (bound %u)\n", seen.batches, max_batches);
-  printf("events delivered: %u of %u, %u dropped, %u rescans for lost udev "
-         "events\n",
+  printf("events delivered: %u of %u (more: block devices of others on this "
+         "machine), %u dropped, %u rescans for lost udev events\n",
          seen.events, expected, seen.dropped, seen.rescans);
   printf("max latency, first event of a batch to its delivery: %.1f ms "
          "(bound %d)\n",
@@ -257,7 +265,7 @@ int main(int argc, char **argv) {
     bad = printf("FAIL: ip -batch: %s\n", strerror(-nic_r));
   if (seen.batches > max_batches)
     bad = printf("FAIL: too many batches\n");
-  if (seen.events != expected && !seen.rescans)
+  if (seen.events < expected && !seen.rescans)
     bad = printf("FAIL: events lost without a rescan\n");
   if (seen.dropped)
     bad = printf("FAIL: valid messages dropped\n");
