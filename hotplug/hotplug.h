@@ -113,13 +113,14 @@ int hp_watch_next(hp_watch_t *w, int timeout_ms, hp_batch_t *ret);
 
 /* Makes the current or, failing that, the next hp_watch_next() return
  * HP_NEXT_WOKEN (wake-ups do not accumulate). Safe from any thread and from a
- * signal handler. */
+ * signal handler, as long as w is not freed meanwhile. */
 int hp_watch_wake(hp_watch_t *w);
 
 /* Parses one socket message: msg holds len bytes (not NUL-terminated; one
  * trailing "\n" or "\r\n" allowed). Grammar, fields separated by blanks:
  *   resource start|stop|migrate NAME   NAME: a Pacemaker id, [A-Za-z_] then
- *                                      [A-Za-z0-9_.-], optionally ":N" (clone
+ *                                      [A-Za-z0-9_.-] (bytes >= 0x80 count as
+ *                                      letters), optionally ":N" (a clone
  *                                      instance); at most HP_NAME_MAX bytes
  *   volume add|remove PATH             PATH: absolute and canonical (no "//",
  *                                      "." or ".." component, no trailing
