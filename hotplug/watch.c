@@ -288,15 +288,19 @@ int hp_watch_next(hp_watch_t *w, int timeout_ms, hp_batch_t *ret) {
     for (int i = 0; i < P_N; i++)
       if (pfd[i].revents & POLLNVAL)
         return -EBADF;
+    /* A batch that fell due while we slept is closed before what woke us is
+     * read: that goes to the next batch, so no batch outlasts max_delay. */
+    bool due_now = hp_co_take(&w->co, now, ret);
     if (pfd[P_UDEV].revents)
       drain_udev(w, now);
     if (pfd[P_MOUNT].revents & (POLLPRI | POLLERR))
       add_simple(w, now, HP_MOUNT, "");
-    if (pfd[P_SOCK].revents) {
-      int r = drain_socket(w, now);
-      if (r < 0)
-        return r;
-    }
+    int r = pfd[P_SOCK].revents ? drain_socket(w, now) : 0;
+    /* A wake-up stays pending for the next call. */
+    if (due_now)
+      return HP_NEXT_BATCH;
+    if (r < 0)
+      return r;
     if (pfd[P_WAKE].revents) {
       uint64_t count;
       if (read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
