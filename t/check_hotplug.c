@@ -610,7 +610,8 @@ static void sender_start(struct sender *s) {
 }
 
 START_TEST(socket_coalesces_and_drops) {
-  hp_watch_t *w = socket_watch(sock_path, 50, 1000);
+  /* A wide debounce: the sender may be slowed down (valgrind, a busy box). */
+  hp_watch_t *w = socket_watch(sock_path, 200, 1000);
   hp_batch_t b;
   ck_assert_int_eq(hp_watch_next(w, 0, &b), HP_NEXT_TIMEOUT);
   uint64_t t0 = pm_now_ns();
@@ -623,7 +624,7 @@ START_TEST(socket_coalesces_and_drops) {
   sender_start(&s);
   ck_assert_int_eq(hp_watch_next(w, 5000, &b), HP_NEXT_BATCH);
   pthread_join(s.thread, NULL);
-  ck_assert_uint_ge(pm_now_ns() - t0, 50 * MS);
+  ck_assert_uint_ge(pm_now_ns() - t0, 200 * MS);
   ck_assert_uint_eq(b.events, 30);
   ck_assert_uint_eq(b.kinds, HP_RESOURCE | HP_VOLUME | HP_RESCAN);
   ck_assert_uint_eq(b.nitems, 6);
@@ -682,7 +683,7 @@ START_TEST(socket_storm_respects_max_delay) {
   pthread_join(s.thread, NULL);
   ck_assert_uint_eq(total, s.count);
   ck_assert_uint_ge(batches, 3);
-  ck_assert_uint_le(batches, 12);
+  ck_assert_uint_le(batches, (unsigned)s.count / 3);
   hp_watch_free(w);
 }
 END_TEST
