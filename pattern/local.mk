@@ -55,3 +55,6 @@ t_fuzz_fuzz_snapshot_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_snapshot_LDADD = libpattern.la
 endif
 EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
+
+dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
+EXTRA_DIST += contrib/demo/run

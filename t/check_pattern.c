@@ -404,9 +404,36 @@ START_TEST(mountinfo_escapes_and_garbage) {
 }
 END_TEST
 
+/* The captured tree keeps each exe link as text (release tarballs
+ * dereference symlinks): copy it into tmpdir with real links. */
+static const char *materialize_proc(void) {
+  static char dst[256];
+  snprintf(dst, sizeof(dst), "%s/proc", tmpdir);
+  char *argv[] = {"cp", "-r", data_path("proc"), dst, NULL};
+  int st;
+  ck_assert_int_eq(pm_spawn(argv, 10000, NULL, NULL, &st), 0);
+  ck_assert_int_eq(st, 0);
+  DIR *d = opendir(dst);
+  ck_assert_ptr_nonnull(d);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    char path[600], link[600];
+    pm_buf_t b = {0};
+    snprintf(path, sizeof(path), "%s/%s/exe.target", dst, de->d_name);
+    if (pm_file_read(path, 4096, &b) == 0 && b.len) {
+      b.data[strcspn(b.data, "\n")] = '\0';
+      snprintf(link, sizeof(link), "%s/%s/exe", dst, de->d_name);
+      ck_assert_int_eq(symlink(b.data, link), 0);
+    }
+    pm_buf_free(&b);
+  }
+  closedir(d);
+  return dst;
+}
+
 START_TEST(proc_captured) {
   pat_scan_opts_t o = {.classes = 1u << PAT_PROCESS,
-                       .proc_root = data_path("proc")};
+                       .proc_root = materialize_proc()};
   pat_inventory_t *inv = NULL;
   ck_assert_int_eq(pat_inventory_scan(&o, &inv), 0);
   ck_assert_uint_eq(pat_inventory_count(inv), 4);
