@@ -220,6 +220,13 @@ static const struct {
     {"nfs-*.service", "nfs.service", false},
     {"x|", "", true},
     {"[a-]", "-", true},
+    /* Escapes inside sets (the fuzzer's first find). */
+    {"[\\]]", "]", true},
+    {"[a\\-z]", "-", true},
+    {"[a\\-z]", "b", false},
+    {"[!\\]]", "]", false},
+    {"[]\\]x]", "x", true},
+    {"[a-\\z]", "q", true},
 };
 
 START_TEST(glob_semantics) {
