@@ -13,11 +13,11 @@ need_cmd collectd collectdctl ip losetup mkfs.ext4 cibadmin crm_simulate crm_res
 tag=pp$$
 node=$(uname -n)
 host=patmon-test
-sock=$T/collectd.sock
+sock=$T/collectd.sock # collectd_conf puts it there
 csv=$T/csv/$host
 entries=$T/state/entries.json
 alert=$top_builddir/contrib/pacemaker/patmon-alert
-mkdir -p "$T/csv" "$T/srv" "$T/ha/data"
+mkdir -p "$T/srv" "$T/ha/data"
 
 # A loop-backed ext4 filesystem, the resource's data volume.
 truncate -s 16M "$T/disk.img"
@@ -55,27 +55,8 @@ pattern "data" { class = mount  match = { "MOUNT==$T/srv/*" }  metrics = { space
 pattern "workers" { class = process  match = { "CMDLINE==${tag}-worker*" }  name = "${tag}" }
 pattern "ha" { class = resource  match = { "AGENT==ocf:heartbeat:Filesystem" }  name = "rsc-%k" }
 EOF
-cat > "$T/collectd.conf" <<EOF
-Hostname "$host"
-FQDNLookup false
-BaseDir "$T"
-PIDFile "$T/collectd.pid"
-TypesDB "/usr/share/collectd/types.db"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  File "$T/collectd.log"
-  LogLevel info
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "$T/csv"
-</Plugin>
-LoadPlugin unixsock
-<Plugin unixsock>
-  SocketFile "$sock"
-  SocketGroup "root"
-</Plugin>
+collectd_conf "$T/collectd.conf" "$host"
+cat >> "$T/collectd.conf" <<EOF
 PluginDir "$top_builddir/.libs"
 LoadPlugin pattern
 <Plugin pattern>
