@@ -181,12 +181,25 @@ static bool due(const struct cyc *c, struct rstate *s, const pat_entry_t *e) {
   return true;
 }
 
-/* Whether entry e asked for metric group `group` of its class. */
+/* Whether entry e asked for metric group `group` of its class. Callers pass
+ * string literals: their bit is looked up once per class and literal. */
 static bool wants(const pat_entry_t *e, const char *group) {
+  static __thread struct {
+    const char *group;
+    pat_class_t cls;
+    unsigned bit;
+  } cache[32];
+  static __thread unsigned ncache;
+  for (unsigned i = 0; i < ncache; i++)
+    if (cache[i].group == group && cache[i].cls == e->cls)
+      return e->metrics & cache[i].bit;
+  unsigned bit = 0;
   for (unsigned g = 0; pat_group_name(e->cls, g); g++)
     if (strcmp(pat_group_name(e->cls, g), group) == 0)
-      return e->metrics & 1u << g;
-  return false;
+      bit = 1u << g;
+  if (ncache < 32)
+    cache[ncache++] = (typeof(cache[0])){group, e->cls, bit};
+  return e->metrics & bit;
 }
 
 static int put(struct cyc *c, const pat_entry_t *e, const char *plugin,
@@ -250,35 +263,38 @@ static int read_rows(struct cyc *c, const char *file, int skip, int name_field,
     pm_buf_free(&b);
     return -ENOMEM;
   }
+  /* A hand-rolled scan: these files have a line per device and are read
+   * every cycle. */
   int lineno = 0;
-  for (char *save = NULL, *line = strtok_r(b.data, "\n", &save); line;
-       line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = b.data, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
     if (lineno++ < skip)
       continue;
     struct row *row = &out->r[out->n];
     *row = (struct row){0};
-    int field = 0, nv = 0;
-    for (char *s2 = NULL, *w = strtok_r(line, " \t", &s2); w && nv < 16;
-         w = strtok_r(NULL, " \t", &s2)) {
-      if (field < name_field) {
-        field++;
-        continue;
-      }
-      if (field == name_field) {
-        char *colon = strchr(w, ':');
-        if (colon) { /* "eth0:123" when the counter is wide */
-          *colon = '\0';
-          snprintf(row->name, sizeof(row->name), "%s", w);
-          field++;
-          if (colon[1])
-            row->v[nv++] = strtoll(colon + 1, NULL, 10);
-          continue;
-        }
-        snprintf(row->name, sizeof(row->name), "%s", w);
-        field++;
-        continue;
-      }
-      row->v[nv++] = strtoll(w, NULL, 10);
+    char *p = line;
+    for (int field = 0; field <= name_field; field++) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      char *w = p;
+      while (*p && *p != ' ' && *p != '\t' && *p != ':')
+        p++;
+      if (field == name_field)
+        snprintf(row->name, sizeof(row->name), "%.*s", (int)(p - w), w);
+      if (*p == ':') /* "eth0:123" when the counter is wide */
+        p++;
+    }
+    for (int nv = 0; nv < 16; nv++) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p < '0' || *p > '9')
+        break;
+      int64_t v = 0;
+      while (*p >= '0' && *p <= '9')
+        v = v * 10 + (*p++ - '0');
+      row->v[nv] = v;
     }
     if (row->name[0])
       out->n++;

@@ -8,5 +8,17 @@ pattern_la_CPPFLAGS = -I$(top_srcdir) -I$(top_srcdir)/common \
 pattern_la_LDFLAGS = $(PM_MODULE_FLAGS) -export-symbols-regex '^module_register$$'
 pattern_la_LIBADD = libpattern.la libhotplug.la
 
-TESTS += t/plugin-pattern.sh
-EXTRA_DIST += t/plugin-pattern.sh
+TESTS += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh
+EXTRA_DIST += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh
+
+# Benchmarks (run by hand): t/bench/hotplug, t/bench/read-overhead, t/bench/storm.
+EXTRA_PROGRAMS += t/bench/hotplug-latency t/bench/cd-listval t/bench/storm-send
+t_bench_storm_send_SOURCES = t/bench/storm-send.c
+t_bench_storm_send_LDADD = libpm.la
+t_bench_hotplug_latency_SOURCES = t/bench/hotplug-latency.c
+t_bench_hotplug_latency_LDADD = libpm.la
+t_bench_cd_listval_SOURCES = t/bench/cd-listval.c
+t_bench_cd_listval_LDADD = libpm.la
+EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm
+EXTRA_DIST += contrib/collectd
+dist_man_MANS += man/collectd-patmon.5

@@ -34,6 +34,9 @@ struct instance {
   /* the entry whose meta data was made last, reused for its value lists */
   const pat_entry_t *meta_entry;
   meta_data_t *meta;
+  /* the plugin's own activity, written by the worker (atomics) */
+  uint64_t expansions, events, dropped;
+  uint64_t last_us;
 };
 
 /* Which classes an event kind makes us list again. */
@@ -86,6 +89,11 @@ static void log_refresh(const pat_refresh_t *info) {
 static void refresh(struct instance *p, unsigned classes) {
   pat_refresh_t info;
   int r = pat_monitor_refresh(p->mon, classes, &info);
+  if (classes) {
+    __atomic_add_fetch(&p->expansions, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->last_us, (uint64_t)(info.scan_ms * 1000),
+                     __ATOMIC_RELAXED);
+  }
   if (r < 0)
     ERROR(PLUGIN " plugin: looking again failed: %s; keeping the last entries",
           STRERROR(-r));
@@ -118,6 +126,8 @@ static void *worker(void *arg) {
     }
     unsigned classes = 0;
     if (r == HP_NEXT_BATCH) {
+      __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
+      __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
       if (b->dropped) {
         char line[1024];
         hp_batch_format(b, line, sizeof(line));
@@ -208,14 +218,46 @@ static int dispatch(const pat_value_t *v, void *ud) {
     meta_data_destroy(p->meta);
     p->meta = meta_data_create();
     p->meta_entry = v->entry;
-    if (p->meta) {
+    /* One key: collectd clones meta data for every value list, which is
+     * most of this plugin's cost per value. */
+    if (p->meta)
       meta_data_add_string(p->meta, "patmon:pattern", v->entry->pattern);
-      meta_data_add_string(p->meta, "patmon:class",
-                           pat_class_name(v->entry->cls));
-    }
   }
   vl.meta = p->meta;
   return plugin_dispatch_values(&vl);
+}
+
+/* The plugin's own activity, as pattern/count-entries,
+ * pattern/operations-{expansions,events,dropped_events} and
+ * pattern/duration-expansion (the last one, seconds). */
+static void dispatch_self(struct instance *p, const pat_entries_t *e) {
+  static const struct {
+    const char *type, *tinst;
+    bool derive;
+  } self[] = {{"count", "entries", false},
+              {"operations", "expansions", true},
+              {"operations", "events", true},
+              {"operations", "dropped_events", true},
+              {"duration", "expansion", false}};
+  double v[] = {(double)pat_entries_count(e),
+                (double)__atomic_load_n(&p->expansions, __ATOMIC_RELAXED),
+                (double)__atomic_load_n(&p->events, __ATOMIC_RELAXED),
+                (double)__atomic_load_n(&p->dropped, __ATOMIC_RELAXED),
+                (double)__atomic_load_n(&p->last_us, __ATOMIC_RELAXED) / 1e6};
+  for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
+    value_t value;
+    value_list_t vl = VALUE_LIST_INIT;
+    if (self[i].derive)
+      value.derive = (derive_t)v[i];
+    else
+      value.gauge = v[i];
+    vl.values = &value;
+    vl.values_len = 1;
+    sstrncpy(vl.plugin, PLUGIN, sizeof(vl.plugin));
+    sstrncpy(vl.type, self[i].type, sizeof(vl.type));
+    sstrncpy(vl.type_instance, self[i].tinst, sizeof(vl.type_instance));
+    plugin_dispatch_values(&vl);
+  }
 }
 
 static int pattern_read(user_data_t *ud) {
@@ -223,6 +265,7 @@ static int pattern_read(user_data_t *ud) {
   if (!p->started && start(p) < 0)
     return -1;
   pat_entries_t *e = pat_monitor_entries(p->mon);
+  dispatch_self(p, e);
   int r =
       pat_reader_read(p->reader, e, CDTIME_T_TO_DOUBLE(cdtime()), dispatch, p);
   meta_data_destroy(p->meta);

@@ -44,11 +44,21 @@ wait_for() {
 assert_grep() { grep -q -- "$1" "$2" || fail "${3:-expected /$1/ in $2}"; }
 assert_no_grep() { ! grep -q -- "$1" "$2" || fail "${3:-unexpected /$1/ in $2}"; }
 
-# collectd_conf FILE HOST: a private collectd configuration under $T
-# (foreground-friendly, Interval 1, log to $T/collectd.log, csv under $T/csv,
-# unixsock at $T/collectd.sock). Append plugin blocks to FILE after it.
+# collectd_conf FILE HOST [nocsv]: a private collectd configuration under $T
+# (foreground-friendly, Interval 1, log to $T/collectd.log, csv under $T/csv
+# unless nocsv, unixsock at $T/collectd.sock). Append plugin blocks after it.
 collectd_conf() {
   mkdir -p "$T/csv"
+  local csv="LoadPlugin csv
+<Plugin csv>
+  DataDir \"$T/csv\"
+</Plugin>"
+  # Without a writer collectd 5.12 logs "Available write targets" for every
+  # value; a post-cache chain that stops keeps values cached, unwritten.
+  [ "${3:-}" = nocsv ] && csv='PostCacheChain "nowrite"
+<Chain "nowrite">
+  Target "stop"
+</Chain>'
   cat > "$1" <<EOC
 Hostname "$2"
 FQDNLookup false
@@ -61,14 +71,41 @@ LoadPlugin logfile
   File "$T/collectd.log"
   LogLevel info
 </Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "$T/csv"
-</Plugin>
+$csv
 LoadPlugin unixsock
 <Plugin unixsock>
   SocketFile "$T/collectd.sock"
   SocketGroup "root"
 </Plugin>
 EOC
+}
+
+# standin_systemd UNITS-FILE: a private dbus-daemon with t/standin-systemd
+# owning org.freedesktop.systemd1 on it (systemd cannot be PID 1 on the test
+# machines); exports DBUS_SYSTEM_BUS_ADDRESS and sets $standin to its pid.
+standin_systemd() {
+  need_cmd dbus-daemon
+  cat > "$T/bus.conf" <<EOB
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$T/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOB
+  dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile > "$T/dbus.log" 2>&1 &
+  at_exit "kill $!"
+  wait_for 10 test -S "$T/bus" || fail "dbus-daemon did not start: $(cat "$T/dbus.log")"
+  export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus"
+  "$top_builddir/t/standin-systemd" "$1" > "$T/standin.out" 2>&1 &
+  standin=$!
+  at_exit "kill $standin"
+  wait_for 10 grep -q ready "$T/standin.out" || fail "stand-in did not start: $(cat "$T/standin.out")"
 }

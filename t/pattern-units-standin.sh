@@ -6,29 +6,6 @@
 # stand-in gone, unit patterns expand to nothing and say why.
 . "$top_srcdir/t/lib.sh"
 need_integration
-need_cmd dbus-daemon
-
-cat > "$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile > "$T/dbus.log" 2>&1 &
-bus_pid=$!
-at_exit "kill $bus_pid"
-wait_for 10 test -S "$T/bus" || fail "dbus-daemon did not start: $(cat "$T/dbus.log")"
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus"
-
 cat > "$T/units" <<'EOF'
 nfs-server.service active exited /system.slice/nfs-server.service
 nfs-mountd.service active running /system.slice/nfs-mountd.service
@@ -36,10 +13,7 @@ nfs-idmapd.service inactive dead
 postgresql@15-main.service active running /system.slice/system-postgresql.slice/postgresql@15-main.service
 ssh.service active running /system.slice/ssh.service
 EOF
-"$top_builddir/t/standin-systemd" "$T/units" > "$T/standin.out" 2>&1 &
-standin=$!
-at_exit "kill $standin"
-wait_for 10 grep -q ready "$T/standin.out" || fail "stand-in did not start: $(cat "$T/standin.out")"
+standin_systemd "$T/units"
 
 cat > "$T/p.conf" <<'EOF'
 pattern "nfs" { class = unit  match = { "UNIT==nfs-*.service", "STATE==active" } }

@@ -1,0 +1,144 @@
+/* hotplug-latency: how fast a new NIC reaches the entries file and
+ * collectd's cache, event by event.
+ *
+ *   hotplug-latency ENTRIES-FILE COLLECTD-SOCKET HOST COUNT
+ *
+ * For each of COUNT tap devices (created with `ip tuntap add`, one kernel
+ * event each): the time from running ip to the device's entry in the
+ * entries file (inotify), from there to interface-NAME/if_octets in
+ * collectd's cache (LISTVAL on the unixsock, every 2 ms), and from `ip link
+ * del` to the entry leaving the file. Prints one line per event, then
+ * nothing else: t/bench/hotplug summarises. Needs root. */
+#include "config.h"
+
+#include "pm.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static double ms_since(uint64_t t0) { return (double)(pm_now_ns() - t0) / 1e6; }
+
+static int run(char *const argv[]) {
+  int st;
+  return pm_spawn(argv, 5000, NULL, NULL, &st) == 0 && WIFEXITED(st) &&
+                 WEXITSTATUS(st) == 0
+             ? 0
+             : -1;
+}
+
+static bool file_has(const char *path, const char *needle) {
+  pm_buf_t b = {0};
+  bool has = pm_file_read(path, 64u << 20, &b) == 0 && b.data &&
+             strstr(b.data, needle);
+  pm_buf_free(&b);
+  return has;
+}
+
+/* Waits until the file does (or does not) contain needle, woken by
+ * inotify on its directory (the file is replaced by rename). */
+static int wait_file(int ifd, const char *path, const char *needle, bool want,
+                     int timeout_ms) {
+  uint64_t t0 = pm_now_ns();
+  while (file_has(path, needle) != want) {
+    int left = timeout_ms - (int)ms_since(t0);
+    if (left <= 0)
+      return -ETIMEDOUT;
+    struct pollfd p = {.fd = ifd, .events = POLLIN};
+    if (poll(&p, 1, left < 50 ? left : 50) > 0) {
+      char buf[4096];
+      while (read(ifd, buf, sizeof(buf)) > 0)
+        ;
+    }
+  }
+  return 0;
+}
+
+static bool cached(const char *sock, const char *id) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+  bool found = false;
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+      write(fd, "LISTVAL\n", 8) == 8) {
+    pm_buf_t b = {0};
+    char chunk[65536];
+    ssize_t n;
+    long expect = -1, lines = 0;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+      pm_buf_append(&b, chunk, (size_t)n);
+      if (expect < 0 && strchr(b.data, '\n'))
+        expect = strtol(b.data, NULL, 10);
+      lines = 0;
+      for (size_t i = 0; i < b.len; i++)
+        lines += b.data[i] == '\n';
+      if (expect >= 0 && lines >= expect + 1)
+        break;
+    }
+    found = b.data && strstr(b.data, id);
+    pm_buf_free(&b);
+  }
+  if (fd >= 0)
+    close(fd);
+  return found;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: hotplug-latency ENTRIES-FILE SOCKET HOST COUNT\n");
+    return 2;
+  }
+  const char *entries = argv[1], *sock = argv[2], *host = argv[3];
+  int count = atoi(argv[4]);
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", entries);
+  int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (ifd < 0 ||
+      inotify_add_watch(ifd, dirname(dir), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    perror("inotify");
+    return 1;
+  }
+  for (int i = 0; i < count; i++) {
+    char name[32], needle[64], id[256];
+    snprintf(name, sizeof(name), "pmlat%d", i);
+    snprintf(needle, sizeof(needle), "\"instance\": \"%s\"", name);
+    snprintf(id, sizeof(id), "%s/interface-%s/if_octets", host, name);
+    char *add[] = {"ip", "tuntap", "add", name, "mode", "tap", NULL};
+    char *del[] = {"ip", "link", "del", name, NULL};
+    uint64_t t0 = pm_now_ns();
+    if (run(add) < 0) {
+      fprintf(stderr, "ip tuntap add %s failed\n", name);
+      return 1;
+    }
+    int r = wait_file(ifd, entries, needle, true, 5000);
+    double file_ms = ms_since(t0);
+    uint64_t t1 = pm_now_ns();
+    while (r == 0 && !cached(sock, id)) {
+      if (ms_since(t1) > 5000)
+        r = -ETIMEDOUT;
+      usleep(2000);
+    }
+    double value_ms = ms_since(t1);
+    uint64_t t2 = pm_now_ns();
+    run(del);
+    int r2 = wait_file(ifd, entries, needle, false, 5000);
+    double gone_ms = ms_since(t2);
+    if (r < 0 || r2 < 0) {
+      fprintf(stderr, "%s: timed out\n", name);
+      return 1;
+    }
+    printf("%.2f %.2f %.2f\n", file_ms, value_ms, gone_ms);
+    fflush(stdout);
+  }
+  return 0;
+}
