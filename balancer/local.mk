@@ -1,1 +1,27 @@
-# balancer: targets are added here.
+# balancer: libbalancer (model, planner, engine) and patmon-balance.
+noinst_LTLIBRARIES += libbalancer.la
+libbalancer_la_SOURCES = \
+	balancer/balancer.h balancer/internal.h \
+	balancer/cluster.c balancer/plan.c balancer/forecast.c
+libbalancer_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
+libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
+
+# Benchmarks, run by hand (README: "Benchmarks").
+noinst_PROGRAMS += t/bench/balance
+t_bench_balance_SOURCES = t/bench/balance.c
+t_bench_balance_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+	-DPATMON_SRCDIR='"$(abs_top_srcdir)"'
+t_bench_balance_LDADD = libbalancer.la
+noinst_PROGRAMS += t/bench/balance-speed
+t_bench_balance_speed_SOURCES = t/bench/balance-speed.c
+t_bench_balance_speed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+t_bench_balance_speed_LDADD = libbalancer.la
+
+UNIT_TESTS += t/check_balancer
+t_check_balancer_SOURCES = t/check_balancer.c
+t_check_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+	-DTEST_DATA='"$(abs_top_srcdir)/t/data/balancer"'
+t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
+	$(XML_CFLAGS)
+t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
