@@ -162,9 +162,9 @@ static bool banned(const struct unit *x, int n) {
   return false;
 }
 
-/* Whether unit x may run on n at all (bans, separations, declared
- * capacities), with unit y (or -1) leaving n at the same time. */
-static bool allowed(const struct work *w, int x, int n, int y) {
+/* Whether unit x may run on n at all (a target, not banned, no unit it
+ * must avoid there), with unit y (or -1) leaving n at the same time. */
+static bool permitted(const struct work *w, int x, int n, int y) {
   const struct unit *ux = &w->u[x];
   if (!w->target[n] || banned(ux, n))
     return false;
@@ -173,9 +173,15 @@ static bool allowed(const struct work *w, int x, int n, int y) {
     if (o != y && w->u[o].node == n)
       return false;
   }
+  return true;
+}
+
+/* Whether the declared capacities of n (Pacemaker utilization) leave room
+ * for x, with y (or -1) leaving. */
+static bool declared_room(const struct work *w, int x, int n, int y) {
   const struct bal_node *nd = &w->c->nodes[n];
   for (size_t a = 0; a < w->c->nattrs; a++) {
-    double need = ux->attr[a];
+    double need = w->u[x].attr[a];
     if (!(need > 0))
       continue;
     double have = isnan(nd->attr[a]) ? 0 : nd->attr[a];
@@ -185,6 +191,10 @@ static bool allowed(const struct work *w, int x, int n, int y) {
       return false;
   }
   return true;
+}
+
+static bool allowed(const struct work *w, int x, int n, int y) {
+  return permitted(w, x, n, y) && declared_room(w, x, n, y);
 }
 
 /* Whether x fits on n under limit (a fraction of capacity). */
@@ -538,7 +548,7 @@ static bool make_room(struct work *w, int x) {
   int best_m = -1, best_v = -1, best_k = -1;
   double best_score = INFINITY;
   for (size_t m = 0; m < w->nn && w->work < stop; m++) {
-    if (!allowed(w, x, (int)m, -1))
+    if (!permitted(w, x, (int)m, -1))
       continue;
     size_t nc = evictable_on(w, (int)m, cand);
     for (size_t i = 0; i < nc && w->work < stop; i++) {
@@ -564,7 +574,7 @@ static bool make_room(struct work *w, int x) {
     ok = true;
   }
   for (size_t m = 0; !ok && m < w->nn && w->work < stop; m++) {
-    if (!allowed(w, x, (int)m, -1))
+    if (!permitted(w, x, (int)m, -1))
       continue;
     size_t nc = evictable_on(w, (int)m, cand);
     for (size_t i = 0; i < nc && !ok && w->work < stop; i++) {
@@ -655,7 +665,7 @@ static void explain_unplaced(struct work *w, int x, const char *cause) {
   int best = -1;
   double room = 0;
   for (size_t n = 0; n < w->nn; n++) {
-    if (!allowed(w, x, (int)n, -1))
+    if (!permitted(w, x, (int)n, -1))
       continue;
     nallowed++;
     const struct bal_node *nd = &w->c->nodes[n];
