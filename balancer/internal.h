@@ -6,7 +6,10 @@
 #include "pm_conf.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define BAL_MAX_ATTRS 8
@@ -77,46 +80,45 @@ int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,
 enum bal_estimate {
   BAL_EST_LATEST,   /* the last sample */
   BAL_EST_AVERAGE,  /* mean of the window */
-  BAL_EST_FORECAST, /* the forecast series the forecast plugin writes */
+  BAL_EST_FORECAST, /* the forecast plugin's series (else self) */
   BAL_EST_SELF,     /* bal_forecast on the measured window */
 };
 
 enum bal_source { BAL_SRC_PACEMAKER, BAL_SRC_STATIC };
 
-/* How one dimension is measured for nodes and services. Templates expand
- * %h (host), %s (service), %% under the data directory. */
+/* How one dimension is measured. Templates under data_dir: %h host, %s
+ * service; forecast templates also %P (plugin directory) and %T (type file
+ * stem) of the measured series. */
 struct bal_metric {
   char *node_file;
   char *node_ds[4]; /* summed; NULL-terminated */
   double node_scale;
   bool node_percent; /* value is a percentage of the node's capacity */
-  char *svc_file;
+  char *svc_file;    /* "" when services have no series in this dimension */
   char *svc_ds[4];
   double svc_scale;
-  char *node_forecast; /* forecast series templates (%h, %s, %S suffix) */
-  char *svc_forecast;
-  char *forecast_ds;
-  char *upper_ds;
-  char *util_attr; /* Pacemaker utilization attribute for capacity */
+  char *node_forecast, *svc_forecast;
+  char *forecast_ds, *upper_ds;
+  char *util_attr; /* Pacemaker utilization attribute for the capacity */
   double util_scale;
 };
 
 struct bal_node_conf {
   char *name;
-  char *host; /* host name in the RRD tree (default: name) */
+  char *host; /* host name in the RRD tree (default: host_format) */
   double cap[BAL_NDIM];
-  char *uri; /* for virsh: the libvirt URI of the node */
+  char *uri; /* libvirt URI of the node (virsh executor) */
 };
 
-struct bal_svc_conf { /* static inventory */
+struct bal_svc_conf { /* source = static */
   char *name;
   char *node;
 };
 
 struct bal_exec_conf {
-  char *type;   /* executor table row */
+  char *type;   /* a row of bal_executors */
   char **move;  /* argv templates, NULL-terminated */
-  char **place; /* for a service of a failed node */
+  char **place; /* a service of a failed node, or a stopped one */
   char **clear; /* removes what a move left behind */
   char *lifetime;
   int timeout_ms;
@@ -142,8 +144,9 @@ struct bal_conf {
   double z;
   unsigned horizon; /* seconds */
   unsigned window;  /* seconds of history read */
+  unsigned step;    /* seconds per sample of the planning grid */
   unsigned stale;   /* seconds after which a series is stale */
-  char *data_dir;
+  char *data_dir, *host_format;
   enum bal_source source;
   char **services; /* globs of movable services, NULL-terminated */
   char **exclude;
@@ -169,32 +172,65 @@ bool bal_conf_movable(const struct bal_conf *c, const char *name);
 const struct bal_node_conf *bal_conf_node(const struct bal_conf *c,
                                           const char *name);
 
+/* ---- templates and commands ---------------------------------------------- */
+
+struct bal_kv {
+  char key;
+  const char *val;
+};
+
+/* Expands %x escapes from kv (terminated by key 0) and %% into out.
+ * -ENOENT when an escape has no value (NULL or empty); *ret_missing (may be
+ * NULL) names it. */
+int bal_subst(const char *tpl, const struct bal_kv *kv, pm_buf_t *out,
+              char *ret_missing);
+/* The same for each word of an argv template: *ret_argv is a new
+ * NULL-terminated vector (bal_argv_free). */
+int bal_argv_expand(char *const *tpl, const struct bal_kv *kv, char ***ret_argv,
+                    char *ret_missing);
+char **bal_argv_dup(const char *const *v);
+void bal_argv_free(char **argv);
+/* A shell-like rendering for logs (never executed). */
+void bal_argv_join(char *const *argv, pm_buf_t *out);
+/* Runs argv with a timeout, its output in out (may be NULL); 0 on exit
+ * status 0, else a negative errno (-EPROTO for a failure status) and a
+ * one-line reason in err_text (may be NULL). */
+int bal_run(char *const *argv, int timeout_ms, pm_buf_t *out,
+            pm_buf_t *err_text);
+
+struct bal_executor {
+  const char *name;
+  const char *const *move; /* default argv templates */
+  const char *const *place;
+  const char *const *clear;
+  bool constraints; /* moves leave constraints that clear removes */
+};
+extern const struct bal_executor bal_executors[];
+const struct bal_executor *bal_executor_find(const char *name);
+
 /* ---- Pacemaker ------------------------------------------------------------
  */
 
-/* What the CIB and crm_mon say, before metrics are known. */
 struct bal_pcmk_rsc {
-  char *id;       /* primitive or group id: what a move names */
+  char *id;       /* primitive, group or clone id: what a move names */
   char *node;     /* where it runs, NULL when stopped */
   char **members; /* primitives of a group (NULL-terminated), else NULL */
   bool managed, failed, wanted, clone, multi;
-  char *why_fixed; /* set when Pacemaker would refuse to move it */
-  double util[BAL_MAX_ATTRS];
+  char *why_fixed;            /* set when Pacemaker would refuse a move */
+  double util[BAL_MAX_ATTRS]; /* declared utilization, NAN when absent */
+  struct bal_ints instances;  /* clones: nodes with an instance */
 };
 
 struct bal_pcmk_node {
   char *name;
   enum bal_node_state state;
   double util[BAL_MAX_ATTRS];
+  char **attr_name, **attr_val; /* for rules: #uname, #id, attributes */
+  size_t nattrs;
 };
 
-struct bal_pcmk_ban {
-  int rsc;
-  char *node;
-};
-
-struct bal_pcmk_cli { /* a cli-prefer constraint in the CIB */
-  char *rsc, *node;
+struct bal_pcmk_cli { /* a cli-prefer constraint (crm_resource --move) */
+  char *rsc, *node, *id;
 };
 
 struct bal_pcmk {
@@ -203,110 +239,98 @@ struct bal_pcmk {
   struct bal_pcmk_rsc *rscs;
   size_t nrscs;
   struct bal_ints together; /* pairs of rsc indexes */
-  struct bal_ints apart;
-  struct bal_pcmk_ban *bans;
-  size_t nbans;
+  struct bal_ints apart;    /* pairs of rsc indexes */
+  struct bal_ints bans;     /* pairs (rsc, node) */
   struct bal_pcmk_cli *cli;
   size_t ncli;
-  char *attrs[BAL_MAX_ATTRS];
+  char *attrs[BAL_MAX_ATTRS]; /* utilization attribute names */
   size_t nattrs;
   bool enforce_util; /* placement-strategy is not "default" */
-  bool maintenance;  /* cluster-wide maintenance-mode or stop-all */
+  bool maintenance;  /* maintenance-mode or stop-all-resources */
   double stickiness; /* resource-stickiness default */
+  struct bal_map rsc_ix, member_ix;
 };
 
-/* Parses crm_mon --output-as=xml (status) and cibadmin -Q (config) output.
- * name_mon and name_cib are used in errors. -EBADMSG on bad XML or an
- * unexpected document, with err filled (file:line and the offending text). */
+/* Parses crm_mon --output-as=xml (status) and cibadmin -Q (configuration)
+ * output; name_mon and name_cib name them in errors; now evaluates date
+ * rules. -EBADMSG on bad XML or an unexpected document, with err filled
+ * (file:line and the offending text). */
 int bal_pcmk_parse(const char *mon, size_t mon_len, const char *name_mon,
                    const char *cib, size_t cib_len, const char *name_cib,
-                   struct bal_pcmk **ret, pm_error_t *err);
+                   time_t now, struct bal_pcmk **ret, pm_error_t *err);
 void bal_pcmk_free(struct bal_pcmk *p);
+/* A resource, group or clone by id (group members map to their group). */
 int bal_pcmk_find_rsc(const struct bal_pcmk *p, const char *id);
+int bal_pcmk_find_node(const struct bal_pcmk *p, const char *name);
 
-/* Adds to cib (a whole CIB document) a location constraint per move like
- * crm_resource --move would, runs crm_simulate on it and reports where each
- * resource would run: ret_nodes[i] for rscs[i] (NULL: stopped; caller frees
- * each and the array). */
+/* Adds to the CIB a location constraint per move (rsc[i] to node[i], as
+ * crm_resource --move does), runs crm_simulate on it and returns the
+ * revised status: where each resource would run. */
 int bal_pcmk_simulate(const char *crm_simulate, int timeout_ms, const char *cib,
                       size_t cib_len, const char *const *rsc,
-                      const char *const *node, size_t nmoves, char ***ret_where,
-                      size_t *ret_n, char ***ret_ids, pm_error_t *err);
+                      const char *const *node, size_t nmoves,
+                      struct bal_pcmk **ret, pm_error_t *err);
 
 /* ---- metrics ----------------------------------------------------------------
  */
 
-enum bal_series_status {
-  BAL_SERIES_OK,
-  BAL_SERIES_MISSING, /* no file */
-  BAL_SERIES_STALE,   /* last update older than the stale limit */
-  BAL_SERIES_EMPTY,   /* no known sample in the window */
-  BAL_SERIES_ERROR,   /* unreadable, or the data source is absent */
+/* The planning grid: n samples of step seconds ending at end. */
+struct bal_grid {
+  time_t end;
+  unsigned step;
+  size_t n;
 };
+void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
+                   unsigned step);
 
-struct bal_series {
-  enum bal_series_status status;
-  double value;     /* the planning value (NAN unless OK) */
-  double last;      /* the last known sample */
-  time_t last_time; /* its time */
-  char path[1024];
-  char msg[256];
-};
+/* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
+ * g->n values, NAN where unknown) and its last update time. -ENOENT when
+ * missing; else a negative errno with the reason in why. */
+int bal_rrd_read(const char *path, char *const *ds, double scale,
+                 const struct bal_grid *g, double *out, time_t *ret_last,
+                 char *why, size_t why_len);
+/* The configured estimate (latest, average, self forecast) of v[0..n-1]
+ * and its upper bound. -ENODATA when no sample is known. */
+int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
+                 double *ret_mean, double *ret_upper);
+/* Expands a series template (%h, %s, and %P %T from measured). */
+int bal_template(const char *tpl, const char *host, const char *svc,
+                 const char *measured, pm_buf_t *out);
 
-/* Reads a series from file (DS names summed, scaled) over the configured
- * window, judges freshness against now and computes the planning value by
- * the configured estimate. fc_file (may be NULL) is the forecast series. */
-int bal_series_read(const struct bal_conf *cf, const char *file,
-                    char *const *ds, double scale, const char *fc_file,
-                    time_t now, struct bal_series *ret);
-/* Expands a template (%h host, %s service, %%) into out. */
-int bal_template(const char *tpl, const char *host, const char *svc, char *out,
-                 size_t len);
-
-/* ---- executors
- * --------------------------------------------------------------- */
-
-enum bal_action { BAL_ACT_MOVE, BAL_ACT_PLACE, BAL_ACT_CLEAR };
-
-struct bal_executor {
-  const char *name;
-  const char *const *move; /* default argv templates */
-  const char *const *place;
-  const char *const *clear;
-  bool needs_uri; /* %u must expand (virsh) */
-};
-const struct bal_executor *bal_executor_find(const char *name);
-extern const struct bal_executor bal_executors[];
-
-/* Fills argv (malloc'd strings, NULL-terminated) from a template: %r the
- * resource, %n the target node, %f the source node, %u the target node's
- * URI, %l the lifetime, %% a percent sign. A word that expands to nothing
- * because its value is unknown is dropped when it is only that token. */
-int bal_argv_expand(const char *const *tpl, const char *rsc, const char *node,
-                    const char *from, const char *uri, const char *lifetime,
-                    char ***ret_argv);
-void bal_argv_free(char **argv);
-
-/* ---- state (cooldowns, constraints created) and journal ----------------- */
+/* ---- state, journal, publishing -------------------------------------------
+ */
 
 struct bal_state_rsc {
   char *rsc;
   time_t moved;        /* last move executed or attempted */
   bool failed;         /* the last attempt failed */
-  char *constraint_to; /* node of a constraint we created, or NULL */
+  char *constraint_to; /* node of a constraint our move left, or NULL */
+  bool this_pass;      /* moved by the current pass (not saved) */
 };
 
 struct bal_state {
   struct bal_state_rsc *rsc;
   size_t n;
-  char **offline; /* nodes seen offline at the last pass */
-  size_t noffline;
+  char **offline; /* nodes offline at the last pass, NULL-terminated */
 };
 
+/* A missing file is an empty state. */
 int bal_state_load(const char *path, struct bal_state *st);
 int bal_state_save(const char *path, const struct bal_state *st);
 struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
                                     bool create);
+/* Takes ownership of nodes. */
+int bal_state_set_offline(struct bal_state *st, char **nodes);
+bool bal_state_was_offline(const struct bal_state *st, const char *node);
 void bal_state_free(struct bal_state *st);
+
+/* Appends "ISO-time text" to the journal (no-op without a path). */
+int bal_journal(const char *path, time_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends the PUTVAL lines of cmds to collectd's unixsock. */
+int bal_putval(const char *sock, const pm_buf_t *cmds, pm_buf_t *err);
+/* Runs the hooks for an executed plan (plan) or a node going offline. */
+void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
+                   const char *node, size_t count, const char *msg);
 
 #endif

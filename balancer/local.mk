@@ -2,7 +2,9 @@
 noinst_LTLIBRARIES += libbalancer.la
 libbalancer_la_SOURCES = \
 	balancer/balancer.h balancer/internal.h \
-	balancer/cluster.c balancer/plan.c balancer/forecast.c
+	balancer/cluster.c balancer/plan.c balancer/forecast.c \
+	balancer/config.c balancer/exec.c balancer/pcmk.c balancer/metrics.c \
+	balancer/state.c balancer/publish.c balancer/engine.c
 libbalancer_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
@@ -25,3 +27,17 @@ t_check_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
 t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(XML_CFLAGS)
 t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
+
+sbin_PROGRAMS += patmon-balance
+patmon_balance_SOURCES = balancer/patmon-balance.c
+patmon_balance_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+	-DPM_SYSCONFDIR='"$(sysconfdir)"'
+patmon_balance_LDADD = libbalancer.la
+
+# Integration tests: the real patmon-balance on a CIB_file cluster.
+check_PROGRAMS += t/balance-mkrrd
+t_balance_mkrrd_SOURCES = t/balance-mkrrd.c
+t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
+t_balance_mkrrd_LDADD = $(RRD_LIBS)
+TESTS += t/balance-overload.sh t/balance-failover.sh
+EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh
