@@ -23,7 +23,7 @@ t_bench_balance_speed_LDADD = libbalancer.la
 UNIT_TESTS += t/check_balancer
 t_check_balancer_SOURCES = t/check_balancer.c
 t_check_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
-	-DTEST_DATA='"$(abs_top_srcdir)/t/data/balancer"'
+	-DTEST_SRCDIR='"$(abs_top_srcdir)"'
 t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(XML_CFLAGS)
 t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
@@ -41,3 +41,13 @@ t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh
+
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_balancer
+t_fuzz_fuzz_balancer_SOURCES = t/fuzz/fuzz_balancer.c
+t_fuzz_fuzz_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+t_fuzz_fuzz_balancer_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_balancer_LDADD = libbalancer.la
+endif
+EXTRA_DIST += t/fuzz/fuzz_balancer.c t/fuzz/corpus/fuzz_balancer \
+	t/data/balancer contrib/balancer

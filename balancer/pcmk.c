@@ -827,7 +827,8 @@ static int location(struct bal_pcmk *p, xmlNode *c, time_t now,
       for (size_t i = 0; r == 0 && i < who.n; i++)
         r = add_loc(locs, nlocs, (struct loc){who.v[i], (int)k, score, id});
     }
-    if (cli_prefer)
+    /* An expired lifetime leaves the constraint without effect. */
+    if (cli_prefer && cli_node)
       for (size_t i = 0; r == 0 && i < who.n; i++)
         r = add_cli(p, id, who.v[i], cli_node);
   }

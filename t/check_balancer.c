@@ -11,9 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef TEST_DATA
-#define TEST_DATA "t/data/balancer"
+#ifndef TEST_SRCDIR
+#define TEST_SRCDIR "."
 #endif
+#define TEST_DATA TEST_SRCDIR "/t/data/balancer"
 
 /* ---- building clusters ------------------------------------------------- */
 
@@ -592,6 +593,439 @@ START_TEST(forecast_follows_level_and_trend) {
 }
 END_TEST
 
+/* ---- a failure under Pacemaker's declared utilization ------------------- */
+
+START_TEST(failover_room_under_declared_utilization) {
+  /* The integration case: Pacemaker's own numbers decide too. x (6) needs
+   * n3 after mid (3) moves to n2; n2's declared room (10 - 5) takes mid. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  int s[4] = {svc(c, "x", NULL, 6), svc(c, "big", "n2", 5),
+              svc(c, "mid", "n3", 3), svc(c, "small", "n3", 2)};
+  double need[4] = {6, 5, 3, 2};
+  int k = bal_cluster_add_attr(c, "cpu");
+  for (int n = 0; n < 3; n++)
+    bal_node_set_attr(c, n, k, 10);
+  for (int i = 0; i < 4; i++)
+    bal_service_set_attr(c, s[i], k, need[i]);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "mid"), "n2");
+  ck_assert_str_eq(dest(pl, c, "x"), "n3");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+/* ---- Pacemaker XML ------------------------------------------------------- */
+
+static char *slurp(const char *name, size_t *len) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", TEST_DATA, name);
+  pm_buf_t b = {0};
+  ck_assert_msg(pm_file_read(path, 1 << 24, &b) == 0, "cannot read %s", path);
+  *len = b.len;
+  return b.data;
+}
+
+/* 2026-01-01: after the fixture's expired lifetime. */
+#define FIXTURE_NOW ((time_t)1767225600)
+
+static bool banned_on(const struct bal_pcmk *p, const char *rsc,
+                      const char *node) {
+  int r = bal_pcmk_find_rsc(p, rsc), n = bal_pcmk_find_node(p, node);
+  for (size_t i = 0; i + 1 < p->bans.n; i += 2)
+    if (p->bans.v[i] == r && p->bans.v[i + 1] == n)
+      return true;
+  return false;
+}
+
+static bool paired(const struct bal_ints *pairs, const struct bal_pcmk *p,
+                   const char *a, const char *b) {
+  int x = bal_pcmk_find_rsc(p, a), y = bal_pcmk_find_rsc(p, b);
+  for (size_t i = 0; i + 1 < pairs->n; i += 2)
+    if ((pairs->v[i] == x && pairs->v[i + 1] == y) ||
+        (pairs->v[i] == y && pairs->v[i + 1] == x))
+      return true;
+  return false;
+}
+
+static const struct bal_pcmk_rsc *rsc(const struct bal_pcmk *p,
+                                      const char *id) {
+  int k = bal_pcmk_find_rsc(p, id);
+  ck_assert_msg(k >= 0, "no resource %s", id);
+  return &p->rscs[k];
+}
+
+START_TEST(pcmk_fixture) {
+  size_t ml, cl;
+  char *mon = slurp("crm_mon.xml", &ml), *cib = slurp("cib.xml", &cl);
+  struct bal_pcmk *p = NULL;
+  pm_error_t err = {0};
+  int r = bal_pcmk_parse(mon, ml, "crm_mon.xml", cib, cl, "cib.xml",
+                         FIXTURE_NOW, &p, &err);
+  char buf[1024];
+  ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
+  /* Nodes and their states. */
+  ck_assert_uint_eq(p->nnodes, 5);
+  static const enum bal_node_state want[] = {
+      BAL_NODE_ONLINE, BAL_NODE_ONLINE, BAL_NODE_MAINTENANCE,
+      BAL_NODE_STANDBY, BAL_NODE_OFFLINE};
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(p->nodes[i].state, want[i]);
+  /* Properties and declared utilization. */
+  ck_assert(p->enforce_util);
+  ck_assert(!p->maintenance);
+  ck_assert_double_eq(p->stickiness, 100);
+  ck_assert_uint_eq(p->nattrs, 2);
+  ck_assert_str_eq(p->attrs[0], "cpu");
+  ck_assert_double_eq(p->nodes[1].util[0], 8);
+  ck_assert_double_eq(p->nodes[1].util[1], 16384);
+  /* Where things run; a group with its members; the clone fixed. */
+  ck_assert_str_eq(rsc(p, "a")->node, "n1");
+  const struct bal_pcmk_rsc *g = rsc(p, "g");
+  ck_assert_str_eq(g->id, "g");
+  ck_assert_str_eq(g->members[0], "g1");
+  ck_assert_str_eq(g->members[1], "g2");
+  ck_assert_ptr_null(g->members[2]);
+  ck_assert_ptr_eq(rsc(p, "g1"), g);
+  ck_assert_double_eq(g->util[0], 3); /* 2 + 1 */
+  ck_assert(rsc(p, "cl")->clone);
+  ck_assert_uint_eq(rsc(p, "cl")->instances.n, 3);
+  /* Stopped: s by its target-role, w wanted (banned everywhere but n5). */
+  ck_assert_ptr_null(rsc(p, "s")->node);
+  ck_assert(!rsc(p, "s")->wanted);
+  ck_assert_ptr_null(rsc(p, "w")->node);
+  ck_assert(rsc(p, "w")->wanted);
+  for (int i = 1; i <= 4; i++) {
+    char n[4];
+    snprintf(n, sizeof(n), "n%d", i);
+    ck_assert(banned_on(p, "w", n));
+  }
+  ck_assert(!banned_on(p, "w", "n5"));
+  /* Constraints. */
+  ck_assert(paired(&p->together, p, "v", "a"));
+  ck_assert(!paired(&p->together, p, "c", "a")); /* advisory (50) */
+  ck_assert(paired(&p->apart, p, "x", "b"));
+  ck_assert(banned_on(p, "c", "n2"));
+  ck_assert(!banned_on(p, "c", "n1"));
+  ck_assert(banned_on(p, "g", "n2")); /* rule on the node attribute rack */
+  ck_assert(!banned_on(p, "g", "n1"));
+  ck_assert(banned_on(p, "x", "n2")); /* cli-ban */
+  ck_assert(banned_on(p, "y", "n4")); /* with the clone: where it is not */
+  ck_assert(banned_on(p, "y", "n5"));
+  ck_assert(!banned_on(p, "y", "n1"));
+  ck_assert_str_eq(rsc(p, "z")->why_fixed, "pinned to n2 by location pin-z");
+  ck_assert_str_eq(rsc(p, "b")->why_fixed, "location b-odd: rule not modelled");
+  ck_assert_str_eq(rsc(p, "u")->why_fixed, "not managed by Pacemaker");
+  ck_assert_ptr_null(rsc(p, "a")->why_fixed);
+  /* The expired cli-prefer on a has no effect and is not listed. */
+  ck_assert_uint_eq(p->ncli, 0);
+  bal_pcmk_free(p);
+
+  /* Before it expired, it was a move someone made. */
+  r = bal_pcmk_parse(mon, ml, "crm_mon.xml", cib, cl, "cib.xml",
+                     (time_t)1500000000, &p, &err);
+  ck_assert_int_eq(r, 0);
+  ck_assert_uint_eq(p->ncli, 1);
+  ck_assert_str_eq(p->cli[0].rsc, "a");
+  ck_assert_str_eq(p->cli[0].node, "n1");
+  ck_assert_str_eq(p->cli[0].id, "cli-prefer-a");
+  bal_pcmk_free(p);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
+START_TEST(pcmk_bad_input) {
+  size_t ml, cl, bl;
+  char *mon = slurp("crm_mon.xml", &ml), *cib = slurp("cib.xml", &cl);
+  struct bal_pcmk *p = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+
+  char *bad = slurp("bad/crm_mon-truncated.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "truncated.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_null(p);
+  ck_assert_str_eq(err.file, "truncated.xml");
+  ck_assert_uint_eq(err.line, 15);
+  ck_assert_ptr_nonnull(strstr(err.msg, "bad XML"));
+  ck_assert_ptr_nonnull(strstr(err.text, "<node name=\"n4\""));
+  free(bad);
+
+  bad = slurp("bad/crm_mon-noname.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "noname.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 4);
+  ck_assert_str_eq(err.msg, "node without name or online state");
+  ck_assert_ptr_nonnull(strstr(err.text, "<node id=\"2\""));
+  ck_assert_ptr_nonnull(strstr(pm_error_str(&err, buf, sizeof(buf)),
+                               "noname.xml:4: node without name"));
+  free(bad);
+
+  bad = slurp("bad/crm_mon-badattr.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "badattr.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 6);
+  ck_assert_ptr_nonnull(strstr(err.text, "managed=true"));
+
+  /* The documents swapped: each is refused for what it is not. */
+  ck_assert_int_eq(bal_pcmk_parse(cib, cl, "cib-as-mon", mon, ml, "mon",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not crm_mon --output-as=xml"));
+  ck_assert_uint_eq(err.line, 1);
+  ck_assert_ptr_nonnull(strstr(err.text, "<cib "));
+  ck_assert_int_eq(bal_pcmk_parse(mon, ml, "mon", mon, ml, "mon-as-cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not a CIB"));
+  ck_assert_int_eq(
+      bal_pcmk_parse("", 0, "empty", cib, cl, "cib", FIXTURE_NOW, &p, &err),
+      -EBADMSG);
+  ck_assert_str_eq(err.file, "empty");
+  free(bad);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
+/* ---- configuration -------------------------------------------------------- */
+
+START_TEST(config_example_and_defaults) {
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = bal_conf_load(TEST_SRCDIR "/contrib/balancer/balance.conf", &c,
+                        &err);
+  ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
+  ck_assert(!c->execute);
+  ck_assert_double_eq(c->threshold, 0.8);
+  ck_assert_int_eq(c->estimate, BAL_EST_SELF);
+  ck_assert_str_eq(c->exec.type, "pacemaker");
+  ck_assert_str_eq(c->exec.move[0], "crm_resource");
+  ck_assert_uint_eq(c->nnodes, 1);
+  ck_assert_double_eq(c->nodes[0].cap[BAL_MEM], 64.0 * 1073741824);
+  ck_assert_double_eq(c->nodes[0].cap[BAL_NET], 1073741824.0);
+  ck_assert_str_eq(c->metric[BAL_CPU].svc_ds[1], "syst");
+  ck_assert_double_eq(c->metric[BAL_CPU].svc_scale, 1e-6);
+  ck_assert_str_eq(c->metric[BAL_MEM].node_ds[0], "value"); /* default */
+  ck_assert_uint_eq(c->nhooks, 1);
+  ck_assert(c->hooks[0].on_plan && c->hooks[0].on_offline);
+  ck_assert(bal_conf_movable(c, "anything"));
+  bal_conf_free(c);
+
+  /* An empty file: every default. */
+  ck_assert_int_eq(bal_conf_load_buf("", 0, "empty.conf", &c, &err), 0);
+  ck_assert_uint_eq(c->interval, 60);
+  ck_assert_uint_eq(c->max_moves, 8);
+  ck_assert_uint_eq(c->cooldown, 1800);
+  ck_assert_str_eq(c->data_dir, "/var/lib/collectd/rrd");
+  ck_assert_str_eq(c->metric[BAL_CPU].node_file, "%h/cpu/percent-active.rrd");
+  ck_assert(c->metric[BAL_CPU].node_percent);
+  ck_assert_str_eq(c->metric[BAL_MEM].util_attr, "memory");
+  ck_assert_double_eq(c->metric[BAL_MEM].util_scale, 1048576);
+  ck_assert(c->exec.verify);
+  ck_assert_int_eq(c->exec.timeout_ms, 60000);
+  bal_conf_free(c);
+
+  const char *txt = "services = {\"web-*\", \"db-*\"}\nexclude = {\"db-main\"}\n"
+                    "executor virsh {}\nsource = \"static\"\n"
+                    "node \"h1\" { uri = \"qemu+ssh://h1/system\" }\n"
+                    "service \"web-1\" { node = \"h1\" }\n";
+  ck_assert_int_eq(bal_conf_load_buf(txt, strlen(txt), "v.conf", &c, &err), 0);
+  ck_assert(bal_conf_movable(c, "web-1"));
+  ck_assert(bal_conf_movable(c, "db-2"));
+  ck_assert(!bal_conf_movable(c, "db-main"));
+  ck_assert(!bal_conf_movable(c, "cache"));
+  ck_assert_str_eq(c->exec.move[3], "migrate");
+  ck_assert_str_eq(c->svcs[0].node, "h1");
+  bal_conf_free(c);
+}
+END_TEST
+
+/* Each bad configuration: where the error is and what it says. */
+static const struct bad_conf {
+  const char *text;
+  unsigned line;
+  const char *msg, *offending;
+} bad_confs[] = {
+    {"# a comment\nthreshold = 1.5\n", 2, "threshold must be above 0", NULL},
+    {"\n\ninterval = 0\n", 3, "interval must be between 1 and 86400", "0"},
+    {"estimate = \"magic\"\n", 1, "unknown estimate", "magic"},
+    {"source = \"zookeeper\"\n", 1, "unknown source", "zookeeper"},
+    {"x = 1\n\nbogus = 2\n", 1, "no such option 'x'", "x = 1"},
+    {"node \"n1\" {\n  cpu = \"8\"\n  memory = \"16Q\"\n}\n", 3,
+     "memory capacity is not a number", "16Q"},
+    {"executor teleport {\n}\n", 1, "unknown executor (known: pacemaker, "
+                                    "pcs, virsh, command)",
+     "teleport"},
+    {"executor command {\n  timeout = 5\n}\n", 1, "needs a move command",
+     NULL},
+    {"executor command {\n  move = {\"mv\", \"%r\", \"%q\"}\n}\n", 2,
+     "move: unknown escape '%q'", "%q"},
+    {"metric cpu {\n  node = \"%h/%x.rrd\"\n}\n", 2,
+     "node: unknown escape '%x'", "%h/%x.rrd"},
+    {"metric disk {\n}\n", 1, "unknown metric", "disk"},
+    {"hook \"h\" {\n  command = {\"true\"}\n  on = {\"plan\", \"reboot\"}\n}\n",
+     3, "unknown event", "reboot"},
+    {"source = \"static\"\nservice \"s\" {\n  node = \"ghost\"\n}\n", 3,
+     "node ghost is not declared", "ghost"},
+    {"executor pacemaker {}\nexecutor pcs {}\n", 2,
+     "only one executor may be configured", "pcs"},
+    {"threshold = 0.8\nmetric cpu {\n  service_scale = 0\n}\n", 3,
+     "service_scale must be above 0", NULL},
+};
+
+START_TEST(config_bad_input) {
+  const struct bad_conf *b = &bad_confs[_i];
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = bal_conf_load_buf(b->text, strlen(b->text), "bad.conf", &c, &err);
+  ck_assert_int_eq(r, -EBADMSG);
+  ck_assert_ptr_null(c);
+  pm_error_str(&err, buf, sizeof(buf));
+  ck_assert_msg(strstr(err.msg, b->msg), "case %d: got '%s'", _i, buf);
+  ck_assert_msg(err.line == b->line, "case %d: line %u in '%s'", _i, err.line,
+                buf);
+  ck_assert_str_eq(err.file, "bad.conf");
+  if (b->offending)
+    ck_assert_msg(strstr(err.text, b->offending), "case %d: text '%s'", _i,
+                  err.text);
+}
+END_TEST
+
+START_TEST(config_include_errors_name_the_file) {
+  char dir[] = "/tmp/check_balancer.XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char main_path[128], inc[128];
+  snprintf(main_path, sizeof(main_path), "%s/balance.conf", dir);
+  snprintf(inc, sizeof(inc), "%s/nodes.conf", dir);
+  FILE *f = fopen(main_path, "w");
+  fputs("threshold = 0.75\ninclude \"nodes.conf\"\n", f);
+  fclose(f);
+  f = fopen(inc, "w");
+  fputs("node \"n1\" {\n  cpu = \"8\"\n}\nnode \"n2\" {\n  cpu = \"x8\"\n}\n",
+        f);
+  fclose(f);
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(bal_conf_load(main_path, &c, &err), -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.file, "nodes.conf"));
+  ck_assert_uint_eq(err.line, 5);
+  ck_assert_str_eq(err.text, "x8");
+  unlink(inc);
+  ck_assert_int_eq(bal_conf_load(main_path, &c, &err), -ENOENT);
+  ck_assert_uint_eq(err.line, 2);
+  unlink(main_path);
+  rmdir(dir);
+}
+END_TEST
+
+/* ---- templates, state ------------------------------------------------------ */
+
+START_TEST(argv_templates) {
+  const struct bal_executor *pcmk = bal_executor_find("pacemaker");
+  ck_assert_ptr_nonnull(pcmk);
+  ck_assert_ptr_null(bal_executor_find("ssh"));
+  char **tpl = bal_argv_dup(pcmk->move);
+  const struct bal_kv kv[] = {{'r', "web"}, {'n', "n2"}, {'f', "n1"},
+                              {'l', "PT1H"}, {'u', NULL}, {0, NULL}};
+  char **argv = NULL;
+  char missing = 0;
+  ck_assert_int_eq(bal_argv_expand(tpl, kv, &argv, &missing), 0);
+  const char *want[] = {"crm_resource", "--move",     "--resource", "web",
+                        "--node",       "n2",         "--lifetime", "PT1H",
+                        NULL};
+  for (int i = 0; want[i]; i++)
+    ck_assert_str_eq(argv[i], want[i]);
+  ck_assert_ptr_null(argv[8]);
+  bal_argv_free(argv);
+  bal_argv_free(tpl);
+  /* virsh needs the URIs: unknown here, so it refuses and says which. */
+  tpl = bal_argv_dup(bal_executor_find("virsh")->move);
+  ck_assert_int_eq(bal_argv_expand(tpl, kv, &argv, &missing), -ENOENT);
+  ck_assert_int_eq(missing, 'v');
+  bal_argv_free(tpl);
+  pm_buf_t b = {0};
+  ck_assert_int_eq(bal_subst("100%% of %r on %n", kv, &b, NULL), 0);
+  ck_assert_str_eq(b.data, "100% of web on n2");
+  char *const words[] = {"touch", "a b", "it's", NULL};
+  bal_argv_join(words, &b);
+  ck_assert_str_eq(b.data, "touch 'a b' 'it's'");
+  pm_buf_free(&b);
+  /* bal_run: status, output, a missing program, a timeout. */
+  pm_buf_t out = {0}, err = {0};
+  char *const ok[] = {"echo", "hi", NULL};
+  ck_assert_int_eq(bal_run(ok, 5000, &out, &err), 0);
+  ck_assert_str_eq(out.data, "hi\n");
+  char *const no[] = {"sh", "-c", "echo oops >&2; exit 4", NULL};
+  ck_assert_int_eq(bal_run(no, 5000, NULL, &err), -EPROTO);
+  ck_assert_str_eq(err.data, "exit status 4: oops");
+  char *const gone[] = {"/nonexistent/prog", NULL};
+  ck_assert_int_eq(bal_run(gone, 5000, NULL, &err), -ENOENT);
+  char *const slow[] = {"sleep", "5", NULL};
+  ck_assert_int_eq(bal_run(slow, 100, NULL, &err), -ETIMEDOUT);
+  ck_assert_str_eq(err.data, "timed out after 100 ms");
+  pm_buf_free(&out);
+  pm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(state_round_trip) {
+  char path[] = "/tmp/check_balancer_state.XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  struct bal_state st = {0};
+  struct bal_state_rsc *r = bal_state_get(&st, "web", true);
+  r->moved = 1700000000;
+  r->constraint_to = strdup("n2");
+  r = bal_state_get(&st, "db", true);
+  r->moved = 1700000100;
+  r->failed = true;
+  char **off = calloc(2, sizeof(char *));
+  off[0] = strdup("n5");
+  bal_state_set_offline(&st, off);
+  ck_assert_int_eq(bal_state_save(path, &st), 0);
+  bal_state_free(&st);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 2);
+  r = bal_state_get(&st, "web", false);
+  ck_assert_int_eq(r->moved, 1700000000);
+  ck_assert_str_eq(r->constraint_to, "n2");
+  ck_assert(!r->failed);
+  r = bal_state_get(&st, "db", false);
+  ck_assert(r->failed);
+  ck_assert_ptr_null(r->constraint_to);
+  ck_assert(bal_state_was_offline(&st, "n5"));
+  ck_assert(!bal_state_was_offline(&st, "n1"));
+  ck_assert_ptr_null(bal_state_get(&st, "none", false));
+  bal_state_free(&st);
+  /* A missing file is an empty state; garbage lines are skipped. */
+  FILE *f = fopen(path, "w");
+  fputs("rsc ok 5 0 -\nrsc broken\nnonsense\n", f);
+  fclose(f);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 1);
+  bal_state_free(&st);
+  unlink(path);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 0);
+  bal_state_free(&st);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("balancer");
   TCase *tc = tcase_create("planner");
@@ -609,6 +1043,17 @@ static Suite *suite(void) {
   tcase_add_test(tc, declared_utilization);
   tcase_add_test(tc, whatif_per_node);
   tcase_add_test(tc, model_rejects_bad_input);
+  tcase_add_test(tc, failover_room_under_declared_utilization);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("input");
+  tcase_add_test(tc, pcmk_fixture);
+  tcase_add_test(tc, pcmk_bad_input);
+  tcase_add_test(tc, config_example_and_defaults);
+  tcase_add_loop_test(tc, config_bad_input, 0,
+                      (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
+  tcase_add_test(tc, config_include_errors_name_the_file);
+  tcase_add_test(tc, argv_templates);
+  tcase_add_test(tc, state_round_trip);
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
