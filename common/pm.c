@@ -22,16 +22,18 @@ extern char **environ;
 #define PM_SPAWN_CAPTURE_MAX (16u << 20)
 
 int pm_buf_reserve(pm_buf_t *b, size_t extra) {
+  if (b->err)
+    return b->err;
   if (b->len + extra + 1 <= b->cap)
     return 0;
   if (extra > SIZE_MAX / 2 - b->len)
-    return -ENOMEM;
+    return b->err = -ENOMEM;
   size_t cap = b->cap ? b->cap : 64;
   while (cap < b->len + extra + 1)
     cap *= 2;
   char *p = realloc(b->data, cap);
   if (!p)
-    return -ENOMEM;
+    return b->err = -ENOMEM;
   b->data = p;
   b->cap = cap;
   return 0;
@@ -60,7 +62,7 @@ int pm_buf_vprintf(pm_buf_t *b, const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, aq);
   va_end(aq);
   if (n < 0)
-    return -EINVAL;
+    return b->err = -EINVAL;
   int r = pm_buf_reserve(b, (size_t)n);
   if (r < 0)
     return r;
@@ -79,8 +81,19 @@ int pm_buf_printf(pm_buf_t *b, const char *fmt, ...) {
 
 int pm_buf_json_str(pm_buf_t *b, const char *s) {
   int r = pm_buf_putc(b, '"');
-  for (const unsigned char *p = (const unsigned char *)s; r == 0 && *p; p++) {
-    switch (*p) {
+  while (r == 0 && *s) {
+    /* Runs of characters that need no escape go in at once. */
+    size_t n = 0;
+    while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20 &&
+           s[n] != 0x7f)
+      n++;
+    if (n) {
+      r = pm_buf_append(b, s, n);
+      s += n;
+      continue;
+    }
+    unsigned char c = (unsigned char)*s++;
+    switch (c) {
     case '"':
       r = pm_buf_puts(b, "\\\"");
       break;
@@ -97,10 +110,7 @@ int pm_buf_json_str(pm_buf_t *b, const char *s) {
       r = pm_buf_puts(b, "\\r");
       break;
     default:
-      if (*p < 0x20 || *p == 0x7f)
-        r = pm_buf_printf(b, "\\u%04x", *p);
-      else
-        r = pm_buf_putc(b, (char)*p);
+      r = pm_buf_printf(b, "\\u%04x", c);
     }
   }
   return r < 0 ? r : pm_buf_putc(b, '"');
@@ -124,9 +134,14 @@ int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
   if (fd < 0)
     return -errno;
   int r = 0;
+  struct stat st;
   pm_buf_reset(out);
+  /* One allocation for a regular file; /proc files report size 0. */
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (size_t)st.st_size <= max)
+    pm_buf_reserve(out, (size_t)st.st_size + 1);
   for (;;) {
-    r = pm_buf_reserve(out, 65536);
+    r = pm_buf_reserve(out, out->cap - out->len > 4096 ? 0 : 65536);
     if (r < 0)
       break;
     ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
@@ -171,15 +186,35 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
+/* For a target that is not a regular file (/dev/stdout, a FIFO): no
+ * temporary file and no rename, which would replace the device itself. */
+static int write_in_place(const char *path, const void *data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return -errno;
+  int r = write_all(fd, data, len);
+  if (close(fd) < 0 && r == 0)
+    r = -errno;
+  return r < 0 ? r : 1;
+}
+
 int pm_file_replace(const char *path, const void *data, size_t len,
                     mode_t mode) {
+  char real[PATH_MAX];
+  struct stat st;
+  /* A symlink stays: the file it points to is replaced. */
+  if (realpath(path, real))
+    path = real;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return write_in_place(path, data, len);
   if (same_content(path, data, len))
     return 0;
   size_t plen = strlen(path);
   if (plen + sizeof(".tmpXXXXXX") > PATH_MAX)
     return -ENAMETOOLONG;
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
     return -errno;

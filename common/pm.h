@@ -10,11 +10,14 @@
 #include <sys/types.h>
 
 /* A growable byte buffer, always NUL-terminated when data is non-NULL.
- * Zero-initialise it ({0}); pm_buf_free() releases it and leaves it empty. */
+ * Zero-initialise it ({0}); pm_buf_free() releases it and leaves it empty.
+ * The first failed append sets err (sticky until pm_buf_free) and later
+ * appends do nothing, so a writer may check err once at the end. */
 typedef struct pm_buf {
   char *data;
   size_t len;
   size_t cap;
+  int err;
 } pm_buf_t;
 
 int pm_buf_reserve(pm_buf_t *b, size_t extra);
@@ -35,7 +38,9 @@ void pm_buf_free(pm_buf_t *b);
 int pm_file_read(const char *path, size_t max, pm_buf_t *out);
 
 /* Replaces path with data atomically (temporary file in the same directory,
- * fsync, rename) unless it already holds exactly these bytes.
+ * fsync, rename) unless it already holds exactly these bytes. A symlink is
+ * followed and its target replaced. A target that exists but is not a
+ * regular file (/dev/stdout, a FIFO) is written in place, never renamed over.
  * Returns 1 when written, 0 when unchanged, or a negative errno; on error the
  * previous file is untouched. */
 int pm_file_replace(const char *path, const void *data, size_t len,

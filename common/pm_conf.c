@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PM_CONF_MAX_FILE (4u << 20)
 #define PM_CONF_MAX_TOTAL (16u << 20)
@@ -27,6 +28,7 @@ struct pm_conf {
   char **files;
   size_t nfiles;
   struct line_src *map; /* one per line of text */
+  size_t *line_start;   /* byte offset of each line of text */
   size_t nlines, cap_lines;
 };
 
@@ -64,6 +66,19 @@ static int end_line(pm_conf_t *c, unsigned file, unsigned line) {
   return pm_buf_putc(&c->text, '\n');
 }
 
+/* Indexes where each line of text starts, for offset <-> line lookups. */
+static int index_lines(pm_conf_t *c) {
+  c->line_start = malloc((c->nlines + 1) * sizeof(*c->line_start));
+  if (!c->line_start)
+    return -ENOMEM;
+  size_t l = 0;
+  c->line_start[l++] = 0;
+  for (size_t i = 0; i < c->text.len && l < c->nlines; i++)
+    if (c->text.data[i] == '\n')
+      c->line_start[l++] = i + 1;
+  return 0;
+}
+
 static int preprocess(struct pp *pp, const char *name, const char *buf,
                       size_t len);
 
@@ -93,6 +108,14 @@ static int include_path(struct pp *pp, const char *from, unsigned from_line,
   pm_buf_t content = {0};
   for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
     const char *p = g.gl_pathv[i];
+    struct stat st;
+    if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+      /* A FIFO or a device would block or never end. */
+      pm_error_set(pp->err, from, from_line, p,
+                   "cannot include: not a regular file");
+      r = -EINVAL;
+      break;
+    }
     r = pm_file_read(p, PM_CONF_MAX_FILE, &content);
     if (r < 0) {
       pm_error_set(pp->err, from, from_line, p, "cannot include: %s",
@@ -279,16 +302,11 @@ static struct {
 } cur;
 
 static void line_text(const pm_conf_t *c, size_t line0, char *buf, size_t len) {
-  const char *p = c->text.data;
-  for (size_t l = 0; p && l < line0; l++) {
-    p = strchr(p, '\n');
-    if (p)
-      p++;
-  }
-  if (!p) {
+  if (!c->text.data || line0 >= c->nlines) {
     buf[0] = '\0';
     return;
   }
+  const char *p = c->text.data + c->line_start[line0];
   while (*p == ' ' || *p == '\t')
     p++;
   size_t n = strcspn(p, "\n");
@@ -297,7 +315,8 @@ static void line_text(const pm_conf_t *c, size_t line0, char *buf, size_t len) {
   snprintf(buf, len, "%.*s", (int)n, p);
 }
 
-static void on_error(cfg_t *cfg, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void
+on_error(cfg_t *cfg, const char *fmt, va_list ap) {
   if (cur.seen++)
     return;
   pm_conf_t *c = cur.c;
@@ -316,6 +335,44 @@ static void on_error(cfg_t *cfg, const char *fmt, va_list ap) {
                msg);
 }
 
+/* libconfuse accepts a section left open at the end of the file; a missing
+ * brace there is an error an operator wants to hear about. */
+static int check_braces(const pm_conf_t *c, pm_error_t *err) {
+  size_t open_line[64], depth = 0, line = 0;
+  const char *t = c->text.data;
+  for (size_t i = 0; t && t[i]; i++) {
+    char ch = t[i];
+    if (ch == '\n') {
+      line++;
+    } else if (ch == '"' || ch == '\'') {
+      for (i++; t[i] && t[i] != ch; i++) {
+        if (t[i] == '\\' && t[i + 1])
+          i++;
+        if (t[i] == '\n')
+          line++;
+      }
+      if (!t[i])
+        break;
+    } else if (ch == '{') {
+      if (depth < 64)
+        open_line[depth] = line;
+      depth++;
+    } else if (ch == '}' && depth > 0) {
+      depth--;
+    }
+  }
+  if (depth == 0 || c->nlines == 0)
+    return 0;
+  size_t l = open_line[depth - 1 < 64 ? depth - 1 : 63];
+  if (l >= c->nlines)
+    l = c->nlines - 1;
+  char text[256];
+  line_text(c, l, text, sizeof(text));
+  pm_error_set(err, c->files[c->map[l].file], c->map[l].line, text,
+               "'{' is never closed");
+  return -EBADMSG;
+}
+
 int pm_conf_load_buf(const char *buf, size_t len, const char *name,
                      cfg_opt_t *opts, int flags, pm_conf_t **ret,
                      pm_error_t *err) {
@@ -325,6 +382,8 @@ int pm_conf_load_buf(const char *buf, size_t len, const char *name,
     return -ENOMEM;
   struct pp pp = {.c = c, .err = err};
   r = preprocess(&pp, name, buf, len);
+  if (r == 0)
+    r = index_lines(c);
   if (r < 0)
     goto out;
   if (!c->text.data)
@@ -349,7 +408,7 @@ int pm_conf_load_buf(const char *buf, size_t len, const char *name,
   cur.c = NULL;
   cur.err = NULL;
   pthread_mutex_unlock(&parse_lock);
-  r = pr == CFG_SUCCESS ? 0 : -EBADMSG;
+  r = pr == CFG_SUCCESS ? check_braces(c, err) : -EBADMSG;
 out:
   if (r < 0) {
     pm_conf_free(c);
@@ -377,20 +436,19 @@ int pm_conf_load(const char *path, cfg_opt_t *opts, int flags, pm_conf_t **ret,
 
 cfg_t *pm_conf_cfg(const pm_conf_t *c) { return c->cfg; }
 
-/* Byte offset where output line line0 starts. */
-static size_t line_offset(const pm_conf_t *c, size_t line0) {
-  const char *p = c->text.data;
-  for (size_t l = 0; l < line0; l++)
-    p = strchr(p, '\n') + 1;
-  return (size_t)(p - c->text.data);
-}
-
+/* The line holding byte off: the last line starting at or before it. */
 static size_t line_of_offset(const pm_conf_t *c, size_t off) {
-  size_t l = 0;
-  for (size_t i = 0; i < off && i < c->text.len; i++)
-    if (c->text.data[i] == '\n')
-      l++;
-  return l < c->nlines ? l : (c->nlines ? c->nlines - 1 : 0);
+  size_t lo = 0, hi = c->nlines;
+  if (hi == 0)
+    return 0;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (c->line_start[mid] <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 /* Output line (0-based) of `sec_name "title"`, or 0. */
@@ -441,7 +499,7 @@ void pm_conf_locate(const pm_conf_t *c, const char *sec_name, const char *title,
                     unsigned *ret_line) {
   size_t l = section_line(c, sec_name, title);
   if (c->nlines && needle && *needle) {
-    const char *hit = strstr(c->text.data + line_offset(c, l), needle);
+    const char *hit = strstr(c->text.data + c->line_start[l], needle);
     if (hit)
       l = line_of_offset(c, (size_t)(hit - c->text.data));
   }
@@ -457,6 +515,7 @@ void pm_conf_free(pm_conf_t *c) {
     free(c->files[i]);
   free(c->files);
   free(c->map);
+  free(c->line_start);
   pm_buf_free(&c->text);
   free(c);
 }

@@ -54,6 +54,21 @@ START_TEST(replace_writes_only_on_change) {
   ck_assert_str_eq(b.data, "two\n");
   ck_assert_int_eq(pm_file_read(path, 2, &b), -EFBIG);
   pm_buf_free(&b);
+  /* A symlink stays a symlink; its target gets the content. */
+  char link[64];
+  snprintf(link, sizeof(link), "%s/link", tmpdir);
+  ck_assert_int_eq(symlink(path, link), 0);
+  ck_assert_int_eq(pm_file_replace(link, "three\n", 6, 0644), 1);
+  struct stat lst;
+  ck_assert_int_eq(lstat(link, &lst), 0);
+  ck_assert(S_ISLNK(lst.st_mode));
+  ck_assert_int_eq(pm_file_read(path, 100, &b), 0);
+  ck_assert_str_eq(b.data, "three\n");
+  /* A device is written to, never replaced by a regular file. */
+  ck_assert_int_eq(pm_file_replace("/dev/null", "x", 1, 0644), 1);
+  ck_assert_int_eq(stat("/dev/null", &lst), 0);
+  ck_assert(S_ISCHR(lst.st_mode));
+  pm_buf_free(&b);
   /* A directory that does not exist: error, nothing written. */
   ck_assert_int_eq(pm_file_replace("/nonexistent/dir/x", "a", 1, 0644),
                    -ENOENT);

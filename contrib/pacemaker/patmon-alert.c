@@ -1,0 +1,167 @@
+/* patmon-alert: a Pacemaker alert agent that tells the local patmon when a
+ * resource started, stopped or migrated on this node.
+ *
+ * Pacemaker runs it (as hacluster, under its alert timeout) with CRM_alert_*
+ * in the environment and CRM_alert_recipient set to the recipient value: the
+ * path of patmon's event socket. A successful (rc 0) start, stop,
+ * migrate_to or migrate_from of a resource on this node becomes one datagram
+ * "resource start|stop|migrate NAME"; everything else is ignored.
+ *
+ * It never blocks Pacemaker: the send is non-blocking, waits at most
+ * SEND_WAIT_MS when patmon's queue is full, and a missing socket (patmon not
+ * running) is not an error. Exit status 1, with a line on stderr that
+ * Pacemaker logs, only for what an operator must fix.
+ *
+ * This node is the one named by the alert's instance attribute patmon_node
+ * when set, else uname's node name, compared case-insensitively in full or
+ * up to the first dot. crm_node -n is not used: it asks the cluster, which
+ * is what is running this agent, and could make it wait. */
+#include "config.h"
+
+#include "hotplug/hotplug.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEND_WAIT_MS 1000
+
+/* Operations that change where a resource runs, and the message for each.
+ * migrate_to runs on the node it leaves (a stop follows there), migrate_from
+ * on the node it reaches (no start follows). */
+static const struct {
+  const char *task;
+  hp_action_t action;
+} tasks[] = {
+    {.task = "start", .action = HP_ACT_START},
+    {.task = "stop", .action = HP_ACT_STOP},
+    {.task = "migrate_to", .action = HP_ACT_MIGRATE},
+    {.task = "migrate_from", .action = HP_ACT_MIGRATE},
+};
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+static bool env_is(const char *name, const char *want) {
+  const char *v = env(name);
+  return v && strcmp(v, want) == 0;
+}
+
+static bool same_host(const char *a, const char *b) {
+  if (strcasecmp(a, b) == 0)
+    return true;
+  size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+  return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static bool node_is_local(const char *node) {
+  const char *mine = env("patmon_node");
+  if (mine)
+    return strcmp(node, mine) == 0;
+  struct utsname u;
+  return uname(&u) == 0 && same_host(node, u.nodename);
+}
+
+static int elapsed_ms(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int)((t.tv_sec - t0->tv_sec) * 1000 +
+               (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* One datagram to path, waiting SEND_WAIT_MS at most for queue room. */
+static int send_datagram(const char *path, const char *msg, size_t len) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return -ENAMETOOLONG;
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int r = 0;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    r = -errno;
+    goto out;
+  }
+  for (;;) {
+    if (send(fd, msg, len, MSG_NOSIGNAL) >= 0)
+      break;
+    r = -errno;
+    if (r != -EAGAIN && r != -EINTR)
+      break;
+    int left = SEND_WAIT_MS - elapsed_ms(&t0);
+    if (left <= 0)
+      break;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    poll(&p, 1, left);
+    r = 0;
+  }
+out:
+  close(fd);
+  return r;
+}
+
+int main(void) {
+  const char *kind = env("CRM_alert_kind");
+  if (!kind) {
+    fprintf(stderr, "patmon-alert: CRM_alert_kind unset: run me from a "
+                    "Pacemaker <alert> (see contrib/pacemaker/alerts.xml)\n");
+    return 0;
+  }
+  const char *path = env("CRM_alert_recipient");
+  const char *task = env("CRM_alert_task");
+  const char *node = env("CRM_alert_node");
+  /* Alerts may have no recipient yet; other kinds and failed or unfinished
+   * operations change nothing here. */
+  if (!path || strcmp(kind, "resource") != 0 || !task || !node ||
+      !env_is("CRM_alert_rc", "0") ||
+      (env("CRM_alert_status") && !env_is("CRM_alert_status", "0")))
+    return 0;
+  hp_event_t ev = {.kind = HP_RESOURCE, .action = HP_ACT_NONE};
+  for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++)
+    if (strcmp(task, tasks[i].task) == 0)
+      ev.action = tasks[i].action;
+  if (ev.action == HP_ACT_NONE || !node_is_local(node))
+    return 0;
+
+  const char *rsc = env("CRM_alert_rsc");
+  if (path[0] != '/') {
+    fprintf(stderr,
+            "patmon-alert: recipient %s is not an absolute path to "
+            "patmon's event socket\n",
+            path);
+    return 1;
+  }
+  char msg[HP_DGRAM_MAX];
+  snprintf(ev.name, sizeof(ev.name), "%s", rsc ? rsc : "");
+  int n = hp_format_message(&ev, msg, sizeof(msg));
+  if (n < 0 || (size_t)n >= sizeof(msg)) {
+    fprintf(stderr,
+            "patmon-alert: resource name \"%.*s\" is not one patmon "
+            "accepts\n",
+            HP_NAME_MAX, rsc ? rsc : "");
+    return 1;
+  }
+  int r = send_datagram(path, msg, (size_t)n);
+  /* No socket, or nobody bound to it: patmon is not running, and will scan
+   * everything when it starts. */
+  if (r == 0 || r == -ENOENT || r == -ECONNREFUSED)
+    return 0;
+  fprintf(stderr, "patmon-alert: cannot send \"%.*s\" to %s: %s%s\n", n - 1,
+          msg, path, strerror(-r),
+          r == -EACCES ? " (is the socket's group one hacluster is in?)" : "");
+  return 1;
+}

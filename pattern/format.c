@@ -1,0 +1,368 @@
+/* format.c: entries as a list, JSON, a collectd snippet or a gmond snippet.
+ *
+ * The collectd snippet configures collectd's own plugins (disk, interface,
+ * df, processes, cgroups) to watch exactly the expanded objects; the gmond
+ * snippet lists the metrics patmon's gmond module publishes for them. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define GMOND_DEFAULT_INTERVAL 10
+
+static const char *const format_names[] = {
+    [PAT_FORMAT_LIST] = "list",
+    [PAT_FORMAT_JSON] = "json",
+    [PAT_FORMAT_COLLECTD] = "collectd",
+    [PAT_FORMAT_GMOND] = "gmond",
+};
+
+int pat_format_parse(const char *name, pat_format_t *ret) {
+  for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+    if (strcmp(format_names[i], name) == 0) {
+      *ret = (pat_format_t)i;
+      return 0;
+    }
+  return -EINVAL;
+}
+
+/* ---- list: pattern, class, instance, object; tab-separated ---- */
+
+static int fmt_list(const pat_entries_t *e, const char *source, pm_buf_t *out) {
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < e->n; i++) {
+    const pat_entry_t *en = &e->recs[i].pub;
+    r = pm_buf_printf(out, "%s\t%s\t%s\t%s\n", en->pattern,
+                      pat_class_name(en->cls), en->instance, en->object);
+  }
+  return r;
+}
+
+/* ---- json ---- */
+
+static void json_member(pm_buf_t *b, const char *key, const char *val) {
+  pm_buf_puts(b, ", ");
+  pm_buf_json_str(b, key);
+  pm_buf_puts(b, ": ");
+  pm_buf_json_str(b, val);
+}
+
+static int fmt_json(const pat_entries_t *e, const char *source, pm_buf_t *out) {
+  pm_buf_putc(out, '[');
+  for (size_t i = 0; i < e->n; i++) {
+    const pat_entry_t *en = &e->recs[i].pub;
+    pm_buf_puts(out, i ? ",\n {\"class\": " : "\n {\"class\": ");
+    pm_buf_json_str(out, pat_class_name(en->cls));
+    json_member(out, "instance", en->instance);
+    json_member(out, "pattern", en->pattern);
+    json_member(out, "plugin", pat_class_plugin(en->cls));
+    if (en->cls == PAT_PROCESS) {
+      pm_buf_puts(out, ", \"object\": [");
+      for (size_t p = 0; p < en->npids; p++)
+        pm_buf_printf(out, "%s%d", p ? ", " : "", en->pids[p]);
+      pm_buf_putc(out, ']');
+    } else {
+      json_member(out, "object", en->object);
+    }
+    json_member(out, "kernel", en->kernel);
+    pm_buf_puts(out, ", \"from\": {");
+    for (size_t f = 0; f < en->nfrom; f++) {
+      pm_buf_puts(out, f ? ", " : "");
+      pm_buf_json_str(out, en->from_keys[f]);
+      pm_buf_puts(out, ": ");
+      pm_buf_json_str(out, en->from_values[f]);
+    }
+    pm_buf_puts(out, "}, \"metrics\": [");
+    bool first = true;
+    for (unsigned g = 0; pat_group_name(en->cls, g); g++)
+      if (en->metrics & 1u << g) {
+        pm_buf_puts(out, first ? "" : ", ");
+        pm_buf_json_str(out, pat_group_name(en->cls, g));
+        first = false;
+      }
+    pm_buf_putc(out, ']');
+    if (en->interval)
+      pm_buf_printf(out, ", \"interval\": %d", en->interval);
+    if (en->cgroup)
+      json_member(out, "cgroup", en->cgroup);
+    if (en->volume_device || en->volume_dir || en->volume_vg) {
+      pm_buf_puts(out, ", \"volume\": {");
+      const char *vk[] = {"device", "directory", "vg"};
+      const char *vv[] = {en->volume_device, en->volume_dir, en->volume_vg};
+      bool vfirst = true;
+      for (int v = 0; v < 3; v++)
+        if (vv[v]) {
+          pm_buf_puts(out, vfirst ? "" : ", ");
+          pm_buf_json_str(out, vk[v]);
+          pm_buf_puts(out, ": ");
+          pm_buf_json_str(out, vv[v]);
+          vfirst = false;
+        }
+      pm_buf_putc(out, '}');
+    }
+    pm_buf_putc(out, '}');
+  }
+  return pm_buf_puts(out, e->n ? "\n]\n" : "]\n");
+}
+
+/* ---- collectd ---- */
+
+/* A collectd config string: backslashes and quotes escaped. */
+static void cfg_str(pm_buf_t *b, const char *s) {
+  pm_buf_putc(b, '"');
+  for (; *s; s++) {
+    if (*s == '\\' || *s == '"')
+      pm_buf_putc(b, '\\');
+    pm_buf_putc(b, (unsigned char)*s < 0x20 ? ' ' : *s);
+  }
+  pm_buf_putc(b, '"');
+}
+
+/* An extended regular expression matching exactly s. */
+static void ere_literal(pm_buf_t *b, const char *s) {
+  for (; *s; s++) {
+    if (strchr(".[]{}()\\*+?^$|", *s))
+      pm_buf_putc(b, '\\');
+    pm_buf_putc(b, *s);
+  }
+}
+
+typedef void (*section_fn)(const struct pat_entry_rec *r, pm_buf_t *b);
+
+static void sec_disk(const struct pat_entry_rec *r, pm_buf_t *b) {
+  pm_buf_puts(b, "  Disk ");
+  cfg_str(b, r->pub.kernel);
+  pm_buf_printf(b, "  # %s: %s\n", r->pub.pattern, r->pub.instance);
+}
+
+static void sec_interface(const struct pat_entry_rec *r, pm_buf_t *b) {
+  pm_buf_puts(b, "  Interface ");
+  cfg_str(b, r->pub.kernel);
+  pm_buf_printf(b, "  # %s: %s\n", r->pub.pattern, r->pub.instance);
+}
+
+static void sec_df(const struct pat_entry_rec *r, pm_buf_t *b) {
+  const char *mnt =
+      r->pub.cls == PAT_RESOURCE ? r->pub.volume_dir : r->pub.object;
+  pm_buf_puts(b, "  MountPoint ");
+  cfg_str(b, mnt);
+  pm_buf_printf(b, "  # %s: %s%s\n", r->pub.pattern, r->pub.instance,
+                r->pub.cls == PAT_RESOURCE ? " (resource's data volume)" : "");
+}
+
+static void sec_processes(const struct pat_entry_rec *r, pm_buf_t *b) {
+  pm_buf_t re = {0};
+  pm_buf_puts(&re, "^(");
+  for (size_t i = 0; i < r->ncmdlines; i++) {
+    pm_buf_puts(&re, i ? "|" : "");
+    ere_literal(&re, r->cmdlines[i]);
+  }
+  pm_buf_puts(&re, ")$");
+  pm_buf_puts(b, "  ProcessMatch ");
+  cfg_str(b, r->pub.instance);
+  pm_buf_putc(b, ' ');
+  cfg_str(b, re.data);
+  pm_buf_printf(b, "  # %s: pids %s\n", r->pub.pattern, r->pub.object);
+  pm_buf_free(&re);
+}
+
+static void sec_cgroups(const struct pat_entry_rec *r, pm_buf_t *b) {
+  const char *cg = r->pub.cgroup;
+  pm_buf_puts(b, "  CGroup ");
+  cfg_str(b, cg[0] == '/' ? cg + 1 : cg);
+  pm_buf_printf(b, "  # %s: %s\n", r->pub.pattern, r->pub.instance);
+}
+
+static bool in_disk(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_DISK || r->pub.cls == PAT_PARTITION;
+}
+static bool in_interface(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_NIC;
+}
+static bool in_df(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_MOUNT ||
+         (r->pub.cls == PAT_RESOURCE && r->pub.volume_dir);
+}
+static bool in_processes(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_PROCESS;
+}
+static bool in_cgroups(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_UNIT && r->pub.cgroup;
+}
+
+static const char *key_kernel(const struct pat_entry_rec *r) {
+  return r->pub.kernel;
+}
+static const char *key_mount(const struct pat_entry_rec *r) {
+  return r->pub.cls == PAT_RESOURCE ? r->pub.volume_dir : r->pub.object;
+}
+static const char *key_instance(const struct pat_entry_rec *r) {
+  return r->pub.instance;
+}
+static const char *key_cgroup(const struct pat_entry_rec *r) {
+  return r->pub.cgroup;
+}
+
+/* One collectd plugin block per row. `key` is what a line selects: a
+ * second entry selecting the same thing (a mount that is also a resource's
+ * data volume) adds no line. */
+static const struct {
+  const char *plugin;
+  bool (*wants)(const struct pat_entry_rec *r);
+  const char *(*key)(const struct pat_entry_rec *r);
+  section_fn line;
+  const char *tail; /* options after the selections */
+} collectd_blocks[] = {
+    {"disk", in_disk, key_kernel, sec_disk, "  IgnoreSelected false\n"},
+    {"interface", in_interface, key_kernel, sec_interface,
+     "  IgnoreSelected false\n"},
+    {"df", in_df, key_mount, sec_df, "  IgnoreSelected false\n"},
+    {"processes", in_processes, key_instance, sec_processes, ""},
+    {"cgroups", in_cgroups, key_cgroup, sec_cgroups,
+     "  IgnoreSelected false\n"},
+};
+
+/* Whether an entry before i in block k selects the same thing. */
+static bool selected_before(const pat_entries_t *e, size_t k, size_t i) {
+  const char *key = collectd_blocks[k].key(&e->recs[i]);
+  for (size_t j = 0; j < i; j++)
+    if (collectd_blocks[k].wants(&e->recs[j]) &&
+        strcmp(collectd_blocks[k].key(&e->recs[j]), key) == 0)
+      return true;
+  return false;
+}
+
+static bool mixed_intervals(const pat_entries_t *e, size_t k) {
+  int first = -1;
+  for (size_t i = 0; i < e->n; i++)
+    if (collectd_blocks[k].wants(&e->recs[i])) {
+      if (first >= 0 && e->recs[i].pub.interval != first)
+        return true;
+      first = e->recs[i].pub.interval;
+    }
+  return false;
+}
+
+static int fmt_collectd(const pat_entries_t *e, const char *source,
+                        pm_buf_t *out) {
+  pm_buf_printf(out,
+                "# Generated by patmon-expand%s%s: %zu entr%s. Do not edit: "
+                "regenerate.\n",
+                source ? " from " : "", source ? source : "", e->n,
+                e->n == 1 ? "y" : "ies");
+  for (size_t k = 0; k < sizeof(collectd_blocks) / sizeof(collectd_blocks[0]);
+       k++) {
+    size_t n = 0;
+    int interval = -1;
+    for (size_t i = 0; i < e->n; i++)
+      if (collectd_blocks[k].wants(&e->recs[i])) {
+        int iv = e->recs[i].pub.interval;
+        interval = n == 0 || iv == interval ? iv : 0;
+        n++;
+      }
+    if (n == 0)
+      continue;
+    if (interval > 0)
+      pm_buf_printf(out, "\n<LoadPlugin %s>\n  Interval %d\n</LoadPlugin>\n",
+                    collectd_blocks[k].plugin, interval);
+    else if (interval == 0 && n > 1 && mixed_intervals(e, k))
+      pm_buf_printf(out,
+                    "\n# Entries ask for different intervals; collectd has one "
+                    "per plugin:\n# %s uses the global Interval.\n"
+                    "LoadPlugin %s\n",
+                    collectd_blocks[k].plugin, collectd_blocks[k].plugin);
+    else
+      pm_buf_printf(out, "\nLoadPlugin %s\n", collectd_blocks[k].plugin);
+    pm_buf_printf(out, "<Plugin %s>\n", collectd_blocks[k].plugin);
+    for (size_t i = 0; i < e->n; i++)
+      if (collectd_blocks[k].wants(&e->recs[i]) && !selected_before(e, k, i))
+        collectd_blocks[k].line(&e->recs[i], out);
+    pm_buf_printf(out, "%s</Plugin>\n", collectd_blocks[k].tail);
+  }
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < e->n; i++) {
+    const pat_entry_t *en = &e->recs[i].pub;
+    if (en->cls == PAT_RESOURCE)
+      r = pm_buf_printf(out,
+                        "# resource %s (%s): collectd has no per-resource "
+                        "plugin; the patmon \"pattern\" plugin reads it%s\n",
+                        en->object, en->pattern,
+                        en->volume_dir ? " (its data volume is in df above)"
+                                       : "");
+    else if (en->cls == PAT_UNIT && !en->cgroup)
+      r = pm_buf_printf(out,
+                        "# unit %s (%s): not running, no cgroup to watch\n",
+                        en->object, en->pattern);
+  }
+  return r;
+}
+
+/* ---- gmond: the metrics patmon's gmond module publishes ---- */
+
+static int fmt_gmond(const pat_entries_t *e, const char *source,
+                     pm_buf_t *out) {
+  pm_buf_printf(out,
+                "/* Generated by patmon-expand%s%s: %zu entr%s. Do not edit: "
+                "regenerate. */\n"
+                "modules {\n  module {\n    name = \"patmon_module\"\n"
+                "    path = \"modpatmon.so\"\n",
+                source ? " from " : "", source ? source : "", e->n,
+                e->n == 1 ? "y" : "ies");
+  if (source) {
+    pm_buf_puts(out, "    param patterns { value = ");
+    cfg_str(out, source);
+    pm_buf_puts(out, " }\n");
+  }
+  pm_buf_puts(out, "  }\n}\n");
+  /* One collection group per interval, in order of first appearance. */
+  int done[64];
+  size_t ndone = 0;
+  for (size_t i = 0; i < e->n; i++) {
+    int iv = e->recs[i].pub.interval ? e->recs[i].pub.interval
+                                     : GMOND_DEFAULT_INTERVAL;
+    bool seen = false;
+    for (size_t d = 0; d < ndone; d++)
+      seen |= done[d] == iv;
+    if (seen || ndone == 64)
+      continue;
+    done[ndone++] = iv;
+    pm_buf_printf(out,
+                  "collection_group {\n  collect_every = %d\n"
+                  "  time_threshold = %d\n",
+                  iv, iv * 6);
+    for (size_t j = i; j < e->n; j++) {
+      const pat_entry_t *en = &e->recs[j].pub;
+      int jv = en->interval ? en->interval : GMOND_DEFAULT_INTERVAL;
+      if (jv != iv)
+        continue;
+      const struct pat_class_desc *d = pat_class_desc(en->cls);
+      for (unsigned g = 0; d->groups[g].name; g++) {
+        if (!(en->metrics & 1u << g))
+          continue;
+        for (const char *const *m = d->groups[g].gmond; *m; m++)
+          pm_buf_printf(out, "  metric { name = \"%s_%s_%s\" }\n",
+                        d->gmond_prefix, en->instance, *m);
+      }
+    }
+    pm_buf_puts(out, "}\n");
+  }
+  return 0;
+}
+
+static int (*const formatters[])(const pat_entries_t *, const char *,
+                                 pm_buf_t *) = {
+    [PAT_FORMAT_LIST] = fmt_list,
+    [PAT_FORMAT_JSON] = fmt_json,
+    [PAT_FORMAT_COLLECTD] = fmt_collectd,
+    [PAT_FORMAT_GMOND] = fmt_gmond,
+};
+
+int pat_entries_format(const pat_entries_t *e, pat_format_t fmt,
+                       const char *source, pm_buf_t *out) {
+  if ((unsigned)fmt >= sizeof(formatters) / sizeof(formatters[0]))
+    return -EINVAL;
+  int r = formatters[fmt](e, source, out);
+  return r < 0 ? r : out->err;
+}

@@ -1,0 +1,247 @@
+/* internal.h: what the pattern library's files share. Not installed. */
+#ifndef PATMON_PATTERN_INTERNAL_H
+#define PATMON_PATTERN_INTERNAL_H
+
+#include "pattern.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#define PAT_NAME_MAX 100   /* longest instance name (collectd allows 127) */
+#define PAT_MAX_CAPTURES 9 /* %1..%9 */
+#define PAT_NO_KEY UINT32_MAX
+
+/* ---- class descriptions (classes.c) ---- */
+
+struct pat_group_desc {
+  const char *name;
+  const char *const *types; /* collectd types dispatched */
+  const char *const *gmond; /* gmond metric suffixes */
+};
+
+struct pat_class_desc {
+  const char *name;
+  const char *plugin;       /* collectd plugin of its identifiers */
+  const char *gmond_prefix; /* gmond metric name prefix */
+  const char *const *keys;  /* condition keys; "ENV{}" allows any ENV{x} */
+  const char *const *vars;  /* template variables: "env", "attr", "param" */
+  bool parents;             /* objects carry parent levels (ATTRS) */
+  const struct pat_group_desc *groups;
+};
+
+const struct pat_class_desc *pat_class_desc(pat_class_t cls);
+int pat_class_lookup(const char *name, pat_class_t *ret);
+
+/* ---- arena (inventory.c) ---- */
+
+struct pat_arena_chunk;
+struct pat_arena {
+  struct pat_arena_chunk *head;
+  size_t used, size;
+};
+void *pat_arena_alloc(struct pat_arena *a, size_t n);
+char *pat_arena_strndup(struct pat_arena *a, const char *s, size_t n);
+char *pat_arena_strdup(struct pat_arena *a, const char *s);
+void pat_arena_free(struct pat_arena *a);
+
+/* ---- inventory (inventory.c) ---- */
+
+struct pat_prop {
+  const char *val;
+  uint32_t key;
+  uint32_t seq; /* order of addition: the last value of a key wins */
+};
+
+struct pat_level {
+  struct pat_prop *props; /* sorted by key id */
+  uint32_t nprops;
+};
+
+struct pat_obj {
+  const char *name;   /* own name: %k and the default instance */
+  const char *object; /* identity: devnode, mount point, pid, unit, rsc */
+  struct pat_level self;
+  struct pat_level *parents;
+  uint32_t nparents;
+  int pid;
+  uint8_t cls;
+};
+
+struct pat_inventory {
+  struct pat_arena arena;
+  char *buf; /* a loaded snapshot's text: values point into it */
+  char **keys;
+  uint32_t nkeys, cap_keys;
+  uint32_t *hash; /* open addressing over keys, size hash_size */
+  uint32_t hash_size;
+  uint32_t *next_key; /* the key that last followed each key: a guess */
+  struct pat_obj *objs;
+  size_t nobjs, cap_objs;
+  size_t cls_start[PAT_NCLASSES +
+                   1]; /* objects of class c: [start[c], start[c+1]) */
+  unsigned scanned;    /* classes listed */
+  char *notes[PAT_NCLASSES];
+  char *host;
+  /* the object being built */
+  struct pat_prop *tmp;
+  uint32_t ntmp, cap_tmp;
+  uint32_t level_start[64];
+  uint32_t nlevels;
+  bool building;
+};
+
+pat_inventory_t *pat_inventory_new(void);
+/* Key id of name, adding it. PAT_NO_KEY on allocation failure. */
+uint32_t pat_inv_intern(pat_inventory_t *inv, const char *name, size_t len);
+/* pat_inv_intern(), trying first the key that last followed `prev`
+ * (objects of one class list their keys in much the same order). */
+uint32_t pat_inv_intern_after(pat_inventory_t *inv, uint32_t prev,
+                              const char *name, size_t len);
+/* Key id of name if any object has it, else PAT_NO_KEY. */
+uint32_t pat_inv_key(const pat_inventory_t *inv, const char *name);
+/* Object building: begin, props (and parent levels), end. copy=false keeps
+ * the pointer (it must outlive the inventory, e.g. point into inv->buf). */
+int pat_inv_begin(pat_inventory_t *inv, pat_class_t cls, const char *name,
+                  const char *object, int pid, bool copy);
+int pat_inv_prop(pat_inventory_t *inv, const char *key, const char *val,
+                 bool copy);
+int pat_inv_prop_id(pat_inventory_t *inv, uint32_t key, const char *val,
+                    bool copy);
+int pat_inv_level(pat_inventory_t *inv);
+int pat_inv_end(pat_inventory_t *inv);
+void pat_inv_abort(pat_inventory_t *inv);
+int pat_inv_note(pat_inventory_t *inv, pat_class_t cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sorts objects (class, name in version order, pid) and indexes classes. */
+void pat_inv_finish(pat_inventory_t *inv);
+const char *pat_obj_get(const struct pat_level *lv, uint32_t key);
+
+/* ---- providers (prov_*.c) ---- */
+
+struct pat_want; /* which keys a set reads, per class (parse.c) */
+bool pat_set_wants(const pat_set_t *set, pat_class_t cls, const char *key);
+
+/* Each lists the objects of the classes it provides (those in `classes`).
+ * Trouble that only means "nothing of this class here" becomes a note. */
+int pat_prov_udev(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                  unsigned classes);
+int pat_prov_mount(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                   unsigned classes);
+int pat_prov_proc(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                  unsigned classes);
+int pat_prov_unit(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                  unsigned classes);
+int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                  unsigned classes);
+
+/* Parsers the providers use, exposed for tests on captured data. */
+int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len);
+int pat_parse_crm_mon(pat_inventory_t *inv, const char *crm_mon_xml, size_t len,
+                      const char *cib_xml, size_t cib_len, const char *node);
+/* collectd df's instance name for a mount point ("/" -> "root"). */
+void pat_mount_name(const char *mnt, char *buf, size_t len);
+
+/* ---- conditions (match.c) ---- */
+
+enum pat_cond_kind { PAT_COND_GLOB, PAT_COND_REGEX };
+
+struct pat_glob_alt {
+  char *pat;
+  size_t len;
+  enum { PAT_GLOB_EXACT, PAT_GLOB_PREFIX, PAT_GLOB_FULL } kind;
+};
+
+struct pat_cond {
+  char *text;     /* as written */
+  char *key;      /* normalised: KERNEL, ENV{X}, ATTR{x} (also for ATTRS) */
+  bool any_level; /* ATTRS: the device or any parent */
+  bool negate;
+  enum pat_cond_kind kind;
+  struct pat_glob_alt *alts;
+  size_t nalts;
+  pcre2_code *re;
+  bool jit; /* compiled by PCRE2's JIT: pcre2_jit_match() may be used */
+  unsigned ncaptures;
+  unsigned capture_base; /* %capture_base+1 is this regex's first group */
+  const char *file;
+  unsigned line;
+};
+
+/* Parses "KEY==glob" etc. for class cls. -EBADMSG with err->msg set (the
+ * caller adds file and line). */
+int pat_cond_parse(struct pat_cond *c, const char *text, pat_class_t cls,
+                   pm_error_t *err);
+void pat_cond_clear(struct pat_cond *c);
+bool pat_glob_match(const struct pat_cond *c, const char *val);
+
+/* ---- name templates (name.c) ---- */
+
+enum pat_seg_kind { PAT_SEG_LIT, PAT_SEG_KERNEL, PAT_SEG_CAPTURE, PAT_SEG_KEY };
+
+struct pat_seg {
+  enum pat_seg_kind kind;
+  char *text; /* literal, or the key (ENV{X}, ATTR{x}, PARAM{x}) */
+  unsigned capture;
+};
+
+struct pat_tmpl {
+  struct pat_seg *segs;
+  size_t nsegs;
+  unsigned max_capture;
+};
+
+int pat_tmpl_parse(struct pat_tmpl *t, const char *text, pat_class_t cls,
+                   pm_error_t *err);
+void pat_tmpl_clear(struct pat_tmpl *t);
+/* Turns any string into a collectd-safe instance name in buf. */
+void pat_sanitize(const char *in, char *buf, size_t len);
+
+/* ---- compiled set (parse.c) ---- */
+
+struct pat_pattern {
+  char *name;
+  pat_class_t cls;
+  struct pat_cond *match;
+  size_t nmatch;
+  struct pat_cond *exclude;
+  size_t nexclude;
+  struct pat_tmpl tmpl;
+  bool has_tmpl;
+  unsigned metrics;
+  int interval;
+  const char *file;
+  unsigned line;
+  unsigned ncaptures;
+};
+
+struct pat_set {
+  struct pat_pattern *pats;
+  size_t npats;
+  char **files; /* positions point here */
+  size_t nfiles;
+  char *node;
+  unsigned classes;
+  unsigned max_captures;
+  /* keys read, per class, for pat_scan_opts.want */
+  char **want[PAT_NCLASSES];
+  size_t nwant[PAT_NCLASSES];
+};
+
+/* ---- entries (expand.c, format.c) ---- */
+
+struct pat_entry_rec {
+  pat_entry_t pub;
+  const char **cmdlines; /* processes: distinct command lines, for collectd */
+  size_t ncmdlines;
+};
+
+struct pat_entries {
+  struct pat_arena arena;
+  struct pat_entry_rec *recs;
+  size_t n, cap;
+};
+
+#endif

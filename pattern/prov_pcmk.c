@@ -1,0 +1,260 @@
+/* prov_pcmk.c: Pacemaker resources active on this node.
+ *
+ * Where resources run comes from `crm_mon -1 --output-as=xml`, their
+ * parameters from the CIB (`cibadmin -Q`); both honour CIB_file. Keys: RSC,
+ * AGENT (class:provider:type), ROLE, GROUP (the group or clone around it),
+ * PARAM{name}, plus NODE. The local node is opts->node, else the pattern
+ * file's `node`, else `crm_node -n`, else the host name. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <errno.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+static const char *attr(xmlNode *n, const char *name) {
+  /* libxml2 returns allocated strings from xmlGetProp; the attribute's own
+   * text node is enough and needs no freeing. */
+  for (xmlAttr *a = n->properties; a; a = a->next)
+    if (a->children && strcmp((const char *)a->name, name) == 0)
+      return (const char *)a->children->content;
+  return NULL;
+}
+
+static bool is(xmlNode *n, const char *name) {
+  return n->type == XML_ELEMENT_NODE &&
+         strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *find_primitive(xmlNode *n, const char *id) {
+  for (; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE)
+      continue;
+    if (is(n, "primitive")) {
+      const char *pid = attr(n, "id");
+      if (pid && strcmp(pid, id) == 0)
+        return n;
+    }
+    if (is(n, "status"))
+      continue; /* operation history, no configuration */
+    xmlNode *hit = find_primitive(n->children, id);
+    if (hit)
+      return hit;
+  }
+  return NULL;
+}
+
+static int add_params(pat_inventory_t *inv, xmlNode *prim) {
+  int r = 0;
+  for (xmlNode *set = prim ? prim->children : NULL; r == 0 && set;
+       set = set->next) {
+    if (!is(set, "instance_attributes"))
+      continue;
+    for (xmlNode *nv = set->children; r == 0 && nv; nv = nv->next) {
+      const char *name = is(nv, "nvpair") ? attr(nv, "name") : NULL;
+      const char *value = name ? attr(nv, "value") : NULL;
+      if (!value)
+        continue;
+      char key[300];
+      snprintf(key, sizeof(key), "PARAM{%s}", name);
+      r = pat_inv_prop(inv, key, value, true);
+    }
+  }
+  return r;
+}
+
+static bool runs_on(xmlNode *rsc, const char *node) {
+  const char *active = attr(rsc, "active");
+  if (!active || strcmp(active, "true") != 0)
+    return false;
+  for (xmlNode *n = rsc->children; n; n = n->next)
+    if (is(n, "node") && attr(n, "name") && strcmp(attr(n, "name"), node) == 0)
+      return true;
+  return false;
+}
+
+/* Walks crm_mon's <resources>; group is the enclosing group/clone id. */
+static int walk(pat_inventory_t *inv, xmlNode *n, const char *group,
+                xmlNode *cib_root, const char *node) {
+  int r = 0;
+  for (; r == 0 && n; n = n->next) {
+    if (is(n, "group") || is(n, "clone") || is(n, "bundle")) {
+      r = walk(inv, n->children, attr(n, "id"), cib_root, node);
+      continue;
+    }
+    if (!is(n, "resource") || !runs_on(n, node))
+      continue;
+    const char *id = attr(n, "id");
+    if (!id || !*id)
+      continue;
+    /* Anonymous clone instances may be shown as "id:N". */
+    char base[256];
+    snprintf(base, sizeof(base), "%s", id);
+    base[strcspn(base, ":")] = '\0';
+    const char *agent = attr(n, "resource_agent");
+    const char *role = attr(n, "role");
+    r = pat_inv_begin(inv, PAT_RESOURCE, base, base, 0, true);
+    if (r == 0)
+      r = pat_inv_prop(inv, "RSC", base, true);
+    if (r == 0)
+      r = pat_inv_prop(inv, "AGENT", agent ? agent : "", true);
+    if (r == 0)
+      r = pat_inv_prop(inv, "ROLE", role ? role : "", true);
+    if (r == 0)
+      r = pat_inv_prop(inv, "GROUP", group ? group : "", true);
+    if (r == 0)
+      r = pat_inv_prop(inv, "NODE", node, true);
+    if (r == 0 && cib_root)
+      r = add_params(inv, find_primitive(cib_root, base));
+    if (r == 0)
+      r = pat_inv_end(inv);
+    else
+      pat_inv_abort(inv);
+  }
+  return r;
+}
+
+static xmlDoc *read_xml(const char *text, size_t len) {
+  if (!text || len == 0 || len > INT32_MAX)
+    return NULL;
+  return xmlReadMemory(text, (int)len, "pacemaker.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+                           XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+int pat_parse_crm_mon(pat_inventory_t *inv, const char *mon, size_t len,
+                      const char *cib, size_t cib_len, const char *node) {
+  xmlDoc *doc = read_xml(mon, len);
+  xmlDoc *cdoc = read_xml(cib, cib_len);
+  int r = 0;
+  if (!doc) {
+    r = pat_inv_note(inv, PAT_RESOURCE, "crm_mon printed no valid XML");
+    goto out;
+  }
+  if (cib && !cdoc)
+    r = pat_inv_note(inv, PAT_RESOURCE,
+                     "the CIB is not valid XML: resource parameters unknown");
+  xmlNode *root = xmlDocGetRootElement(doc);
+  for (xmlNode *n = root ? root->children : NULL; r == 0 && n; n = n->next)
+    if (is(n, "resources"))
+      r = walk(inv, n->children, NULL, cdoc ? xmlDocGetRootElement(cdoc) : NULL,
+               node);
+out:
+  xmlFreeDoc(doc);
+  xmlFreeDoc(cdoc);
+  return r;
+}
+
+/* Pacemaker tools asked for XML report failures in it:
+ * <status code=".." message=".."><errors><error>text</error>... */
+static void xml_failure(const pm_buf_t *out, char *buf, size_t len) {
+  xmlDoc *doc = read_xml(out->data, out->len);
+  xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+  buf[0] = '\0';
+  for (xmlNode *st = root ? root->children : NULL; st; st = st->next) {
+    if (!is(st, "status"))
+      continue;
+    const char *msg = attr(st, "message");
+    const char *detail = NULL;
+    if (msg && strcmp(msg, "OK") == 0)
+      msg = NULL; /* crm_mon says OK and lists errors */
+    for (xmlNode *es = st->children; es && !detail; es = es->next)
+      for (xmlNode *e = is(es, "errors") ? es->children : NULL; e && !detail;
+           e = e->next)
+        if (is(e, "error") && e->children && e->children->content)
+          detail = (const char *)e->children->content;
+    snprintf(buf, len, "%s%s%s", msg ? msg : "", msg && detail ? ": " : "",
+             detail ? detail : "");
+  }
+  xmlFreeDoc(doc);
+}
+
+/* Runs argv; its stdout in out. A note on the class explains failures. */
+static int run(pat_inventory_t *inv, char *const argv[], int timeout_ms,
+               pm_buf_t *out) {
+  pm_buf_t err = {0};
+  int status = 0;
+  int r = pm_spawn(argv, timeout_ms, out, &err, &status);
+  if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    char why[300];
+    xml_failure(out, why, sizeof(why));
+    if (!why[0] && err.data)
+      snprintf(why, sizeof(why), "%.*s", (int)strcspn(err.data, "\n"),
+               err.data);
+    pat_inv_note(inv, PAT_RESOURCE,
+                 "%s failed (status %d)%s%s: resource patterns expand to "
+                 "nothing",
+                 argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                 why[0] ? ": " : "", why);
+    r = -EIO;
+  } else if (r < 0) {
+    pat_inv_note(inv, PAT_RESOURCE, "cannot run %s: %s", argv[0],
+                 r == -ENOENT ? "not installed" : strerror(-r));
+  }
+  pm_buf_free(&err);
+  return r;
+}
+
+static void local_node(const pat_scan_opts_t *o, int timeout_ms, char *buf,
+                       size_t len) {
+  const char *given = o->node   ? o->node
+                      : o->want ? pat_set_node(o->want)
+                                : NULL;
+  if (given) {
+    snprintf(buf, len, "%s", given);
+    return;
+  }
+  pm_buf_t out = {0};
+  int status;
+  char *argv[] = {"crm_node", "-n", NULL};
+  if (pm_spawn(argv, timeout_ms, &out, NULL, &status) == 0 &&
+      WIFEXITED(status) && WEXITSTATUS(status) == 0 && out.data &&
+      out.data[0] != '\n' && out.data[0]) {
+    snprintf(buf, len, "%.*s", (int)strcspn(out.data, "\n"), out.data);
+  } else {
+    struct utsname u;
+    uname(&u);
+    snprintf(buf, len, "%s", u.nodename);
+  }
+  pm_buf_free(&out);
+}
+
+int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
+                  unsigned classes) {
+  int timeout = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+  pm_buf_t mon = {0}, cib = {0};
+  char node[256];
+  char *mon_argv[] = {"crm_mon", "-1", "--output-as=xml", NULL};
+  char *cib_argv[] = {"cibadmin", "-Q", NULL};
+  int r = run(inv, mon_argv, timeout, &mon);
+  if (r == -ENOMEM)
+    goto out;
+  if (r < 0) {
+    r = 0; /* no cluster here: the note says why */
+    goto out;
+  }
+  if (!strstr(mon.data ? mon.data : "", "<resources")) {
+    /* crm_mon may exit 0 and report trouble only inside its XML. */
+    char why[300];
+    xml_failure(&mon, why, sizeof(why));
+    r = pat_inv_note(inv, PAT_RESOURCE,
+                     "crm_mon listed no resources%s%s: resource patterns "
+                     "expand to nothing",
+                     why[0] ? ": " : "", why);
+    goto out;
+  }
+  if (run(inv, cib_argv, timeout, &cib) < 0)
+    pm_buf_reset(&cib);
+  local_node(o, timeout, node, sizeof(node));
+  r = pat_parse_crm_mon(inv, mon.data, mon.len, cib.len ? cib.data : NULL,
+                        cib.len, node);
+out:
+  pm_buf_free(&mon);
+  pm_buf_free(&cib);
+  return r;
+}
