@@ -5,24 +5,24 @@ libbalancer_la_SOURCES = \
 	balancer/cluster.c balancer/plan.c balancer/forecast.c \
 	balancer/config.c balancer/exec.c balancer/pcmk.c balancer/metrics.c \
 	balancer/state.c balancer/publish.c balancer/engine.c
-libbalancer_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
 
 # Benchmarks, run by hand (README: "Benchmarks").
 noinst_PROGRAMS += t/bench/balance
 t_bench_balance_SOURCES = t/bench/balance.c
-t_bench_balance_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+t_bench_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPATMON_SRCDIR='"$(abs_top_srcdir)"'
 t_bench_balance_LDADD = libbalancer.la
 noinst_PROGRAMS += t/bench/balance-speed
 t_bench_balance_speed_SOURCES = t/bench/balance-speed.c
-t_bench_balance_speed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+t_bench_balance_speed_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 t_bench_balance_speed_LDADD = libbalancer.la
 
 UNIT_TESTS += t/check_balancer
 t_check_balancer_SOURCES = t/check_balancer.c
-t_check_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+t_check_balancer_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DTEST_SRCDIR='"$(abs_top_srcdir)"'
 t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(XML_CFLAGS)
@@ -30,7 +30,7 @@ t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
 
 sbin_PROGRAMS += patmon-balance
 patmon_balance_SOURCES = balancer/patmon-balance.c
-patmon_balance_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer \
+patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPM_SYSCONFDIR='"$(sysconfdir)"'
 patmon_balance_LDADD = libbalancer.la
 
@@ -45,7 +45,7 @@ EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer
 t_fuzz_fuzz_balancer_SOURCES = t/fuzz/fuzz_balancer.c
-t_fuzz_fuzz_balancer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/balancer
+t_fuzz_fuzz_balancer_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 t_fuzz_fuzz_balancer_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_balancer_LDADD = libbalancer.la
 endif
