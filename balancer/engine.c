@@ -225,9 +225,13 @@ static int inventory_static(struct pass *p) {
     *r = (struct bal_pcmk_rsc){.managed = true, .wanted = true};
     for (size_t a = 0; a < BAL_MAX_ATTRS; a++)
       r->util[a] = NAN;
+    /* Where our last move put it, else where the configuration says. */
+    struct bal_state_rsc *st = bal_state_get(&p->st, cf->svcs[i].name, false);
+    const char *on =
+        st && st->at && bal_conf_node(cf, st->at) ? st->at : cf->svcs[i].node;
     r->id = strdup(cf->svcs[i].name);
-    r->node = cf->svcs[i].node ? strdup(cf->svcs[i].node) : NULL;
-    if (!r->id || (cf->svcs[i].node && !r->node) ||
+    r->node = on ? strdup(on) : NULL;
+    if (!r->id || (on && !r->node) ||
         bal_map_put(&pc->rsc_ix, r->id, (int)pc->nrscs) < 0)
       return -ENOMEM;
     pc->nrscs++;
@@ -805,6 +809,10 @@ static void execute(struct pass *p) {
       st->failed = r < 0;
       free(st->constraint_to);
       st->constraint_to = r == 0 && ex && ex->constraints ? strdup(m.to) : NULL;
+      if (r == 0) {
+        free(st->at);
+        st->at = strdup(m.to);
+      }
       if (r == 0)
         p->executed++;
       else

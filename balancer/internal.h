@@ -305,6 +305,7 @@ struct bal_state_rsc {
   time_t moved;        /* last move executed or attempted */
   bool failed;         /* the last attempt failed */
   char *constraint_to; /* node of a constraint our move left, or NULL */
+  char *at;            /* where our last successful move put it, or NULL */
   bool this_pass;      /* moved by the current pass (not saved) */
 };
 

@@ -39,8 +39,9 @@ check_PROGRAMS += t/balance-mkrrd
 t_balance_mkrrd_SOURCES = t/balance-mkrrd.c
 t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
-TESTS += t/balance-overload.sh t/balance-failover.sh
-EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh
+TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh
+EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
+	t/balance-daemon.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

@@ -1,8 +1,9 @@
 /* state.c: what the balancer remembers between passes, one line each:
  *
- *   rsc ID MOVED FAILED CONSTRAINT_NODE|-     a move (time, did it fail,
- *                                              the node of the constraint
- *                                              it left behind)
+ *   rsc ID MOVED FAILED CONSTRAINT|- AT|-     a move: its time, whether it
+ *                                              failed, the node of the
+ *                                              constraint it left, the node
+ *                                              it put the service on
  *   offline NODE                               seen offline last pass
  *
  * Unknown or malformed lines are skipped: the state only tunes cooldowns
@@ -20,6 +21,7 @@ void bal_state_free(struct bal_state *st) {
   for (size_t i = 0; i < st->n; i++) {
     free(st->rsc[i].rsc);
     free(st->rsc[i].constraint_to);
+    free(st->rsc[i].at);
   }
   free(st->rsc);
   bal_argv_free(st->offline);
@@ -75,11 +77,11 @@ int bal_state_load(const char *path, struct bal_state *st) {
   char *save = NULL;
   for (char *line = b.data ? strtok_r(b.data, "\n", &save) : NULL;
        r == 0 && line; line = strtok_r(NULL, "\n", &save)) {
-    char id[512], node[512];
+    char id[512], node[512], at[512] = "-";
     long long moved;
     int failed;
-    if (sscanf(line, "rsc %511s %lld %d %511s", id, &moved, &failed, node) ==
-        4) {
+    if (sscanf(line, "rsc %511s %lld %d %511s %511s", id, &moved, &failed, node,
+               at) >= 4) {
       struct bal_state_rsc *s = bal_state_get(st, id, true);
       if (!s) {
         r = -ENOMEM;
@@ -88,7 +90,9 @@ int bal_state_load(const char *path, struct bal_state *st) {
       s->moved = (time_t)moved;
       s->failed = failed != 0;
       free(s->constraint_to);
+      free(s->at);
       s->constraint_to = strcmp(node, "-") ? strdup(node) : NULL;
+      s->at = strcmp(at, "-") ? strdup(at) : NULL;
     } else if (sscanf(line, "offline %511s", node) == 1) {
       char **o = realloc(off, (noff + 2) * sizeof(char *));
       if (!o || !(o[noff] = strdup(node))) {
@@ -112,14 +116,15 @@ int bal_state_load(const char *path, struct bal_state *st) {
 int bal_state_save(const char *path, const struct bal_state *st) {
   pm_buf_t b = {0};
   int r = pm_buf_puts(&b, "# patmon-balance state: rsc ID MOVED FAILED "
-                          "CONSTRAINT_NODE, offline NODE\n");
+                          "CONSTRAINT AT, offline NODE\n");
   for (size_t i = 0; r == 0 && i < st->n; i++) {
     const struct bal_state_rsc *s = &st->rsc[i];
     if (!token_ok(s->rsc))
       continue;
-    r = pm_buf_printf(&b, "rsc %s %lld %d %s\n", s->rsc, (long long)s->moved,
+    r = pm_buf_printf(&b, "rsc %s %lld %d %s %s\n", s->rsc, (long long)s->moved,
                       s->failed ? 1 : 0,
-                      token_ok(s->constraint_to) ? s->constraint_to : "-");
+                      token_ok(s->constraint_to) ? s->constraint_to : "-",
+                      token_ok(s->at) ? s->at : "-");
   }
   for (char **p = st->offline; r == 0 && p && *p; p++)
     if (token_ok(*p))

@@ -103,7 +103,7 @@ assert_grep 'cli-prefer-lifetime-end-g' "$T/cons"
 assert_grep "move g n1 -> n2: n1 forecast 90% > 80%" "$T/journal"
 assert_grep "notice: move g n1 -> n2" "$T/err"
 [ -e "$T/hook-plan-1" ] || fail "the plan hook did not run"
-assert_grep "^rsc g [0-9]* 0 n2" "$T/state"
+assert_grep "^rsc g [0-9]* 0 n2 n2" "$T/state"
 
 # The cluster acts: the group runs on n2, the rest stays.
 simulate

@@ -674,8 +674,8 @@ START_TEST(pcmk_fixture) {
   /* Nodes and their states. */
   ck_assert_uint_eq(p->nnodes, 5);
   static const enum bal_node_state want[] = {
-      BAL_NODE_ONLINE, BAL_NODE_ONLINE, BAL_NODE_MAINTENANCE,
-      BAL_NODE_STANDBY, BAL_NODE_OFFLINE};
+      BAL_NODE_ONLINE, BAL_NODE_ONLINE, BAL_NODE_MAINTENANCE, BAL_NODE_STANDBY,
+      BAL_NODE_OFFLINE};
   for (int i = 0; i < 5; i++)
     ck_assert_int_eq(p->nodes[i].state, want[i]);
   /* Properties and declared utilization. */
@@ -799,14 +799,14 @@ START_TEST(pcmk_bad_input) {
 }
 END_TEST
 
-/* ---- configuration -------------------------------------------------------- */
+/* ---- configuration --------------------------------------------------------
+ */
 
 START_TEST(config_example_and_defaults) {
   struct bal_conf *c = NULL;
   pm_error_t err = {0};
   char buf[1024];
-  int r = bal_conf_load(TEST_SRCDIR "/contrib/balancer/balance.conf", &c,
-                        &err);
+  int r = bal_conf_load(TEST_SRCDIR "/contrib/balancer/balance.conf", &c, &err);
   ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
   ck_assert(!c->execute);
   ck_assert_double_eq(c->threshold, 0.8);
@@ -838,10 +838,11 @@ START_TEST(config_example_and_defaults) {
   ck_assert_int_eq(c->exec.timeout_ms, 60000);
   bal_conf_free(c);
 
-  const char *txt = "services = {\"web-*\", \"db-*\"}\nexclude = {\"db-main\"}\n"
-                    "executor virsh {}\nsource = \"static\"\n"
-                    "node \"h1\" { uri = \"qemu+ssh://h1/system\" }\n"
-                    "service \"web-1\" { node = \"h1\" }\n";
+  const char *txt =
+      "services = {\"web-*\", \"db-*\"}\nexclude = {\"db-main\"}\n"
+      "executor virsh {}\nsource = \"static\"\n"
+      "node \"h1\" { uri = \"qemu+ssh://h1/system\" }\n"
+      "service \"web-1\" { node = \"h1\" }\n";
   ck_assert_int_eq(bal_conf_load_buf(txt, strlen(txt), "v.conf", &c, &err), 0);
   ck_assert(bal_conf_movable(c, "web-1"));
   ck_assert(bal_conf_movable(c, "db-2"));
@@ -866,11 +867,11 @@ static const struct bad_conf {
     {"x = 1\n\nbogus = 2\n", 1, "no such option 'x'", "x = 1"},
     {"node \"n1\" {\n  cpu = \"8\"\n  memory = \"16Q\"\n}\n", 3,
      "memory capacity is not a number", "16Q"},
-    {"executor teleport {\n}\n", 1, "unknown executor (known: pacemaker, "
-                                    "pcs, virsh, command)",
+    {"executor teleport {\n}\n", 1,
+     "unknown executor (known: pacemaker, "
+     "pcs, virsh, command)",
      "teleport"},
-    {"executor command {\n  timeout = 5\n}\n", 1, "needs a move command",
-     NULL},
+    {"executor command {\n  timeout = 5\n}\n", 1, "needs a move command", NULL},
     {"executor command {\n  move = {\"mv\", \"%r\", \"%q\"}\n}\n", 2,
      "move: unknown escape '%q'", "%q"},
     {"metric cpu {\n  node = \"%h/%x.rrd\"\n}\n", 2,
@@ -932,21 +933,22 @@ START_TEST(config_include_errors_name_the_file) {
 }
 END_TEST
 
-/* ---- templates, state ------------------------------------------------------ */
+/* ---- templates, state ------------------------------------------------------
+ */
 
 START_TEST(argv_templates) {
   const struct bal_executor *pcmk = bal_executor_find("pacemaker");
   ck_assert_ptr_nonnull(pcmk);
   ck_assert_ptr_null(bal_executor_find("ssh"));
   char **tpl = bal_argv_dup(pcmk->move);
-  const struct bal_kv kv[] = {{'r', "web"}, {'n', "n2"}, {'f', "n1"},
+  const struct bal_kv kv[] = {{'r', "web"},  {'n', "n2"}, {'f', "n1"},
                               {'l', "PT1H"}, {'u', NULL}, {0, NULL}};
   char **argv = NULL;
   char missing = 0;
   ck_assert_int_eq(bal_argv_expand(tpl, kv, &argv, &missing), 0);
-  const char *want[] = {"crm_resource", "--move",     "--resource", "web",
-                        "--node",       "n2",         "--lifetime", "PT1H",
-                        NULL};
+  const char *want[] = {"crm_resource", "--move", "--resource",
+                        "web",          "--node", "n2",
+                        "--lifetime",   "PT1H",   NULL};
   for (int i = 0; want[i]; i++)
     ck_assert_str_eq(argv[i], want[i]);
   ck_assert_ptr_null(argv[8]);
@@ -991,6 +993,7 @@ START_TEST(state_round_trip) {
   struct bal_state_rsc *r = bal_state_get(&st, "web", true);
   r->moved = 1700000000;
   r->constraint_to = strdup("n2");
+  r->at = strdup("n2");
   r = bal_state_get(&st, "db", true);
   r->moved = 1700000100;
   r->failed = true;
@@ -1004,20 +1007,24 @@ START_TEST(state_round_trip) {
   r = bal_state_get(&st, "web", false);
   ck_assert_int_eq(r->moved, 1700000000);
   ck_assert_str_eq(r->constraint_to, "n2");
+  ck_assert_str_eq(r->at, "n2");
   ck_assert(!r->failed);
   r = bal_state_get(&st, "db", false);
   ck_assert(r->failed);
   ck_assert_ptr_null(r->constraint_to);
+  ck_assert_ptr_null(r->at);
   ck_assert(bal_state_was_offline(&st, "n5"));
   ck_assert(!bal_state_was_offline(&st, "n1"));
   ck_assert_ptr_null(bal_state_get(&st, "none", false));
   bal_state_free(&st);
   /* A missing file is an empty state; garbage lines are skipped. */
   FILE *f = fopen(path, "w");
-  fputs("rsc ok 5 0 -\nrsc broken\nnonsense\n", f);
+  fputs("rsc old 5 0 -\nrsc ok 6 0 - n1\nrsc broken\nnonsense\n", f);
   fclose(f);
   ck_assert_int_eq(bal_state_load(path, &st), 0);
-  ck_assert_uint_eq(st.n, 1);
+  ck_assert_uint_eq(st.n, 2);
+  ck_assert_ptr_null(bal_state_get(&st, "old", false)->at);
+  ck_assert_str_eq(bal_state_get(&st, "ok", false)->at, "n1");
   bal_state_free(&st);
   unlink(path);
   ck_assert_int_eq(bal_state_load(path, &st), 0);
