@@ -44,7 +44,11 @@ static const struct metric_default {
                  .util_scale = 1},
 };
 
-#define DEFAULT_FORECAST "%h/%P/%T-forecast.rrd"
+/* The forecast plugin's names: host/forecast-<plugin dir>/<type file>-hH
+ * and -hH-upper, with the measured series' data sources (patmon's
+ * plugins/forecast.c; Horizon 6 by default there). */
+#define DEFAULT_FORECAST "%h/forecast-%P/%T-h6.rrd"
+#define DEFAULT_UPPER "%h/forecast-%P/%T-h6-upper.rrd"
 
 static const char *const estimates[] = {[BAL_EST_LATEST] = "latest",
                                         [BAL_EST_AVERAGE] = "average",
@@ -62,9 +66,9 @@ static cfg_opt_t metric_opts[] = {
     CFG_STR_LIST("service_ds", NULL, CFGF_NONE),
     CFG_FLOAT("service_scale", 0, CFGF_NODEFAULT),
     CFG_STR("node_forecast", DEFAULT_FORECAST, CFGF_NONE),
+    CFG_STR("node_forecast_upper", DEFAULT_UPPER, CFGF_NONE),
     CFG_STR("service_forecast", DEFAULT_FORECAST, CFGF_NONE),
-    CFG_STR("forecast_ds", "value", CFGF_NONE),
-    CFG_STR("upper_ds", "", CFGF_NONE),
+    CFG_STR("service_forecast_upper", DEFAULT_UPPER, CFGF_NONE),
     CFG_STR("utilization", NULL, CFGF_NONE),
     CFG_FLOAT("utilization_scale", 0, CFGF_NODEFAULT),
     CFG_END()};
@@ -219,13 +223,13 @@ static int load_metric(struct ctx *x, cfg_t *top, int d, struct bal_metric *m) {
   m->node_file = strdup(STR("node", df->node));
   m->svc_file = strdup(STR("service", df->svc));
   m->node_forecast = strdup(STR("node_forecast", DEFAULT_FORECAST));
+  m->node_upper = strdup(STR("node_forecast_upper", DEFAULT_UPPER));
   m->svc_forecast = strdup(STR("service_forecast", DEFAULT_FORECAST));
-  m->forecast_ds = strdup(STR("forecast_ds", "value"));
-  m->upper_ds = strdup(STR("upper_ds", ""));
+  m->svc_upper = strdup(STR("service_forecast_upper", DEFAULT_UPPER));
   m->util_attr = strdup(STR("utilization", df->util));
 #undef STR
-  if (!m->node_file || !m->svc_file || !m->node_forecast || !m->svc_forecast ||
-      !m->forecast_ds || !m->upper_ds || !m->util_attr)
+  if (!m->node_file || !m->svc_file || !m->node_forecast || !m->node_upper ||
+      !m->svc_forecast || !m->svc_upper || !m->util_attr)
     return -ENOMEM;
   m->node_percent = s && cfg_size(s, "node_percent")
                         ? cfg_getbool(s, "node_percent")
@@ -257,7 +261,11 @@ static int load_metric(struct ctx *x, cfg_t *top, int d, struct bal_metric *m) {
       (r = check_template(x, "metric", t, "node_forecast", m->node_forecast,
                           "hsPT")) < 0 ||
       (r = check_template(x, "metric", t, "service_forecast", m->svc_forecast,
-                          "hsPT")) < 0)
+                          "hsPT")) < 0 ||
+      (r = check_template(x, "metric", t, "node_forecast_upper", m->node_upper,
+                          "hsPT")) < 0 ||
+      (r = check_template(x, "metric", t, "service_forecast_upper",
+                          m->svc_upper, "hsPT")) < 0)
     return r;
   if (!(m->node_scale > 0))
     return bad(x, "metric", t, "node_scale", NULL,
@@ -567,9 +575,9 @@ void bal_conf_free(struct bal_conf *c) {
     free(m->node_file);
     free(m->svc_file);
     free(m->node_forecast);
+    free(m->node_upper);
     free(m->svc_forecast);
-    free(m->forecast_ds);
-    free(m->upper_ds);
+    free(m->svc_upper);
     free(m->util_attr);
     for (int i = 0; i < 4; i++) {
       free(m->node_ds[i]);

@@ -300,57 +300,61 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
   return 0;
 }
 
-/* Estimate of a measured series, or of the forecast series in estimate =
- * forecast mode (falling back to the measured one). */
-static int estimate(struct pass *p, const struct bal_metric *m,
-                    const char *fc_tpl, const char *host, const char *svc,
-                    const char *measured_tpl, const double *v, double *mean,
-                    double *upper, bool *ret_file) {
+/* The last known value of a series file (read like the measured one), or
+ * NAN when it is missing, stale or empty. */
+static double last_of(struct pass *p, const char *tpl, const char *host,
+                      const char *svc, const char *measured, char *const *ds,
+                      double scale, pm_buf_t *path) {
+  pm_buf_t rel = {0};
+  double v = NAN;
+  double *buf = calloc(p->g.n + 1, sizeof(double));
+  int r = bal_template(tpl, host, svc, measured, &rel);
+  pm_buf_reset(path);
+  if (r == 0)
+    r = pm_buf_printf(path, "%s/%s", p->cf->data_dir, rel.data);
+  bool fresh = false;
+  if (r == 0 && buf &&
+      read_series(p, path->data, ds, scale, buf, &fresh, NULL, "forecast",
+                  false) == 0 &&
+      fresh)
+    for (size_t i = 0; i < p->g.n; i++)
+      if (!isnan(buf[i]))
+        v = buf[i];
+  free(buf);
+  pm_buf_free(&rel);
+  return v;
+}
+
+/* A series' planning value and upper bound. With estimate = forecast, the
+ * forecast plugin's files next to the measured one (*ret_file set), else
+ * (or when they are missing) the configured estimate of the measured
+ * samples v. */
+static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
+                    const char *host, const char *svc, const char *measured_tpl,
+                    char *const *ds, double scale, const double *v,
+                    double *mean, double *upper, bool *ret_file) {
   *ret_file = false;
   if (p->cf->estimate == BAL_EST_FORECAST) {
-    pm_buf_t path = {0}, rel = {0}, mrel = {0};
-    int r = bal_template(measured_tpl, host, svc, NULL, &mrel);
-    if (r == 0)
-      r = bal_template(fc_tpl, host, svc, mrel.data, &rel);
-    if (r == 0)
-      r = pm_buf_printf(&path, "%s/%s", p->cf->data_dir, rel.data);
-    double *fv = calloc(p->g.n + 1, sizeof(double)),
-           *uv = calloc(p->g.n + 1, sizeof(double));
-    bool fresh = false;
-    char *ds[] = {m->forecast_ds, NULL}, *uds[] = {m->upper_ds, NULL};
-    if (r == 0 && fv && uv &&
-        read_series(p, path.data, ds, 1.0, fv, &fresh, NULL, "forecast",
-                    false) == 0 &&
-        fresh) {
-      double last = NAN, ulast = NAN;
-      for (size_t i = 0; i < p->g.n; i++)
-        if (!isnan(fv[i]))
-          last = fv[i];
-      if (m->upper_ds[0] && read_series(p, path.data, uds, 1.0, uv, &fresh,
-                                        NULL, "forecast", false) == 0)
-        for (size_t i = 0; i < p->g.n; i++)
-          if (!isnan(uv[i]))
-            ulast = uv[i];
-      if (!isnan(last)) {
-        *mean = last;
-        *upper = isnan(ulast) ? last : fmax(ulast, last);
-        r = 1;
-      }
+    pm_buf_t measured = {0}, path = {0};
+    int r = bal_template(measured_tpl, host, svc, NULL, &measured);
+    double m =
+        r == 0 ? last_of(p, fc_tpl, host, svc, measured.data, ds, scale, &path)
+               : NAN;
+    if (!isnan(m)) {
+      double u = last_of(p, up_tpl, host, svc, measured.data, ds, scale, &path);
+      *mean = m;
+      *upper = isnan(u) ? m : fmax(u, m);
+      *ret_file = true;
     } else if (r == 0) {
       data_note(p, BAL_LOG_INFO,
                 "no fresh forecast series %s: forecasting from the measured "
                 "samples",
-                path.data ? path.data : "");
+                path.data ? path.data : fc_tpl);
     }
-    free(fv);
-    free(uv);
+    pm_buf_free(&measured);
     pm_buf_free(&path);
-    pm_buf_free(&rel);
-    pm_buf_free(&mrel);
-    if (r == 1) {
-      *ret_file = true;
+    if (*ret_file)
       return 0;
-    }
   }
   return bal_estimate(p->cf, v, p->g.n, mean, upper);
 }
@@ -459,8 +463,9 @@ static int measure(struct pass *p) {
       double mean, upper;
       bool from_file;
       const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
-      if (estimate(p, m, m->svc_forecast, host, name, m->svc_file, sv, &mean,
-                   &upper, &from_file) < 0) {
+      if (estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
+                   m->svc_ds, m->svc_scale, sv, &mean, &upper,
+                   &from_file) < 0) {
         data_note(p, BAL_LOG_WARNING,
                   "service %s %s: no known sample in the last %u s", name,
                   bal_dim_name(d), cf->window);
@@ -485,8 +490,11 @@ static int measure(struct pass *p) {
       if (!node_ok[n])
         continue;
       double mean, upper;
-      int k = estimate(p, m, m->node_forecast, p->hosts[n], NULL, m->node_file,
-                       &node_v[n * gn], &mean, &upper, &whole[n]);
+      double cap = c->nodes[n].cap[d];
+      double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
+      int k = estimate(p, m->node_forecast, m->node_upper, p->hosts[n], NULL,
+                       m->node_file, m->node_ds, scale, &node_v[n * gn], &mean,
+                       &upper, &whole[n]);
       if (k < 0) {
         data_note(p, BAL_LOG_WARNING,
                   "node %s %s: no known sample in the last %u s",

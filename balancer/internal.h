@@ -88,7 +88,8 @@ enum bal_source { BAL_SRC_PACEMAKER, BAL_SRC_STATIC };
 
 /* How one dimension is measured. Templates under data_dir: %h host, %s
  * service; forecast templates also %P (plugin directory) and %T (type file
- * stem) of the measured series. */
+ * stem) of the measured series. Forecast files hold the measured series'
+ * data sources, read with the same scale. */
 struct bal_metric {
   char *node_file;
   char *node_ds[4]; /* summed; NULL-terminated */
@@ -97,8 +98,8 @@ struct bal_metric {
   char *svc_file;    /* "" when services have no series in this dimension */
   char *svc_ds[4];
   double svc_scale;
-  char *node_forecast, *svc_forecast;
-  char *forecast_ds, *upper_ds;
+  char *node_forecast, *node_upper; /* point forecast, upper bound */
+  char *svc_forecast, *svc_upper;
   char *util_attr; /* Pacemaker utilization attribute for the capacity */
   double util_scale;
 };

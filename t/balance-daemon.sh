@@ -22,6 +22,7 @@ conf() {
 execute = true
 interval = 1
 threshold = $1
+estimate = "${2:-self}"
 source = "static"
 data_dir = "$RRD"
 state_file = "$T/state"
@@ -51,6 +52,24 @@ EOF
 conf 0.8
 "$BAL" -c "$T/balance.conf" --check >"$T/check" || fail "--check failed"
 assert_grep "OK" "$T/check"
+
+# estimate = forecast reads what the forecast plugin writes next to the
+# measured series (h1's upper bound 98%, s1 forecast at 2.5 cores); s2 has
+# no forecast and is forecast from its samples.
+mk "$RRD/h1/forecast-cpu/percent-active-h6.rrd" 10 600 GAUGE value=95
+mk "$RRD/h1/forecast-cpu/percent-active-h6-upper.rrd" 10 600 GAUGE value=98
+mk "$RRD/h1/forecast-processes-s1/ps_cputime-h6.rrd" 10 600 DERIVE \
+  user=1250000 syst=1250000
+conf 0.8 forecast
+"$BAL" -c "$T/balance.conf" --once --dry-run --explain >"$T/out" 2>"$T/err" ||
+  fail "forecast pass: $(cat "$T/err")"
+sed 's/^/#   /' "$T/out"
+assert_grep "estimate forecast (upper bound)" "$T/out"
+assert_grep '^h1 .* 2.32/4.00 *98% -> *58%' "$T/out"
+assert_grep 'move 1 \[overload\]: s2 h1 -> h2: h1 forecast 98% > 80%' "$T/out"
+assert_grep "no fresh forecast series .*/h1/forecast-processes-s2/ps_cputime-h6.rrd" "$T/out"
+[ ! -e "$T/moved-s2-h1-h2" ] || fail "a dry run moved"
+conf 0.8
 
 "$BAL" -c "$T/balance.conf" --daemon -v 2>"$T/log" &
 pid=$!
