@@ -812,7 +812,11 @@ static void execute(struct pass *p) {
       struct bal_state_rsc *st = bal_state_get(&p->st, m.services[k], true);
       if (!st)
         continue;
-      st->moved = p->now;
+      /* A failover placement starts no cooldown: the next passes may even
+       * out what an emergency placed. A failed action always does, so it
+       * is not retried in a loop. */
+      if (!place || r < 0)
+        st->moved = p->now;
       st->this_pass = true;
       st->failed = r < 0;
       free(st->constraint_to);

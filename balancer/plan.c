@@ -870,6 +870,68 @@ static bool try_swap(struct work *w, int n, int *cand, size_t nc) {
   return ok;
 }
 
+/* When nothing brings n under threshold: the move (or, budget allowing, the
+ * heavy-for-light swap) that lowers the higher of the two nodes'
+ * utilisation most, if by at least RELIEF and within capacity. Evens out a
+ * cluster above threshold on average (after a failure) instead of leaving
+ * its worst node at the edge. */
+#define RELIEF 0.02
+
+static bool try_relief(struct work *w, int n, int *cand, size_t nc) {
+  double best = util_of(w, n) - RELIEF;
+  int bx = -1, bt = -1, bl = -1;
+  const struct bal_node *a = &w->c->nodes[n];
+  for (size_t i = 0; i < nc; i++) {
+    int x = cand[i];
+    double src = util_with(w, n, -1, x);
+    for (size_t m = 0; m < w->nn; m++) {
+      if ((int)m == n || !w->target[m])
+        continue;
+      w->work++;
+      double dst = util_with(w, (int)m, x, -1);
+      if (allowed(w, x, (int)m, -1) && dst <= 1.0 + EPS &&
+          fmax(src, dst) < best - EPS) {
+        best = fmax(src, dst);
+        bx = x;
+        bt = (int)m;
+        bl = -1;
+      }
+      if (w->budget < 2 || !w->p.swaps)
+        continue;
+      const struct bal_node *b = &w->c->nodes[m];
+      for (size_t j = 0; j < w->on[m].n; j++) {
+        int l = w->on[m].v[j];
+        if (!can_balance(w, l) || w->u[l].size >= w->u[x].size ||
+            !allowed(w, x, (int)m, l) || !allowed(w, l, n, x))
+          continue;
+        double un = 0, um = 0;
+        for (int d = 0; d < BAL_NDIM; d++) {
+          double dd = w->u[x].d[d] - w->u[l].d[d];
+          if (bal_dim_on(a, d))
+            un = fmax(un, (w->load[n][d] - dd) / a->cap[d]);
+          if (bal_dim_on(b, d))
+            um = fmax(um, (w->load[m][d] + dd) / b->cap[d]);
+        }
+        if (um <= 1.0 + EPS && fmax(un, um) < best - EPS) {
+          best = fmax(un, um);
+          bx = x;
+          bt = (int)m;
+          bl = l;
+        }
+      }
+    }
+  }
+  if (bx < 0)
+    return false;
+  if (bl < 0) {
+    do_move(w, bx, bt, BAL_WHY_OVERLOAD, -1);
+  } else {
+    do_move(w, bx, bt, BAL_WHY_SWAP, bl);
+    do_move(w, bl, n, BAL_WHY_SWAP, bx);
+  }
+  return true;
+}
+
 static int cmp_util_desc(const void *a, const void *b, void *ctx) {
   const struct work *w = ctx;
   double x = util_of(w, *(const int *)a), y = util_of(w, *(const int *)b);
@@ -913,6 +975,8 @@ static void fix_overloads(struct work *w) {
         continue;
       if (w->p.swaps && w->budget >= 2 && try_swap(w, n, cand, nc))
         continue;
+      if (try_relief(w, n, cand, nc))
+        continue;
       stuck = "no service on it fits on another node under threshold";
       break;
     }
@@ -941,6 +1005,9 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
                   src, 100 * r->src_util, 100 * w->p.threshold,
                   uname(w, r->unit), dem, nname(w, r->to), 100 * r->dst_before,
                   100 * r->dst_after);
+    if (r->dst_after > w->p.threshold + EPS)
+      pm_buf_puts(b, "; no node has room under the threshold: this evens "
+                     "out the load");
     break;
   case BAL_WHY_SWAP:
     pm_buf_printf(b, "swap with %s: %s (%s) from %s (%.0f%%) to %s",

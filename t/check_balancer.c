@@ -181,6 +181,40 @@ START_TEST(swap_heavy_for_light) {
 }
 END_TEST
 
+START_TEST(relief_when_threshold_cannot_be_met) {
+  /* n1 {5, 4} at 90%; n2 and n3 {4.5, 2} at 65%. No move or swap brings
+   * n1 under 80% without putting another node above it, but swapping 5 for
+   * 4.5 lowers the highest of the two from 90% to 85%. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 5);
+  svc(c, "b", "n1", 4);
+  svc(c, "c", "n2", 4.5);
+  svc(c, "d", "n2", 2);
+  svc(c, "e", "n3", 4.5);
+  svc(c, "f", "n3", 2);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "a"), "n2");
+  ck_assert_str_eq(dest(pl, c, "c"), "n1");
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.85, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.70, 1e-9);
+  ck_assert(has_note(pl, "n1 stays at 85%"));
+  bal_plan_free(pl);
+  /* Without the budget for a swap, nothing helps: n1 stays and says so. */
+  p.max_moves = 1;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "n1 stays at 90%"));
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
 START_TEST(failover_repack_beats_greedy) {
   /* n1 fails with x (6 cores). n2 runs 5, n3 runs 3 + 2: 5 cores free on
    * each, so a greedy pass (Pacemaker's utilization strategies) leaves x
@@ -1039,6 +1073,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, overload_fewest_moves);
   tcase_add_test(tc, overload_needs_two_moves);
   tcase_add_test(tc, swap_heavy_for_light);
+  tcase_add_test(tc, relief_when_threshold_cannot_be_met);
   tcase_add_test(tc, failover_repack_beats_greedy);
   tcase_add_test(tc, failover_evicts_two);
   tcase_add_test(tc, failover_full_repack);

@@ -26,8 +26,12 @@
  * strategies), reactive greedily by last sample under capacity, patmon with
  * bal_plan_compute (failover with repack).
  *
+ * --group K merges K traces (in a fixed shuffled order) into one service,
+ * an application of K virtual machines: fewer, larger services make
+ * placement after a failure a real packing problem.
+ *
  * Usage: balance [--data DIR] [--nodes N] [--cap CORES] [--seeds K]
- *                [--verbose]
+ *                [--group K] [--verbose]
  * The data stays outside the repository: by default
  * <checkout>/../shared/data/planetlab/20110303. Exit 77 when it is absent. */
 #include "config.h"
@@ -59,6 +63,7 @@ struct sim_cfg {
   int nodes;
   double cap;
   int seeds;
+  int group;
   int verbose;
   /* patmon's knobs: the daemon's defaults unless told otherwise */
   unsigned window, horizon, cooldown, budget;
@@ -84,6 +89,15 @@ struct result {
 
 static int cmp_name(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* xorshift: the same shuffle on every machine. */
+static unsigned long long rng_state;
+static unsigned rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (unsigned)(rng_state >> 11);
 }
 
 static int load_traces(const char *dir, struct traces *t) {
@@ -124,13 +138,37 @@ static int load_traces(const char *dir, struct traces *t) {
   return 0;
 }
 
-/* xorshift: the same shuffle on every machine. */
-static unsigned long long rng_state;
-static unsigned rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (unsigned)(rng_state >> 11);
+/* Merges k traces into one service, in a shuffled order fixed for every
+ * run (the names sort by host, and VMs of one host are alike). */
+static void group_traces(struct traces *t, int k) {
+  size_t n = t->n, ng = (n + (size_t)k - 1) / (size_t)k;
+  size_t *order = malloc(n * sizeof(*order));
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  rng_state = 0x5DEECE66Dull;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = rnd() % i, x = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = x;
+  }
+  double(*v)[STEPS] = calloc(ng, sizeof(*v));
+  char **name = calloc(ng, sizeof(char *));
+  for (size_t g = 0; g < ng; g++) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "app%04zu", g);
+    name[g] = strdup(buf);
+  }
+  for (size_t i = 0; i < n; i++)
+    for (int s = 0; s < STEPS; s++)
+      v[i / (size_t)k][s] += t->v[order[i]][s];
+  for (size_t i = 0; i < n; i++)
+    free(t->name[i]);
+  free(t->name);
+  free(t->v);
+  free(order);
+  t->v = v;
+  t->name = name;
+  t->n = ng;
 }
 
 struct sim {
@@ -345,6 +383,8 @@ static int patmon_step(struct sim *s, int t, long *ret_unplaced) {
     for (size_t j = 0; j < m.nservices; j++) {
       int i = bal_cluster_find_service(c, m.services[j]);
       move(s, (size_t)i, bal_cluster_find_node(c, m.to), t);
+      if (m.reason == BAL_WHY_FAILOVER) /* no cooldown, as the daemon */
+        s->moved[i] = -1;
     }
   }
   if (ret_unplaced)
@@ -552,7 +592,7 @@ static int run(const struct sim_cfg *cf, const struct traces *tr,
 
 static void usage(FILE *f) {
   fprintf(f, "usage: balance [--data DIR] [--nodes N] [--cap CORES] "
-             "[--seeds K] [--verbose]\n"
+             "[--seeds K] [--group K] [--verbose]\n"
              "  patmon knobs: [--window STEPS] [--horizon STEPS] [--z Z]\n"
              "                [--cooldown STEPS] [--budget MOVES]\n");
 }
@@ -562,21 +602,24 @@ int main(int argc, char **argv) {
   snprintf(def_data, sizeof(def_data), "%s/../shared/data/planetlab/20110303",
            PATMON_SRCDIR);
   /* The daemon's defaults, in steps of 300 s: window 2 h (7200 s), horizon
-   * one step (300 s), upper bound at z = 1, cooldown 1 h, 8 moves a pass. */
+   * one step (300 s), upper bound at z = 1, cooldown 30 min (1800 s), 8
+   * moves a pass. */
   struct sim_cfg cf = {.data = def_data,
                        .nodes = 27,
                        .cap = 8,
                        .seeds = 5,
+                       .group = 1,
                        .window = 24,
                        .horizon = 1,
                        .z = 1.0,
-                       .cooldown = 12,
+                       .cooldown = 6,
                        .budget = 8};
   static const struct option opts[] = {
       {"data", required_argument, NULL, 'd'},
       {"nodes", required_argument, NULL, 'n'},
       {"cap", required_argument, NULL, 'c'},
       {"seeds", required_argument, NULL, 's'},
+      {"group", required_argument, NULL, 'g'},
       {"window", required_argument, NULL, 'w'},
       {"horizon", required_argument, NULL, 'H'},
       {"z", required_argument, NULL, 'z'},
@@ -601,6 +644,9 @@ int main(int argc, char **argv) {
       break;
     case 's':
       cf.seeds = atoi(optarg);
+      break;
+    case 'g':
+      cf.group = atoi(optarg);
       break;
     case 'w':
       cf.window = (unsigned)atoi(optarg);
@@ -628,7 +674,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (cf.nodes < 2 || cf.seeds < 1) {
+  if (cf.nodes < 2 || cf.seeds < 1 || cf.group < 1) {
     usage(stderr);
     return 2;
   }
@@ -639,6 +685,8 @@ int main(int argc, char **argv) {
            cf.data, r < 0 ? strerror(-r) : "empty");
     return 77;
   }
+  if (cf.group > 1)
+    group_traces(&tr, cf.group);
   double total = 0;
   for (size_t i = 0; i < tr.n; i++)
     for (int t = 0; t < STEPS; t++)
@@ -647,10 +695,10 @@ int main(int argc, char **argv) {
   if (!cap_set) /* mean load 60% */
     cf.cap = round(total / (0.6 * cf.nodes) * 10) / 10;
   int peak = peak_step(&tr);
-  printf("PlanetLab %s: %zu services, %d steps of 300 s; %d nodes x %.1f "
-         "cores, mean load %.1f%%; %d seeds\n",
-         cf.data, tr.n, STEPS, cf.nodes, cf.cap,
-         100 * total / (cf.nodes * cf.cap), cf.seeds);
+  printf("PlanetLab %s: %zu services (%d trace%s each), %d steps of 300 s; "
+         "%d nodes x %.1f cores, mean load %.1f%%; %d seeds\n",
+         cf.data, tr.n, cf.group, cf.group > 1 ? "s" : "", STEPS, cf.nodes,
+         cf.cap, 100 * total / (cf.nodes * cf.cap), cf.seeds);
   printf("patmon: threshold 80%%, window %u, horizon %u, z %.2f, cooldown "
          "%u, budget %u\n\n",
          cf.window, cf.horizon, cf.z, cf.cooldown, cf.budget);
