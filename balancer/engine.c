@@ -140,11 +140,12 @@ struct pass {
   bal_plan_t *plan;
   bal_params_t params;
   size_t executed, failed;
+  bool hold;           /* the plan could not be verified: do not act */
   pm_buf_t data_notes; /* missing or stale series, for --explain */
 };
 
 static bool acting(const struct pass *p) {
-  return p->cf->execute && !(p->flags & BAL_PASS_DRY_RUN);
+  return p->cf->execute && !(p->flags & BAL_PASS_DRY_RUN) && !p->hold;
 }
 
 static bool side_effects(const struct pass *p) {
@@ -892,7 +893,10 @@ static void explain(struct pass *p, const int *ok, const double *wu) {
                 (const char *const[]){"latest", "average", "forecast",
                                       "self"}[p->cf->estimate],
                 p->cf->upper ? " (upper bound)" : "", p->cf->horizon,
-                100 * p->cf->threshold, acting(p) ? "executing" : "dry run");
+                100 * p->cf->threshold,
+                acting(p) ? "executing"
+                : p->hold ? "held: the plan could not be verified"
+                          : "dry run");
   pm_buf_printf(b, "%-16s %-11s %-22s %-13s %s\n", "node", "state",
                 "cpu cores (plan/cap)", "util now->plan", "if it fails");
   for (size_t n = 0; n < bal_cluster_nnodes(c); n++) {
@@ -1094,16 +1098,32 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   p.params.repack = cf->repack;
   bool can_verify = cf->source == BAL_SRC_PACEMAKER &&
                     strcmp(cf->exec.type, "pacemaker") == 0 && cf->exec.verify;
+  bool verified = !can_verify;
   for (int round = 0; round < 3; round++) {
     bal_plan_free(p.plan);
     p.plan = NULL;
     if ((r = bal_plan_compute(p.c, &p.params, &p.plan)) < 0)
       goto out;
-    if (!can_verify || (r = verify(&p)) <= 0)
+    if (!can_verify)
       break;
+    int k = verify(&p);
+    if (k == -ENOMEM) {
+      r = k;
+      goto out;
+    }
+    if (k == 0) {
+      verified = true;
+      break;
+    }
+    if (k < 0)
+      break; /* crm_simulate failed: said above */
   }
-  if (r < 0)
-    goto out;
+  if (!verified && bal_plan_nmoves(p.plan)) {
+    elog(e, BAL_LOG_ERR,
+         "the plan could not be checked with crm_simulate: "
+         "nothing is moved this pass");
+    p.hold = true;
+  }
   size_t nn = bal_cluster_nnodes(p.c);
   ok = calloc(nn + 1, sizeof(int));
   wu = calloc(nn + 1, sizeof(double));

@@ -177,10 +177,11 @@ int bal_pcmk_find_node(const struct bal_pcmk *p, const char *name) {
   return -1;
 }
 
+/* Room for element n of an array that doubles at each power of two. */
 static int grow(void **v, size_t n, size_t size) {
   if (n & (n - 1)) /* not a power of two: room left */
     return 0;
-  void *q = realloc(*v, (n ? n * 2 : 4) * size);
+  void *q = realloc(*v, (n ? n * 2 : 1) * size);
   if (!q)
     return -ENOMEM;
   *v = q;

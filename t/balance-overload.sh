@@ -93,6 +93,16 @@ assert_grep "another instance holds the lock" "$T/err"
 constraints >"$T/cons"
 assert_no_grep cli-prefer "$T/cons" "a second instance acted"
 
+# A plan crm_simulate cannot check is reported, never executed.
+cp "$T/balance.conf" "$T/good.conf"
+echo 'crm_simulate = "false"' >>"$T/balance.conf"
+balance --once --explain || fail "unverified pass failed"
+assert_grep "held: the plan could not be verified" "$T/out"
+assert_grep "error: the plan could not be checked with crm_simulate" "$T/err"
+constraints >"$T/cons"
+assert_no_grep cli-prefer "$T/cons" "an unverified plan was executed"
+cp "$T/good.conf" "$T/balance.conf"
+
 # The real pass: crm_resource --move for the group, with a lifetime.
 balance --once --explain || fail "pass failed"
 assert_grep "executing" "$T/out"
