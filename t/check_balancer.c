@@ -127,7 +127,7 @@ START_TEST(overload_needs_two_moves) {
   node(c, "n2", 10, BAL_NODE_ONLINE);
   node(c, "n3", 10, BAL_NODE_ONLINE);
   for (int i = 0; i < 10; i++) {
-    char name[8];
+    char name[16];
     snprintf(name, sizeof(name), "s%d", i);
     svc(c, name, "n1", i < 9 ? 1.0 : 0.5);
   }
@@ -281,7 +281,7 @@ START_TEST(failover_evicts_two) {
   ck_assert_uint_eq(bal_plan_nmoves(pl), 3);
   const char *xn = dest(pl, c, "x");
   for (int i = 2; i <= 4; i++) {
-    char n[4];
+    char n[16];
     snprintf(n, sizeof(n), "n%d", i);
     ck_assert(after(pl, c, n) <= 1.0 + 1e-9);
   }
@@ -303,7 +303,7 @@ START_TEST(failover_full_repack) {
   svc(c, "x", "n1", 9);
   const char *on[] = {"n2", "n3", "n4"};
   for (int i = 0; i < 9; i++) {
-    char name[8];
+    char name[16];
     snprintf(name, sizeof(name), "s%d", i);
     svc(c, name, on[i / 3], 2);
   }
@@ -737,7 +737,7 @@ START_TEST(pcmk_fixture) {
   ck_assert_ptr_null(rsc(p, "w")->node);
   ck_assert(rsc(p, "w")->wanted);
   for (int i = 1; i <= 4; i++) {
-    char n[4];
+    char n[16];
     snprintf(n, sizeof(n), "n%d", i);
     ck_assert(banned_on(p, "w", n));
   }
