@@ -847,7 +847,8 @@ static int cmp_loc(const void *a, const void *b) {
 
 /* Sums the scores per (resource, node): bans and pins. */
 static int apply_locations(struct bal_pcmk *p, struct loc *l, size_t n) {
-  qsort(l, n, sizeof(*l), cmp_loc);
+  if (n > 1)
+    qsort(l, n, sizeof(*l), cmp_loc);
   int r = 0;
   for (size_t i = 0; r == 0 && i < n;) {
     size_t j = i;

@@ -417,7 +417,8 @@ static int work_init(struct work *w, const bal_cluster_t *c,
         if (bal_ints_push(&x->bans, s->bans.v[b]) < 0)
           return -ENOMEM;
     }
-    qsort(x->bans.v, x->bans.n, sizeof(int), cmp_int);
+    if (x->bans.n > 1)
+      qsort(x->bans.v, x->bans.n, sizeof(int), cmp_int);
     x->orig = x->node;
     double sz = 0;
     for (int d = 0; d < BAL_NDIM; d++) {
@@ -491,7 +492,8 @@ static int cmp_size_desc(const void *a, const void *b, void *ctx) {
 
 /* qsort_r with the work state. */
 static void sort_units(struct work *w, int *v, size_t n) {
-  qsort_r(v, n, sizeof(int), cmp_size_desc, w);
+  if (n > 1)
+    qsort_r(v, n, sizeof(int), cmp_size_desc, w);
 }
 
 /* Places x under threshold if possible, else under capacity. */
@@ -952,7 +954,8 @@ static void fix_overloads(struct work *w) {
     if (w->c->nodes[n].state == BAL_NODE_ONLINE && w->target[n] &&
         util_of(w, (int)n) > w->p.threshold + EPS)
       over[no++] = (int)n;
-  qsort_r(over, no, sizeof(int), cmp_util_desc, w);
+  if (no > 1)
+    qsort_r(over, no, sizeof(int), cmp_util_desc, w);
   for (size_t i = 0; i < no; i++) {
     int n = over[i];
     double start = util_of(w, n);
