@@ -405,8 +405,22 @@ START_TEST(mountinfo_escapes_and_garbage) {
 END_TEST
 
 START_TEST(proc_captured) {
-  pat_scan_opts_t o = {.classes = 1u << PAT_PROCESS,
-                       .proc_root = data_path("proc")};
+  /* make dist archives with tar -h, which turns the captured exe symlinks
+   * into copies of their targets: the links are made afresh in a copy. */
+  char proc[1100];
+  snprintf(proc, sizeof(proc), "%s/proc", tmpdir);
+  char *cp[] = {"cp", "-R", data_path("proc"), proc, NULL};
+  int st = -1;
+  ck_assert_int_eq(pm_spawn(cp, 5000, NULL, NULL, &st), 0);
+  ck_assert_int_eq(st, 0);
+  static const char *const workers_pids[] = {"6391", "6393"};
+  for (size_t i = 0; i < 2; i++) {
+    char exe[1200];
+    snprintf(exe, sizeof(exe), "%s/%s/exe", proc, workers_pids[i]);
+    unlink(exe);
+    ck_assert_int_eq(symlink("/usr/bin/sleep", exe), 0);
+  }
+  pat_scan_opts_t o = {.classes = 1u << PAT_PROCESS, .proc_root = proc};
   pat_inventory_t *inv = NULL;
   ck_assert_int_eq(pat_inventory_scan(&o, &inv), 0);
   ck_assert_uint_eq(pat_inventory_count(inv), 4);
