@@ -38,7 +38,7 @@ enum {
   BAL_SVC_COOLDOWN = 1u << 1, /* moved recently: not moved for balance */
 };
 
-/* ---- cluster model ---------------------------------------------------- */
+/* ---- cluster model ------------------------------------------------------- */
 
 typedef struct bal_cluster bal_cluster_t;
 
@@ -71,8 +71,6 @@ int bal_service_ban(bal_cluster_t *c, int svc, int node);
 int bal_service_colocate(bal_cluster_t *c, int a, int b);
 /* a and b never share a node (a -INFINITY colocation). */
 int bal_service_separate(bal_cluster_t *c, int a, int b);
-/* Places a service on node (-1: stopped) without touching node loads. */
-int bal_service_place(bal_cluster_t *c, int svc, int node);
 
 /* Hard capacities the HA stack enforces by itself (Pacemaker utilization
  * attributes under a placement strategy other than "default"): a node may
@@ -93,7 +91,7 @@ enum bal_node_state bal_node_state(const bal_cluster_t *c, int node);
 /* max over balanced dimensions of load / capacity; NAN when unknown. */
 double bal_node_util(const bal_cluster_t *c, int node);
 
-/* ---- planner ------------------------------------------------------------ */
+/* ---- planner ------------------------------------------------------------- */
 
 typedef struct bal_params {
   double threshold;      /* fraction of capacity to stay under (0.8) */
@@ -163,8 +161,7 @@ int bal_whatif(const bal_cluster_t *c, const bal_params_t *p, int node,
 int bal_whatif_all(const bal_cluster_t *c, const bal_params_t *p, int *ret_ok,
                    double *ret_util);
 
-/* ---- forecasting from measured samples ------------------------------------
- */
+/* ---- forecasting from measured samples ----------------------------------- */
 
 /* Forecasts a series h steps ahead by exponential smoothing with a damped
  * trend fitted on x[0..n-1] (NAN samples skipped). *ret_mean is the point
@@ -174,7 +171,7 @@ int bal_whatif_all(const bal_cluster_t *c, const bal_params_t *p, int *ret_ok,
 int bal_forecast(const double *x, size_t n, unsigned h, double z,
                  double *ret_mean, double *ret_upper);
 
-/* ---- engine: one pass of patmon-balance --------------------------------- */
+/* ---- engine: one pass of patmon-balance ---------------------------------- */
 
 typedef struct bal_engine bal_engine_t;
 

@@ -109,8 +109,7 @@ void bal_ints_free(struct bal_ints *a) {
   *a = (struct bal_ints){0};
 }
 
-/* ---- model ------------------------------------------------------------------
- */
+/* ---- model --------------------------------------------------------------- */
 
 bal_cluster_t *bal_cluster_new(void) {
   return calloc(1, sizeof(bal_cluster_t));
@@ -290,14 +289,6 @@ int bal_service_separate(bal_cluster_t *c, int a, int b) {
     return -EINVAL;
   int r = bal_ints_push(&c->sep, a);
   return r < 0 ? r : bal_ints_push(&c->sep, b);
-}
-
-int bal_service_place(bal_cluster_t *c, int svc, int node) {
-  struct bal_service *s = svc_at(c, svc);
-  if (!s || node < -1 || node >= (int)c->nnodes)
-    return -EINVAL;
-  s->node = node;
-  return 0;
 }
 
 int bal_cluster_add_attr(bal_cluster_t *c, const char *name) {

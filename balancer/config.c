@@ -422,8 +422,6 @@ static int load_hooks(struct ctx *x, cfg_t *top, struct bal_conf *c) {
 static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   cfg_t *top = pm_conf_cfg(x->pc);
   int r;
-  if (!(c->path = strdup(name)))
-    return -ENOMEM;
   c->execute = cfg_getbool(top, "execute");
   c->threshold = cfg_getfloat(top, "threshold");
   c->swaps = cfg_getbool(top, "swaps");
@@ -562,10 +560,10 @@ int bal_conf_load_buf(const char *buf, size_t len, const char *name,
 void bal_conf_free(struct bal_conf *c) {
   if (!c)
     return;
-  char **strs[] = {&c->path,       &c->data_dir,     &c->host_format,
-                   &c->state_file, &c->journal,      &c->lock_file,
-                   &c->unixsock,   &c->publish_host, &c->crm_mon,
-                   &c->cibadmin,   &c->crm_simulate};
+  char **strs[] = {&c->data_dir,     &c->host_format, &c->state_file,
+                   &c->journal,      &c->lock_file,   &c->unixsock,
+                   &c->publish_host, &c->crm_mon,     &c->cibadmin,
+                   &c->crm_simulate};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

@@ -114,7 +114,7 @@ int bal_engine_lock(bal_engine_t *e) {
   return 0;
 }
 
-/* ---- one pass: the working set --------------------------------------- */
+/* ---- one pass: the working set ------------------------------------------- */
 
 struct series_file { /* a service's series under one host */
   int prim, node;
@@ -168,8 +168,7 @@ static void data_note(struct pass *p, enum bal_log_level l, const char *fmt,
   pm_buf_free(&b);
 }
 
-/* ---- inventory --------------------------------------------------------------
- */
+/* ---- inventory ----------------------------------------------------------- */
 
 static int run_capture(struct pass *p, char *const *argv, pm_buf_t *out) {
   pm_buf_t err = {0};
@@ -535,8 +534,7 @@ out:
   return r;
 }
 
-/* ---- the model --------------------------------------------------------------
- */
+/* ---- the model ----------------------------------------------------------- */
 
 static double node_cap(struct pass *p, int pn, int d) {
   const struct bal_conf *cf = p->cf;
@@ -667,8 +665,7 @@ static int build_model(struct pass *p) {
   return measure(p);
 }
 
-/* ---- verification ---------------------------------------------------------
- */
+/* ---- verification -------------------------------------------------------- */
 
 /* Every resource id a move names (the members of its unit). */
 static size_t move_ids(const bal_move_t *m, const char **ids, size_t max) {
@@ -746,8 +743,7 @@ out:
   return r;
 }
 
-/* ---- acting -----------------------------------------------------------------
- */
+/* ---- acting -------------------------------------------------------------- */
 
 static const char *node_uri(const struct bal_conf *cf, const char *node) {
   const struct bal_node_conf *nc = node ? bal_conf_node(cf, node) : NULL;
@@ -871,8 +867,7 @@ static void clear_constraints(struct pass *p) {
   }
 }
 
-/* ---- reporting -------------------------------------------------------------
- */
+/* ---- reporting ----------------------------------------------------------- */
 
 static void fmt_pct(pm_buf_t *b, double u) {
   if (isnan(u))

@@ -133,7 +133,6 @@ struct bal_hook {
 };
 
 struct bal_conf {
-  char *path;
   bool execute;
   unsigned interval;
   double threshold;
@@ -209,8 +208,7 @@ struct bal_executor {
 extern const struct bal_executor bal_executors[];
 const struct bal_executor *bal_executor_find(const char *name);
 
-/* ---- Pacemaker ------------------------------------------------------------
- */
+/* ---- Pacemaker ----------------------------------------------------------- */
 
 struct bal_pcmk_rsc {
   char *id;       /* primitive, group or clone id: what a move names */
@@ -272,8 +270,7 @@ int bal_pcmk_simulate(const char *crm_simulate, int timeout_ms, const char *cib,
                       const char *const *node, size_t nmoves,
                       struct bal_pcmk **ret, pm_error_t *err);
 
-/* ---- metrics ----------------------------------------------------------------
- */
+/* ---- metrics ------------------------------------------------------------- */
 
 /* The planning grid: n samples of step seconds ending at end. */
 struct bal_grid {
@@ -298,8 +295,7 @@ int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
 int bal_template(const char *tpl, const char *host, const char *svc,
                  const char *measured, pm_buf_t *out);
 
-/* ---- state, journal, publishing -------------------------------------------
- */
+/* ---- state, journal, publishing ------------------------------------------ */
 
 struct bal_state_rsc {
   char *rsc;

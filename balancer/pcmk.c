@@ -26,8 +26,7 @@
 
 #define SCORE_INF 1000000.0
 
-/* ---- XML helpers -----------------------------------------------------------
- */
+/* ---- XML helpers --------------------------------------------------------- */
 
 static bool is(const xmlNode *n, const char *name) {
   return n && n->type == XML_ELEMENT_NODE &&
@@ -219,7 +218,7 @@ static int fix(struct bal_pcmk_rsc *r, const char *fmt, ...) {
   return 0;
 }
 
-/* ---- status: crm_mon, or crm_simulate's revised status ---------------- */
+/* ---- status: crm_mon, or crm_simulate's revised status ------------------- */
 
 static int parse_nodes(struct bal_pcmk *p, xmlNode *nodes, const char *file,
                        pm_error_t *err) {
@@ -400,8 +399,7 @@ static int parse_status(struct bal_pcmk *p, xmlNode *parent, const char *file,
   return r < 0 ? r : parse_resources(p, res, file, err);
 }
 
-/* ---- configuration: the CIB ------------------------------------------------
- */
+/* ---- configuration: the CIB ---------------------------------------------- */
 
 /* A score: "INFINITY", "+INFINITY", "-INFINITY", an integer. */
 static int parse_score(const char *s, double *ret) {
@@ -578,8 +576,7 @@ static int parse_properties(struct bal_pcmk *p, xmlNode *cib) {
   return 0;
 }
 
-/* ---- rules ------------------------------------------------------------------
- */
+/* ---- rules --------------------------------------------------------------- */
 
 enum tri { T_FALSE, T_TRUE, T_UNKNOWN };
 
@@ -702,8 +699,7 @@ static enum tri eval_rule(xmlNode *rule, const struct bal_pcmk_node *nd,
   return acc;
 }
 
-/* ---- constraints -----------------------------------------------------------
- */
+/* ---- constraints --------------------------------------------------------- */
 
 /* The resources a constraint names: rsc, rsc-pattern or resource sets. */
 static int targets(struct bal_pcmk *p, xmlNode *c, const char *key,
@@ -959,8 +955,7 @@ static int parse_constraints(struct bal_pcmk *p, xmlNode *cib, time_t now) {
   return r;
 }
 
-/* ---- entry points ----------------------------------------------------------
- */
+/* ---- entry points -------------------------------------------------------- */
 
 int bal_pcmk_parse(const char *mon, size_t mon_len, const char *name_mon,
                    const char *cib, size_t cib_len, const char *name_cib,
@@ -1019,8 +1014,7 @@ out:
   return 0;
 }
 
-/* ---- verification with crm_simulate ----------------------------------------
- */
+/* ---- verification with crm_simulate -------------------------------------- */
 
 /* Adds <rsc_location id="patmon-verify-N" rsc=R node=N score=INFINITY>
  * for each move, like crm_resource --move does. */

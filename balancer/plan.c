@@ -106,7 +106,7 @@ void bal_params_init(bal_params_t *p) {
                       .search_limit = 200000};
 }
 
-/* ---- notes -------------------------------------------------------------- */
+/* ---- notes --------------------------------------------------------------- */
 
 static void note(struct work *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -123,7 +123,7 @@ static void note(struct work *w, const char *fmt, ...) {
     w->nnotes++;
 }
 
-/* ---- utilisation and fitting ------------------------------------------ */
+/* ---- utilisation and fitting --------------------------------------------- */
 
 static double util_of(const struct work *w, int n) {
   const struct bal_node *nd = &w->c->nodes[n];
@@ -225,8 +225,7 @@ static int best_target(struct work *w, int x, double limit, int skip,
   return best;
 }
 
-/* ---- moves and the log ----------------------------------------------------
- */
+/* ---- moves and the log --------------------------------------------------- */
 
 static void list_remove(struct bal_ints *l, int x) {
   for (size_t i = 0; i < l->n; i++)
@@ -304,7 +303,7 @@ static void rollback(struct work *w, size_t mark) {
   }
 }
 
-/* ---- building the work state ------------------------------------------ */
+/* ---- building the work state --------------------------------------------- */
 
 static int cmp_int(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
@@ -449,8 +448,7 @@ static int work_init(struct work *w, const bal_cluster_t *c,
   return 0;
 }
 
-/* ---- naming for notes ------------------------------------------------------
- */
+/* ---- naming for notes ---------------------------------------------------- */
 
 static const char *uname(const struct work *w, int x) {
   return w->c->svcs[w->u[x].root].name;
@@ -772,8 +770,7 @@ static void failover(struct work *w) {
   }
 }
 
-/* ---- overload ---------------------------------------------------------------
- */
+/* ---- overload ------------------------------------------------------------ */
 
 static bool can_balance(const struct work *w, int x) {
   const struct unit *ux = &w->u[x];

@@ -16,7 +16,7 @@
 #endif
 #define TEST_DATA TEST_SRCDIR "/t/data/balancer"
 
-/* ---- building clusters ------------------------------------------------- */
+/* ---- building clusters --------------------------------------------------- */
 
 /* A node of `cap` cores (cpu only). */
 static int node(bal_cluster_t *c, const char *name, double cap,
@@ -627,7 +627,7 @@ START_TEST(forecast_follows_level_and_trend) {
 }
 END_TEST
 
-/* ---- a failure under Pacemaker's declared utilization ------------------- */
+/* ---- a failure under Pacemaker's declared utilization -------------------- */
 
 START_TEST(failover_room_under_declared_utilization) {
   /* The integration case: Pacemaker's own numbers decide too. x (6) needs
@@ -833,8 +833,7 @@ START_TEST(pcmk_bad_input) {
 }
 END_TEST
 
-/* ---- configuration --------------------------------------------------------
- */
+/* ---- configuration ------------------------------------------------------- */
 
 START_TEST(config_example_and_defaults) {
   struct bal_conf *c = NULL;
@@ -967,8 +966,7 @@ START_TEST(config_include_errors_name_the_file) {
 }
 END_TEST
 
-/* ---- templates, state ------------------------------------------------------
- */
+/* ---- templates, state ---------------------------------------------------- */
 
 START_TEST(argv_templates) {
   const struct bal_executor *pcmk = bal_executor_find("pacemaker");
