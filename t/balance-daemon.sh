@@ -7,9 +7,7 @@
 # kept, with file:line); SIGTERM exits cleanly.
 . "$top_srcdir/t/lib.sh"
 need_integration
-BAL=$top_builddir/patmon-balance
-MKRRD=$top_builddir/t/balance-mkrrd
-RRD=$T/rrd
+. "$top_srcdir/t/balance-lib.sh"
 mk() { "$MKRRD" "$@" >/dev/null || fail "balance-mkrrd $*"; }
 # h1: 3.6 of 4 cores (s1 2.0, s2 1.6); h2: 0.4 of 4.
 mk "$RRD/h1/cpu/percent-active.rrd" 10 600 GAUGE value=90
@@ -17,37 +15,28 @@ mk "$RRD/h1/processes-s1/ps_cputime.rrd" 10 600 DERIVE user=1500000 syst=500000
 mk "$RRD/h1/processes-s2/ps_cputime.rrd" 10 600 DERIVE user=1600000 syst=0
 mk "$RRD/h2/cpu/percent-active.rrd" 10 600 GAUGE value=10
 
+# conf THRESHOLD [ESTIMATE]: a static inventory, moves by touching a file.
 conf() {
-  cat >"$T/balance.conf" <<EOF
-execute = true
-interval = 1
+  base_config "interval = 1
 threshold = $1
-estimate = "${2:-self}"
-source = "static"
-data_dir = "$RRD"
-state_file = "$T/state"
-journal = "$T/journal"
-lock_file = "$T/lock"
-window = 900
-step = 10
-stale = 300
-node "h1" {
-  cpu = "4"
+estimate = \"${2:-self}\"
+source = \"static\"
+node \"h1\" {
+  cpu = \"4\"
 }
-node "h2" {
-  cpu = "4"
+node \"h2\" {
+  cpu = \"4\"
 }
-service "s1" {
-  node = "h1"
+service \"s1\" {
+  node = \"h1\"
 }
-service "s2" {
-  node = "h1"
+service \"s2\" {
+  node = \"h1\"
 }
 executor command {
-  move = {"touch", "$T/moved-%r-%f-%n"}
+  move = {\"touch\", \"$T/moved-%r-%f-%n\"}
   timeout = 10
-}
-EOF
+}"
 }
 conf 0.8
 "$BAL" -c "$T/balance.conf" --check >"$T/check" || fail "--check failed"

@@ -4,14 +4,18 @@
 # scheduler decides, failing nodes). RRD inputs come from balance-mkrrd
 # (librrd).
 
-need_cmd cibadmin crm_mon crm_resource crm_simulate crm_attribute crm_standby
 BAL=$top_builddir/patmon-balance
 MKRRD=$top_builddir/t/balance-mkrrd
 [ -x "$BAL" ] || fail "patmon-balance not built"
 [ -x "$MKRRD" ] || fail "balance-mkrrd not built"
-export CIB_file=$T/cib.xml
 RRD=$T/rrd
 mkdir -p "$RRD"
+
+# need_pacemaker: the Pacemaker tools, on a CIB file of this test.
+need_pacemaker() {
+  need_cmd cibadmin crm_mon crm_resource crm_simulate crm_attribute crm_standby
+  export CIB_file=$T/cib.xml
+}
 
 # cib_init STRATEGY: an empty cluster without fencing or quorum, resources
 # sticky (100), placement-strategy STRATEGY.
@@ -96,8 +100,9 @@ svc_rrd() {
     "user=$((us / 2))" "syst=$((us - us / 2))" || fail "rrd $1 $2"
 }
 
-# write_config [EXTRA LINES]: the balancer's configuration for this test.
-write_config() {
+# base_config [EXTRA LINES]: the balancer's configuration for this test
+# (its files under $T, a short window on a 10 s grid) and EXTRA LINES.
+base_config() {
   cat >"$T/balance.conf" <<EOF
 # written by $(basename "$0")
 execute = true
@@ -109,12 +114,17 @@ window = 900
 step = 10
 horizon = 60
 stale = 300
-executor pacemaker {
-  lifetime = "PT10M"
-  timeout = 30
-}
 $*
 EOF
+}
+
+# write_config [EXTRA LINES]: the same with the pacemaker executor.
+write_config() {
+  base_config "executor pacemaker {
+  lifetime = \"PT10M\"
+  timeout = 30
+}
+$*"
 }
 
 # balance ARGS...: runs patmon-balance with this test's configuration,

@@ -8,6 +8,7 @@
 . "$top_srcdir/t/lib.sh"
 need_integration
 . "$top_srcdir/t/balance-lib.sh"
+need_pacemaker
 
 cib_init default
 for i in 1 2 3 4; do cib_node "$i" "n$i" 4; done
