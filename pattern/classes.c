@@ -51,11 +51,15 @@ static const struct pat_group_desc mount_groups[] = {
      LIST("part_used", "inodes_used_pct")},
     {NULL, NULL, NULL}};
 
+/* collectd 5.12's processes plugin: io_octets is rchar/wchar, io_ops
+ * syscr/syscw, disk_octets read_bytes/write_bytes (older releases called
+ * these ps_disk_octets and ps_disk_ops). */
 #define PROCESS_GROUPS                                                         \
   {"cpu", LIST("ps_cputime"), LIST("cpu_user", "cpu_system")},                 \
-      {"memory", LIST("ps_rss", "ps_vm"), LIST("rss", "vm")},                  \
+      {"memory", LIST("ps_rss", "ps_vm", "ps_data", "ps_code"),                \
+       LIST("rss", "vm")},                                                     \
       {"count", LIST("ps_count"), LIST("procs", "threads")},                   \
-      {"io", LIST("ps_disk_octets", "ps_disk_ops"),                            \
+      {"io", LIST("io_octets", "io_ops", "disk_octets"),                       \
        LIST("read_bytes", "write_bytes", "reads", "writes")},                  \
   {                                                                            \
     "faults", LIST("ps_pagefaults"), LIST("minflt", "majflt")                  \

@@ -49,7 +49,7 @@ struct raw {
 
 struct ctx {
   const pat_set_t *set;
-  const pat_inventory_t *inv;
+  const pat_inventory_t *const *invs; /* by class */
   struct pat_keys *keys;
   pcre2_match_data *md;
   struct capture caps[PAT_MAX_CAPTURES + 1];
@@ -64,7 +64,7 @@ static uint32_t *resolve(const pat_inventory_t *inv, const struct pat_cond *c,
                          size_t n) {
   uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
   for (size_t i = 0; ids && i < n; i++)
-    ids[i] = pat_inv_key(inv, c[i].key);
+    ids[i] = inv ? pat_inv_key(inv, c[i].key) : PAT_NO_KEY;
   return ids;
 }
 
@@ -74,15 +74,16 @@ static int resolve_keys(struct ctx *x) {
     return -ENOMEM;
   for (size_t i = 0; i < x->set->npats; i++) {
     const struct pat_pattern *p = &x->set->pats[i];
+    const pat_inventory_t *inv = x->invs[p->cls];
     struct pat_keys *k = &x->keys[i];
-    k->match = resolve(x->inv, p->match, p->nmatch);
-    k->exclude = resolve(x->inv, p->exclude, p->nexclude);
+    k->match = resolve(inv, p->match, p->nmatch);
+    k->exclude = resolve(inv, p->exclude, p->nexclude);
     k->segs = calloc(p->tmpl.nsegs ? p->tmpl.nsegs : 1, sizeof(*k->segs));
     if (!k->match || !k->exclude || !k->segs)
       return -ENOMEM;
     for (size_t s = 0; s < p->tmpl.nsegs; s++)
-      k->segs[s] = p->tmpl.segs[s].kind == PAT_SEG_KEY
-                       ? pat_inv_key(x->inv, p->tmpl.segs[s].text)
+      k->segs[s] = p->tmpl.segs[s].kind == PAT_SEG_KEY && inv
+                       ? pat_inv_key(inv, p->tmpl.segs[s].text)
                        : PAT_NO_KEY;
   }
   return 0;
@@ -321,6 +322,11 @@ static int render(struct ctx *x, size_t pi, const struct pat_obj *o,
   return r->instance ? 0 : -ENOMEM;
 }
 
+/* The inventory holding the objects of pattern pi's class. */
+static const pat_inventory_t *inv_of(const struct ctx *x, uint32_t pi) {
+  return x->invs[x->set->pats[pi].cls];
+}
+
 static int add_raw(struct ctx *x, uint32_t pi, uint32_t oi) {
   if (x->nraws == x->cap_raws) {
     size_t cap = x->cap_raws ? x->cap_raws * 2 : 256;
@@ -332,7 +338,7 @@ static int add_raw(struct ctx *x, uint32_t pi, uint32_t oi) {
   }
   struct raw *r = &x->raws[x->nraws];
   *r = (struct raw){.pattern = pi, .obj = oi};
-  int rc = render(x, pi, &x->inv->objs[oi], r);
+  int rc = render(x, pi, &inv_of(x, pi)->objs[oi], r);
   if (rc == 0)
     x->nraws++;
   return rc;
@@ -340,9 +346,9 @@ static int add_raw(struct ctx *x, uint32_t pi, uint32_t oi) {
 
 /* ---- the walk ---- */
 
-static int expand_object(struct ctx *x, const uint32_t *pats, size_t npats,
-                         uint32_t oi) {
-  const struct pat_obj *o = &x->inv->objs[oi];
+static int expand_object(struct ctx *x, const pat_inventory_t *inv,
+                         const uint32_t *pats, size_t npats, uint32_t oi) {
+  const struct pat_obj *o = &inv->objs[oi];
   uint32_t taken = NO_PATTERN;
   int rc = 0;
   for (size_t k = 0; rc == 0 && k < npats; k++) {
@@ -386,10 +392,12 @@ static int walk(struct ctx *x) {
         pats[n++] = (uint32_t)i;
     if (n == 0)
       continue;
-    size_t from = x->inv->cls_start[c], to = x->inv->cls_start[c + 1];
+    const pat_inventory_t *inv = x->invs[c];
+    size_t from = inv ? inv->cls_start[c] : 0,
+           to = inv ? inv->cls_start[c + 1] : 0;
     if (x->explain) {
-      const char *note = x->inv->notes[c];
-      if (!(x->inv->scanned & 1u << c))
+      const char *note = inv ? inv->notes[c] : NULL;
+      if (!inv || !(inv->scanned & 1u << c))
         pm_buf_printf(x->explain, "%s: not listed in this inventory\n",
                       pat_class_name((pat_class_t)c));
       else if (from == to || note)
@@ -399,7 +407,7 @@ static int walk(struct ctx *x) {
                       note ? note : "");
     }
     for (size_t oi = from; rc == 0 && oi < to; oi++)
-      rc = expand_object(x, pats, n, (uint32_t)oi);
+      rc = expand_object(x, inv, pats, n, (uint32_t)oi);
   }
   free(pats);
   return rc;
@@ -409,7 +417,7 @@ static int walk(struct ctx *x) {
 
 static int cmp_group(const void *a, const void *b, void *arg) {
   const struct raw *x = a, *y = b;
-  const pat_inventory_t *inv = arg;
+  const pat_inventory_t *inv = inv_of(arg, x->pattern);
   if (x->pattern != y->pattern)
     return x->pattern < y->pattern ? -1 : 1;
   int c = strcmp(x->instance, y->instance);
@@ -443,7 +451,8 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
                       const struct raw *r, size_t nmembers) {
   struct pat_arena *a = &x->out->arena;
   const struct pat_pattern *p = &x->set->pats[r->pattern];
-  const struct pat_obj *o = &x->inv->objs[r->obj];
+  const pat_inventory_t *inv = inv_of(x, r->pattern);
+  const struct pat_obj *o = &inv->objs[r->obj];
   pat_entry_t *e = &rec->pub;
   e->cls = p->cls;
   e->instance = r->instance;
@@ -464,10 +473,10 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
     if (!pids || !cmds)
       return -ENOMEM;
     for (size_t m = 0; m < nmembers; m++) {
-      const struct pat_obj *mo = &x->inv->objs[r[m].obj];
+      const struct pat_obj *mo = &inv->objs[r[m].obj];
       pids[m] = mo->pid;
       pm_buf_printf(&ids, "%s%d", m ? " " : "", mo->pid);
-      const char *cmd = obj_prop(x->inv, mo, "CMDLINE");
+      const char *cmd = obj_prop(inv, mo, "CMDLINE");
       if (!cmd || !*cmd)
         cmd = mo->name; /* kernel threads: collectd matches the name */
       size_t k;
@@ -488,24 +497,23 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
   if (!e->object)
     return -ENOMEM;
   if (p->cls == PAT_UNIT) {
-    const char *cg = obj_prop(x->inv, o, "CGROUP");
+    const char *cg = obj_prop(inv, o, "CGROUP");
     if (cg && !(e->cgroup = pat_arena_strdup(a, cg)))
       return -ENOMEM;
   }
   if (p->cls == PAT_RESOURCE) {
-    const char *agent = obj_prop(x->inv, o, "AGENT");
+    const char *agent = obj_prop(inv, o, "AGENT");
     for (size_t i = 0;
          agent && i < sizeof(volume_params) / sizeof(volume_params[0]); i++) {
       if (strcmp(agent, volume_params[i].agent) != 0)
         continue;
       const char *dev = volume_params[i].device
-                            ? obj_prop(x->inv, o, volume_params[i].device)
+                            ? obj_prop(inv, o, volume_params[i].device)
                             : NULL;
-      const char *dir = volume_params[i].dir
-                            ? obj_prop(x->inv, o, volume_params[i].dir)
-                            : NULL;
+      const char *dir =
+          volume_params[i].dir ? obj_prop(inv, o, volume_params[i].dir) : NULL;
       const char *vg =
-          volume_params[i].vg ? obj_prop(x->inv, o, volume_params[i].vg) : NULL;
+          volume_params[i].vg ? obj_prop(inv, o, volume_params[i].vg) : NULL;
       if ((dev && !(e->volume_device = pat_arena_strdup(a, dev))) ||
           (dir && !(e->volume_dir = pat_arena_strdup(a, dir))) ||
           (vg && !(e->volume_vg = pat_arena_strdup(a, vg))))
@@ -517,7 +525,7 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
 
 static int build_entries(struct ctx *x) {
   if (x->nraws > 1)
-    qsort_r(x->raws, x->nraws, sizeof(*x->raws), cmp_group, (void *)x->inv);
+    qsort_r(x->raws, x->nraws, sizeof(*x->raws), cmp_group, x);
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < x->nraws;) {
     size_t n = 1;
@@ -648,11 +656,21 @@ static void explain_summary(struct ctx *x) {
 
 int pat_expand(const pat_set_t *set, const pat_inventory_t *inv,
                pm_buf_t *explain, pat_entries_t **ret) {
-  struct ctx x = {.set = set, .inv = inv, .explain = explain};
+  const pat_inventory_t *invs[PAT_NCLASSES];
+  for (unsigned c = 0; c < PAT_NCLASSES; c++)
+    invs[c] = inv;
+  return pat_expand_invs(set, invs, explain, ret);
+}
+
+int pat_expand_invs(const pat_set_t *set,
+                    const pat_inventory_t *const invs[PAT_NCLASSES],
+                    pm_buf_t *explain, pat_entries_t **ret) {
+  struct ctx x = {.set = set, .invs = invs, .explain = explain};
   int rc = -ENOMEM;
   x.out = calloc(1, sizeof(*x.out));
   if (!x.out)
     goto out;
+  x.out->refs = 1;
   x.md = pcre2_match_data_create(PAT_MAX_CAPTURES + 1, NULL);
   if (!x.md)
     goto out;
@@ -692,10 +710,39 @@ int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret) {
   return 0;
 }
 
+pat_entries_t *pat_entries_ref(pat_entries_t *e) {
+  if (e)
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+  return e;
+}
+
 void pat_entries_free(pat_entries_t *e) {
-  if (!e)
+  if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) > 0)
     return;
   pat_arena_free(&e->arena);
   free(e->recs);
   free(e);
+}
+
+static bool same_entry(const pat_entry_t *a, const pat_entry_t *b) {
+  return a->cls == b->cls && strcmp(a->instance, b->instance) == 0;
+}
+
+/* Entry sets are small enough (thousands) and sorted alike that a merge
+ * would save little; this stays obviously right. */
+static size_t count_missing(const pat_entries_t *a, const pat_entries_t *b) {
+  size_t n = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    bool found = false;
+    for (size_t j = 0; j < b->n && !found; j++)
+      found = same_entry(&a->recs[i].pub, &b->recs[j].pub);
+    n += !found;
+  }
+  return n;
+}
+
+void pat_entries_diff(const pat_entries_t *a, const pat_entries_t *b,
+                      size_t *ret_gone, size_t *ret_new) {
+  *ret_gone = a && b ? count_missing(a, b) : a ? a->n : 0;
+  *ret_new = a && b ? count_missing(b, a) : b ? b->n : 0;
 }

@@ -137,6 +137,9 @@ int pat_prov_unit(pat_inventory_t *inv, const pat_scan_opts_t *o,
 int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
                   unsigned classes);
 
+/* The classes one provider lists together with cls (one listing). */
+unsigned pat_provider_classes(pat_class_t cls);
+
 /* Parsers the providers use, exposed for tests on captured data. */
 int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len);
 int pat_parse_crm_mon(pat_inventory_t *inv, const char *crm_mon_xml, size_t len,
@@ -232,6 +235,12 @@ struct pat_set {
 
 /* ---- entries (expand.c, format.c) ---- */
 
+/* pat_expand() with each class taken from its own inventory: invs[c]
+ * provides the objects of class c (NULL: none listed). */
+int pat_expand_invs(const pat_set_t *set,
+                    const pat_inventory_t *const invs[PAT_NCLASSES],
+                    pm_buf_t *explain, pat_entries_t **ret);
+
 struct pat_entry_rec {
   pat_entry_t pub;
   const char **cmdlines; /* processes: distinct command lines, for collectd */
@@ -239,6 +248,7 @@ struct pat_entry_rec {
 };
 
 struct pat_entries {
+  int refs; /* atomic */
   struct pat_arena arena;
   struct pat_entry_rec *recs;
   size_t n, cap;

@@ -4,7 +4,7 @@ libpattern_la_SOURCES = \
 	pattern/pattern.h pattern/internal.h pattern/json.h \
 	pattern/classes.c pattern/inventory.c pattern/json.c pattern/snapshot.c \
 	pattern/match.c pattern/name.c pattern/parse.c pattern/expand.c \
-	pattern/format.c pattern/scan.c \
+	pattern/format.c pattern/scan.c pattern/monitor.c pattern/collect.c \
 	pattern/prov_udev.c pattern/prov_mount.c pattern/prov_proc.c \
 	pattern/prov_unit.c pattern/prov_pcmk.c
 libpattern_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS) $(PCRE2_CFLAGS) \
@@ -55,3 +55,11 @@ t_fuzz_fuzz_snapshot_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_snapshot_LDADD = libpattern.la
 endif
 EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
+
+dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
+EXTRA_DIST += contrib/demo/run
+
+UNIT_TESTS += t/check_collect
+t_check_collect_SOURCES = t/check_collect.c
+t_check_collect_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_check_collect_LDADD = libpattern.la $(CHECK_LIBS)

@@ -42,29 +42,42 @@ static void keys_list(const struct pat_class_desc *d, char *buf, size_t len) {
     n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", *k);
 }
 
+/* Past the ']' that closes the set opening at p ('['), or NULL when it is
+ * not closed before lim. A ']' right after '[' or '[!' is a member; '\'
+ * quotes the next character. Checking and matching both use this, so they
+ * agree on where a set ends. */
+static const char *set_end(const char *p, const char *lim) {
+  p++;
+  if (p < lim && (*p == '!' || *p == '^'))
+    p++;
+  if (p < lim && *p == ']')
+    p++;
+  while (p < lim && *p != ']') {
+    if (*p == '\\' && p + 1 < lim)
+      p++;
+    p++;
+  }
+  return p < lim ? p + 1 : NULL;
+}
+
 /* Checks brackets and escapes of one alternative; returns the offset of a
  * problem or -1. */
 static long glob_check(const char *p, size_t len, const char **why) {
-  for (size_t i = 0; i < len; i++) {
-    if (p[i] == '\\') {
-      if (i + 1 == len) {
+  const char *lim = p + len;
+  for (const char *q = p; q < lim; q++) {
+    if (*q == '\\') {
+      if (q + 1 == lim) {
         *why = "trailing backslash";
-        return (long)i;
+        return q - p;
       }
-      i++;
-    } else if (p[i] == '[') {
-      size_t j = i + 1;
-      if (j < len && (p[j] == '!' || p[j] == '^'))
-        j++;
-      if (j < len && p[j] == ']')
-        j++;
-      while (j < len && p[j] != ']')
-        j++;
-      if (j >= len) {
+      q++;
+    } else if (*q == '[') {
+      const char *end = set_end(q, lim);
+      if (!end) {
         *why = "unclosed '['";
-        return (long)i;
+        return q - p;
       }
-      i = j;
+      q = end - 1;
     }
   }
   return -1;
@@ -218,58 +231,58 @@ void pat_cond_clear(struct pat_cond *c) {
   *c = (struct pat_cond){0};
 }
 
-/* [set] at p (p[0] == '['); returns whether ch is in it and sets *end past
- * the closing bracket. glob_check() made sure it is closed. */
-static bool in_set(const char *p, char ch, const char **end) {
-  p++;
-  bool neg = *p == '!' || *p == '^';
-  if (neg)
-    p++;
+/* Whether ch is in the set [p, end) (from '[' to past ']'). */
+static bool in_set(const char *p, const char *end, char ch) {
+  const char *q = p + 1, *close = end - 1;
+  bool neg = q < close && (*q == '!' || *q == '^');
   bool hit = false;
-  const char *first = p;
-  while (*p != ']' || p == first) {
-    char lo = *p;
-    if (lo == '\\' && p[1])
-      lo = *++p;
-    if (p[1] == '-' && p[2] && p[2] != ']') {
-      char hi = p[2];
-      if (hi == '\\' && p[3])
-        hi = p[3], p++;
+  if (neg)
+    q++;
+  while (q < close) {
+    char lo = *q;
+    if (lo == '\\' && q + 1 < close)
+      lo = *++q;
+    q++;
+    if (q + 1 < close &&
+        *q == '-') { /* a range lo-hi; a last '-' is a member */
+      const char *h = q + 1;
+      char hi = *h;
+      if (hi == '\\' && h + 1 < close)
+        hi = *++h;
       hit |= ch >= lo && ch <= hi;
-      p += 3;
+      q = h + 1;
     } else {
       hit |= ch == lo;
-      p++;
     }
   }
-  *end = p + 1;
   return hit != neg;
 }
 
-/* Whole-string glob match; one star backtrack point suffices. */
-static bool glob_full(const char *p, const char *s) {
+/* Whole-string glob match of [p, pend) against s; one star backtrack point
+ * suffices. */
+static bool glob_full(const char *p, const char *pend, const char *s) {
   const char *star = NULL, *star_s = NULL;
   while (*s) {
-    const char *next;
-    if (*p == '*') {
+    if (p < pend && *p == '*') {
       star = ++p;
       star_s = s;
       continue;
     }
-    if (*p == '?') {
+    if (p < pend && *p == '?') {
       p++, s++;
       continue;
     }
-    if (*p == '[') {
-      if (in_set(p, *s, &next)) {
-        p = next, s++;
+    if (p < pend && *p == '[') {
+      const char *end = set_end(p, pend); /* checked when compiled */
+      if (end && in_set(p, end, *s)) {
+        p = end, s++;
         continue;
       }
-    } else {
+    } else if (p < pend) {
       const char *lit = p;
-      if (*lit == '\\' && lit[1])
+      if (*lit == '\\' && lit + 1 < pend)
         lit++;
-      if (*lit && *lit == *s) {
+      if (*lit == *s) {
         p = lit + 1, s++;
         continue;
       }
@@ -279,9 +292,9 @@ static bool glob_full(const char *p, const char *s) {
     p = star;
     s = ++star_s;
   }
-  while (*p == '*')
+  while (p < pend && *p == '*')
     p++;
-  return *p == '\0';
+  return p == pend;
 }
 
 bool pat_glob_match(const struct pat_cond *c, const char *val) {
@@ -301,7 +314,7 @@ bool pat_glob_match(const struct pat_cond *c, const char *val) {
         return true;
       break;
     case PAT_GLOB_FULL:
-      if (glob_full(a->pat, val))
+      if (glob_full(a->pat, a->pat + a->len, val))
         return true;
       break;
     }

@@ -296,3 +296,11 @@ void pat_set_free(pat_set_t *set) {
 size_t pat_set_count(const pat_set_t *set) { return set->npats; }
 unsigned pat_set_classes(const pat_set_t *set) { return set->classes; }
 const char *pat_set_node(const pat_set_t *set) { return set->node; }
+
+int pat_set_min_interval(const pat_set_t *set) {
+  int min = 0;
+  for (size_t i = 0; i < set->npats; i++)
+    if (set->pats[i].interval && (!min || set->pats[i].interval < min))
+      min = set->pats[i].interval;
+  return min;
+}

@@ -14,7 +14,9 @@
 
 #include "pm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum pat_class {
   PAT_DISK,
@@ -56,6 +58,8 @@ void pat_set_free(pat_set_t *set);
 size_t pat_set_count(const pat_set_t *set);
 /* Bit (1 << class) for each class some pattern uses. */
 unsigned pat_set_classes(const pat_set_t *set);
+/* The smallest `interval` a pattern asks for, in seconds; 0 when none does. */
+int pat_set_min_interval(const pat_set_t *set);
 /* The pattern file's `node = "..."` (local Pacemaker node name) or NULL. */
 const char *pat_set_node(const pat_set_t *set);
 
@@ -66,6 +70,8 @@ typedef struct pat_inventory pat_inventory_t;
 typedef struct pat_scan_opts {
   unsigned classes;      /* which classes to list; 0: all */
   const pat_set_t *want; /* read only what these patterns use; NULL: all */
+  bool cmdlines;         /* read command lines even if no pattern uses them
+                            (the collectd format needs them) */
   const char *proc_root; /* NULL: "/proc" */
   const char *mountinfo; /* NULL: "/proc/self/mountinfo" */
   const char *node;      /* local Pacemaker node; NULL: crm_node -n, uname */
@@ -128,7 +134,17 @@ int pat_expand(const pat_set_t *set, const pat_inventory_t *inv,
 size_t pat_entries_count(const pat_entries_t *e);
 /* Entry i (0 <= i < count) into *ret; -ERANGE otherwise. */
 int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret);
+/* Entry sets are reference counted so one thread can swap in a new set
+ * while another still reads the old one. pat_expand() returns one
+ * reference; pat_entries_ref() adds one; pat_entries_free() drops one and
+ * frees the set with the last. Both are thread-safe; NULL is a no-op. */
+pat_entries_t *pat_entries_ref(pat_entries_t *e);
 void pat_entries_free(pat_entries_t *e);
+/* Entries of a that are not in b (same class and instance: a process group
+ * whose pids change is the same entry), for "what changed" reports: counts
+ * into *ret_gone and *ret_new. */
+void pat_entries_diff(const pat_entries_t *a, const pat_entries_t *b,
+                      size_t *ret_gone, size_t *ret_new);
 
 typedef enum pat_format {
   PAT_FORMAT_LIST,
@@ -143,5 +159,85 @@ int pat_format_parse(const char *name, pat_format_t *ret);
  * file in generated comments (may be NULL). */
 int pat_entries_format(const pat_entries_t *e, pat_format_t fmt,
                        const char *source, pm_buf_t *out);
+
+/* ---- following a machine (monitor.c) ------------------------------------ */
+
+/* A monitor owns a pattern file and the entries it expands to on this
+ * machine: it re-lists only the classes asked for, reloads the pattern file
+ * when it changes (a bad edit keeps the last good set), and rewrites the
+ * entries file (JSON, atomically) whenever the entries change. One thread
+ * refreshes; any thread may take the current entries. */
+typedef struct pat_monitor pat_monitor_t;
+
+typedef struct pat_monitor_opts {
+  const char *patterns;     /* the pattern file */
+  const char *entries_file; /* NULL: none; its directory is created */
+  pat_scan_opts_t scan;     /* proc_root, mountinfo, node, timeout_ms */
+} pat_monitor_opts_t;
+
+typedef struct pat_refresh {
+  bool changed;     /* the entries changed */
+  bool reloaded;    /* a changed pattern file was loaded */
+  int reload_error; /* < 0: the pattern file changed but is bad; the
+                       last good set stays. Reported once per content. */
+  pm_error_t err;   /* its file, line, text and reason */
+  size_t entries, gone, added;
+  double scan_ms; /* time spent listing and expanding */
+} pat_refresh_t;
+
+/* Loads the pattern file (errors as pat_set_load), lists this machine,
+ * expands and writes the entries file. The caller owns *ret. */
+int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
+                    pm_error_t *err);
+/* Checks the pattern file (reloading it re-lists everything), then re-lists
+ * the given classes (0: none, PAT_ALL_CLASSES: all) and expands again. Fills
+ * *ret (may be NULL). Returns 0 or a negative errno (listing or writing the
+ * entries file failed; the old entries stay). */
+int pat_monitor_refresh(pat_monitor_t *m, unsigned classes, pat_refresh_t *ret);
+/* A new reference to the current entries; release with pat_entries_free. */
+pat_entries_t *pat_monitor_entries(pat_monitor_t *m);
+/* Classes the current pattern set uses. */
+unsigned pat_monitor_classes(pat_monitor_t *m);
+void pat_monitor_free(pat_monitor_t *m);
+
+/* ---- reading values (collect.c) ----------------------------------------- */
+
+/* One collectd value list: what collectd's own plugin would dispatch for the
+ * object (same plugin, type and type instance). */
+typedef struct pat_value {
+  const char *plugin;          /* "disk", "interface", "df", "processes" */
+  const char *plugin_instance; /* the entry's instance (volumes: theirs) */
+  const char *type;            /* a types.db type */
+  const char *type_instance;   /* "" when none */
+  unsigned nvalues;            /* 1 or 2 */
+  bool derive;                 /* counters (DERIVE) rather than gauges */
+  int64_t counter[2];
+  double gauge[2];
+  const pat_entry_t *entry; /* the entry it was read for */
+} pat_value_t;
+
+typedef int (*pat_emit_fn)(const pat_value_t *v, void *ud);
+
+typedef struct pat_read_opts {
+  const char *proc_root;   /* NULL: "/proc" (diskstats, net/dev, PIDs) */
+  const char *cgroup_root; /* NULL: /sys/fs/cgroup, then its unified/ and
+                              systemd/ hierarchies */
+  double interval;         /* the host's read interval, seconds */
+} pat_read_opts_t;
+
+typedef struct pat_reader pat_reader_t;
+
+int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret);
+/* Reads the entries of e that are due at `now` (seconds, monotonic; an
+ * entry with an interval is read that often, others every call) and calls
+ * emit for each value list. A process group's counters stay monotonic when
+ * members exit or join; units are read as the processes of their cgroup; a
+ * resource's data volume is read as df and disk values unless an entry
+ * already covers it. State of entries no longer in e is dropped. Returns
+ * the number of value lists emitted or a negative errno. Not thread-safe:
+ * one reader per thread. */
+int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
+                    pat_emit_fn emit, void *ud);
+void pat_reader_free(pat_reader_t *r);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * Keys: COMM (from stat), EXE (the exe link; empty for kernel threads and
  * when unreadable), CMDLINE (arguments joined by spaces), USER (real uid's
- * name, or the number). EXE and USER are read only when patterns use them. A
+ * name, or the number). Only what the patterns use is read (and CMDLINE
+ * when asked: the collectd format matches on it). A
  * process that exits while it is read is skipped. */
 #include "config.h"
 
@@ -109,7 +110,8 @@ int pat_prov_proc(pat_inventory_t *inv, const pat_scan_opts_t *o,
   const char *root = o->proc_root ? o->proc_root : "/proc";
   struct proc_scan s = {
       .want_exe = pat_set_wants(o->want, PAT_PROCESS, "EXE"),
-      .want_cmdline = true, /* the collectd format matches on it */
+      .want_cmdline = !o->want || o->cmdlines ||
+                      pat_set_wants(o->want, PAT_PROCESS, "CMDLINE"),
       .want_user = pat_set_wants(o->want, PAT_PROCESS, "USER"),
   };
   DIR *d = opendir(root);

@@ -19,6 +19,13 @@ static const struct {
     {1u << PAT_RESOURCE, pat_prov_pcmk},
 };
 
+unsigned pat_provider_classes(pat_class_t cls) {
+  for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+    if (providers[i].classes & 1u << cls)
+      return providers[i].classes;
+  return 0;
+}
+
 int pat_inventory_scan(const pat_scan_opts_t *opts, pat_inventory_t **ret) {
   pat_scan_opts_t o = opts ? *opts : (pat_scan_opts_t){0};
   unsigned classes = o.classes ? o.classes & PAT_ALL_CLASSES : PAT_ALL_CLASSES;

@@ -43,3 +43,32 @@ wait_for() {
 # assert_grep PATTERN FILE [MESSAGE]
 assert_grep() { grep -q -- "$1" "$2" || fail "${3:-expected /$1/ in $2}"; }
 assert_no_grep() { ! grep -q -- "$1" "$2" || fail "${3:-unexpected /$1/ in $2}"; }
+
+# collectd_conf FILE HOST: a private collectd configuration under $T
+# (foreground-friendly, Interval 1, log to $T/collectd.log, csv under $T/csv,
+# unixsock at $T/collectd.sock). Append plugin blocks to FILE after it.
+collectd_conf() {
+  mkdir -p "$T/csv"
+  cat > "$1" <<EOC
+Hostname "$2"
+FQDNLookup false
+BaseDir "$T"
+PIDFile "$T/collectd.pid"
+TypesDB "/usr/share/collectd/types.db"
+Interval 1
+LoadPlugin logfile
+<Plugin logfile>
+  File "$T/collectd.log"
+  LogLevel info
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "$T/csv"
+</Plugin>
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "$T/collectd.sock"
+  SocketGroup "root"
+</Plugin>
+EOC
+}

@@ -69,23 +69,8 @@ wait_for 5 grep -q patmon-cli-test "/proc/$sleeper/cmdline" || fail "sleeper did
 assert_grep 'Interface "lo"' "$T/snippet.conf"
 assert_grep 'MountPoint "/"' "$T/snippet.conf"
 assert_grep 'ProcessMatch "cli-sleeper" "^(patmon-cli-test 60)$"' "$T/snippet.conf"
-mkdir -p "$T/csv"
-cat > "$T/collectd.conf" <<EOF
-Hostname "patmon-test"
-FQDNLookup false
-BaseDir "$T"
-PIDFile "$T/collectd.pid"
-TypesDB "/usr/share/collectd/types.db"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  File "$T/collectd.log"
-  LogLevel info
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "$T/csv"
-</Plugin>
+collectd_conf "$T/collectd.conf" patmon-test
+cat >> "$T/collectd.conf" <<EOF
 Include "$T/snippet.conf"
 EOF
 collectd -f -C "$T/collectd.conf" > "$T/collectd.out" 2>&1 &

@@ -1,0 +1,761 @@
+/* collect.c: values for entries, as collectd 5.12's own Linux plugins read
+ * them: disk (/proc/diskstats), interface (/proc/net/dev), df (statvfs),
+ * processes (/proc/PID/stat, status, io). One row per class; files shared by
+ * many entries are read once per cycle. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+/* Counters of one process, summed over a group. */
+enum {
+  C_USER,
+  C_SYST,
+  C_MINFLT,
+  C_MAJFLT,
+  C_RCHAR,
+  C_WCHAR,
+  C_SYSCR,
+  C_SYSCW,
+  C_RBYTES,
+  C_WBYTES,
+  C_N
+};
+
+struct pid_state {
+  int pid;
+  unsigned long long start; /* starttime: tells a reused pid apart */
+  int64_t c[C_N];
+};
+
+/* What is kept per identifier between reads. */
+struct rstate {
+  char *key; /* "plugin/instance" */
+  double last;
+  bool seen;
+  /* disks: the previous counters and collectd's average time per op */
+  int64_t rd_ops, wr_ops, rd_time, wr_time, avg_rd, avg_wr;
+  /* process groups */
+  int64_t acc[C_N];
+  bool has_io;
+  struct pid_state *pids;
+  size_t npids;
+};
+
+struct row { /* one line of /proc/diskstats or /proc/net/dev */
+  char name[64];
+  int64_t v[16];
+};
+
+struct rows {
+  struct row *r;
+  size_t n;
+  bool read;
+};
+
+struct pat_reader {
+  pat_read_opts_t o;
+  char proc[PATH_MAX];
+  long hz, page;
+  struct rstate **slots; /* open addressing by key */
+  size_t size, n;
+};
+
+/* One read cycle. */
+struct cyc {
+  pat_reader_t *r;
+  const pat_entries_t *e;
+  struct rstate **slots; /* the next table: states of entries still there */
+  size_t size, n;
+  double now;
+  int procfd;
+  struct rows disks, nets;
+  pat_emit_fn emit;
+  void *ud;
+  int count;
+};
+
+int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret) {
+  pat_reader_t *r = calloc(1, sizeof(*r));
+  if (!r)
+    return -ENOMEM;
+  r->o = o ? *o : (pat_read_opts_t){0};
+  snprintf(r->proc, sizeof(r->proc), "%s",
+           r->o.proc_root ? r->o.proc_root : "/proc");
+  r->hz = sysconf(_SC_CLK_TCK);
+  r->page = sysconf(_SC_PAGESIZE);
+  if (r->hz <= 0)
+    r->hz = 100;
+  if (r->page <= 0)
+    r->page = 4096;
+  *ret = r;
+  return 0;
+}
+
+static void state_free(struct rstate *s) {
+  if (!s)
+    return;
+  free(s->key);
+  free(s->pids);
+  free(s);
+}
+
+void pat_reader_free(pat_reader_t *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->size; i++)
+    state_free(r->slots[i]);
+  free(r->slots);
+  free(r);
+}
+
+/* ---- state tables ---- */
+
+static size_t hash(const char *s) {
+  size_t h = 1469598103934665603u;
+  while (*s)
+    h = (h ^ (unsigned char)*s++) * 1099511628211u;
+  return h;
+}
+
+static struct rstate **slot(struct rstate **slots, size_t size,
+                            const char *key) {
+  size_t i = hash(key) & (size - 1);
+  while (slots[i] && strcmp(slots[i]->key, key) != 0)
+    i = (i + 1) & (size - 1);
+  return &slots[i];
+}
+
+/* The state for key in this cycle: moved from the previous table, or new. */
+static struct rstate *state(struct cyc *c, const char *plugin,
+                            const char *inst) {
+  char key[PAT_NAME_MAX * 2 + 32];
+  snprintf(key, sizeof(key), "%s/%s", plugin, inst);
+  struct rstate **dst = slot(c->slots, c->size, key);
+  if (*dst)
+    return *dst;
+  struct rstate *s = NULL;
+  if (c->r->size) {
+    struct rstate **src = slot(c->r->slots, c->r->size, key);
+    s = *src;
+    if (s) {
+      /* Remove it from the old table, re-seating the probe run after it. */
+      size_t i = (size_t)(src - c->r->slots);
+      c->r->slots[i] = NULL;
+      for (size_t j = (i + 1) & (c->r->size - 1); c->r->slots[j];
+           j = (j + 1) & (c->r->size - 1)) {
+        struct rstate *m = c->r->slots[j];
+        c->r->slots[j] = NULL;
+        *slot(c->r->slots, c->r->size, m->key) = m;
+      }
+    }
+  }
+  if (!s) {
+    s = calloc(1, sizeof(*s));
+    if (!s || !(s->key = strdup(key))) {
+      free(s);
+      return NULL;
+    }
+    s->last = -1;
+  }
+  *dst = s;
+  c->n++;
+  return s;
+}
+
+static bool due(const struct cyc *c, struct rstate *s, const pat_entry_t *e) {
+  double iv = e->interval > 0 ? e->interval : c->r->o.interval;
+  if (s->last >= 0 && iv > 0 && c->now - s->last < iv * 0.95)
+    return false;
+  s->last = c->now;
+  return true;
+}
+
+/* Whether entry e asked for metric group `group` of its class. */
+static bool wants(const pat_entry_t *e, const char *group) {
+  for (unsigned g = 0; pat_group_name(e->cls, g); g++)
+    if (strcmp(pat_group_name(e->cls, g), group) == 0)
+      return e->metrics & 1u << g;
+  return false;
+}
+
+static int put(struct cyc *c, const pat_entry_t *e, const char *plugin,
+               const char *inst, const char *type, const char *tinst,
+               unsigned n, bool derive, const double *g, const int64_t *k) {
+  pat_value_t v = {.plugin = plugin,
+                   .plugin_instance = inst,
+                   .type = type,
+                   .type_instance = tinst ? tinst : "",
+                   .nvalues = n,
+                   .derive = derive,
+                   .entry = e};
+  for (unsigned i = 0; i < n; i++) {
+    if (derive)
+      v.counter[i] = k[i];
+    else
+      v.gauge[i] = g[i];
+  }
+  c->count++;
+  return c->emit(&v, c->ud);
+}
+
+static int put2(struct cyc *c, const pat_entry_t *e, const char *plugin,
+                const char *inst, const char *type, int64_t a, int64_t b) {
+  int64_t k[2] = {a, b};
+  return put(c, e, plugin, inst, type, NULL, 2, true, NULL, k);
+}
+
+static int gauge(struct cyc *c, const pat_entry_t *e, const char *plugin,
+                 const char *inst, const char *type, const char *tinst,
+                 double v) {
+  return put(c, e, plugin, inst, type, tinst, 1, false, &v, NULL);
+}
+
+/* ---- shared files ---- */
+
+static int cmp_row(const void *a, const void *b) {
+  return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
+}
+
+/* Reads proc/<file> into rows: `skip` header lines, then per line a name
+ * (the `name_field`th word, ':' stripped) and the numbers after it. */
+static int read_rows(struct cyc *c, const char *file, int skip, int name_field,
+                     struct rows *out) {
+  if (out->read)
+    return 0;
+  out->read = true;
+  char path[PATH_MAX + 32];
+  pm_buf_t b = {0};
+  snprintf(path, sizeof(path), "%s/%s", c->r->proc, file);
+  int r = pm_file_read(path, 16u << 20, &b);
+  if (r < 0) {
+    pm_buf_free(&b);
+    return r == -ENOENT ? 0 : r;
+  }
+  size_t lines = 0;
+  for (size_t i = 0; i < b.len; i++)
+    lines += b.data[i] == '\n';
+  out->r = calloc(lines + 1, sizeof(*out->r));
+  if (!out->r) {
+    pm_buf_free(&b);
+    return -ENOMEM;
+  }
+  int lineno = 0;
+  for (char *save = NULL, *line = strtok_r(b.data, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    if (lineno++ < skip)
+      continue;
+    struct row *row = &out->r[out->n];
+    *row = (struct row){0};
+    int field = 0, nv = 0;
+    for (char *s2 = NULL, *w = strtok_r(line, " \t", &s2); w && nv < 16;
+         w = strtok_r(NULL, " \t", &s2)) {
+      if (field < name_field) {
+        field++;
+        continue;
+      }
+      if (field == name_field) {
+        char *colon = strchr(w, ':');
+        if (colon) { /* "eth0:123" when the counter is wide */
+          *colon = '\0';
+          snprintf(row->name, sizeof(row->name), "%s", w);
+          field++;
+          if (colon[1])
+            row->v[nv++] = strtoll(colon + 1, NULL, 10);
+          continue;
+        }
+        snprintf(row->name, sizeof(row->name), "%s", w);
+        field++;
+        continue;
+      }
+      row->v[nv++] = strtoll(w, NULL, 10);
+    }
+    if (row->name[0])
+      out->n++;
+  }
+  pm_buf_free(&b);
+  if (out->n > 1)
+    qsort(out->r, out->n, sizeof(*out->r), cmp_row);
+  return 0;
+}
+
+static const struct row *find_row(const struct rows *rows, const char *name) {
+  struct row key = {0};
+  snprintf(key.name, sizeof(key.name), "%s", name);
+  return rows->n ? bsearch(&key, rows->r, rows->n, sizeof(key), cmp_row) : NULL;
+}
+
+/* ---- disk, partition ---- */
+
+/* /proc/diskstats after the name: reads merged sectors ms writes merged
+ * sectors ms in_progress io_ms weighted_ms */
+enum {
+  D_RD,
+  D_RDM,
+  D_RDS,
+  D_RDT,
+  D_WR,
+  D_WRM,
+  D_WRS,
+  D_WRT,
+  D_INPROG,
+  D_IOT,
+  D_WIOT
+};
+
+static int64_t delta(int64_t now, int64_t before) {
+  return now >= before ? now - before : now; /* a reset counts from zero */
+}
+
+static int read_disk_values(struct cyc *c, const pat_entry_t *e,
+                            const char *kernel, const char *inst, double iv) {
+  int r = read_rows(c, "diskstats", 0, 2, &c->disks);
+  if (r < 0)
+    return r;
+  const struct row *row = find_row(&c->disks, kernel);
+  struct rstate *s = row ? state(c, "disk", inst) : NULL;
+  if (!row)
+    return 0; /* gone since the last expansion */
+  if (!s)
+    return -ENOMEM;
+  if (!due(c, s, e))
+    return 0;
+  const int64_t *v = row->v;
+  bool all = e->cls == PAT_RESOURCE; /* a data volume: everything */
+  if (s->seen) {
+    int64_t drd = delta(v[D_RD], s->rd_ops), dwr = delta(v[D_WR], s->wr_ops);
+    if (drd)
+      s->avg_rd +=
+          (int64_t)(iv * (double)delta(v[D_RDT], s->rd_time) / (double)drd +
+                    .5);
+    if (dwr)
+      s->avg_wr +=
+          (int64_t)(iv * (double)delta(v[D_WRT], s->wr_time) / (double)dwr +
+                    .5);
+  }
+  s->seen = true;
+  s->rd_ops = v[D_RD], s->wr_ops = v[D_WR];
+  s->rd_time = v[D_RDT], s->wr_time = v[D_WRT];
+  if (r == 0 && (all || wants(e, "io"))) {
+    r = put2(c, e, "disk", inst, "disk_octets", v[D_RDS] * 512, v[D_WRS] * 512);
+    if (r == 0)
+      r = put2(c, e, "disk", inst, "disk_ops", v[D_RD], v[D_WR]);
+  }
+  if (r == 0 && (all || wants(e, "latency")) && (s->avg_rd || s->avg_wr))
+    r = put2(c, e, "disk", inst, "disk_time", s->avg_rd, s->avg_wr);
+  if (r == 0 && (all || wants(e, "merged")))
+    r = put2(c, e, "disk", inst, "disk_merged", v[D_RDM], v[D_WRM]);
+  if (r == 0 && (all || wants(e, "utilization")))
+    r = put2(c, e, "disk", inst, "disk_io_time", v[D_IOT], v[D_WIOT]);
+  if (r == 0 && (all || wants(e, "pending")))
+    r = gauge(c, e, "disk", inst, "pending_operations", NULL,
+              (double)v[D_INPROG]);
+  return r;
+}
+
+static double interval_of(const struct cyc *c, const pat_entry_t *e) {
+  return e->interval > 0        ? e->interval
+         : c->r->o.interval > 0 ? c->r->o.interval
+                                : 10;
+}
+
+static int read_disk(struct cyc *c, const pat_entry_t *e) {
+  return read_disk_values(c, e, e->kernel, e->instance, interval_of(c, e));
+}
+
+/* ---- nic ---- */
+
+/* /proc/net/dev after the name: rx bytes packets errs drop fifo frame
+ * compressed multicast, then tx bytes packets errs drop ... */
+static int read_nic(struct cyc *c, const pat_entry_t *e) {
+  int r = read_rows(c, "net/dev", 2, 0, &c->nets);
+  if (r < 0)
+    return r;
+  const struct row *row = find_row(&c->nets, e->kernel);
+  if (!row)
+    return 0;
+  struct rstate *s = state(c, "interface", e->instance);
+  if (!s)
+    return -ENOMEM;
+  if (!due(c, s, e))
+    return 0;
+  static const struct {
+    const char *group, *type;
+    int rx, tx;
+  } nic_types[] = {{"traffic", "if_octets", 0, 8},
+                   {"packets", "if_packets", 1, 9},
+                   {"errors", "if_errors", 2, 10},
+                   {"dropped", "if_dropped", 3, 11}};
+  for (size_t i = 0; r == 0 && i < sizeof(nic_types) / sizeof(nic_types[0]);
+       i++)
+    if (wants(e, nic_types[i].group))
+      r = put2(c, e, "interface", e->instance, nic_types[i].type,
+               row->v[nic_types[i].rx], row->v[nic_types[i].tx]);
+  return r;
+}
+
+/* ---- mount ---- */
+
+static bool is_mount_point(const char *dir) {
+  char parent[PATH_MAX];
+  struct stat a, b;
+  if (strcmp(dir, "/") == 0)
+    return true;
+  snprintf(parent, sizeof(parent), "%s/..", dir);
+  return stat(dir, &a) == 0 && stat(parent, &b) == 0 &&
+         (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+}
+
+static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
+                          const char *inst) {
+  struct statvfs st;
+  if (statvfs(dir, &st) < 0)
+    return 0; /* unmounted meanwhile: nothing, no zeros */
+  struct rstate *s = state(c, "df", inst);
+  if (!s)
+    return -ENOMEM;
+  if (!due(c, s, e))
+    return 0;
+  bool all = e->cls == PAT_RESOURCE;
+  double bs = (double)(st.f_frsize ? st.f_frsize : st.f_bsize);
+  /* As df: f_blocks >= f_bfree >= f_bavail. */
+  if (st.f_bfree < st.f_bavail)
+    st.f_bfree = st.f_bavail;
+  if (st.f_blocks < st.f_bfree)
+    st.f_blocks = st.f_bfree;
+  double blk[3] = {(double)st.f_bavail, (double)(st.f_bfree - st.f_bavail),
+                   (double)(st.f_blocks - st.f_bfree)};
+  if (st.f_ffree < st.f_favail)
+    st.f_ffree = st.f_favail;
+  if (st.f_files < st.f_ffree)
+    st.f_files = st.f_ffree;
+  double ino[3] = {(double)st.f_favail, (double)(st.f_ffree - st.f_favail),
+                   (double)(st.f_files - st.f_ffree)};
+  static const char *const parts[3] = {"free", "reserved", "used"};
+  int r = 0;
+  for (int i = 0; r == 0 && i < 3 && (all || wants(e, "space")); i++)
+    r = gauge(c, e, "df", inst, "df_complex", parts[i], blk[i] * bs);
+  for (int i = 0; r == 0 && i < 3 && st.f_files && (all || wants(e, "inodes"));
+       i++)
+    r = gauge(c, e, "df", inst, "df_inodes", parts[i], ino[i]);
+  if (r == 0 && !all && wants(e, "percent")) {
+    for (int i = 0; r == 0 && i < 3 && st.f_blocks; i++)
+      r = gauge(c, e, "df", inst, "percent_bytes", parts[i],
+                100.0 * blk[i] / (double)st.f_blocks);
+    for (int i = 0; r == 0 && i < 3 && st.f_files; i++)
+      r = gauge(c, e, "df", inst, "percent_inodes", parts[i],
+                100.0 * ino[i] / (double)st.f_files);
+  }
+  return r;
+}
+
+static int read_mount(struct cyc *c, const pat_entry_t *e) {
+  if (!is_mount_point(e->object))
+    return 0;
+  return read_df_values(c, e, e->object, e->instance);
+}
+
+/* ---- process groups: processes, units, resources ---- */
+
+struct proc_sample {
+  unsigned long long start;
+  int64_t c[C_N];
+  double vm, rss, data, code;
+  unsigned threads;
+  bool io;
+};
+
+static ssize_t read_at(int dirfd, const char *path, char *buf, size_t len) {
+  int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ssize_t n = read(fd, buf, len - 1);
+  close(fd);
+  if (n < 0)
+    return -errno;
+  buf[n] = '\0';
+  return n;
+}
+
+static int64_t field_after(const char *buf, const char *key) {
+  const char *p = strstr(buf, key);
+  return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* Reads one process; false when it is gone. */
+static bool sample(struct cyc *c, int pid, bool io, bool mem,
+                   struct proc_sample *ps) {
+  char path[64], buf[4096];
+  snprintf(path, sizeof(path), "%d/stat", pid);
+  if (read_at(c->procfd, path, buf, sizeof(buf)) <= 0)
+    return false;
+  const char *p = strrchr(buf, ')');
+  if (!p)
+    return false;
+  /* Fields after the command: state is 1, minflt 8, majflt 10, utime 12,
+   * stime 13, num_threads 18, starttime 20, vsize 21, rss 22. */
+  unsigned long long f[23] = {0};
+  int i = 0;
+  for (char *s = NULL, *w = strtok_r((char *)p + 1, " ", &s); w && i < 22;
+       w = strtok_r(NULL, " ", &s))
+    f[++i] = strtoull(w, NULL, 10);
+  *ps = (struct proc_sample){0};
+  ps->start = f[20];
+  ps->c[C_MINFLT] = (int64_t)f[8];
+  ps->c[C_MAJFLT] = (int64_t)f[10];
+  ps->c[C_USER] = (int64_t)(f[12] * 1000000ull / (unsigned long long)c->r->hz);
+  ps->c[C_SYST] = (int64_t)(f[13] * 1000000ull / (unsigned long long)c->r->hz);
+  ps->threads = f[18] ? (unsigned)f[18] : 1;
+  ps->vm = (double)f[21];
+  ps->rss = (double)f[22] * (double)c->r->page;
+  if (io) {
+    snprintf(path, sizeof(path), "%d/io", pid);
+    if (read_at(c->procfd, path, buf, sizeof(buf)) > 0) {
+      ps->io = true;
+      ps->c[C_RCHAR] = field_after(buf, "rchar:");
+      ps->c[C_WCHAR] = field_after(buf, "wchar:");
+      ps->c[C_SYSCR] = field_after(buf, "syscr:");
+      ps->c[C_SYSCW] = field_after(buf, "syscw:");
+      ps->c[C_RBYTES] = field_after(buf, "read_bytes:");
+      ps->c[C_WBYTES] = field_after(buf, "write_bytes:");
+    }
+  }
+  if (mem) {
+    snprintf(path, sizeof(path), "%d/status", pid);
+    if (read_at(c->procfd, path, buf, sizeof(buf)) > 0) {
+      ps->data = (double)field_after(buf, "VmData:") * 1024;
+      ps->code =
+          (double)(field_after(buf, "VmExe:") + field_after(buf, "VmLib:")) *
+          1024;
+    }
+  }
+  return true;
+}
+
+/* The pids of cgroup cg (a path like /system.slice/x.service), from the
+ * first hierarchy that has it. */
+static int cgroup_pids(struct cyc *c, const char *cg, int **ret,
+                       size_t *ret_n) {
+  const char *roots[] = {c->r->o.cgroup_root, "/sys/fs/cgroup",
+                         "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"};
+  pm_buf_t b = {0};
+  int r = -ENOENT;
+  for (size_t i = 0; r < 0 && i < sizeof(roots) / sizeof(roots[0]); i++) {
+    if (!roots[i] || (i > 0 && c->r->o.cgroup_root))
+      continue;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s%s%s/cgroup.procs", roots[i],
+             cg[0] == '/' ? "" : "/", cg);
+    r = pm_file_read(path, 16u << 20, &b);
+  }
+  *ret = NULL;
+  *ret_n = 0;
+  if (r < 0) {
+    pm_buf_free(&b);
+    return 0; /* no such cgroup here: no processes */
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < b.len; i++)
+    n += b.data[i] == '\n';
+  int *pids = calloc(n + 1, sizeof(*pids));
+  if (!pids) {
+    pm_buf_free(&b);
+    return -ENOMEM;
+  }
+  n = 0;
+  for (char *s = NULL, *w = strtok_r(b.data ? b.data : (char[]){""}, "\n", &s);
+       w; w = strtok_r(NULL, "\n", &s))
+    if (atoi(w) > 0)
+      pids[n++] = atoi(w);
+  pm_buf_free(&b);
+  *ret = pids;
+  *ret_n = n;
+  return 0;
+}
+
+static struct pid_state *find_pid(struct rstate *s, int pid) {
+  for (size_t i = 0; i < s->npids; i++)
+    if (s->pids[i].pid == pid)
+      return &s->pids[i];
+  return NULL;
+}
+
+/* Sums the group's processes. Counters go up by each member's growth since
+ * the last read; a member that exits leaves what it added; a member that
+ * joins adds only its growth from now on (no jump), except on the group's
+ * first read, which starts from the members' totals as collectd does. */
+static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
+                      size_t n) {
+  struct rstate *s = state(c, "processes", e->instance);
+  if (!s)
+    return -ENOMEM;
+  if (!due(c, s, e))
+    return 0;
+  bool io = wants(e, "io"), mem = wants(e, "memory");
+  struct pid_state *next = calloc(n ? n : 1, sizeof(*next));
+  if (!next)
+    return -ENOMEM;
+  size_t nn = 0;
+  unsigned procs = 0, threads = 0;
+  double vm = 0, rss = 0, data = 0, code = 0;
+  bool has_io = false;
+  for (size_t i = 0; i < n; i++) {
+    struct proc_sample ps;
+    if (!sample(c, pids[i], io, mem, &ps))
+      continue;
+    procs++;
+    threads += ps.threads;
+    vm += ps.vm, rss += ps.rss, data += ps.data, code += ps.code;
+    has_io |= ps.io;
+    struct pid_state *old = find_pid(s, pids[i]);
+    for (int k = 0; k < C_N; k++) {
+      if (old && old->start == ps.start)
+        s->acc[k] += delta(ps.c[k], old->c[k]);
+      else if (!s->seen)
+        s->acc[k] += ps.c[k];
+    }
+    next[nn++] = (struct pid_state){.pid = pids[i], .start = ps.start};
+    memcpy(next[nn - 1].c, ps.c, sizeof(ps.c));
+  }
+  free(s->pids);
+  s->pids = next;
+  s->npids = nn;
+  s->seen = true;
+  s->has_io |= has_io;
+  if (procs == 0)
+    return 0; /* all gone: the next expansion drops the entry; no zeros */
+  int r = 0;
+  if (wants(e, "count")) {
+    double g[2] = {procs, threads};
+    r = put(c, e, "processes", e->instance, "ps_count", NULL, 2, false, g,
+            NULL);
+  }
+  if (r == 0 && mem) {
+    r = gauge(c, e, "processes", e->instance, "ps_rss", NULL, rss);
+    if (r == 0)
+      r = gauge(c, e, "processes", e->instance, "ps_vm", NULL, vm);
+    if (r == 0)
+      r = gauge(c, e, "processes", e->instance, "ps_data", NULL, data);
+    if (r == 0)
+      r = gauge(c, e, "processes", e->instance, "ps_code", NULL, code);
+  }
+  if (r == 0 && wants(e, "cpu"))
+    r = put2(c, e, "processes", e->instance, "ps_cputime", s->acc[C_USER],
+             s->acc[C_SYST]);
+  if (r == 0 && wants(e, "faults"))
+    r = put2(c, e, "processes", e->instance, "ps_pagefaults", s->acc[C_MINFLT],
+             s->acc[C_MAJFLT]);
+  if (r == 0 && io && s->has_io) {
+    r = put2(c, e, "processes", e->instance, "io_octets", s->acc[C_RCHAR],
+             s->acc[C_WCHAR]);
+    if (r == 0)
+      r = put2(c, e, "processes", e->instance, "io_ops", s->acc[C_SYSCR],
+               s->acc[C_SYSCW]);
+    if (r == 0)
+      r = put2(c, e, "processes", e->instance, "disk_octets", s->acc[C_RBYTES],
+               s->acc[C_WBYTES]);
+  }
+  return r;
+}
+
+static int read_process(struct cyc *c, const pat_entry_t *e) {
+  return read_group(c, e, e->pids, e->npids);
+}
+
+static int read_cgroup_group(struct cyc *c, const pat_entry_t *e) {
+  int *pids;
+  size_t n;
+  if (!e->cgroup)
+    return 0;
+  int r = cgroup_pids(c, e->cgroup, &pids, &n);
+  if (r == 0 && n)
+    r = read_group(c, e, pids, n);
+  free(pids);
+  return r;
+}
+
+/* Whether an entry of class cls in e already reads `what` (its object for
+ * mounts, its kernel name for disks). */
+static bool covered(const pat_entries_t *e, pat_class_t cls, const char *what) {
+  for (size_t i = 0; i < e->n; i++) {
+    const pat_entry_t *o = &e->recs[i].pub;
+    if ((o->cls == cls || (cls == PAT_DISK && o->cls == PAT_PARTITION)) &&
+        strcmp(cls == PAT_MOUNT ? o->object : o->kernel, what) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* A resource: the processes of its cgroup (systemd resources), and its
+ * data volume where it is mounted here. */
+static int read_resource(struct cyc *c, const pat_entry_t *e) {
+  int r = read_cgroup_group(c, e);
+  if (r < 0 || !wants(e, "volume"))
+    return r;
+  if (e->volume_dir && is_mount_point(e->volume_dir) &&
+      !covered(c->e, PAT_MOUNT, e->volume_dir)) {
+    char name[PATH_MAX], inst[PAT_NAME_MAX + 1];
+    pat_mount_name(e->volume_dir, name, sizeof(name));
+    pat_sanitize(name, inst, sizeof(inst));
+    r = read_df_values(c, e, e->volume_dir, inst);
+  }
+  char real[PATH_MAX];
+  if (r == 0 && e->volume_device && realpath(e->volume_device, real)) {
+    const char *kernel = strrchr(real, '/') + 1;
+    if (!covered(c->e, PAT_DISK, kernel))
+      r = read_disk_values(c, e, kernel, kernel, interval_of(c, e));
+  }
+  return r;
+}
+
+static int (*const readers[PAT_NCLASSES])(struct cyc *, const pat_entry_t *) = {
+    [PAT_DISK] = read_disk,         [PAT_PARTITION] = read_disk,
+    [PAT_NIC] = read_nic,           [PAT_MOUNT] = read_mount,
+    [PAT_PROCESS] = read_process,   [PAT_UNIT] = read_cgroup_group,
+    [PAT_RESOURCE] = read_resource,
+};
+
+int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
+                    pat_emit_fn emit, void *ud) {
+  size_t want = 16;
+  while (want < (e ? e->n : 0) * 4 + 16)
+    want *= 2;
+  struct cyc c = {.r = r,
+                  .e = e,
+                  .now = now,
+                  .emit = emit,
+                  .ud = ud,
+                  .size = want,
+                  .procfd = -1};
+  c.slots = calloc(c.size, sizeof(*c.slots));
+  if (!c.slots)
+    return -ENOMEM;
+  int rc = 0;
+  c.procfd = open(r->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (size_t i = 0; e && rc >= 0 && i < e->n; i++) {
+    const pat_entry_t *en = &e->recs[i].pub;
+    rc = readers[en->cls](&c, en);
+  }
+  if (c.procfd >= 0)
+    close(c.procfd);
+  free(c.disks.r);
+  free(c.nets.r);
+  /* States of entries that are gone go with the old table. */
+  for (size_t i = 0; i < r->size; i++)
+    state_free(r->slots[i]);
+  free(r->slots);
+  r->slots = c.slots;
+  r->size = c.size;
+  r->n = c.n;
+  return rc < 0 ? rc : c.count;
+}

@@ -1,0 +1,332 @@
+/* pattern: the collectd plugin that monitors what a pattern file expands to
+ * and follows hotplug and HA events without a restart.
+ *
+ *   <Plugin pattern>
+ *     PatternFile    "/etc/patmon/patterns.conf"
+ *     EntriesFile    "/var/lib/collectd/patmon/entries.json"
+ *     EventSocket    "/run/patmon/events.sock"
+ *     EventSocketGroup "haclient"
+ *     RescanInterval 300
+ *     Node           "node1"
+ *   </Plugin>
+ *
+ * A shell: the pattern library lists, expands and reads; the hotplug library
+ * says when to look again. Expansion runs on a thread of its own; the read
+ * callback only reads the current entry set. See collectd-patmon(5). */
+#include "collectd.h"
+#include "plugin.h"
+#include "utils/common/common.h"
+
+#include "hotplug/hotplug.h"
+#include "pattern.h"
+
+#define PLUGIN "pattern"
+
+struct instance {
+  char *patterns, *entries_file, *socket, *socket_group, *node;
+  int rescan_s, debounce_ms, max_delay_ms;
+  cdtime_t interval;
+  pat_monitor_t *mon;
+  pat_reader_t *reader;
+  hp_watch_t *watch;
+  pthread_t worker;
+  bool started, stop;
+  /* the entry whose meta data was made last, reused for its value lists */
+  const pat_entry_t *meta_entry;
+  meta_data_t *meta;
+};
+
+/* Which classes an event kind makes us list again. */
+static const struct {
+  unsigned kind, classes;
+} relist[] = {
+    {HP_DEVICE, 1u << PAT_DISK | 1u << PAT_PARTITION},
+    {HP_NET, 1u << PAT_NIC},
+    {HP_MOUNT, 1u << PAT_MOUNT},
+    {HP_RESOURCE, 1u << PAT_RESOURCE | 1u << PAT_UNIT | 1u << PAT_MOUNT |
+                      1u << PAT_DISK | 1u << PAT_PARTITION},
+    {HP_VOLUME, 1u << PAT_MOUNT | 1u << PAT_DISK | 1u << PAT_PARTITION |
+                    1u << PAT_RESOURCE},
+    {HP_RESCAN, PAT_ALL_CLASSES},
+};
+
+static void instance_free(void *arg) {
+  struct instance *p = arg;
+  if (!p)
+    return;
+  if (p->started) {
+    p->stop = true;
+    hp_watch_wake(p->watch);
+    pthread_join(p->worker, NULL);
+  }
+  hp_watch_free(p->watch);
+  pat_reader_free(p->reader);
+  pat_monitor_free(p->mon);
+  meta_data_destroy(p->meta);
+  free(p->patterns);
+  free(p->entries_file);
+  free(p->socket);
+  free(p->socket_group);
+  free(p->node);
+  free(p);
+}
+
+static void log_refresh(const pat_refresh_t *info) {
+  char msg[1200];
+  if (info->reload_error < 0)
+    ERROR(PLUGIN " plugin: %s; keeping the last good patterns",
+          pm_error_str(&info->err, msg, sizeof(msg)));
+  if (info->reloaded)
+    INFO(PLUGIN " plugin: pattern file reloaded");
+  if (info->gone || info->added)
+    INFO(PLUGIN " plugin: %zu entries (%zu new, %zu gone) in %.1f ms",
+         info->entries, info->added, info->gone, info->scan_ms);
+}
+
+static void refresh(struct instance *p, unsigned classes) {
+  pat_refresh_t info;
+  int r = pat_monitor_refresh(p->mon, classes, &info);
+  if (r < 0)
+    ERROR(PLUGIN " plugin: looking again failed: %s; keeping the last entries",
+          STRERROR(-r));
+  else
+    log_refresh(&info);
+}
+
+/* Expansion happens here, never on collectd's read or write threads:
+ * after events (coalesced by the hotplug library), every interval for
+ * processes, and every RescanInterval for everything. */
+static void *worker(void *arg) {
+  struct instance *p = arg;
+  hp_batch_t *b = malloc(sizeof(*b)); /* ~16 KiB: not on the stack */
+  double interval = CDTIME_T_TO_DOUBLE(p->interval);
+  double now = CDTIME_T_TO_DOUBLE(cdtime());
+  double next_full = now + p->rescan_s, next_quick = now + interval;
+  if (!b)
+    return NULL;
+  while (!p->stop) {
+    now = CDTIME_T_TO_DOUBLE(cdtime());
+    double wake = next_quick < next_full ? next_quick : next_full;
+    int timeout = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
+    int r = hp_watch_next(p->watch, timeout, b);
+    if (p->stop)
+      break;
+    if (r < 0) {
+      ERROR(PLUGIN " plugin: waiting for events failed: %s", STRERROR(-r));
+      sleep(1);
+      continue;
+    }
+    unsigned classes = 0;
+    if (r == HP_NEXT_BATCH) {
+      if (b->dropped) {
+        char line[1024];
+        hp_batch_format(b, line, sizeof(line));
+        WARNING(PLUGIN " plugin: event socket: %s", line);
+      }
+      for (size_t i = 0; i < sizeof(relist) / sizeof(relist[0]); i++)
+        if (b->kinds & relist[i].kind)
+          classes |= relist[i].classes;
+    }
+    now = CDTIME_T_TO_DOUBLE(cdtime());
+    if (now >= next_full) {
+      classes = PAT_ALL_CLASSES;
+      next_full = now + p->rescan_s;
+    }
+    if (now >= next_quick) {
+      /* Processes come and go without events: a /proc scan is cheap. The
+       * pattern file is checked too. */
+      classes |= 1u << PAT_PROCESS;
+      next_quick = now + interval;
+    }
+    if (r == HP_NEXT_BATCH || classes)
+      refresh(p, classes & pat_monitor_classes(p->mon));
+  }
+  free(b);
+  return NULL;
+}
+
+/* Starts in the first read, after collectd has daemonized: threads made
+ * before the fork would not survive it. */
+static int start(struct instance *p) {
+  pm_error_t err = {0};
+  char msg[1200], why[HP_WHY_MAX];
+  pat_monitor_opts_t mo = {.patterns = p->patterns,
+                           .entries_file = p->entries_file,
+                           .scan = {.node = p->node}};
+  int r = pat_monitor_new(&mo, &p->mon, &err);
+  if (r < 0) {
+    ERROR(PLUGIN " plugin: %s", pm_error_str(&err, msg, sizeof(msg)));
+    return -1;
+  }
+  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(plugin_get_interval())};
+  if (pat_reader_new(&ro, &p->reader) < 0)
+    return -1;
+  hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
+                               (p->socket ? HP_SRC_SOCKET : 0),
+                    .socket_path = p->socket,
+                    .socket_group = p->socket_group,
+                    .debounce_ms = p->debounce_ms,
+                    .max_delay_ms = p->max_delay_ms};
+  r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
+  if (r < 0) {
+    ERROR(PLUGIN " plugin: cannot watch for events: %s", why);
+    return -1;
+  }
+  r = plugin_thread_create(&p->worker, worker, p, "pattern events");
+  if (r != 0) {
+    ERROR(PLUGIN " plugin: cannot start its thread: %s", STRERROR(r));
+    return -1;
+  }
+  p->started = true;
+  pat_entries_t *e = pat_monitor_entries(p->mon);
+  INFO(PLUGIN " plugin: %zu entries from %s; %s events%s%s",
+       pat_entries_count(e), p->patterns, hp_watch_udev_kind(p->watch),
+       p->socket ? ", socket " : "", p->socket ? p->socket : "");
+  pat_entries_free(e);
+  return 0;
+}
+
+static int dispatch(const pat_value_t *v, void *ud) {
+  struct instance *p = ud;
+  value_t values[2];
+  value_list_t vl = VALUE_LIST_INIT;
+  for (unsigned i = 0; i < v->nvalues; i++) {
+    if (v->derive)
+      values[i].derive = (derive_t)v->counter[i];
+    else
+      values[i].gauge = (gauge_t)v->gauge[i];
+  }
+  vl.values = values;
+  vl.values_len = v->nvalues;
+  sstrncpy(vl.plugin, v->plugin, sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, v->plugin_instance, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, v->type, sizeof(vl.type));
+  sstrncpy(vl.type_instance, v->type_instance, sizeof(vl.type_instance));
+  if (v->entry->interval > 0)
+    vl.interval = TIME_T_TO_CDTIME_T(v->entry->interval);
+  if (p->meta_entry != v->entry) {
+    meta_data_destroy(p->meta);
+    p->meta = meta_data_create();
+    p->meta_entry = v->entry;
+    if (p->meta) {
+      meta_data_add_string(p->meta, "patmon:pattern", v->entry->pattern);
+      meta_data_add_string(p->meta, "patmon:class",
+                           pat_class_name(v->entry->cls));
+    }
+  }
+  vl.meta = p->meta;
+  return plugin_dispatch_values(&vl);
+}
+
+static int pattern_read(user_data_t *ud) {
+  struct instance *p = ud->data;
+  if (!p->started && start(p) < 0)
+    return -1;
+  pat_entries_t *e = pat_monitor_entries(p->mon);
+  int r =
+      pat_reader_read(p->reader, e, CDTIME_T_TO_DOUBLE(cdtime()), dispatch, p);
+  meta_data_destroy(p->meta);
+  p->meta = NULL;
+  p->meta_entry = NULL;
+  pat_entries_free(e);
+  if (r < 0) {
+    ERROR(PLUGIN " plugin: reading values failed: %s", STRERROR(-r));
+    return -1;
+  }
+  return 0;
+}
+
+/* Options: one row each. */
+enum opt_kind { OPT_STRING, OPT_INT };
+static const struct {
+  const char *name;
+  enum opt_kind kind;
+  size_t offset;
+  int min, max;
+} options[] = {
+    {"PatternFile", OPT_STRING, offsetof(struct instance, patterns), 0, 0},
+    {"EntriesFile", OPT_STRING, offsetof(struct instance, entries_file), 0, 0},
+    {"EventSocket", OPT_STRING, offsetof(struct instance, socket), 0, 0},
+    {"EventSocketGroup", OPT_STRING, offsetof(struct instance, socket_group), 0,
+     0},
+    {"Node", OPT_STRING, offsetof(struct instance, node), 0, 0},
+    {"RescanInterval", OPT_INT, offsetof(struct instance, rescan_s), 1, 86400},
+    {"EventDebounce", OPT_INT, offsetof(struct instance, debounce_ms), 1,
+     60000},
+    {"EventMaxDelay", OPT_INT, offsetof(struct instance, max_delay_ms), 1,
+     600000},
+};
+
+static int set_option(struct instance *p, oconfig_item_t *ci) {
+  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+    if (strcasecmp(ci->key, options[i].name) != 0)
+      continue;
+    void *field = (char *)p + options[i].offset;
+    if (options[i].kind == OPT_STRING)
+      return cf_util_get_string(ci, field);
+    int v;
+    if (cf_util_get_int(ci, &v) != 0)
+      return -1;
+    if (v < options[i].min || v > options[i].max) {
+      ERROR(PLUGIN " plugin: %s %d: must be %d to %d", ci->key, v,
+            options[i].min, options[i].max);
+      return -1;
+    }
+    *(int *)field = v;
+    return 0;
+  }
+  ERROR(PLUGIN " plugin: unknown option \"%s\"", ci->key);
+  return -1;
+}
+
+/* Checks everything an operator wrote, so `collectd -t` reports it; starts
+ * nothing (see start()). */
+static int pattern_config(oconfig_item_t *ci) {
+  struct instance *p = calloc(1, sizeof(*p));
+  if (!p)
+    return -1;
+  p->rescan_s = 300;
+  p->debounce_ms = 20;
+  p->max_delay_ms = 500;
+  for (int i = 0; i < ci->children_num; i++)
+    if (set_option(p, &ci->children[i]) != 0)
+      goto fail;
+  if (!p->patterns && !(p->patterns = strdup("/etc/patmon/patterns.conf")))
+    goto fail;
+  if (!p->entries_file &&
+      !(p->entries_file = strdup("/var/lib/collectd/patmon/entries.json")))
+    goto fail;
+  if (p->socket && p->socket[0] != '/') {
+    ERROR(PLUGIN " plugin: EventSocket \"%s\": must be an absolute path",
+          p->socket);
+    goto fail;
+  }
+  if (p->max_delay_ms < p->debounce_ms) {
+    ERROR(PLUGIN " plugin: EventMaxDelay %d is shorter than EventDebounce %d",
+          p->max_delay_ms, p->debounce_ms);
+    goto fail;
+  }
+  pat_set_t *set = NULL;
+  pm_error_t err = {0};
+  char msg[1200];
+  if (pat_set_load(p->patterns, &set, &err) < 0) {
+    ERROR(PLUGIN " plugin: %s", pm_error_str(&err, msg, sizeof(msg)));
+    goto fail;
+  }
+  /* Read as often as the most demanding pattern asks. */
+  p->interval = plugin_get_interval();
+  int min = pat_set_min_interval(set);
+  if (min > 0 && TIME_T_TO_CDTIME_T(min) < p->interval)
+    p->interval = TIME_T_TO_CDTIME_T(min);
+  pat_set_free(set);
+  user_data_t ud = {.data = p, .free_func = instance_free};
+  return plugin_register_complex_read(NULL, PLUGIN, pattern_read, p->interval,
+                                      &ud);
+fail:
+  instance_free(p);
+  return -1;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN, pattern_config);
+}

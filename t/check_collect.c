@@ -1,0 +1,451 @@
+/* Unit tests for reading values (pattern/collect.c) and the monitor
+ * (pattern/monitor.c): captured /proc formats in a private tree, exact
+ * expected counters, process groups whose members come and go. */
+#include "config.h"
+
+#include "pattern.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+static char tmp[] = "/tmp/check_collect.XXXXXX";
+static long hz, page;
+
+static void setup(void) {
+  ck_assert_ptr_nonnull(mkdtemp(tmp));
+  hz = sysconf(_SC_CLK_TCK);
+  page = sysconf(_SC_PAGESIZE);
+}
+
+static void teardown(void) {
+  char *argv[] = {"rm", "-rf", tmp, NULL};
+  int st;
+  pm_spawn(argv, 5000, NULL, NULL, &st);
+  strcpy(tmp, "/tmp/check_collect.XXXXXX");
+}
+
+static void put_file(const char *rel, const char *text) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+  for (char *p = path + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
+    *p = '\0';
+    mkdir(path, 0755);
+    *p = '/';
+  }
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* A process in the private /proc: utime/stime in ticks, rss in pages. */
+static void put_proc(int pid, const char *comm, unsigned long long utime,
+                     unsigned long long stime, unsigned long long start,
+                     long rss, unsigned long long rchar) {
+  char rel[64], text[512];
+  snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
+  snprintf(text, sizeof(text),
+           "%d (%s) S 1 %d %d 0 -1 4194560 100 0 2 0 %llu %llu 0 0 20 0 3 0 "
+           "%llu 1048576 %ld 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+           "0 0 0 0 0 0\n",
+           pid, comm, pid, pid, utime, stime, start, rss);
+  put_file(rel, text);
+  snprintf(rel, sizeof(rel), "proc/%d/io", pid);
+  snprintf(text, sizeof(text),
+           "rchar: %llu\nwchar: 20\nsyscr: 3\nsyscw: 4\nread_bytes: 4096\n"
+           "write_bytes: 8192\ncancelled_write_bytes: 0\n",
+           rchar);
+  put_file(rel, text);
+  snprintf(rel, sizeof(rel), "proc/%d/status", pid);
+  put_file(rel, "Name:\tx\nVmData:\t    100 kB\nVmExe:\t     10 kB\nVmLib:\t   "
+                "   5 kB\n");
+}
+
+static pat_entries_t *expand(const char *patterns, const char *snapshot) {
+  pat_set_t *set = NULL;
+  pat_inventory_t *inv = NULL;
+  pat_entries_t *e = NULL;
+  pm_error_t err = {0};
+  char buf[1200];
+  ck_assert_msg(
+      pat_set_parse(patterns, strlen(patterns), "t.conf", &set, &err) == 0,
+      "%s", pm_error_str(&err, buf, sizeof(buf)));
+  ck_assert_msg(pat_inventory_load_buf(snapshot, strlen(snapshot), "s.json",
+                                       &inv, &err) == 0,
+                "%s", pm_error_str(&err, buf, sizeof(buf)));
+  ck_assert_int_eq(pat_expand(set, inv, NULL, &e), 0);
+  pat_inventory_free(inv);
+  pat_set_free(set);
+  return e;
+}
+
+/* Collected value lists, as "plugin-inst/type-tinst=v1[:v2]". */
+struct got {
+  char lines[256][160];
+  int n;
+};
+
+static int collect(const pat_value_t *v, void *ud) {
+  struct got *g = ud;
+  ck_assert_int_lt(g->n, 256);
+  char vals[80] = "";
+  for (unsigned i = 0; i < v->nvalues; i++) {
+    size_t l = strlen(vals);
+    if (v->derive)
+      snprintf(vals + l, sizeof(vals) - l, "%s%lld", i ? ":" : "",
+               (long long)v->counter[i]);
+    else
+      snprintf(vals + l, sizeof(vals) - l, "%s%.0f", i ? ":" : "", v->gauge[i]);
+  }
+  snprintf(g->lines[g->n++], 160, "%s-%s/%s%s%s=%s", v->plugin,
+           v->plugin_instance, v->type, v->type_instance[0] ? "-" : "",
+           v->type_instance, vals);
+  return 0;
+}
+
+static const char *find(const struct got *g, const char *prefix) {
+  for (int i = 0; i < g->n; i++)
+    if (strncmp(g->lines[i], prefix, strlen(prefix)) == 0)
+      return g->lines[i];
+  return NULL;
+}
+
+static void assert_line(const struct got *g, const char *want) {
+  for (int i = 0; i < g->n; i++)
+    if (strcmp(g->lines[i], want) == 0)
+      return;
+  char all[4096] = "";
+  for (int i = 0; i < g->n && strlen(all) < 3800; i++)
+    strcat(strcat(all, g->lines[i]), "\n");
+  ck_abort_msg("missing %s in:\n%s", want, all);
+}
+
+static pat_reader_t *reader(double interval) {
+  char proc[256];
+  snprintf(proc, sizeof(proc), "%s/proc", tmp);
+  pat_read_opts_t o = {.proc_root = proc, .interval = interval};
+  pat_reader_t *r = NULL;
+  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  return r;
+}
+
+/* /proc/diskstats as Linux 6.x writes it (captured line format). */
+static const char *diskstats(long rd, long rd_sect, long rd_ms, long wr,
+                             long wr_sect, long wr_ms) {
+  static char buf[512];
+  snprintf(buf, sizeof(buf),
+           " 254       0 vda %ld 12 %ld %ld %ld 34 %ld %ld 2 900 1900 0 0 0 0 "
+           "5 6\n   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+           rd, rd_sect, rd_ms, wr, wr_sect, wr_ms);
+  return buf;
+}
+
+static const char disk_snap[] =
+    "{\"patmon_snapshot\": 1, \"classes\": [\"disk\"], \"objects\": ["
+    "{\"class\": \"disk\", \"name\": \"vda\", \"object\": \"/dev/vda\", "
+    "\"props\": {\"KERNEL\": \"vda\"}},"
+    "{\"class\": \"disk\", \"name\": \"gone\", \"props\": {\"KERNEL\": "
+    "\"gone\"}}]}";
+
+START_TEST(disk_values_like_collectd) {
+  pat_entries_t *e =
+      expand("pattern \"d\" { class = disk  name = \"sys-%k\" }\n", disk_snap);
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
+  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 5);
+  assert_line(&g, "disk-sys-vda/disk_octets=1024000:2048000");
+  assert_line(&g, "disk-sys-vda/disk_ops=100:50");
+  assert_line(&g, "disk-sys-vda/disk_merged=12:34");
+  assert_line(&g, "disk-sys-vda/disk_io_time=900:1900");
+  ck_assert_ptr_null(find(&g, "disk-sys-vda/disk_time")); /* no average yet */
+  ck_assert_ptr_null(find(&g, "disk-sys-gone")); /* not in diskstats: nothing */
+  /* 20 more reads took 300 ms: 15 ms each, over a 10 s interval -> +150;
+   * 10 more writes took 500 ms: 50 ms each -> +500 (collectd's disk_time). */
+  put_file("proc/diskstats", diskstats(120, 2100, 800, 60, 4100, 1500));
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 6);
+  assert_line(&g, "disk-sys-vda/disk_time=150:500");
+  assert_line(&g, "disk-sys-vda/pending_operations=2");
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+START_TEST(disk_groups_and_intervals) {
+  pat_entries_t *e = expand("pattern \"d\" { class = disk  metrics = { io }  "
+                            "interval = 30 }\n",
+                            disk_snap);
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
+  ck_assert_int_eq(pat_reader_read(r, e, 100, collect, &g), 2);
+  assert_line(&g, "disk-vda/disk_ops=100:50");
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 110, collect, &g), 0); /* not due */
+  ck_assert_int_eq(pat_reader_read(r, e, 120, collect, &g), 0);
+  ck_assert_int_eq(pat_reader_read(r, e, 130, collect, &g), 2);
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+START_TEST(nic_values) {
+  put_file(
+      "proc/net/dev",
+      "Inter-|   Receive                                                |  "
+      "Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed "
+      "multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+      "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
+      "  eth0: 123456 789 1 2 0 0 0 0 654321 987 3 4 0 0 0 0\n");
+  pat_entries_t *e = expand(
+      "pattern \"n\" { class = nic  match = { \"NAME==eth*\" }  metrics = { "
+      "traffic, errors } }\n",
+      "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", \"name\": "
+      "\"eth0\", \"props\": {\"NAME\": \"eth0\"}}, {\"class\": \"nic\", "
+      "\"name\": \"lo\", \"props\": {\"NAME\": \"lo\"}}]}");
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 2);
+  assert_line(&g, "interface-eth0/if_octets=123456:654321");
+  assert_line(&g, "interface-eth0/if_errors=1:3");
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+START_TEST(mount_values_add_up) {
+  pat_entries_t *e = expand(
+      "pattern \"m\" { class = mount }\n",
+      "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"mount\", \"name\": "
+      "\"root\", \"object\": \"/\", \"props\": {\"MOUNT\": \"/\"}}, "
+      "{\"class\": "
+      "\"mount\", \"name\": \"x\", \"object\": \"/nonexistent/mnt\", "
+      "\"props\": {}}]}");
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 5);
+  struct statvfs st;
+  ck_assert_int_eq(statvfs("/", &st), 0);
+  double f, res, u;
+  ck_assert_int_eq(sscanf(find(&g, "df-root/df_complex-free="),
+                          "df-root/df_complex-free=%lf", &f),
+                   1);
+  ck_assert_int_eq(sscanf(find(&g, "df-root/df_complex-reserved="),
+                          "df-root/df_complex-reserved=%lf", &res),
+                   1);
+  ck_assert_int_eq(sscanf(find(&g, "df-root/df_complex-used="),
+                          "df-root/df_complex-used=%lf", &u),
+                   1);
+  double total =
+      (double)st.f_blocks * (double)(st.f_frsize ? st.f_frsize : st.f_bsize);
+  ck_assert_msg(f + res + u > total * 0.999 && f + res + u < total * 1.001,
+                "free+reserved+used %.0f vs %.0f", f + res + u, total);
+  ck_assert_ptr_nonnull(find(&g, "df-root/percent_bytes-used="));
+  ck_assert_ptr_null(find(&g, "df-x/")); /* not mounted: nothing, no zeros */
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+static const char group_snap[] =
+    "{\"patmon_snapshot\": 1, \"objects\": ["
+    "{\"class\": \"process\", \"name\": \"web\", \"object\": \"10\", \"pid\": "
+    "10, \"props\": {\"COMM\": \"web\"}},"
+    "{\"class\": \"process\", \"name\": \"web\", \"object\": \"11\", \"pid\": "
+    "11, \"props\": {\"COMM\": \"web\"}}]}";
+
+START_TEST(process_group_stays_monotonic) {
+  pat_entries_t *e = expand("pattern \"p\" { class = process }\n", group_snap);
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  put_proc(10, "web", 100, 50, 1000, 10, 1000);
+  put_proc(11, "web", 200, 20, 2000, 20, 500);
+  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 0);
+  char want[128];
+  /* Two processes of three threads each; times in microseconds. */
+  assert_line(&g, "processes-web/ps_count=2:6");
+  snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:%lld",
+           300LL * 1000000 / hz, 70LL * 1000000 / hz);
+  assert_line(&g, want);
+  snprintf(want, sizeof(want), "processes-web/ps_rss=%ld", 30 * page);
+  assert_line(&g, want);
+  assert_line(&g, "processes-web/io_octets=1500:40");
+  assert_line(&g, "processes-web/disk_octets=8192:16384");
+  assert_line(&g, "processes-web/ps_data=204800");
+  assert_line(&g, "processes-web/ps_pagefaults=200:4");
+  /* 10 grows by 100 ticks of user time; 11 exits; its time stays counted. */
+  put_proc(10, "web", 200, 50, 1000, 10, 1000);
+  char path[256];
+  snprintf(path, sizeof(path), "%s/proc/11/stat", tmp);
+  ck_assert_int_eq(unlink(path), 0);
+  g.n = 0;
+  ck_assert_int_gt(pat_reader_read(r, e, 10, collect, &g), 0);
+  assert_line(&g, "processes-web/ps_count=1:3");
+  snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:%lld",
+           400LL * 1000000 / hz, 70LL * 1000000 / hz);
+  assert_line(&g, want);
+  /* pid 10 is reused by another process (new start time): its counters
+   * count from now, never backwards. */
+  put_proc(10, "web", 5, 5, 9999, 10, 0);
+  g.n = 0;
+  ck_assert_int_gt(pat_reader_read(r, e, 20, collect, &g), 0);
+  assert_line(&g, want);
+  /* Every member gone: nothing at all, not zeros. */
+  snprintf(path, sizeof(path), "%s/proc/10/stat", tmp);
+  ck_assert_int_eq(unlink(path), 0);
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 0);
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+/* A unit is the processes of its cgroup, in whichever hierarchy has it. */
+START_TEST(unit_reads_its_cgroup) {
+  put_proc(20, "nfsd", 10, 10, 100, 1, 0);
+  put_proc(21, "rpc.mountd", 10, 10, 100, 1, 0);
+  put_file("cg/system.slice/nfs.service/cgroup.procs", "20\n21\n");
+  pat_entries_t *e = expand(
+      "pattern \"u\" { class = unit  metrics = { count } }\n",
+      "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
+      "\"nfs.service\", \"props\": {\"UNIT\": \"nfs.service\", \"CGROUP\": "
+      "\"/system.slice/nfs.service\"}}]}");
+  char proc[256], cg[256];
+  snprintf(proc, sizeof(proc), "%s/proc", tmp);
+  snprintf(cg, sizeof(cg), "%s/cg", tmp);
+  pat_read_opts_t o = {.proc_root = proc, .cgroup_root = cg, .interval = 10};
+  pat_reader_t *r = NULL;
+  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  struct got g = {0};
+  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
+  assert_line(&g, "processes-nfs.service/ps_count=2:6");
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+/* A resource's data volume is read as df values unless a mount entry
+ * already covers that mount point. */
+START_TEST(resource_volume) {
+  const char *snap =
+      "{\"patmon_snapshot\": 1, \"objects\": ["
+      "{\"class\": \"resource\", \"name\": \"fs\", \"props\": {\"RSC\": "
+      "\"fs\", "
+      "\"AGENT\": \"ocf:heartbeat:Filesystem\", \"PARAM{directory}\": \"/\"}},"
+      "{\"class\": \"mount\", \"name\": \"root\", \"object\": \"/\", "
+      "\"props\": "
+      "{\"MOUNT\": \"/\"}}]}";
+  pat_entries_t *e = expand("pattern \"r\" { class = resource }\n", snap);
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 0);
+  ck_assert_ptr_nonnull(find(&g, "df-root/df_complex-used="));
+  pat_entries_free(e);
+  e = expand(
+      "pattern \"r\" { class = resource }\npattern \"m\" { class = mount "
+      "metrics = { inodes } }\n",
+      snap);
+  g.n = 0;
+  ck_assert_int_gt(pat_reader_read(r, e, 10, collect, &g), 0);
+  ck_assert_ptr_null(find(&g, "df-root/df_complex")); /* the mount entry's */
+  ck_assert_ptr_nonnull(find(&g, "df-root/df_inodes-used="));
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+/* ---- monitor ---- */
+
+START_TEST(monitor_reload_keeps_last_good_set) {
+  char patterns[256], entries[256];
+  snprintf(patterns, sizeof(patterns), "%s/patterns.conf", tmp);
+  snprintf(entries, sizeof(entries), "%s/state/sub/entries.json", tmp);
+  put_file("patterns.conf",
+           "pattern \"lo\" { class = nic  match = { \"NAME==lo\" } }\n");
+  pat_monitor_opts_t o = {.patterns = patterns, .entries_file = entries};
+  pat_monitor_t *m = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(pat_monitor_new(&o, &m, &err), 0);
+  pm_buf_t b = {0};
+  ck_assert_int_eq(pm_file_read(entries, 1 << 20, &b), 0);
+  ck_assert_ptr_nonnull(strstr(b.data, "\"instance\": \"lo\""));
+  pat_entries_t *before = pat_monitor_entries(m);
+  ck_assert_uint_eq(pat_entries_count(before), 1);
+
+  /* A bad edit: reported once, the last good set stays. */
+  put_file("patterns.conf",
+           "pattern \"lo\" { class = nic\n  match = { \"NAME=~(\" } }\n");
+  pat_refresh_t info;
+  ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0); /* the file only */
+  ck_assert_int_eq(info.reload_error, -EBADMSG);
+  ck_assert_uint_eq(info.err.line, 2);
+  ck_assert_ptr_nonnull(strstr(info.err.msg, "bad regex"));
+  ck_assert_uint_eq(info.entries, 1);
+  ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+  ck_assert_int_eq(info.reload_error, 0); /* once per content */
+
+  /* A good edit: new entries, the file rewritten, old readers unharmed. */
+  put_file("patterns.conf",
+           "pattern \"lo\" { class = nic  match = { \"NAME==lo\" } "
+           "name = \"loopback\" }\n");
+  ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+  ck_assert(info.reloaded && info.changed);
+  ck_assert_uint_eq(info.gone, 1);
+  ck_assert_uint_eq(info.added, 1);
+  ck_assert_int_eq(pm_file_read(entries, 1 << 20, &b), 0);
+  ck_assert_ptr_nonnull(strstr(b.data, "\"instance\": \"loopback\""));
+  pat_entry_t en;
+  ck_assert_int_eq(pat_entries_get(before, 0, &en), 0);
+  ck_assert_str_eq(en.instance, "lo");
+  pat_entries_free(before);
+  /* Nothing changed: nothing rewritten. */
+  ck_assert_int_eq(pat_monitor_refresh(m, 1u << PAT_NIC, &info), 0);
+  ck_assert(!info.changed && !info.reloaded);
+  pm_buf_free(&b);
+  pat_monitor_free(m);
+}
+END_TEST
+
+START_TEST(monitor_bad_file_at_start) {
+  char patterns[256];
+  snprintf(patterns, sizeof(patterns), "%s/bad.conf", tmp);
+  put_file("bad.conf", "pattern \"x\" {\n  class = toaster\n}\n");
+  pat_monitor_opts_t o = {.patterns = patterns};
+  pat_monitor_t *m = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(pat_monitor_new(&o, &m, &err), -EBADMSG);
+  ck_assert_ptr_null(m);
+  ck_assert_uint_eq(err.line, 2);
+  ck_assert_ptr_nonnull(strstr(err.msg, "unknown class toaster"));
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("collect");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, disk_values_like_collectd);
+  tcase_add_test(tc, disk_groups_and_intervals);
+  tcase_add_test(tc, nic_values);
+  tcase_add_test(tc, mount_values_add_up);
+  tcase_add_test(tc, process_group_stays_monotonic);
+  tcase_add_test(tc, unit_reads_its_cgroup);
+  tcase_add_test(tc, resource_volume);
+  tcase_add_test(tc, monitor_reload_keeps_last_good_set);
+  tcase_add_test(tc, monitor_bad_file_at_start);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,189 @@
+#!/bin/bash
+# The collectd plugin `pattern` in a real collectd (foreground, private
+# config, csv and unixsock under a temp dir): it follows veth pairs, zram
+# disks, a loop-backed filesystem mounted and unmounted under a matched path,
+# a matched process, and an HA resource moved here and away on a CIB file
+# (told by the real alert agent), with no restart. Each time: the entries
+# file, collectdctl, and the csv files (values appear, or stop growing).
+. "$top_srcdir/t/lib.sh"
+need_integration
+need_root "creates devices and mounts"
+need_cmd collectd collectdctl ip losetup mkfs.ext4 cibadmin crm_simulate crm_resource
+
+tag=pp$$
+node=$(uname -n)
+host=patmon-test
+sock=$T/collectd.sock # collectd_conf puts it there
+csv=$T/csv/$host
+entries=$T/state/entries.json
+alert=$top_builddir/contrib/pacemaker/patmon-alert
+mkdir -p "$T/srv" "$T/ha/data"
+
+# A loop-backed ext4 filesystem, the resource's data volume.
+truncate -s 16M "$T/disk.img"
+mkfs.ext4 -q -F "$T/disk.img" || fail "mkfs.ext4"
+dev=$(losetup -f --show "$T/disk.img") || fail "losetup"
+at_exit "losetup -d $dev"
+loopk=$(basename "$dev")
+
+# A two-node CIB: the data group prefers the other node at first.
+export CIB_file=$T/cib.xml
+cibadmin --empty > "$CIB_file"
+crm_attribute -n stonith-enabled -v false > /dev/null
+crm_attribute -n no-quorum-policy -v ignore > /dev/null
+cibadmin --create -o nodes --xml-text "<node id=\"1\" uname=\"$node\"/>"
+cibadmin --create -o nodes --xml-text '<node id="2" uname="othernode"/>'
+cibadmin --create -o resources --xml-text "
+<group id=\"data-group\">
+  <primitive id=\"data-fs\" class=\"ocf\" provider=\"heartbeat\" type=\"Filesystem\">
+    <instance_attributes id=\"data-fs-ia\">
+      <nvpair id=\"data-fs-dev\" name=\"device\" value=\"$dev\"/>
+      <nvpair id=\"data-fs-dir\" name=\"directory\" value=\"$T/ha/data\"/>
+      <nvpair id=\"data-fs-type\" name=\"fstype\" value=\"ext4\"/>
+    </instance_attributes>
+  </primitive>
+</group>" || fail "cibadmin resources"
+crm_resource --move -r data-group -N othernode > /dev/null 2>&1 || fail "initial placement"
+crm_simulate -x "$CIB_file" -S -u "$node" -u othernode -O "$T/cib.next" > /dev/null 2>&1 || fail "crm_simulate"
+cp "$T/cib.next" "$CIB_file"
+
+cat > "$T/patterns.conf" <<EOF
+node = "$node"
+pattern "veths" { class = nic  match = { "NAME==${tag}*" } }
+pattern "zram" { class = disk  match = { "KERNEL==zram*" }  name = "z-%k" }
+pattern "data" { class = mount  match = { "MOUNT==$T/srv/*" }  metrics = { space } }
+pattern "workers" { class = process  match = { "CMDLINE==${tag}-worker*" }  name = "${tag}" }
+pattern "ha" { class = resource  match = { "AGENT==ocf:heartbeat:Filesystem" }  name = "rsc-%k" }
+EOF
+collectd_conf "$T/collectd.conf" "$host"
+cat >> "$T/collectd.conf" <<EOF
+PluginDir "$top_builddir/.libs"
+LoadPlugin pattern
+<Plugin pattern>
+  PatternFile "$T/patterns.conf"
+  EntriesFile "$entries"
+  EventSocket "$T/events.sock"
+  RescanInterval 300
+</Plugin>
+EOF
+collectd -f -C "$T/collectd.conf" > "$T/collectd.out" 2>&1 &
+cd_pid=$!
+at_exit "kill $cd_pid"
+wait_for 10 test -S "$T/events.sock" || fail "plugin did not start: $(cat "$T/collectd.log" "$T/collectd.out")"
+start_time=$(cut -d' ' -f22 "/proc/$cd_pid/stat")
+
+in_entries() { grep -q "\"instance\": \"$1\"" "$entries"; }
+listed() { collectdctl -s "$sock" listval | grep -qx "$host/$1"; }
+lines() { cat "$csv"/$1-* 2> /dev/null | wc -l; }
+# appears NAME ID: the entry within one interval (1 s, plus slack), then
+# values in collectd's cache and the csv file.
+appears() {
+  wait_for 2 in_entries "$1" || fail "entry $1 not in the entries file after 2 s: $(cat "$entries")"
+  wait_for 3 listed "$2" || fail "no value $2 in collectd's cache"
+  wait_for 3 test -n "$(ls "$csv"/$2-* 2> /dev/null)" || fail "no csv for $2"
+}
+# stops NAME ID: gone from the entries file within one interval, and no more
+# values written for it.
+stops() {
+  wait_for 2 eval "! in_entries $1" || fail "entry $1 still in the entries file"
+  sleep 1.2
+  local before
+  before=$(lines "$2")
+  sleep 2.5
+  [ "$(lines "$2")" -eq "$before" ] || fail "$2 still dispatched after its entry went"
+}
+
+# NICs
+ip link add "${tag}a" type veth peer name "${tag}b" || fail "veth"
+at_exit "ip link del ${tag}a"
+appears "${tag}a" "interface-${tag}a/if_octets"
+ip link del "${tag}a"
+stops "${tag}a" "interface-${tag}a/if_octets"
+
+# Disks
+if [ -w /sys/class/zram-control/hot_add ]; then
+  n=$(cat /sys/class/zram-control/hot_add)
+  at_exit "echo $n > /sys/class/zram-control/hot_remove"
+  appears "z-zram$n" "disk-z-zram$n/disk_octets"
+  echo "$n" > /sys/class/zram-control/hot_remove
+  stops "z-zram$n" "disk-z-zram$n/disk_octets"
+else
+  note "no zram-control: zram part not run"
+fi
+
+# A filesystem mounted and unmounted under the matched path
+mkdir -p "$T/srv/vol"
+mount "$dev" "$T/srv/vol" || fail "mount"
+at_exit "umount $T/srv/vol"
+inst=$(echo "${T#/}/srv/vol" | tr / -)
+appears "$inst" "df-$inst/df_complex-used"
+umount "$T/srv/vol"
+stops "$inst" "df-$inst/df_complex-used"
+
+# A process
+bash -c "exec -a ${tag}-worker sleep 120" &
+worker=$!
+at_exit "kill $worker"
+appears "$tag" "processes-$tag/ps_count"
+grep -q "\"object\": \\[$worker\\]" "$entries" || fail "worker pid not in the entries file"
+kill "$worker"
+wait "$worker" 2> /dev/null
+stops "$tag" "processes-$tag/ps_count"
+
+# An HA resource moved here: Pacemaker places it, the Filesystem agent
+# mounts its volume, the alert agent tells the plugin.
+send_alert() {
+  CRM_alert_kind=resource CRM_alert_rsc=data-fs CRM_alert_node="$node" \
+    CRM_alert_task=$1 CRM_alert_rc=0 CRM_alert_target_rc=0 CRM_alert_status=0 \
+    CRM_alert_recipient="$T/events.sock" "$alert" || fail "alert agent failed"
+}
+in_entries rsc-data-fs && fail "resource listed while on the other node"
+crm_resource --move -r data-group -N "$node" > /dev/null 2>&1 || fail "move here"
+crm_simulate -x "$CIB_file" -S -O "$T/cib.next" > /dev/null 2>&1 && cp "$T/cib.next" "$CIB_file"
+mount "$dev" "$T/ha/data" || fail "mount the volume"
+at_exit "umount $T/ha/data"
+send_alert start
+volume=$(echo "${T#/}/ha/data" | tr / -)
+appears rsc-data-fs "df-$volume/df_complex-used"
+wait_for 3 listed "disk-$loopk/disk_octets" || fail "the volume's disk is not read"
+grep -q '"volume": {"device": "'"$dev"'", "directory": "'"$T"'/ha/data"}' "$entries" ||
+  fail "volume missing from the entries file"
+crm_resource --move -r data-group -N othernode > /dev/null 2>&1 || fail "move away"
+crm_simulate -x "$CIB_file" -S -O "$T/cib.next" > /dev/null 2>&1 && cp "$T/cib.next" "$CIB_file"
+umount "$T/ha/data"
+send_alert stop
+stops rsc-data-fs "df-$volume/df_complex-used"
+
+# A bad edit later: logged once with file and line, monitoring goes on.
+ip link add "${tag}c" type veth peer name "${tag}d"
+at_exit "ip link del ${tag}c"
+appears "${tag}c" "interface-${tag}c/if_octets"
+cp "$T/patterns.conf" "$T/patterns.good"
+printf 'pattern "x" {\n  class = nic\n  match = { "NAME=~(" }\n}\n' >> "$T/patterns.conf"
+wait_for 5 grep -q "patterns.conf:9: pattern \"x\": bad regex" "$T/collectd.log" ||
+  fail "bad edit not reported: $(tail -5 "$T/collectd.log")"
+sleep 2.5
+[ "$(grep -c 'bad regex' "$T/collectd.log")" -eq 1 ] || fail "bad edit reported more than once"
+in_entries "${tag}c" || fail "entries lost after a bad edit"
+before=$(lines "interface-${tag}c/if_octets")
+sleep 2
+[ "$(lines "interface-${tag}c/if_octets")" -gt "$before" ] || fail "monitoring stopped after a bad edit"
+cp "$T/patterns.good" "$T/patterns.conf"
+touch "$T/patterns.conf"
+
+# One collectd all along.
+kill -0 "$cd_pid" || fail "collectd died"
+[ "$(cut -d' ' -f22 "/proc/$cd_pid/stat")" = "$start_time" ] || fail "collectd restarted"
+[ "$(grep -c 'Initialization complete' "$T/collectd.log")" -eq 1 ] || fail "collectd initialized twice"
+kill "$cd_pid"
+wait "$cd_pid"
+
+# A bad pattern file at start: collectd refuses to start and says where.
+printf 'pattern "y" {\n  class = toaster\n}\n' > "$T/patterns.conf"
+collectd -f -C "$T/collectd.conf" > "$T/bad.out" 2>&1 &
+bad_pid=$!
+at_exit "kill $bad_pid"
+wait_for 10 eval "! kill -0 $bad_pid 2> /dev/null" || fail "collectd started with a bad pattern file"
+wait "$bad_pid" && fail "collectd exited 0 with a bad pattern file"
+assert_grep "pattern plugin: $T/patterns.conf:2: pattern \"y\": unknown class toaster" "$T/collectd.log"
+echo "PASS: the pattern plugin follows hotplug, mounts, processes and HA moves"
