@@ -47,26 +47,17 @@ node_rrd n4 5
 have_collectd=0
 if command -v collectd >/dev/null && command -v collectdctl >/dev/null; then
   have_collectd=1
-  cat >"$T/collectd.conf" <<EOF
-Hostname "test"
-Interval 1
-BaseDir "$T/collectd"
-PIDFile "$T/collectd.pid"
-LoadPlugin unixsock
-<Plugin unixsock>
-  SocketFile "$T/collectd.sock"
-  SocketGroup "root"
-</Plugin>
+  collectd_conf "$T/collectd.conf" test
+  cat >>"$T/collectd.conf" <<EOF
 LoadPlugin rrdtool
 <Plugin rrdtool>
   DataDir "$T/published"
 </Plugin>
 EOF
-  mkdir -p "$T/collectd"
-  collectd -f -C "$T/collectd.conf" >"$T/collectd.log" 2>&1 &
+  collectd -f -C "$T/collectd.conf" >"$T/collectd.out" 2>&1 &
   cpid=$!
   at_exit "kill $cpid; wait $cpid"
-  wait_for 10 test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/collectd.log")"
+  wait_for 10 test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/collectd.out" "$T/collectd.log")"
 fi
 
 write_config "
