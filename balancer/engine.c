@@ -450,6 +450,13 @@ static int measure(struct pass *p) {
             if (node_ok[n])
               node_v[n * gn + i] -= tmp[i];
           }
+          /* Where the service starts or stops being recorded here (a
+           * DERIVE's first rate is unknown, a grid cell holds part of it)
+           * the node counts it and its series may not: the background is
+           * unknown in the cells on either side. */
+          for (size_t i = 1; node_ok[n] && i < gn; i++)
+            if (isnan(tmp[i]) != isnan(tmp[i - 1]))
+              node_v[n * gn + i] = node_v[n * gn + i - 1] = NAN;
         }
       const char *name = bal_service_name(c, (int)s);
       dem[s][d] = NAN;
