@@ -1,1 +1,55 @@
-# balancer: targets are added here.
+# balancer: libbalancer (model, planner, engine) and patmon-balance.
+noinst_LTLIBRARIES += libbalancer.la
+libbalancer_la_SOURCES = \
+	balancer/balancer.h balancer/internal.h \
+	balancer/cluster.c balancer/plan.c balancer/forecast.c \
+	balancer/config.c balancer/exec.c balancer/pcmk.c balancer/metrics.c \
+	balancer/state.c balancer/publish.c balancer/engine.c
+libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
+libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
+
+# Benchmarks, run by hand (README: "Benchmarks").
+noinst_PROGRAMS += t/bench/balance
+t_bench_balance_SOURCES = t/bench/balance.c
+t_bench_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
+	-DPATMON_SRCDIR='"$(abs_top_srcdir)"'
+t_bench_balance_LDADD = libbalancer.la
+noinst_PROGRAMS += t/bench/balance-speed
+t_bench_balance_speed_SOURCES = t/bench/balance-speed.c
+t_bench_balance_speed_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_bench_balance_speed_LDADD = libbalancer.la
+
+UNIT_TESTS += t/check_balancer
+t_check_balancer_SOURCES = t/check_balancer.c
+t_check_balancer_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
+	-DTEST_SRCDIR='"$(abs_top_srcdir)"'
+t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
+	$(XML_CFLAGS)
+t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
+
+sbin_PROGRAMS += patmon-balance
+patmon_balance_SOURCES = balancer/patmon-balance.c
+patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
+	-DPM_SYSCONFDIR='"$(sysconfdir)"'
+patmon_balance_LDADD = libbalancer.la
+
+# Integration tests: the real patmon-balance on a CIB_file cluster.
+check_PROGRAMS += t/balance-mkrrd
+t_balance_mkrrd_SOURCES = t/balance-mkrrd.c
+t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
+t_balance_mkrrd_LDADD = $(RRD_LIBS)
+TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh
+EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
+	t/balance-daemon.sh
+
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_balancer
+t_fuzz_fuzz_balancer_SOURCES = t/fuzz/fuzz_balancer.c
+t_fuzz_fuzz_balancer_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_fuzz_fuzz_balancer_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_balancer_LDADD = libbalancer.la
+endif
+EXTRA_DIST += t/fuzz/fuzz_balancer.c t/fuzz/corpus/fuzz_balancer \
+	t/data/balancer contrib/balancer
+dist_man_MANS += man/patmon-balance.8

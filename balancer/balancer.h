@@ -1,0 +1,210 @@
+/* balancer.h: patmon's load balancer core (cluster model, planner, engine).
+ *
+ * A cluster is nodes with a capacity per dimension and a planning load
+ * (usually a forecast), and services with a demand, placed on nodes. The
+ * planner moves the fewest services to bring every node under threshold x
+ * capacity, places the services of failed nodes so no survivor exceeds its
+ * capacity, and answers "could this node's failure be absorbed now".
+ *
+ * Units: cpu in cores, memory in bytes, net in bytes per second. A value that
+ * is not known is NAN, never 0.
+ *
+ * Conventions: functions return 0 (or a count or index) or a negative errno;
+ * constructors return NULL with errno set; *_free(NULL) is a no-op; nothing
+ * here logs (the engine calls the log hook its caller set). */
+#ifndef PATMON_BALANCER_H
+#define PATMON_BALANCER_H
+
+#include "pm.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum bal_dim { BAL_CPU, BAL_MEM, BAL_NET, BAL_NDIM };
+
+/* Name of a dimension ("cpu", "memory", "net"). */
+const char *bal_dim_name(enum bal_dim d);
+
+enum bal_node_state {
+  BAL_NODE_ONLINE,
+  BAL_NODE_STANDBY,     /* keeps what it runs, takes nothing new */
+  BAL_NODE_MAINTENANCE, /* left alone: nothing moved off or onto it */
+  BAL_NODE_OFFLINE,     /* its services must be placed elsewhere */
+};
+
+/* Service flags. */
+enum {
+  BAL_SVC_FIXED = 1u << 0,    /* never moved (unmanaged, pinned, unknown) */
+  BAL_SVC_COOLDOWN = 1u << 1, /* moved recently: not moved for balance */
+};
+
+/* ---- cluster model ------------------------------------------------------- */
+
+typedef struct bal_cluster bal_cluster_t;
+
+bal_cluster_t *bal_cluster_new(void);
+void bal_cluster_free(bal_cluster_t *c);
+
+/* Adds a node; cap[d] <= 0 or NAN means the dimension is not balanced on it.
+ * Returns the node's index or -EEXIST, -EINVAL, -ENOMEM. Its load starts
+ * unknown (NAN). */
+int bal_cluster_add_node(bal_cluster_t *c, const char *name,
+                         const double cap[BAL_NDIM], enum bal_node_state st);
+/* The node's planning load per dimension: everything running on it,
+ * services and the rest (NAN where unknown). */
+int bal_node_set_load(bal_cluster_t *c, int node, const double load[BAL_NDIM]);
+int bal_node_set_state(bal_cluster_t *c, int node, enum bal_node_state st);
+
+/* Adds a service running on node (-1: not running but wanted, for example
+ * left stopped by the HA stack). Returns its index or a negative errno. */
+int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
+                            const double demand[BAL_NDIM]);
+int bal_service_set_demand(bal_cluster_t *c, int svc,
+                           const double demand[BAL_NDIM]);
+/* Sets flags; why (may be NULL) says why a service is fixed, for reports. */
+int bal_service_set_flags(bal_cluster_t *c, int svc, unsigned flags,
+                          const char *why);
+/* The service may never run on node (a ban, a -INFINITY location). */
+int bal_service_ban(bal_cluster_t *c, int svc, int node);
+/* a and b always run on the same node and move as one (a group, a
+ * mandatory colocation). */
+int bal_service_colocate(bal_cluster_t *c, int a, int b);
+/* a and b never share a node (a -INFINITY colocation). */
+int bal_service_separate(bal_cluster_t *c, int a, int b);
+
+/* Hard capacities the HA stack enforces by itself (Pacemaker utilization
+ * attributes under a placement strategy other than "default"): a node may
+ * not receive a service whose declared need exceeds what is declared free.
+ * Returns the attribute's index. A node without a value has capacity 0. */
+int bal_cluster_add_attr(bal_cluster_t *c, const char *name);
+int bal_node_set_attr(bal_cluster_t *c, int node, int attr, double v);
+int bal_service_set_attr(bal_cluster_t *c, int svc, int attr, double v);
+
+int bal_cluster_find_node(const bal_cluster_t *c, const char *name);
+int bal_cluster_find_service(const bal_cluster_t *c, const char *name);
+size_t bal_cluster_nnodes(const bal_cluster_t *c);
+size_t bal_cluster_nservices(const bal_cluster_t *c);
+const char *bal_node_name(const bal_cluster_t *c, int node);
+const char *bal_service_name(const bal_cluster_t *c, int svc);
+int bal_service_node(const bal_cluster_t *c, int svc);
+enum bal_node_state bal_node_state(const bal_cluster_t *c, int node);
+/* max over balanced dimensions of load / capacity; NAN when unknown. */
+double bal_node_util(const bal_cluster_t *c, int node);
+
+/* ---- planner ------------------------------------------------------------- */
+
+typedef struct bal_params {
+  double threshold;      /* fraction of capacity to stay under (0.8) */
+  unsigned max_moves;    /* balance moves per pass, 0: unlimited (8) */
+  bool swaps;            /* allow heavy-for-light swaps (true) */
+  bool repack;           /* move running services to fit failed ones */
+  unsigned search_limit; /* work bound of the repack search (200000) */
+} bal_params_t;
+
+void bal_params_init(bal_params_t *p);
+
+enum bal_reason {
+  BAL_WHY_OVERLOAD, /* off a node forecast above threshold */
+  BAL_WHY_SWAP,     /* half of a heavy-for-light swap */
+  BAL_WHY_FAILOVER, /* a service of a failed node, or one left stopped */
+  BAL_WHY_ROOM,     /* a running service moved to make room for one */
+};
+const char *bal_reason_name(enum bal_reason r);
+
+typedef struct bal_move {
+  const char *const *services; /* what moves together, nservices names */
+  size_t nservices;
+  const char *from; /* NULL when it is not running */
+  const char *to;
+  enum bal_reason reason;
+  const char *why; /* one human sentence */
+} bal_move_t;
+
+typedef struct bal_plan bal_plan_t;
+
+/* Computes a plan for c as it is now: first the services of offline nodes
+ * and stopped services (failover), then overloads within max_moves. The plan
+ * copies every name it reports; c is not changed. */
+int bal_plan_compute(const bal_cluster_t *c, const bal_params_t *p,
+                     bal_plan_t **ret);
+void bal_plan_free(bal_plan_t *p);
+
+size_t bal_plan_nmoves(const bal_plan_t *p);
+/* Fills *ret (pointers valid until bal_plan_free). -ERANGE past the end. */
+int bal_plan_move(const bal_plan_t *p, size_t i, bal_move_t *ret);
+/* What the plan could not do, one sentence each: services that cannot be
+ * placed and why, nodes left above threshold and why. */
+size_t bal_plan_nnotes(const bal_plan_t *p);
+const char *bal_plan_note(const bal_plan_t *p, size_t i);
+/* Services that stay stopped after the plan. */
+size_t bal_plan_nunplaced(const bal_plan_t *p);
+
+/* Utilisation (see bal_node_util) of node before and after the plan. */
+int bal_plan_node_util(const bal_plan_t *p, int node, double *ret_before,
+                       double *ret_after);
+/* Per-dimension planning load of node after the plan. */
+int bal_plan_node_load(const bal_plan_t *p, int node, double ret[BAL_NDIM]);
+
+/* Applies the plan's moves to c (service placement and node loads). */
+int bal_plan_apply(const bal_plan_t *p, bal_cluster_t *c);
+
+/* Whether the failure of node could be absorbed now: its services placed on
+ * the others (moving running ones if needed) with none above capacity.
+ * *ret_util is the highest utilisation of a survivor afterwards (NAN when
+ * a demand is unknown, then -ENODATA). Returns 1 absorbable, 0 not. */
+int bal_whatif(const bal_cluster_t *c, const bal_params_t *p, int node,
+               double *ret_util);
+
+/* bal_whatif for every node at once: ret_ok[n] (1, 0 or a negative errno,
+ * -EINVAL for a node that is not online) and ret_util[n], arrays of
+ * bal_cluster_nnodes(c). */
+int bal_whatif_all(const bal_cluster_t *c, const bal_params_t *p, int *ret_ok,
+                   double *ret_util);
+
+/* ---- forecasting from measured samples ----------------------------------- */
+
+/* Forecasts a series h steps ahead by exponential smoothing with a damped
+ * trend fitted on x[0..n-1] (NAN samples skipped). *ret_mean is the point
+ * forecast (the highest of steps 1..h), *ret_upper its upper bound at z
+ * standard deviations of the one-step errors. -ENODATA with fewer than 2
+ * known samples. */
+int bal_forecast(const double *x, size_t n, unsigned h, double z,
+                 double *ret_mean, double *ret_upper);
+
+/* ---- engine: one pass of patmon-balance ---------------------------------- */
+
+typedef struct bal_engine bal_engine_t;
+
+enum bal_log_level {
+  BAL_LOG_ERR,
+  BAL_LOG_WARNING,
+  BAL_LOG_NOTICE,
+  BAL_LOG_INFO,
+  BAL_LOG_DEBUG
+};
+typedef void (*bal_log_fn)(void *ud, enum bal_log_level lvl, const char *msg);
+
+/* Loads the configuration at path. On a bad file returns -EBADMSG (or the
+ * errno of the failure) and fills err with file, line and offending text. */
+int bal_engine_new(const char *path, bal_engine_t **ret, pm_error_t *err);
+void bal_engine_free(bal_engine_t *e);
+void bal_engine_set_log(bal_engine_t *e, bal_log_fn fn, void *ud);
+/* Re-reads the configuration; on error the old one stays in force. */
+int bal_engine_reload(bal_engine_t *e, pm_error_t *err);
+/* Seconds between passes in daemon mode. */
+unsigned bal_engine_interval(const bal_engine_t *e);
+/* Takes the configured lock file (one active decision-maker). -EWOULDBLOCK
+ * when another instance holds it. Released by bal_engine_free. */
+int bal_engine_lock(bal_engine_t *e);
+
+enum {
+  BAL_PASS_DRY_RUN = 1u << 0, /* plan and report, change nothing */
+  BAL_PASS_EXPLAIN = 1u << 1, /* write each move's reason and utilisation */
+};
+/* One pass: read cluster state and metrics, plan, act (unless dry run or the
+ * configuration lacks execute = true), journal, notify, publish. The
+ * explanation goes to explain when non-NULL. Returns the number of moves
+ * planned, or a negative errno when the pass could not plan. */
+int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain);
+
+#endif

@@ -1,0 +1,368 @@
+/* cluster.c: the cluster model the planner works on. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const dim_names[BAL_NDIM] = {
+    [BAL_CPU] = "cpu", [BAL_MEM] = "memory", [BAL_NET] = "net"};
+
+const char *bal_dim_name(enum bal_dim d) {
+  return (unsigned)d < BAL_NDIM ? dim_names[d] : "?";
+}
+
+/* ---- small containers ---------------------------------------------------- */
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static int map_grow(struct bal_map *m) {
+  size_t cap = m->cap ? m->cap * 2 : 64;
+  char **keys = calloc(cap, sizeof(*keys));
+  int *vals = calloc(cap, sizeof(*vals));
+  if (!keys || !vals) {
+    free(keys);
+    free(vals);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->keys[i])
+      continue;
+    size_t j = hash_str(m->keys[i]) & (cap - 1);
+    while (keys[j])
+      j = (j + 1) & (cap - 1);
+    keys[j] = m->keys[i];
+    vals[j] = m->vals[i];
+  }
+  free(m->keys);
+  free(m->vals);
+  m->keys = keys;
+  m->vals = vals;
+  m->cap = cap;
+  return 0;
+}
+
+int bal_map_put(struct bal_map *m, const char *key, int val) {
+  if ((m->len + 1) * 2 > m->cap) {
+    int r = map_grow(m);
+    if (r < 0)
+      return r;
+  }
+  size_t j = hash_str(key) & (m->cap - 1);
+  while (m->keys[j]) {
+    if (strcmp(m->keys[j], key) == 0) {
+      m->vals[j] = val;
+      return 0;
+    }
+    j = (j + 1) & (m->cap - 1);
+  }
+  m->keys[j] = strdup(key);
+  if (!m->keys[j])
+    return -ENOMEM;
+  m->vals[j] = val;
+  m->len++;
+  return 0;
+}
+
+int bal_map_get(const struct bal_map *m, const char *key) {
+  if (!m->cap || !key)
+    return -ENOENT;
+  size_t j = hash_str(key) & (m->cap - 1);
+  while (m->keys[j]) {
+    if (strcmp(m->keys[j], key) == 0)
+      return m->vals[j];
+    j = (j + 1) & (m->cap - 1);
+  }
+  return -ENOENT;
+}
+
+void bal_map_free(struct bal_map *m) {
+  for (size_t i = 0; i < m->cap; i++)
+    free(m->keys[i]);
+  free(m->keys);
+  free(m->vals);
+  *m = (struct bal_map){0};
+}
+
+int bal_ints_push(struct bal_ints *a, int x) {
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 4;
+    int *v = realloc(a->v, cap * sizeof(*v));
+    if (!v)
+      return -ENOMEM;
+    a->v = v;
+    a->cap = cap;
+  }
+  a->v[a->n++] = x;
+  return 0;
+}
+
+void bal_ints_free(struct bal_ints *a) {
+  free(a->v);
+  *a = (struct bal_ints){0};
+}
+
+/* ---- model --------------------------------------------------------------- */
+
+bal_cluster_t *bal_cluster_new(void) {
+  return calloc(1, sizeof(bal_cluster_t));
+}
+
+void bal_cluster_free(bal_cluster_t *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->nnodes; i++)
+    free(c->nodes[i].name);
+  for (size_t i = 0; i < c->nsvcs; i++) {
+    free(c->svcs[i].name);
+    free(c->svcs[i].why_fixed);
+    bal_ints_free(&c->svcs[i].bans);
+  }
+  for (size_t i = 0; i < c->nattrs; i++)
+    free(c->attrs[i]);
+  free(c->nodes);
+  free(c->svcs);
+  bal_ints_free(&c->sep);
+  bal_map_free(&c->node_ix);
+  bal_map_free(&c->svc_ix);
+  free(c);
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t nc = *cap ? *cap * 2 : 16;
+  void *q = realloc(*p, nc * size);
+  if (!q)
+    return -ENOMEM;
+  *p = q;
+  *cap = nc;
+  return 0;
+}
+
+int bal_cluster_add_node(bal_cluster_t *c, const char *name,
+                         const double cap[BAL_NDIM], enum bal_node_state st) {
+  if (!name || !*name || (unsigned)st > BAL_NODE_OFFLINE)
+    return -EINVAL;
+  if (bal_map_get(&c->node_ix, name) >= 0)
+    return -EEXIST;
+  if (grow((void **)&c->nodes, &c->capnodes, c->nnodes, sizeof(*c->nodes)) < 0)
+    return -ENOMEM;
+  struct bal_node *n = &c->nodes[c->nnodes];
+  *n = (struct bal_node){.state = st};
+  n->name = strdup(name);
+  if (!n->name)
+    return -ENOMEM;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    n->cap[d] = cap ? cap[d] : NAN;
+    n->load[d] = NAN;
+  }
+  for (int a = 0; a < BAL_MAX_ATTRS; a++)
+    n->attr[a] = NAN;
+  if (bal_map_put(&c->node_ix, name, (int)c->nnodes) < 0) {
+    free(n->name);
+    return -ENOMEM;
+  }
+  return (int)c->nnodes++;
+}
+
+static struct bal_node *node_at(const bal_cluster_t *c, int i) {
+  return i >= 0 && (size_t)i < c->nnodes ? &c->nodes[i] : NULL;
+}
+
+static struct bal_service *svc_at(const bal_cluster_t *c, int i) {
+  return i >= 0 && (size_t)i < c->nsvcs ? &c->svcs[i] : NULL;
+}
+
+int bal_node_set_load(bal_cluster_t *c, int node, const double load[BAL_NDIM]) {
+  struct bal_node *n = node_at(c, node);
+  if (!n)
+    return -EINVAL;
+  memcpy(n->load, load, sizeof(n->load));
+  return 0;
+}
+
+int bal_node_set_state(bal_cluster_t *c, int node, enum bal_node_state st) {
+  struct bal_node *n = node_at(c, node);
+  if (!n || (unsigned)st > BAL_NODE_OFFLINE)
+    return -EINVAL;
+  n->state = st;
+  return 0;
+}
+
+int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
+                            const double demand[BAL_NDIM]) {
+  if (!name || !*name || node < -1 || node >= (int)c->nnodes)
+    return -EINVAL;
+  if (bal_map_get(&c->svc_ix, name) >= 0)
+    return -EEXIST;
+  if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)) < 0)
+    return -ENOMEM;
+  struct bal_service *s = &c->svcs[c->nsvcs];
+  *s = (struct bal_service){.node = node, .colo = (int)c->nsvcs};
+  s->name = strdup(name);
+  if (!s->name)
+    return -ENOMEM;
+  for (int d = 0; d < BAL_NDIM; d++)
+    s->demand[d] = demand ? demand[d] : NAN;
+  for (int a = 0; a < BAL_MAX_ATTRS; a++)
+    s->attr[a] = NAN;
+  if (bal_map_put(&c->svc_ix, name, (int)c->nsvcs) < 0) {
+    free(s->name);
+    return -ENOMEM;
+  }
+  return (int)c->nsvcs++;
+}
+
+int bal_service_set_demand(bal_cluster_t *c, int svc,
+                           const double demand[BAL_NDIM]) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s)
+    return -EINVAL;
+  memcpy(s->demand, demand, sizeof(s->demand));
+  return 0;
+}
+
+int bal_service_set_flags(bal_cluster_t *c, int svc, unsigned flags,
+                          const char *why) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s)
+    return -EINVAL;
+  char *w = why ? strdup(why) : NULL;
+  if (why && !w)
+    return -ENOMEM;
+  free(s->why_fixed);
+  s->why_fixed = w;
+  s->flags = flags;
+  return 0;
+}
+
+int bal_service_ban(bal_cluster_t *c, int svc, int node) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s || !node_at(c, node))
+    return -EINVAL;
+  for (size_t i = 0; i < s->bans.n; i++)
+    if (s->bans.v[i] == node)
+      return 0;
+  return bal_ints_push(&s->bans, node);
+}
+
+int bal_colo_root(const bal_cluster_t *c, int s) {
+  while (c->svcs[s].colo != s)
+    s = c->svcs[s].colo;
+  return s;
+}
+
+/* Points every service on the path from s straight at root. */
+static void compress(bal_cluster_t *c, int s, int root) {
+  while (c->svcs[s].colo != s) {
+    int next = c->svcs[s].colo;
+    c->svcs[s].colo = root;
+    s = next;
+  }
+}
+
+int bal_service_colocate(bal_cluster_t *c, int a, int b) {
+  if (!svc_at(c, a) || !svc_at(c, b))
+    return -EINVAL;
+  int ra = bal_colo_root(c, a), rb = bal_colo_root(c, b);
+  compress(c, a, ra);
+  compress(c, b, rb);
+  /* The lower index becomes the root so the result does not depend on the
+   * order of the calls. */
+  if (ra < rb)
+    c->svcs[rb].colo = ra;
+  else
+    c->svcs[ra].colo = rb;
+  return 0;
+}
+
+int bal_service_separate(bal_cluster_t *c, int a, int b) {
+  if (!svc_at(c, a) || !svc_at(c, b) || a == b)
+    return -EINVAL;
+  int r = bal_ints_push(&c->sep, a);
+  return r < 0 ? r : bal_ints_push(&c->sep, b);
+}
+
+int bal_cluster_add_attr(bal_cluster_t *c, const char *name) {
+  for (size_t i = 0; i < c->nattrs; i++)
+    if (strcmp(c->attrs[i], name) == 0)
+      return (int)i;
+  if (c->nattrs == BAL_MAX_ATTRS)
+    return -E2BIG;
+  c->attrs[c->nattrs] = strdup(name);
+  if (!c->attrs[c->nattrs])
+    return -ENOMEM;
+  return (int)c->nattrs++;
+}
+
+int bal_node_set_attr(bal_cluster_t *c, int node, int attr, double v) {
+  struct bal_node *n = node_at(c, node);
+  if (!n || attr < 0 || (size_t)attr >= c->nattrs)
+    return -EINVAL;
+  n->attr[attr] = v;
+  return 0;
+}
+
+int bal_service_set_attr(bal_cluster_t *c, int svc, int attr, double v) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s || attr < 0 || (size_t)attr >= c->nattrs)
+    return -EINVAL;
+  s->attr[attr] = v;
+  return 0;
+}
+
+int bal_cluster_find_node(const bal_cluster_t *c, const char *name) {
+  return bal_map_get(&c->node_ix, name);
+}
+
+int bal_cluster_find_service(const bal_cluster_t *c, const char *name) {
+  return bal_map_get(&c->svc_ix, name);
+}
+
+size_t bal_cluster_nnodes(const bal_cluster_t *c) { return c->nnodes; }
+size_t bal_cluster_nservices(const bal_cluster_t *c) { return c->nsvcs; }
+
+const char *bal_node_name(const bal_cluster_t *c, int node) {
+  struct bal_node *n = node_at(c, node);
+  return n ? n->name : NULL;
+}
+
+const char *bal_service_name(const bal_cluster_t *c, int svc) {
+  struct bal_service *s = svc_at(c, svc);
+  return s ? s->name : NULL;
+}
+
+int bal_service_node(const bal_cluster_t *c, int svc) {
+  struct bal_service *s = svc_at(c, svc);
+  return s ? s->node : -EINVAL;
+}
+
+enum bal_node_state bal_node_state(const bal_cluster_t *c, int node) {
+  struct bal_node *n = node_at(c, node);
+  return n ? n->state : BAL_NODE_OFFLINE;
+}
+
+double bal_node_util(const bal_cluster_t *c, int node) {
+  struct bal_node *n = node_at(c, node);
+  if (!n)
+    return NAN;
+  double u = 0;
+  int any = 0;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (!bal_dim_on(n, d))
+      continue;
+    if (isnan(n->load[d]))
+      return NAN;
+    any = 1;
+    u = fmax(u, n->load[d] / n->cap[d]);
+  }
+  return any ? u : NAN;
+}

@@ -1,0 +1,334 @@
+/* internal.h: what the files of balancer/ share; not installed. */
+#ifndef PATMON_BALANCER_INTERNAL_H
+#define PATMON_BALANCER_INTERNAL_H
+
+#include "balancer.h"
+#include "pm_conf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define BAL_MAX_ATTRS 8
+
+/* A string -> index map (open addressing, owned keys). */
+struct bal_map {
+  char **keys;
+  int *vals;
+  size_t cap, len;
+};
+int bal_map_put(struct bal_map *m, const char *key, int val);
+int bal_map_get(const struct bal_map *m, const char *key);
+void bal_map_free(struct bal_map *m);
+
+/* A growable array of int. */
+struct bal_ints {
+  int *v;
+  size_t n, cap;
+};
+int bal_ints_push(struct bal_ints *a, int x);
+void bal_ints_free(struct bal_ints *a);
+
+struct bal_node {
+  char *name;
+  double cap[BAL_NDIM];
+  double load[BAL_NDIM];
+  double attr[BAL_MAX_ATTRS]; /* declared capacity, NAN when absent */
+  enum bal_node_state state;
+};
+
+struct bal_service {
+  char *name;
+  int node;
+  double demand[BAL_NDIM];
+  double attr[BAL_MAX_ATTRS]; /* declared need, NAN when absent */
+  unsigned flags;
+  char *why_fixed;
+  struct bal_ints bans;
+  int colo; /* union-find parent for bal_service_colocate */
+};
+
+struct bal_cluster {
+  struct bal_node *nodes;
+  size_t nnodes, capnodes;
+  struct bal_service *svcs;
+  size_t nsvcs, capsvcs;
+  struct bal_ints sep; /* pairs (a, b) of services kept apart */
+  char *attrs[BAL_MAX_ATTRS];
+  size_t nattrs;
+  struct bal_map node_ix, svc_ix;
+};
+
+/* Root of s's colocation set. */
+int bal_colo_root(const bal_cluster_t *c, int s);
+/* Whether dimension d is balanced on node n. */
+static inline int bal_dim_on(const struct bal_node *n, int d) {
+  return n->cap[d] > 0 && isfinite(n->cap[d]);
+}
+
+/* ---- forecasting --------------------------------------------------------- */
+
+/* The same as bal_forecast with the smoothing constants it chose. */
+int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,
+                     double *ret_mean, double *ret_upper, double *ret_alpha);
+
+/* ---- configuration ------------------------------------------------------- */
+
+enum bal_estimate {
+  BAL_EST_LATEST,   /* the last sample */
+  BAL_EST_AVERAGE,  /* mean of the window */
+  BAL_EST_FORECAST, /* the forecast plugin's series (else self) */
+  BAL_EST_SELF,     /* bal_forecast on the measured window */
+};
+
+enum bal_source { BAL_SRC_PACEMAKER, BAL_SRC_STATIC };
+
+/* How one dimension is measured. Templates under data_dir: %h host, %s
+ * service; forecast templates also %P (plugin directory) and %T (type file
+ * stem) of the measured series. Forecast files hold the measured series'
+ * data sources, read with the same scale. */
+struct bal_metric {
+  char *node_file;
+  char *node_ds[4]; /* summed; NULL-terminated */
+  double node_scale;
+  bool node_percent; /* value is a percentage of the node's capacity */
+  char *svc_file;    /* "" when services have no series in this dimension */
+  char *svc_ds[4];
+  double svc_scale;
+  char *node_forecast, *node_upper; /* point forecast, upper bound */
+  char *svc_forecast, *svc_upper;
+  char *util_attr; /* Pacemaker utilization attribute for the capacity */
+  double util_scale;
+};
+
+struct bal_node_conf {
+  char *name;
+  char *host; /* host name in the RRD tree (default: host_format) */
+  double cap[BAL_NDIM];
+  char *uri; /* libvirt URI of the node (virsh executor) */
+};
+
+struct bal_svc_conf { /* source = static */
+  char *name;
+  char *node;
+};
+
+struct bal_exec_conf {
+  char *type;   /* a row of bal_executors */
+  char **move;  /* argv templates, NULL-terminated */
+  char **place; /* a service of a failed node, or a stopped one */
+  char **clear; /* removes what a move left behind */
+  char *lifetime;
+  int timeout_ms;
+  bool verify;
+};
+
+struct bal_hook {
+  char *name;
+  char **argv;
+  bool on_plan, on_offline;
+};
+
+struct bal_conf {
+  bool execute;
+  unsigned interval;
+  double threshold;
+  unsigned max_moves;
+  unsigned cooldown;
+  bool swaps, repack;
+  enum bal_estimate estimate;
+  bool upper;
+  double z;
+  unsigned horizon; /* seconds */
+  unsigned window;  /* seconds of history read */
+  unsigned step;    /* seconds per sample of the planning grid */
+  unsigned stale;   /* seconds after which a series is stale */
+  char *data_dir, *host_format;
+  enum bal_source source;
+  char **services; /* globs of movable services, NULL-terminated */
+  char **exclude;
+  char *state_file, *journal, *lock_file, *unixsock, *publish_host;
+  char *crm_mon, *cibadmin, *crm_simulate;
+  int cmd_timeout_ms;
+  struct bal_metric metric[BAL_NDIM];
+  struct bal_node_conf *nodes;
+  size_t nnodes;
+  struct bal_svc_conf *svcs;
+  size_t nsvcs;
+  struct bal_exec_conf exec;
+  struct bal_hook *hooks;
+  size_t nhooks;
+};
+
+int bal_conf_load(const char *path, struct bal_conf **ret, pm_error_t *err);
+int bal_conf_load_buf(const char *buf, size_t len, const char *name,
+                      struct bal_conf **ret, pm_error_t *err);
+void bal_conf_free(struct bal_conf *c);
+/* Whether a service name is movable under the services/exclude globs. */
+bool bal_conf_movable(const struct bal_conf *c, const char *name);
+const struct bal_node_conf *bal_conf_node(const struct bal_conf *c,
+                                          const char *name);
+
+/* ---- templates and commands ---------------------------------------------- */
+
+struct bal_kv {
+  char key;
+  const char *val;
+};
+
+/* Expands %x escapes from kv (terminated by key 0) and %% into out.
+ * -ENOENT when an escape has no value (NULL or empty); *ret_missing (may be
+ * NULL) names it. */
+int bal_subst(const char *tpl, const struct bal_kv *kv, pm_buf_t *out,
+              char *ret_missing);
+/* The same for each word of an argv template: *ret_argv is a new
+ * NULL-terminated vector (bal_argv_free). */
+int bal_argv_expand(char *const *tpl, const struct bal_kv *kv, char ***ret_argv,
+                    char *ret_missing);
+char **bal_argv_dup(const char *const *v);
+void bal_argv_free(char **argv);
+/* A shell-like rendering for logs (never executed). */
+void bal_argv_join(char *const *argv, pm_buf_t *out);
+/* Runs argv with a timeout, its output in out (may be NULL); 0 on exit
+ * status 0, else a negative errno (-EPROTO for a failure status) and a
+ * one-line reason in err_text (may be NULL). */
+int bal_run(char *const *argv, int timeout_ms, pm_buf_t *out,
+            pm_buf_t *err_text);
+
+struct bal_executor {
+  const char *name;
+  const char *const *move; /* default argv templates */
+  const char *const *place;
+  const char *const *clear;
+  bool constraints; /* moves leave constraints that clear removes */
+};
+extern const struct bal_executor bal_executors[];
+const struct bal_executor *bal_executor_find(const char *name);
+
+/* ---- Pacemaker ----------------------------------------------------------- */
+
+struct bal_pcmk_rsc {
+  char *id;       /* primitive, group or clone id: what a move names */
+  char *node;     /* where it runs, NULL when stopped */
+  char **members; /* primitives of a group (NULL-terminated), else NULL */
+  bool managed, failed, wanted, clone, multi;
+  char *why_fixed;            /* set when Pacemaker would refuse a move */
+  double util[BAL_MAX_ATTRS]; /* declared utilization, NAN when absent */
+  struct bal_ints instances;  /* clones: nodes with an instance */
+};
+
+struct bal_pcmk_node {
+  char *name;
+  enum bal_node_state state;
+  double util[BAL_MAX_ATTRS];
+  char **attr_name, **attr_val; /* for rules: #uname, #id, attributes */
+  size_t nattrs;
+};
+
+struct bal_pcmk_cli { /* a cli-prefer constraint (crm_resource --move) */
+  char *rsc, *node, *id;
+};
+
+struct bal_pcmk {
+  struct bal_pcmk_node *nodes;
+  size_t nnodes;
+  struct bal_pcmk_rsc *rscs;
+  size_t nrscs;
+  struct bal_ints together; /* pairs of rsc indexes */
+  struct bal_ints apart;    /* pairs of rsc indexes */
+  struct bal_ints bans;     /* pairs (rsc, node) */
+  struct bal_pcmk_cli *cli;
+  size_t ncli;
+  char *attrs[BAL_MAX_ATTRS]; /* utilization attribute names */
+  size_t nattrs;
+  bool enforce_util; /* placement-strategy is not "default" */
+  bool maintenance;  /* maintenance-mode or stop-all-resources */
+  double stickiness; /* resource-stickiness default */
+  struct bal_map rsc_ix, member_ix;
+};
+
+/* Parses crm_mon --output-as=xml (status) and cibadmin -Q (configuration)
+ * output; name_mon and name_cib name them in errors; now evaluates date
+ * rules. -EBADMSG on bad XML or an unexpected document, with err filled
+ * (file:line and the offending text). */
+int bal_pcmk_parse(const char *mon, size_t mon_len, const char *name_mon,
+                   const char *cib, size_t cib_len, const char *name_cib,
+                   time_t now, struct bal_pcmk **ret, pm_error_t *err);
+void bal_pcmk_free(struct bal_pcmk *p);
+/* A resource, group or clone by id (group members map to their group). */
+int bal_pcmk_find_rsc(const struct bal_pcmk *p, const char *id);
+int bal_pcmk_find_node(const struct bal_pcmk *p, const char *name);
+
+/* Adds to the CIB a location constraint per move (rsc[i] to node[i], as
+ * crm_resource --move does), runs crm_simulate on it and returns the
+ * revised status: where each resource would run. */
+int bal_pcmk_simulate(const char *crm_simulate, int timeout_ms, const char *cib,
+                      size_t cib_len, const char *const *rsc,
+                      const char *const *node, size_t nmoves,
+                      struct bal_pcmk **ret, pm_error_t *err);
+
+/* ---- metrics ------------------------------------------------------------- */
+
+/* The planning grid: n samples of step seconds ending at end. */
+struct bal_grid {
+  time_t end;
+  unsigned step;
+  size_t n;
+};
+void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
+                   unsigned step);
+
+/* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
+ * g->n values, NAN where unknown) and its last update time. -ENOENT when
+ * missing; else a negative errno with the reason in why. */
+int bal_rrd_read(const char *path, char *const *ds, double scale,
+                 const struct bal_grid *g, double *out, time_t *ret_last,
+                 char *why, size_t why_len);
+/* The configured estimate (latest, average, self forecast) of v[0..n-1]
+ * and its upper bound. -ENODATA when no sample is known. */
+int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
+                 double *ret_mean, double *ret_upper);
+/* Expands a series template (%h, %s, and %P %T from measured). */
+int bal_template(const char *tpl, const char *host, const char *svc,
+                 const char *measured, pm_buf_t *out);
+
+/* ---- state, journal, publishing ------------------------------------------ */
+
+struct bal_state_rsc {
+  char *rsc;
+  time_t moved;        /* last move executed or attempted */
+  bool failed;         /* the last attempt failed */
+  char *constraint_to; /* node of a constraint our move left, or NULL */
+  char *at;            /* where our last successful move put it, or NULL */
+  bool this_pass;      /* moved by the current pass (not saved) */
+};
+
+struct bal_state {
+  struct bal_state_rsc *rsc;
+  size_t n;
+  char **offline; /* nodes offline at the last pass, NULL-terminated */
+};
+
+/* A missing file is an empty state. */
+int bal_state_load(const char *path, struct bal_state *st);
+int bal_state_save(const char *path, const struct bal_state *st);
+struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
+                                    bool create);
+/* Takes ownership of nodes. */
+int bal_state_set_offline(struct bal_state *st, char **nodes);
+bool bal_state_was_offline(const struct bal_state *st, const char *node);
+void bal_state_free(struct bal_state *st);
+
+/* Appends "ISO-time text" to the journal (no-op without a path). */
+int bal_journal(const char *path, time_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends the PUTVAL lines of cmds to collectd's unixsock. */
+int bal_putval(const char *sock, const pm_buf_t *cmds, pm_buf_t *err);
+/* Runs the hooks for an executed plan (plan) or a node going offline. */
+void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
+                   const char *node, size_t count, const char *msg);
+
+#endif

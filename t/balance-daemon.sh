@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# balance-daemon: patmon-balance --daemon with a static inventory (no
+# cluster stack) and the command executor. The first pass moves the
+# service that relieves the overloaded node by running the configured
+# command (an argument vector, no shell); later passes know where it is.
+# SIGHUP reloads the configuration (a bad one is refused and the old one
+# kept, with file:line); SIGTERM exits cleanly.
+. "$top_srcdir/t/lib.sh"
+need_integration
+. "$top_srcdir/t/balance-lib.sh"
+mk() { "$MKRRD" "$@" >/dev/null || fail "balance-mkrrd $*"; }
+# h1: 3.6 of 4 cores (s1 2.0, s2 1.6); h2: 0.4 of 4.
+mk "$RRD/h1/cpu/percent-active.rrd" 10 600 GAUGE value=90
+mk "$RRD/h1/processes-s1/ps_cputime.rrd" 10 600 DERIVE user=1500000 syst=500000
+mk "$RRD/h1/processes-s2/ps_cputime.rrd" 10 600 DERIVE user=1600000 syst=0
+mk "$RRD/h2/cpu/percent-active.rrd" 10 600 GAUGE value=10
+
+# conf THRESHOLD [ESTIMATE]: a static inventory, moves by touching a file.
+conf() {
+  base_config "interval = 1
+threshold = $1
+estimate = \"${2:-self}\"
+source = \"static\"
+node \"h1\" {
+  cpu = \"4\"
+}
+node \"h2\" {
+  cpu = \"4\"
+}
+service \"s1\" {
+  node = \"h1\"
+}
+service \"s2\" {
+  node = \"h1\"
+}
+executor command {
+  move = {\"touch\", \"$T/moved-%r-%f-%n\"}
+  timeout = 10
+}"
+}
+conf 0.8
+"$BAL" -c "$T/balance.conf" --check >"$T/check" || fail "--check failed"
+assert_grep "OK" "$T/check"
+
+# estimate = forecast reads what the forecast plugin writes next to the
+# measured series (h1's upper bound 98%, s1 forecast at 2.5 cores); s2 has
+# no forecast and is forecast from its samples.
+mk "$RRD/h1/forecast-cpu/percent-active-h6.rrd" 10 600 GAUGE value=95
+mk "$RRD/h1/forecast-cpu/percent-active-h6-upper.rrd" 10 600 GAUGE value=98
+mk "$RRD/h1/forecast-processes-s1/ps_cputime-h6.rrd" 10 600 DERIVE \
+  user=1250000 syst=1250000
+conf 0.8 forecast
+"$BAL" -c "$T/balance.conf" --once --dry-run --explain >"$T/out" 2>"$T/err" ||
+  fail "forecast pass: $(cat "$T/err")"
+sed 's/^/#   /' "$T/out"
+assert_grep "estimate forecast (upper bound)" "$T/out"
+assert_grep '^h1 .* 2.32/4.00 *98% -> *58%' "$T/out"
+assert_grep 'move 1 \[overload\]: s2 h1 -> h2: h1 forecast 98% > 80%' "$T/out"
+assert_grep "no fresh forecast series .*/h1/forecast-processes-s2/ps_cputime-h6.rrd" "$T/out"
+[ ! -e "$T/moved-s2-h1-h2" ] || fail "a dry run moved"
+conf 0.8
+
+"$BAL" -c "$T/balance.conf" --daemon -v 2>"$T/log" &
+pid=$!
+at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+wait_for 20 test -e "$T/moved-s2-h1-h2" || fail "no move: $(cat "$T/log")"
+assert_grep "move s2 h1 -> h2" "$T/journal"
+# A second instance is not the decision-maker.
+"$BAL" -c "$T/balance.conf" --once 2>"$T/second" || fail "second instance"
+assert_grep "another instance holds the lock" "$T/second"
+
+# Passes continue; the state knows s2 is on h2 and it is not moved again.
+sleep 2.5
+[ "$(grep -c 'move s2' "$T/journal")" = 1 ] || fail "s2 moved again: $(cat "$T/journal")"
+assert_grep "^rsc s2 [0-9]* 0 - h2" "$T/state"
+
+# SIGHUP with a bad file: refused, the old configuration stays.
+printf 'threshold = 0.9\nbogus = 1\n' >"$T/balance.conf"
+kill -HUP "$pid"
+wait_for 10 grep -q "reload failed" "$T/log" || fail "bad reload not reported: $(cat "$T/log")"
+assert_grep "balance.conf:2: .*bogus" "$T/log"
+kill -0 "$pid" || fail "the daemon died on a bad reload"
+# SIGHUP with a good one.
+conf 0.9
+kill -HUP "$pid"
+wait_for 10 grep -q "configuration reloaded" "$T/log" || fail "reload not logged"
+
+kill -TERM "$pid"
+rc=0
+wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "the daemon did not exit on SIGTERM"
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] || fail "exit status $rc on SIGTERM"
+assert_grep "exiting on a signal" "$T/log"
+echo "PASS"

@@ -1,0 +1,1110 @@
+/* Unit tests for balancer/: planner on hand-made clusters, forecasts,
+ * configuration and Pacemaker XML parsing (good and bad input). */
+#include "config.h"
+
+#include "internal.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef TEST_SRCDIR
+#define TEST_SRCDIR "."
+#endif
+#define TEST_DATA TEST_SRCDIR "/t/data/balancer"
+
+/* ---- building clusters --------------------------------------------------- */
+
+/* A node of `cap` cores (cpu only). */
+static int node(bal_cluster_t *c, const char *name, double cap,
+                enum bal_node_state st) {
+  double cp[BAL_NDIM] = {cap, NAN, NAN};
+  int n = bal_cluster_add_node(c, name, cp, st);
+  ck_assert_int_ge(n, 0);
+  double zero[BAL_NDIM] = {0, 0, 0};
+  ck_assert_int_eq(bal_node_set_load(c, n, zero), 0);
+  return n;
+}
+
+/* A service of `cpu` cores on node (by name, NULL: stopped); adds its
+ * demand to the node's load unless the node is offline. */
+static int svc(bal_cluster_t *c, const char *name, const char *on, double cpu) {
+  int n = on ? bal_cluster_find_node(c, on) : -1;
+  double d[BAL_NDIM] = {cpu, 0, 0};
+  int s = bal_cluster_add_service(c, name, n, d);
+  ck_assert_int_ge(s, 0);
+  if (n >= 0 && bal_node_state(c, n) != BAL_NODE_OFFLINE) {
+    double l[BAL_NDIM] = {0, 0, 0};
+    l[BAL_CPU] = c->nodes[n].load[BAL_CPU] + cpu;
+    bal_node_set_load(c, n, l);
+  }
+  return s;
+}
+
+static bal_plan_t *plan(const bal_cluster_t *c, const bal_params_t *p) {
+  bal_plan_t *pl = NULL;
+  ck_assert_int_eq(bal_plan_compute(c, p, &pl), 0);
+  ck_assert_ptr_nonnull(pl);
+  return pl;
+}
+
+static double after(const bal_plan_t *pl, const bal_cluster_t *c,
+                    const char *n) {
+  double a = NAN;
+  ck_assert_int_eq(
+      bal_plan_node_util(pl, bal_cluster_find_node(c, n), NULL, &a), 0);
+  return a;
+}
+
+/* Where the plan sends service s (its current node when it does not move). */
+static const char *dest(const bal_plan_t *pl, const bal_cluster_t *c,
+                        const char *s) {
+  for (size_t i = 0; i < bal_plan_nmoves(pl); i++) {
+    bal_move_t m;
+    ck_assert_int_eq(bal_plan_move(pl, i, &m), 0);
+    for (size_t k = 0; k < m.nservices; k++)
+      if (strcmp(m.services[k], s) == 0)
+        return m.to;
+  }
+  int n = bal_service_node(c, bal_cluster_find_service(c, s));
+  return n >= 0 ? bal_node_name(c, n) : NULL;
+}
+
+static bool has_note(const bal_plan_t *pl, const char *needle) {
+  for (size_t i = 0; i < bal_plan_nnotes(pl); i++)
+    if (strstr(bal_plan_note(pl, i), needle))
+      return true;
+  return false;
+}
+
+/* ---- planner ------------------------------------------------------------- */
+
+START_TEST(overload_fewest_moves) {
+  /* n1 is forecast at 90% of 10 cores: one move of the smallest service
+   * that covers the 1-core excess (c, 2 cores) to the least loaded node. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 4);
+  svc(c, "b", "n1", 3);
+  svc(c, "c", "n1", 2);
+  svc(c, "d", "n2", 5);
+  svc(c, "e", "n3", 3);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_uint_eq(m.nservices, 1);
+  ck_assert_str_eq(m.services[0], "c");
+  ck_assert_str_eq(m.from, "n1");
+  ck_assert_str_eq(m.to, "n3");
+  ck_assert_int_eq(m.reason, BAL_WHY_OVERLOAD);
+  ck_assert_ptr_nonnull(strstr(m.why, "n1 forecast 90% > 80%"));
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.7, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n3"), 0.5, 1e-9);
+  ck_assert_uint_eq(bal_plan_nnotes(pl), 0);
+  /* Applied, the cluster is balanced: a second plan does nothing. */
+  ck_assert_int_eq(bal_plan_apply(pl, c), 0);
+  bal_plan_free(pl);
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(overload_needs_two_moves) {
+  /* n1 at 95%: no single service covers the 1.5-core excess, so the largest
+   * that fits goes first, then the smallest covering one. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  for (int i = 0; i < 10; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", i);
+    svc(c, name, "n1", i < 9 ? 1.0 : 0.5);
+  }
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert(after(pl, c, "n1") <= 0.8 + 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(swap_heavy_for_light) {
+  /* Two nodes: n1 {5, 4} at 90%, n2 {3, 3} at 60%. Moving 4 or 5 to n2
+   * overloads n2; the fix is swapping a (5) with one 3. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 5);
+  svc(c, "b", "n1", 4);
+  svc(c, "c", "n2", 3);
+  svc(c, "d", "n2", 3);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "a"), "n2");
+  ck_assert_str_eq(dest(pl, c, "b"), "n1");
+  const char *light = strcmp(dest(pl, c, "c"), "n1") == 0 ? "c" : "d";
+  ck_assert_str_eq(dest(pl, c, light), "n1");
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_SWAP);
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.7, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.8, 1e-9);
+  bal_plan_free(pl);
+
+  /* Without swaps, or with a budget of one move, n1 stays and says why. */
+  p.swaps = false;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "n1 stays at 90%"));
+  bal_plan_free(pl);
+  p.swaps = true;
+  p.max_moves = 1;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(relief_when_threshold_cannot_be_met) {
+  /* n1 {5, 4} at 90%; n2 and n3 {4.5, 2} at 65%. No move or swap brings
+   * n1 under 80% without putting another node above it, but swapping 5 for
+   * 4.5 lowers the highest of the two from 90% to 85%. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 5);
+  svc(c, "b", "n1", 4);
+  svc(c, "c", "n2", 4.5);
+  svc(c, "d", "n2", 2);
+  svc(c, "e", "n3", 4.5);
+  svc(c, "f", "n3", 2);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "a"), "n2");
+  ck_assert_str_eq(dest(pl, c, "c"), "n1");
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.85, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.70, 1e-9);
+  ck_assert(has_note(pl, "n1 stays at 85%"));
+  bal_plan_free(pl);
+  /* Without the budget for a swap, nothing helps: n1 stays and says so. */
+  p.max_moves = 1;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "n1 stays at 90%"));
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_repack_beats_greedy) {
+  /* n1 fails with x (6 cores). n2 runs 5, n3 runs 3 + 2: 5 cores free on
+   * each, so a greedy pass (Pacemaker's utilization strategies) leaves x
+   * stopped. Moving mid (3) to n2 makes room on n3 and leaves both
+   * survivors at 80% (moving small would leave n3 at 90%). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "x", "n1", 6);
+  svc(c, "big", "n2", 5);
+  svc(c, "mid", "n3", 3);
+  svc(c, "small", "n3", 2);
+  bal_params_t p;
+  bal_params_init(&p);
+
+  p.repack = false; /* the greedy pass alone */
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 1);
+  ck_assert(has_note(pl, "x (was on n1, now offline"));
+  bal_plan_free(pl);
+
+  p.repack = true;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "mid"), "n2");
+  ck_assert_str_eq(dest(pl, c, "small"), "n3");
+  ck_assert_str_eq(dest(pl, c, "x"), "n3");
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_ROOM);
+  ck_assert_ptr_nonnull(strstr(m.why, "makes room on n3 for x"));
+  bal_plan_move(pl, 1, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_FAILOVER);
+  ck_assert_str_eq(m.from, "n1");
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.8, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n3"), 0.9 - 0.1, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_evicts_two) {
+  /* One eviction is never enough: x (8) needs 8 free cores; each node runs
+   * two 3s (4 free). Evicting both 3s of n2 onto n3 is impossible (n3 would
+   * be at 12): only spreading them over n3 and n4 fits. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  node(c, "n4", 10, BAL_NODE_ONLINE);
+  svc(c, "x", "n1", 8);
+  svc(c, "a", "n2", 3);
+  svc(c, "b", "n2", 3);
+  svc(c, "c", "n3", 3);
+  svc(c, "d", "n3", 3);
+  svc(c, "e", "n4", 3);
+  svc(c, "f", "n4", 3);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 3);
+  const char *xn = dest(pl, c, "x");
+  for (int i = 2; i <= 4; i++) {
+    char n[16];
+    snprintf(n, sizeof(n), "n%d", i);
+    ck_assert(after(pl, c, n) <= 1.0 + 1e-9);
+  }
+  ck_assert_double_eq_tol(after(pl, c, xn), 0.8, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_full_repack) {
+  /* x (9) needs a node nearly empty; each survivor runs three 2s (4 free).
+   * Neither one nor two evictions empty a node enough: the whole repack
+   * does, and every survivor stays within capacity. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  node(c, "n4", 10, BAL_NODE_ONLINE);
+  svc(c, "x", "n1", 9);
+  const char *on[] = {"n2", "n3", "n4"};
+  for (int i = 0; i < 9; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", i);
+    svc(c, name, on[i / 3], 2);
+  }
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  /* 27 cores on 30: survivors stay above 80%, and the plan says so. */
+  ck_assert(has_note(pl, "stays at 90%"));
+  for (int i = 0; i < 3; i++)
+    ck_assert(after(pl, c, on[i]) <= 1.0 + 1e-9);
+  ck_assert(dest(pl, c, "x") != NULL);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_reports_what_cannot_fit) {
+  /* 12 cores of failed services, 10 free cores: y fits, x cannot, and no
+   * packing exists. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "x", "n1", 7);
+  svc(c, "y", "n1", 5);
+  svc(c, "a", "n2", 6);
+  svc(c, "b", "n3", 4);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 1);
+  ck_assert(has_note(pl, "x (was on n1, now offline, needs cpu 7.00) not "
+                         "placed"));
+  ck_assert(has_note(pl, "no packing exists: all online nodes together lack "
+                         "the cpu"));
+  ck_assert_str_eq(dest(pl, c, "y"), "n3");
+  ck_assert(after(pl, c, "n3") <= 1.0 + 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_threshold_where_possible) {
+  /* Survivors can absorb under 80%: they do, and a stopped service is
+   * placed too. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "x", "n1", 3);
+  svc(c, "y", "n1", 3);
+  svc(c, "z", NULL, 2);
+  svc(c, "a", "n2", 4);
+  svc(c, "b", "n3", 2);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 3);
+  ck_assert(after(pl, c, "n2") <= 0.8 + 1e-9);
+  ck_assert(after(pl, c, "n3") <= 0.8 + 1e-9);
+  bal_move_t m;
+  bool stopped_seen = false;
+  for (size_t i = 0; i < bal_plan_nmoves(pl); i++) {
+    bal_plan_move(pl, i, &m);
+    ck_assert_int_eq(m.reason, BAL_WHY_FAILOVER);
+    if (strcmp(m.services[0], "z") == 0) {
+      ck_assert_ptr_null(m.from);
+      ck_assert_ptr_nonnull(strstr(m.why, "z is stopped"));
+      stopped_seen = true;
+    }
+  }
+  ck_assert(stopped_seen);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(groups_bans_and_separation) {
+  /* n1 at 100%: the group g1+g2 (2+2) moves as one; it is banned from n2
+   * (through g2), and p may not share a node with q (on n4). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  node(c, "n4", 10, BAL_NODE_ONLINE);
+  int g1 = svc(c, "g1", "n1", 2), g2 = svc(c, "g2", "n1", 2);
+  int pp = svc(c, "p", "n1", 3);
+  svc(c, "fix", "n1", 3);
+  svc(c, "o3", "n3", 5);
+  int q = svc(c, "q", "n4", 1);
+  ck_assert_int_eq(bal_service_colocate(c, g1, g2), 0);
+  ck_assert_int_eq(bal_service_ban(c, g2, bal_cluster_find_node(c, "n2")), 0);
+  ck_assert_int_eq(bal_service_separate(c, pp, q), 0);
+  ck_assert_int_eq(bal_service_set_flags(c, bal_cluster_find_service(c, "fix"),
+                                         BAL_SVC_FIXED, "unmanaged"),
+                   0);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  /* Excess 2: the group (4) covers it, p (3) covers it but is smaller:
+   * p goes, but not to n4 (q is there); the least loaded allowed is n2. */
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  ck_assert_str_eq(dest(pl, c, "p"), "n2");
+  bal_plan_free(pl);
+
+  /* Now p may go nowhere but n4 (banned elsewhere), where q forbids it:
+   * the group moves, as one, to n4 (n2 is banned for g2). */
+  ck_assert_int_eq(bal_service_ban(c, pp, bal_cluster_find_node(c, "n2")), 0);
+  ck_assert_int_eq(bal_service_ban(c, pp, bal_cluster_find_node(c, "n3")), 0);
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_uint_eq(m.nservices, 2);
+  ck_assert_str_eq(m.services[0], "g1");
+  ck_assert_str_eq(m.services[1], "g2");
+  ck_assert_str_eq(m.to, "n4");
+  ck_assert_str_eq(dest(pl, c, "p"), "n1");
+  ck_assert_str_eq(dest(pl, c, "fix"), "n1");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(standby_and_maintenance) {
+  /* n2 (standby) and n3 (maintenance) have room but take nothing; n3 is
+   * overloaded but left alone; n4 takes what fits under threshold. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_STANDBY);
+  node(c, "n3", 10, BAL_NODE_MAINTENANCE);
+  node(c, "n4", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 5);
+  svc(c, "b", "n1", 4);
+  svc(c, "m1", "n3", 6);
+  svc(c, "m2", "n3", 4);
+  svc(c, "s1", "n2", 1);
+  svc(c, "d", "n4", 6);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "n1 stays at 90%"));
+  ck_assert_str_eq(dest(pl, c, "m1"), "n3");
+  bal_plan_free(pl);
+  /* Once n2 is back online it takes b (the smallest that covers). */
+  bal_node_set_state(c, bal_cluster_find_node(c, "n2"), BAL_NODE_ONLINE);
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  ck_assert_str_eq(dest(pl, c, "b"), "n2");
+  ck_assert_str_eq(dest(pl, c, "m1"), "n3");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(budget_cooldown_and_unknown) {
+  bal_cluster_t *c = bal_cluster_new();
+  const char *nodes[] = {"n1", "n2", "n3", "n4", "n5", "n6"};
+  for (int i = 0; i < 6; i++)
+    node(c, nodes[i], 10, BAL_NODE_ONLINE);
+  /* Three overloaded nodes, one move each would do; budget of 2. */
+  svc(c, "a1", "n1", 7);
+  svc(c, "a2", "n1", 2);
+  svc(c, "b1", "n2", 7);
+  svc(c, "b2", "n2", 2);
+  svc(c, "c1", "n3", 7);
+  svc(c, "c2", "n3", 2);
+  bal_params_t p;
+  bal_params_init(&p);
+  p.max_moves = 2;
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert(has_note(pl, "move budget of this pass is spent"));
+  bal_plan_free(pl);
+  /* Cooling down, unknown demand: not moved. */
+  bal_service_set_flags(c, bal_cluster_find_service(c, "a2"), BAL_SVC_COOLDOWN,
+                        NULL);
+  double unk[BAL_NDIM] = {NAN, 0, 0};
+  bal_service_set_demand(c, bal_cluster_find_service(c, "b2"), unk);
+  p.max_moves = 0;
+  pl = plan(c, &p);
+  ck_assert_str_eq(dest(pl, c, "a2"), "n1");
+  ck_assert_str_eq(dest(pl, c, "b2"), "n2");
+  ck_assert_str_ne(dest(pl, c, "c2"), "n3");
+  /* With a2 cooling down, only a1 (7) can relieve n1. */
+  ck_assert_str_ne(dest(pl, c, "a1"), "n1");
+  ck_assert_str_ne(dest(pl, c, "b1"), "n2");
+  ck_assert_uint_eq(bal_plan_nnotes(pl), 0);
+  bal_plan_free(pl);
+  /* A node whose load is unknown is neither source nor target. */
+  double l[BAL_NDIM] = {NAN, 0, 0};
+  bal_node_set_load(c, bal_cluster_find_node(c, "n4"), l);
+  ck_assert(isnan(bal_node_util(c, bal_cluster_find_node(c, "n4"))));
+  pl = plan(c, &p);
+  for (size_t i = 0; i < bal_plan_nmoves(pl); i++) {
+    bal_move_t m;
+    bal_plan_move(pl, i, &m);
+    ck_assert_str_ne(m.to, "n4");
+  }
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(declared_utilization) {
+  /* Pacemaker would refuse n2: its declared cpu utilization is full. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  int a = svc(c, "a", "n1", 6), b = svc(c, "b", "n1", 3);
+  int o = svc(c, "o", "n3", 4);
+  int k = bal_cluster_add_attr(c, "cpu");
+  ck_assert_int_ge(k, 0);
+  bal_node_set_attr(c, 0, k, 8);
+  bal_node_set_attr(c, 1, k, 1);
+  bal_node_set_attr(c, 2, k, 8);
+  bal_service_set_attr(c, a, k, 4);
+  bal_service_set_attr(c, b, k, 2);
+  bal_service_set_attr(c, o, k, 2);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  ck_assert_str_eq(dest(pl, c, "b"), "n3");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(whatif_per_node) {
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc(c, "a", "n1", 6);
+  svc(c, "b", "n2", 3);
+  svc(c, "c", "n2", 2);
+  svc(c, "d", "n3", 5);
+  bal_params_t p;
+  bal_params_init(&p);
+  double u;
+  /* n1 fails: a (6) fits nowhere greedily (5 free each) but moving b to
+   * n3 makes room on n2: absorbable, both at 80%. */
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 1);
+  ck_assert_double_eq_tol(u, 0.8, 1e-9);
+  p.repack = false;
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 0);
+  p.repack = true;
+  int ok[3];
+  double ut[3];
+  ck_assert_int_eq(bal_whatif_all(c, &p, ok, ut), 0);
+  ck_assert_int_eq(ok[0], 1);
+  ck_assert_int_eq(ok[1], 1); /* b, c onto n1 (6) and n3 (5) */
+  ck_assert_int_eq(ok[2], 1); /* d (5) onto n2: full, but it fits */
+  ck_assert_double_eq_tol(ut[2], 1.0, 1e-9);
+  /* The what-ifs leave the cluster as it was. */
+  ck_assert_int_eq(bal_service_node(c, bal_cluster_find_service(c, "a")), 0);
+  double unk[BAL_NDIM] = {NAN, 0, 0};
+  bal_service_set_demand(c, bal_cluster_find_service(c, "d"), unk);
+  ck_assert_int_eq(bal_whatif(c, &p, 2, &u), -ENODATA);
+  ck_assert(isnan(u));
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(model_rejects_bad_input) {
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  double cp[BAL_NDIM] = {1, 0, 0};
+  ck_assert_int_eq(bal_cluster_add_node(c, "n1", cp, BAL_NODE_ONLINE), -EEXIST);
+  ck_assert_int_eq(bal_cluster_add_node(c, "", cp, BAL_NODE_ONLINE), -EINVAL);
+  ck_assert_int_eq(bal_cluster_add_service(c, "s", 7, cp), -EINVAL);
+  svc(c, "s", "n1", 1);
+  ck_assert_int_eq(bal_cluster_add_service(c, "s", 0, cp), -EEXIST);
+  ck_assert_int_eq(bal_service_ban(c, 0, 5), -EINVAL);
+  ck_assert_int_eq(bal_service_separate(c, 0, 0), -EINVAL);
+  bal_params_t p;
+  bal_params_init(&p);
+  p.threshold = 1.5;
+  bal_plan_t *pl = NULL;
+  ck_assert_int_eq(bal_plan_compute(c, &p, &pl), -EINVAL);
+  ck_assert_ptr_null(pl);
+  bal_plan_free(NULL);
+  bal_cluster_free(c);
+  bal_cluster_free(NULL);
+}
+END_TEST
+
+/* ---- forecasting
+ * --------------------------------------------------------------- */
+
+START_TEST(forecast_follows_level_and_trend) {
+  double flat[40], ramp[40], gaps[40];
+  for (int i = 0; i < 40; i++) {
+    flat[i] = 2.0;
+    ramp[i] = 1.0 + 0.1 * i;
+    gaps[i] = i % 3 == 0 ? NAN : 2.0;
+  }
+  double m, up;
+  ck_assert_int_eq(bal_forecast(flat, 40, 1, 2.0, &m, &up), 0);
+  ck_assert_double_eq_tol(m, 2.0, 1e-9);
+  ck_assert_double_eq_tol(up, 2.0, 1e-9);
+  ck_assert_int_eq(bal_forecast(ramp, 40, 3, 1.0, &m, &up), 0);
+  /* The last sample is 4.9; a damped trend keeps climbing. */
+  ck_assert(m > 4.9 && m < 5.3);
+  ck_assert(up >= m);
+  ck_assert_int_eq(bal_forecast(gaps, 40, 1, 1.0, &m, &up), 0);
+  ck_assert_double_eq_tol(m, 2.0, 1e-9);
+  double one[3] = {NAN, 1.0, NAN};
+  ck_assert_int_eq(bal_forecast(one, 3, 1, 1.0, &m, &up), -ENODATA);
+  /* Noise widens the upper bound. */
+  double noisy[40];
+  for (int i = 0; i < 40; i++)
+    noisy[i] = 2.0 + (i % 2 ? 0.5 : -0.5);
+  ck_assert_int_eq(bal_forecast(noisy, 40, 1, 1.0, &m, &up), 0);
+  ck_assert(up - m > 0.3);
+}
+END_TEST
+
+/* ---- a failure under Pacemaker's declared utilization -------------------- */
+
+START_TEST(failover_room_under_declared_utilization) {
+  /* The integration case: Pacemaker's own numbers decide too. x (6) needs
+   * n3 after mid (3) moves to n2; n2's declared room (10 - 5) takes mid. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_OFFLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  int s[4] = {svc(c, "x", NULL, 6), svc(c, "big", "n2", 5),
+              svc(c, "mid", "n3", 3), svc(c, "small", "n3", 2)};
+  double need[4] = {6, 5, 3, 2};
+  int k = bal_cluster_add_attr(c, "cpu");
+  for (int n = 0; n < 3; n++)
+    bal_node_set_attr(c, n, k, 10);
+  for (int i = 0; i < 4; i++)
+    bal_service_set_attr(c, s[i], k, need[i]);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  ck_assert_str_eq(dest(pl, c, "mid"), "n2");
+  ck_assert_str_eq(dest(pl, c, "x"), "n3");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+/* ---- Pacemaker XML ------------------------------------------------------- */
+
+static char *slurp(const char *name, size_t *len) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", TEST_DATA, name);
+  pm_buf_t b = {0};
+  ck_assert_msg(pm_file_read(path, 1 << 24, &b) == 0, "cannot read %s", path);
+  *len = b.len;
+  return b.data;
+}
+
+/* 2026-01-01: after the fixture's expired lifetime. */
+#define FIXTURE_NOW ((time_t)1767225600)
+
+static bool banned_on(const struct bal_pcmk *p, const char *rsc,
+                      const char *node) {
+  int r = bal_pcmk_find_rsc(p, rsc), n = bal_pcmk_find_node(p, node);
+  for (size_t i = 0; i + 1 < p->bans.n; i += 2)
+    if (p->bans.v[i] == r && p->bans.v[i + 1] == n)
+      return true;
+  return false;
+}
+
+static bool paired(const struct bal_ints *pairs, const struct bal_pcmk *p,
+                   const char *a, const char *b) {
+  int x = bal_pcmk_find_rsc(p, a), y = bal_pcmk_find_rsc(p, b);
+  for (size_t i = 0; i + 1 < pairs->n; i += 2)
+    if ((pairs->v[i] == x && pairs->v[i + 1] == y) ||
+        (pairs->v[i] == y && pairs->v[i + 1] == x))
+      return true;
+  return false;
+}
+
+static const struct bal_pcmk_rsc *rsc(const struct bal_pcmk *p,
+                                      const char *id) {
+  int k = bal_pcmk_find_rsc(p, id);
+  ck_assert_msg(k >= 0, "no resource %s", id);
+  return &p->rscs[k];
+}
+
+START_TEST(pcmk_fixture) {
+  size_t ml, cl;
+  char *mon = slurp("crm_mon.xml", &ml), *cib = slurp("cib.xml", &cl);
+  struct bal_pcmk *p = NULL;
+  pm_error_t err = {0};
+  int r = bal_pcmk_parse(mon, ml, "crm_mon.xml", cib, cl, "cib.xml",
+                         FIXTURE_NOW, &p, &err);
+  char buf[1024];
+  ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
+  /* Nodes and their states. */
+  ck_assert_uint_eq(p->nnodes, 5);
+  static const enum bal_node_state want[] = {
+      BAL_NODE_ONLINE, BAL_NODE_ONLINE, BAL_NODE_MAINTENANCE, BAL_NODE_STANDBY,
+      BAL_NODE_OFFLINE};
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(p->nodes[i].state, want[i]);
+  /* Properties and declared utilization. */
+  ck_assert(p->enforce_util);
+  ck_assert(!p->maintenance);
+  ck_assert_double_eq(p->stickiness, 100);
+  ck_assert_uint_eq(p->nattrs, 2);
+  ck_assert_str_eq(p->attrs[0], "cpu");
+  ck_assert_double_eq(p->nodes[1].util[0], 8);
+  ck_assert_double_eq(p->nodes[1].util[1], 16384);
+  /* Where things run; a group with its members; the clone fixed. */
+  ck_assert_str_eq(rsc(p, "a")->node, "n1");
+  const struct bal_pcmk_rsc *g = rsc(p, "g");
+  ck_assert_str_eq(g->id, "g");
+  ck_assert_str_eq(g->members[0], "g1");
+  ck_assert_str_eq(g->members[1], "g2");
+  ck_assert_ptr_null(g->members[2]);
+  ck_assert_ptr_eq(rsc(p, "g1"), g);
+  ck_assert_double_eq(g->util[0], 3); /* 2 + 1 */
+  ck_assert(rsc(p, "cl")->clone);
+  ck_assert_uint_eq(rsc(p, "cl")->instances.n, 3);
+  /* Stopped: s by its target-role, w wanted (banned everywhere but n5). */
+  ck_assert_ptr_null(rsc(p, "s")->node);
+  ck_assert(!rsc(p, "s")->wanted);
+  ck_assert_ptr_null(rsc(p, "w")->node);
+  ck_assert(rsc(p, "w")->wanted);
+  for (int i = 1; i <= 4; i++) {
+    char n[16];
+    snprintf(n, sizeof(n), "n%d", i);
+    ck_assert(banned_on(p, "w", n));
+  }
+  ck_assert(!banned_on(p, "w", "n5"));
+  /* Constraints. */
+  ck_assert(paired(&p->together, p, "v", "a"));
+  ck_assert(!paired(&p->together, p, "c", "a")); /* advisory (50) */
+  ck_assert(paired(&p->apart, p, "x", "b"));
+  ck_assert(banned_on(p, "c", "n2"));
+  ck_assert(!banned_on(p, "c", "n1"));
+  ck_assert(banned_on(p, "g", "n2")); /* rule on the node attribute rack */
+  ck_assert(!banned_on(p, "g", "n1"));
+  ck_assert(banned_on(p, "x", "n2")); /* cli-ban */
+  ck_assert(banned_on(p, "y", "n4")); /* with the clone: where it is not */
+  ck_assert(banned_on(p, "y", "n5"));
+  ck_assert(!banned_on(p, "y", "n1"));
+  ck_assert_str_eq(rsc(p, "z")->why_fixed, "pinned to n2 by location pin-z");
+  ck_assert_str_eq(rsc(p, "b")->why_fixed, "location b-odd: rule not modelled");
+  ck_assert_str_eq(rsc(p, "u")->why_fixed, "not managed by Pacemaker");
+  ck_assert_ptr_null(rsc(p, "a")->why_fixed);
+  /* The expired cli-prefer on a has no effect and is not listed. */
+  ck_assert_uint_eq(p->ncli, 0);
+  bal_pcmk_free(p);
+
+  /* Before it expired, it was a move someone made. */
+  r = bal_pcmk_parse(mon, ml, "crm_mon.xml", cib, cl, "cib.xml",
+                     (time_t)1500000000, &p, &err);
+  ck_assert_int_eq(r, 0);
+  ck_assert_uint_eq(p->ncli, 1);
+  ck_assert_str_eq(p->cli[0].rsc, "a");
+  ck_assert_str_eq(p->cli[0].node, "n1");
+  ck_assert_str_eq(p->cli[0].id, "cli-prefer-a");
+  bal_pcmk_free(p);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
+START_TEST(pcmk_bad_input) {
+  size_t ml, cl, bl;
+  char *mon = slurp("crm_mon.xml", &ml), *cib = slurp("cib.xml", &cl);
+  struct bal_pcmk *p = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+
+  char *bad = slurp("bad/crm_mon-truncated.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "truncated.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_null(p);
+  ck_assert_str_eq(err.file, "truncated.xml");
+  ck_assert_uint_eq(err.line, 15);
+  ck_assert_ptr_nonnull(strstr(err.msg, "bad XML"));
+  ck_assert_ptr_nonnull(strstr(err.text, "<node name=\"n4\""));
+  free(bad);
+
+  bad = slurp("bad/crm_mon-noname.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "noname.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 4);
+  ck_assert_str_eq(err.msg, "node without name or online state");
+  ck_assert_ptr_nonnull(strstr(err.text, "<node id=\"2\""));
+  ck_assert_ptr_nonnull(strstr(pm_error_str(&err, buf, sizeof(buf)),
+                               "noname.xml:4: node without name"));
+  free(bad);
+
+  bad = slurp("bad/crm_mon-badattr.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "badattr.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 6);
+  ck_assert_ptr_nonnull(strstr(err.text, "managed=true"));
+
+  /* The documents swapped: each is refused for what it is not. */
+  ck_assert_int_eq(bal_pcmk_parse(cib, cl, "cib-as-mon", mon, ml, "mon",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not crm_mon --output-as=xml"));
+  ck_assert_uint_eq(err.line, 1);
+  ck_assert_ptr_nonnull(strstr(err.text, "<cib "));
+  ck_assert_int_eq(bal_pcmk_parse(mon, ml, "mon", mon, ml, "mon-as-cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not a CIB"));
+  ck_assert_int_eq(
+      bal_pcmk_parse("", 0, "empty", cib, cl, "cib", FIXTURE_NOW, &p, &err),
+      -EBADMSG);
+  ck_assert_str_eq(err.file, "empty");
+  free(bad);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
+/* ---- configuration ------------------------------------------------------- */
+
+START_TEST(config_example_and_defaults) {
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = bal_conf_load(TEST_SRCDIR "/contrib/balancer/balance.conf", &c, &err);
+  ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
+  ck_assert(!c->execute);
+  ck_assert_double_eq(c->threshold, 0.8);
+  ck_assert_int_eq(c->estimate, BAL_EST_SELF);
+  ck_assert_str_eq(c->exec.type, "pacemaker");
+  ck_assert_str_eq(c->exec.move[0], "crm_resource");
+  ck_assert_uint_eq(c->nnodes, 1);
+  ck_assert_double_eq(c->nodes[0].cap[BAL_MEM], 64.0 * 1073741824);
+  ck_assert_double_eq(c->nodes[0].cap[BAL_NET], 1073741824.0);
+  ck_assert_str_eq(c->metric[BAL_CPU].svc_ds[1], "syst");
+  ck_assert_double_eq(c->metric[BAL_CPU].svc_scale, 1e-6);
+  ck_assert_str_eq(c->metric[BAL_MEM].node_ds[0], "value"); /* default */
+  ck_assert_uint_eq(c->nhooks, 1);
+  ck_assert(c->hooks[0].on_plan && c->hooks[0].on_offline);
+  ck_assert(bal_conf_movable(c, "anything"));
+  bal_conf_free(c);
+
+  /* An empty file: every default. */
+  ck_assert_int_eq(bal_conf_load_buf("", 0, "empty.conf", &c, &err), 0);
+  ck_assert_uint_eq(c->interval, 60);
+  ck_assert_uint_eq(c->max_moves, 8);
+  ck_assert_uint_eq(c->cooldown, 1800);
+  ck_assert_str_eq(c->data_dir, "/var/lib/collectd/rrd");
+  ck_assert_str_eq(c->metric[BAL_CPU].node_file, "%h/cpu/percent-active.rrd");
+  ck_assert(c->metric[BAL_CPU].node_percent);
+  ck_assert_str_eq(c->metric[BAL_MEM].util_attr, "memory");
+  ck_assert_double_eq(c->metric[BAL_MEM].util_scale, 1048576);
+  ck_assert(c->exec.verify);
+  ck_assert_int_eq(c->exec.timeout_ms, 60000);
+  bal_conf_free(c);
+
+  const char *txt =
+      "services = {\"web-*\", \"db-*\"}\nexclude = {\"db-main\"}\n"
+      "executor virsh {}\nsource = \"static\"\n"
+      "node \"h1\" { uri = \"qemu+ssh://h1/system\" }\n"
+      "service \"web-1\" { node = \"h1\" }\n";
+  ck_assert_int_eq(bal_conf_load_buf(txt, strlen(txt), "v.conf", &c, &err), 0);
+  ck_assert(bal_conf_movable(c, "web-1"));
+  ck_assert(bal_conf_movable(c, "db-2"));
+  ck_assert(!bal_conf_movable(c, "db-main"));
+  ck_assert(!bal_conf_movable(c, "cache"));
+  ck_assert_str_eq(c->exec.move[3], "migrate");
+  ck_assert_str_eq(c->svcs[0].node, "h1");
+  bal_conf_free(c);
+}
+END_TEST
+
+/* Each bad configuration: where the error is and what it says. */
+static const struct bad_conf {
+  const char *text;
+  unsigned line;
+  const char *msg, *offending;
+} bad_confs[] = {
+    {"# a comment\nthreshold = 1.5\n", 2, "threshold must be above 0", NULL},
+    {"\n\ninterval = 0\n", 3, "interval must be between 1 and 86400", "0"},
+    {"estimate = \"magic\"\n", 1, "unknown estimate", "magic"},
+    {"source = \"zookeeper\"\n", 1, "unknown source", "zookeeper"},
+    {"x = 1\n\nbogus = 2\n", 1, "no such option 'x'", "x = 1"},
+    {"node \"n1\" {\n  cpu = \"8\"\n  memory = \"16Q\"\n}\n", 3,
+     "memory capacity is not a number", "16Q"},
+    {"executor teleport {\n}\n", 1,
+     "unknown executor (known: pacemaker, "
+     "pcs, virsh, command)",
+     "teleport"},
+    {"executor command {\n  timeout = 5\n}\n", 1, "needs a move command", NULL},
+    {"executor command {\n  move = {\"mv\", \"%r\", \"%q\"}\n}\n", 2,
+     "move: unknown escape '%q'", "%q"},
+    {"metric cpu {\n  node = \"%h/%x.rrd\"\n}\n", 2,
+     "node: unknown escape '%x'", "%h/%x.rrd"},
+    {"metric disk {\n}\n", 1, "unknown metric", "disk"},
+    {"hook \"h\" {\n  command = {\"true\"}\n  on = {\"plan\", \"reboot\"}\n}\n",
+     3, "unknown event", "reboot"},
+    {"source = \"static\"\nservice \"s\" {\n  node = \"ghost\"\n}\n", 3,
+     "node ghost is not declared", "ghost"},
+    {"executor pacemaker {}\nexecutor pcs {}\n", 2,
+     "only one executor may be configured", "pcs"},
+    {"threshold = 0.8\nmetric cpu {\n  service_scale = 0\n}\n", 3,
+     "service_scale must be above 0", NULL},
+};
+
+START_TEST(config_bad_input) {
+  const struct bad_conf *b = &bad_confs[_i];
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = bal_conf_load_buf(b->text, strlen(b->text), "bad.conf", &c, &err);
+  ck_assert_int_eq(r, -EBADMSG);
+  ck_assert_ptr_null(c);
+  pm_error_str(&err, buf, sizeof(buf));
+  ck_assert_msg(strstr(err.msg, b->msg), "case %d: got '%s'", _i, buf);
+  ck_assert_msg(err.line == b->line, "case %d: line %u in '%s'", _i, err.line,
+                buf);
+  ck_assert_str_eq(err.file, "bad.conf");
+  if (b->offending)
+    ck_assert_msg(strstr(err.text, b->offending), "case %d: text '%s'", _i,
+                  err.text);
+}
+END_TEST
+
+START_TEST(config_include_errors_name_the_file) {
+  char dir[] = "/tmp/check_balancer.XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char main_path[128], inc[128];
+  snprintf(main_path, sizeof(main_path), "%s/balance.conf", dir);
+  snprintf(inc, sizeof(inc), "%s/nodes.conf", dir);
+  FILE *f = fopen(main_path, "w");
+  fputs("threshold = 0.75\ninclude \"nodes.conf\"\n", f);
+  fclose(f);
+  f = fopen(inc, "w");
+  fputs("node \"n1\" {\n  cpu = \"8\"\n}\nnode \"n2\" {\n  cpu = \"x8\"\n}\n",
+        f);
+  fclose(f);
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(bal_conf_load(main_path, &c, &err), -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.file, "nodes.conf"));
+  ck_assert_uint_eq(err.line, 5);
+  ck_assert_str_eq(err.text, "x8");
+  unlink(inc);
+  ck_assert_int_eq(bal_conf_load(main_path, &c, &err), -ENOENT);
+  ck_assert_uint_eq(err.line, 2);
+  unlink(main_path);
+  rmdir(dir);
+}
+END_TEST
+
+/* ---- templates, state ---------------------------------------------------- */
+
+START_TEST(argv_templates) {
+  const struct bal_executor *pcmk = bal_executor_find("pacemaker");
+  ck_assert_ptr_nonnull(pcmk);
+  ck_assert_ptr_null(bal_executor_find("ssh"));
+  char **tpl = bal_argv_dup(pcmk->move);
+  const struct bal_kv kv[] = {{'r', "web"},  {'n', "n2"}, {'f', "n1"},
+                              {'l', "PT1H"}, {'u', NULL}, {0, NULL}};
+  char **argv = NULL;
+  char missing = 0;
+  ck_assert_int_eq(bal_argv_expand(tpl, kv, &argv, &missing), 0);
+  const char *want[] = {"crm_resource", "--move", "--resource",
+                        "web",          "--node", "n2",
+                        "--lifetime",   "PT1H",   NULL};
+  for (int i = 0; want[i]; i++)
+    ck_assert_str_eq(argv[i], want[i]);
+  ck_assert_ptr_null(argv[8]);
+  bal_argv_free(argv);
+  bal_argv_free(tpl);
+  /* virsh needs the URIs: unknown here, so it refuses and says which. */
+  tpl = bal_argv_dup(bal_executor_find("virsh")->move);
+  ck_assert_int_eq(bal_argv_expand(tpl, kv, &argv, &missing), -ENOENT);
+  ck_assert_int_eq(missing, 'v');
+  bal_argv_free(tpl);
+  pm_buf_t b = {0};
+  ck_assert_int_eq(bal_subst("100%% of %r on %n", kv, &b, NULL), 0);
+  ck_assert_str_eq(b.data, "100% of web on n2");
+  char *const words[] = {"touch", "a b", "it's", NULL};
+  bal_argv_join(words, &b);
+  ck_assert_str_eq(b.data, "touch 'a b' 'it's'");
+  pm_buf_free(&b);
+  /* bal_run: status, output, a missing program, a timeout. */
+  pm_buf_t out = {0}, err = {0};
+  char *const ok[] = {"echo", "hi", NULL};
+  ck_assert_int_eq(bal_run(ok, 5000, &out, &err), 0);
+  ck_assert_str_eq(out.data, "hi\n");
+  char *const no[] = {"sh", "-c", "echo oops >&2; exit 4", NULL};
+  ck_assert_int_eq(bal_run(no, 5000, NULL, &err), -EPROTO);
+  ck_assert_str_eq(err.data, "exit status 4: oops");
+  char *const gone[] = {"/nonexistent/prog", NULL};
+  ck_assert_int_eq(bal_run(gone, 5000, NULL, &err), -ENOENT);
+  char *const slow[] = {"sleep", "5", NULL};
+  ck_assert_int_eq(bal_run(slow, 100, NULL, &err), -ETIMEDOUT);
+  ck_assert_str_eq(err.data, "timed out after 100 ms");
+  pm_buf_free(&out);
+  pm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(state_round_trip) {
+  char path[] = "/tmp/check_balancer_state.XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  struct bal_state st = {0};
+  struct bal_state_rsc *r = bal_state_get(&st, "web", true);
+  r->moved = 1700000000;
+  r->constraint_to = strdup("n2");
+  r->at = strdup("n2");
+  r = bal_state_get(&st, "db", true);
+  r->moved = 1700000100;
+  r->failed = true;
+  char **off = calloc(2, sizeof(char *));
+  off[0] = strdup("n5");
+  bal_state_set_offline(&st, off);
+  ck_assert_int_eq(bal_state_save(path, &st), 0);
+  bal_state_free(&st);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 2);
+  r = bal_state_get(&st, "web", false);
+  ck_assert_int_eq(r->moved, 1700000000);
+  ck_assert_str_eq(r->constraint_to, "n2");
+  ck_assert_str_eq(r->at, "n2");
+  ck_assert(!r->failed);
+  r = bal_state_get(&st, "db", false);
+  ck_assert(r->failed);
+  ck_assert_ptr_null(r->constraint_to);
+  ck_assert_ptr_null(r->at);
+  ck_assert(bal_state_was_offline(&st, "n5"));
+  ck_assert(!bal_state_was_offline(&st, "n1"));
+  ck_assert_ptr_null(bal_state_get(&st, "none", false));
+  bal_state_free(&st);
+  /* A missing file is an empty state; garbage lines are skipped. */
+  FILE *f = fopen(path, "w");
+  fputs("rsc old 5 0 -\nrsc ok 6 0 - n1\nrsc broken\nnonsense\n", f);
+  fclose(f);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 2);
+  ck_assert_ptr_null(bal_state_get(&st, "old", false)->at);
+  ck_assert_str_eq(bal_state_get(&st, "ok", false)->at, "n1");
+  bal_state_free(&st);
+  unlink(path);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_uint_eq(st.n, 0);
+  bal_state_free(&st);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("balancer");
+  TCase *tc = tcase_create("planner");
+  tcase_add_test(tc, overload_fewest_moves);
+  tcase_add_test(tc, overload_needs_two_moves);
+  tcase_add_test(tc, swap_heavy_for_light);
+  tcase_add_test(tc, relief_when_threshold_cannot_be_met);
+  tcase_add_test(tc, failover_repack_beats_greedy);
+  tcase_add_test(tc, failover_evicts_two);
+  tcase_add_test(tc, failover_full_repack);
+  tcase_add_test(tc, failover_reports_what_cannot_fit);
+  tcase_add_test(tc, failover_threshold_where_possible);
+  tcase_add_test(tc, groups_bans_and_separation);
+  tcase_add_test(tc, standby_and_maintenance);
+  tcase_add_test(tc, budget_cooldown_and_unknown);
+  tcase_add_test(tc, declared_utilization);
+  tcase_add_test(tc, whatif_per_node);
+  tcase_add_test(tc, model_rejects_bad_input);
+  tcase_add_test(tc, failover_room_under_declared_utilization);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("input");
+  tcase_add_test(tc, pcmk_fixture);
+  tcase_add_test(tc, pcmk_bad_input);
+  tcase_add_test(tc, config_example_and_defaults);
+  tcase_add_loop_test(tc, config_bad_input, 0,
+                      (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
+  tcase_add_test(tc, config_include_errors_name_the_file);
+  tcase_add_test(tc, argv_templates);
+  tcase_add_test(tc, state_round_trip);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("forecast");
+  tcase_add_test(tc, forecast_follows_level_and_trend);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,52 @@
+/* fuzz_balancer: the balancer's parsers on arbitrary input. The first byte
+ * picks one: 0 the configuration (libconfuse through pm_conf, then the
+ * balancer's own checks), 1 crm_mon XML (with a small valid CIB), 2 a CIB
+ * (with a small valid crm_mon document). Nothing may crash or leak. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char mon[] =
+    "<pacemaker-result><nodes><node name=\"n1\" online=\"true\"/>"
+    "<node name=\"n2\" online=\"true\"/></nodes><resources>"
+    "<resource id=\"a\" active=\"true\" managed=\"true\">"
+    "<node name=\"n1\"/></resource><group id=\"g\"><resource id=\"g1\" "
+    "active=\"true\"><node name=\"n2\"/></resource></group>"
+    "</resources></pacemaker-result>";
+static const char cib[] = "<cib><configuration><crm_config/><nodes/>"
+                          "<resources/><constraints/></configuration></cib>";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 1)
+    return 0;
+  const char *text = (const char *)data + 1;
+  size_t len = size - 1;
+  pm_error_t err = {0};
+  switch (data[0] % 3) {
+  case 0: {
+    struct bal_conf *c = NULL;
+    /* pm_conf wants text without NUL bytes; it says so itself. */
+    if (bal_conf_load_buf(text, len, "fuzz.conf", &c, &err) == 0)
+      bal_conf_free(c);
+    break;
+  }
+  case 1:
+  case 2: {
+    struct bal_pcmk *p = NULL;
+    int r = data[0] % 3 == 1
+                ? bal_pcmk_parse(text, len, "mon", cib, sizeof(cib) - 1, "cib",
+                                 1767225600, &p, &err)
+                : bal_pcmk_parse(mon, sizeof(mon) - 1, "mon", text, len, "cib",
+                                 1767225600, &p, &err);
+    if (r == 0)
+      bal_pcmk_free(p);
+    break;
+  }
+  }
+  return 0;
+}
