@@ -4,45 +4,23 @@
  *   cd-listval SOCKET */
 #include "config.h"
 
-#include "pm.h"
+#include "cdsock.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: cd-listval SOCKET\n");
     return 2;
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-      write(fd, "LISTVAL\n", 8) != 8) {
-    perror(argv[1]);
+  pm_buf_t out = {0};
+  int r = cd_listval(argv[1], &out);
+  if (r < 0) {
+    fprintf(stderr, "cd-listval: %s: %s\n", argv[1], strerror(-r));
     return 1;
   }
-  pm_buf_t b = {0};
-  char chunk[65536];
-  ssize_t n;
-  long want = -1, lines = 0;
-  while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-    pm_buf_append(&b, chunk, (size_t)n);
-    if (want < 0 && strchr(b.data, '\n'))
-      want = strtol(b.data, NULL, 10);
-    lines = 0;
-    for (size_t i = 0; i < b.len; i++)
-      lines += b.data[i] == '\n';
-    if (want >= 0 && lines >= want + 1)
-      break;
-  }
-  close(fd);
-  const char *body = b.data ? strchr(b.data, '\n') : NULL;
-  fputs(body ? body + 1 : "", stdout);
-  pm_buf_free(&b);
-  return want < 0;
+  fputs(out.data ? out.data : "", stdout);
+  pm_buf_free(&out);
+  return 0;
 }

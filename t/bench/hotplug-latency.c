@@ -11,7 +11,7 @@
  * nothing else: t/bench/hotplug summarises. Needs root. */
 #include "config.h"
 
-#include "pm.h"
+#include "cdsock.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,31 +63,9 @@ static int wait_file(int ifd, const char *path, const char *needle, bool want,
 }
 
 static bool cached(const char *sock, const char *id) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-  bool found = false;
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-      write(fd, "LISTVAL\n", 8) == 8) {
-    pm_buf_t b = {0};
-    char chunk[65536];
-    ssize_t n;
-    long expect = -1, lines = 0;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-      pm_buf_append(&b, chunk, (size_t)n);
-      if (expect < 0 && strchr(b.data, '\n'))
-        expect = strtol(b.data, NULL, 10);
-      lines = 0;
-      for (size_t i = 0; i < b.len; i++)
-        lines += b.data[i] == '\n';
-      if (expect >= 0 && lines >= expect + 1)
-        break;
-    }
-    found = b.data && strstr(b.data, id);
-    pm_buf_free(&b);
-  }
-  if (fd >= 0)
-    close(fd);
+  pm_buf_t b = {0};
+  bool found = cd_listval(sock, &b) == 0 && b.data && strstr(b.data, id);
+  pm_buf_free(&b);
   return found;
 }
 
