@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "internal.h"
+#include "pm_xml.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -28,29 +29,15 @@
 
 /* ---- XML helpers --------------------------------------------------------- */
 
-static bool is(const xmlNode *n, const char *name) {
-  return n && n->type == XML_ELEMENT_NODE &&
-         strcmp((const char *)n->name, name) == 0;
-}
-
-/* An attribute's value (owned by the caller's scratch), or NULL. */
-static const char *attr(xmlNode *n, const char *name) {
-  for (xmlAttr *a = n->properties; a; a = a->next)
-    if (strcmp((const char *)a->name, name) == 0 && a->children &&
-        a->children->type == XML_TEXT_NODE)
-      return (const char *)a->children->content;
-  return NULL;
-}
-
 static bool attr_true(xmlNode *n, const char *name) {
-  const char *v = attr(n, name);
+  const char *v = pm_xml_attr(n, name);
   return v && (strcmp(v, "true") == 0 || strcmp(v, "on") == 0 ||
                strcmp(v, "yes") == 0 || strcmp(v, "1") == 0);
 }
 
 static xmlNode *child(xmlNode *n, const char *name) {
   for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (is(c, name))
+    if (pm_xml_is(c, name))
       return c;
   return NULL;
 }
@@ -223,9 +210,10 @@ static int fix(struct bal_pcmk_rsc *r, const char *fmt, ...) {
 static int parse_nodes(struct bal_pcmk *p, xmlNode *nodes, const char *file,
                        pm_error_t *err) {
   for (xmlNode *n = nodes ? nodes->children : NULL; n; n = n->next) {
-    if (!is(n, "node"))
+    if (!pm_xml_is(n, "node"))
       continue;
-    const char *name = attr(n, "name"), *online = attr(n, "online");
+    const char *name = pm_xml_attr(n, "name"),
+               *online = pm_xml_attr(n, "online");
     if (!name || !*name || !online)
       return bad_element(err, file, n, "node without name or online state");
     if (grow((void **)&p->nodes, p->nnodes, sizeof(*p->nodes)) < 0)
@@ -256,8 +244,8 @@ static const char *running_on(xmlNode *r, bool *multi) {
   const char *where = NULL;
   int count = 0;
   for (xmlNode *c = r->children; c; c = c->next)
-    if (is(c, "node") && attr(c, "name")) {
-      where = attr(c, "name");
+    if (pm_xml_is(c, "node") && pm_xml_attr(c, "name")) {
+      where = pm_xml_attr(c, "name");
       count++;
     }
   if (count > 1)
@@ -267,7 +255,7 @@ static const char *running_on(xmlNode *r, bool *multi) {
 
 static int status_primitive(struct bal_pcmk *p, xmlNode *x, const char *file,
                             pm_error_t *err) {
-  const char *id = attr(x, "id");
+  const char *id = pm_xml_attr(x, "id");
   if (!id || !*id)
     return bad_element(err, file, x, "resource without id");
   if (attr_true(x, "orphaned"))
@@ -278,16 +266,16 @@ static int status_primitive(struct bal_pcmk *p, xmlNode *x, const char *file,
   const char *on = running_on(x, &r->multi);
   if (on && !(r->node = strdup(on)))
     return -ENOMEM;
-  r->managed = !attr(x, "managed") || attr_true(x, "managed");
+  r->managed = !pm_xml_attr(x, "managed") || attr_true(x, "managed");
   r->failed = attr_true(x, "failed") || attr_true(x, "blocked");
-  const char *tr = attr(x, "target_role");
+  const char *tr = pm_xml_attr(x, "target_role");
   r->wanted = !tr || strcasecmp(tr, "Stopped") != 0;
   return 0;
 }
 
 static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
                         pm_error_t *err) {
-  const char *id = attr(g, "id");
+  const char *id = pm_xml_attr(g, "id");
   if (!id || !*id)
     return bad_element(err, file, g, "group without id");
   struct bal_pcmk_rsc *r = add_rsc(p, id);
@@ -295,7 +283,7 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
     return -ENOMEM;
   size_t ri = p->nrscs - 1, n = 0, running = 0;
   for (xmlNode *c = g->children; c; c = c->next)
-    n += is(c, "resource");
+    n += pm_xml_is(c, "resource");
   char **members = calloc(n + 1, sizeof(char *));
   if (!members)
     return -ENOMEM;
@@ -304,9 +292,9 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
   const char *where = NULL;
   bool apart = false;
   for (xmlNode *c = g->children; c; c = c->next) {
-    if (!is(c, "resource"))
+    if (!pm_xml_is(c, "resource"))
       continue;
-    const char *mid = attr(c, "id");
+    const char *mid = pm_xml_attr(c, "id");
     if (!mid || !*mid)
       return bad_element(err, file, c, "group member without id");
     if (!(members[n++] = strdup(mid)) ||
@@ -320,13 +308,13 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
         apart = true;
       where = on;
     }
-    if (attr(c, "managed") && !attr_true(c, "managed"))
+    if (pm_xml_attr(c, "managed") && !attr_true(c, "managed"))
       r->managed = false;
     if (attr_true(c, "failed") || attr_true(c, "blocked"))
       r->failed = true;
   }
   r = &p->rscs[ri];
-  if (attr(g, "managed") && !attr_true(g, "managed"))
+  if (pm_xml_attr(g, "managed") && !attr_true(g, "managed"))
     r->managed = false;
   r->wanted = !attr_true(g, "disabled");
   if (where && !(r->node = strdup(where)))
@@ -342,7 +330,7 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
  * colocations with them. */
 static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
                         pm_error_t *err) {
-  const char *id = attr(x, "id");
+  const char *id = pm_xml_attr(x, "id");
   if (!id || !*id)
     return bad_element(err, file, x, "clone without id");
   struct bal_pcmk_rsc *r = add_rsc(p, id);
@@ -358,12 +346,13 @@ static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
   while (sp > 0) {
     xmlNode *c = stack[--sp];
     for (; c; c = c->next) {
-      if (!is(c, "resource") && !is(c, "replica") && !is(c, "group"))
+      if (!pm_xml_is(c, "resource") && !pm_xml_is(c, "replica") &&
+          !pm_xml_is(c, "group"))
         continue;
-      if (attr(c, "id") && !is(c, "replica"))
-        bal_map_put(&p->member_ix, attr(c, "id"), (int)ri);
+      if (pm_xml_attr(c, "id") && !pm_xml_is(c, "replica"))
+        bal_map_put(&p->member_ix, pm_xml_attr(c, "id"), (int)ri);
       bool multi = false;
-      const char *on = is(c, "resource") ? running_on(c, &multi) : NULL;
+      const char *on = pm_xml_is(c, "resource") ? running_on(c, &multi) : NULL;
       int k = on ? bal_pcmk_find_node(p, on) : -1;
       if (k >= 0 && bal_ints_push(&p->rscs[ri].instances, k) < 0)
         return -ENOMEM;
@@ -378,11 +367,11 @@ static int parse_resources(struct bal_pcmk *p, xmlNode *res, const char *file,
                            pm_error_t *err) {
   int r = 0;
   for (xmlNode *c = res ? res->children : NULL; r == 0 && c; c = c->next) {
-    if (is(c, "resource"))
+    if (pm_xml_is(c, "resource"))
       r = status_primitive(p, c, file, err);
-    else if (is(c, "group"))
+    else if (pm_xml_is(c, "group"))
       r = status_group(p, c, file, err);
-    else if (is(c, "clone") || is(c, "bundle"))
+    else if (pm_xml_is(c, "clone") || pm_xml_is(c, "bundle"))
       r = status_clone(p, c, file, err);
   }
   return r;
@@ -425,12 +414,12 @@ static int parse_score(const char *s, double *ret) {
 /* Value of nvpair `name` under any <nvset> child of n. */
 static const char *nvpair(xmlNode *n, const char *set, const char *name) {
   for (xmlNode *s = n ? n->children : NULL; s; s = s->next) {
-    if (!is(s, set))
+    if (!pm_xml_is(s, set))
       continue;
     for (xmlNode *nv = s->children; nv; nv = nv->next)
-      if (is(nv, "nvpair") && attr(nv, "name") &&
-          strcmp(attr(nv, "name"), name) == 0)
-        return attr(nv, "value");
+      if (pm_xml_is(nv, "nvpair") && pm_xml_attr(nv, "name") &&
+          strcmp(pm_xml_attr(nv, "name"), name) == 0)
+        return pm_xml_attr(nv, "value");
   }
   return NULL;
 }
@@ -449,11 +438,12 @@ static int attr_index(struct bal_pcmk *p, const char *name) {
 /* Adds the numeric <utilization> nvpairs of n into util[]. */
 static int read_util(struct bal_pcmk *p, xmlNode *n, double *util) {
   for (xmlNode *s = n->children; s; s = s->next) {
-    if (!is(s, "utilization"))
+    if (!pm_xml_is(s, "utilization"))
       continue;
     for (xmlNode *nv = s->children; nv; nv = nv->next) {
-      const char *name = attr(nv, "name"), *val = attr(nv, "value");
-      if (!is(nv, "nvpair") || !name || !val)
+      const char *name = pm_xml_attr(nv, "name"),
+                 *val = pm_xml_attr(nv, "value");
+      if (!pm_xml_is(nv, "nvpair") || !name || !val)
         continue;
       char *end;
       double v = strtod(val, &end);
@@ -484,11 +474,13 @@ static int add_node_attr(struct bal_pcmk_node *nd, const char *name,
 
 static int read_node_attrs(struct bal_pcmk_node *nd, xmlNode *n) {
   for (xmlNode *s = n->children; s; s = s->next) {
-    if (!is(s, "instance_attributes"))
+    if (!pm_xml_is(s, "instance_attributes"))
       continue;
     for (xmlNode *nv = s->children; nv; nv = nv->next)
-      if (is(nv, "nvpair") && attr(nv, "name") && attr(nv, "value") &&
-          add_node_attr(nd, attr(nv, "name"), attr(nv, "value")) < 0)
+      if (pm_xml_is(nv, "nvpair") && pm_xml_attr(nv, "name") &&
+          pm_xml_attr(nv, "value") &&
+          add_node_attr(nd, pm_xml_attr(nv, "name"), pm_xml_attr(nv, "value")) <
+              0)
         return -ENOMEM;
   }
   return 0;
@@ -500,20 +492,21 @@ static int parse_cib_nodes(struct bal_pcmk *p, xmlNode *cib) {
   for (xmlNode *n = child(conf, "nodes") ? child(conf, "nodes")->children
                                          : NULL;
        r == 0 && n; n = n->next) {
-    const char *uname = is(n, "node") ? attr(n, "uname") : NULL;
+    const char *uname = pm_xml_is(n, "node") ? pm_xml_attr(n, "uname") : NULL;
     int k = uname ? bal_pcmk_find_node(p, uname) : -1;
     if (k < 0)
       continue;
     struct bal_pcmk_node *nd = &p->nodes[k];
     if ((r = read_util(p, n, nd->util)) == 0)
       r = read_node_attrs(nd, n);
-    if (r == 0 && attr(n, "id"))
-      r = add_node_attr(nd, "#id", attr(n, "id"));
+    if (r == 0 && pm_xml_attr(n, "id"))
+      r = add_node_attr(nd, "#id", pm_xml_attr(n, "id"));
   }
   /* Transient attributes live in the status section. */
   for (xmlNode *ns = child(child(cib, "status"), "node_state"); r == 0 && ns;
        ns = ns->next) {
-    const char *uname = is(ns, "node_state") ? attr(ns, "uname") : NULL;
+    const char *uname =
+        pm_xml_is(ns, "node_state") ? pm_xml_attr(ns, "uname") : NULL;
     int k = uname ? bal_pcmk_find_node(p, uname) : -1;
     xmlNode *ta = child(ns, "transient_attributes");
     if (k >= 0 && ta)
@@ -533,9 +526,9 @@ static int parse_cib_resources(struct bal_pcmk *p, xmlNode *cib) {
   xmlNode *res = child(child(cib, "configuration"), "resources");
   int r = 0;
   for (xmlNode *x = res ? res->children : NULL; r == 0 && x; x = x->next) {
-    if (!is(x, "primitive") && !is(x, "group"))
+    if (!pm_xml_is(x, "primitive") && !pm_xml_is(x, "group"))
       continue;
-    const char *id = attr(x, "id");
+    const char *id = pm_xml_attr(x, "id");
     int k = id ? bal_map_get(&p->rsc_ix, id) : -1;
     if (k < 0)
       continue;
@@ -548,7 +541,7 @@ static int parse_cib_resources(struct bal_pcmk *p, xmlNode *cib) {
       rs->wanted = false;
     r = read_util(p, x, rs->util);
     for (xmlNode *m = x->children; r == 0 && m; m = m->next)
-      if (is(m, "primitive")) {
+      if (pm_xml_is(m, "primitive")) {
         r = read_util(p, m, rs->util);
         const char *mm = nvpair(m, "meta_attributes", "is-managed");
         if (mm && strcmp(mm, "false") == 0)
@@ -604,8 +597,8 @@ static int parse_date(const char *s, time_t *ret) {
 }
 
 static enum tri eval_date(xmlNode *x, time_t now) {
-  const char *op = attr(x, "operation");
-  const char *start = attr(x, "start"), *end = attr(x, "end");
+  const char *op = pm_xml_attr(x, "operation");
+  const char *start = pm_xml_attr(x, "start"), *end = pm_xml_attr(x, "end");
   time_t ts = 0, te = 0;
   if (!op)
     return T_UNKNOWN;
@@ -623,9 +616,10 @@ static enum tri eval_date(xmlNode *x, time_t now) {
 }
 
 static enum tri eval_expr(xmlNode *x, const struct bal_pcmk_node *nd) {
-  const char *a = attr(x, "attribute"), *op = attr(x, "operation");
-  const char *val = attr(x, "value"), *type = attr(x, "type");
-  if (!a || !op || attr(x, "value-source"))
+  const char *a = pm_xml_attr(x, "attribute"),
+             *op = pm_xml_attr(x, "operation");
+  const char *val = pm_xml_attr(x, "value"), *type = pm_xml_attr(x, "type");
+  if (!a || !op || pm_xml_attr(x, "value-source"))
     return T_UNKNOWN;
   const char *have = node_attr(nd, a);
   if (strcmp(op, "defined") == 0)
@@ -667,18 +661,18 @@ static enum tri eval_expr(xmlNode *x, const struct bal_pcmk_node *nd) {
 
 static enum tri eval_rule(xmlNode *rule, const struct bal_pcmk_node *nd,
                           time_t now, int depth) {
-  const char *bop = attr(rule, "boolean-op");
+  const char *bop = pm_xml_attr(rule, "boolean-op");
   bool any = bop && strcmp(bop, "or") == 0;
   enum tri acc = any ? T_FALSE : T_TRUE;
   if (depth > 8)
     return T_UNKNOWN;
   for (xmlNode *c = rule->children; c; c = c->next) {
     enum tri t;
-    if (is(c, "expression"))
+    if (pm_xml_is(c, "expression"))
       t = eval_expr(c, nd);
-    else if (is(c, "date_expression"))
+    else if (pm_xml_is(c, "date_expression"))
       t = eval_date(c, now);
-    else if (is(c, "rule"))
+    else if (pm_xml_is(c, "rule"))
       t = eval_rule(c, nd, now, depth + 1);
     else if (c->type == XML_ELEMENT_NODE)
       t = T_UNKNOWN; /* rsc_expression, op_expression, ... */
@@ -704,12 +698,12 @@ static enum tri eval_rule(xmlNode *rule, const struct bal_pcmk_node *nd,
 /* The resources a constraint names: rsc, rsc-pattern or resource sets. */
 static int targets(struct bal_pcmk *p, xmlNode *c, const char *key,
                    struct bal_ints *out) {
-  const char *id = attr(c, key);
+  const char *id = pm_xml_attr(c, key);
   if (id) {
     int k = bal_pcmk_find_rsc(p, id);
     return k >= 0 ? bal_ints_push(out, k) : 0;
   }
-  const char *pat = attr(c, "rsc-pattern");
+  const char *pat = pm_xml_attr(c, "rsc-pattern");
   if (pat && strcmp(key, "rsc") == 0) {
     regex_t re;
     if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
@@ -727,10 +721,11 @@ static int targets(struct bal_pcmk *p, xmlNode *c, const char *key,
 static int set_members(struct bal_pcmk *p, xmlNode *c, struct bal_ints *out) {
   int r = 0;
   for (xmlNode *s = c->children; r == 0 && s; s = s->next) {
-    if (!is(s, "resource_set"))
+    if (!pm_xml_is(s, "resource_set"))
       continue;
     for (xmlNode *ref = s->children; r == 0 && ref; ref = ref->next) {
-      const char *id = is(ref, "resource_ref") ? attr(ref, "id") : NULL;
+      const char *id =
+          pm_xml_is(ref, "resource_ref") ? pm_xml_attr(ref, "id") : NULL;
       int k = id ? bal_pcmk_find_rsc(p, id) : -1;
       if (k >= 0)
         r = bal_ints_push(out, k);
@@ -740,7 +735,7 @@ static int set_members(struct bal_pcmk *p, xmlNode *c, struct bal_ints *out) {
 }
 
 static bool role_applies(xmlNode *c, const char *key) {
-  const char *role = attr(c, key);
+  const char *role = pm_xml_attr(c, key);
   return !role || strcmp(role, "Started") == 0;
 }
 
@@ -776,14 +771,14 @@ static int location(struct bal_pcmk *p, xmlNode *c, time_t now,
   int r = targets(p, c, "rsc", &who);
   if (r == 0)
     r = set_members(p, c, &who);
-  const char *id = attr(c, "id") ? attr(c, "id") : "";
+  const char *id = pm_xml_attr(c, "id") ? pm_xml_attr(c, "id") : "";
   bool cli_prefer = strncmp(id, "cli-prefer-", 11) == 0;
   if (r < 0 || !who.n || !role_applies(c, "role"))
     goto out;
-  const char *node = attr(c, "node");
+  const char *node = pm_xml_attr(c, "node");
   double score = 0;
   if (node) {
-    if (parse_score(attr(c, "score"), &score) < 0) {
+    if (parse_score(pm_xml_attr(c, "score"), &score) < 0) {
       for (size_t i = 0; i < who.n; i++)
         r = fix(&p->rscs[who.v[i]], "location %s has a score it cannot read",
                 id);
@@ -799,10 +794,10 @@ static int location(struct bal_pcmk *p, xmlNode *c, time_t now,
     goto out;
   }
   for (xmlNode *rule = c->children; r == 0 && rule; rule = rule->next) {
-    if (!is(rule, "rule"))
+    if (!pm_xml_is(rule, "rule"))
       continue;
-    if (attr(rule, "score-attribute") ||
-        parse_score(attr(rule, "score"), &score) < 0) {
+    if (pm_xml_attr(rule, "score-attribute") ||
+        parse_score(pm_xml_attr(rule, "score"), &score) < 0) {
       for (size_t i = 0; r == 0 && i < who.n; i++)
         r = fix(&p->rscs[who.v[i]], "location %s: rule score not modelled", id);
       continue;
@@ -890,14 +885,15 @@ static int with_clone(struct bal_pcmk *p, int rsc, int clone, bool together) {
 }
 
 static int colocation(struct bal_pcmk *p, xmlNode *c) {
-  const char *id = attr(c, "id") ? attr(c, "id") : "";
+  const char *id = pm_xml_attr(c, "id") ? pm_xml_attr(c, "id") : "";
   double score = 0;
-  if (parse_score(attr(c, "score"), &score) < 0 || score <= -SCORE_INF + 1 ||
-      score >= SCORE_INF - 1)
+  if (parse_score(pm_xml_attr(c, "score"), &score) < 0 ||
+      score <= -SCORE_INF + 1 || score >= SCORE_INF - 1)
     ; /* mandatory, or unreadable (treated as mandatory below) */
   else
     return 0; /* advisory: stickiness keeps services in place */
-  if (attr(c, "score") && parse_score(attr(c, "score"), &score) < 0)
+  if (pm_xml_attr(c, "score") &&
+      parse_score(pm_xml_attr(c, "score"), &score) < 0)
     score = SCORE_INF;
   bool together = score > 0;
   struct bal_ints set = {0};
@@ -922,7 +918,7 @@ static int colocation(struct bal_pcmk *p, xmlNode *c) {
   bal_ints_free(&set);
   if (!role_applies(c, "rsc-role") || !role_applies(c, "with-rsc-role"))
     return 0;
-  const char *a = attr(c, "rsc"), *b = attr(c, "with-rsc");
+  const char *a = pm_xml_attr(c, "rsc"), *b = pm_xml_attr(c, "with-rsc");
   int ka = a ? bal_pcmk_find_rsc(p, a) : -1;
   int kb = b ? bal_pcmk_find_rsc(p, b) : -1;
   if (ka < 0 || kb < 0 || ka == kb)
@@ -944,9 +940,9 @@ static int parse_constraints(struct bal_pcmk *p, xmlNode *cib, time_t now) {
   size_t nlocs = 0;
   int r = 0;
   for (xmlNode *c = cons ? cons->children : NULL; r == 0 && c; c = c->next) {
-    if (is(c, "rsc_location"))
+    if (pm_xml_is(c, "rsc_location"))
       r = location(p, c, now, &locs, &nlocs);
-    else if (is(c, "rsc_colocation"))
+    else if (pm_xml_is(c, "rsc_colocation"))
       r = colocation(p, c);
   }
   if (r == 0)
@@ -968,7 +964,7 @@ int bal_pcmk_parse(const char *mon, size_t mon_len, const char *name_mon,
   if (!(dm = read_xml(mon, mon_len, name_mon, err)))
     goto out;
   xmlNode *root = xmlDocGetRootElement(dm);
-  if (!is(root, "pacemaker-result")) {
+  if (!pm_xml_is(root, "pacemaker-result")) {
     r = bad_element(err, name_mon, root,
                     "not crm_mon --output-as=xml output (root element %s)",
                     (const char *)root->name);
@@ -980,7 +976,7 @@ int bal_pcmk_parse(const char *mon, size_t mon_len, const char *name_mon,
   if (!(dc = read_xml(cib, cib_len, name_cib, err)))
     goto out;
   xmlNode *croot = xmlDocGetRootElement(dc);
-  if (!is(croot, "cib") || !child(croot, "configuration")) {
+  if (!pm_xml_is(croot, "cib") || !child(croot, "configuration")) {
     r = bad_element(err, name_cib, croot,
                     "not a CIB (cibadmin -Q output): root element %s without "
                     "<configuration>",
@@ -1028,9 +1024,10 @@ static int add_moves(xmlDoc *doc, const char *const *rsc,
     /* An older move of the same resource would tie with ours. */
     for (xmlNode *c = cons->children, *next; c; c = next) {
       next = c->next;
-      const char *id = is(c, "rsc_location") ? attr(c, "id") : NULL;
-      if (id && strncmp(id, "cli-prefer-", 11) == 0 && attr(c, "rsc") &&
-          strcmp(attr(c, "rsc"), rsc[i]) == 0) {
+      const char *id =
+          pm_xml_is(c, "rsc_location") ? pm_xml_attr(c, "id") : NULL;
+      if (id && strncmp(id, "cli-prefer-", 11) == 0 && pm_xml_attr(c, "rsc") &&
+          strcmp(pm_xml_attr(c, "rsc"), rsc[i]) == 0) {
         xmlUnlinkNode(c);
         xmlFreeNode(c);
       }

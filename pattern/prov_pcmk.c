@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "internal.h"
+#include "pm_xml.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -17,30 +18,16 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-static const char *attr(xmlNode *n, const char *name) {
-  /* libxml2 returns allocated strings from xmlGetProp; the attribute's own
-   * text node is enough and needs no freeing. */
-  for (xmlAttr *a = n->properties; a; a = a->next)
-    if (a->children && strcmp((const char *)a->name, name) == 0)
-      return (const char *)a->children->content;
-  return NULL;
-}
-
-static bool is(xmlNode *n, const char *name) {
-  return n->type == XML_ELEMENT_NODE &&
-         strcmp((const char *)n->name, name) == 0;
-}
-
 static xmlNode *find_primitive(xmlNode *n, const char *id) {
   for (; n; n = n->next) {
     if (n->type != XML_ELEMENT_NODE)
       continue;
-    if (is(n, "primitive")) {
-      const char *pid = attr(n, "id");
+    if (pm_xml_is(n, "primitive")) {
+      const char *pid = pm_xml_attr(n, "id");
       if (pid && strcmp(pid, id) == 0)
         return n;
     }
-    if (is(n, "status"))
+    if (pm_xml_is(n, "status"))
       continue; /* operation history, no configuration */
     xmlNode *hit = find_primitive(n->children, id);
     if (hit)
@@ -53,11 +40,12 @@ static int add_params(pat_inventory_t *inv, xmlNode *prim) {
   int r = 0;
   for (xmlNode *set = prim ? prim->children : NULL; r == 0 && set;
        set = set->next) {
-    if (!is(set, "instance_attributes"))
+    if (!pm_xml_is(set, "instance_attributes"))
       continue;
     for (xmlNode *nv = set->children; r == 0 && nv; nv = nv->next) {
-      const char *name = is(nv, "nvpair") ? attr(nv, "name") : NULL;
-      const char *value = name ? attr(nv, "value") : NULL;
+      const char *name =
+          pm_xml_is(nv, "nvpair") ? pm_xml_attr(nv, "name") : NULL;
+      const char *value = name ? pm_xml_attr(nv, "value") : NULL;
       if (!value)
         continue;
       char key[300];
@@ -69,11 +57,12 @@ static int add_params(pat_inventory_t *inv, xmlNode *prim) {
 }
 
 static bool runs_on(xmlNode *rsc, const char *node) {
-  const char *active = attr(rsc, "active");
+  const char *active = pm_xml_attr(rsc, "active");
   if (!active || strcmp(active, "true") != 0)
     return false;
   for (xmlNode *n = rsc->children; n; n = n->next)
-    if (is(n, "node") && attr(n, "name") && strcmp(attr(n, "name"), node) == 0)
+    if (pm_xml_is(n, "node") && pm_xml_attr(n, "name") &&
+        strcmp(pm_xml_attr(n, "name"), node) == 0)
       return true;
   return false;
 }
@@ -83,21 +72,22 @@ static int walk(pat_inventory_t *inv, xmlNode *n, const char *group,
                 xmlNode *cib_root, const char *node) {
   int r = 0;
   for (; r == 0 && n; n = n->next) {
-    if (is(n, "group") || is(n, "clone") || is(n, "bundle")) {
-      r = walk(inv, n->children, attr(n, "id"), cib_root, node);
+    if (pm_xml_is(n, "group") || pm_xml_is(n, "clone") ||
+        pm_xml_is(n, "bundle")) {
+      r = walk(inv, n->children, pm_xml_attr(n, "id"), cib_root, node);
       continue;
     }
-    if (!is(n, "resource") || !runs_on(n, node))
+    if (!pm_xml_is(n, "resource") || !runs_on(n, node))
       continue;
-    const char *id = attr(n, "id");
+    const char *id = pm_xml_attr(n, "id");
     if (!id || !*id)
       continue;
     /* Anonymous clone instances may be shown as "id:N". */
     char base[256];
     snprintf(base, sizeof(base), "%s", id);
     base[strcspn(base, ":")] = '\0';
-    const char *agent = attr(n, "resource_agent");
-    const char *role = attr(n, "role");
+    const char *agent = pm_xml_attr(n, "resource_agent");
+    const char *role = pm_xml_attr(n, "role");
     r = pat_inv_begin(inv, PAT_RESOURCE, base, base, 0, true);
     if (r == 0)
       r = pat_inv_prop(inv, "RSC", base, true);
@@ -141,7 +131,7 @@ int pat_parse_crm_mon(pat_inventory_t *inv, const char *mon, size_t len,
                      "the CIB is not valid XML: resource parameters unknown");
   xmlNode *root = xmlDocGetRootElement(doc);
   for (xmlNode *n = root ? root->children : NULL; r == 0 && n; n = n->next)
-    if (is(n, "resources"))
+    if (pm_xml_is(n, "resources"))
       r = walk(inv, n->children, NULL, cdoc ? xmlDocGetRootElement(cdoc) : NULL,
                node);
 out:
@@ -157,16 +147,16 @@ static void xml_failure(const pm_buf_t *out, char *buf, size_t len) {
   xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
   buf[0] = '\0';
   for (xmlNode *st = root ? root->children : NULL; st; st = st->next) {
-    if (!is(st, "status"))
+    if (!pm_xml_is(st, "status"))
       continue;
-    const char *msg = attr(st, "message");
+    const char *msg = pm_xml_attr(st, "message");
     const char *detail = NULL;
     if (msg && strcmp(msg, "OK") == 0)
       msg = NULL; /* crm_mon says OK and lists errors */
     for (xmlNode *es = st->children; es && !detail; es = es->next)
-      for (xmlNode *e = is(es, "errors") ? es->children : NULL; e && !detail;
-           e = e->next)
-        if (is(e, "error") && e->children && e->children->content)
+      for (xmlNode *e = pm_xml_is(es, "errors") ? es->children : NULL;
+           e && !detail; e = e->next)
+        if (pm_xml_is(e, "error") && e->children && e->children->content)
           detail = (const char *)e->children->content;
     snprintf(buf, len, "%s%s%s", msg ? msg : "", msg && detail ? ": " : "",
              detail ? detail : "");
