@@ -15,7 +15,6 @@ patmonlibexecdir = $(libexecdir)/patmon
 patmonlibexec_PROGRAMS = contrib/pacemaker/patmon-alert
 contrib_pacemaker_patmon_alert_SOURCES = contrib/pacemaker/patmon-alert.c
 contrib_pacemaker_patmon_alert_LDADD = libhpmsg.la
-EXTRA_DIST += contrib/pacemaker/alerts.xml
 
 UNIT_TESTS += t/check_hotplug
 t_check_hotplug_SOURCES = t/check_hotplug.c

@@ -14,6 +14,12 @@ assert_grep "Usage: patmon-expand" "$T/help"
 "$expand" --format xml 2> "$T/err" && fail "unknown format accepted"
 assert_grep "unknown format 'xml'" "$T/err"
 
+# Every example pattern file shipped in contrib/ is valid.
+for f in "$top_srcdir"/contrib/patterns/*.conf; do
+  "$expand" -p "$f" -s "$data/snap-storage.json" > /dev/null 2> "$T/err" ||
+    fail "$(basename "$f") does not expand: $(cat "$T/err")"
+done
+
 # A bad pattern file: exit 2, file:line and the text, the output untouched.
 printf 'pattern "p" {\n  class = nic\n  match = { "NAME=~(lo" }\n}\n' > "$T/bad.conf"
 echo "previous content" > "$T/out"

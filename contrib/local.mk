@@ -1,0 +1,32 @@
+# contrib: what an operator installs besides the programs. Examples go under
+# $(docdir)/examples (they need local paths before use); patmon-graph is a
+# program.
+
+examplesdir = $(docdir)/examples
+patternsexdir = $(examplesdir)/patterns
+dist_patternsex_DATA = contrib/patterns/example.conf \
+	contrib/patterns/storage-node.conf contrib/patterns/database-node.conf \
+	contrib/patterns/nfs-pair.conf
+collectdexdir = $(examplesdir)/collectd
+dist_collectdex_DATA = contrib/collectd/patmon.conf
+balancerexdir = $(examplesdir)/balancer
+dist_balancerex_DATA = contrib/balancer/balance.conf \
+	contrib/balancer/patmon-balance.service contrib/balancer/patmon-balance.cron \
+	contrib/balancer/pacemaker-resource.xml
+dist_balancerex_SCRIPTS = contrib/balancer/mail-hook
+pacemakerexdir = $(examplesdir)/pacemaker
+dist_pacemakerex_DATA = contrib/pacemaker/alerts.xml
+
+dist_bin_SCRIPTS = contrib/graphs/patmon-graph
+
+# collectd and gmond load modules by name from their directories: libtool's
+# .la files do not belong there. Uninstall then removes the modules itself.
+install-data-hook:
+	rm -f $(DESTDIR)$(collectdplugindir)/*.la $(DESTDIR)$(gmondmoduledir)/*.la
+uninstall-hook:
+	for m in $(collectdplugin_LTLIBRARIES); do \
+	  rm -f "$(DESTDIR)$(collectdplugindir)/$${m%.la}.so"; done
+	for m in $(gmondmodule_LTLIBRARIES); do \
+	  rm -f "$(DESTDIR)$(gmondmoduledir)/$${m%.la}.so"; done
+TESTS += t/install.sh
+EXTRA_DIST += t/install.sh
