@@ -30,3 +30,7 @@ uninstall-hook:
 	  rm -f "$(DESTDIR)$(gmondmoduledir)/$${m%.la}.so"; done
 TESTS += t/install.sh
 EXTRA_DIST += t/install.sh
+
+# The demo (./quickstart demo) and its data.
+EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \
+	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs

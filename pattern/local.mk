@@ -57,7 +57,6 @@ endif
 EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
 
 dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
-EXTRA_DIST += contrib/demo/run
 
 UNIT_TESTS += t/check_collect
 t_check_collect_SOURCES = t/check_collect.c
