@@ -34,6 +34,7 @@ int pm_buf_reserve(pm_buf_t *b, size_t extra) {
   char *p = realloc(b->data, cap);
   if (!p)
     return b->err = -ENOMEM;
+  p[b->len] = '\0'; /* data is a string from its first allocation on */
   b->data = p;
   b->cap = cap;
   return 0;

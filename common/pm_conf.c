@@ -509,8 +509,13 @@ void pm_conf_locate(const pm_conf_t *c, const char *sec_name, const char *title,
 void pm_conf_free(pm_conf_t *c) {
   if (!c)
     return;
-  if (c->cfg)
+  if (c->cfg) {
+    /* libconfuse 3.3's cfg_free() of a root also destroys the global
+     * lexer: it must not run while another thread parses. */
+    pthread_mutex_lock(&parse_lock);
     cfg_free(c->cfg);
+    pthread_mutex_unlock(&parse_lock);
+  }
   for (size_t i = 0; i < c->nfiles; i++)
     free(c->files[i]);
   free(c->files);

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,15 @@ START_TEST(replace_writes_only_on_change) {
   ck_assert_int_eq(pm_file_read(path, 100, &b), 0);
   ck_assert_str_eq(b.data, "two\n");
   ck_assert_int_eq(pm_file_read(path, 2, &b), -EFBIG);
+  /* An empty file reads as "", whatever the buffer held or malloc gave. */
+  char empty[64];
+  snprintf(empty, sizeof(empty), "%s/empty", tmpdir);
+  ck_assert_int_eq(pm_file_replace(empty, "", 0, 0644), 1);
+  pm_buf_t e = {0};
+  ck_assert_int_eq(pm_file_read(empty, 100, &e), 0);
+  ck_assert_ptr_nonnull(e.data);
+  ck_assert_str_eq(e.data, "");
+  pm_buf_free(&e);
   pm_buf_free(&b);
   /* A symlink stays a symlink; its target gets the content. */
   char link[64];
@@ -187,6 +197,34 @@ START_TEST(conf_include_errors) {
 }
 END_TEST
 
+/* libconfuse's lexer is global; parsing and freeing from two threads at
+ * once must be safe (run under ASan and valgrind in CI). */
+static void *parse_many(void *arg) {
+  const char *text =
+      "pattern \"a\" {\n  class = \"disk\"\n  match = {\"x\"}\n}\n";
+  for (int i = 0; i < 3000; i++) {
+    pm_conf_t *c = NULL;
+    pm_error_t err;
+    if (pm_conf_load_buf(text, strlen(text), "t.conf", top_opts, CFGF_NONE, &c,
+                         &err) != 0)
+      return (void *)1;
+    pm_conf_free(c);
+  }
+  return arg;
+}
+
+START_TEST(conf_parse_from_two_threads) {
+  pthread_t a, b;
+  void *ra, *rb;
+  ck_assert_int_eq(pthread_create(&a, NULL, parse_many, NULL), 0);
+  ck_assert_int_eq(pthread_create(&b, NULL, parse_many, NULL), 0);
+  pthread_join(a, &ra);
+  pthread_join(b, &rb);
+  ck_assert_ptr_null(ra);
+  ck_assert_ptr_null(rb);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pm");
   TCase *tc = tcase_create("core");
@@ -197,6 +235,7 @@ int main(void) {
   tcase_add_test(tc, conf_lines_survive_comments);
   tcase_add_test(tc, conf_includes_relative_and_mapped);
   tcase_add_test(tc, conf_include_errors);
+  tcase_add_test(tc, conf_parse_from_two_threads);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
