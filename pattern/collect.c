@@ -175,7 +175,9 @@ static struct rstate *state(struct cyc *c, const char *plugin,
 
 static bool due(const struct cyc *c, struct rstate *s, const pat_entry_t *e) {
   double iv = e->interval > 0 ? e->interval : c->r->o.interval;
-  if (s->last >= 0 && iv > 0 && c->now - s->last < iv * 0.95)
+  /* A clock that went back (a caller using wall time) makes it due. */
+  if (s->last >= 0 && iv > 0 && c->now >= s->last &&
+      c->now - s->last < iv * 0.95)
     return false;
   s->last = c->now;
   return true;
@@ -422,11 +424,17 @@ static int read_nic(struct cyc *c, const pat_entry_t *e) {
 
 /* ---- mount ---- */
 
+/* Whether dir is the root of a mount (bind mounts included): statx says
+ * so directly on Linux 5.8 and later; older kernels compare devices. */
 static bool is_mount_point(const char *dir) {
   char parent[PATH_MAX];
   struct stat a, b;
+  struct statx sx;
   if (strcmp(dir, "/") == 0)
     return true;
+  if (statx(AT_FDCWD, dir, AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) == 0 &&
+      (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+    return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
   snprintf(parent, sizeof(parent), "%s/..", dir);
   return stat(dir, &a) == 0 && stat(parent, &b) == 0 &&
          (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
@@ -694,7 +702,9 @@ static int read_cgroup_group(struct cyc *c, const pat_entry_t *e) {
   if (!e->cgroup)
     return 0;
   int r = cgroup_pids(c, e->cgroup, &pids, &n);
-  if (r == 0 && n)
+  /* Even empty (a restarting service): the group's counters must survive
+   * until its processes are back. */
+  if (r == 0)
     r = read_group(c, e, pids, n);
   free(pids);
   return r;
@@ -766,6 +776,18 @@ int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
     close(c.procfd);
   free(c.disks.r);
   free(c.nets.r);
+  /* After an error, entries not reached yet keep their state. */
+  for (size_t i = 0; rc < 0 && i < r->size; i++) {
+    struct rstate *s = r->slots[i];
+    if (!s || (c.n + 1) * 2 > c.size)
+      continue; /* no room: it starts over, as a new entry would */
+    struct rstate **dst = slot(c.slots, c.size, s->key);
+    if (!*dst) {
+      *dst = s;
+      c.n++;
+      r->slots[i] = NULL;
+    }
+  }
   /* States of entries that are gone go with the old table. */
   for (size_t i = 0; i < r->size; i++)
     state_free(r->slots[i]);

@@ -456,7 +456,11 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
   pat_entry_t *e = &rec->pub;
   e->cls = p->cls;
   e->instance = r->instance;
-  e->pattern = p->name;
+  /* The entries outlive the set (a reload frees it while readers still
+   * hold these entries): the name is copied. */
+  e->pattern = pat_arena_strdup(a, p->name);
+  if (!e->pattern)
+    return -ENOMEM;
   e->pattern_index = r->pattern;
   e->kernel = pat_arena_strdup(a, o->name);
   e->metrics = p->metrics;
@@ -496,7 +500,7 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
   e->object = pat_arena_strdup(a, o->object);
   if (!e->object)
     return -ENOMEM;
-  if (p->cls == PAT_UNIT) {
+  if (p->cls == PAT_UNIT || p->cls == PAT_RESOURCE) {
     const char *cg = obj_prop(inv, o, "CGROUP");
     if (cg && !(e->cgroup = pat_arena_strdup(a, cg)))
       return -ENOMEM;
@@ -609,14 +613,18 @@ static int unique_names(struct ctx *x) {
     rc = name_add(&ns, &scratch, plugin, en->instance);
     if (rc <= 0)
       continue;
-    const char *suffix = en->cls == PAT_PROCESS ? en->pattern : en->kernel;
-    char want[2 * PAT_NAME_MAX + 16], clean[PAT_NAME_MAX + 1];
+    /* The tail (-suffix, then -suffix-N) always survives: the head is
+     * shortened to make room, so each N gives a new name and this ends. */
+    char sfx[41], tail[64], clean[PAT_NAME_MAX + 1];
+    pat_sanitize(en->cls == PAT_PROCESS ? en->pattern : en->kernel, sfx,
+                 sizeof(sfx));
     for (unsigned n = 1; rc == 1; n++) {
       if (n == 1)
-        snprintf(want, sizeof(want), "%s-%s", en->instance, suffix);
+        snprintf(tail, sizeof(tail), "-%s", sfx);
       else
-        snprintf(want, sizeof(want), "%s-%s-%u", en->instance, suffix, n);
-      pat_sanitize(want, clean, sizeof(clean));
+        snprintf(tail, sizeof(tail), "-%s-%u", sfx, n);
+      int room = PAT_NAME_MAX - (int)strlen(tail);
+      snprintf(clean, sizeof(clean), "%.*s%s", room, en->instance, tail);
       rc = name_add(&ns, &scratch, plugin, clean);
     }
     if (rc == 0) {

@@ -61,13 +61,18 @@ static int make_parent(const char *path) {
   return 0;
 }
 
-/* Loads the pattern file when it is new or changed. *ret_reloaded tells a
- * new set was installed; a bad file fills info once per content. */
+/* Reads the pattern file when it may have changed. *ret_set is the new set
+ * when it changed and compiles (the caller installs it), else NULL. The
+ * file is stat()ed before it is read: an edit saved while it is read or
+ * parsed shows as a change next time. A bad file fills info once per
+ * content, or err when there is no set yet (then it is an error). */
 static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
-                          bool *ret_reloaded, pm_error_t *err) {
+                          pat_set_t **ret_set, uint64_t *ret_hash,
+                          struct stat *ret_st, pm_error_t *err) {
   struct stat st;
-  *ret_reloaded = false;
-  if (m->set && stat(m->patterns, &st) == 0 && same_file(&st, &m->set_stat))
+  *ret_set = NULL;
+  bool have = stat(m->patterns, &st) == 0;
+  if (m->set && have && same_file(&st, &m->set_stat))
     return 0;
   pm_buf_t b = {0};
   int r = pm_file_read(m->patterns, 4u << 20, &b);
@@ -82,7 +87,8 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
   }
   uint64_t h = hash_bytes(b.data ? b.data : "", b.len);
   if (m->set && h == m->set_hash) {
-    stat(m->patterns, &m->set_stat); /* touched, not changed */
+    if (have)
+      m->set_stat = st; /* touched, not changed */
     pm_buf_free(&b);
     return 0;
   }
@@ -103,18 +109,30 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
     m->bad_hash = h;
     return 0;
   }
-  pat_set_free(m->set);
-  m->set = set;
-  m->set_hash = h;
-  m->bad_hash = 0;
-  stat(m->patterns, &m->set_stat);
-  *ret_reloaded = true;
+  *ret_set = set;
+  *ret_hash = h;
+  *ret_st = have ? st : (struct stat){0};
   return 0;
 }
 
-/* Re-lists the providers of `classes` (restricted to the set's). */
-static int relist(pat_monitor_t *m, unsigned classes) {
-  unsigned used = pat_set_classes(m->set);
+/* Frees a by-class inventory array: a provider's listing is shared by its
+ * classes, so each is freed once. */
+static void free_invs(pat_inventory_t *invs[PAT_NCLASSES]) {
+  unsigned done = 0;
+  for (unsigned c = 0; c < PAT_NCLASSES; c++) {
+    unsigned group = pat_provider_classes((pat_class_t)c);
+    if (!(done & group))
+      pat_inventory_free(invs[c]);
+    done |= group;
+    invs[c] = NULL;
+  }
+}
+
+/* Re-lists into invs the providers of `classes`, for the classes set uses.
+ * Each provider's listing is replaced whole or not at all. */
+static int relist(const pat_monitor_t *m, const pat_set_t *set,
+                  unsigned classes, pat_inventory_t *invs[PAT_NCLASSES]) {
+  unsigned used = pat_set_classes(set);
   unsigned done = 0;
   for (unsigned c = 0; c < PAT_NCLASSES; c++) {
     unsigned group = pat_provider_classes((pat_class_t)c);
@@ -123,52 +141,29 @@ static int relist(pat_monitor_t *m, unsigned classes) {
     done |= group;
     pat_scan_opts_t so = m->scan;
     so.classes = group & used;
-    so.want = m->set;
+    so.want = set;
     pat_inventory_t *inv = NULL;
     if (so.classes) {
       int r = pat_inventory_scan(&so, &inv);
       if (r < 0)
         return r;
     }
-    /* The old listing is shared by the group's classes: free it once. */
     pat_inventory_t *old = NULL;
     for (unsigned k = 0; k < PAT_NCLASSES; k++)
       if (group & 1u << k) {
-        old = m->invs[k] ? m->invs[k] : old;
-        m->invs[k] = inv;
+        old = invs[k] ? invs[k] : old;
+        invs[k] = inv;
       }
     pat_inventory_free(old);
   }
   return 0;
 }
 
-int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
-                        pat_refresh_t *info) {
-  pat_refresh_t scratch;
-  if (!info)
-    info = &scratch;
-  *info = (pat_refresh_t){0};
-  uint64_t t0 = pm_now_ns();
-  bool reloaded;
-  int r = check_patterns(m, info, &reloaded, NULL);
-  if (r < 0)
-    return r;
-  info->reloaded = reloaded && m->cur;
-  if (reloaded)
-    classes = PAT_ALL_CLASSES; /* new keys may be wanted */
-  if (classes == 0 && m->cur) {
-    info->entries = pat_entries_count(m->cur);
-    return 0;
-  }
-  r = relist(m, classes);
-  if (r < 0)
-    return r;
-  pat_entries_t *next = NULL;
-  r = pat_expand_invs(m->set, (const pat_inventory_t *const *)m->invs, NULL,
-                      &next);
+/* Installs next as the current entries and writes the entries file, when
+ * they differ from the current ones. */
+static int publish(pat_monitor_t *m, pat_entries_t *next, pat_refresh_t *info) {
   pm_buf_t json = {0};
-  if (r == 0)
-    r = pat_entries_format(next, PAT_FORMAT_JSON, NULL, &json);
+  int r = pat_entries_format(next, PAT_FORMAT_JSON, NULL, &json);
   if (r == 0 && (!m->json.data || strcmp(json.data, m->json.data) != 0)) {
     if (m->entries_file)
       r = pm_file_replace(m->entries_file, json.data, json.len, 0644);
@@ -177,8 +172,7 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
       pthread_mutex_lock(&m->lock);
       pat_entries_diff(m->cur, next, &info->gone, &info->added);
       pat_entries_t *old = m->cur;
-      m->cur = next;
-      next = NULL;
+      m->cur = pat_entries_ref(next);
       pthread_mutex_unlock(&m->lock);
       pat_entries_free(old);
       pm_buf_free(&m->json);
@@ -187,10 +181,59 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
       info->changed = true;
     }
   }
+  pm_buf_free(&json);
+  return r;
+}
+
+int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
+                        pat_refresh_t *info) {
+  pat_refresh_t scratch;
+  if (!info)
+    info = &scratch;
+  *info = (pat_refresh_t){0};
+  uint64_t t0 = pm_now_ns(), hash = 0;
+  struct stat st;
+  pat_set_t *nset = NULL;
+  pat_entries_t *next = NULL;
+  /* Without a set yet, a bad file is an error, reported in info->err. */
+  int r = check_patterns(m, info, &nset, &hash, &st, &info->err);
+  if (r < 0)
+    return r;
+  if (nset) {
+    /* A new set: everything is listed again for it (it may read other
+     * keys), and it is installed only once that and its expansion work. */
+    pat_inventory_t *invs[PAT_NCLASSES] = {0};
+    r = relist(m, nset, PAT_ALL_CLASSES, invs);
+    if (r == 0)
+      r = pat_expand_invs(nset, (const pat_inventory_t *const *)invs, NULL,
+                          &next);
+    if (r == 0)
+      r = publish(m, next, info);
+    if (r < 0) {
+      free_invs(invs);
+      pat_set_free(nset);
+      goto out;
+    }
+    free_invs(m->invs);
+    memcpy(m->invs, invs, sizeof(invs));
+    pat_set_free(m->set);
+    info->reloaded = m->set != NULL;
+    m->set = nset;
+    m->set_hash = hash;
+    m->set_stat = st;
+    m->bad_hash = 0;
+  } else if (classes) {
+    r = relist(m, m->set, classes, m->invs);
+    if (r == 0)
+      r = pat_expand_invs(m->set, (const pat_inventory_t *const *)m->invs, NULL,
+                          &next);
+    if (r == 0)
+      r = publish(m, next, info);
+  }
+out:
   info->entries = pat_entries_count(m->cur);
   info->scan_ms = (double)(pm_now_ns() - t0) / 1e6;
   pat_entries_free(next);
-  pm_buf_free(&json);
   return r;
 }
 
@@ -203,13 +246,8 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
   pthread_mutex_init(&m->lock, NULL);
   m->scan = o->scan;
   m->patterns = strdup(o->patterns);
-  if (o->entries_file && !(m->entries_file = strdup(o->entries_file)))
-    goto fail;
-  if (!m->patterns)
-    goto fail;
-  bool reloaded;
-  r = check_patterns(m, NULL, &reloaded, err);
-  if (r < 0)
+  if (!m->patterns ||
+      (o->entries_file && !(m->entries_file = strdup(o->entries_file))))
     goto fail;
   if (m->entries_file && (r = make_parent(m->entries_file)) < 0) {
     pm_error_set(err, m->entries_file, 0, NULL,
@@ -219,8 +257,11 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
   pat_refresh_t info;
   r = pat_monitor_refresh(m, PAT_ALL_CLASSES, &info);
   if (r < 0) {
-    pm_error_set(err, m->entries_file ? m->entries_file : m->patterns, 0, NULL,
-                 "first expansion failed: %s", strerror(-r));
+    if (info.err.msg[0] && err)
+      *err = info.err; /* the pattern file's own error */
+    else
+      pm_error_set(err, m->entries_file ? m->entries_file : m->patterns, 0,
+                   NULL, "first expansion failed: %s", strerror(-r));
     goto fail;
   }
   *ret = m;
@@ -237,6 +278,8 @@ pat_entries_t *pat_monitor_entries(pat_monitor_t *m) {
   return e;
 }
 
+const pat_set_t *pat_monitor_set(pat_monitor_t *m) { return m->set; }
+
 unsigned pat_monitor_classes(pat_monitor_t *m) {
   return m->set ? pat_set_classes(m->set) : 0;
 }
@@ -244,13 +287,7 @@ unsigned pat_monitor_classes(pat_monitor_t *m) {
 void pat_monitor_free(pat_monitor_t *m) {
   if (!m)
     return;
-  unsigned done = 0;
-  for (unsigned c = 0; c < PAT_NCLASSES; c++) {
-    unsigned group = pat_provider_classes((pat_class_t)c);
-    if (!(done & group))
-      pat_inventory_free(m->invs[c]);
-    done |= group;
-  }
+  free_invs(m->invs);
   pat_entries_free(m->cur);
   pat_set_free(m->set);
   pm_buf_free(&m->json);

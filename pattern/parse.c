@@ -297,10 +297,19 @@ size_t pat_set_count(const pat_set_t *set) { return set->npats; }
 unsigned pat_set_classes(const pat_set_t *set) { return set->classes; }
 const char *pat_set_node(const pat_set_t *set) { return set->node; }
 
-int pat_set_min_interval(const pat_set_t *set) {
-  int min = 0;
+static long gcd(long a, long b) {
+  while (b) {
+    long t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+long pat_set_interval_gcd(const pat_set_t *set, long base_ms) {
+  long g = base_ms;
   for (size_t i = 0; i < set->npats; i++)
-    if (set->pats[i].interval && (!min || set->pats[i].interval < min))
-      min = set->pats[i].interval;
-  return min;
+    if (set->pats[i].interval)
+      g = gcd(g, set->pats[i].interval * 1000L);
+  return g;
 }

@@ -178,6 +178,8 @@ static int run(const struct opts *o) {
   } else {
     pat_scan_opts_t so = {.classes = pat_set_classes(set),
                           .want = set,
+                          /* collectd's ProcessMatch matches command lines */
+                          .cmdlines = o->format == PAT_FORMAT_COLLECTD,
                           .proc_root = o->proc_root,
                           .mountinfo = o->mountinfo,
                           .node = o->node};

@@ -58,8 +58,10 @@ void pat_set_free(pat_set_t *set);
 size_t pat_set_count(const pat_set_t *set);
 /* Bit (1 << class) for each class some pattern uses. */
 unsigned pat_set_classes(const pat_set_t *set);
-/* The smallest `interval` a pattern asks for, in seconds; 0 when none does. */
-int pat_set_min_interval(const pat_set_t *set);
+/* The greatest common divisor, in milliseconds, of base_ms and every
+ * pattern's `interval`: a reader called that often reads each entry on
+ * time. */
+long pat_set_interval_gcd(const pat_set_t *set, long base_ms);
 /* The pattern file's `node = "..."` (local Pacemaker node name) or NULL. */
 const char *pat_set_node(const pat_set_t *set);
 
@@ -198,6 +200,9 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes, pat_refresh_t *ret);
 pat_entries_t *pat_monitor_entries(pat_monitor_t *m);
 /* Classes the current pattern set uses. */
 unsigned pat_monitor_classes(pat_monitor_t *m);
+/* The current pattern set; for the refreshing thread, until its next
+ * refresh. */
+const pat_set_t *pat_monitor_set(pat_monitor_t *m);
 void pat_monitor_free(pat_monitor_t *m);
 
 /* ---- reading values (collect.c) ----------------------------------------- */

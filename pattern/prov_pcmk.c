@@ -99,6 +99,14 @@ static int walk(pat_inventory_t *inv, xmlNode *n, const char *group,
       r = pat_inv_prop(inv, "GROUP", group ? group : "", true);
     if (r == 0)
       r = pat_inv_prop(inv, "NODE", node, true);
+    /* A systemd resource runs as a unit: its processes are in the unit's
+     * cgroup, /system.slice/TYPE.service unless the unit says otherwise. */
+    if (r == 0 && agent && strncmp(agent, "systemd:", 8) == 0 && agent[8]) {
+      char cg[300];
+      snprintf(cg, sizeof(cg), "/system.slice/%s%s", agent + 8,
+               strchr(agent + 8, '.') ? "" : ".service");
+      r = pat_inv_prop(inv, "CGROUP", cg, true);
+    }
     if (r == 0 && cib_root)
       r = add_params(inv, find_primitive(cib_root, base));
     if (r == 0)

@@ -103,22 +103,19 @@ static int read_object(pat_inventory_t *inv, struct pat_json *j,
     return pat_json_fail(j, "object without a \"name\" or with a bad \"pid\"");
   }
   r = pat_inv_begin(inv, cls, name, object ? object : name, (int)pid, false);
-  int cur = 0;
+  /* Level by level: "parents" may come before "props" (jq -S sorts it so). */
   uint32_t prev = PAT_NO_KEY;
-  for (size_t i = 0; r == 0 && i < o->n; i++) {
-    while (r == 0 && cur < o->props[i].level) {
+  for (int level = 0; r == 0 && level <= levels; level++) {
+    if (level > 0)
       r = pat_inv_level(inv);
-      cur++;
-    }
-    const char *k = o->props[i].key;
-    uint32_t id = pat_inv_intern_after(inv, prev, k, strlen(k));
-    if (r == 0)
+    for (size_t i = 0; r == 0 && i < o->n; i++) {
+      if (o->props[i].level != level)
+        continue;
+      const char *k = o->props[i].key;
+      uint32_t id = pat_inv_intern_after(inv, prev, k, strlen(k));
       r = pat_inv_prop_id(inv, id, o->props[i].val, false);
-    prev = id;
-  }
-  while (r == 0 && cur < levels) {
-    r = pat_inv_level(inv);
-    cur++;
+      prev = id;
+    }
   }
   if (r == -E2BIG) {
     pat_inv_abort(inv);

@@ -332,6 +332,55 @@ START_TEST(unit_reads_its_cgroup) {
 }
 END_TEST
 
+/* A restarting service: its cgroup empty for a read, then new processes.
+ * Its counters continue where they were, never backwards. */
+START_TEST(unit_counters_survive_an_empty_cgroup) {
+  put_proc(20, "nfsd", 1000, 0, 100, 1, 0);
+  put_file("cg/u.service/cgroup.procs", "20\n");
+  pat_entries_t *e = expand(
+      "pattern \"u\" { class = unit  metrics = { cpu } }\n",
+      "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
+      "\"u.service\", \"props\": {\"UNIT\": \"u.service\", \"CGROUP\": "
+      "\"/u.service\"}}]}");
+  char proc[256], cg[256];
+  snprintf(proc, sizeof(proc), "%s/proc", tmp);
+  snprintf(cg, sizeof(cg), "%s/cg", tmp);
+  pat_read_opts_t o = {.proc_root = proc, .cgroup_root = cg, .interval = 10};
+  pat_reader_t *r = NULL;
+  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  struct got g = {0};
+  char want[128];
+  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
+  snprintf(want, sizeof(want), "processes-u.service/ps_cputime=%lld:0",
+           1000LL * 1000000 / hz);
+  assert_line(&g, want);
+  put_file("cg/u.service/cgroup.procs", "");
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 0);
+  put_proc(21, "nfsd", 5, 0, 200, 1, 0);
+  put_file("cg/u.service/cgroup.procs", "21\n");
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 20, collect, &g), 1);
+  assert_line(&g, want); /* the new process adds its growth from now on */
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+/* The wall clock stepping back must not stop the readings. */
+START_TEST(clock_going_back) {
+  pat_entries_t *e = expand("pattern \"d\" { class = disk }\n", disk_snap);
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
+  ck_assert_int_gt(pat_reader_read(r, e, 10000, collect, &g), 0);
+  g.n = 0;
+  ck_assert_int_gt(pat_reader_read(r, e, 6400, collect, &g), 0);
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
 /* A resource's data volume is read as df values unless a mount entry
  * already covers that mount point. */
 START_TEST(resource_volume) {
@@ -439,6 +488,8 @@ int main(void) {
   tcase_add_test(tc, mount_values_add_up);
   tcase_add_test(tc, process_group_stays_monotonic);
   tcase_add_test(tc, unit_reads_its_cgroup);
+  tcase_add_test(tc, unit_counters_survive_an_empty_cgroup);
+  tcase_add_test(tc, clock_going_back);
   tcase_add_test(tc, resource_volume);
   tcase_add_test(tc, monitor_reload_keeps_last_good_set);
   tcase_add_test(tc, monitor_bad_file_at_start);

@@ -539,8 +539,9 @@ START_TEST(crm_mon_captured) {
   ck_assert_uint_eq(pat_inventory_count(inv), 3); /* db-vg, ping, web */
   long vg = find(inv, PAT_RESOURCE, "db-vg");
   ck_assert_str_eq(get(inv, vg, "PARAM{vgname}"), "vgdb");
-  ck_assert_str_eq(get(inv, find(inv, PAT_RESOURCE, "web"), "AGENT"),
-                   "systemd:nginx");
+  long web = find(inv, PAT_RESOURCE, "web");
+  ck_assert_str_eq(get(inv, web, "AGENT"), "systemd:nginx");
+  ck_assert_str_eq(get(inv, web, "CGROUP"), "/system.slice/nginx.service");
   pat_inventory_free(inv);
 
   /* Broken XML: nothing listed, a note says why, no crash. */
@@ -626,6 +627,20 @@ START_TEST(snapshot_object_without_props) {
   ck_assert_ptr_nonnull(strstr(out.data, "\"props\": {}, \"parents\": [{}]"));
   pm_buf_free(&out);
   pat_inventory_free(inv);
+}
+END_TEST
+
+/* Member order does not matter: here "parents" comes first, as jq -S
+ * writes it. */
+START_TEST(snapshot_parents_first) {
+  char *out = expand_list(
+      "pattern \"p\" { class = disk  match = { \"KERNEL==sd*\", "
+      "\"ATTRS{vendor}==ATA\" } }\n",
+      "{\"objects\": [{\"class\": \"disk\", \"name\": \"sda\", \"parents\": "
+      "[{\"ATTR{vendor}\": \"ATA\"}], \"props\": {\"KERNEL\": \"sda\"}}], "
+      "\"patmon_snapshot\": 1}");
+  ck_assert_str_eq(out, "p\tdisk\tsda\tsda\n");
+  free(out);
 }
 END_TEST
 
@@ -803,6 +818,38 @@ START_TEST(expand_renames_collisions) {
 }
 END_TEST
 
+/* Two long names that clash: the rename keeps its tail and ends. */
+START_TEST(expand_renames_long_names) {
+  pm_buf_t snap = {0};
+  char longname[120];
+  memset(longname, 'a', 110);
+  longname[110] = '\0';
+  pm_buf_puts(&snap, "{\"patmon_snapshot\": 1, \"objects\": [");
+  for (int i = 1; i <= 3; i++)
+    pm_buf_printf(&snap,
+                  "%s{\"class\": \"mount\", \"name\": \"x%d\", \"object\": "
+                  "\"/srv/%s/%d\", \"props\": {\"MOUNT\": \"/srv/%s/%d\"}}",
+                  i > 1 ? "," : "", i, longname, i, longname, i);
+  pm_buf_puts(&snap, "]}");
+  char *out = expand_list("pattern \"m\" { class = mount  name = \"$$%1\" "
+                          " match = { \"MOUNT=~/srv/(a+)/.*\" } }\n",
+                          snap.data);
+  char a100[PAT_NAME_MAX + 1];
+  memset(a100, 'a', PAT_NAME_MAX);
+  a100[PAT_NAME_MAX - 1] = '\0';
+  /* "$" + 99 a's, then -x2 and -x3 replacing the end of the name. */
+  ck_assert_ptr_nonnull(strstr(out, "m\tmount\t_"));
+  ck_assert_ptr_nonnull(strstr(out, "-x2\t/srv/"));
+  ck_assert_ptr_nonnull(strstr(out, "-x3\t/srv/"));
+  for (char *l = out; *l; l = strchr(l, '\n') + 1) {
+    char *inst = strchr(strchr(l, '\t') + 1, '\t') + 1;
+    ck_assert_int_le((int)strcspn(inst, "\t"), PAT_NAME_MAX);
+  }
+  free(out);
+  pm_buf_free(&snap);
+}
+END_TEST
+
 START_TEST(expand_api_view) {
   pat_set_t *set = NULL;
   pat_inventory_t *inv = NULL;
@@ -898,6 +945,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(snap, snapshot_errors, 0,
                       sizeof(bad_snapshots) / sizeof(bad_snapshots[0]));
   tcase_add_test(snap, snapshot_unicode);
+  tcase_add_test(snap, snapshot_parents_first);
   tcase_add_test(snap, snapshot_object_without_props);
   tcase_add_loop_test(exp, expand_formats, 0,
                       sizeof(formats) / sizeof(formats[0]));
@@ -905,6 +953,7 @@ static Suite *suite(void) {
   tcase_add_test(exp, expand_real_capture);
   tcase_add_test(exp, expand_is_order_independent);
   tcase_add_test(exp, expand_renames_collisions);
+  tcase_add_test(exp, expand_renames_long_names);
   tcase_add_test(exp, expand_api_view);
   tcase_add_test(exp, format_names);
   return s;

@@ -45,6 +45,17 @@ assert_grep "lo	nic	lo	lo" "$T/out"
 [ $? -eq 0 ] || fail "changed format: want exit 0"
 assert_grep '"instance": "lo"' "$T/out"
 
+# A pattern on the command name only still gets collectd a ProcessMatch on
+# the full command line, which is what collectd matches against.
+ln -s "$(command -v sleep)" "$T/pmcli$$"
+"$T/pmcli$$" 60 &
+at_exit "kill $!"
+wait_for 5 grep -q "pmcli" "/proc/$!/cmdline" || fail "pmcli did not start"
+printf 'pattern "c" { class = process  match = { "COMM==pmcli%s" } }\n' "$$" > "$T/comm.conf"
+"$expand" -p "$T/comm.conf" -f collectd > "$T/comm.snippet" || fail "collectd format"
+grep -F "ProcessMatch \"pmcli$$\" \"^(" "$T/comm.snippet" | grep -qF "/pmcli$$ 60)\$\"" ||
+  fail "no ProcessMatch on the command line: $(cat "$T/comm.snippet")"
+
 # A snapshot of this machine expands like the machine itself. (Devices
 # other tests create and remove while this one runs are left out.)
 cat > "$T/live.conf" <<'EOF'

@@ -120,6 +120,15 @@ appears "$inst" "df-$inst/df_complex-used"
 umount "$T/srv/vol"
 stops "$inst" "df-$inst/df_complex-used"
 
+# A bind mount (same device as its parent) is a mount like any other.
+mkdir -p "$T/srv/src" "$T/srv/bound"
+mount --bind "$T/srv/src" "$T/srv/bound" || fail "bind mount"
+at_exit "umount $T/srv/bound"
+bound=$(echo "${T#/}/srv/bound" | tr / -)
+appears "$bound" "df-$bound/df_complex-used"
+umount "$T/srv/bound"
+stops "$bound" "df-$bound/df_complex-used"
+
 # A process
 bash -c "exec -a ${tag}-worker sleep 120" &
 worker=$!
