@@ -25,12 +25,13 @@
 struct instance {
   char *patterns, *entries_file, *socket, *socket_group, *node;
   int rescan_s, debounce_ms, max_delay_ms;
-  cdtime_t interval;
-  pat_monitor_t *mon;
+  cdtime_t interval;  /* of the read callback: a divisor of every interval */
+  cdtime_t global;    /* collectd's own interval, for entries without one */
+  pat_monitor_t *mon; /* made by the worker; published with release */
   pat_reader_t *reader;
   hp_watch_t *watch;
   pthread_t worker;
-  bool started, stop;
+  bool started, stop; /* stop: atomic */
   /* the entry whose meta data was made last, reused for its value lists */
   const pat_entry_t *meta_entry;
   meta_data_t *meta;
@@ -53,12 +54,16 @@ static const struct {
     {HP_RESCAN, PAT_ALL_CLASSES},
 };
 
+/* Readings and timers use the monotonic clock: a step of the wall clock
+ * must neither stop them nor fire every rescan at once. */
+static double mono_s(void) { return (double)pm_now_ns() / 1e9; }
+
 static void instance_free(void *arg) {
   struct instance *p = arg;
   if (!p)
     return;
   if (p->started) {
-    p->stop = true;
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
     hp_watch_wake(p->watch);
     pthread_join(p->worker, NULL);
   }
@@ -86,9 +91,23 @@ static void log_refresh(const pat_refresh_t *info) {
          info->entries, info->added, info->gone, info->scan_ms);
 }
 
+/* A reload may ask for intervals the read callback, registered at start,
+ * cannot honour: say so once per set. */
+static void check_intervals(struct instance *p) {
+  long base = (long)CDTIME_T_TO_MS(p->global);
+  long want = pat_set_interval_gcd(pat_monitor_set(p->mon), base);
+  if (want % (long)CDTIME_T_TO_MS(p->interval) != 0)
+    WARNING(PLUGIN " plugin: the reloaded patterns need reads every %ld ms, "
+                   "but this plugin reads every %.3f s since start; restart "
+                   "collectd to apply their intervals",
+            want, CDTIME_T_TO_DOUBLE(p->interval));
+}
+
 static void refresh(struct instance *p, unsigned classes) {
   pat_refresh_t info;
   int r = pat_monitor_refresh(p->mon, classes, &info);
+  if (r == 0 && info.reloaded)
+    check_intervals(p);
   if (classes) {
     __atomic_add_fetch(&p->expansions, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&p->last_us, (uint64_t)(info.scan_ms * 1000),
@@ -104,20 +123,60 @@ static void refresh(struct instance *p, unsigned classes) {
 /* Expansion happens here, never on collectd's read or write threads:
  * after events (coalesced by the hotplug library), every interval for
  * processes, and every RescanInterval for everything. */
+static bool stopping(struct instance *p) {
+  return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
+}
+
+/* The first expansion (it may run crm_mon, cibadmin, a D-Bus call) is done
+ * here, not on a read thread. Until the pattern file works it is retried
+ * every interval; each distinct error is logged once. */
+static bool first_expansion(struct instance *p) {
+  pat_monitor_opts_t mo = {.patterns = p->patterns,
+                           .entries_file = p->entries_file,
+                           .scan = {.node = p->node}};
+  char msg[1200], last[1200] = "";
+  while (!stopping(p)) {
+    pm_error_t err = {0};
+    pat_monitor_t *m = NULL;
+    if (pat_monitor_new(&mo, &m, &err) == 0) {
+      __atomic_store_n(&p->mon, m, __ATOMIC_RELEASE);
+      pat_entries_t *e = pat_monitor_entries(m);
+      INFO(PLUGIN " plugin: %zu entries from %s; %s events%s%s",
+           pat_entries_count(e), p->patterns, hp_watch_udev_kind(p->watch),
+           p->socket ? ", socket " : "", p->socket ? p->socket : "");
+      pat_entries_free(e);
+      return true;
+    }
+    pm_error_str(&err, msg, sizeof(msg));
+    if (strcmp(msg, last) != 0)
+      ERROR(PLUGIN " plugin: %s; trying again every interval", msg);
+    snprintf(last, sizeof(last), "%s", msg);
+    hp_batch_t b;
+    hp_watch_next(p->watch, (int)CDTIME_T_TO_MS(p->global), &b);
+  }
+  return false;
+}
+
 static void *worker(void *arg) {
   struct instance *p = arg;
   hp_batch_t *b = malloc(sizeof(*b)); /* ~16 KiB: not on the stack */
-  double interval = CDTIME_T_TO_DOUBLE(p->interval);
-  double now = CDTIME_T_TO_DOUBLE(cdtime());
-  double next_full = now + p->rescan_s, next_quick = now + interval;
-  if (!b)
+  double interval = CDTIME_T_TO_DOUBLE(p->global);
+  if (!b) {
+    ERROR(PLUGIN " plugin: out of memory: not following events");
     return NULL;
-  while (!p->stop) {
-    now = CDTIME_T_TO_DOUBLE(cdtime());
+  }
+  if (!first_expansion(p)) {
+    free(b);
+    return NULL;
+  }
+  double now = mono_s();
+  double next_full = now + p->rescan_s, next_quick = now + interval;
+  while (!stopping(p)) {
+    now = mono_s();
     double wake = next_quick < next_full ? next_quick : next_full;
     int timeout = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
     int r = hp_watch_next(p->watch, timeout, b);
-    if (p->stop)
+    if (stopping(p))
       break;
     if (r < 0) {
       ERROR(PLUGIN " plugin: waiting for events failed: %s", STRERROR(-r));
@@ -137,7 +196,7 @@ static void *worker(void *arg) {
         if (b->kinds & relist[i].kind)
           classes |= relist[i].classes;
     }
-    now = CDTIME_T_TO_DOUBLE(cdtime());
+    now = mono_s();
     if (now >= next_full) {
       classes = PAT_ALL_CLASSES;
       next_full = now + p->rescan_s;
@@ -156,44 +215,39 @@ static void *worker(void *arg) {
 }
 
 /* Starts in the first read, after collectd has daemonized: threads made
- * before the fork would not survive it. */
+ * before the fork would not survive it. What fails here is undone, so the
+ * next read tries again from scratch. */
 static int start(struct instance *p) {
-  pm_error_t err = {0};
-  char msg[1200], why[HP_WHY_MAX];
-  pat_monitor_opts_t mo = {.patterns = p->patterns,
-                           .entries_file = p->entries_file,
-                           .scan = {.node = p->node}};
-  int r = pat_monitor_new(&mo, &p->mon, &err);
-  if (r < 0) {
-    ERROR(PLUGIN " plugin: %s", pm_error_str(&err, msg, sizeof(msg)));
-    return -1;
-  }
-  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(plugin_get_interval())};
-  if (pat_reader_new(&ro, &p->reader) < 0)
-    return -1;
+  char why[HP_WHY_MAX];
+  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global)};
   hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
                                (p->socket ? HP_SRC_SOCKET : 0),
                     .socket_path = p->socket,
                     .socket_group = p->socket_group,
                     .debounce_ms = p->debounce_ms,
                     .max_delay_ms = p->max_delay_ms};
-  r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
+  if (pat_reader_new(&ro, &p->reader) < 0) {
+    ERROR(PLUGIN " plugin: out of memory");
+    return -1;
+  }
+  int r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
   if (r < 0) {
     ERROR(PLUGIN " plugin: cannot watch for events: %s", why);
-    return -1;
+    goto fail;
   }
   r = plugin_thread_create(&p->worker, worker, p, "pattern events");
   if (r != 0) {
     ERROR(PLUGIN " plugin: cannot start its thread: %s", STRERROR(r));
-    return -1;
+    goto fail;
   }
   p->started = true;
-  pat_entries_t *e = pat_monitor_entries(p->mon);
-  INFO(PLUGIN " plugin: %zu entries from %s; %s events%s%s",
-       pat_entries_count(e), p->patterns, hp_watch_udev_kind(p->watch),
-       p->socket ? ", socket " : "", p->socket ? p->socket : "");
-  pat_entries_free(e);
   return 0;
+fail:
+  hp_watch_free(p->watch);
+  pat_reader_free(p->reader);
+  p->watch = NULL;
+  p->reader = NULL;
+  return -1;
 }
 
 static int dispatch(const pat_value_t *v, void *ud) {
@@ -264,10 +318,12 @@ static int pattern_read(user_data_t *ud) {
   struct instance *p = ud->data;
   if (!p->started && start(p) < 0)
     return -1;
-  pat_entries_t *e = pat_monitor_entries(p->mon);
+  pat_monitor_t *mon = __atomic_load_n(&p->mon, __ATOMIC_ACQUIRE);
+  if (!mon)
+    return 0; /* the first expansion is still running */
+  pat_entries_t *e = pat_monitor_entries(mon);
   dispatch_self(p, e);
-  int r =
-      pat_reader_read(p->reader, e, CDTIME_T_TO_DOUBLE(cdtime()), dispatch, p);
+  int r = pat_reader_read(p->reader, e, mono_s(), dispatch, p);
   meta_data_destroy(p->meta);
   p->meta = NULL;
   p->meta_entry = NULL;
@@ -356,11 +412,11 @@ static int pattern_config(oconfig_item_t *ci) {
     ERROR(PLUGIN " plugin: %s", pm_error_str(&err, msg, sizeof(msg)));
     goto fail;
   }
-  /* Read as often as the most demanding pattern asks. */
-  p->interval = plugin_get_interval();
-  int min = pat_set_min_interval(set);
-  if (min > 0 && TIME_T_TO_CDTIME_T(min) < p->interval)
-    p->interval = TIME_T_TO_CDTIME_T(min);
+  /* Read at a divisor of every interval asked for, so each entry is read on
+   * time; entries without one are read at collectd's interval. */
+  p->global = plugin_get_interval();
+  p->interval = MS_TO_CDTIME_T(
+      pat_set_interval_gcd(set, (long)CDTIME_T_TO_MS(p->global)));
   pat_set_free(set);
   user_data_t ud = {.data = p, .free_func = instance_free};
   return plugin_register_complex_read(NULL, PLUGIN, pattern_read, p->interval,
