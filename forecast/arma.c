@@ -171,23 +171,6 @@ static bool admissible(const fc_arma_t *m) {
          fc_stable(neg, m->q, FC_ROOT_MARGIN);
 }
 
-/* Derivatives of the residuals: de[t]/dphi[i] = u[t-i] and
- * de[t]/dtheta[j] = v[t-j], with u = -w / theta(B) and v = -e / theta(B)
- * (zero before the start, as the residuals are). */
-static void css_jacobian_filters(const fc_arma_t *m, const double *wf,
-                                 const double *e, size_t n, double *u,
-                                 double *v) {
-  for (size_t t = 0; t < n; t++) {
-    double ut = -wf[t], vt = -e[t];
-    for (int j = 1; j <= m->q && (size_t)j <= t; j++) {
-      ut -= m->theta[j - 1] * u[t - (size_t)j];
-      vt -= m->theta[j - 1] * v[t - (size_t)j];
-    }
-    u[t] = ut;
-    v[t] = vt;
-  }
-}
-
 #define FC_NPAR (FC_MAX_P + FC_MAX_Q)
 
 static void set_params(fc_arma_t *m, const double *beta) {
@@ -197,45 +180,67 @@ static void set_params(fc_arma_t *m, const double *beta) {
     m->theta[j] = beta[m->p + j];
 }
 
+/* Accumulates J'J and J'e of the residuals of m, whose derivatives follow
+ * the residual recursion itself: for t >= t0,
+ *   de[t]/dphi[i]   = -wf[t-i] - sum_j theta[j] de[t-j]/dphi[i]
+ *   de[t]/dtheta[j] = -e[t-j]  - sum_l theta[l] de[t-l]/dtheta[j]
+ * and 0 before t0 and at gaps (whose residual is fixed at 0). */
+static void css_normal_equations(const fc_arma_t *m, const double *w,
+                                 const double *e, const double *wf, size_t n,
+                                 size_t t0, double *jtj, double *jte) {
+  int k = m->p + m->q;
+  double prev[FC_MAX_Q][FC_NPAR] = {{0}};
+  memset(jtj, 0, sizeof(double) * (size_t)(k * k));
+  memset(jte, 0, sizeof(double) * (size_t)k);
+  for (size_t t = t0; t < n; t++) {
+    double row[FC_NPAR];
+    bool gap = !isfinite(w[t]);
+    for (int a = 0; a < k; a++) {
+      double r =
+          a < m->p ? -wf[t - 1 - (size_t)a] : -e[t - (size_t)(a - m->p + 1)];
+      for (int l = 0; l < m->q; l++)
+        r -= m->theta[l] * prev[l][a];
+      row[a] = gap ? 0 : r;
+    }
+    for (int l = m->q - 1; l > 0; l--)
+      memcpy(prev[l], prev[l - 1], sizeof(double) * (size_t)k);
+    if (m->q > 0)
+      memcpy(prev[0], row, sizeof(double) * (size_t)k);
+    if (gap)
+      continue;
+    for (int a = 0; a < k; a++) {
+      jte[a] += row[a] * e[t];
+      for (int c = 0; c <= a; c++)
+        jtj[a * k + c] += row[a] * row[c];
+    }
+  }
+}
+
 double fc_css_refine(fc_arma_t *m, const double *w, size_t n, size_t t0,
                      double *scratch, int max_iter) {
-  double *e = scratch, *wf = scratch + n, *u = scratch + 2 * n,
-         *v = scratch + 3 * n;
+  double *e = scratch, *wf = scratch + n;
   int k = m->p + m->q;
   size_t count;
+  if (t0 < FC_MAX_P)
+    t0 = FC_MAX_P;
   double sse = fc_css(m, w, n, t0, e, wf, &count);
   if (k == 0)
     return sse;
   double lambda = 1e-3;
   for (int it = 0; it < max_iter; it++) {
-    css_jacobian_filters(m, wf, e, n, u, v);
-    double jtj[FC_NPAR * FC_NPAR] = {0}, jte[FC_NPAR] = {0};
-    for (size_t t = t0; t < n; t++) {
-      if (!isfinite(w[t]))
-        continue;
-      double row[FC_NPAR];
-      for (int i = 1; i <= m->p; i++)
-        row[i - 1] = (size_t)i <= t ? u[t - (size_t)i] : 0;
-      for (int j = 1; j <= m->q; j++)
-        row[m->p + j - 1] = (size_t)j <= t ? v[t - (size_t)j] : 0;
-      for (int a = 0; a < k; a++) {
-        jte[a] += row[a] * e[t];
-        for (int c = 0; c <= a; c++)
-          jtj[a * k + c] += row[a] * row[c];
-      }
-    }
+    double jtj[FC_NPAR * FC_NPAR], jte[FC_NPAR];
+    css_normal_equations(m, w, e, wf, n, t0, jtj, jte);
     double beta[FC_NPAR];
     memcpy(beta, m->phi, sizeof(double) * (size_t)m->p);
     memcpy(beta + m->p, m->theta, sizeof(double) * (size_t)m->q);
     bool improved = false;
     double gain = 0;
-    for (int tries = 0; tries < 4 && !improved; tries++, lambda *= 10) {
+    for (int tries = 0; tries < 6 && !improved; tries++, lambda *= 10) {
       double a[FC_NPAR * FC_NPAR], step[FC_NPAR];
       for (int r = 0; r < k; r++) {
         for (int c = 0; c <= r; c++)
           a[r * k + c] = a[c * k + r] = jtj[r * k + c];
-        a[r * k + r] *= 1 + lambda;
-        a[r * k + r] += 1e-12;
+        a[r * k + r] = a[r * k + r] * (1 + lambda) + 1e-300;
         step[r] = -jte[r];
       }
       if (fc_cholesky_solve(a, step, k) < 0)
@@ -253,7 +258,7 @@ double fc_css_refine(fc_arma_t *m, const double *w, size_t n, size_t t0,
         *m = trial;
         sse = s;
         improved = true;
-        lambda = lambda > 1e-7 ? lambda / 100 : lambda;
+        lambda = lambda > 1e-7 ? lambda / 100 : lambda / 10;
       }
     }
     if (!improved) {
@@ -261,7 +266,7 @@ double fc_css_refine(fc_arma_t *m, const double *w, size_t n, size_t t0,
       fc_css(m, w, n, t0, e, wf, &count);
       break;
     }
-    if (gain < 1e-5)
+    if (gain < 1e-13)
       break;
   }
   return sse;
