@@ -92,8 +92,9 @@ double fc_css(const fc_arma_t *m, const double *w, size_t n, size_t t0,
 
 /* Refines phi and theta of m by Levenberg-Marquardt on the conditional sum of
  * squares, keeping every step stationary and invertible. scratch holds
- * 4 n doubles. Returns the final sum of squares (m is changed only when
- * that is lower than the starting one). */
+ * 2 n doubles; on return they hold the residuals and the filled series. Returns
+ * the final sum of squares (m is changed only when that is lower than the
+ * starting one). */
 double fc_css_refine(fc_arma_t *m, const double *w, size_t n, size_t t0,
                      double *scratch, int max_iter);
 
@@ -106,6 +107,14 @@ void fc_psi(const fc_arma_t *m, int h, double *psi);
 
 /* AICc of a model with k estimated parameters and n residuals. */
 double fc_aicc(double sse, size_t n, int k);
+
+/* series.c */
+
+/* Installs model into s (as fc_series_install does with a fit). */
+void fc_series_set_model(fc_series_t *s, const fc_arma_t *model);
+
+/* The samples fc_model_load() copied (oldest first). */
+const double *fc_model_samples(const fc_model_t *m, size_t *ret_n);
 
 /* fit.c */
 

@@ -11,3 +11,16 @@ noinst_PROGRAMS += t/bench/forecast-bench
 t_bench_forecast_bench_SOURCES = t/bench/forecast-bench.c
 t_bench_forecast_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
 t_bench_forecast_bench_LDADD = libforecast.la libpm.la -lm
+
+UNIT_TESTS += t/check_forecast
+t_check_forecast_SOURCES = t/check_forecast.c
+t_check_forecast_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_check_forecast_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_check_forecast_LDADD = libforecast.la libpm.la $(CHECK_LIBS) -lm
+
+# Fixtures and expected values of the unit test, with their generator.
+EXTRA_DIST += t/data/forecast/README.md t/data/forecast/LICENSE.NAB \
+	t/data/forecast/make-reference.py t/data/forecast/expected.txt \
+	t/data/forecast/rds-cpu.csv t/data/forecast/machine-temp.csv \
+	t/data/forecast/ec2-cpu.csv t/data/forecast/sim-arma.txt \
+	t/data/forecast/sim-arima.txt

@@ -332,12 +332,22 @@ int fc_model_fit(fc_model_t *m) {
   return 0;
 }
 
+const double *fc_model_samples(const fc_model_t *m, size_t *ret_n) {
+  *ret_n = m->n;
+  return m->x;
+}
+
 int fc_series_install(fc_series_t *s, const fc_model_t *m) {
   if (!m->fitted)
     return -EAGAIN;
   if (m->p.window != s->p.window)
     return -EINVAL;
-  s->model = m->fit;
+  fc_series_set_model(s, &m->fit);
+  return 0;
+}
+
+void fc_series_set_model(fc_series_t *s, const fc_arma_t *model) {
+  s->model = *model;
   s->has_model = true;
   double psi[FC_HORIZON_MAX];
   fc_psi(&s->model, (int)s->p.horizon, psi);
@@ -352,7 +362,6 @@ int fc_series_install(fc_series_t *s, const fc_model_t *m) {
   uint64_t n = s->count < s->p.window ? s->count : s->p.window;
   for (uint64_t i = s->count - n; i < s->count; i++)
     filter_step(s, s->ring[i % s->cap]);
-  return 0;
 }
 
 int fc_series_refit(fc_series_t *s, fc_model_t *m) {
