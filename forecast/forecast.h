@@ -113,9 +113,12 @@ size_t fc_series_size(const fc_series_t *s);
  * every interval seconds (> 0). Counters become rates; a counter reset (or a
  * non-finite gauge) becomes a gap; when t jumps by more than 1.5 intervals the
  * missing steps enter the window as gaps (up to a window's worth).
+ * A gauge older than the previous observation fills the gap its absence
+ * left, if still in the window (writer threads may reorder a burst).
  * Returns 1 when at least one sample entered the window, 0 when the
- * observation only primed a rate (the first counter value) and -ESTALE
- * (nothing changed) when t is not after the previous observation. */
+ * observation only primed a rate (the first counter value) or filled a gap,
+ * and -ESTALE (nothing changed) for any other observation not after the
+ * previous one. */
 int fc_series_observe(fc_series_t *s, double t, double interval, fc_raw_t v);
 
 /* Feeds one sample by position, without time (NAN marks a gap). */
@@ -159,5 +162,65 @@ int fc_series_install(fc_series_t *s, const fc_model_t *m);
 
 /* fc_model_load + fc_model_fit + fc_series_install, for single-threaded use. */
 int fc_series_refit(fc_series_t *s, fc_model_t *m);
+
+/* A set of sources, for hosts that feed many series from several threads.
+ * A source is a named group of up to FC_SOURCE_MAX series sampled together
+ * (one collectd value list: a series per data source). Lookups hold the set's
+ * lock briefly; each source has its own lock, held by whoever acquired it.
+ * Sources whose refit falls due are queued; one thread at a time runs
+ * fc_set_refit(). Lock order: set, then source, then queue. */
+#define FC_SOURCE_MAX 8
+
+typedef struct fc_set fc_set_t;
+typedef struct fc_source fc_source_t;
+
+/* Decides whether a new key is forecast (called once per key, under the
+ * set's lock). */
+typedef bool (*fc_want_fn)(void *ctx);
+
+/* A new, empty set. Each source carries user_size bytes per series for the
+ * caller (zeroed; fc_source_data). NULL with errno EINVAL or ENOMEM. */
+fc_set_t *fc_set_new(const fc_params_t *p, size_t user_size);
+void fc_set_free(fc_set_t *set);
+
+/* Finds the source named key, seen at time t (seconds) from a source
+ * sampling every interval seconds, creating it when new: with n series of
+ * kinds[] when want(ctx) says so, else as an ignored key. Returns 1 with the
+ * source locked in *ret, 0 when the key is ignored (nothing locked), -EINVAL
+ * when n is 0, above FC_SOURCE_MAX or not the source's, -ENOMEM. */
+int fc_set_acquire(fc_set_t *set, const char *key, double t, double interval,
+                   size_t n, const fc_kind_t *kinds, fc_want_fn want, void *ctx,
+                   fc_source_t **ret);
+
+/* Unlocks a source from fc_set_acquire(). */
+void fc_source_release(fc_source_t *src);
+
+/* Feeds one raw observation per series (as fc_series_observe) and queues the
+ * source when a refit falls due. Returns 1 when a sample entered, else 0. */
+int fc_source_observe(fc_source_t *src, double t, double interval,
+                      const fc_raw_t *values);
+
+/* Forecasts of series i (as fc_series_forecast). */
+int fc_source_forecast(const fc_source_t *src, size_t i, double *mean,
+                       double *lower, double *upper);
+
+const char *fc_source_key(const fc_source_t *src);
+
+/* The caller's bytes of series i. */
+void *fc_source_data(fc_source_t *src, size_t i);
+
+/* Refits the series of every source queued since the last call, with the
+ * workspace m: windows are loaded and models installed under the source's
+ * lock, fits run without it. Returns how many series got a new model. */
+int fc_set_refit(fc_set_t *set, fc_model_t *m);
+
+/* Removes the sources (and ignored keys) not seen for max(window, 10) of
+ * their intervals before now, except those queued for a refit. Returns how
+ * many were removed. */
+size_t fc_set_evict(fc_set_t *set, double now);
+
+/* Sources forecast, ignored keys, and bytes allocated for the set. */
+void fc_set_stats(fc_set_t *set, size_t *ret_sources, size_t *ret_ignored,
+                  size_t *ret_bytes);
 
 #endif

@@ -2,9 +2,10 @@
 
 noinst_LTLIBRARIES += libforecast.la
 libforecast_la_SOURCES = forecast/forecast.h forecast/internal.h \
+	forecast/set.c \
 	forecast/clean.c forecast/arma.c forecast/fit.c forecast/series.c
 libforecast_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
-libforecast_la_LIBADD = -lm
+libforecast_la_LIBADD = -lm -lpthread
 
 # The benchmark driver (t/bench/forecast runs it; not part of make check).
 noinst_PROGRAMS += t/bench/forecast-bench
@@ -22,5 +23,7 @@ t_check_forecast_LDADD = libforecast.la libpm.la $(CHECK_LIBS) -lm
 EXTRA_DIST += t/data/forecast/README.md t/data/forecast/LICENSE.NAB \
 	t/data/forecast/make-reference.py t/data/forecast/expected.txt \
 	t/data/forecast/rds-cpu.csv t/data/forecast/machine-temp.csv \
-	t/data/forecast/ec2-cpu.csv t/data/forecast/sim-arma.txt \
+	t/data/forecast/ec2-cpu.csv \
+	t/data/forecast/sim-arma.txt \
 	t/data/forecast/sim-arima.txt
+

@@ -201,11 +201,26 @@ void fc_series_push(fc_series_t *s, double x) {
     filter_step(s, x);
 }
 
+/* A gauge sample older than the last one (hosts with several writer threads
+ * may deliver a burst out of order) takes the gap its absence left, if that
+ * is still in the window; the model sees it at the next refit. */
+static int fill_late(fc_series_t *s, double t, double interval, fc_raw_t v) {
+  double back = round((s->last_t - t) / interval);
+  if (s->kind != FC_KIND_GAUGE || !isfinite(v.gauge) || !(back >= 1) ||
+      back >= (double)s->p.window || back >= (double)s->count)
+    return -ESTALE;
+  double *slot = &s->ring[(s->count - 1 - (uint64_t)back) % s->cap];
+  if (!isnan(*slot))
+    return -ESTALE;
+  *slot = v.gauge;
+  return 0;
+}
+
 int fc_series_observe(fc_series_t *s, double t, double interval, fc_raw_t v) {
   if (!isfinite(t) || !(interval > 0))
     return -EINVAL;
   if (isfinite(s->last_t) && !(t > s->last_t))
-    return -ESTALE;
+    return fill_late(s, t, interval, v);
   double prev_t = s->last_t;
   s->last_t = t;
   double x;

@@ -22,6 +22,8 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,11 +437,16 @@ START_TEST(observe_marks_gaps_and_rates) {
   fc_series_t *s = fc_series_new(&p, FC_KIND_GAUGE);
   ck_assert_int_eq(fc_series_observe(s, 100, 10, (fc_raw_t){.gauge = 1}), 1);
   ck_assert_int_eq(fc_series_observe(s, 110, 10, (fc_raw_t){.gauge = 2}), 1);
-  /* Two samples missing, then a late duplicate, then a non-finite value. */
+  /* Two samples missing, a duplicate, a late sample for a slot that holds
+   * one, two late samples for the first gap (the first fills it), then a
+   * non-finite value. */
   ck_assert_int_eq(fc_series_observe(s, 140, 10, (fc_raw_t){.gauge = 5}), 1);
   ck_assert_int_eq(fc_series_observe(s, 140, 10, (fc_raw_t){.gauge = 9}),
                    -ESTALE);
-  ck_assert_int_eq(fc_series_observe(s, 131, 10, (fc_raw_t){.gauge = 9}),
+  ck_assert_int_eq(fc_series_observe(s, 110, 10, (fc_raw_t){.gauge = 9}),
+                   -ESTALE);
+  ck_assert_int_eq(fc_series_observe(s, 121, 10, (fc_raw_t){.gauge = 3}), 0);
+  ck_assert_int_eq(fc_series_observe(s, 121, 10, (fc_raw_t){.gauge = 7}),
                    -ESTALE);
   ck_assert_int_eq(fc_series_observe(s, 150, 10, (fc_raw_t){.gauge = INFINITY}),
                    1);
@@ -447,7 +454,7 @@ START_TEST(observe_marks_gaps_and_rates) {
                    -EINVAL);
   double w[120];
   ck_assert_uint_eq(window_of(s, w, 120), 6);
-  ck_assert(w[0] == 1 && w[1] == 2 && isnan(w[2]) && isnan(w[3]) && w[4] == 5 &&
+  ck_assert(w[0] == 1 && w[1] == 2 && w[2] == 3 && isnan(w[3]) && w[4] == 5 &&
             isnan(w[5]));
   fc_series_free(s);
 
@@ -457,8 +464,10 @@ START_TEST(observe_marks_gaps_and_rates) {
                    1);
   ck_assert_int_eq(fc_series_observe(s, 20, 10, (fc_raw_t){.counter = 20}),
                    1); /* reset */
-  ck_assert_int_eq(fc_series_observe(s, 40, 10, (fc_raw_t){.counter = 420}),
-                   1); /* one missing; 400 over 20 s */
+  /* One missing, then 400 over 20 s; a late counter is dropped. */
+  ck_assert_int_eq(fc_series_observe(s, 40, 10, (fc_raw_t){.counter = 420}), 1);
+  ck_assert_int_eq(fc_series_observe(s, 30, 10, (fc_raw_t){.counter = 300}),
+                   -ESTALE);
   ck_assert_uint_eq(window_of(s, w, 120), 4);
   ck_assert(w[0] == 50 && isnan(w[1]) && isnan(w[2]) && w[3] == 20);
   fc_series_free(s);
@@ -726,6 +735,185 @@ START_TEST(series_fit_in_4_kib) {
 }
 END_TEST
 
+/* --- sets of sources --- */
+
+static int want_calls;
+static bool want_if(void *ctx) {
+  want_calls++;
+  return ctx != NULL;
+}
+
+START_TEST(set_creates_ignores_and_checks_sources) {
+  fc_params_t p = params(120);
+  fc_set_t *set = fc_set_new(&p, 24);
+  fc_kind_t kinds[2] = {FC_KIND_DERIVE, FC_KIND_DERIVE};
+  fc_source_t *src;
+  want_calls = 0;
+  ck_assert_int_eq(fc_set_acquire(set, "h/if-eth0/if_octets", 0, 10, 2, kinds,
+                                  want_if, set, &src),
+                   1);
+  ck_assert_str_eq(fc_source_key(src), "h/if-eth0/if_octets");
+  double *user = fc_source_data(src, 1);
+  ck_assert(user[0] == 0 && user[2] == 0); /* zeroed, 24 bytes usable */
+  fc_source_release(src);
+  ck_assert_int_eq(fc_set_acquire(set, "h/cpu-0/cpu-idle", 0, 10, 1, kinds,
+                                  want_if, NULL, &src),
+                   0);
+  /* Known keys are not asked about again. */
+  ck_assert_int_eq(fc_set_acquire(set, "h/cpu-0/cpu-idle", 10, 10, 1, kinds,
+                                  want_if, set, &src),
+                   0);
+  ck_assert_int_eq(want_calls, 2);
+  ck_assert_int_eq(fc_set_acquire(set, "h/if-eth0/if_octets", 10, 10, 1, kinds,
+                                  want_if, set, &src),
+                   -EINVAL);
+  ck_assert_int_eq(
+      fc_set_acquire(set, "x", 0, 10, 0, kinds, want_if, set, &src), -EINVAL);
+  ck_assert_int_eq(fc_set_acquire(set, "x", 0, 10, FC_SOURCE_MAX + 1, kinds,
+                                  want_if, set, &src),
+                   -EINVAL);
+  size_t nsrc, nign, bytes;
+  fc_set_stats(set, &nsrc, &nign, &bytes);
+  ck_assert_uint_eq(nsrc, 1);
+  ck_assert_uint_eq(nign, 1);
+  ck_assert_uint_gt(bytes, 2 * sizeof(double) * 120);
+  fc_set_free(set);
+  fc_set_free(NULL);
+}
+END_TEST
+
+/* Feeds sample t of the ec2-cpu excerpt to source `key`; false when the
+ * source could not be acquired (threads report, the main thread asserts). */
+static bool feed(fc_set_t *set, const char *key, const vec_t *x, size_t t) {
+  fc_kind_t kind = FC_KIND_GAUGE;
+  fc_raw_t v = {.gauge = x->v[t % x->n]};
+  fc_source_t *src;
+  if (fc_set_acquire(set, key, 10.0 * (double)t, 10, 1, &kind, want_if, set,
+                     &src) != 1)
+    return false;
+  fc_source_observe(src, 10.0 * (double)t, 10, &v);
+  fc_source_release(src);
+  return true;
+}
+
+START_TEST(set_refits_due_sources_and_evicts_idle_ones) {
+  vec_t x;
+  load_values("ec2-cpu.csv", &x);
+  fc_params_t p = params(60);
+  p.refit_every = 10;
+  fc_set_t *set = fc_set_new(&p, 0);
+  fc_model_t *m = fc_model_new(&p);
+  for (size_t t = 0; t < 34; t++)
+    ck_assert(feed(set, "a", &x, t));
+  ck_assert_int_eq(fc_set_refit(set, m), 0); /* nothing due yet */
+  ck_assert(feed(set, "a", &x, 34) && feed(set, "b", &x, 0));
+  ck_assert_int_eq(fc_set_refit(set, m), 1);
+  fc_source_t *src;
+  fc_kind_t kind = FC_KIND_GAUGE;
+  double mean[6];
+  ck_assert_int_eq(
+      fc_set_acquire(set, "a", 340, 10, 1, &kind, want_if, set, &src), 1);
+  ck_assert_int_eq(fc_source_forecast(src, 0, mean, NULL, NULL), 0);
+  ck_assert(isfinite(mean[0]));
+  ck_assert_int_eq(fc_source_forecast(src, 1, mean, NULL, NULL), -EINVAL);
+  fc_source_release(src);
+  /* "b" was last seen at 0, "a" at 340: idle after 60 intervals. */
+  ck_assert_uint_eq(fc_set_evict(set, 600), 0);
+  ck_assert_uint_eq(fc_set_evict(set, 601), 1);
+  /* A queued source stays until its refit ran. */
+  for (size_t t = 35; t < 45; t++)
+    ck_assert(feed(set, "a", &x, t));
+  ck_assert_uint_eq(fc_set_evict(set, 1e9), 0);
+  ck_assert_int_eq(fc_set_refit(set, m), 1);
+  ck_assert_uint_eq(fc_set_evict(set, 1e9), 1);
+  size_t nsrc, nign, bytes;
+  fc_set_stats(set, &nsrc, &nign, &bytes);
+  ck_assert_uint_eq(nsrc + nign, 0);
+  fc_model_free(m);
+  fc_set_free(set);
+}
+END_TEST
+
+enum { WRITERS = 3, SOURCES = 40, SAMPLES = 200 };
+
+typedef struct writer {
+  fc_set_t *set;
+  const vec_t *x;
+  int id;
+  int failures;
+} writer_t;
+
+/* Every writer feeds every source (samples interleaved by time, as
+ * collectd's write threads would), and a refitter runs meanwhile. */
+static void *write_all(void *arg) {
+  writer_t *w = arg;
+  for (size_t t = (size_t)w->id; t < SAMPLES; t += WRITERS)
+    for (int k = 0; k < SOURCES; k++) {
+      char key[32];
+      snprintf(key, sizeof(key), "host/src-%d/gauge", k);
+      w->failures += !feed(w->set, key, w->x, t + (size_t)k);
+    }
+  return NULL;
+}
+
+static atomic_int writers_done;
+
+static void *refit_all(void *arg) {
+  writer_t *w = arg;
+  fc_params_t p = params(60);
+  fc_model_t *m = fc_model_new(&p);
+  while (!writers_done) {
+    fc_set_refit(w->set, m);
+    fc_set_evict(w->set, 0);
+  }
+  fc_set_refit(w->set, m);
+  fc_model_free(m);
+  return NULL;
+}
+
+START_TEST(set_survives_concurrent_writers_and_refits) {
+  vec_t x;
+  load_values("ec2-cpu.csv", &x);
+  fc_params_t p = params(60);
+  p.refit_every = 5;
+  fc_set_t *set = fc_set_new(&p, 0);
+  pthread_t th[WRITERS + 1];
+  writer_t w[WRITERS + 1];
+  writers_done = 0;
+  for (int i = 0; i <= WRITERS; i++) {
+    w[i] = (writer_t){.set = set, .x = &x, .id = i};
+    ck_assert_int_eq(pthread_create(&th[i], NULL,
+                                    i < WRITERS ? write_all : refit_all, &w[i]),
+                     0);
+  }
+  for (int i = 0; i < WRITERS; i++) {
+    pthread_join(th[i], NULL);
+    ck_assert_int_eq(w[i].failures, 0);
+  }
+  writers_done = 1;
+  pthread_join(th[WRITERS], NULL);
+  size_t nsrc, nign, bytes;
+  fc_set_stats(set, &nsrc, &nign, &bytes);
+  ck_assert_uint_eq(nsrc, SOURCES);
+  /* Writers raced, so some samples arrived late: each source still has a
+   * model and finite forecasts. */
+  for (int k = 0; k < SOURCES; k++) {
+    char key[32];
+    snprintf(key, sizeof(key), "host/src-%d/gauge", k);
+    fc_kind_t kind = FC_KIND_GAUGE;
+    fc_source_t *src;
+    double mean[6], lo[6], hi[6];
+    ck_assert_int_eq(
+        fc_set_acquire(set, key, 1e4, 10, 1, &kind, want_if, set, &src), 1);
+    ck_assert_int_eq(fc_source_forecast(src, 0, mean, lo, hi), 0);
+    for (int h = 0; h < 6; h++)
+      ck_assert(isfinite(mean[h]) && lo[h] <= mean[h] && mean[h] <= hi[h]);
+    fc_source_release(src);
+  }
+  fc_set_free(set);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("forecast");
   TCase *ref = tcase_create("reference");
@@ -758,6 +946,12 @@ int main(void) {
   tcase_add_test(series, params_are_checked);
   tcase_add_test(series, series_fit_in_4_kib);
   suite_add_tcase(s, series);
+  TCase *sets = tcase_create("sets");
+  tcase_set_timeout(sets, 60);
+  tcase_add_test(sets, set_creates_ignores_and_checks_sources);
+  tcase_add_test(sets, set_refits_due_sources_and_evicts_idle_ones);
+  tcase_add_test(sets, set_survives_concurrent_writers_and_refits);
+  suite_add_tcase(s, sets);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
