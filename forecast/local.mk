@@ -23,7 +23,21 @@ t_check_forecast_LDADD = libforecast.la libpm.la $(CHECK_LIBS) -lm
 EXTRA_DIST += t/data/forecast/README.md t/data/forecast/LICENSE.NAB \
 	t/data/forecast/make-reference.py t/data/forecast/expected.txt \
 	t/data/forecast/rds-cpu.csv t/data/forecast/machine-temp.csv \
-	t/data/forecast/ec2-cpu.csv \
+	t/data/forecast/ec2-cpu.csv t/data/forecast/ec2-net.csv \
 	t/data/forecast/sim-arma.txt \
 	t/data/forecast/sim-arima.txt
 
+# The collectd plugin: a thin shell (no config.h of ours; collectd's flags).
+collectdplugin_LTLIBRARIES += forecast.la
+forecast_la_SOURCES = plugins/forecast.c
+forecast_la_CPPFLAGS = -I$(top_srcdir)/forecast $(COLLECTD_CPPFLAGS)
+forecast_la_LDFLAGS = $(PM_MODULE_FLAGS)
+forecast_la_LIBADD = libforecast.la -lm
+
+# Integration: the plugin in a real collectd against the library offline.
+check_PROGRAMS += t/forecast-offline
+t_forecast_offline_SOURCES = t/forecast-offline.c
+t_forecast_offline_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_forecast_offline_LDADD = libforecast.la -lm
+TESTS += t/forecast-collectd.sh
+EXTRA_DIST += t/forecast-collectd.sh

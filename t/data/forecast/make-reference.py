@@ -11,6 +11,7 @@ python3-numpy. Writes into t/data/forecast/:
   rds-cpu.csv       NAB rds_cpu_utilization_cc0c53.csv, data rows 1001-1240
   machine-temp.csv  NAB machine_temperature_system_failure.csv, rows 3001-3120
   ec2-cpu.csv       NAB ec2_cpu_utilization_5f5533.csv, rows 1001-1300
+  ec2-net.csv       NAB ec2_network_in_257a54.csv, rows 1001-1220
   sim-arma.txt      1000 samples of ARMA(2,1), phi (0.6, -0.2), theta 0.4,
                     mean 10, unit innovations (numpy seed 42)
   sim-arima.txt     500 samples of ARIMA(1,1,1), phi 0.5, theta -0.3,
@@ -77,6 +78,7 @@ def main():
     temp = excerpt(a.nab, "machine_temperature_system_failure.csv", 3001, 120,
                    "machine-temp.csv")
     excerpt(a.nab, "ec2_cpu_utilization_5f5533.csv", 1001, 300, "ec2-cpu.csv")
+    excerpt(a.nab, "ec2_network_in_257a54.csv", 1001, 220, "ec2-net.csv")
 
     np.random.seed(42)
     sim = 10 + arma_generate_sample([1, -0.6, 0.2], [1, 0.4], 1000, burnin=200)
