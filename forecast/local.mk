@@ -9,8 +9,9 @@ libforecast_la_LIBADD = -lm -lpthread
 
 # The benchmark driver (t/bench/forecast runs it; not part of make check).
 noinst_PROGRAMS += t/bench/forecast-bench
-t_bench_forecast_bench_SOURCES = t/bench/forecast-bench.c
-t_bench_forecast_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_bench_forecast_bench_SOURCES = t/bench/forecast-bench.c t/forecast-args.h
+t_bench_forecast_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast \
+	-I$(top_srcdir)/t
 t_bench_forecast_bench_LDADD = libforecast.la libpm.la -lm
 
 UNIT_TESTS += t/check_forecast
@@ -36,7 +37,7 @@ forecast_la_LIBADD = libforecast.la -lm
 
 # Integration: the plugin in a real collectd against the library offline.
 check_PROGRAMS += t/forecast-offline
-t_forecast_offline_SOURCES = t/forecast-offline.c
+t_forecast_offline_SOURCES = t/forecast-offline.c t/forecast-args.h
 t_forecast_offline_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
 t_forecast_offline_LDADD = libforecast.la -lm
 TESTS += t/forecast-collectd.sh

@@ -13,6 +13,7 @@
  *   ds h mean lower upper */
 #include "config.h"
 
+#include "forecast-args.h"
 #include "forecast.h"
 
 #include <getopt.h>
@@ -36,11 +37,7 @@ int main(int argc, char **argv) {
   long refit_after = -1;
   double interval = 10;
   static const struct option opts[] = {
-      {"window", required_argument, 0, 'w'},
-      {"horizon", required_argument, 0, 'h'},
-      {"refit-every", required_argument, 0, 'r'},
-      {"model", required_argument, 0, 'm'},
-      {"coverage", required_argument, 0, 'c'},
+      FC_ARGS_OPTIONS,
       {"kind", required_argument, 0, 'k'},
       {"refit-after", required_argument, 0, 'a'},
       {"interval", required_argument, 0, 'i'},
@@ -48,23 +45,12 @@ int main(int argc, char **argv) {
   };
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int r = fc_args_apply(c, optarg, &p);
+    if (r < 0)
+      return 2;
+    if (r > 0)
+      continue;
     switch (c) {
-    case 'w':
-      p.window = (unsigned)atoi(optarg);
-      break;
-    case 'h':
-      p.horizon = (unsigned)atoi(optarg);
-      break;
-    case 'r':
-      p.refit_every = (unsigned)atoi(optarg);
-      break;
-    case 'm':
-      if (fc_family_parse(optarg, &p.family) < 0)
-        return 2;
-      break;
-    case 'c':
-      p.coverage = atof(optarg);
-      break;
     case 'k':
       while (kind <= FC_KIND_ABSOLUTE && strcmp(kind_names[kind], optarg))
         kind++;

@@ -1,23 +1,29 @@
 /* forecast-bench: rolling evaluation and cost of forecast/ on real series.
  *
- *   forecast-bench [--window N] [--horizon H] [--stride S] [--series N]
+ *   forecast-bench [--window N] [--horizon H] [--model M] [--coverage C]
+ *                  [--refit-every R] [--stride S] [--series N]
  *                  [--accuracy] [--cost] FILE.csv...
  *
- * Accuracy: for each CSV (timestamp,value) it feeds the samples in order and,
- * at every origin from the first full window on, refits (refit every step)
- * and forecasts h = 1..H. It prints one tab-separated line per series:
+ * Accuracy: for each CSV (timestamp,value) it feeds the samples in order, by
+ * position, and at every origin from the first full window on refits when
+ * due (every step by default) and forecasts h = 1..H. It prints one
+ * tab-separated line per series:
  *   ACC name subset origins naive_h1 patmon_h1 naive_hH patmon_hH cov_h1 cov_hH
  * for subset "all" (every origin) and "sampled" (every S-th origin: the ones
  * the statsmodels peer evaluates). Errors are MASE: mean absolute error over
  * the origins divided by the series' mean absolute one-step change (the
  * in-sample naive MAE). cov_h is the share of outcomes inside the interval.
+ * A MODELS line gives the share of origins with the last-value fallback,
+ * with d = 1 and with MA terms.
  *
  * Cost: refit time at the window (median, 90th percentile), update time (one
- * sample fed through the installed model, and a forecast), bytes per series,
- * and the CPU share of N series (default 10,000) sampled every 10 s with
- * refit every 10, all on the given series. */
+ * sample fed through the installed model, and a forecast), and a fleet of N
+ * series (default 10,000) sampled every 10 s with refit every 10 through an
+ * fc_set as the collectd plugin drives it: CPU share of one core, update
+ * cost per sample, bytes per series. */
 #include "config.h"
 
+#include "forecast-args.h"
 #include "forecast.h"
 #include "internal.h"
 #include "pm.h"
@@ -122,7 +128,9 @@ static int accuracy(const series_data_t *d, const fc_params_t *p,
     fc_series_push(s, d->x[t]);
     if (t + 1 < p->window)
       continue;
-    if (fc_series_refit(s, m) < 0 || fc_series_forecast(s, mean, lo, hi) < 0)
+    if (fc_series_refit_due(s))
+      fc_series_refit(s, m);
+    if (fc_series_forecast(s, mean, lo, hi) < 0)
       continue;
     fc_model_info_t info;
     fc_series_model(s, &info);
@@ -145,13 +153,19 @@ static int accuracy(const series_data_t *d, const fc_params_t *p,
   }
   print_score(d->name, "all", &all, scale);
   print_score(d->name, "sampled", &sampled, scale);
-  printf("MODELS\t%s\tfallback=%zu", d->name, fallbacks);
+  size_t total = 0, d1 = 0, ma = 0;
   for (int dd = 0; dd < 2; dd++)
     for (int pp = 0; pp <= FC_MAX_P; pp++)
-      for (int qq = 0; qq <= FC_MAX_Q; qq++)
-        if (models[dd][pp][qq])
-          printf(" (%d,%d,%d)=%zu", pp, dd, qq, models[dd][pp][qq]);
-  printf("\n");
+      for (int qq = 0; qq <= FC_MAX_Q; qq++) {
+        size_t k = models[dd][pp][qq];
+        total += k;
+        d1 += dd == 1 ? k : 0;
+        ma += qq > 0 ? k : 0;
+      }
+  printf("MODELS\t%s\tfallback %.0f%%, d=1 %.0f%%, q>0 %.0f%%\n", d->name,
+         100.0 * (double)fallbacks / (double)total,
+         100.0 * (double)d1 / (double)total,
+         100.0 * (double)ma / (double)total);
   fflush(stdout);
   fc_series_free(s);
   fc_model_free(m);
@@ -235,11 +249,16 @@ static long rss_kib(void) {
   return kib;
 }
 
-/* N series sampled every 10 s with refit every 10: windows are filled first
- * (not timed), then `rounds` intervals are simulated; each round feeds one
- * sample to every series, computes its forecasts and runs the refits that
- * fell due (in the same thread, as the plugin's refit pass would). The CPU
- * share is the CPU time over the simulated time. */
+static bool want_all(void *ctx) { return ctx != NULL; }
+
+/* N series sampled every 10 s with refit every 10, through an fc_set as the
+ * collectd plugin drives it: each series is a source named like a collectd
+ * identifier, carrying the plugin's per-series bytes (the published
+ * counters of each horizon and bound). Windows are filled first (not
+ * timed); then `rounds` intervals are simulated: every series acquires its
+ * source, feeds one sample, computes its forecasts and releases it (the
+ * write callback), and the refits that fell due run once per round (the
+ * read callback). The CPU share is the CPU time over the simulated time. */
 static int cost_fleet(const series_data_t *data, size_t nd,
                       const fc_params_t *p, size_t nseries) {
   fc_params_t fp = *p;
@@ -247,62 +266,75 @@ static int cost_fleet(const series_data_t *data, size_t nd,
   const double interval = 10;
   const unsigned rounds = 100;
   long rss0 = rss_kib();
-  fc_series_t **s = calloc(nseries, sizeof(*s));
+  fc_set_t *set =
+      fc_set_new(&fp, sizeof(uint64_t) + 3 * fp.horizon * sizeof(double));
   fc_model_t *m = fc_model_new(&fp);
-  if (!s || !m) {
-    free(s);
-    fc_model_free(m);
-    return -ENOMEM;
-  }
-  size_t bytes = 0;
-  for (size_t i = 0; i < nseries; i++) {
-    if (!(s[i] = fc_series_new(&fp, FC_KIND_GAUGE)))
-      return -ENOMEM;
-    bytes += fc_series_size(s[i]);
-  }
-  /* Series i reads data[i % nd] from offset (i * 37) % length, so the
-   * fleet is varied and refits are spread over the rounds. */
   size_t *pos = calloc(nseries, sizeof(*pos));
-  if (!pos)
+  if (!set || !m || !pos) {
+    fc_set_free(set);
+    fc_model_free(m);
+    free(pos);
     return -ENOMEM;
+  }
+  const fc_kind_t kind = FC_KIND_GAUGE;
+  double mean[FC_HORIZON_MAX], lo[FC_HORIZON_MAX], hi[FC_HORIZON_MAX];
+  /* Series i reads data[i % nd] from offset (i * 37) % length and starts
+   * i % 10 samples early, so the fleet is varied and refits are spread. */
   for (size_t i = 0; i < nseries; i++) {
     const series_data_t *d = &data[i % nd];
-    pos[i] = (i * 37) % (d->n - fp.window - rounds - 1);
+    pos[i] = (i * 37) % (d->n - fp.window - rounds - fp.refit_every);
+    char key[64];
+    snprintf(key, sizeof(key), "node%05zu/cpu-%zu/percent-active", i / 8,
+             i % 8);
     for (unsigned k = 0; k < fp.window + i % fp.refit_every; k++) {
+      fc_source_t *src;
       fc_raw_t v = {.gauge = d->x[pos[i]++]};
-      fc_series_observe(s[i], (double)k * interval, interval, v);
+      if (fc_set_acquire(set, key, (double)k * interval, interval, 1, &kind,
+                         want_all, set, &src) != 1)
+        return -ENOMEM;
+      fc_source_observe(src, (double)k * interval, interval, &v);
+      fc_source_release(src);
     }
-    fc_series_refit(s[i], m);
   }
+  fc_set_refit(set, m);
   long rss1 = rss_kib(); /* every series and its window now touched */
-  double mean[FC_HORIZON_MAX], lo[FC_HORIZON_MAX], hi[FC_HORIZON_MAX];
   size_t refits = 0;
-  double c0 = cpu_seconds();
+  double update_cpu = 0, refit_cpu = 0;
   for (unsigned r = 0; r < rounds; r++) {
+    double c0 = cpu_seconds();
     for (size_t i = 0; i < nseries; i++) {
       const series_data_t *d = &data[i % nd];
       double t = (double)(fp.window + i % fp.refit_every + r) * interval;
+      char key[64];
+      snprintf(key, sizeof(key), "node%05zu/cpu-%zu/percent-active", i / 8,
+               i % 8);
+      fc_source_t *src;
       fc_raw_t v = {.gauge = d->x[pos[i]++]};
-      fc_series_observe(s[i], t, interval, v);
-      fc_series_forecast(s[i], mean, lo, hi);
-      if (fc_series_refit_due(s[i])) {
-        fc_series_refit(s[i], m);
-        refits++;
-      }
+      if (fc_set_acquire(set, key, t, interval, 1, &kind, want_all, set,
+                         &src) != 1)
+        return -ENOMEM;
+      fc_source_observe(src, t, interval, &v);
+      fc_source_forecast(src, 0, mean, lo, hi);
+      fc_source_release(src);
     }
+    double c1 = cpu_seconds();
+    refits += (size_t)fc_set_refit(set, m);
+    update_cpu += c1 - c0;
+    refit_cpu += cpu_seconds() - c1;
   }
-  double cpu = cpu_seconds() - c0;
-  double simulated = rounds * interval;
-  printf("COST\tfleet_series\t%zu\nCOST\tfleet_refits\t%zu\n", nseries, refits);
+  double simulated = rounds * interval, cpu = update_cpu + refit_cpu;
+  size_t nsrc, nign, bytes;
+  fc_set_stats(set, &nsrc, &nign, &bytes);
+  printf("COST\tfleet_series\t%zu\nCOST\tfleet_refits\t%zu\n", nsrc, refits);
+  printf("COST\tfleet_update_us\t%.3f\n",
+         update_cpu / ((double)nseries * rounds) * 1e6);
   printf("COST\tfleet_cpu_s\t%.3f\nCOST\tfleet_simulated_s\t%.0f\n", cpu,
          simulated);
   printf("COST\tfleet_core_share_pct\t%.3f\n", 100 * cpu / simulated);
   printf("COST\tbytes_per_series\t%.0f\n", (double)bytes / (double)nseries);
   printf("COST\trss_bytes_per_series\t%.0f\n",
          (double)(rss1 - rss0) * 1024 / (double)nseries);
-  for (size_t i = 0; i < nseries; i++)
-    fc_series_free(s[i]);
-  free(s);
+  fc_set_free(set);
   free(pos);
   fc_model_free(m);
   return 0;
@@ -316,40 +348,33 @@ int main(int argc, char **argv) {
   size_t fleet = 10000;
   bool do_acc = false, do_cost = false;
   static const struct option opts[] = {
-      {"window", required_argument, 0, 'w'},
-      {"horizon", required_argument, 0, 'h'},
+      FC_ARGS_OPTIONS,
       {"stride", required_argument, 0, 's'},
       {"series", required_argument, 0, 'n'},
-      {"model", required_argument, 0, 'm'},
       {"accuracy", no_argument, 0, 'a'},
-      {"cost", no_argument, 0, 'c'},
+      {"cost", no_argument, 0, 'C'},
       {0, 0, 0, 0},
   };
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int r = fc_args_apply(c, optarg, &p);
+    if (r < 0) {
+      fprintf(stderr, "forecast-bench: unknown model %s\n", optarg);
+      return 2;
+    }
+    if (r > 0)
+      continue;
     switch (c) {
-    case 'w':
-      p.window = (unsigned)atoi(optarg);
-      break;
-    case 'h':
-      p.horizon = (unsigned)atoi(optarg);
-      break;
     case 's':
       stride = (unsigned)atoi(optarg);
       break;
     case 'n':
       fleet = (size_t)atol(optarg);
       break;
-    case 'm':
-      if (fc_family_parse(optarg, &p.family) < 0) {
-        fprintf(stderr, "forecast-bench: unknown model %s\n", optarg);
-        return 2;
-      }
-      break;
     case 'a':
       do_acc = true;
       break;
-    case 'c':
+    case 'C':
       do_cost = true;
       break;
     default:
