@@ -42,3 +42,14 @@ t_forecast_offline_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
 t_forecast_offline_LDADD = libforecast.la -lm
 TESTS += t/forecast-collectd.sh
 EXTRA_DIST += t/forecast-collectd.sh
+
+# libFuzzer harness (./configure --enable-fuzzers CC=clang; quickstart's fuzz
+# stage runs every t/fuzz/fuzz_* for 30 s).
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_forecast
+t_fuzz_fuzz_forecast_SOURCES = t/fuzz/fuzz_forecast.c
+t_fuzz_fuzz_forecast_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_fuzz_fuzz_forecast_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_forecast_LDADD = libforecast.la -lm
+endif
+EXTRA_DIST += t/fuzz/fuzz_forecast.c
