@@ -27,6 +27,7 @@ struct fc_series {
   fc_raw_t last_raw;
   bool have_raw;
   bool has_model;
+  double z; /* normal quantile of the interval's upper bound */
   fc_arma_t model;
   /* Filter state of the installed model: the last sample (gaps filled by
    * their prediction), the last centred samples of the differenced series
@@ -147,6 +148,7 @@ fc_series_t *fc_series_new(const fc_params_t *p, fc_kind_t kind) {
   s->last_t = NAN;
   s->xf = NAN;
   s->half = s->ring + cap;
+  s->z = fc_norm_quantile(0.5 + p->coverage / 2);
   return s;
 }
 
@@ -366,10 +368,10 @@ void fc_series_set_model(fc_series_t *s, const fc_arma_t *model) {
   s->has_model = true;
   double psi[FC_HORIZON_MAX];
   fc_psi(&s->model, (int)s->p.horizon, psi);
-  double z = fc_norm_quantile(0.5 + s->p.coverage / 2), var = 0;
+  double var = 0;
   for (unsigned h = 0; h < s->p.horizon; h++) {
     var += psi[h] * psi[h];
-    s->half[h] = z * sqrt(s->model.sigma2 * var);
+    s->half[h] = s->z * sqrt(s->model.sigma2 * var);
   }
   s->xf = NAN;
   memset(s->wf, 0, sizeof(s->wf));

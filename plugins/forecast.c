@@ -96,6 +96,7 @@ static bool name_forecast(const value_list_t *from, unsigned h, int b,
 typedef struct want_ctx {
   const state_t *st;
   const value_list_t *vl;
+  const char *id;
 } want_ctx_t;
 
 static bool wanted(void *arg) {
@@ -112,14 +113,12 @@ static bool wanted(void *arg) {
       continue;
     value_list_t longest;
     if (!name_forecast(vl, FC_HORIZON_MAX, 1, &longest)) {
-      WARNING(PLUGIN " plugin: %s/%s-%s/%s-%s: names too long to name its "
-                     "forecasts; not forecast",
-              vl->host, vl->plugin, vl->plugin_instance, vl->type,
-              vl->type_instance);
+      WARNING(PLUGIN " plugin: %s: too long to name its forecasts; not "
+                     "forecast",
+              w->id);
       return false;
     }
-    INFO(PLUGIN " plugin: forecasting %s/%s-%s/%s-%s", vl->host, vl->plugin,
-         vl->plugin_instance, vl->type, vl->type_instance);
+    INFO(PLUGIN " plugin: forecasting %s", w->id);
     return true;
   }
   return false;
@@ -215,7 +214,7 @@ static int fc_write(const data_set_t *ds, const value_list_t *vl,
   }
   double t = CDTIME_T_TO_DOUBLE(vl->time);
   double interval = CDTIME_T_TO_DOUBLE(vl->interval);
-  want_ctx_t ctx = {st, vl};
+  want_ctx_t ctx = {st, vl, id};
   fc_source_t *src;
   int r = fc_set_acquire(st->set, id, t, interval, ds->ds_num, kinds, wanted,
                          &ctx, &src);
