@@ -63,6 +63,9 @@ static double median(double *a, size_t n) {
   return (lo + hi) / 2;
 }
 
+/* The 5% to 95% quantile range over 3.29 is the standard deviation for
+ * normal data, like 1.4826 MAD, but unlike the MAD it does not collapse on
+ * bursty load series whose samples mostly sit at one level. */
 int fc_robust_scale(const double *x, size_t n, double *scratch,
                     double *ret_center, double *ret_scale) {
   size_t m = 0;
@@ -72,17 +75,22 @@ int fc_robust_scale(const double *x, size_t n, double *scratch,
   if (m == 0)
     return -ENODATA;
   double center = median(scratch, m);
-  double mean_abs = 0;
-  m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (isfinite(x[i])) {
-      scratch[m] = fabs(x[i] - center);
-      mean_abs += scratch[m++];
-    }
-  double scale = 1.4826 * median(scratch, m);
-  /* A MAD of 0 (mostly repeated values) would clip every real change. */
-  if (scale <= 0)
-    scale = 1.2533 * mean_abs / (double)m;
+  /* median() left the m/2 smallest values in scratch[0..m/2-1] and the
+   * others above them: each quantile is selected within its half. */
+  size_t half = m / 2;
+  size_t k05 = (size_t)(0.05 * (double)(m - 1) + 0.5);
+  size_t k95 = (size_t)(0.95 * (double)(m - 1) + 0.5);
+  double lo = k05 < half ? fc_select(scratch, half, k05) : center;
+  double hi = k95 >= half ? fc_select(scratch + half, m - half, k95 - half)
+                          : center;
+  double scale = (hi - lo) / 3.29;
+  if (scale <= 0) {
+    /* More than 90% of the samples are equal: their mean distance. */
+    double sum = 0;
+    for (size_t i = 0; i < m; i++)
+      sum += fabs(scratch[i] - center);
+    scale = 1.2533 * sum / (double)m;
+  }
   *ret_center = center;
   *ret_scale = scale;
   return 0;

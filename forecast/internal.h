@@ -15,7 +15,7 @@
 /* Order of the long autoregression of the Hannan-Rissanen first stage. */
 #define FC_LONG_AR 8
 /* Outliers are clipped at median +- FC_CLIP robust standard deviations. */
-#define FC_CLIP 3.0
+#define FC_CLIP 5.0
 /* Stationarity and invertibility: every root outside radius 1/margin. */
 #define FC_ROOT_MARGIN 0.98
 /* KPSS 5% critical value for level stationarity (Kwiatkowski et al. 1992,
@@ -38,9 +38,10 @@ typedef struct fc_arma {
 /* The k-th smallest of a[0..n-1] (0-based); reorders a. n > 0. */
 double fc_select(double *a, size_t n, size_t k);
 
-/* Median and robust standard deviation (1.4826 MAD; when more than half the
- * samples are equal, 1.2533 times the mean absolute deviation) of the finite
- * values of x. scratch holds n doubles. -ENODATA when none is finite. */
+/* Median and robust standard deviation ((q95 - q05) / 3.29; when more than
+ * 90% of the samples are equal, 1.2533 times their mean absolute deviation
+ * from the median) of the finite values of x. scratch holds n doubles.
+ * -ENODATA when none is finite. */
 int fc_robust_scale(const double *x, size_t n, double *scratch,
                     double *ret_center, double *ret_scale);
 

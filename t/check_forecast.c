@@ -346,16 +346,21 @@ START_TEST(select_agrees_with_sort) {
 END_TEST
 
 START_TEST(robust_scale_ignores_outliers_and_gaps) {
-  double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1e9, NAN}, scratch[11];
-  double c, s;
-  ck_assert_int_eq(fc_robust_scale(x, 11, scratch, &c, &s), 0);
-  ck_assert_double_eq(c, 5.5);
-  ck_near(s, 1.4826 * 2.5, TOL_EXACT, "MAD scale");
-  /* Mostly repeated values: MAD is 0, the mean absolute deviation is not. */
-  double y[] = {0, 0, 0, 0, 0, 0, 10};
-  ck_assert_int_eq(fc_robust_scale(y, 7, scratch, &c, &s), 0);
+  double x[41], scratch[41], c, s;
+  for (int i = 0; i < 39; i++)
+    x[i] = i + 1;
+  x[39] = 1e9; /* an outlier */
+  x[40] = NAN; /* a gap */
+  ck_assert_int_eq(fc_robust_scale(x, 41, scratch, &c, &s), 0);
+  ck_assert_double_eq(c, 20.5);
+  /* 40 samples: the 5% and 95% quantiles are the 3rd and 38th. */
+  ck_near(s, (38 - 3) / 3.29, TOL_EXACT, "quantile-range scale");
+  /* Over 90% equal: the scale is their mean distance, not 0. */
+  double y[20] = {0};
+  y[19] = 10;
+  ck_assert_int_eq(fc_robust_scale(y, 20, scratch, &c, &s), 0);
   ck_assert_double_eq(c, 0);
-  ck_near(s, 1.2533 * 10 / 7, TOL_EXACT, "mean absolute deviation");
+  ck_near(s, 1.2533 * 10 / 20, TOL_EXACT, "mean absolute deviation");
   double z[] = {NAN, NAN};
   ck_assert_int_eq(fc_robust_scale(z, 2, scratch, &c, &s), -ENODATA);
 }
