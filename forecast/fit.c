@@ -3,10 +3,11 @@
  * The steps, each chosen on the NAB benchmark (t/bench/forecast; README):
  *  1. constant window: the mean, with a zero-width interval;
  *  2. d in {0, 1} by the KPSS test, as R's forecast::ndiffs chooses it;
- *  3. outliers of the (differenced) series clipped at the median +- 3 robust
- *     standard deviations; the series is centred on its median, which for
- *     the skewed, spiky load series suits an absolute-error target better
- *     than the mean (d = 0; after differencing no constant is fitted);
+ *  3. gross outliers of the (differenced) series clipped at the median +- 5
+ *     robust standard deviations (fc_robust_scale); the series is centred on
+ *     its median, which for the skewed, spiky load series suits an
+ *     absolute-error target better than the mean (d = 0; after differencing
+ *     no constant is fitted);
  *  4. candidates: the mean only, AR(p) by Burg, and every (p,q) with q >= 1
  *     by Hannan-Rissanen (stage one: Burg AR(8)), unstable or non-invertible
  *     ones dropped; all scored by AICc from their conditional sum of squares
