@@ -202,10 +202,11 @@ static void css_normal_equations(const fc_arma_t *m, const double *w,
         r -= m->theta[l] * prev[l][a];
       row[a] = gap ? 0 : r;
     }
-    for (int l = m->q - 1; l > 0; l--)
-      memcpy(prev[l], prev[l - 1], sizeof(double) * (size_t)k);
-    if (m->q > 0)
-      memcpy(prev[0], row, sizeof(double) * (size_t)k);
+    for (int a = 0; a < k; a++) { /* by hand: these rows are short */
+      for (int l = m->q - 1; l > 0; l--)
+        prev[l][a] = prev[l - 1][a];
+      prev[0][a] = row[a];
+    }
     if (gap)
       continue;
     for (int a = 0; a < k; a++) {

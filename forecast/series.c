@@ -184,14 +184,13 @@ static void filter_step(fc_series_t *s, double x) {
     w = pred;
     s->xf = m->d == 0 ? m->mu + pred : s->xf + pred;
   }
-  if (m->p > 0) {
-    memmove(s->wf + 1, s->wf, sizeof(double) * (FC_MAX_P - 1));
-    s->wf[0] = w;
-  }
-  if (m->q > 0) {
-    memmove(s->e + 1, s->e, sizeof(double) * (FC_MAX_Q - 1));
-    s->e[0] = innov;
-  }
+  /* Shifted by hand: a call to memmove costs more than these moves. */
+  for (int i = FC_MAX_P - 1; i > 0; i--)
+    s->wf[i] = s->wf[i - 1];
+  s->wf[0] = w;
+  for (int j = FC_MAX_Q - 1; j > 0; j--)
+    s->e[j] = s->e[j - 1];
+  s->e[0] = innov;
 }
 
 void fc_series_push(fc_series_t *s, double x) {
