@@ -801,12 +801,20 @@ static bool feed(fc_set_t *set, const char *key, const vec_t *x, size_t t) {
   return true;
 }
 
+/* A set with window 60 for the ec2-cpu excerpt, loaded into x. */
+static fc_set_t *cpu_set(vec_t *x, unsigned refit_every, fc_params_t *ret) {
+  load_values("ec2-cpu.csv", x);
+  *ret = params(60);
+  ret->refit_every = refit_every;
+  fc_set_t *set = fc_set_new(ret, 0);
+  ck_assert_ptr_nonnull(set);
+  return set;
+}
+
 START_TEST(set_refits_due_sources_and_evicts_idle_ones) {
   vec_t x;
-  load_values("ec2-cpu.csv", &x);
-  fc_params_t p = params(60);
-  p.refit_every = 10;
-  fc_set_t *set = fc_set_new(&p, 0);
+  fc_params_t p;
+  fc_set_t *set = cpu_set(&x, 10, &p);
   fc_model_t *m = fc_model_new(&p);
   for (size_t t = 0; t < 34; t++)
     ck_assert(feed(set, "a", &x, t));
@@ -878,10 +886,8 @@ static void *refit_all(void *arg) {
 
 START_TEST(set_survives_concurrent_writers_and_refits) {
   vec_t x;
-  load_values("ec2-cpu.csv", &x);
-  fc_params_t p = params(60);
-  p.refit_every = 5;
-  fc_set_t *set = fc_set_new(&p, 0);
+  fc_params_t p;
+  fc_set_t *set = cpu_set(&x, 5, &p);
   pthread_t th[WRITERS + 1];
   writer_t w[WRITERS + 1];
   writers_done = 0;
