@@ -1,4 +1,5 @@
 # pattern: the pattern engine library and patmon-expand.
+PATTERN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pattern
 noinst_LTLIBRARIES += libpattern.la
 libpattern_la_SOURCES = \
 	pattern/pattern.h pattern/internal.h pattern/json.h \
@@ -14,13 +15,13 @@ libpattern_la_LIBADD = libpm.la $(UDEV_LIBS) $(PCRE2_LIBS) $(CONFUSE_LIBS) \
 
 bin_PROGRAMS += patmon-expand
 patmon_expand_SOURCES = pattern/patmon-expand.c
-patmon_expand_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pattern \
+patmon_expand_CPPFLAGS = $(PATTERN_CPPFLAGS) \
 	-DPATMON_SYSCONFDIR='"$(sysconfdir)/patmon"'
 patmon_expand_LDADD = libpattern.la
 
 UNIT_TESTS += t/check_pattern
 t_check_pattern_SOURCES = t/check_pattern.c
-t_check_pattern_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
+t_check_pattern_CPPFLAGS = $(PATTERN_CPPFLAGS) -DSRCDIR='"$(abs_top_srcdir)"'
 t_check_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PCRE2_CFLAGS)
 t_check_pattern_LDADD = libpattern.la $(CHECK_LIBS)
 
@@ -41,6 +42,7 @@ EXTRA_PROGRAMS += t/bench/gen-expand t/bench/bench-expand
 t_bench_gen_expand_SOURCES = t/bench/gen-expand.c
 t_bench_gen_expand_LDADD = libpm.la
 t_bench_bench_expand_SOURCES = t/bench/bench-expand.c
+t_bench_bench_expand_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_bench_bench_expand_LDADD = libpattern.la
 
 EXTRA_DIST += t/bench/expand
@@ -48,9 +50,11 @@ EXTRA_DIST += t/bench/expand
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_patterns t/fuzz/fuzz_snapshot
 t_fuzz_fuzz_patterns_SOURCES = t/fuzz/fuzz_patterns.c
+t_fuzz_fuzz_patterns_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_fuzz_fuzz_patterns_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_patterns_LDADD = libpattern.la
 t_fuzz_fuzz_snapshot_SOURCES = t/fuzz/fuzz_snapshot.c
+t_fuzz_fuzz_snapshot_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_fuzz_fuzz_snapshot_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_snapshot_LDADD = libpattern.la
 endif
@@ -60,5 +64,6 @@ dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
 
 UNIT_TESTS += t/check_collect
 t_check_collect_SOURCES = t/check_collect.c
+t_check_collect_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_check_collect_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_collect_LDADD = libpattern.la $(CHECK_LIBS)
