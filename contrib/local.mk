@@ -33,4 +33,5 @@ EXTRA_DIST += t/install.sh
 
 # The demo (./quickstart demo) and its data.
 EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \
-	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs
+	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs \
+	contrib/demo/demo-forecast.png
