@@ -198,7 +198,7 @@ static int start(struct instance *p) {
 
 static int dispatch(const pat_value_t *v, void *ud) {
   struct instance *p = ud;
-  value_t values[2];
+  value_t values[PAT_VALUES_MAX];
   value_list_t vl = VALUE_LIST_INIT;
   for (unsigned i = 0; i < v->nvalues; i++) {
     if (v->derive)
