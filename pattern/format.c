@@ -323,15 +323,18 @@ static int fmt_gmond(const pat_entries_t *e, const char *source,
     cfg_str(out, source);
     pm_buf_puts(out, " }\n");
   }
-  pm_buf_printf(out,
-                "  }\n}\n# The module's own metrics.\n"
-                "collection_group {\n  collect_every = %d\n"
-                "  time_threshold = %d\n",
-                GMOND_DEFAULT_INTERVAL, GMOND_DEFAULT_INTERVAL * 6);
+  pm_buf_printf(
+      out,
+      "  }\n}\n# The module's own metrics, sent when they change, else every\n"
+      "# minute.\n"
+      "collection_group {\n  collect_every = %d\n"
+      "  time_threshold = %d\n",
+      GMOND_DEFAULT_INTERVAL, GMOND_DEFAULT_INTERVAL * 6);
   size_t nself;
   const pat_gmond_self_t *self = pat_gmond_self_metrics(&nself);
   for (size_t i = 0; i < nself; i++)
-    pm_buf_printf(out, "  metric { name = \"%s\" }\n", self[i].name);
+    pm_buf_printf(out, "  metric { name = \"%s\"  value_threshold = 1 }\n",
+                  self[i].name);
   pm_buf_puts(out,
               "}\n# Published by the module for the entries as they are now "
               "(not declared\n# above: it follows hotplug and migrations), "

@@ -19,6 +19,7 @@
 
 #include "hotplug/hotplug.h"
 #include "pattern.h"
+#include "plugins/relist.h"
 
 #define PLUGIN "pattern"
 
@@ -37,20 +38,6 @@ struct instance {
   /* the plugin's own activity, written by the worker (atomics) */
   uint64_t expansions, events, dropped;
   uint64_t last_us;
-};
-
-/* Which classes an event kind makes us list again. */
-static const struct {
-  unsigned kind, classes;
-} relist[] = {
-    {HP_DEVICE, 1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_NET, 1u << PAT_NIC},
-    {HP_MOUNT, 1u << PAT_MOUNT},
-    {HP_RESOURCE, 1u << PAT_RESOURCE | 1u << PAT_UNIT | 1u << PAT_MOUNT |
-                      1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_VOLUME, 1u << PAT_MOUNT | 1u << PAT_DISK | 1u << PAT_PARTITION |
-                    1u << PAT_RESOURCE},
-    {HP_RESCAN, PAT_ALL_CLASSES},
 };
 
 static void instance_free(void *arg) {
@@ -133,9 +120,7 @@ static void *worker(void *arg) {
         hp_batch_format(b, line, sizeof(line));
         WARNING(PLUGIN " plugin: event socket: %s", line);
       }
-      for (size_t i = 0; i < sizeof(relist) / sizeof(relist[0]); i++)
-        if (b->kinds & relist[i].kind)
-          classes |= relist[i].classes;
+      classes = pm_relist_classes(b->kinds);
     }
     now = CDTIME_T_TO_DOUBLE(cdtime());
     if (now >= next_full) {
