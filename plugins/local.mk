@@ -32,6 +32,7 @@ t_bench_hotplug_latency_SOURCES = t/bench/hotplug-latency.c t/bench/cdsock.c t/b
 t_bench_hotplug_latency_LDADD = libpm.la
 t_bench_cd_listval_SOURCES = t/bench/cd-listval.c t/bench/cdsock.c t/bench/cdsock.h
 t_bench_cd_listval_LDADD = libpm.la
-EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm
+EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm \
+	t/bench/gmond-hotplug contrib/gmond
 EXTRA_DIST += contrib/collectd
 dist_man_MANS += man/collectd-patmon.5

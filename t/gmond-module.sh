@@ -161,6 +161,20 @@ kill "$gmond_pid"
 wait "$gmond_pid"
 [ -S "$T/events.sock" ] && fail "event socket left behind"
 
+# The contrib snippet, with this test's paths: gmond parses it, runs the
+# module's init and lists the module's metrics (-m), and exits cleanly.
+sed -n '/^globals/,/^}/p; /^cluster/p; /_channel/p' "$T/gmond.conf" > "$T/contrib.conf"
+sed -e "s|\"/usr/lib/x86_64-linux-gnu/ganglia/modpatmon.so\"|\"$module\"|" \
+  -e "s|\"/etc/patmon/patterns.conf\"|\"$T/patterns.conf\"|" \
+  -e "s|\"/var/lib/ganglia/patmon/entries.json\"|\"$T/contrib/entries.json\"|" \
+  -e "s|\"/run/patmon/events.sock\"|\"$T/contrib.sock\"|" -e 's|"haclient"|"root"|' \
+  "$top_srcdir/contrib/gmond/patmon.conf" >> "$T/contrib.conf"
+timeout 20 /usr/sbin/gmond -c "$T/contrib.conf" -m > "$T/contrib.out" 2>&1 ||
+  fail "gmond -m with the contrib snippet: $(cat "$T/contrib.out")"
+assert_grep "^patmon_entries" "$T/contrib.out" "gmond -m does not list patmon_entries: $(cat "$T/contrib.out")"
+assert_grep "forecasts of \"load_one cpu_idle rsc_\*_cpu_user\"" "$T/contrib.out"
+[ -s "$T/contrib/entries.json" ] || fail "no entries file from the contrib snippet"
+
 # A bad pattern file at start: the module says where and fails to
 # initialize; gmond runs on without it.
 printf 'pattern "y" {\n  class = toaster\n}\n' > "$T/patterns.conf"
