@@ -81,8 +81,8 @@ int fc_robust_scale(const double *x, size_t n, double *scratch,
   size_t k05 = (size_t)(0.05 * (double)(m - 1) + 0.5);
   size_t k95 = (size_t)(0.95 * (double)(m - 1) + 0.5);
   double lo = k05 < half ? fc_select(scratch, half, k05) : center;
-  double hi = k95 >= half ? fc_select(scratch + half, m - half, k95 - half)
-                          : center;
+  double hi =
+      k95 >= half ? fc_select(scratch + half, m - half, k95 - half) : center;
   double scale = (hi - lo) / 3.29;
   if (scale <= 0) {
     /* More than 90% of the samples are equal: their mean distance. */
