@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <grp.h>
 #include <math.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -63,15 +62,15 @@ struct instance {
   apr_pool_t *pool;
   Ganglia_udp_send_channels channels;
   bool mute;
+  uint32_t send_errors, errors_logged; /* the module's thread only */
   double last_error_log;
-  uint32_t errors_logged;
   pthread_t worker;
   bool started, stop;
   /* gmond's metric list: the module's own metrics, and their counters */
   Ganglia_25metric info[8];
   const uint32_t *source[8]; /* NULL: expansion_us */
   /* counters gmond's main loop reads (atomics) */
-  uint32_t entries, metrics, expansions, events, dropped, send_errors;
+  uint32_t entries, metrics, expansions, events, dropped;
   uint64_t expansion_us;
 };
 
@@ -106,11 +105,10 @@ static bool cycle_begin(struct instance *p, double now, bool on_grid,
 static void cycle_end(struct cycle *c) {
   struct instance *p = c->p;
   apr_pool_destroy(c->pool);
-  uint32_t errors = __atomic_load_n(&p->send_errors, __ATOMIC_RELAXED);
   double now = now_s();
-  if (errors != p->errors_logged && now - p->last_error_log >= 60) {
-    err_msg(MODULE ": %u metric sends failed since start", errors);
-    p->errors_logged = errors;
+  if (p->send_errors != p->errors_logged && now - p->last_error_log >= 60) {
+    err_msg(MODULE ": %u metric sends failed since start", p->send_errors);
+    p->errors_logged = p->send_errors;
     p->last_error_log = now;
   }
 }
@@ -149,7 +147,7 @@ static void send_metric(struct cycle *c, const char *name, double value,
                   : Ganglia_metric_send(gm, p->channels);
   }
   if (r != 0)
-    __atomic_add_fetch(&p->send_errors, 1, __ATOMIC_RELAXED);
+    p->send_errors++;
   else if (!tombstone)
     c->sent++;
 }
