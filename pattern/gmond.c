@@ -51,15 +51,17 @@ struct gstate {
   char *name;
   char *instance; /* NULL for node metrics (never retired) */
   pat_class_t cls;
-  bool primed;
+  bool primed;    /* a counter's previous value is known */
+  bool announced; /* a value was marked announce, at announced_t */
   int64_t prev;
-  double prev_t;
+  double prev_t, announced_t;
 };
 
 struct pat_gmond {
   struct gstate **slots; /* open addressing by name */
   size_t size, n;
   unsigned primed;
+  unsigned announce_every;
 };
 
 static struct gstate **slot(struct gstate **slots, size_t size,
@@ -78,10 +80,11 @@ static void gstate_free(struct gstate *s) {
   free(s);
 }
 
-int pat_gmond_new(pat_gmond_t **ret) {
+int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
   pat_gmond_t *g = calloc(1, sizeof(*g));
   if (!g)
     return -ENOMEM;
+  g->announce_every = announce_every ? announce_every : 1;
   g->size = 64;
   g->slots = calloc(g->size, sizeof(*g->slots));
   if (!g->slots) {
@@ -251,6 +254,13 @@ int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
                           .group = d ? d->gmond_group : m->plugin,
                           .entry = en,
                           .interval = (int)(interval + 0.5)};
+      /* 5% slack: reads due every interval come a little early or late. */
+      gm.announce = !s->announced || now - s->announced_t >=
+                                         (g->announce_every - 0.05) * interval;
+      if (gm.announce) {
+        s->announced = true;
+        s->announced_t = now;
+      }
       int r = fn(&gm, ud);
       if (r < 0)
         return r;

@@ -274,6 +274,9 @@ typedef struct pat_gmetric {
   const char *group;        /* gmond's GROUP ("disk", "network", ...) */
   const pat_entry_t *entry; /* NULL for the node's own values */
   int interval;             /* seconds between two values of it */
+  bool announce; /* send its metadata with this value: its first value since
+                    it was new (or retired), or announce_every of its
+                    intervals since the last one */
 } pat_gmetric_t;
 
 typedef int (*pat_gmetric_fn)(const pat_gmetric_t *m, void *ud);
@@ -293,7 +296,9 @@ void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
  * has made, so that metrics of entries that went away can be retired. */
 typedef struct pat_gmond pat_gmond_t;
 
-int pat_gmond_new(pat_gmond_t **ret);
+/* announce_every: how many of a metric's intervals may pass between two
+ * values marked announce (0 or 1: every value). */
+int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret);
 void pat_gmond_free(pat_gmond_t *g);
 
 /* Turns value list v, read at now (seconds, monotonic) by a reader whose

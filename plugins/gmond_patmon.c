@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MODULE "patmon"
@@ -63,6 +64,7 @@ struct instance {
   Ganglia_udp_send_channels channels;
   bool mute;
   uint32_t send_errors, errors_logged; /* the module's thread only */
+  unsigned unpaced;
   double last_error_log;
   pthread_t worker;
   bool started, stop;
@@ -120,11 +122,32 @@ static void xml_safe(char *s) {
       *s = '_';
 }
 
-/* Sends name's metadata (and, unless tombstone, its value) to every send
- * channel. A tombstone re-announces the metric with dmax 1. */
+/* What send_metric sends. gmond drops a metric whose metadata it has not
+ * heard for dmax, and a gmond that starts later knows only what is
+ * announced after it started: metadata goes with a metric's first value
+ * and then every ANNOUNCE_EVERY of its intervals (dmax is 10 of them). */
+enum send { SEND_VALUE, SEND_ANNOUNCE, SEND_TOMBSTONE };
+#define ANNOUNCE_EVERY 3
+#define DMAX_INTERVALS 10
+
+/* Loopback delivers a burst at once: thousands of datagrams would overflow
+ * gmond's receive buffer. A short pause after every PACE_PACKETS. */
+#define PACE_PACKETS 64
+#define PACE_NS 1000000
+
+static void pace(struct instance *p, unsigned packets) {
+  p->unpaced += packets;
+  if (p->unpaced < PACE_PACKETS)
+    return;
+  p->unpaced = 0;
+  nanosleep(&(struct timespec){.tv_nsec = PACE_NS}, NULL);
+}
+
+/* Sends a metric to every send channel: its value, its metadata and value,
+ * or (a tombstone) its metadata alone with dmax 1. */
 static void send_metric(struct cycle *c, const char *name, double value,
                         const char *units, const char *group, const char *desc,
-                        int tmax, int dmax, bool tombstone) {
+                        int tmax, int dmax, enum send what) {
   struct instance *p = c->p;
   if (!p->channels || p->mute || !isfinite(value))
     return;
@@ -140,20 +163,22 @@ static void send_metric(struct cycle *c, const char *name, double value,
   int r = gm ? Ganglia_metric_set(gm, n, v, "double", u, GANGLIA_SLOPE_BOTH,
                                   (unsigned)tmax, (unsigned)dmax)
              : -1;
-  if (r == 0) {
+  if (r == 0 && what != SEND_VALUE) {
     Ganglia_metadata_add(gm, MGROUP, g);
     Ganglia_metadata_add(gm, "DESC", d);
-    r = tombstone ? Ganglia_metadata_send(gm, p->channels)
-                  : Ganglia_metric_send(gm, p->channels);
+    r = Ganglia_metadata_send(gm, p->channels);
   }
+  if (r == 0 && what != SEND_TOMBSTONE)
+    r = Ganglia_value_send(gm, p->channels);
   if (r != 0)
     p->send_errors++;
-  else if (!tombstone)
+  else if (what != SEND_TOMBSTONE)
     c->sent++;
+  pace(p, what == SEND_ANNOUNCE ? 2 : 1);
 }
 
 static int dmax_of(const struct instance *p, int interval) {
-  return p->dmax > 0 ? p->dmax : 3 * interval;
+  return p->dmax > 0 ? p->dmax : DMAX_INTERVALS * interval;
 }
 
 /* ---- forecasts ---- */
@@ -199,6 +224,13 @@ static void forecast(struct cycle *c, const pat_gmetric_t *m) {
   fc_raw_t raw = {.gauge = m->value};
   bool ok = fc_source_observe(src, c->now, m->interval, &raw) == 1 &&
             fc_source_forecast(src, 0, fc[0], fc[1], fc[2]) == 0;
+  /* When the forecasts were last announced (0: never). */
+  double *announced = fc_source_data(src, 0);
+  bool announce =
+      ok && (*announced == 0 ||
+             c->now - *announced >= (ANNOUNCE_EVERY - 0.05) * m->interval);
+  if (announce)
+    *announced = c->now;
   fc_source_release(src);
   if (!ok)
     return;
@@ -212,7 +244,8 @@ static void forecast(struct cycle *c, const pat_gmetric_t *m) {
              what[b], m->name, p->fc.horizon, m->interval,
              p->fc.coverage * 100);
     send_metric(c, names[b], x > 0 ? x : 0, m->units, "forecast", desc,
-                m->interval, dmax_of(p, m->interval), false);
+                m->interval, dmax_of(p, m->interval),
+                announce ? SEND_ANNOUNCE : SEND_VALUE);
   }
 }
 
@@ -226,7 +259,8 @@ static int on_metric(const pat_gmetric_t *m, void *ud) {
              pat_class_name(m->entry->cls), m->entry->instance,
              m->entry->pattern);
     send_metric(c, m->name, m->value, m->units, m->group, desc, m->interval,
-                dmax_of(c->p, m->interval), false);
+                dmax_of(c->p, m->interval),
+                m->announce ? SEND_ANNOUNCE : SEND_VALUE);
   }
   if (c->on_grid && forecast_wanted(c->p, m->name))
     forecast(c, m);
@@ -265,12 +299,12 @@ static bool read_cycle(struct instance *p, double now, bool on_grid) {
 
 static int tombstone(const char *name, void *ud) {
   struct cycle *c = ud;
-  send_metric(c, name, 0, "", "", "gone", 1, 1, true);
+  send_metric(c, name, 0, "", "", "gone", 1, 1, SEND_TOMBSTONE);
   if (forecast_wanted(c->p, name)) {
     char names[3][PAT_GMETRIC_NAME_MAX + 16];
     forecast_names(c->p, name, names);
     for (int b = 0; b < 3; b++)
-      send_metric(c, names[b], 0, "", "", "gone", 1, 1, true);
+      send_metric(c, names[b], 0, "", "", "gone", 1, 1, SEND_TOMBSTONE);
   }
   return 0;
 }
@@ -632,10 +666,12 @@ static int init(apr_pool_t *pool) {
   }
   give_entries_dir(p, existed);
   pat_read_opts_t ro = {.interval = p->interval, .quick_second = true};
-  if (pat_reader_new(&ro, &p->reader) < 0 || pat_gmond_new(&p->conv) < 0)
+  if (pat_reader_new(&ro, &p->reader) < 0 ||
+      pat_gmond_new(p->dmax ? 1 : ANNOUNCE_EVERY, &p->conv) < 0)
     goto fail;
   if (has_globs(p->forecast) &&
-      (!(p->fcs = fc_set_new(&p->fc, 0)) || !(p->fcm = fc_model_new(&p->fc))))
+      (!(p->fcs = fc_set_new(&p->fc, sizeof(double))) ||
+       !(p->fcm = fc_model_new(&p->fc))))
     goto fail;
   hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
                                (p->socket ? HP_SRC_SOCKET : 0),

@@ -28,8 +28,8 @@ static int collect(const pat_gmetric_t *m, void *ud) {
   struct got *g = ud;
   ck_assert_int_lt(g->n, 64);
   ck_assert_int_le(strlen(m->name), PAT_GMETRIC_NAME_MAX);
-  snprintf(g->lines[g->n++], 200, "%s=%g %s %s", m->name, m->value, m->units,
-           m->group);
+  snprintf(g->lines[g->n++], 200, "%s=%g %s %s%s", m->name, m->value, m->units,
+           m->group, m->announce ? "" : " again");
   return 0;
 }
 
@@ -92,7 +92,7 @@ START_TEST(counters_become_rates) {
   pat_entry_t en;
   ck_assert_int_eq(pat_entries_get(e, 0, &en), 0);
   pat_gmond_t *g = NULL;
-  ck_assert_int_eq(pat_gmond_new(&g), 0);
+  ck_assert_int_eq(pat_gmond_new(3, &g), 0);
   struct got got = {0};
   pat_value_t v = counters(&en, "interface", "if_octets", 1000, 5000);
   /* The first value only primes both counters. */
@@ -107,8 +107,14 @@ START_TEST(counters_become_rates) {
   got.n = 0;
   v = counters(&en, "interface", "if_octets", 10, 6400);
   ck_assert_int_eq(pat_gmond_convert(g, &v, 114, 10, collect, &got), 1);
-  assert_line(&got, "net_eth0_bytes_out=100 bytes/sec network");
+  assert_line(&got, "net_eth0_bytes_out=100 bytes/sec network again");
   ck_assert_uint_eq(pat_gmond_take_primed(g), 1);
+  /* Three intervals after the last announcement: announced again. */
+  got.n = 0;
+  v = counters(&en, "interface", "if_octets", 1010, 7400);
+  ck_assert_int_eq(pat_gmond_convert(g, &v, 134, 10, collect, &got), 2);
+  assert_line(&got, "net_eth0_bytes_in=50 bytes/sec network");
+  assert_line(&got, "net_eth0_bytes_out=50 bytes/sec network");
   /* A type the table does not name makes nothing. */
   v = counters(&en, "interface", "if_multicast", 1, 2);
   ck_assert_int_eq(pat_gmond_convert(g, &v, 120, 10, collect, &got), 0);
@@ -132,7 +138,7 @@ START_TEST(gauges_averages_and_scales) {
   ck_assert_int_eq(pat_entries_get(e, 1, &proc), 0);
   ck_assert_int_eq(disk.cls, PAT_DISK);
   pat_gmond_t *g = NULL;
-  ck_assert_int_eq(pat_gmond_new(&g), 0);
+  ck_assert_int_eq(pat_gmond_new(1, &g), 0);
   struct got got = {0};
   /* collectd's disk_time grows by interval x average ms per operation:
    * 150 over a 10 s interval is 15 ms, whenever the second read happens. */
@@ -181,7 +187,7 @@ START_TEST(resource_volume_apart) {
   pat_entry_t en = {
       .cls = PAT_RESOURCE, .instance = "nfs", .pattern = "ha", .metrics = ~0u};
   pat_gmond_t *g = NULL;
-  ck_assert_int_eq(pat_gmond_new(&g), 0);
+  ck_assert_int_eq(pat_gmond_new(1, &g), 0);
   struct got got = {0};
   pat_value_t own = counters(&en, "processes", "disk_octets", 0, 0);
   pat_value_t vol = counters(&en, "disk", "disk_octets", 0, 0);
@@ -208,7 +214,7 @@ END_TEST
 
 START_TEST(node_values_use_gmond_names) {
   pat_gmond_t *g = NULL;
-  ck_assert_int_eq(pat_gmond_new(&g), 0);
+  ck_assert_int_eq(pat_gmond_new(1, &g), 0);
   struct got got = {0};
   pat_value_t load = {.plugin = "load",
                       .plugin_instance = "",
@@ -241,7 +247,7 @@ START_TEST(retire_what_went_away) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", \"name\": "
       "\"eth1\", \"props\": {\"NAME\": \"eth1\"}}]}");
   pat_gmond_t *g = NULL;
-  ck_assert_int_eq(pat_gmond_new(&g), 0);
+  ck_assert_int_eq(pat_gmond_new(1, &g), 0);
   struct got got = {0};
   /* Enough metrics to grow the table past its first size. */
   char type[32];
