@@ -9,6 +9,8 @@ dist_patternsex_DATA = contrib/patterns/example.conf \
 	contrib/patterns/nfs-pair.conf
 collectdexdir = $(examplesdir)/collectd
 dist_collectdex_DATA = contrib/collectd/patmon.conf
+gmondexdir = $(examplesdir)/gmond
+dist_gmondex_DATA = contrib/gmond/patmon.conf
 balancerexdir = $(examplesdir)/balancer
 dist_balancerex_DATA = contrib/balancer/balance.conf \
 	contrib/balancer/patmon-balance.service contrib/balancer/patmon-balance.cron \

@@ -4,19 +4,19 @@ noinst_LTLIBRARIES += libforecast.la
 libforecast_la_SOURCES = forecast/forecast.h forecast/internal.h \
 	forecast/set.c \
 	forecast/clean.c forecast/arma.c forecast/fit.c forecast/series.c
-libforecast_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+libforecast_la_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 libforecast_la_LIBADD = -lm -lpthread
 
 # The benchmark driver (t/bench/forecast runs it; not part of make check).
 noinst_PROGRAMS += t/bench/forecast-bench
 t_bench_forecast_bench_SOURCES = t/bench/forecast-bench.c t/forecast-args.h
-t_bench_forecast_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast \
+t_bench_forecast_bench_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/t
 t_bench_forecast_bench_LDADD = libforecast.la libpm.la -lm
 
 UNIT_TESTS += t/check_forecast
 t_check_forecast_SOURCES = t/check_forecast.c
-t_check_forecast_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_check_forecast_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_check_forecast_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_forecast_LDADD = libforecast.la libpm.la $(CHECK_LIBS) -lm
 
@@ -38,7 +38,7 @@ forecast_la_LIBADD = libforecast.la -lm
 # Integration: the plugin in a real collectd against the library offline.
 check_PROGRAMS += t/forecast-offline
 t_forecast_offline_SOURCES = t/forecast-offline.c t/forecast-args.h
-t_forecast_offline_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_forecast_offline_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_forecast_offline_LDADD = libforecast.la -lm
 TESTS += t/forecast-collectd.sh t/forecast-config.sh
 EXTRA_DIST += t/forecast-collectd.sh t/forecast-config.sh
@@ -48,7 +48,7 @@ EXTRA_DIST += t/forecast-collectd.sh t/forecast-config.sh
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_forecast
 t_fuzz_fuzz_forecast_SOURCES = t/fuzz/fuzz_forecast.c
-t_fuzz_fuzz_forecast_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/forecast
+t_fuzz_fuzz_forecast_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_fuzz_fuzz_forecast_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_forecast_LDADD = libforecast.la -lm
 endif

@@ -27,58 +27,119 @@ static const char *const dev_vars[] = {"env", "attr", NULL};
 static const char *const rsc_vars[] = {"param", NULL};
 static const char *const no_vars[] = {NULL};
 
+/* gmond metrics: suffix, collectd plugin (NULL: the class's), type, type
+ * instance, data source, conversion, scale, units. Names follow gmond's own
+ * (bytes_in, pkts_in, disk_free, cpu_user, part_used); rates are per second
+ * as gmond's modules report them. */
+#define GM(suffix, type, tinst, ds, conv, scale, units)                        \
+  { suffix, NULL, type, tinst, ds, PAT_GM_##conv, scale, units }
+#define GMP(suffix, plugin, type, tinst, ds, conv, units)                      \
+  { suffix, plugin, type, tinst, ds, PAT_GM_##conv, 0, units }
+#define GMLIST(...)                                                            \
+  (const struct pat_gmond_desc[]) {                                            \
+    __VA_ARGS__, { NULL, NULL, NULL, NULL, 0, PAT_GM_GAUGE, 0, NULL }          \
+  }
+
 /* What collectd's own disk plugin dispatches, grouped. */
 static const struct pat_group_desc disk_groups[] = {
     {"io", LIST("disk_octets", "disk_ops"),
-     LIST("read_bytes", "write_bytes", "reads", "writes")},
-    {"latency", LIST("disk_time"), LIST("read_time", "write_time")},
-    {"merged", LIST("disk_merged"), LIST("read_merged", "write_merged")},
-    {"utilization", LIST("disk_io_time"), LIST("io_time", "weighted_io_time")},
-    {"pending", LIST("pending_operations"), LIST("pending")},
+     GMLIST(GM("read_bytes", "disk_octets", NULL, 0, RATE, 0, "bytes/sec"),
+            GM("write_bytes", "disk_octets", NULL, 1, RATE, 0, "bytes/sec"),
+            GM("reads", "disk_ops", NULL, 0, RATE, 0, "ops/sec"),
+            GM("writes", "disk_ops", NULL, 1, RATE, 0, "ops/sec"))},
+    {"latency", LIST("disk_time"),
+     GMLIST(GM("read_time", "disk_time", NULL, 0, AVG, 0, "ms"),
+            GM("write_time", "disk_time", NULL, 1, AVG, 0, "ms"))},
+    {"merged", LIST("disk_merged"),
+     GMLIST(GM("read_merged", "disk_merged", NULL, 0, RATE, 0, "ops/sec"),
+            GM("write_merged", "disk_merged", NULL, 1, RATE, 0, "ops/sec"))},
+    {"utilization", LIST("disk_io_time"),
+     GMLIST(
+         GM("io_time", "disk_io_time", NULL, 0, RATE, 0, "ms/sec"),
+         GM("weighted_io_time", "disk_io_time", NULL, 1, RATE, 0, "ms/sec"))},
+    {"pending", LIST("pending_operations"),
+     GMLIST(GM("pending", "pending_operations", NULL, 0, GAUGE, 0, "ops"))},
     {NULL, NULL, NULL}};
 
 static const struct pat_group_desc nic_groups[] = {
-    {"traffic", LIST("if_octets"), LIST("bytes_in", "bytes_out")},
-    {"packets", LIST("if_packets"), LIST("pkts_in", "pkts_out")},
-    {"errors", LIST("if_errors"), LIST("errs_in", "errs_out")},
-    {"dropped", LIST("if_dropped"), LIST("drops_in", "drops_out")},
+    {"traffic", LIST("if_octets"),
+     GMLIST(GM("bytes_in", "if_octets", NULL, 0, RATE, 0, "bytes/sec"),
+            GM("bytes_out", "if_octets", NULL, 1, RATE, 0, "bytes/sec"))},
+    {"packets", LIST("if_packets"),
+     GMLIST(GM("pkts_in", "if_packets", NULL, 0, RATE, 0, "packets/sec"),
+            GM("pkts_out", "if_packets", NULL, 1, RATE, 0, "packets/sec"))},
+    {"errors", LIST("if_errors"),
+     GMLIST(GM("errs_in", "if_errors", NULL, 0, RATE, 0, "errors/sec"),
+            GM("errs_out", "if_errors", NULL, 1, RATE, 0, "errors/sec"))},
+    {"dropped", LIST("if_dropped"),
+     GMLIST(GM("drops_in", "if_dropped", NULL, 0, RATE, 0, "packets/sec"),
+            GM("drops_out", "if_dropped", NULL, 1, RATE, 0, "packets/sec"))},
     {NULL, NULL, NULL}};
 
 static const struct pat_group_desc mount_groups[] = {
-    {"space", LIST("df_complex"), LIST("disk_free", "disk_used", "disk_total")},
-    {"inodes", LIST("df_inodes"), LIST("inodes_free", "inodes_used")},
+    {"space", LIST("df_complex"),
+     GMLIST(GM("disk_free", "df_complex", "free", 0, GAUGE, 0, "bytes"),
+            GM("disk_reserved", "df_complex", "reserved", 0, GAUGE, 0, "bytes"),
+            GM("disk_used", "df_complex", "used", 0, GAUGE, 0, "bytes"))},
+    {"inodes", LIST("df_inodes"),
+     GMLIST(
+         GM("inodes_free", "df_inodes", "free", 0, GAUGE, 0, "inodes"),
+         GM("inodes_reserved", "df_inodes", "reserved", 0, GAUGE, 0, "inodes"),
+         GM("inodes_used", "df_inodes", "used", 0, GAUGE, 0, "inodes"))},
     {"percent", LIST("percent_bytes", "percent_inodes"),
-     LIST("part_used", "inodes_used_pct")},
+     GMLIST(GM("part_used", "percent_bytes", "used", 0, GAUGE, 0, "%"),
+            GM("inodes_used_pct", "percent_inodes", "used", 0, GAUGE, 0, "%"))},
     {NULL, NULL, NULL}};
 
 /* collectd 5.12's processes plugin: io_octets is rchar/wchar, io_ops
  * syscr/syscw, disk_octets read_bytes/write_bytes (older releases called
- * these ps_disk_octets and ps_disk_ops). */
+ * these ps_disk_octets and ps_disk_ops). ps_cputime counts microseconds:
+ * its rate times 1e-4 is the percentage of one CPU. */
 #define PROCESS_GROUPS                                                         \
-  {"cpu", LIST("ps_cputime"), LIST("cpu_user", "cpu_system")},                 \
+  {"cpu", LIST("ps_cputime"),                                                  \
+   GMLIST(GM("cpu_user", "ps_cputime", NULL, 0, RATE, 1e-4, "%"),              \
+          GM("cpu_system", "ps_cputime", NULL, 1, RATE, 1e-4, "%"))},          \
       {"memory", LIST("ps_rss", "ps_vm", "ps_data", "ps_code"),                \
-       LIST("rss", "vm")},                                                     \
-      {"count", LIST("ps_count"), LIST("procs", "threads")},                   \
+       GMLIST(GM("rss", "ps_rss", NULL, 0, GAUGE, 0, "bytes"),                 \
+              GM("vm", "ps_vm", NULL, 0, GAUGE, 0, "bytes"))},                 \
+      {"count", LIST("ps_count"),                                              \
+       GMLIST(GM("procs", "ps_count", NULL, 0, GAUGE, 0, "processes"),         \
+              GM("threads", "ps_count", NULL, 1, GAUGE, 0, "threads"))},       \
       {"io", LIST("io_octets", "io_ops", "disk_octets"),                       \
-       LIST("read_bytes", "write_bytes", "reads", "writes")},                  \
+       GMLIST(GM("read_bytes", "disk_octets", NULL, 0, RATE, 0, "bytes/sec"),  \
+              GM("write_bytes", "disk_octets", NULL, 1, RATE, 0, "bytes/sec"), \
+              GM("reads", "io_ops", NULL, 0, RATE, 0, "ops/sec"),              \
+              GM("writes", "io_ops", NULL, 1, RATE, 0, "ops/sec"))},           \
   {                                                                            \
-    "faults", LIST("ps_pagefaults"), LIST("minflt", "majflt")                  \
+    "faults", LIST("ps_pagefaults"),                                           \
+        GMLIST(GM("minflt", "ps_pagefaults", NULL, 0, RATE, 0, "faults/sec"),  \
+               GM("majflt", "ps_pagefaults", NULL, 1, RATE, 0, "faults/sec"))  \
   }
 
 static const struct pat_group_desc process_groups[] = {PROCESS_GROUPS,
                                                        {NULL, NULL, NULL}};
 
-/* A resource also covers its data volume (its mount and block device). */
+/* A resource also covers its data volume (its mount and block device), read
+ * as the df and disk plugins would: vol_* keeps them apart from the
+ * processes' own io. */
 static const struct pat_group_desc resource_groups[] = {
     PROCESS_GROUPS,
     {"volume", LIST("df_complex", "disk_octets", "disk_ops"),
-     LIST("disk_free", "disk_used", "read_bytes", "write_bytes")},
+     GMLIST(GMP("vol_free", "df", "df_complex", "free", 0, GAUGE, "bytes"),
+            GMP("vol_used", "df", "df_complex", "used", 0, GAUGE, "bytes"),
+            GMP("vol_read_bytes", "disk", "disk_octets", NULL, 0, RATE,
+                "bytes/sec"),
+            GMP("vol_write_bytes", "disk", "disk_octets", NULL, 1, RATE,
+                "bytes/sec"),
+            GMP("vol_reads", "disk", "disk_ops", NULL, 0, RATE, "ops/sec"),
+            GMP("vol_writes", "disk", "disk_ops", NULL, 1, RATE, "ops/sec"))},
     {NULL, NULL, NULL}};
 
 static const struct pat_class_desc classes[PAT_NCLASSES] = {
     [PAT_DISK] = {.name = "disk",
                   .plugin = "disk",
                   .gmond_prefix = "disk",
+                  .gmond_group = "disk",
                   .keys = dev_keys,
                   .vars = dev_vars,
                   .parents = true,
@@ -86,6 +147,7 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
     [PAT_PARTITION] = {.name = "partition",
                        .plugin = "disk",
                        .gmond_prefix = "disk",
+                       .gmond_group = "disk",
                        .keys = dev_keys,
                        .vars = dev_vars,
                        .parents = true,
@@ -93,6 +155,7 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
     [PAT_NIC] = {.name = "nic",
                  .plugin = "interface",
                  .gmond_prefix = "net",
+                 .gmond_group = "network",
                  .keys = nic_keys,
                  .vars = dev_vars,
                  .parents = true,
@@ -100,24 +163,28 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
     [PAT_MOUNT] = {.name = "mount",
                    .plugin = "df",
                    .gmond_prefix = "fs",
+                   .gmond_group = "filesystem",
                    .keys = mount_keys,
                    .vars = no_vars,
                    .groups = mount_groups},
     [PAT_PROCESS] = {.name = "process",
                      .plugin = "processes",
                      .gmond_prefix = "proc",
+                     .gmond_group = "process",
                      .keys = proc_keys,
                      .vars = no_vars,
                      .groups = process_groups},
     [PAT_UNIT] = {.name = "unit",
                   .plugin = "processes",
                   .gmond_prefix = "unit",
+                  .gmond_group = "unit",
                   .keys = unit_keys,
                   .vars = no_vars,
                   .groups = process_groups},
     [PAT_RESOURCE] = {.name = "resource",
                       .plugin = "processes",
                       .gmond_prefix = "rsc",
+                      .gmond_group = "resource",
                       .keys = rsc_keys,
                       .vars = rsc_vars,
                       .groups = resource_groups},

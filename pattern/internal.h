@@ -14,18 +14,48 @@
 #define PAT_MAX_CAPTURES 9 /* %1..%9 */
 #define PAT_NO_KEY UINT32_MAX
 
+/* FNV-1a of a string, for the tables keyed by name. */
+static inline size_t pat_hash_str(const char *s) {
+  size_t h = 1469598103934665603u;
+  while (*s)
+    h = (h ^ (unsigned char)*s++) * 1099511628211u;
+  return h;
+}
+
 /* ---- class descriptions (classes.c) ---- */
+
+/* How a gmond metric's value comes from its data source. */
+enum pat_gmond_conv {
+  PAT_GM_GAUGE, /* the value itself */
+  PAT_GM_RATE,  /* a counter: per second between two reads */
+  PAT_GM_AVG,   /* collectd's disk_time: a counter that grows by the read
+                   interval times the average per operation */
+};
+
+/* One gmond metric of a metric group: `<prefix>_<instance>_<suffix>` is
+ * data source `ds` of the value list (plugin, type, tinst), converted. */
+struct pat_gmond_desc {
+  const char *suffix;
+  const char *plugin; /* NULL: the class's plugin */
+  const char *type;
+  const char *tinst; /* NULL: none */
+  unsigned ds;
+  enum pat_gmond_conv conv;
+  double scale; /* applied last; 0 means 1 */
+  const char *units;
+};
 
 struct pat_group_desc {
   const char *name;
-  const char *const *types; /* collectd types dispatched */
-  const char *const *gmond; /* gmond metric suffixes */
+  const char *const *types;           /* collectd types dispatched */
+  const struct pat_gmond_desc *gmond; /* gmond metrics, suffix NULL ends */
 };
 
 struct pat_class_desc {
   const char *name;
   const char *plugin;       /* collectd plugin of its identifiers */
   const char *gmond_prefix; /* gmond metric name prefix */
+  const char *gmond_group;  /* gmond's GROUP of its metrics */
   const char *const *keys;  /* condition keys; "ENV{}" allows any ENV{x} */
   const char *const *vars;  /* template variables: "env", "attr", "param" */
   bool parents;             /* objects carry parent levels (ATTRS) */

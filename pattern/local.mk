@@ -6,6 +6,7 @@ libpattern_la_SOURCES = \
 	pattern/classes.c pattern/inventory.c pattern/json.c pattern/snapshot.c \
 	pattern/match.c pattern/name.c pattern/parse.c pattern/expand.c \
 	pattern/format.c pattern/scan.c pattern/monitor.c pattern/collect.c \
+	pattern/gmond.c \
 	pattern/prov_udev.c pattern/prov_mount.c pattern/prov_proc.c \
 	pattern/prov_unit.c pattern/prov_pcmk.c
 libpattern_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS) $(PCRE2_CFLAGS) \
@@ -63,7 +64,13 @@ EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
 dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
 
 UNIT_TESTS += t/check_collect
-t_check_collect_SOURCES = t/check_collect.c
+t_check_collect_SOURCES = t/check_collect.c t/check_expand.h
 t_check_collect_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_check_collect_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_collect_LDADD = libpattern.la $(CHECK_LIBS)
+
+UNIT_TESTS += t/check_gmond
+t_check_gmond_SOURCES = t/check_gmond.c t/check_expand.h
+t_check_gmond_CPPFLAGS = $(PATTERN_CPPFLAGS)
+t_check_gmond_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_check_gmond_LDADD = libpattern.la $(CHECK_LIBS)

@@ -207,6 +207,9 @@ void pat_monitor_free(pat_monitor_t *m);
 
 /* ---- reading values (collect.c) ----------------------------------------- */
 
+/* Data sources of a value list at most (collectd's load has 3). */
+#define PAT_VALUES_MAX 3
+
 /* One collectd value list: what collectd's own plugin would dispatch for the
  * object (same plugin, type and type instance). */
 typedef struct pat_value {
@@ -214,11 +217,12 @@ typedef struct pat_value {
   const char *plugin_instance; /* the entry's instance (volumes: theirs) */
   const char *type;            /* a types.db type */
   const char *type_instance;   /* "" when none */
-  unsigned nvalues;            /* 1 or 2 */
+  unsigned nvalues;            /* 1 to PAT_VALUES_MAX */
   bool derive;                 /* counters (DERIVE) rather than gauges */
-  int64_t counter[2];
-  double gauge[2];
-  const pat_entry_t *entry; /* the entry it was read for */
+  int64_t counter[PAT_VALUES_MAX];
+  double gauge[PAT_VALUES_MAX];
+  const pat_entry_t *entry; /* the entry it was read for; NULL for the
+                               node's own values (pat_reader_read_node) */
 } pat_value_t;
 
 typedef int (*pat_emit_fn)(const pat_value_t *v, void *ud);
@@ -228,6 +232,11 @@ typedef struct pat_read_opts {
   const char *cgroup_root; /* NULL: /sys/fs/cgroup, then its unified/ and
                               systemd/ hierarchies */
   double interval;         /* the host's read interval, seconds */
+  bool quick_second;       /* an entry read once is due again at the next
+                              call whatever its interval, so that a host that
+                              turns counters into rates itself can show a new
+                              entry soon (the gmond module calls again a
+                              second later) */
 } pat_read_opts_t;
 
 typedef struct pat_reader pat_reader_t;
@@ -244,5 +253,92 @@ int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret);
 int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
                     pat_emit_fn emit, void *ud);
 void pat_reader_free(pat_reader_t *r);
+
+/* Reads the node itself as collectd's load and cpu plugins do (aggregated,
+ * ReportByCpu false, ValuesPercentage true): load/load (shortterm, midterm,
+ * longterm) and cpu/percent-<state> (user nice system idle wait interrupt
+ * softirq steal, from the second call on), each with entry NULL. Returns
+ * the number of value lists emitted or a negative errno. */
+int pat_reader_read_node(pat_reader_t *r, pat_emit_fn emit, void *ud);
+
+/* ---- gmond metrics (gmond.c) -------------------------------------------- */
+
+/* gmond has no plugin/type identifiers: a value list's data sources become
+ * metrics named `<prefix>_<instance>_<suffix>` (disk_sda_read_bytes,
+ * net_eth0_bytes_in, rsc_web_cpu_user), counters become rates per second
+ * as gmond's own modules report them. The class table says which. */
+
+/* Longest metric name made here, NUL excluded. */
+#define PAT_GMETRIC_NAME_MAX 127
+
+typedef struct pat_gmetric {
+  const char *name;   /* characters gmond keeps: [A-Za-z0-9_.-] */
+  const char *suffix; /* the metric group's part of the name */
+  double value;
+  const char *units;
+  const char *group;        /* gmond's GROUP ("disk", "network", ...) */
+  const pat_entry_t *entry; /* NULL for the node's own values */
+  int interval;             /* seconds between two values of it */
+  bool announce; /* send its metadata with this value: its first value since
+                    it was new (or retired), or announce_every of its
+                    intervals since the last one */
+} pat_gmetric_t;
+
+typedef int (*pat_gmetric_fn)(const pat_gmetric_t *m, void *ud);
+typedef int (*pat_gname_fn)(const char *name, void *ud);
+
+/* Calls fn with the name of every metric entry en may publish (its metric
+ * groups, in table order); stops at and returns fn's first non-zero
+ * return, else 0. */
+int pat_gmond_names(const pat_entry_t *en, pat_gname_fn fn, void *ud);
+
+/* Copies `<prefix>_<instance>_<suffix>` of en, made gmond-safe, into buf
+ * (at least PAT_GMETRIC_NAME_MAX + 1 bytes). */
+void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
+                    size_t len);
+
+/* A converter keeps each metric's previous counter, and which metrics it
+ * has made, so that metrics of entries that went away can be retired. */
+typedef struct pat_gmond pat_gmond_t;
+
+/* announce_every: how many of a metric's intervals may pass between two
+ * values marked announce (0 or 1: every value). */
+int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret);
+void pat_gmond_free(pat_gmond_t *g);
+
+/* Turns value list v, read at now (seconds, monotonic) by a reader whose
+ * interval is `interval`, into gmond metrics and calls fn for each:
+ * gauges as they are; counters as rates against the same metric's previous
+ * value (the first value, or one below the previous, only primes it); disk
+ * latency as the average per operation. Node values are named as gmond's
+ * own metrics (load_one, cpu_idle, ...). Returns how many metrics fn was
+ * called for, fn's first negative return, or -ENOMEM. */
+int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
+                      double interval, pat_gmetric_fn fn, void *ud);
+
+/* Counters primed (first seen or reset) since the previous call: each
+ * gives a rate at its next read. */
+unsigned pat_gmond_take_primed(pat_gmond_t *g);
+
+/* Forgets every metric made for an entry that is not in e (same class and
+ * instance), calling fn (may be NULL) with its name first. Returns how
+ * many were forgotten or -ENOMEM. */
+int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
+                     void *ud);
+
+/* Metrics the converter knows. */
+size_t pat_gmond_count(const pat_gmond_t *g);
+
+/* The gmond module's own metrics: the only ones it declares to gmond (and
+ * that a collection_group lists); it pushes the others. */
+typedef struct pat_gmond_self {
+  const char *name;
+  const char *units;
+  const char *slope; /* "both", or "positive" for counts since start */
+  bool is_float;     /* else an unsigned 32-bit integer */
+  const char *desc;
+} pat_gmond_self_t;
+
+const pat_gmond_self_t *pat_gmond_self_metrics(size_t *ret_n);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "hotplug/hotplug.h"
 #include "pattern.h"
+#include "plugins/relist.h"
 
 #define PLUGIN "pattern"
 
@@ -38,20 +39,6 @@ struct instance {
   /* the plugin's own activity, written by the worker (atomics) */
   uint64_t expansions, events, dropped;
   uint64_t last_us;
-};
-
-/* Which classes an event kind makes us list again. */
-static const struct {
-  unsigned kind, classes;
-} relist[] = {
-    {HP_DEVICE, 1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_NET, 1u << PAT_NIC},
-    {HP_MOUNT, 1u << PAT_MOUNT},
-    {HP_RESOURCE, 1u << PAT_RESOURCE | 1u << PAT_UNIT | 1u << PAT_MOUNT |
-                      1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_VOLUME, 1u << PAT_MOUNT | 1u << PAT_DISK | 1u << PAT_PARTITION |
-                    1u << PAT_RESOURCE},
-    {HP_RESCAN, PAT_ALL_CLASSES},
 };
 
 /* Readings and timers use the monotonic clock: a step of the wall clock
@@ -192,9 +179,7 @@ static void *worker(void *arg) {
         hp_batch_format(b, line, sizeof(line));
         WARNING(PLUGIN " plugin: event socket: %s", line);
       }
-      for (size_t i = 0; i < sizeof(relist) / sizeof(relist[0]); i++)
-        if (b->kinds & relist[i].kind)
-          classes |= relist[i].classes;
+      classes = pm_relist_classes(b->kinds);
     }
     now = mono_s();
     if (now >= next_full) {
@@ -252,7 +237,7 @@ fail:
 
 static int dispatch(const pat_value_t *v, void *ud) {
   struct instance *p = ud;
-  value_t values[2];
+  value_t values[PAT_VALUES_MAX];
   value_list_t vl = VALUE_LIST_INIT;
   for (unsigned i = 0; i < v->nvalues; i++) {
     if (v->derive)

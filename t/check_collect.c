@@ -3,6 +3,7 @@
  * expected counters, process groups whose members come and go. */
 #include "config.h"
 
+#include "check_expand.h"
 #include "pattern.h"
 
 #include <check.h>
@@ -67,24 +68,6 @@ static void put_proc(int pid, const char *comm, unsigned long long utime,
                 "   5 kB\n");
 }
 
-static pat_entries_t *expand(const char *patterns, const char *snapshot) {
-  pat_set_t *set = NULL;
-  pat_inventory_t *inv = NULL;
-  pat_entries_t *e = NULL;
-  pm_error_t err = {0};
-  char buf[1200];
-  ck_assert_msg(
-      pat_set_parse(patterns, strlen(patterns), "t.conf", &set, &err) == 0,
-      "%s", pm_error_str(&err, buf, sizeof(buf)));
-  ck_assert_msg(pat_inventory_load_buf(snapshot, strlen(snapshot), "s.json",
-                                       &inv, &err) == 0,
-                "%s", pm_error_str(&err, buf, sizeof(buf)));
-  ck_assert_int_eq(pat_expand(set, inv, NULL, &e), 0);
-  pat_inventory_free(inv);
-  pat_set_free(set);
-  return e;
-}
-
 /* Collected value lists, as "plugin-inst/type-tinst=v1[:v2]". */
 struct got {
   char lines[256][160];
@@ -126,13 +109,18 @@ static void assert_line(const struct got *g, const char *want) {
   ck_abort_msg("missing %s in:\n%s", want, all);
 }
 
-static pat_reader_t *reader(double interval) {
+static pat_reader_t *reader_quick(double interval, bool quick_second) {
   char proc[256];
   snprintf(proc, sizeof(proc), "%s/proc", tmp);
-  pat_read_opts_t o = {.proc_root = proc, .interval = interval};
+  pat_read_opts_t o = {
+      .proc_root = proc, .interval = interval, .quick_second = quick_second};
   pat_reader_t *r = NULL;
   ck_assert_int_eq(pat_reader_new(&o, &r), 0);
   return r;
+}
+
+static pat_reader_t *reader(double interval) {
+  return reader_quick(interval, false);
 }
 
 /* /proc/diskstats as Linux 6.x writes it (captured line format). */
@@ -178,21 +166,55 @@ START_TEST(disk_values_like_collectd) {
 }
 END_TEST
 
+/* A pattern's interval holds; with quick_second (the gmond module, which
+ * makes rates itself) a new entry's second read comes at the next call. */
 START_TEST(disk_groups_and_intervals) {
   pat_entries_t *e = expand("pattern \"d\" { class = disk  metrics = { io }  "
                             "interval = 30 }\n",
                             disk_snap);
+  static const struct {
+    bool quick;
+    double t[5];
+    int n[5];
+  } runs[] = {{false, {100, 110, 120, 130, 131}, {2, 0, 0, 2, 0}},
+              {true, {100, 101, 102, 120, 131}, {2, 2, 0, 0, 2}}};
+  put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
+  for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+    pat_reader_t *r = reader_quick(10, runs[i].quick);
+    for (int k = 0; k < 5; k++) {
+      struct got g = {0};
+      ck_assert_msg(pat_reader_read(r, e, runs[i].t[k], collect, &g) ==
+                        runs[i].n[k],
+                    "quick %d, read at %g", runs[i].quick, runs[i].t[k]);
+      if (runs[i].n[k])
+        assert_line(&g, "disk-vda/disk_ops=100:50");
+    }
+    pat_reader_free(r);
+  }
+  pat_entries_free(e);
+}
+END_TEST
+
+/* The node's load and cpu, as collectd's load and cpu plugins give them. */
+START_TEST(node_load_and_cpu) {
   pat_reader_t *r = reader(10);
   struct got g = {0};
-  put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
-  ck_assert_int_eq(pat_reader_read(r, e, 100, collect, &g), 2);
-  assert_line(&g, "disk-vda/disk_ops=100:50");
+  put_file("proc/loadavg", "2.00 3.00 4.00 1/345 12345\n");
+  put_file("proc/stat", "cpu  100 0 50 800 50 0 0 0 0 0\n"
+                        "cpu0 100 0 50 800 50 0 0 0 0 0\n");
+  /* The first call has no cpu interval yet: load only. */
+  ck_assert_int_eq(pat_reader_read_node(r, collect, &g), 1);
+  assert_line(&g, "load-/load=2:3:4");
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 110, collect, &g), 0); /* not due */
-  ck_assert_int_eq(pat_reader_read(r, e, 120, collect, &g), 0);
-  ck_assert_int_eq(pat_reader_read(r, e, 130, collect, &g), 2);
+  put_file("proc/stat", "cpu  130 0 60 950 60 0 0 0 0 0\n");
+  ck_assert_int_eq(pat_reader_read_node(r, collect, &g), 9);
+  /* 200 jiffies: user 30, system 10, idle 150, wait 10. */
+  assert_line(&g, "cpu-/percent-user=15");
+  assert_line(&g, "cpu-/percent-system=5");
+  assert_line(&g, "cpu-/percent-idle=75");
+  assert_line(&g, "cpu-/percent-wait=5");
+  assert_line(&g, "cpu-/percent-steal=0");
   pat_reader_free(r);
-  pat_entries_free(e);
 }
 END_TEST
 
@@ -484,6 +506,7 @@ int main(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, disk_values_like_collectd);
   tcase_add_test(tc, disk_groups_and_intervals);
+  tcase_add_test(tc, node_load_and_cpu);
   tcase_add_test(tc, nic_values);
   tcase_add_test(tc, mount_values_add_up);
   tcase_add_test(tc, process_group_stays_monotonic);

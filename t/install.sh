@@ -14,7 +14,7 @@ make -s -C "$top_builddir" install DESTDIR="$root" > "$T/install.log" 2>&1 ||
 cat "$T/files"
 has() { grep -q -- "$1\$" "$T/files" || fail "not installed: $1"; }
 for f in /bin/patmon-expand /bin/patmon-graph /sbin/patmon-balance /libexec/patmon/patmon-alert \
-  /collectd/pattern.so /collectd/forecast.so \
+  /collectd/pattern.so /collectd/forecast.so /ganglia/modpatmon.so /examples/gmond/patmon.conf \
   /man1/patmon-expand.1 /man5/patmon-patterns.5 /man5/collectd-patmon.5 /man8/patmon-balance.8 \
   /examples/patterns/example.conf /examples/patterns/storage-node.conf \
   /examples/patterns/database-node.conf /examples/patterns/nfs-pair.conf \

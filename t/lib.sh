@@ -109,3 +109,44 @@ EOB
   at_exit "kill $standin"
   wait_for 10 grep -q ready "$T/standin.out" || fail "stand-in did not start: $(cat "$T/standin.out")"
 }
+
+# ha_cib DEV DIR: a two-node CIB file (this node and "othernode") at
+# $T/cib.xml, exported as CIB_file, with one Filesystem resource data-fs (in
+# group data-group) mounting DEV on DIR, placed on the other node.
+ha_cib() {
+  export CIB_file=$T/cib.xml
+  cibadmin --empty > "$CIB_file"
+  crm_attribute -n stonith-enabled -v false > /dev/null
+  crm_attribute -n no-quorum-policy -v ignore > /dev/null
+  cibadmin --create -o nodes --xml-text "<node id=\"1\" uname=\"$(uname -n)\"/>"
+  cibadmin --create -o nodes --xml-text '<node id="2" uname="othernode"/>'
+  cibadmin --create -o resources --xml-text "
+<group id=\"data-group\">
+  <primitive id=\"data-fs\" class=\"ocf\" provider=\"heartbeat\" type=\"Filesystem\">
+    <instance_attributes id=\"data-fs-ia\">
+      <nvpair id=\"data-fs-dev\" name=\"device\" value=\"$1\"/>
+      <nvpair id=\"data-fs-dir\" name=\"directory\" value=\"$2\"/>
+      <nvpair id=\"data-fs-type\" name=\"fstype\" value=\"ext4\"/>
+    </instance_attributes>
+  </primitive>
+</group>" || fail "cibadmin resources"
+  ha_move othernode
+}
+
+# ha_move NODE: moves data-group to NODE and lets the CIB file show it
+# running there.
+ha_move() {
+  crm_resource --move -r data-group -N "$1" > /dev/null 2>&1 || fail "move to $1"
+  crm_simulate -x "$CIB_file" -S -u "$(uname -n)" -u othernode -O "$T/cib.next" > /dev/null 2>&1 ||
+    fail "crm_simulate"
+  cp "$T/cib.next" "$CIB_file"
+}
+
+# ha_alert TASK SOCKET: the real alert agent, run as Pacemaker runs it,
+# tells patmon at SOCKET that data-fs did TASK (start, stop) on this node.
+ha_alert() {
+  CRM_alert_kind=resource CRM_alert_rsc=data-fs CRM_alert_node="$(uname -n)" \
+    CRM_alert_task=$1 CRM_alert_rc=0 CRM_alert_target_rc=0 CRM_alert_status=0 \
+    CRM_alert_recipient="$2" "$top_builddir/contrib/pacemaker/patmon-alert" ||
+    fail "alert agent failed"
+}

@@ -16,7 +16,6 @@ host=patmon-test
 sock=$T/collectd.sock # collectd_conf puts it there
 csv=$T/csv/$host
 entries=$T/state/entries.json
-alert=$top_builddir/contrib/pacemaker/patmon-alert
 mkdir -p "$T/srv" "$T/ha/data"
 
 # A loop-backed ext4 filesystem, the resource's data volume.
@@ -26,26 +25,8 @@ dev=$(losetup -f --show "$T/disk.img") || fail "losetup"
 at_exit "losetup -d $dev"
 loopk=$(basename "$dev")
 
-# A two-node CIB: the data group prefers the other node at first.
-export CIB_file=$T/cib.xml
-cibadmin --empty > "$CIB_file"
-crm_attribute -n stonith-enabled -v false > /dev/null
-crm_attribute -n no-quorum-policy -v ignore > /dev/null
-cibadmin --create -o nodes --xml-text "<node id=\"1\" uname=\"$node\"/>"
-cibadmin --create -o nodes --xml-text '<node id="2" uname="othernode"/>'
-cibadmin --create -o resources --xml-text "
-<group id=\"data-group\">
-  <primitive id=\"data-fs\" class=\"ocf\" provider=\"heartbeat\" type=\"Filesystem\">
-    <instance_attributes id=\"data-fs-ia\">
-      <nvpair id=\"data-fs-dev\" name=\"device\" value=\"$dev\"/>
-      <nvpair id=\"data-fs-dir\" name=\"directory\" value=\"$T/ha/data\"/>
-      <nvpair id=\"data-fs-type\" name=\"fstype\" value=\"ext4\"/>
-    </instance_attributes>
-  </primitive>
-</group>" || fail "cibadmin resources"
-crm_resource --move -r data-group -N othernode > /dev/null 2>&1 || fail "initial placement"
-crm_simulate -x "$CIB_file" -S -u "$node" -u othernode -O "$T/cib.next" > /dev/null 2>&1 || fail "crm_simulate"
-cp "$T/cib.next" "$CIB_file"
+# A two-node CIB: the data group runs on the other node at first.
+ha_cib "$dev" "$T/ha/data"
 
 cat > "$T/patterns.conf" <<EOF
 node = "$node"
@@ -141,26 +122,19 @@ stops "$tag" "processes-$tag/ps_count"
 
 # An HA resource moved here: Pacemaker places it, the Filesystem agent
 # mounts its volume, the alert agent tells the plugin.
-send_alert() {
-  CRM_alert_kind=resource CRM_alert_rsc=data-fs CRM_alert_node="$node" \
-    CRM_alert_task=$1 CRM_alert_rc=0 CRM_alert_target_rc=0 CRM_alert_status=0 \
-    CRM_alert_recipient="$T/events.sock" "$alert" || fail "alert agent failed"
-}
 in_entries rsc-data-fs && fail "resource listed while on the other node"
-crm_resource --move -r data-group -N "$node" > /dev/null 2>&1 || fail "move here"
-crm_simulate -x "$CIB_file" -S -O "$T/cib.next" > /dev/null 2>&1 && cp "$T/cib.next" "$CIB_file"
+ha_move "$node"
 mount "$dev" "$T/ha/data" || fail "mount the volume"
 at_exit "umount $T/ha/data"
-send_alert start
+ha_alert start "$T/events.sock"
 volume=$(echo "${T#/}/ha/data" | tr / -)
 appears rsc-data-fs "df-$volume/df_complex-used"
 wait_for 3 listed "disk-$loopk/disk_octets" || fail "the volume's disk is not read"
 grep -q '"volume": {"device": "'"$dev"'", "directory": "'"$T"'/ha/data"}' "$entries" ||
   fail "volume missing from the entries file"
-crm_resource --move -r data-group -N othernode > /dev/null 2>&1 || fail "move away"
-crm_simulate -x "$CIB_file" -S -O "$T/cib.next" > /dev/null 2>&1 && cp "$T/cib.next" "$CIB_file"
+ha_move othernode
 umount "$T/ha/data"
-send_alert stop
+ha_alert stop "$T/events.sock"
 stops rsc-data-fs "df-$volume/df_complex-used"
 
 # A bad edit later: logged once with file and line, monitoring goes on.

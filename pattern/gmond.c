@@ -1,0 +1,325 @@
+/* gmond.c: value lists as gmond metrics. The class table (classes.c) names
+ * each metric and says how its value comes from a data source; this file
+ * applies it, keeping what rates need between reads. */
+#include "config.h"
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The node's own values, named as gmond's cpu and load modules name theirs,
+ * so a forecast of them sits next to the measured metric. */
+static const struct pat_gmond_desc node_metrics[] = {
+    {"load_one", "load", "load", NULL, 0, PAT_GM_GAUGE, 0, " "},
+    {"load_five", "load", "load", NULL, 1, PAT_GM_GAUGE, 0, " "},
+    {"load_fifteen", "load", "load", NULL, 2, PAT_GM_GAUGE, 0, " "},
+    {"cpu_user", "cpu", "percent", "user", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_nice", "cpu", "percent", "nice", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_system", "cpu", "percent", "system", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_idle", "cpu", "percent", "idle", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_wio", "cpu", "percent", "wait", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_intr", "cpu", "percent", "interrupt", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_sintr", "cpu", "percent", "softirq", 0, PAT_GM_GAUGE, 0, "%"},
+    {"cpu_steal", "cpu", "percent", "steal", 0, PAT_GM_GAUGE, 0, "%"},
+    {NULL, NULL, NULL, NULL, 0, PAT_GM_GAUGE, 0, NULL}};
+
+static const pat_gmond_self_t self_metrics[] = {
+    {"patmon_entries", "entries", "both", false,
+     "Entries the pattern file expands to on this node"},
+    {"patmon_metrics", "metrics", "both", false,
+     "Metrics patmon published in its last read"},
+    {"patmon_expansions", "expansions", "positive", false,
+     "Expansions of the pattern file since gmond started"},
+    {"patmon_events", "events", "positive", false,
+     "Hotplug, mount and HA events since gmond started"},
+    {"patmon_dropped_events", "messages", "positive", false,
+     "Malformed event socket messages since gmond started"},
+    {"patmon_expansion_ms", "ms", "both", true,
+     "Duration of the last expansion"},
+};
+
+const pat_gmond_self_t *pat_gmond_self_metrics(size_t *ret_n) {
+  *ret_n = sizeof(self_metrics) / sizeof(self_metrics[0]);
+  return self_metrics;
+}
+
+/* One metric made so far. */
+struct gstate {
+  char *name;
+  char *instance; /* NULL for node metrics (never retired) */
+  pat_class_t cls;
+  bool primed;    /* a counter's previous value is known */
+  bool announced; /* a value was marked announce, at announced_t */
+  int64_t prev;
+  double prev_t, announced_t;
+};
+
+struct pat_gmond {
+  struct gstate **slots; /* open addressing by name */
+  size_t size, n;
+  unsigned primed;
+  unsigned announce_every;
+};
+
+static struct gstate **slot(struct gstate **slots, size_t size,
+                            const char *name) {
+  size_t i = pat_hash_str(name) & (size - 1);
+  while (slots[i] && strcmp(slots[i]->name, name) != 0)
+    i = (i + 1) & (size - 1);
+  return &slots[i];
+}
+
+static void gstate_free(struct gstate *s) {
+  if (!s)
+    return;
+  free(s->name);
+  free(s->instance);
+  free(s);
+}
+
+int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
+  pat_gmond_t *g = calloc(1, sizeof(*g));
+  if (!g)
+    return -ENOMEM;
+  g->announce_every = announce_every ? announce_every : 1;
+  g->size = 64;
+  g->slots = calloc(g->size, sizeof(*g->slots));
+  if (!g->slots) {
+    free(g);
+    return -ENOMEM;
+  }
+  *ret = g;
+  return 0;
+}
+
+void pat_gmond_free(pat_gmond_t *g) {
+  if (!g)
+    return;
+  for (size_t i = 0; i < g->size; i++)
+    gstate_free(g->slots[i]);
+  free(g->slots);
+  free(g);
+}
+
+size_t pat_gmond_count(const pat_gmond_t *g) { return g->n; }
+
+unsigned pat_gmond_take_primed(pat_gmond_t *g) {
+  unsigned n = g->primed;
+  g->primed = 0;
+  return n;
+}
+
+static int grow(pat_gmond_t *g) {
+  size_t size = g->size * 2;
+  struct gstate **slots = calloc(size, sizeof(*slots));
+  if (!slots)
+    return -ENOMEM;
+  for (size_t i = 0; i < g->size; i++)
+    if (g->slots[i])
+      *slot(slots, size, g->slots[i]->name) = g->slots[i];
+  free(g->slots);
+  g->slots = slots;
+  g->size = size;
+  return 0;
+}
+
+/* The state of name, made when new. */
+static struct gstate *lookup(pat_gmond_t *g, const char *name,
+                             const pat_entry_t *en) {
+  struct gstate **s = slot(g->slots, g->size, name);
+  if (*s)
+    return *s;
+  if ((g->n + 1) * 2 > g->size) {
+    if (grow(g) < 0)
+      return NULL;
+    s = slot(g->slots, g->size, name);
+  }
+  struct gstate *n = calloc(1, sizeof(*n));
+  if (!n || !(n->name = strdup(name)) ||
+      (en && !(n->instance = strdup(en->instance)))) {
+    gstate_free(n);
+    return NULL;
+  }
+  n->cls = en ? en->cls : PAT_NCLASSES;
+  *s = n;
+  g->n++;
+  return n;
+}
+
+/* gmond turns what it does not keep into '_' when it stores a name (and
+ * ':' whatever it is told), so names are made with what it keeps. */
+static void put_safe(char *buf, size_t len, size_t *pos, const char *s) {
+  for (; *s && *pos + 1 < len; s++) {
+    char ch = *s;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+    buf[(*pos)++] = ok ? ch : '_';
+  }
+  buf[*pos] = '\0';
+}
+
+void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
+                    size_t len) {
+  size_t pos = 0;
+  if (len == 0)
+    return;
+  buf[0] = '\0';
+  if (en) {
+    put_safe(buf, len, &pos, pat_class_desc(en->cls)->gmond_prefix);
+    put_safe(buf, len, &pos, "_");
+    put_safe(buf, len, &pos, en->instance);
+    put_safe(buf, len, &pos, "_");
+  }
+  put_safe(buf, len, &pos, suffix);
+}
+
+int pat_gmond_names(const pat_entry_t *en, pat_gname_fn fn, void *ud) {
+  const struct pat_class_desc *d = pat_class_desc(en->cls);
+  char name[PAT_GMETRIC_NAME_MAX + 1];
+  for (unsigned g = 0; d && d->groups[g].name; g++) {
+    if (!(en->metrics & 1u << g))
+      continue;
+    for (const struct pat_gmond_desc *m = d->groups[g].gmond; m->suffix; m++) {
+      pat_gmond_name(en, m->suffix, name, sizeof(name));
+      int r = fn(name, ud);
+      if (r)
+        return r;
+    }
+  }
+  return 0;
+}
+
+static bool same(const char *a, const char *b) {
+  return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool describes(const struct pat_gmond_desc *m, const char *plugin,
+                      const pat_value_t *v) {
+  return m->ds < v->nvalues && strcmp(m->type, v->type) == 0 &&
+         same(m->tinst, v->type_instance) &&
+         strcmp(m->plugin ? m->plugin : plugin, v->plugin) == 0;
+}
+
+/* The value of metric m from v, or false when it only primed a counter. */
+static bool value_of(pat_gmond_t *g, struct gstate *s,
+                     const struct pat_gmond_desc *m, const pat_value_t *v,
+                     double now, double interval, double *ret) {
+  if (m->conv == PAT_GM_GAUGE || !v->derive) {
+    *ret = v->derive ? (double)v->counter[m->ds] : v->gauge[m->ds];
+    return true;
+  }
+  int64_t cur = v->counter[m->ds];
+  bool ok = s->primed && cur >= s->prev && now > s->prev_t;
+  if (ok)
+    *ret = m->conv == PAT_GM_RATE
+               ? (double)(cur - s->prev) / (now - s->prev_t)
+               : (double)(cur - s->prev) / (interval > 0 ? interval : 1);
+  else
+    g->primed++;
+  s->primed = true;
+  s->prev = cur;
+  s->prev_t = now;
+  return ok;
+}
+
+int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
+                      double interval, pat_gmetric_fn fn, void *ud) {
+  const pat_entry_t *en = v->entry;
+  const struct pat_class_desc *d = en ? pat_class_desc(en->cls) : NULL;
+  if (en && !d)
+    return 0;
+  if (en && en->interval > 0)
+    interval = en->interval;
+  char name[PAT_GMETRIC_NAME_MAX + 1];
+  int count = 0;
+  for (unsigned gi = 0; d ? d->groups[gi].name != NULL : gi == 0; gi++) {
+    const struct pat_gmond_desc *list = d ? d->groups[gi].gmond : node_metrics;
+    for (const struct pat_gmond_desc *m = list; m->suffix; m++) {
+      if (!describes(m, d ? d->plugin : m->plugin, v))
+        continue;
+      pat_gmond_name(en, m->suffix, name, sizeof(name));
+      struct gstate *s = lookup(g, name, en);
+      if (!s)
+        return -ENOMEM;
+      double x;
+      if (!value_of(g, s, m, v, now, interval, &x))
+        continue;
+      pat_gmetric_t gm = {.name = name,
+                          .suffix = m->suffix,
+                          .value = x * (m->scale != 0 ? m->scale : 1),
+                          .units = m->units,
+                          .group = d ? d->gmond_group : m->plugin,
+                          .entry = en,
+                          .interval = (int)(interval + 0.5)};
+      /* 5% slack: reads due every interval come a little early or late. */
+      gm.announce = !s->announced || now - s->announced_t >=
+                                         (g->announce_every - 0.05) * interval;
+      if (gm.announce) {
+        s->announced = true;
+        s->announced_t = now;
+      }
+      int r = fn(&gm, ud);
+      if (r < 0)
+        return r;
+      count++;
+    }
+  }
+  return count;
+}
+
+/* ---- retiring metrics of entries that went away ---- */
+
+static size_t key_hash(pat_class_t cls, const char *instance) {
+  return pat_hash_str(instance) * 31 + (size_t)cls;
+}
+
+int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
+                     void *ud) {
+  /* The (class, instance) pairs of e, by open addressing; survivors move
+   * to a fresh table, so removals leave no broken probe runs. */
+  size_t n = e ? e->n : 0, size = 16;
+  while (size < n * 2 + 16)
+    size *= 2;
+  const pat_entry_t **set = calloc(size, sizeof(*set));
+  struct gstate **fresh = calloc(g->size, sizeof(*fresh));
+  if (!set || !fresh) {
+    free(set);
+    free(fresh);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const pat_entry_t *en = &e->recs[i].pub;
+    size_t k = key_hash(en->cls, en->instance) & (size - 1);
+    while (set[k])
+      k = (k + 1) & (size - 1);
+    set[k] = en;
+  }
+  int gone = 0;
+  for (size_t i = 0; i < g->size; i++) {
+    struct gstate *s = g->slots[i];
+    if (!s)
+      continue;
+    bool keep = !s->instance;
+    for (size_t k =
+             key_hash(s->cls, s->instance ? s->instance : "") & (size - 1);
+         !keep && set[k]; k = (k + 1) & (size - 1))
+      keep =
+          set[k]->cls == s->cls && strcmp(set[k]->instance, s->instance) == 0;
+    if (keep) {
+      *slot(fresh, g->size, s->name) = s;
+      continue;
+    }
+    if (fn)
+      fn(s->name, ud);
+    gstate_free(s);
+    g->n--;
+    gone++;
+  }
+  free(set);
+  free(g->slots);
+  g->slots = fresh;
+  return gone;
+}
