@@ -1,20 +1,22 @@
 #!/bin/bash
 # The collectd plugin `pattern` in a real collectd (foreground, private
-# config, csv and unixsock under a temp dir): it follows veth pairs, zram
+# config, csv, rrdtool and unixsock under a temp dir): it follows veth pairs, zram
 # disks, a loop-backed filesystem mounted and unmounted under a matched path,
 # a matched process, and an HA resource moved here and away on a CIB file
 # (told by the real alert agent), with no restart. Each time: the entries
-# file, collectdctl, and the csv files (values appear, or stop growing).
+# file, collectdctl, and the csv and RRD files (values appear, or stop
+# growing).
 . "$top_srcdir/t/lib.sh"
 need_integration
 need_root "creates devices and mounts"
-need_cmd collectd collectdctl ip losetup mkfs.ext4 cibadmin crm_simulate crm_resource
+need_cmd collectd collectdctl ip losetup rrdtool mkfs.ext4 cibadmin crm_simulate crm_resource
 
 tag=pp$$
 node=$(uname -n)
 host=patmon-test
 sock=$T/collectd.sock # collectd_conf puts it there
 csv=$T/csv/$host
+rrd=$T/rrd/$host
 entries=$T/state/entries.json
 mkdir -p "$T/srv" "$T/ha/data"
 
@@ -38,6 +40,10 @@ pattern "ha" { class = resource  match = { "AGENT==ocf:heartbeat:Filesystem" }  
 EOF
 collectd_conf "$T/collectd.conf" "$host"
 cat >> "$T/collectd.conf" <<EOF
+LoadPlugin rrdtool
+<Plugin rrdtool>
+  DataDir "$T/rrd"
+</Plugin>
 PluginDir "$top_builddir/.libs"
 LoadPlugin pattern
 <Plugin pattern>
@@ -56,22 +62,26 @@ start_time=$(cut -d' ' -f22 "/proc/$cd_pid/stat")
 in_entries() { grep -q "\"instance\": \"$1\"" "$entries"; }
 listed() { collectdctl -s "$sock" listval | grep -qx "$host/$1"; }
 lines() { cat "$csv"/$1-* 2> /dev/null | wc -l; }
+last() { rrdtool last "$rrd/$1.rrd"; }
 # appears NAME ID: the entry within one interval (1 s, plus slack), then
-# values in collectd's cache and the csv file.
+# values in collectd's cache, the csv file and the RRD file.
 appears() {
   wait_for 2 in_entries "$1" || fail "entry $1 not in the entries file after 2 s: $(cat "$entries")"
   wait_for 3 listed "$2" || fail "no value $2 in collectd's cache"
   wait_for 3 test -n "$(ls "$csv"/$2-* 2> /dev/null)" || fail "no csv for $2"
+  wait_for 3 test -s "$rrd/$2.rrd" || fail "no RRD file for $2"
 }
 # stops NAME ID: gone from the entries file within one interval, and no more
 # values written for it.
 stops() {
   wait_for 2 eval "! in_entries $1" || fail "entry $1 still in the entries file"
   sleep 1.2
-  local before
+  local before updated
   before=$(lines "$2")
+  updated=$(last "$2") || fail "$rrd/$2.rrd unreadable"
   sleep 2.5
   [ "$(lines "$2")" -eq "$before" ] || fail "$2 still dispatched after its entry went"
+  [ "$(last "$2")" = "$updated" ] || fail "$2.rrd still updated after its entry went"
 }
 
 # NICs
