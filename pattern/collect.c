@@ -172,12 +172,15 @@ static struct rstate *state(struct cyc *c, const char *plugin,
 
 static bool due(const struct cyc *c, struct rstate *s, const pat_entry_t *e) {
   double iv = e->interval > 0 ? e->interval : c->r->o.interval;
-  bool second = c->r->o.quick_second && s->reads == 1;
+  /* With quick_second a new entry's first two reads come whenever the
+   * caller reads (an event, a second later): off the schedule, which starts
+   * at its next read, so they leave no gap before it. */
+  bool early = c->r->o.quick_second && s->reads < 2;
   /* A clock that went back (a caller using wall time) makes it due. */
-  if (s->last >= 0 && iv > 0 && c->now >= s->last &&
-      c->now - s->last < iv * 0.95 && !second)
+  if (!early && s->last >= 0 && iv > 0 && c->now >= s->last &&
+      c->now - s->last < iv * 0.95)
     return false;
-  s->last = c->now;
+  s->last = early ? -1 : c->now;
   if (s->reads < 2)
     s->reads++;
   return true;

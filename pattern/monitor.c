@@ -27,7 +27,9 @@ struct pat_monitor {
   struct stat set_stat;
   pat_inventory_t
       *invs[PAT_NCLASSES]; /* by class; shared by a provider's classes */
-  pm_buf_t json;           /* the entries as last written */
+  pm_buf_t json;           /* the current entries as JSON */
+  bool unwritten;          /* json is not in the entries file yet */
+  int write_error;         /* the last write's, reported once */
 };
 
 static uint64_t hash_bytes(const char *p, size_t n) {
@@ -78,17 +80,29 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
   int r = pm_file_read(m->patterns, 4u << 20, &b);
   if (r < 0) {
     pm_buf_free(&b);
+    pm_error_t rerr = {0};
+    pm_error_set(&rerr, m->patterns, 0, NULL, "cannot read pattern file: %s",
+                 strerror(-r));
     if (!m->set) {
-      pm_error_set(err, m->patterns, 0, NULL, "cannot read pattern file: %s",
-                   strerror(-r));
+      if (err)
+        *err = rerr;
       return r;
     }
-    return 0; /* being replaced, perhaps: keep the last good set */
+    /* Gone or unreadable: the last good set stays; said once per errno
+     * (as a bad content is). */
+    uint64_t h = hash_bytes("\0unreadable", 11) ^ (uint64_t)-r;
+    if (h != m->bad_hash && info) {
+      info->reload_error = r;
+      info->err = rerr;
+    }
+    m->bad_hash = h;
+    return 0;
   }
   uint64_t h = hash_bytes(b.data ? b.data : "", b.len);
   if (m->set && h == m->set_hash) {
     if (have)
       m->set_stat = st; /* touched, not changed */
+    m->bad_hash = 0;    /* back to good: the same bad edit is news again */
     pm_buf_free(&b);
     return 0;
   }
@@ -159,30 +173,45 @@ static int relist(const pat_monitor_t *m, const pat_set_t *set,
   return 0;
 }
 
-/* Installs next as the current entries and writes the entries file, when
- * they differ from the current ones. */
+/* Installs next as the current entries when they differ from the current
+ * ones. The entries file follows (write_entries). */
 static int publish(pat_monitor_t *m, pat_entries_t *next, pat_refresh_t *info) {
   pm_buf_t json = {0};
   int r = pat_entries_format(next, PAT_FORMAT_JSON, NULL, &json);
-  if (r == 0 && (!m->json.data || strcmp(json.data, m->json.data) != 0)) {
-    if (m->entries_file)
-      r = pm_file_replace(m->entries_file, json.data, json.len, 0644);
-    if (r >= 0) {
-      r = 0;
-      pthread_mutex_lock(&m->lock);
-      pat_entries_diff(m->cur, next, &info->gone, &info->added);
-      pat_entries_t *old = m->cur;
-      m->cur = pat_entries_ref(next);
-      pthread_mutex_unlock(&m->lock);
-      pat_entries_free(old);
-      pm_buf_free(&m->json);
-      m->json = json;
-      json = (pm_buf_t){0};
-      info->changed = true;
-    }
+  if (r < 0) {
+    pm_buf_free(&json);
+    return r;
+  }
+  if (!m->json.data || strcmp(json.data, m->json.data) != 0) {
+    pthread_mutex_lock(&m->lock);
+    pat_entries_diff(m->cur, next, &info->gone, &info->added);
+    pat_entries_t *old = m->cur;
+    m->cur = pat_entries_ref(next);
+    pthread_mutex_unlock(&m->lock);
+    pat_entries_free(old);
+    pm_buf_free(&m->json);
+    m->json = json;
+    json = (pm_buf_t){0};
+    m->unwritten = m->entries_file != NULL;
+    info->changed = true;
   }
   pm_buf_free(&json);
-  return r;
+  return 0;
+}
+
+/* Writes the entries file when it lags the entries. A failed write does not
+ * hold the entries back (a full disk must not stop monitoring): it is
+ * reported once per errno, and retried at every refresh until it works. */
+static void write_entries(pat_monitor_t *m, pat_refresh_t *info) {
+  if (!m->unwritten)
+    return;
+  int w = pm_file_replace(m->entries_file, m->json.data, m->json.len, 0644);
+  if (w < 0 && w != m->write_error)
+    info->write_error = w;
+  if (w >= 0 && m->write_error < 0)
+    info->written_again = true;
+  m->write_error = w < 0 ? w : 0;
+  m->unwritten = w < 0;
 }
 
 int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
@@ -231,6 +260,7 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
       r = publish(m, next, info);
   }
 out:
+  write_entries(m, info);
   info->entries = pat_entries_count(m->cur);
   info->scan_ms = (double)(pm_now_ns() - t0) / 1e6;
   pat_entries_free(next);
@@ -256,6 +286,12 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
   }
   pat_refresh_t info;
   r = pat_monitor_refresh(m, PAT_ALL_CLASSES, &info);
+  if (r == 0 && info.write_error < 0) {
+    r = info.write_error; /* at start, a configuration error */
+    pm_error_set(err, m->entries_file, 0, NULL, "cannot write: %s",
+                 strerror(-r));
+    goto fail;
+  }
   if (r < 0) {
     if (info.err.msg[0] && err)
       *err = info.err; /* the pattern file's own error */

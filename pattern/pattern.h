@@ -178,11 +178,15 @@ typedef struct pat_monitor_opts {
 } pat_monitor_opts_t;
 
 typedef struct pat_refresh {
-  bool changed;     /* the entries changed */
-  bool reloaded;    /* a changed pattern file was loaded */
-  int reload_error; /* < 0: the pattern file changed but is bad; the
-                       last good set stays. Reported once per content. */
-  pm_error_t err;   /* its file, line, text and reason */
+  bool changed;       /* the entries changed */
+  bool reloaded;      /* a changed pattern file was loaded */
+  int reload_error;   /* < 0: the pattern file changed but is bad; the
+                         last good set stays. Reported once per content. */
+  pm_error_t err;     /* its file, line, text and reason */
+  int write_error;    /* < 0: the entries file could not be written (the
+                         entries are current all the same; retried at every
+                         refresh). Reported once per errno. */
+  bool written_again; /* written after a write_error */
   size_t entries, gone, added;
   double scan_ms; /* time spent listing and expanding */
 } pat_refresh_t;
@@ -193,8 +197,9 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
                     pm_error_t *err);
 /* Checks the pattern file (reloading it re-lists everything), then re-lists
  * the given classes (0: none, PAT_ALL_CLASSES: all) and expands again. Fills
- * *ret (may be NULL). Returns 0 or a negative errno (listing or writing the
- * entries file failed; the old entries stay). */
+ * *ret (may be NULL). Returns 0 or a negative errno (listing failed; the
+ * old entries stay). A pattern file that is bad, gone or unreadable keeps
+ * the last good set (ret->reload_error). */
 int pat_monitor_refresh(pat_monitor_t *m, unsigned classes, pat_refresh_t *ret);
 /* A new reference to the current entries; release with pat_entries_free. */
 pat_entries_t *pat_monitor_entries(pat_monitor_t *m);
@@ -325,6 +330,10 @@ unsigned pat_gmond_take_primed(pat_gmond_t *g);
  * many were forgotten or -ENOMEM. */
 int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
                      void *ud);
+
+/* Names two entries would both publish, found since the previous call: the
+ * entry first seen keeps the name. Describes the first in `first`. */
+unsigned pat_gmond_take_clashes(pat_gmond_t *g, char *first, size_t len);
 
 /* Metrics the converter knows. */
 size_t pat_gmond_count(const pat_gmond_t *g);

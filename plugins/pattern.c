@@ -66,11 +66,17 @@ static void instance_free(void *arg) {
   free(p);
 }
 
-static void log_refresh(const pat_refresh_t *info) {
+static void log_refresh(const struct instance *p, const pat_refresh_t *info) {
   char msg[1200];
   if (info->reload_error < 0)
     ERROR(PLUGIN " plugin: %s; keeping the last good patterns",
           pm_error_str(&info->err, msg, sizeof(msg)));
+  if (info->write_error < 0)
+    ERROR(PLUGIN " plugin: %s: cannot write: %s; monitoring goes on, the "
+                 "file is written again once it can be",
+          p->entries_file, STRERROR(-info->write_error));
+  if (info->written_again)
+    INFO(PLUGIN " plugin: %s written again", p->entries_file);
   if (info->reloaded)
     INFO(PLUGIN " plugin: pattern file reloaded");
   if (info->gone || info->added)
@@ -104,7 +110,7 @@ static void refresh(struct instance *p, unsigned classes) {
     ERROR(PLUGIN " plugin: looking again failed: %s; keeping the last entries",
           STRERROR(-r));
   else
-    log_refresh(&info);
+    log_refresh(p, &info);
 }
 
 /* Expansion happens here, never on collectd's read or write threads:

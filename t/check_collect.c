@@ -167,7 +167,8 @@ START_TEST(disk_values_like_collectd) {
 END_TEST
 
 /* A pattern's interval holds; with quick_second (the gmond module, which
- * makes rates itself) a new entry's second read comes at the next call. */
+ * makes rates itself) a new entry's second read comes at the next call, and
+ * its schedule starts at the read after: no gap before it. */
 START_TEST(disk_groups_and_intervals) {
   pat_entries_t *e = expand("pattern \"d\" { class = disk  metrics = { io }  "
                             "interval = 30 }\n",
@@ -177,7 +178,7 @@ START_TEST(disk_groups_and_intervals) {
     double t[5];
     int n[5];
   } runs[] = {{false, {100, 110, 120, 130, 131}, {2, 0, 0, 2, 0}},
-              {true, {100, 101, 102, 120, 131}, {2, 2, 0, 0, 2}}};
+              {true, {100, 101, 110, 120, 140}, {2, 2, 2, 0, 2}}};
   put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
   for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
     pat_reader_t *r = reader_quick(10, runs[i].quick);
@@ -485,6 +486,75 @@ START_TEST(monitor_reload_keeps_last_good_set) {
 }
 END_TEST
 
+/* The entries file cannot be written (here: its directory became a file):
+ * the entries change all the same, the error is reported once, and the file
+ * is written again once it can be. A pattern file that goes is reported
+ * once and the last good set stays; a bad edit made again after a good one
+ * is reported again. */
+START_TEST(monitor_write_error_and_gone_file) {
+  char patterns[256], dir[256], entries[300];
+  snprintf(patterns, sizeof(patterns), "%s/patterns.conf", tmp);
+  snprintf(dir, sizeof(dir), "%s/state", tmp);
+  snprintf(entries, sizeof(entries), "%s/entries.json", dir);
+  static const char good_a[] = "pattern \"lo\" { class = nic  match = { "
+                               "\"NAME==lo\" }  name = \"a\" }\n";
+  static const char good_b[] = "pattern \"lo\" { class = nic  match = { "
+                               "\"NAME==lo\" }  name = \"b\" }\n";
+  static const char bad[] = "pattern \"lo\" { class = toaster }\n";
+  put_file("patterns.conf", good_a);
+  pat_monitor_opts_t o = {.patterns = patterns, .entries_file = entries};
+  pat_monitor_t *m = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(pat_monitor_new(&o, &m, &err), 0);
+
+  ck_assert_int_eq(unlink(entries), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  put_file("state", "not a directory\n");
+  put_file("patterns.conf", good_b);
+  pat_refresh_t info;
+  ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+  ck_assert(info.changed && info.reloaded);
+  ck_assert_int_eq(info.write_error, -ENOTDIR);
+  pat_entries_t *now = pat_monitor_entries(m);
+  pat_entry_t en;
+  ck_assert_int_eq(pat_entries_get(now, 0, &en), 0);
+  ck_assert_str_eq(en.instance, "b");
+  pat_entries_free(now);
+  ck_assert_int_eq(pat_monitor_refresh(m, 1u << PAT_NIC, &info), 0);
+  ck_assert_int_eq(info.write_error, 0); /* said once */
+  ck_assert(!info.written_again);
+  ck_assert_int_eq(unlink(dir), 0);
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+  ck_assert(info.written_again && !info.changed);
+  pm_buf_t b = {0};
+  ck_assert_int_eq(pm_file_read(entries, 1 << 20, &b), 0);
+  ck_assert_ptr_nonnull(strstr(b.data, "\"instance\": \"b\""));
+  pm_buf_free(&b);
+
+  /* The pattern file goes: said once, the set stays. */
+  ck_assert_int_eq(unlink(patterns), 0);
+  ck_assert_int_eq(pat_monitor_refresh(m, 1u << PAT_NIC, &info), 0);
+  ck_assert_int_eq(info.reload_error, -ENOENT);
+  ck_assert_ptr_nonnull(strstr(info.err.msg, "cannot read pattern file"));
+  ck_assert_uint_eq(info.entries, 1);
+  ck_assert_int_eq(pat_monitor_refresh(m, 1u << PAT_NIC, &info), 0);
+  ck_assert_int_eq(info.reload_error, 0);
+  ck_assert_uint_eq(info.entries, 1);
+
+  /* Back, bad, good, and the same bad edit again: said both times. */
+  for (int round = 0; round < 2; round++) {
+    put_file("patterns.conf", bad);
+    ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+    ck_assert_msg(info.reload_error == -EBADMSG, "round %d", round);
+    put_file("patterns.conf", good_b);
+    ck_assert_int_eq(pat_monitor_refresh(m, 0, &info), 0);
+    ck_assert_int_eq(info.reload_error, 0);
+  }
+  pat_monitor_free(m);
+}
+END_TEST
+
 START_TEST(monitor_bad_file_at_start) {
   char patterns[256];
   snprintf(patterns, sizeof(patterns), "%s/bad.conf", tmp);
@@ -515,6 +585,7 @@ int main(void) {
   tcase_add_test(tc, clock_going_back);
   tcase_add_test(tc, resource_volume);
   tcase_add_test(tc, monitor_reload_keeps_last_good_set);
+  tcase_add_test(tc, monitor_write_error_and_gone_file);
   tcase_add_test(tc, monitor_bad_file_at_start);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
