@@ -301,8 +301,26 @@ static int fmt_collectd(const pat_entries_t *e, const char *source,
 
 /* ---- gmond: loading patmon's gmond module, and what it publishes ---- */
 
+struct gnames {
+  pm_buf_t *out;
+  pat_gmond_t *held; /* which entry holds each name */
+  const pat_entry_t *en;
+};
+
+/* A name another entry publishes already is marked: the module sends the
+ * first entry's. */
 static int put_gname(const char *name, void *ud) {
-  return pm_buf_printf(ud, "#   %s\n", name) < 0 ? -1 : 0;
+  struct gnames *gn = ud;
+  char holder[PAT_GMETRIC_NAME_MAX + 16];
+  int r = pat_gmond_hold(gn->held, name, gn->en, holder, sizeof(holder));
+  if (r < 0)
+    return r;
+  if (r == 1)
+    return pm_buf_printf(gn->out, "#   %s  (not published: %s's already)\n",
+                         name, holder) < 0
+               ? -1
+               : 0;
+  return pm_buf_printf(gn->out, "#   %s\n", name) < 0 ? -1 : 0;
 }
 
 /* gmond fixes its metric list at start, so the module pushes the entries'
@@ -341,16 +359,19 @@ static int fmt_gmond(const pat_entries_t *e, const char *source,
               "each with its interval,\n# and forecasts "
               "<name>_fc_h<H>[_lower|_upper] of those its forecast\n# param "
               "names.\n");
-  int r = 0;
+  struct gnames gn = {.out = out};
+  int r = pat_gmond_new(1, &gn.held);
   for (size_t i = 0; r == 0 && i < e->n; i++) {
     const pat_entry_t *en = &e->recs[i].pub;
+    gn.en = en;
     pm_buf_printf(out, "# %s %s (pattern \"%s\"", pat_class_name(en->cls),
                   en->instance, en->pattern);
     if (en->interval > 0)
       pm_buf_printf(out, ", every %d s", en->interval);
     pm_buf_puts(out, ")\n");
-    r = pat_gmond_names(en, put_gname, out);
+    r = pat_gmond_names(en, put_gname, &gn);
   }
+  pat_gmond_free(gn.held);
   return r < 0 ? -ENOMEM : 0;
 }
 

@@ -53,6 +53,7 @@ struct gstate {
   pat_class_t cls;
   bool primed;    /* a counter's previous value is known */
   bool announced; /* a value was marked announce, at announced_t */
+  bool clashed;   /* another entry's metric had this name (counted) */
   int64_t prev;
   double prev_t, announced_t;
 };
@@ -62,6 +63,8 @@ struct pat_gmond {
   size_t size, n;
   unsigned primed;
   unsigned announce_every;
+  unsigned clashes;                     /* new clashes since taken */
+  char clash[PAT_GMETRIC_NAME_MAX * 3]; /* the first of them */
 };
 
 static struct gstate **slot(struct gstate **slots, size_t size,
@@ -203,6 +206,53 @@ static bool describes(const struct pat_gmond_desc *m, const char *plugin,
          strcmp(m->plugin ? m->plugin : plugin, v->plugin) == 0;
 }
 
+/* Two entries' metrics with one name (`rsc_a_vol_reads` is resource a's
+ * volume and resource a_vol's reads; `:` and `_` both give `_`): the
+ * entry that made it first keeps it, the other's is not sent. Counted once
+ * per name until it is retired. */
+static bool held_by_other(const struct gstate *s, const pat_entry_t *en) {
+  return en && (!s->instance || s->cls != en->cls ||
+                strcmp(s->instance, en->instance) != 0);
+}
+
+static void describe_holder(const struct gstate *s, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s%s",
+           s->instance ? pat_class_name(s->cls) : "the node",
+           s->instance ? " " : "", s->instance ? s->instance : "");
+}
+
+static void clash(pat_gmond_t *g, struct gstate *s, const pat_entry_t *en,
+                  const char *name) {
+  if (s->clashed)
+    return;
+  s->clashed = true;
+  if (g->clashes++ == 0) {
+    char holder[PAT_GMETRIC_NAME_MAX];
+    describe_holder(s, holder, sizeof(holder));
+    snprintf(g->clash, sizeof(g->clash), "%s of %s %s is %s's already", name,
+             pat_class_name(en->cls), en->instance, holder);
+  }
+}
+
+int pat_gmond_hold(pat_gmond_t *g, const char *name, const pat_entry_t *en,
+                   char *holder, size_t len) {
+  struct gstate *s = lookup(g, name, en);
+  if (!s)
+    return -ENOMEM;
+  if (!held_by_other(s, en))
+    return 0;
+  describe_holder(s, holder, len);
+  return 1;
+}
+
+unsigned pat_gmond_take_clashes(pat_gmond_t *g, char *first, size_t len) {
+  unsigned n = g->clashes;
+  if (n && len)
+    snprintf(first, len, "%s", g->clash);
+  g->clashes = 0;
+  return n;
+}
+
 /* The value of metric m from v, or false when it only primed a counter. */
 static bool value_of(pat_gmond_t *g, struct gstate *s,
                      const struct pat_gmond_desc *m, const pat_value_t *v,
@@ -244,6 +294,10 @@ int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
       struct gstate *s = lookup(g, name, en);
       if (!s)
         return -ENOMEM;
+      if (held_by_other(s, en)) {
+        clash(g, s, en, name);
+        continue;
+      }
       double x;
       if (!value_of(g, s, m, v, now, interval, &x))
         continue;

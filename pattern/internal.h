@@ -65,6 +65,14 @@ struct pat_class_desc {
 const struct pat_class_desc *pat_class_desc(pat_class_t cls);
 int pat_class_lookup(const char *name, pat_class_t *ret);
 
+/* ---- gmond names (gmond.c) ---- */
+
+/* Whether entry en may publish gmond metric `name` in converter g: 0 when
+ * it holds the name (now, if it was free), 1 when another entry holds it
+ * (described, "class instance", in holder), or -ENOMEM. */
+int pat_gmond_hold(pat_gmond_t *g, const char *name, const pat_entry_t *en,
+                   char *holder, size_t len);
+
 /* ---- arena (inventory.c) ---- */
 
 struct pat_arena_chunk;

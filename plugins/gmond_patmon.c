@@ -35,6 +35,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,8 @@ static void send_metric(struct cycle *c, const char *name, double value,
   }
   if (r == 0 && what != SEND_TOMBSTONE)
     r = Ganglia_value_send(gm, p->channels);
+  if (gm)
+    Ganglia_metric_destroy(gm); /* its subpool: else a cycle's peak stays */
   if (r != 0)
     p->send_errors++;
   else if (what != SEND_TOMBSTONE)
@@ -177,8 +180,12 @@ static void send_metric(struct cycle *c, const char *name, double value,
   pace(p, what == SEND_ANNOUNCE ? 2 : 1);
 }
 
+/* A metric read less often than its dmax would blink out of gmond: a
+ * pattern's own interval may ask for more than the param allows. */
 static int dmax_of(const struct instance *p, int interval) {
-  return p->dmax > 0 ? p->dmax : DMAX_INTERVALS * interval;
+  if (p->dmax <= 0)
+    return DMAX_INTERVALS * interval;
+  return p->dmax >= 2 * interval ? p->dmax : 2 * interval;
 }
 
 /* ---- forecasts ---- */
@@ -291,7 +298,15 @@ static bool read_cycle(struct instance *p, double now, bool on_grid) {
   }
   pat_entries_free(e);
   cycle_end(&c);
-  __atomic_store_n(&p->metrics, c.sent, __ATOMIC_RELAXED);
+  if (on_grid) /* a read after an event sends only what it concerns */
+    __atomic_store_n(&p->metrics, c.sent, __ATOMIC_RELAXED);
+  char first[PAT_GMETRIC_NAME_MAX * 3];
+  unsigned clashes = pat_gmond_take_clashes(p->conv, first, sizeof(first));
+  if (clashes)
+    err_msg(MODULE ": %u metric name%s two entries would share; the entry "
+                   "seen first keeps each (patmon-expand -f gmond marks "
+                   "them). First: %s",
+            clashes, clashes == 1 ? "" : "s", first);
   return pat_gmond_take_primed(p->conv) > 0;
 }
 
@@ -330,6 +345,12 @@ static bool refresh(struct instance *p, unsigned classes) {
   if (info.reload_error < 0)
     err_msg(MODULE ": %s; keeping the last good patterns",
             pm_error_str(&info.err, msg, sizeof(msg)));
+  if (info.write_error < 0)
+    err_msg(MODULE ": %s: cannot write: %s; monitoring goes on, the file is "
+                   "written again once it can be",
+            p->entries_file, strerror(-info.write_error));
+  if (info.written_again)
+    err_msg(MODULE ": %s written again", p->entries_file);
   if (info.reloaded)
     err_msg(MODULE ": pattern file reloaded");
   __atomic_store_n(&p->entries, (uint32_t)info.entries, __ATOMIC_RELAXED);
@@ -359,7 +380,10 @@ static void *worker(void *arg) {
   struct instance *p = arg;
   hp_batch_t *b = malloc(sizeof(*b)); /* ~16 KiB: not on the stack */
   double now = now_s();
-  double next_grid = now, next_full = now + p->rescan_s, next_quick = 0;
+  /* gmond binds its udp_recv_channels after the modules' init: the first
+   * read (whose metadata this gmond must hear) waits a moment. */
+  double next_grid = now + QUICK_READ_S, next_full = now + p->rescan_s,
+         next_quick = 0;
   if (!b)
     return NULL;
   while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
@@ -550,9 +574,19 @@ static int configure(struct instance *p) {
     if (!*defaults[i].field &&
         !(*defaults[i].field = strdup(defaults[i].value)))
       return -1;
+  if (p->socket && !p->socket[0]) { /* "": none, as for entries_file */
+    free(p->socket);
+    p->socket = NULL;
+  }
   if (p->socket && p->socket[0] != '/') {
     err_msg(MODULE ": param event_socket \"%s\": must be an absolute path",
             p->socket);
+    return -1;
+  }
+  if (p->dmax > 0 && p->dmax < 2 * p->interval) {
+    err_msg(MODULE ": param dmax %d is less than two intervals (%d s): "
+                   "metrics would leave gmond between reads",
+            p->dmax, 2 * p->interval);
     return -1;
   }
   if (p->max_delay_ms < p->debounce_ms) {
@@ -702,7 +736,12 @@ static int init(apr_pool_t *pool) {
   pat_entries_t *e = pat_monitor_entries(p->mon);
   p->entries = (uint32_t)pat_entries_count(e);
   pat_entries_free(e);
+  /* Signals are gmond's: the module's thread takes none. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   r = pthread_create(&p->worker, NULL, worker, p);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (r != 0) {
     err_msg(MODULE ": cannot start its thread: %s", strerror(r));
     goto fail;

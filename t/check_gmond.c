@@ -212,6 +212,70 @@ START_TEST(resource_volume_apart) {
 }
 END_TEST
 
+/* Resource a's volume and resource a_vol's own io would both be
+ * rsc_a_vol_read_bytes and rsc_a_vol_write_bytes: the entry seen first
+ * keeps the names, the other's are not sent (no rate made of two series),
+ * and each clash is counted once. */
+START_TEST(clashing_names_keep_the_first) {
+  pat_entry_t a = {
+      .cls = PAT_RESOURCE, .instance = "a", .pattern = "ha", .metrics = ~0u};
+  pat_entry_t a_vol = {.cls = PAT_RESOURCE,
+                       .instance = "a_vol",
+                       .pattern = "ha",
+                       .metrics = ~0u};
+  pat_gmond_t *g = NULL;
+  ck_assert_int_eq(pat_gmond_new(1, &g), 0);
+  for (int k = 0; k < 3; k++) {
+    struct got got = {0};
+    pat_value_t vol = counters(&a, "disk", "disk_octets", 1000 * k, 0);
+    vol.plugin_instance = "sdb";
+    pat_value_t own = counters(&a_vol, "processes", "disk_octets", 7 * k, 0);
+    pat_gmond_convert(g, &vol, 10 * k, 10, collect, &got);
+    ck_assert_int_eq(pat_gmond_convert(g, &own, 10 * k, 10, collect, &got), 0);
+    if (k) {
+      assert_line(&got, "rsc_a_vol_read_bytes=100 bytes/sec resource");
+      assert_line(&got, "rsc_a_vol_write_bytes=0 bytes/sec resource");
+    }
+    char first[400] = "";
+    ck_assert_uint_eq(pat_gmond_take_clashes(g, first, sizeof(first)),
+                      k == 0 ? 2 : 0);
+    if (k == 0)
+      ck_assert_str_eq(first, "rsc_a_vol_read_bytes of resource a_vol is "
+                              "resource a's already");
+  }
+  /* a goes: its names are retired, and a_vol may have them. */
+  ck_assert_int_eq(pat_gmond_retire(g, NULL, NULL, NULL), 2);
+  struct got got = {0};
+  pat_value_t own = counters(&a_vol, "processes", "disk_octets", 70, 0);
+  ck_assert_int_eq(pat_gmond_convert(g, &own, 40, 10, collect, &got), 0);
+  own = counters(&a_vol, "processes", "disk_octets", 170, 0);
+  ck_assert_int_eq(pat_gmond_convert(g, &own, 50, 10, collect, &got), 2);
+  assert_line(&got, "rsc_a_vol_read_bytes=10 bytes/sec resource");
+  pat_gmond_free(g);
+}
+END_TEST
+
+/* `patmon-expand -f gmond` marks a name an earlier entry has: "up:eth0"
+ * and "up_eth0" are both net_up_eth0 to gmond. */
+START_TEST(snippet_marks_clashes) {
+  pat_entries_t *e =
+      expand("pattern \"p1\" { class = nic  match = { \"NAME==eth0\" }  "
+             "metrics = { traffic }  name = \"up:%k\" }\n"
+             "pattern \"p2\" { class = nic  match = { \"NAME==eth1\" }  "
+             "metrics = { traffic }  name = \"up_eth0\" }\n",
+             nic_snap);
+  ck_assert_uint_eq(pat_entries_count(e), 2);
+  pm_buf_t out = {0};
+  ck_assert_int_eq(pat_entries_format(e, PAT_FORMAT_GMOND, NULL, &out), 0);
+  ck_assert_ptr_nonnull(strstr(out.data, "#   net_up_eth0_bytes_in\n"));
+  ck_assert_ptr_nonnull(strstr(out.data,
+                               "#   net_up_eth0_bytes_in  (not published: nic "
+                               "up:eth0's already)\n"));
+  pm_buf_free(&out);
+  pat_entries_free(e);
+}
+END_TEST
+
 START_TEST(node_values_use_gmond_names) {
   pat_gmond_t *g = NULL;
   ck_assert_int_eq(pat_gmond_new(1, &g), 0);
@@ -309,6 +373,8 @@ int main(void) {
   tcase_add_test(tc, counters_become_rates);
   tcase_add_test(tc, gauges_averages_and_scales);
   tcase_add_test(tc, resource_volume_apart);
+  tcase_add_test(tc, clashing_names_keep_the_first);
+  tcase_add_test(tc, snippet_marks_clashes);
   tcase_add_test(tc, node_values_use_gmond_names);
   tcase_add_test(tc, retire_what_went_away);
   tcase_add_test(tc, self_metrics_are_named_for_gmond);
