@@ -66,7 +66,19 @@ start_gmond() {
 gmond_xml() {
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$gmond_tcp && cat <&3" 2> /dev/null
 }
-has_metric() { gmond_xml | grep -q "<METRIC NAME=\"$1\""; }
+# xml_now: gmond's whole XML into $T/xml.now (three tries), or the test
+# fails: a metric missing from a failed read is not a metric gone.
+xml_now() {
+  local i
+  for i in 1 2 3; do
+    gmond_xml > "$T/xml.now" && grep -q '</GANGLIA_XML>' "$T/xml.now" && return 0
+    sleep 0.1
+  done
+  fail "cannot read gmond's XML on port $gmond_tcp"
+}
+# gmond_up: wait (10 s at most) until gmond serves its XML.
+gmond_up() { wait_for 10 eval 'gmond_xml | grep -q "</GANGLIA_XML>"'; }
+has_metric() { xml_now && grep -q "<METRIC NAME=\"$1\"" "$T/xml.now"; }
 
 # Milliseconds since the epoch.
 ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -34,8 +34,6 @@ plugindir=$(dirname "$(grep '/pattern.so$' "$T/files")")
 examples=$(dirname "$(dirname "$(grep '/examples/collectd/patmon.conf$' "$T/files")")")
 sed -e "s|\"/etc/patmon/patterns.conf\"|\"$root$examples/patterns/example.conf\"|" \
   -e "s|\"/var/lib/collectd/patmon/entries.json\"|\"$T/entries.json\"|" \
-  -e "s|\"/run/patmon/events.sock\"|\"$T/events.sock\"|" \
-  -e 's|EventSocketGroup "haclient"|EventSocketGroup "root"|' \
   "$root$examples/collectd/patmon.conf" > "$T/patmon.conf"
 collectd_conf "$T/collectd.conf" install-test
 cat >> "$T/collectd.conf" <<EOF

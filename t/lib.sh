@@ -32,10 +32,10 @@ trap 'exit 130' INT TERM
 
 # wait_for SECONDS CMD...: polls CMD every 20 ms until it succeeds.
 wait_for() {
-  local limit=$1 start=$SECONDS
+  local deadline=$((${EPOCHREALTIME//[.,]/} + $1 * 1000000))
   shift
   while ! "$@"; do
-    [ $((SECONDS - start)) -ge "$limit" ] && return 1
+    [ "${EPOCHREALTIME//[.,]/}" -ge "$deadline" ] && return 1
     sleep 0.02
   done
 }
