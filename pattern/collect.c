@@ -67,6 +67,7 @@ struct rows {
 struct pat_reader {
   pat_read_opts_t o;
   char proc[PATH_MAX];
+  char cgroup[PATH_MAX]; /* o.cgroup_root points here when given */
   long hz, page;
   struct rstate **slots; /* open addressing by key */
   size_t size, n;
@@ -94,8 +95,14 @@ int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret) {
   if (!r)
     return -ENOMEM;
   r->o = o ? *o : (pat_read_opts_t){0};
+  /* The roots are copied: a caller's buffers need not outlive the call. */
   snprintf(r->proc, sizeof(r->proc), "%s",
            r->o.proc_root ? r->o.proc_root : "/proc");
+  r->o.proc_root = r->proc;
+  if (r->o.cgroup_root) {
+    snprintf(r->cgroup, sizeof(r->cgroup), "%s", r->o.cgroup_root);
+    r->o.cgroup_root = r->cgroup;
+  }
   r->hz = sysconf(_SC_CLK_TCK);
   r->page = sysconf(_SC_PAGESIZE);
   if (r->hz <= 0)

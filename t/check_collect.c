@@ -123,6 +123,18 @@ static pat_reader_t *reader(double interval) {
   return reader_quick(interval, false);
 }
 
+/* A reader of the test's /proc and its cgroup tree (units). */
+static pat_reader_t *reader_cg(double interval) {
+  char proc[256], cg[256];
+  snprintf(proc, sizeof(proc), "%s/proc", tmp);
+  snprintf(cg, sizeof(cg), "%s/cg", tmp);
+  pat_read_opts_t o = {
+      .proc_root = proc, .cgroup_root = cg, .interval = interval};
+  pat_reader_t *r = NULL;
+  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  return r;
+}
+
 /* /proc/diskstats as Linux 6.x writes it (captured line format). */
 static const char *diskstats(long rd, long rd_sect, long rd_ms, long wr,
                              long wr_sect, long wr_ms) {
@@ -341,12 +353,7 @@ START_TEST(unit_reads_its_cgroup) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
       "\"nfs.service\", \"props\": {\"UNIT\": \"nfs.service\", \"CGROUP\": "
       "\"/system.slice/nfs.service\"}}]}");
-  char proc[256], cg[256];
-  snprintf(proc, sizeof(proc), "%s/proc", tmp);
-  snprintf(cg, sizeof(cg), "%s/cg", tmp);
-  pat_read_opts_t o = {.proc_root = proc, .cgroup_root = cg, .interval = 10};
-  pat_reader_t *r = NULL;
-  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  pat_reader_t *r = reader_cg(10);
   struct got g = {0};
   ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
   assert_line(&g, "processes-nfs.service/ps_count=2:6");
@@ -365,12 +372,7 @@ START_TEST(unit_counters_survive_an_empty_cgroup) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
       "\"u.service\", \"props\": {\"UNIT\": \"u.service\", \"CGROUP\": "
       "\"/u.service\"}}]}");
-  char proc[256], cg[256];
-  snprintf(proc, sizeof(proc), "%s/proc", tmp);
-  snprintf(cg, sizeof(cg), "%s/cg", tmp);
-  pat_read_opts_t o = {.proc_root = proc, .cgroup_root = cg, .interval = 10};
-  pat_reader_t *r = NULL;
-  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  pat_reader_t *r = reader_cg(10);
   struct got g = {0};
   char want[128];
   ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
