@@ -450,6 +450,20 @@ static bool is_mount_point(const char *dir) {
          (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
 }
 
+/* free, reserved, used of blocks or inodes, as df splits them: made
+ * consistent first (total >= free >= available). Returns the total. */
+static double df_split(fsblkcnt_t total, fsblkcnt_t free, fsblkcnt_t avail,
+                       double out[3]) {
+  if (free < avail)
+    free = avail;
+  if (total < free)
+    total = free;
+  out[0] = (double)avail;
+  out[1] = (double)(free - avail);
+  out[2] = (double)(total - free);
+  return (double)total;
+}
+
 static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
                           const char *inst) {
   struct statvfs st;
@@ -462,33 +476,23 @@ static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
     return 0;
   bool all = e->cls == PAT_RESOURCE;
   double bs = (double)(st.f_frsize ? st.f_frsize : st.f_bsize);
-  /* As df: f_blocks >= f_bfree >= f_bavail. */
-  if (st.f_bfree < st.f_bavail)
-    st.f_bfree = st.f_bavail;
-  if (st.f_blocks < st.f_bfree)
-    st.f_blocks = st.f_bfree;
-  double blk[3] = {(double)st.f_bavail, (double)(st.f_bfree - st.f_bavail),
-                   (double)(st.f_blocks - st.f_bfree)};
-  if (st.f_ffree < st.f_favail)
-    st.f_ffree = st.f_favail;
-  if (st.f_files < st.f_ffree)
-    st.f_files = st.f_ffree;
-  double ino[3] = {(double)st.f_favail, (double)(st.f_ffree - st.f_favail),
-                   (double)(st.f_files - st.f_ffree)};
+  double blk[3], ino[3];
+  double blocks = df_split(st.f_blocks, st.f_bfree, st.f_bavail, blk);
+  double files = df_split(st.f_files, st.f_ffree, st.f_favail, ino);
   static const char *const parts[3] = {"free", "reserved", "used"};
   int r = 0;
   for (int i = 0; r == 0 && i < 3 && (all || wants(e, "space")); i++)
     r = gauge(c, e, "df", inst, "df_complex", parts[i], blk[i] * bs);
-  for (int i = 0; r == 0 && i < 3 && st.f_files && (all || wants(e, "inodes"));
+  for (int i = 0; r == 0 && i < 3 && files > 0 && (all || wants(e, "inodes"));
        i++)
     r = gauge(c, e, "df", inst, "df_inodes", parts[i], ino[i]);
   if (r == 0 && !all && wants(e, "percent")) {
-    for (int i = 0; r == 0 && i < 3 && st.f_blocks; i++)
+    for (int i = 0; r == 0 && i < 3 && blocks > 0; i++)
       r = gauge(c, e, "df", inst, "percent_bytes", parts[i],
-                100.0 * blk[i] / (double)st.f_blocks);
-    for (int i = 0; r == 0 && i < 3 && st.f_files; i++)
+                100.0 * blk[i] / blocks);
+    for (int i = 0; r == 0 && i < 3 && files > 0; i++)
       r = gauge(c, e, "df", inst, "percent_inodes", parts[i],
-                100.0 * ino[i] / (double)st.f_files);
+                100.0 * ino[i] / files);
   }
   return r;
 }
