@@ -50,7 +50,9 @@ struct instance {
   /* params */
   char *patterns, *entries_file, *socket, *socket_group, *node;
   int interval, dmax, rescan_s, debounce_ms, max_delay_ms;
-  char *forecast; /* globs over metric names, blank-separated */
+  char *forecast;  /* globs over metric names, blank-separated */
+  char **fc_globs; /* split once: NULL-ended, into fc_glob_buf */
+  char *fc_glob_buf;
   fc_params_t fc;
   /* the libraries */
   pat_monitor_t *mon;
@@ -190,19 +192,29 @@ static int dmax_of(const struct instance *p, int interval) {
 
 /* ---- forecasts ---- */
 
-static bool has_globs(const char *globs) {
-  return strspn(globs, " \t,") != strlen(globs);
+/* Splits the forecast param into p->fc_globs, once: every metric of every
+ * read is matched against them. */
+static int split_globs(struct instance *p) {
+  size_t n = 0;
+  if (!(p->fc_glob_buf = strdup(p->forecast)) ||
+      !(p->fc_globs = calloc(strlen(p->forecast) / 2 + 2, sizeof(char *))))
+    return -1;
+  char *save = NULL;
+  for (char *g = strtok_r(p->fc_glob_buf, " \t,", &save); g;
+       g = strtok_r(NULL, " \t,", &save))
+    p->fc_globs[n++] = g;
+  return 0;
+}
+
+static bool has_globs(const struct instance *p) {
+  return p->fc_globs[0] != NULL;
 }
 
 static bool forecast_wanted(const struct instance *p, const char *name) {
   if (!p->fcs)
     return false;
-  char globs[1024];
-  snprintf(globs, sizeof(globs), "%s", p->forecast);
-  char *save = NULL;
-  for (char *g = strtok_r(globs, " \t,", &save); g;
-       g = strtok_r(NULL, " \t,", &save))
-    if (fnmatch(g, name, 0) == 0)
+  for (char **g = p->fc_globs; *g; g++)
+    if (fnmatch(*g, name, 0) == 0)
       return true;
   return false;
 }
@@ -474,6 +486,8 @@ static void instance_free(struct instance *p) {
   free(p->socket_group);
   free(p->node);
   free(p->forecast);
+  free(p->fc_globs);
+  free(p->fc_glob_buf);
   free(p);
 }
 
@@ -595,8 +609,10 @@ static int configure(struct instance *p) {
             p->max_delay_ms, p->debounce_ms);
     return -1;
   }
+  if (split_globs(p) < 0)
+    return -1;
   fc_error_t fe;
-  if (has_globs(p->forecast) && fc_params_check(&p->fc, &fe) < 0) {
+  if (has_globs(p) && fc_params_check(&p->fc, &fe) < 0) {
     err_msg(MODULE ": forecast params: %s", fe.msg);
     return -1;
   }
@@ -703,9 +719,8 @@ static int init(apr_pool_t *pool) {
   if (pat_reader_new(&ro, &p->reader) < 0 ||
       pat_gmond_new(p->dmax ? 1 : ANNOUNCE_EVERY, &p->conv) < 0)
     goto fail;
-  if (has_globs(p->forecast) &&
-      (!(p->fcs = fc_set_new(&p->fc, sizeof(double))) ||
-       !(p->fcm = fc_model_new(&p->fc))))
+  if (has_globs(p) && (!(p->fcs = fc_set_new(&p->fc, sizeof(double))) ||
+                       !(p->fcm = fc_model_new(&p->fc))))
     goto fail;
   hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
                                (p->socket ? HP_SRC_SOCKET : 0),
