@@ -16,13 +16,6 @@ const char *bal_dim_name(enum bal_dim d) {
 
 /* ---- small containers ---------------------------------------------------- */
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 static int map_grow(struct bal_map *m) {
   size_t cap = m->cap ? m->cap * 2 : 64;
   char **keys = calloc(cap, sizeof(*keys));
@@ -35,7 +28,7 @@ static int map_grow(struct bal_map *m) {
   for (size_t i = 0; i < m->cap; i++) {
     if (!m->keys[i])
       continue;
-    size_t j = hash_str(m->keys[i]) & (cap - 1);
+    size_t j = pm_hash_str(m->keys[i]) & (cap - 1);
     while (keys[j])
       j = (j + 1) & (cap - 1);
     keys[j] = m->keys[i];
@@ -55,7 +48,7 @@ int bal_map_put(struct bal_map *m, const char *key, int val) {
     if (r < 0)
       return r;
   }
-  size_t j = hash_str(key) & (m->cap - 1);
+  size_t j = pm_hash_str(key) & (m->cap - 1);
   while (m->keys[j]) {
     if (strcmp(m->keys[j], key) == 0) {
       m->vals[j] = val;
@@ -74,7 +67,7 @@ int bal_map_put(struct bal_map *m, const char *key, int val) {
 int bal_map_get(const struct bal_map *m, const char *key) {
   if (!m->cap || !key)
     return -ENOENT;
-  size_t j = hash_str(key) & (m->cap - 1);
+  size_t j = pm_hash_str(key) & (m->cap - 1);
   while (m->keys[j]) {
     if (strcmp(m->keys[j], key) == 0)
       return m->vals[j];

@@ -75,4 +75,20 @@ const char *pm_error_str(const pm_error_t *e, char *buf, size_t len);
 /* Monotonic clock in nanoseconds. */
 uint64_t pm_now_ns(void);
 
+/* FNV-1a (64 bits) of n bytes, or of a string: the hash of every table
+ * keyed by name, and of file contents compared for change. */
+static inline uint64_t pm_hash(const void *p, size_t n) {
+  const unsigned char *s = p;
+  uint64_t h = UINT64_C(14695981039346656037);
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * UINT64_C(1099511628211);
+  return h;
+}
+static inline uint64_t pm_hash_str(const char *s) {
+  uint64_t h = UINT64_C(14695981039346656037);
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+  return h;
+}
+
 #endif

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "forecast.h"
+#include "pm.h"
 
 #include <errno.h>
 #include <math.h>
@@ -105,10 +106,7 @@ void fc_set_free(fc_set_t *set) {
 }
 
 static size_t hash(const char *s, size_t nbuckets) {
-  uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-  return (size_t)(h % nbuckets);
+  return (size_t)(pm_hash_str(s) % nbuckets);
 }
 
 /* Doubles the buckets once there are two sources per bucket (set lock). */

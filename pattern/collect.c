@@ -134,7 +134,7 @@ void pat_reader_free(pat_reader_t *r) {
 
 static struct rstate **slot(struct rstate **slots, size_t size,
                             const char *key) {
-  size_t i = pat_hash_str(key) & (size - 1);
+  size_t i = pm_hash_str(key) & (size - 1);
   while (slots[i] && strcmp(slots[i]->key, key) != 0)
     i = (i + 1) & (size - 1);
   return &slots[i];

@@ -69,7 +69,7 @@ struct pat_gmond {
 
 static struct gstate **slot(struct gstate **slots, size_t size,
                             const char *name) {
-  size_t i = pat_hash_str(name) & (size - 1);
+  size_t i = pm_hash_str(name) & (size - 1);
   while (slots[i] && strcmp(slots[i]->name, name) != 0)
     i = (i + 1) & (size - 1);
   return &slots[i];
@@ -327,7 +327,7 @@ int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
 /* ---- retiring metrics of entries that went away ---- */
 
 static size_t key_hash(pat_class_t cls, const char *instance) {
-  return pat_hash_str(instance) * 31 + (size_t)cls;
+  return pm_hash_str(instance) * 31 + (size_t)cls;
 }
 
 int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,

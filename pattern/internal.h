@@ -14,14 +14,6 @@
 #define PAT_MAX_CAPTURES 9 /* %1..%9 */
 #define PAT_NO_KEY UINT32_MAX
 
-/* FNV-1a of a string, for the tables keyed by name. */
-static inline size_t pat_hash_str(const char *s) {
-  size_t h = 1469598103934665603u;
-  while (*s)
-    h = (h ^ (unsigned char)*s++) * 1099511628211u;
-  return h;
-}
-
 /* ---- class descriptions (classes.c) ---- */
 
 /* How a gmond metric's value comes from its data source. */

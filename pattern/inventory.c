@@ -73,20 +73,14 @@ pat_inventory_t *pat_inventory_new(void) {
   return calloc(1, sizeof(pat_inventory_t));
 }
 
-static uint32_t hash_str(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
-}
-
 static int rehash(pat_inventory_t *inv, uint32_t size) {
   uint32_t *h = malloc(size * sizeof(*h));
   if (!h)
     return -ENOMEM;
   memset(h, 0xff, size * sizeof(*h));
   for (uint32_t id = 0; id < inv->nkeys; id++) {
-    uint32_t i = hash_str(inv->keys[id], strlen(inv->keys[id])) & (size - 1);
+    uint32_t i =
+        (uint32_t)pm_hash(inv->keys[id], strlen(inv->keys[id])) & (size - 1);
     while (h[i] != PAT_NO_KEY)
       i = (i + 1) & (size - 1);
     h[i] = id;
@@ -101,7 +95,7 @@ static uint32_t find_key(const pat_inventory_t *inv, const char *name,
                          size_t len, uint32_t *ret_slot) {
   if (!inv->hash_size)
     return PAT_NO_KEY;
-  uint32_t i = hash_str(name, len) & (inv->hash_size - 1);
+  uint32_t i = (uint32_t)pm_hash(name, len) & (inv->hash_size - 1);
   for (;;) {
     uint32_t id = inv->hash[i];
     if (id == PAT_NO_KEY || (strncmp(inv->keys[id], name, len) == 0 &&

@@ -32,13 +32,6 @@ struct pat_monitor {
   int write_error;         /* the last write's, reported once */
 };
 
-static uint64_t hash_bytes(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603u;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-  return h;
-}
-
 static bool same_file(const struct stat *a, const struct stat *b) {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
          a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
@@ -90,7 +83,7 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
     }
     /* Gone or unreadable: the last good set stays; said once per errno
      * (as a bad content is). */
-    uint64_t h = hash_bytes("\0unreadable", 11) ^ (uint64_t)-r;
+    uint64_t h = pm_hash("\0unreadable", 11) ^ (uint64_t)-r;
     if (h != m->bad_hash && info) {
       info->reload_error = r;
       info->err = rerr;
@@ -98,7 +91,7 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
     m->bad_hash = h;
     return 0;
   }
-  uint64_t h = hash_bytes(b.data ? b.data : "", b.len);
+  uint64_t h = pm_hash(b.data ? b.data : "", b.len);
   if (m->set && h == m->set_hash) {
     if (have)
       m->set_stat = st; /* touched, not changed */
