@@ -2,9 +2,15 @@
 noinst_LTLIBRARIES += libbalancer.la
 libbalancer_la_SOURCES = \
 	balancer/balancer.h balancer/internal.h \
-	balancer/cluster.c balancer/plan.c balancer/forecast.c \
-	balancer/config.c balancer/exec.c balancer/pcmk.c balancer/metrics.c \
-	balancer/state.c balancer/publish.c balancer/engine.c
+	balancer/cluster.c balancer/plan-internal.h balancer/plan.c \
+	balancer/plan-work.c balancer/plan-failover.c balancer/plan-overload.c \
+	balancer/forecast.c \
+	balancer/config.c balancer/exec.c balancer/pcmk-internal.h balancer/pcmk.c \
+	balancer/pcmk-status.c balancer/pcmk-cib.c balancer/pcmk-constraints.c \
+	balancer/pcmk-simulate.c balancer/metrics.c \
+	balancer/state.c balancer/publish.c balancer/engine-internal.h \
+	balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
+	balancer/engine-act.c balancer/engine-report.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm

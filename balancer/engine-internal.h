@@ -1,0 +1,85 @@
+/* engine-internal.h: what the files of one balancer pass share (engine.c,
+ * engine-model.c, engine-metrics.c, engine-act.c, engine-report.c); not
+ * installed. */
+#ifndef PATMON_BALANCER_ENGINE_INTERNAL_H
+#define PATMON_BALANCER_ENGINE_INTERNAL_H
+
+#include "internal.h"
+
+/* Logs through the hook the engine's caller set (nothing without one). */
+void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- one pass: the working set ------------------------------------------- */
+
+struct series_file { /* a service's series under one host */
+  int prim, node;
+  double *v;
+};
+
+struct pass {
+  bal_engine_t *e;
+  const struct bal_conf *cf;
+  unsigned flags;
+  time_t now;
+  pm_buf_t *explain;
+  struct bal_pcmk *pc;
+  pm_buf_t cib;
+  struct bal_state st;
+  bal_cluster_t *c;
+  struct bal_grid g;
+  char **hosts;            /* per node */
+  int *svc_of_rsc;         /* pcmk rsc -> service (-1) */
+  int *rsc_of_svc;         /* service -> pcmk rsc */
+  char ***prims;           /* per rsc: the primitive ids its demand sums */
+  double (*dev)[BAL_NDIM]; /* per service: upper - estimate */
+  bal_plan_t *plan;
+  bal_params_t params;
+  size_t executed, failed;
+  bool hold;           /* the plan could not be verified: do not act */
+  pm_buf_t data_notes; /* missing or stale series, for --explain */
+};
+
+/* Whether this pass acts on its plan (execute = true, not a dry run, the
+ * plan verified). */
+bool pass_acting(const struct pass *p);
+/* Whether this pass may change anything outside (not a dry run). */
+bool pass_side_effects(const struct pass *p);
+/* Logs a problem with the data and keeps it for --explain. */
+void pass_data_note(struct pass *p, enum bal_log_level l, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- engine-model.c ------------------------------------------------------ */
+
+/* Reads the cluster state with crm_mon and cibadmin into p->pc. */
+int pass_inventory_pacemaker(struct pass *p);
+/* source = static: the configuration's nodes (online) and services. */
+int pass_inventory_static(struct pass *p);
+/* Nodes that went offline since the last pass: journal and hooks. */
+void pass_offline_events(struct pass *p);
+/* Builds p->c from p->pc and the configuration, then measures it. */
+int pass_build_model(struct pass *p);
+
+/* ---- engine-metrics.c ---------------------------------------------------- */
+
+/* Service demand per dimension, and node loads. */
+int pass_measure(struct pass *p);
+
+/* ---- engine-act.c -------------------------------------------------------- */
+
+/* Runs crm_simulate with the plan's moves. Bans the targets Pacemaker would
+ * refuse and returns 1 (replan), 0 when the plan holds, or < 0. */
+int pass_verify(struct pass *p);
+/* Runs the plan's moves; records them in the state. */
+void pass_execute(struct pass *p);
+/* Clears the constraints our moves left behind once they did their job. */
+void pass_clear_constraints(struct pass *p);
+
+/* ---- engine-report.c ----------------------------------------------------- */
+
+/* Writes the --explain report; ok and wu are bal_whatif_all's. */
+void pass_explain(struct pass *p, const int *ok, const double *wu);
+/* Sends the pass's figures to collectd's unixsock (when configured). */
+void pass_publish(struct pass *p, const int *ok, const double *wu);
+
+#endif

@@ -1,0 +1,176 @@
+/* engine-report.c: --explain, values published to collectd, hooks. */
+#include "config.h"
+
+#include "engine-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- reporting ----------------------------------------------------------- */
+
+static void fmt_pct(pm_buf_t *b, double u) {
+  if (isnan(u))
+    pm_buf_puts(b, "   ?");
+  else
+    pm_buf_printf(b, "%3.0f%%", 100 * u);
+}
+
+void pass_explain(struct pass *p, const int *ok, const double *wu) {
+  pm_buf_t *b = p->explain;
+  bal_cluster_t *c = p->c;
+  static const char *const states[] = {"online", "standby", "maintenance",
+                                       "offline"};
+  pm_buf_printf(b,
+                "patmon-balance: %zu nodes, %zu services; estimate %s%s, "
+                "horizon %u s, threshold %.0f%%, %s\n",
+                bal_cluster_nnodes(c), bal_cluster_nservices(c),
+                (const char *const[]){"latest", "average", "forecast",
+                                      "self"}[p->cf->estimate],
+                p->cf->upper ? " (upper bound)" : "", p->cf->horizon,
+                100 * p->cf->threshold,
+                pass_acting(p) ? "executing"
+                : p->hold      ? "held: the plan could not be verified"
+                               : "dry run");
+  pm_buf_printf(b, "%-16s %-11s %-22s %-13s %s\n", "node", "state",
+                "cpu cores (plan/cap)", "util now->plan", "if it fails");
+  for (size_t n = 0; n < bal_cluster_nnodes(c); n++) {
+    double before, after, ld[BAL_NDIM];
+    bal_plan_node_util(p->plan, (int)n, &before, &after);
+    bal_plan_node_load(p->plan, (int)n, ld);
+    char cpu[64];
+    double cap = c->nodes[n].cap[BAL_CPU];
+    if (isnan(ld[BAL_CPU]) || isnan(cap))
+      snprintf(cpu, sizeof(cpu), "?");
+    else
+      snprintf(cpu, sizeof(cpu), "%.2f/%.2f", ld[BAL_CPU], cap);
+    pm_buf_printf(b, "%-16s %-11s %-22s ", bal_node_name(c, (int)n),
+                  states[bal_node_state(c, (int)n)], cpu);
+    fmt_pct(b, before);
+    pm_buf_puts(b, " -> ");
+    fmt_pct(b, after);
+    if (ok[n] == 1)
+      pm_buf_printf(b, "   absorbable (worst survivor %.0f%%)\n", 100 * wu[n]);
+    else if (ok[n] == 0)
+      pm_buf_puts(b, "   NOT absorbable\n");
+    else if (ok[n] == -ENODATA)
+      pm_buf_puts(b, "   unknown (demand missing)\n");
+    else
+      pm_buf_puts(b, "   -\n");
+  }
+  for (size_t i = 0; i < bal_plan_nmoves(p->plan); i++) {
+    bal_move_t m;
+    bal_plan_move(p->plan, i, &m);
+    pm_buf_printf(b, "move %zu [%s]: ", i + 1, bal_reason_name(m.reason));
+    for (size_t k = 0; k < m.nservices; k++)
+      pm_buf_printf(b, "%s%s", k ? "+" : "", m.services[k]);
+    pm_buf_printf(b, " %s -> %s: %s\n", m.from ? m.from : "(stopped)", m.to,
+                  m.why);
+  }
+  if (!bal_plan_nmoves(p->plan))
+    pm_buf_puts(b, "no move needed\n");
+  for (size_t i = 0; i < bal_plan_nnotes(p->plan); i++)
+    pm_buf_printf(b, "note: %s\n", bal_plan_note(p->plan, i));
+  for (size_t s = 0; s < bal_cluster_nservices(c); s++)
+    if (c->svcs[s].flags & BAL_SVC_FIXED && c->svcs[s].why_fixed)
+      pm_buf_printf(b, "fixed: %s: %s\n", c->svcs[s].name,
+                    c->svcs[s].why_fixed);
+  if (p->data_notes.len)
+    pm_buf_printf(b, "data:\n%s", p->data_notes.data);
+}
+
+void pass_publish(struct pass *p, const int *ok, const double *wu) {
+  const struct bal_conf *cf = p->cf;
+  if (!cf->unixsock[0])
+    return;
+  char host[256];
+  if (cf->publish_host[0])
+    snprintf(host, sizeof(host), "%s", cf->publish_host);
+  else if (gethostname(host, sizeof(host)) < 0)
+    snprintf(host, sizeof(host), "localhost");
+  host[sizeof(host) - 1] = '\0';
+  pm_buf_t cmds = {0}, err = {0};
+  long long t = (long long)p->now;
+  unsigned iv = cf->interval;
+  size_t unabsorbable = 0;
+  double min_head = INFINITY;
+  for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
+    const char *name = bal_node_name(p->c, (int)n);
+    double before, after;
+    bal_plan_node_util(p->plan, (int)n, &before, &after);
+    if (!isnan(after) && bal_node_state(p->c, (int)n) == BAL_NODE_ONLINE) {
+      double head = 100 * (cf->threshold - after);
+      min_head = fmin(min_head, head);
+      pm_buf_printf(&cmds,
+                    "PUTVAL \"%s/balancer-%s/gauge-headroom\" interval=%u "
+                    "%lld:%.3f\n",
+                    host, name, iv, t, head);
+    }
+    if (ok[n] == 0 || ok[n] == 1) {
+      unabsorbable += ok[n] == 0;
+      pm_buf_printf(&cmds,
+                    "PUTVAL \"%s/balancer-%s/gauge-whatif_absorbable\" "
+                    "interval=%u %lld:%d\n",
+                    host, name, iv, t, ok[n]);
+      pm_buf_printf(&cmds,
+                    "PUTVAL \"%s/balancer-%s/gauge-whatif_util\" interval=%u "
+                    "%lld:%.3f\n",
+                    host, name, iv, t, 100 * wu[n]);
+    }
+  }
+  pm_buf_printf(&cmds,
+                "PUTVAL \"%s/balancer/count-plan_moves\" interval=%u "
+                "%lld:%zu\n"
+                "PUTVAL \"%s/balancer/count-executed_moves\" interval=%u "
+                "%lld:%zu\n"
+                "PUTVAL \"%s/balancer/count-failed_moves\" interval=%u "
+                "%lld:%zu\n"
+                "PUTVAL \"%s/balancer/count-unplaced\" interval=%u %lld:%zu\n"
+                "PUTVAL \"%s/balancer/count-whatif_unabsorbable\" interval=%u "
+                "%lld:%zu\n",
+                host, iv, t, bal_plan_nmoves(p->plan), host, iv, t, p->executed,
+                host, iv, t, p->failed, host, iv, t,
+                bal_plan_nunplaced(p->plan), host, iv, t, unabsorbable);
+  if (isfinite(min_head))
+    pm_buf_printf(&cmds,
+                  "PUTVAL \"%s/balancer/gauge-headroom\" interval=%u "
+                  "%lld:%.3f\n",
+                  host, iv, t, min_head);
+  if (bal_putval(cf->unixsock, &cmds, &err) < 0)
+    bal_elog(p->e, BAL_LOG_WARNING, "publishing to %s: %s", cf->unixsock,
+             err.data ? err.data : "failed");
+  pm_buf_free(&cmds);
+  pm_buf_free(&err);
+}
+
+void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
+                   const char *node, size_t count, const char *msg) {
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  char cnt[32];
+  snprintf(cnt, sizeof(cnt), "%zu", count);
+  const struct bal_kv kv[] = {{'e', plan ? "plan" : "offline"},
+                              {'n', node ? node : "-"},
+                              {'c', cnt},
+                              {'m', msg},
+                              {'h', host},
+                              {0, NULL}};
+  for (size_t i = 0; i < cf->nhooks; i++) {
+    const struct bal_hook *h = &cf->hooks[i];
+    if (plan ? !h->on_plan : !h->on_offline)
+      continue;
+    char **argv = NULL;
+    pm_buf_t err = {0};
+    int r = bal_argv_expand(h->argv, kv, &argv, NULL);
+    if (r == 0)
+      r = bal_run(argv, cf->cmd_timeout_ms, NULL, &err);
+    if (r < 0)
+      bal_elog(e, BAL_LOG_ERR, "hook %s failed: %s", h->name,
+               err.data ? err.data : strerror(-r));
+    else
+      bal_elog(e, BAL_LOG_INFO, "hook %s ran", h->name);
+    pm_buf_free(&err);
+    bal_argv_free(argv);
+  }
+}

@@ -1,0 +1,378 @@
+/* plan-work.c: the planner's work state: units, loads, fitting, the move
+ * log that can be rolled back, notes and names for them. */
+#include "config.h"
+
+#include "plan-internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- notes --------------------------------------------------------------- */
+
+void plan_note(struct work *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = pm_buf_vprintf(&w->notes, fmt, ap);
+  va_end(ap);
+  if (r == 0)
+    r = pm_buf_putc(&w->notes, '\0');
+  if (r < 0)
+    w->oom = 1;
+  else
+    w->nnotes++;
+}
+
+/* ---- utilisation and fitting --------------------------------------------- */
+
+double plan_util_of(const struct work *w, int n) {
+  const struct bal_node *nd = &w->c->nodes[n];
+  double u = 0;
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (bal_dim_on(nd, d))
+      u = fmax(u, w->load[n][d] / nd->cap[d]);
+  return u;
+}
+
+/* Utilisation of n with unit x added and unit y (or -1) taken away. */
+double plan_util_with(const struct work *w, int n, int x, int y) {
+  const struct bal_node *nd = &w->c->nodes[n];
+  double u = 0;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (!bal_dim_on(nd, d))
+      continue;
+    double l = w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) -
+               (y >= 0 ? w->u[y].d[d] : 0);
+    u = fmax(u, l / nd->cap[d]);
+  }
+  return u;
+}
+
+bool plan_banned(const struct unit *x, int n) {
+  int lo = 0, hi = (int)x->bans.n - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (x->bans.v[mid] == n)
+      return true;
+    if (x->bans.v[mid] < n)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  return false;
+}
+
+/* Whether unit x may run on n at all (a target, not banned, no unit it
+ * must avoid there), with unit y (or -1) leaving n at the same time. */
+bool plan_permitted(const struct work *w, int x, int n, int y) {
+  const struct unit *ux = &w->u[x];
+  if (!w->target[n] || plan_banned(ux, n))
+    return false;
+  for (size_t i = 0; i < ux->apart.n; i++) {
+    int o = ux->apart.v[i];
+    if (o != y && w->u[o].node == n)
+      return false;
+  }
+  return true;
+}
+
+/* Whether the declared capacities of n (Pacemaker utilization) leave room
+ * for x, with y (or -1) leaving. */
+static bool declared_room(const struct work *w, int x, int n, int y) {
+  const struct bal_node *nd = &w->c->nodes[n];
+  for (size_t a = 0; a < w->c->nattrs; a++) {
+    double need = w->u[x].attr[a];
+    if (!(need > 0))
+      continue;
+    double have = isnan(nd->attr[a]) ? 0 : nd->attr[a];
+    double used =
+        w->used[n][a] - (y >= 0 && w->u[y].attr[a] > 0 ? w->u[y].attr[a] : 0);
+    if (used + need > have + EPS)
+      return false;
+  }
+  return true;
+}
+
+bool plan_allowed(const struct work *w, int x, int n, int y) {
+  return plan_permitted(w, x, n, y) && declared_room(w, x, n, y);
+}
+
+/* Whether x fits on n under limit (a fraction of capacity). */
+bool plan_fits(const struct work *w, int x, int n, int y, double limit) {
+  if (n == w->u[x].node || !plan_allowed(w, x, n, y))
+    return false;
+  return plan_util_with(w, n, x, y) <= limit + EPS;
+}
+
+/* The node (not skip) where x fits under limit: with the lowest resulting
+ * utilisation, or the tightest fit. -1 when none. */
+int plan_best_target(struct work *w, int x, double limit, int skip,
+                     enum pick how) {
+  int best = -1;
+  double bu = 0;
+  for (size_t n = 0; n < w->nn; n++) {
+    w->work++;
+    if ((int)n == skip || !plan_fits(w, x, (int)n, -1, limit))
+      continue;
+    double u = plan_util_with(w, (int)n, x, -1);
+    if (best < 0 || (how == PICK_LOWEST ? u < bu - EPS : u > bu + EPS)) {
+      best = (int)n;
+      bu = u;
+    }
+  }
+  return best;
+}
+
+/* ---- moves and the log --------------------------------------------------- */
+
+static void list_remove(struct bal_ints *l, int x) {
+  for (size_t i = 0; i < l->n; i++)
+    if (l->v[i] == x) {
+      l->v[i] = l->v[--l->n];
+      return;
+    }
+}
+
+static void shift(struct work *w, int x, int from, int to) {
+  struct unit *ux = &w->u[x];
+  if (from >= 0) {
+    for (int d = 0; d < BAL_NDIM; d++)
+      w->load[from][d] -= ux->d[d];
+    for (size_t a = 0; a < w->c->nattrs; a++)
+      if (ux->attr[a] > 0)
+        w->used[from][a] -= ux->attr[a];
+    list_remove(&w->on[from], x);
+  }
+  if (to >= 0) {
+    for (int d = 0; d < BAL_NDIM; d++)
+      w->load[to][d] += ux->d[d];
+    for (size_t a = 0; a < w->c->nattrs; a++)
+      if (ux->attr[a] > 0)
+        w->used[to][a] += ux->attr[a];
+    if (bal_ints_push(&w->on[to], x) < 0)
+      w->oom = 1;
+  }
+  ux->node = to;
+}
+
+/* A unit that is homeless sits on its offline node (or none) without load
+ * there: moving it only adds load to the target. */
+int plan_src_of(const struct work *w, int x) {
+  const struct unit *ux = &w->u[x];
+  return ux->homeless && ux->node == ux->orig ? -1 : ux->node;
+}
+
+void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
+                  int other) {
+  if (w->nlog == w->caplog) {
+    size_t cap = w->caplog ? w->caplog * 2 : 64;
+    struct rec *l = realloc(w->log, cap * sizeof(*l));
+    if (!l) {
+      w->oom = 1;
+      return;
+    }
+    w->log = l;
+    w->caplog = cap;
+  }
+  int from = w->u[x].node, src = plan_src_of(w, x);
+  struct rec *r = &w->log[w->nlog++];
+  *r = (struct rec){.unit = x,
+                    .from = from,
+                    .to = to,
+                    .why = why,
+                    .other = other,
+                    .src_util = src >= 0 ? plan_util_of(w, src) : NAN,
+                    .dst_before = to >= 0 ? plan_util_of(w, to) : NAN};
+  shift(w, x, src, to);
+  r->dst_after = to >= 0 ? plan_util_of(w, to) : NAN;
+  if (why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP)
+    w->budget = w->budget > 0 ? w->budget - 1 : 0;
+}
+
+void plan_rollback(struct work *w, size_t mark) {
+  while (w->nlog > mark) {
+    struct rec *r = &w->log[--w->nlog];
+    struct unit *ux = &w->u[r->unit];
+    int to = ux->homeless && r->from == ux->orig ? -1 : r->from;
+    shift(w, r->unit, r->to, to);
+    ux->node = r->from;
+    if (r->why == BAL_WHY_OVERLOAD || r->why == BAL_WHY_SWAP)
+      w->budget++;
+  }
+}
+
+/* ---- building the work state --------------------------------------------- */
+
+int plan_cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+void plan_work_free(struct work *w) {
+  for (size_t i = 0; i < w->nu; i++) {
+    bal_ints_free(&w->u[i].bans);
+    bal_ints_free(&w->u[i].apart);
+  }
+  for (size_t n = 0; w->on && n < w->nn; n++)
+    bal_ints_free(&w->on[n]);
+  free(w->load);
+  free(w->used);
+  free(w->target);
+  free(w->u);
+  free(w->members);
+  free(w->unit_of);
+  free(w->on);
+  free(w->log);
+  bal_ints_free(&w->unplaced);
+  pm_buf_free(&w->notes);
+}
+
+static bool node_known(const struct bal_node *n) {
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (bal_dim_on(n, d) && isnan(n->load[d]))
+      return false;
+  return true;
+}
+
+int plan_work_init(struct work *w, const bal_cluster_t *c,
+                   const bal_params_t *p) {
+  const size_t nn = c->nnodes, ns = c->nsvcs;
+  *w = (struct work){.c = c, .p = *p, .nn = nn};
+  w->budget = p->max_moves ? p->max_moves : UINT32_MAX;
+  w->load = calloc(nn + 1, sizeof(*w->load));
+  w->used = calloc(nn + 1, sizeof(*w->used));
+  w->target = calloc(nn + 1, sizeof(*w->target));
+  w->on = calloc(nn + 1, sizeof(*w->on));
+  w->u = calloc(ns + 1, sizeof(*w->u));
+  w->members = calloc(ns + 1, sizeof(*w->members));
+  w->unit_of = calloc(ns + 1, sizeof(*w->unit_of));
+  if (!w->load || !w->used || !w->target || !w->on || !w->u || !w->members ||
+      !w->unit_of)
+    return -ENOMEM;
+
+  int ncap[BAL_NDIM] = {0};
+  for (size_t n = 0; n < nn; n++) {
+    const struct bal_node *nd = &c->nodes[n];
+    memcpy(w->load[n], nd->load, sizeof(w->load[n]));
+    w->target[n] = nd->state == BAL_NODE_ONLINE && node_known(nd);
+    for (int d = 0; d < BAL_NDIM; d++)
+      if (bal_dim_on(nd, d)) {
+        w->avgcap[d] += nd->cap[d];
+        ncap[d]++;
+      }
+  }
+  for (int d = 0; d < BAL_NDIM; d++)
+    w->avgcap[d] = ncap[d] ? w->avgcap[d] / ncap[d] : 1;
+
+  /* Units: one per colocation root (the lowest index of its set, so roots
+   * come first), members stored contiguously. */
+  int *root_of = calloc(ns + 1, sizeof(*root_of));
+  int *count = calloc(ns + 1, sizeof(*count));
+  if (!root_of || !count) {
+    free(root_of);
+    free(count);
+    return -ENOMEM;
+  }
+  for (size_t s = 0; s < ns; s++)
+    count[root_of[s] = bal_colo_root(c, (int)s)]++;
+  size_t pos = 0;
+  for (size_t s = 0; s < ns; s++) {
+    if (root_of[s] != (int)s)
+      continue;
+    w->u[w->nu] = (struct unit){.root = (int)s, .first = (int)pos, .node = -2};
+    pos += (size_t)count[s];
+    count[s] = (int)w->nu++; /* from here on: the root's unit */
+  }
+  for (size_t s = 0; s < ns; s++) {
+    struct unit *x = &w->u[count[root_of[s]]];
+    w->members[x->first + x->count++] = (int)s;
+    w->unit_of[s] = count[root_of[s]];
+  }
+  free(root_of);
+  free(count);
+
+  for (size_t i = 0; i < w->nu; i++) {
+    struct unit *x = &w->u[i];
+    for (size_t a = 0; a < BAL_MAX_ATTRS; a++)
+      x->attr[a] = NAN;
+    for (int k = 0; k < x->count; k++) {
+      const struct bal_service *s = &c->svcs[w->members[x->first + k]];
+      if (x->node == -2)
+        x->node = s->node;
+      else if (x->node != s->node)
+        x->fixed = true; /* members apart: let the HA stack settle it */
+      for (int d = 0; d < BAL_NDIM; d++)
+        x->d[d] = k ? x->d[d] + s->demand[d] : s->demand[d];
+      for (size_t a = 0; a < c->nattrs; a++)
+        if (!isnan(s->attr[a]))
+          x->attr[a] = (isnan(x->attr[a]) ? 0 : x->attr[a]) + s->attr[a];
+      if (s->flags & BAL_SVC_FIXED)
+        x->fixed = true;
+      if (s->flags & BAL_SVC_COOLDOWN)
+        x->cooldown = true;
+      for (size_t b = 0; b < s->bans.n; b++)
+        if (bal_ints_push(&x->bans, s->bans.v[b]) < 0)
+          return -ENOMEM;
+    }
+    if (x->bans.n > 1)
+      qsort(x->bans.v, x->bans.n, sizeof(int), plan_cmp_int);
+    x->orig = x->node;
+    double sz = 0;
+    for (int d = 0; d < BAL_NDIM; d++) {
+      if (isnan(x->d[d]))
+        x->unknown = true;
+      else
+        sz = fmax(sz, x->d[d] / w->avgcap[d]);
+    }
+    x->size = sz;
+    x->homeless = x->node < 0 || c->nodes[x->node].state == BAL_NODE_OFFLINE;
+    if (!x->homeless && bal_ints_push(&w->on[x->node], (int)i) < 0)
+      return -ENOMEM;
+    if (!x->homeless)
+      for (size_t a = 0; a < c->nattrs; a++)
+        if (x->attr[a] > 0)
+          w->used[x->node][a] += x->attr[a];
+  }
+  for (size_t i = 0; i + 1 < c->sep.n; i += 2) {
+    int a = w->unit_of[c->sep.v[i]], b = w->unit_of[c->sep.v[i + 1]];
+    if (a == b) {
+      w->u[a].fixed = true; /* contradictory constraints */
+      continue;
+    }
+    if (bal_ints_push(&w->u[a].apart, b) < 0 ||
+        bal_ints_push(&w->u[b].apart, a) < 0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+/* ---- naming for notes ---------------------------------------------------- */
+
+const char *plan_uname(const struct work *w, int x) {
+  return w->c->svcs[w->u[x].root].name;
+}
+
+const char *plan_nname(const struct work *w, int n) {
+  return n >= 0 ? w->c->nodes[n].name : "(none)";
+}
+
+/* "cpu 1.20" for the dimensions the unit uses. */
+void plan_fmt_demand(const struct work *w, int x, char *buf, size_t len) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int d = 0; d < BAL_NDIM && o < len; d++) {
+    double v = w->u[x].d[d];
+    if (!(v > 0))
+      continue;
+    if (d == BAL_CPU)
+      o += (size_t)snprintf(buf + o, len - o, "%scpu %.2f", o ? ", " : "", v);
+    else
+      o += (size_t)snprintf(buf + o, len - o, "%s%s %.0f MiB%s", o ? ", " : "",
+                            bal_dim_name(d), v / 1048576.0,
+                            d == BAL_NET ? "/s" : "");
+  }
+  if (!buf[0])
+    snprintf(buf, len, "no measured demand");
+}
