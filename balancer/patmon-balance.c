@@ -61,7 +61,8 @@ static void usage(FILE *f) {
       "      --syslog       log to syslog instead of stderr\n"
       "  -v, --verbose      log more (info, then debug)\n"
       "  -q, --quiet        log errors only\n"
-      "  -h, --help         this help\n",
+      "  -h, --help         this help\n"
+      "  -V, --version      the version\n",
       PM_SYSCONFDIR);
 }
 
@@ -76,9 +77,10 @@ static int parse_args(int argc, char **argv, struct cli *o) {
                                        {"verbose", no_argument, NULL, 'v'},
                                        {"quiet", no_argument, NULL, 'q'},
                                        {"help", no_argument, NULL, 'h'},
+                                       {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "c:nxvqh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:nxvqhV", opts, NULL)) != -1) {
     switch (c) {
     case 'c':
       o->config = optarg;
@@ -109,6 +111,9 @@ static int parse_args(int argc, char **argv, struct cli *o) {
       break;
     case 'h':
       usage(stdout);
+      exit(0);
+    case 'V':
+      printf("patmon-balance %s\n", PACKAGE_VERSION);
       exit(0);
     default:
       return -EINVAL;

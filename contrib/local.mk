@@ -21,6 +21,24 @@ dist_pacemakerex_DATA = contrib/pacemaker/alerts.xml
 
 dist_bin_SCRIPTS = contrib/graphs/patmon-graph
 
+# The default pattern file and the balancer's configuration go to
+# $(patmonconfdir) once: an operator's copy is never overwritten, and
+# uninstall removes a copy only while it is unchanged. (The Debian packages
+# ship them as conffiles.)
+PM_CONFFILES = contrib/patterns/example.conf:patterns.conf \
+	contrib/balancer/balance.conf:balance.conf
+install-data-local:
+	$(MKDIR_P) '$(DESTDIR)$(patmonconfdir)'
+	for c in $(PM_CONFFILES); do \
+	  d='$(DESTDIR)$(patmonconfdir)'/$${c#*:}; \
+	  test -e "$$d" || $(INSTALL_DATA) '$(srcdir)'/$${c%%:*} "$$d" || exit 1; \
+	done
+uninstall-local:
+	for c in $(PM_CONFFILES); do \
+	  d='$(DESTDIR)$(patmonconfdir)'/$${c#*:}; \
+	  if cmp -s '$(srcdir)'/$${c%%:*} "$$d"; then rm -f "$$d"; fi; \
+	done
+
 # collectd and gmond load modules by name from their directories: libtool's
 # .la files do not belong there. Uninstall then removes the modules itself.
 install-data-hook:

@@ -17,7 +17,7 @@ libpattern_la_LIBADD = libpm.la $(UDEV_LIBS) $(PCRE2_LIBS) $(CONFUSE_LIBS) \
 bin_PROGRAMS += patmon-expand
 patmon_expand_SOURCES = pattern/patmon-expand.c
 patmon_expand_CPPFLAGS = $(PATTERN_CPPFLAGS) \
-	-DPATMON_SYSCONFDIR='"$(sysconfdir)/patmon"'
+	$(PM_PATH_CPPFLAGS)
 patmon_expand_LDADD = libpattern.la
 
 UNIT_TESTS += t/check_pattern

@@ -13,10 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PATMON_SYSCONFDIR
-#define PATMON_SYSCONFDIR "/etc/patmon"
-#endif
-
 enum { EXIT_WRITTEN = 0, EXIT_UNCHANGED = 1, EXIT_ERROR = 2 };
 
 struct opts {
@@ -43,7 +39,7 @@ static void usage(FILE *f) {
           "and Pacemaker resources to monitor on this machine (or in a "
           "snapshot).\n"
           "\n"
-          "  -p, --patterns FILE     pattern file (default %s/patterns.conf)\n"
+          "  -p, --patterns FILE     pattern file (default %s)\n"
           "  -s, --snapshot FILE     expand against a saved inventory, not "
           "this machine\n"
           "  -f, --format FORMAT     list (default), json, collectd or gmond\n"
@@ -63,7 +59,7 @@ static void usage(FILE *f) {
           "Exit status: 0 done (with -o: the file was written), 1 with -o: "
           "the file was\n"
           "already up to date, 2 error (nothing written).\n",
-          PATMON_SYSCONFDIR);
+          PM_PATTERN_FILE);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
@@ -121,7 +117,8 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       usage(stdout);
       exit(0);
     case 'V':
-      printf("patmon-expand %s\n", PACKAGE_VERSION);
+      printf("patmon-expand %s\ndefault pattern file: %s\n", PACKAGE_VERSION,
+             PM_PATTERN_FILE);
       exit(0);
     default:
       usage(stderr);
@@ -224,8 +221,7 @@ out:
 }
 
 int main(int argc, char **argv) {
-  struct opts o = {.patterns = PATMON_SYSCONFDIR "/patterns.conf",
-                   .format = PAT_FORMAT_LIST};
+  struct opts o = {.patterns = PM_PATTERN_FILE, .format = PAT_FORMAT_LIST};
   if (parse_args(argc, argv, &o) < 0)
     return EXIT_ERROR;
   if (o.save_snapshot)

@@ -580,7 +580,7 @@ static int configure(struct instance *p) {
     char **field;
     const char *value;
   } defaults[] = {
-      {&p->patterns, "/etc/patmon/patterns.conf"},
+      {&p->patterns, PM_PATTERN_FILE},
       {&p->entries_file, "/var/lib/ganglia/patmon/entries.json"},
       {&p->forecast, "load_one cpu_idle"},
   };

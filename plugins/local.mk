@@ -4,7 +4,7 @@
 collectdplugin_LTLIBRARIES += pattern.la
 pattern_la_SOURCES = plugins/pattern.c plugins/relist.h
 pattern_la_CPPFLAGS = -I$(top_srcdir) -I$(top_srcdir)/common \
-	-I$(top_srcdir)/pattern $(COLLECTD_CPPFLAGS)
+	-I$(top_srcdir)/pattern $(COLLECTD_CPPFLAGS) $(PM_PATH_CPPFLAGS)
 pattern_la_LDFLAGS = $(PM_MODULE_FLAGS) -export-symbols-regex '^module_register$$'
 pattern_la_LIBADD = libpattern.la libhotplug.la
 
@@ -14,7 +14,7 @@ gmondmodule_LTLIBRARIES += modpatmon.la
 modpatmon_la_SOURCES = plugins/gmond_patmon.c plugins/relist.h
 modpatmon_la_CPPFLAGS = -I$(top_srcdir) -I$(top_srcdir)/common \
 	-I$(top_srcdir)/pattern -I$(top_srcdir)/forecast \
-	$(APR_CFLAGS) $(TIRPC_CFLAGS) $(CONFUSE_CFLAGS)
+	$(APR_CFLAGS) $(TIRPC_CFLAGS) $(CONFUSE_CFLAGS) $(PM_PATH_CPPFLAGS)
 modpatmon_la_LDFLAGS = $(PM_MODULE_FLAGS) -export-symbols-regex '^patmon_module$$'
 modpatmon_la_LIBADD = libpattern.la libhotplug.la libforecast.la \
 	$(GANGLIA_LIBS) $(APR_LIBS) $(CONFUSE_LIBS) -lm

@@ -2,7 +2,7 @@
  * and follows hotplug and HA events without a restart.
  *
  *   <Plugin pattern>
- *     PatternFile    "/etc/patmon/patterns.conf"
+ *     PatternFile    PM_PATTERN_FILE (SYSCONFDIR/patmon/patterns.conf)
  *     EntriesFile    "/var/lib/collectd/patmon/entries.json"
  *     EventSocket    "/run/patmon/events.sock"
  *     EventSocketGroup "haclient"
@@ -381,7 +381,7 @@ static int pattern_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++)
     if (set_option(p, &ci->children[i]) != 0)
       goto fail;
-  if (!p->patterns && !(p->patterns = strdup("/etc/patmon/patterns.conf")))
+  if (!p->patterns && !(p->patterns = strdup(PM_PATTERN_FILE)))
     goto fail;
   if (!p->entries_file &&
       !(p->entries_file = strdup("/var/lib/collectd/patmon/entries.json")))

@@ -114,7 +114,29 @@ out:
   return r;
 }
 
-int main(void) {
+/* Pacemaker runs the agent without arguments; an operator trying it may
+ * ask for --help or --version. */
+static int cli(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    printf("patmon-alert %s\n", PACKAGE_VERSION);
+    return 0;
+  }
+  bool help = argc == 2 && strcmp(argv[1], "--help") == 0;
+  fprintf(help ? stdout : stderr,
+          "Usage: patmon-alert [--help|--version]\n"
+          "\n"
+          "A Pacemaker alert agent: Pacemaker runs it with CRM_alert_* in the\n"
+          "environment and the path of patmon's event socket as the "
+          "recipient.\n"
+          "A successful start, stop or migration of a resource on this node\n"
+          "becomes one message \"resource start|stop|migrate NAME\" on that\n"
+          "socket. See patmon-alert(8).\n");
+  return help ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1)
+    return cli(argc, argv);
   const char *kind = env("CRM_alert_kind");
   if (!kind) {
     fprintf(stderr, "patmon-alert: CRM_alert_kind unset: run me from a "
