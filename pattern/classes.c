@@ -99,7 +99,8 @@ static const struct pat_group_desc mount_groups[] = {
   {"cpu", LIST("ps_cputime"),                                                  \
    GMLIST(GM("cpu_user", "ps_cputime", NULL, 0, RATE, 1e-4, "%"),              \
           GM("cpu_system", "ps_cputime", NULL, 1, RATE, 1e-4, "%"))},          \
-      {"memory", LIST("ps_rss", "ps_vm", "ps_data", "ps_code"),                \
+      {"memory",                                                               \
+       LIST("ps_rss", "ps_vm", "ps_data", "ps_code", "ps_stacksize"),          \
        GMLIST(GM("rss", "ps_rss", NULL, 0, GAUGE, 0, "bytes"),                 \
               GM("vm", "ps_vm", NULL, 0, GAUGE, 0, "bytes"))},                 \
       {"count", LIST("ps_count"),                                              \

@@ -44,10 +44,13 @@ struct rstate {
   double last;
   unsigned reads; /* 0, 1, or 2 for more */
   bool seen;
-  /* disks: the previous counters and collectd's average time per op */
+  /* disks: the previous counters and collectd's average time per op; the
+   * types collectd sends only once a read saw them non-zero */
   int64_t rd_ops, wr_ops, rd_time, wr_time, avg_rd, avg_wr;
-  /* process groups */
+  bool has_merged, has_pending, has_io_time;
+  /* process groups; /proc/uptime at the group's first and last reads */
   int64_t acc[C_N];
+  double first_uptime, uptime;
   bool has_io;
   struct pid_state *pids;
   size_t npids;
@@ -84,6 +87,7 @@ struct cyc {
   size_t size, n;
   double now;
   int procfd;
+  double uptime; /* seconds since boot, read once a cycle; < 0: unknown */
   struct rows disks, nets;
   pat_emit_fn emit;
   void *ud;
@@ -360,6 +364,10 @@ static int read_disk_values(struct cyc *c, const pat_entry_t *e,
     return 0;
   const int64_t *v = row->v;
   bool all = e->cls == PAT_RESOURCE; /* a data volume: everything */
+  bool sparse = c->r->o.sparse;
+  /* As collectd's disk plugin: a disk that never did I/O sends nothing. */
+  if (sparse && v[D_RD] == 0 && v[D_WR] == 0)
+    return 0;
   if (s->seen) {
     int64_t drd = delta(v[D_RD], s->rd_ops), dwr = delta(v[D_WR], s->wr_ops);
     if (drd)
@@ -374,18 +382,26 @@ static int read_disk_values(struct cyc *c, const pat_entry_t *e,
   s->seen = true;
   s->rd_ops = v[D_RD], s->wr_ops = v[D_WR];
   s->rd_time = v[D_RDT], s->wr_time = v[D_WRT];
+  /* Types that stay zero on some devices (zram never merges nor queues)
+   * are sent from the first read that saw them non-zero, as collectd
+   * does. */
+  s->has_merged |= !sparse || v[D_RDM] || v[D_WRM];
+  s->has_pending |= !sparse || v[D_INPROG] != 0;
+  s->has_io_time |= !sparse || v[D_IOT] != 0;
   if (r == 0 && (all || wants(e, "io"))) {
-    r = put2(c, e, "disk", inst, "disk_octets", v[D_RDS] * 512, v[D_WRS] * 512);
+    if (!sparse || v[D_RDS] || v[D_WRS])
+      r = put2(c, e, "disk", inst, "disk_octets", v[D_RDS] * 512,
+               v[D_WRS] * 512);
     if (r == 0)
       r = put2(c, e, "disk", inst, "disk_ops", v[D_RD], v[D_WR]);
   }
   if (r == 0 && (all || wants(e, "latency")) && (s->avg_rd || s->avg_wr))
     r = put2(c, e, "disk", inst, "disk_time", s->avg_rd, s->avg_wr);
-  if (r == 0 && (all || wants(e, "merged")))
+  if (r == 0 && (all || wants(e, "merged")) && s->has_merged)
     r = put2(c, e, "disk", inst, "disk_merged", v[D_RDM], v[D_WRM]);
-  if (r == 0 && (all || wants(e, "utilization")))
+  if (r == 0 && (all || wants(e, "utilization")) && s->has_io_time)
     r = put2(c, e, "disk", inst, "disk_io_time", v[D_IOT], v[D_WIOT]);
-  if (r == 0 && (all || wants(e, "pending")))
+  if (r == 0 && (all || wants(e, "pending")) && s->has_pending)
     r = gauge(c, e, "disk", inst, "pending_operations", NULL,
               (double)v[D_INPROG]);
   return r;
@@ -451,9 +467,11 @@ static bool is_mount_point(const char *dir) {
 }
 
 /* free, reserved, used of blocks or inodes, as df splits them: made
- * consistent first (total >= free >= available). Returns the total. */
+ * consistent first (total >= free >= available >= 0). Returns the total. */
 static double df_split(fsblkcnt_t total, fsblkcnt_t free, fsblkcnt_t avail,
                        double out[3]) {
+  if ((int64_t)avail < 0) /* UFS and others may say so */
+    avail = 0;
   if (free < avail)
     free = avail;
   if (total < free)
@@ -469,6 +487,8 @@ static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
   struct statvfs st;
   if (statvfs(dir, &st) < 0)
     return 0; /* unmounted meanwhile: nothing, no zeros */
+  if (st.f_blocks == 0)
+    return 0; /* no blocks (proc, sysfs): collectd's df skips it too */
   struct rstate *s = state(c, "df", inst);
   if (!s)
     return -ENOMEM;
@@ -478,7 +498,11 @@ static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
   double bs = (double)(st.f_frsize ? st.f_frsize : st.f_bsize);
   double blk[3], ino[3];
   double blocks = df_split(st.f_blocks, st.f_bfree, st.f_bavail, blk);
-  double files = df_split(st.f_files, st.f_ffree, st.f_favail, ino);
+  /* No inodes when the filesystem has no inode count (btrfs, vfat); as
+   * collectd's df, sparse also when none are free. */
+  double files = st.f_files && (st.f_ffree || !c->r->o.sparse)
+                     ? df_split(st.f_files, st.f_ffree, st.f_favail, ino)
+                     : 0;
   static const char *const parts[3] = {"free", "reserved", "used"};
   int r = 0;
   for (int i = 0; r == 0 && i < 3 && (all || wants(e, "space")); i++)
@@ -508,9 +532,9 @@ static int read_mount(struct cyc *c, const pat_entry_t *e) {
 struct proc_sample {
   unsigned long long start;
   int64_t c[C_N];
-  double vm, rss, data, code;
+  double vm, rss, data, code, stack;
   unsigned threads;
-  bool io;
+  bool io, zombie;
 };
 
 static ssize_t read_at(int dirfd, const char *path, char *buf, size_t len) {
@@ -541,13 +565,15 @@ static bool sample(struct cyc *c, int pid, bool io, bool mem,
   if (!p)
     return false;
   /* Fields after the command: state is 1, minflt 8, majflt 10, utime 12,
-   * stime 13, num_threads 18, starttime 20, vsize 21, rss 22. */
-  unsigned long long f[23] = {0};
+   * stime 13, num_threads 18, starttime 20, vsize 21, rss 22, startstack
+   * 26, kstkesp 27. */
+  unsigned long long f[28] = {0};
   int i = 0;
-  for (char *s = NULL, *w = strtok_r((char *)p + 1, " ", &s); w && i < 22;
+  *ps = (struct proc_sample){0};
+  ps->zombie = p[1] == ' ' && p[2] == 'Z';
+  for (char *s = NULL, *w = strtok_r((char *)p + 1, " ", &s); w && i < 27;
        w = strtok_r(NULL, " ", &s))
     f[++i] = strtoull(w, NULL, 10);
-  *ps = (struct proc_sample){0};
   ps->start = f[20];
   ps->c[C_MINFLT] = (int64_t)f[8];
   ps->c[C_MAJFLT] = (int64_t)f[10];
@@ -556,6 +582,11 @@ static bool sample(struct cyc *c, int pid, bool io, bool mem,
   ps->threads = f[18] ? (unsigned)f[18] : 1;
   ps->vm = (double)f[21];
   ps->rss = (double)f[22] * (double)c->r->page;
+  /* collectd's ps_stacksize: the distance from the stack's start to the
+   * stack pointer. Linux shows kstkesp as 0 for a running process, so this
+   * is the start address itself; kept as collectd computes it, so the two
+   * agree. */
+  ps->stack = (double)(f[26] > f[27] ? f[26] - f[27] : f[27] - f[26]);
   if (io) {
     snprintf(path, sizeof(path), "%d/io", pid);
     if (read_at(c->procfd, path, buf, sizeof(buf)) > 0) {
@@ -628,10 +659,27 @@ static struct pid_state *find_pid(struct rstate *s, int pid) {
   return NULL;
 }
 
-/* Sums the group's processes. Counters go up by each member's growth since
- * the last read; a member that exits leaves what it added; a member that
- * joins adds only its growth from now on (no jump), except on the group's
- * first read, which starts from the members' totals as collectd does. */
+/* Seconds since boot (the clock of a process's starttime), read once a
+ * cycle; negative when unknown. */
+static double uptime(struct cyc *c) {
+  if (c->uptime == 0) {
+    char buf[128];
+    c->uptime = -1;
+    if (c->procfd >= 0 && read_at(c->procfd, "uptime", buf, sizeof(buf)) > 0)
+      c->uptime = strtod(buf, NULL);
+  }
+  return c->uptime;
+}
+
+/* Sums the group's processes. Counters start at 0 at the group's first read
+ * (as collectd's processes plugin's do) and go up by each member's growth
+ * since the last read; a member that exits leaves what it added. A member
+ * that joins adds its whole counters when it started after the group's last
+ * read, or up to an interval before it (the lag of a process entry's pid
+ * list behind /proc), but not before the group's first read: all of its
+ * life was watched (collectd adds a new process's counters too). Any other
+ * joiner adds only its growth from now on: no jump when an old process
+ * joins. Zombies count as no process, as in collectd. */
 static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
                       size_t n) {
   struct rstate *s = state(c, "processes", e->instance);
@@ -645,30 +693,43 @@ static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
     return -ENOMEM;
   size_t nn = 0;
   unsigned procs = 0, threads = 0;
-  double vm = 0, rss = 0, data = 0, code = 0;
+  double vm = 0, rss = 0, data = 0, code = 0, stack = 0;
   bool has_io = false;
+  double hz = (double)c->r->hz, now = uptime(c);
+  double since = s->uptime - interval_of(c, e);
+  if (since < s->first_uptime)
+    since = s->first_uptime;
   for (size_t i = 0; i < n; i++) {
     struct proc_sample ps;
     if (!sample(c, pids[i], io, mem, &ps))
       continue;
+    struct pid_state *old = find_pid(s, pids[i]);
+    if (old && old->start != ps.start)
+      old = NULL; /* the pid was reused */
+    if (ps.zombie) {
+      if (old)
+        next[nn++] = *old; /* counters as they were: nothing to add */
+      continue;
+    }
     procs++;
     threads += ps.threads;
     vm += ps.vm, rss += ps.rss, data += ps.data, code += ps.code;
+    stack += ps.stack;
     has_io |= ps.io;
-    struct pid_state *old = find_pid(s, pids[i]);
-    for (int k = 0; k < C_N; k++) {
-      if (old && old->start == ps.start)
-        s->acc[k] += delta(ps.c[k], old->c[k]);
-      else if (!s->seen)
-        s->acc[k] += ps.c[k];
-    }
+    bool fresh =
+        !old && s->seen && s->uptime > 0 && (double)ps.start / hz >= since;
+    for (int k = 0; k < C_N; k++)
+      s->acc[k] += old ? delta(ps.c[k], old->c[k]) : fresh ? ps.c[k] : 0;
     next[nn++] = (struct pid_state){.pid = pids[i], .start = ps.start};
     memcpy(next[nn - 1].c, ps.c, sizeof(ps.c));
   }
   free(s->pids);
   s->pids = next;
   s->npids = nn;
+  if (!s->seen)
+    s->first_uptime = now;
   s->seen = true;
+  s->uptime = now;
   s->has_io |= has_io;
   if (procs == 0)
     return 0; /* all gone: the next expansion drops the entry; no zeros */
@@ -686,6 +747,8 @@ static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
       r = gauge(c, e, "processes", e->instance, "ps_data", NULL, data);
     if (r == 0)
       r = gauge(c, e, "processes", e->instance, "ps_code", NULL, code);
+    if (r == 0)
+      r = gauge(c, e, "processes", e->instance, "ps_stacksize", NULL, stack);
   }
   if (r == 0 && wants(e, "cpu"))
     r = put2(c, e, "processes", e->instance, "ps_cputime", s->acc[C_USER],

@@ -192,6 +192,43 @@ static bool in_cgroups(const struct pat_entry_rec *r) {
   return r->pub.cls == PAT_UNIT && r->pub.cgroup;
 }
 
+/* Whether an entry of the df block asks for metric group `group`: a
+ * resource's data volume gives space and inodes. */
+static bool df_wants(const struct pat_entry_rec *r, const char *group) {
+  if (r->pub.cls == PAT_RESOURCE)
+    return strcmp(group, "percent") != 0;
+  for (unsigned g = 0; pat_group_name(r->pub.cls, g); g++)
+    if (strcmp(pat_group_name(r->pub.cls, g), group) == 0)
+      return r->pub.metrics & 1u << g;
+  return false;
+}
+
+/* collectd's df sends inodes and percentages only when told: as the
+ * pattern plugin does when an entry asks for them. */
+static void tail_df(const pat_entries_t *e, pm_buf_t *b) {
+  bool inodes = false, percent = false;
+  for (size_t i = 0; i < e->n; i++)
+    if (in_df(&e->recs[i])) {
+      inodes |= df_wants(&e->recs[i], "inodes");
+      percent |= df_wants(&e->recs[i], "percent");
+    }
+  pm_buf_puts(b, "  IgnoreSelected false\n");
+  if (inodes)
+    pm_buf_puts(b, "  ReportInodes true\n");
+  if (percent)
+    pm_buf_puts(b, "  ValuesPercentage true\n");
+}
+
+static void tail_ignore(const pat_entries_t *e, pm_buf_t *b) {
+  (void)e;
+  pm_buf_puts(b, "  IgnoreSelected false\n");
+}
+
+static void tail_none(const pat_entries_t *e, pm_buf_t *b) {
+  (void)e;
+  (void)b;
+}
+
 static const char *key_kernel(const struct pat_entry_rec *r) {
   return r->pub.kernel;
 }
@@ -213,15 +250,13 @@ static const struct {
   bool (*wants)(const struct pat_entry_rec *r);
   const char *(*key)(const struct pat_entry_rec *r);
   section_fn line;
-  const char *tail; /* options after the selections */
+  void (*tail)(const pat_entries_t *e, pm_buf_t *b); /* after the lines */
 } collectd_blocks[] = {
-    {"disk", in_disk, key_kernel, sec_disk, "  IgnoreSelected false\n"},
-    {"interface", in_interface, key_kernel, sec_interface,
-     "  IgnoreSelected false\n"},
-    {"df", in_df, key_mount, sec_df, "  IgnoreSelected false\n"},
-    {"processes", in_processes, key_instance, sec_processes, ""},
-    {"cgroups", in_cgroups, key_cgroup, sec_cgroups,
-     "  IgnoreSelected false\n"},
+    {"disk", in_disk, key_kernel, sec_disk, tail_ignore},
+    {"interface", in_interface, key_kernel, sec_interface, tail_ignore},
+    {"df", in_df, key_mount, sec_df, tail_df},
+    {"processes", in_processes, key_instance, sec_processes, tail_none},
+    {"cgroups", in_cgroups, key_cgroup, sec_cgroups, tail_ignore},
 };
 
 /* Whether an entry before i in block k selects the same thing. */
@@ -279,7 +314,8 @@ static int fmt_collectd(const pat_entries_t *e, const char *source,
     for (size_t i = 0; i < e->n; i++)
       if (collectd_blocks[k].wants(&e->recs[i]) && !selected_before(e, k, i))
         collectd_blocks[k].line(&e->recs[i], out);
-    pm_buf_printf(out, "%s</Plugin>\n", collectd_blocks[k].tail);
+    collectd_blocks[k].tail(e, out);
+    pm_buf_puts(out, "</Plugin>\n");
   }
   int r = 0;
   for (size_t i = 0; r == 0 && i < e->n; i++) {

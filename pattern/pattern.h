@@ -242,6 +242,14 @@ typedef struct pat_read_opts {
                               turns counters into rates itself can show a new
                               entry soon (the gmond module calls again a
                               second later) */
+  bool sparse;             /* send a type only where collectd 5.12's own
+                              plugin would: nothing for a disk that never did
+                              I/O, disk_octets once non-zero, disk_merged,
+                              disk_io_time and pending_operations from the
+                              first read that saw them non-zero, no inodes
+                              when none are free (the collectd plugin); else
+                              every type of the groups asked for (the gmond
+                              module declares them all) */
 } pat_read_opts_t;
 
 typedef struct pat_reader pat_reader_t;

@@ -210,7 +210,8 @@ static void *worker(void *arg) {
  * next read tries again from scratch. */
 static int start(struct instance *p) {
   char why[HP_WHY_MAX];
-  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global)};
+  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global),
+                        .sparse = true};
   hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
                                (p->socket ? HP_SRC_SOCKET : 0),
                     .socket_path = p->socket,

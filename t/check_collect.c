@@ -45,17 +45,20 @@ static void put_file(const char *rel, const char *text) {
   fclose(f);
 }
 
-/* A process in the private /proc: utime/stime in ticks, rss in pages. */
-static void put_proc(int pid, const char *comm, unsigned long long utime,
-                     unsigned long long stime, unsigned long long start,
-                     long rss, unsigned long long rchar) {
+/* A process in the private /proc: utime/stime in ticks, rss in pages; its
+ * stack starts at 140000000000 + pid and kstkesp is 0, as Linux shows it. */
+static void put_proc_state(int pid, const char *comm, char state,
+                           unsigned long long utime, unsigned long long stime,
+                           unsigned long long start, long rss,
+                           unsigned long long rchar) {
   char rel[64], text[512];
   snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
   snprintf(text, sizeof(text),
-           "%d (%s) S 1 %d %d 0 -1 4194560 100 0 2 0 %llu %llu 0 0 20 0 3 0 "
-           "%llu 1048576 %ld 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
-           "0 0 0 0 0 0\n",
-           pid, comm, pid, pid, utime, stime, start, rss);
+           "%d (%s) %c 1 %d %d 0 -1 4194560 100 0 2 0 %llu %llu 0 0 20 0 3 0 "
+           "%llu 1048576 %ld 18446744073709551615 1 1 %llu 0 0 0 0 0 0 0 0 0 "
+           "17 0 0 0 0 0 0\n",
+           pid, comm, state, pid, pid, utime, stime, start, rss,
+           140000000000ULL + (unsigned long long)pid);
   put_file(rel, text);
   snprintf(rel, sizeof(rel), "proc/%d/io", pid);
   snprintf(text, sizeof(text),
@@ -66,6 +69,19 @@ static void put_proc(int pid, const char *comm, unsigned long long utime,
   snprintf(rel, sizeof(rel), "proc/%d/status", pid);
   put_file(rel, "Name:\tx\nVmData:\t    100 kB\nVmExe:\t     10 kB\nVmLib:\t   "
                 "   5 kB\n");
+}
+
+static void put_proc(int pid, const char *comm, unsigned long long utime,
+                     unsigned long long stime, unsigned long long start,
+                     long rss, unsigned long long rchar) {
+  put_proc_state(pid, comm, 'S', utime, stime, start, rss, rchar);
+}
+
+/* /proc/uptime: seconds since boot, the clock of a process's start time. */
+static void put_uptime(double seconds) {
+  char text[64];
+  snprintf(text, sizeof(text), "%.2f 1.00\n", seconds);
+  put_file("proc/uptime", text);
 }
 
 /* Collected value lists, as "plugin-inst/type-tinst=v1[:v2]". */
@@ -109,14 +125,21 @@ static void assert_line(const struct got *g, const char *want) {
   ck_abort_msg("missing %s in:\n%s", want, all);
 }
 
-static pat_reader_t *reader_quick(double interval, bool quick_second) {
+static pat_reader_t *reader_opts(double interval, bool quick_second,
+                                 bool sparse) {
   char proc[256];
   snprintf(proc, sizeof(proc), "%s/proc", tmp);
-  pat_read_opts_t o = {
-      .proc_root = proc, .interval = interval, .quick_second = quick_second};
+  pat_read_opts_t o = {.proc_root = proc,
+                       .interval = interval,
+                       .quick_second = quick_second,
+                       .sparse = sparse};
   pat_reader_t *r = NULL;
   ck_assert_int_eq(pat_reader_new(&o, &r), 0);
   return r;
+}
+
+static pat_reader_t *reader_quick(double interval, bool quick_second) {
+  return reader_opts(interval, quick_second, false);
 }
 
 static pat_reader_t *reader(double interval) {
@@ -173,6 +196,54 @@ START_TEST(disk_values_like_collectd) {
   ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 6);
   assert_line(&g, "disk-sys-vda/disk_time=150:500");
   assert_line(&g, "disk-sys-vda/pending_operations=2");
+  pat_reader_free(r);
+  pat_entries_free(e);
+}
+END_TEST
+
+/* Sparse, as collectd: nothing for a disk that never did I/O, and
+ * disk_merged, pending_operations and disk_io_time only from the first read
+ * that saw them non-zero (a zram disk never merges nor queues). Not sparse
+ * (the gmond module): every type from the first read. */
+START_TEST(disk_types_sent_as_collectd_does) {
+  static const char line[] =
+      " 251       0 vda %d 0 %d 0 %d 0 %d 0 %d %d %d 0 0 0 0 0 0\n";
+  pat_entries_t *e = expand("pattern \"d\" { class = disk }\n", disk_snap);
+  pat_reader_t *r = reader_opts(1, false, true);
+  static const struct {
+    int rd, rds, wr, wrs, inprog, iot, wiot;
+    const char *want; /* the types sent, in order */
+  } reads[] = {
+      {0, 0, 0, 0, 0, 0, 0, ""},
+      {0, 0, 2, 0, 0, 0, 0, "disk_ops"},
+      {4, 8, 2, 8, 0, 0, 0, "disk_octets disk_ops"},
+      {4, 8, 6, 16, 1, 0, 0, "disk_octets disk_ops pending_operations"},
+      {4, 8, 6, 16, 0, 3, 3,
+       "disk_octets disk_ops disk_io_time "
+       "pending_operations"},
+  };
+  for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+    char text[256], types[256] = "";
+    snprintf(text, sizeof(text), line, reads[i].rd, reads[i].rds, reads[i].wr,
+             reads[i].wrs, reads[i].inprog, reads[i].iot, reads[i].wiot);
+    put_file("proc/diskstats", text);
+    struct got g = {0};
+    ck_assert_int_ge(pat_reader_read(r, e, (double)i, collect, &g), 0);
+    for (int k = 0; k < g.n; k++) {
+      char *slash = strchr(g.lines[k], '/');
+      size_t l = strcspn(slash + 1, "=");
+      snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%.*s",
+               k ? " " : "", (int)l, slash + 1);
+    }
+    ck_assert_msg(strcmp(types, reads[i].want) == 0,
+                  "read %zu: [%s], want [%s]", i, types, reads[i].want);
+  }
+  pat_reader_free(r);
+  r = reader(1);
+  struct got g = {0};
+  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 5);
+  assert_line(&g, "disk-vda/disk_merged=0:0");
+  assert_line(&g, "disk-vda/pending_operations=0");
   pat_reader_free(r);
   pat_entries_free(e);
 }
@@ -284,6 +355,11 @@ START_TEST(mount_values_add_up) {
   ck_assert_msg(f + res + u > total * 0.999 && f + res + u < total * 1.001,
                 "free+reserved+used %.0f vs %.0f", f + res + u, total);
   ck_assert_ptr_nonnull(find(&g, "df-root/percent_bytes-used="));
+  /* Inodes as collectd's df: only where the filesystem counts them. */
+  if (st.f_files && st.f_ffree)
+    ck_assert_ptr_nonnull(find(&g, "df-root/df_inodes-used="));
+  else
+    ck_assert_ptr_null(find(&g, "df-root/df_inodes-used="));
   ck_assert_ptr_null(find(&g, "df-x/")); /* not mounted: nothing, no zeros */
   pat_reader_free(r);
   pat_entries_free(e);
@@ -301,43 +377,54 @@ START_TEST(process_group_stays_monotonic) {
   pat_entries_t *e = expand("pattern \"p\" { class = process }\n", group_snap);
   pat_reader_t *r = reader(10);
   struct got g = {0};
+  put_uptime(1000);
   put_proc(10, "web", 100, 50, 1000, 10, 1000);
   put_proc(11, "web", 200, 20, 2000, 20, 500);
   ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 0);
   char want[128];
-  /* Two processes of three threads each; times in microseconds. */
+  /* Two processes of three threads each; the counters start at 0, as
+   * collectd's do, whatever the processes used before. */
   assert_line(&g, "processes-web/ps_count=2:6");
-  snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:%lld",
-           300LL * 1000000 / hz, 70LL * 1000000 / hz);
-  assert_line(&g, want);
+  assert_line(&g, "processes-web/ps_cputime=0:0");
   snprintf(want, sizeof(want), "processes-web/ps_rss=%ld", 30 * page);
   assert_line(&g, want);
-  assert_line(&g, "processes-web/io_octets=1500:40");
-  assert_line(&g, "processes-web/disk_octets=8192:16384");
+  assert_line(&g, "processes-web/io_octets=0:0");
+  assert_line(&g, "processes-web/disk_octets=0:0");
   assert_line(&g, "processes-web/ps_data=204800");
-  assert_line(&g, "processes-web/ps_pagefaults=200:4");
-  /* 10 grows by 100 ticks of user time; 11 exits; its time stays counted. */
-  put_proc(10, "web", 200, 50, 1000, 10, 1000);
+  assert_line(&g, "processes-web/ps_stacksize=280000000021");
+  assert_line(&g, "processes-web/ps_pagefaults=0:0");
+  /* 10 grows by 100 ticks of user time and 500 bytes read; 11 exits; what
+   * it did stays counted. Times in microseconds. */
+  put_uptime(1010);
+  put_proc(10, "web", 200, 50, 1000, 10, 1500);
   char path[256];
   snprintf(path, sizeof(path), "%s/proc/11/stat", tmp);
   ck_assert_int_eq(unlink(path), 0);
   g.n = 0;
   ck_assert_int_gt(pat_reader_read(r, e, 10, collect, &g), 0);
   assert_line(&g, "processes-web/ps_count=1:3");
-  snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:%lld",
-           400LL * 1000000 / hz, 70LL * 1000000 / hz);
+  snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:0",
+           100LL * 1000000 / hz);
   assert_line(&g, want);
-  /* pid 10 is reused by another process (new start time): its counters
-   * count from now, never backwards. */
+  assert_line(&g, "processes-web/io_octets=500:0");
+  /* pid 10 is reused by an old process (it started long before the last
+   * read): its counters count from now, never backwards. */
+  put_uptime(1020);
   put_proc(10, "web", 5, 5, 9999, 10, 0);
   g.n = 0;
   ck_assert_int_gt(pat_reader_read(r, e, 20, collect, &g), 0);
   assert_line(&g, want);
+  /* A zombie is no process (ps_count 0:0, as collectd counts it) and
+   * changes no counter. */
+  put_uptime(1030);
+  put_proc_state(10, "web", 'Z', 0, 0, 9999, 0, 0);
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 0);
   /* Every member gone: nothing at all, not zeros. */
   snprintf(path, sizeof(path), "%s/proc/10/stat", tmp);
   ck_assert_int_eq(unlink(path), 0);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 0);
+  ck_assert_int_eq(pat_reader_read(r, e, 40, collect, &g), 0);
   pat_reader_free(r);
   pat_entries_free(e);
 }
@@ -365,6 +452,7 @@ END_TEST
 /* A restarting service: its cgroup empty for a read, then new processes.
  * Its counters continue where they were, never backwards. */
 START_TEST(unit_counters_survive_an_empty_cgroup) {
+  put_uptime(500);
   put_proc(20, "nfsd", 1000, 0, 100, 1, 0);
   put_file("cg/u.service/cgroup.procs", "20\n");
   pat_entries_t *e = expand(
@@ -376,17 +464,36 @@ START_TEST(unit_counters_survive_an_empty_cgroup) {
   struct got g = {0};
   char want[128];
   ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
+  assert_line(&g, "processes-u.service/ps_cputime=0:0");
+  put_proc(20, "nfsd", 1010, 0, 100, 1, 0);
+  put_uptime(510);
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 1);
   snprintf(want, sizeof(want), "processes-u.service/ps_cputime=%lld:0",
-           1000LL * 1000000 / hz);
+           10LL * 1000000 / hz);
   assert_line(&g, want);
   put_file("cg/u.service/cgroup.procs", "");
+  put_uptime(520);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 0);
+  ck_assert_int_eq(pat_reader_read(r, e, 20, collect, &g), 0);
+  /* An old process joins (started at boot + 2 s): only its growth from
+   * now on counts. */
   put_proc(21, "nfsd", 5, 0, 200, 1, 0);
   put_file("cg/u.service/cgroup.procs", "21\n");
+  put_uptime(530);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 20, collect, &g), 1);
-  assert_line(&g, want); /* the new process adds its growth from now on */
+  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 1);
+  assert_line(&g, want);
+  /* A process started since the last read: all it used was while the
+   * service was watched, and counts (as collectd counts a new process). */
+  put_proc(22, "nfsd", 7, 3, (unsigned long long)(535 * hz), 1, 0);
+  put_file("cg/u.service/cgroup.procs", "21\n22\n");
+  put_uptime(540);
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, e, 40, collect, &g), 1);
+  snprintf(want, sizeof(want), "processes-u.service/ps_cputime=%lld:%lld",
+           17LL * 1000000 / hz, 3LL * 1000000 / hz);
+  assert_line(&g, want);
   pat_reader_free(r);
   pat_entries_free(e);
 }
@@ -577,6 +684,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, disk_values_like_collectd);
+  tcase_add_test(tc, disk_types_sent_as_collectd_does);
   tcase_add_test(tc, disk_groups_and_intervals);
   tcase_add_test(tc, node_load_and_cpu);
   tcase_add_test(tc, nic_values);
