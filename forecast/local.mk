@@ -40,8 +40,8 @@ check_PROGRAMS += t/forecast-offline
 t_forecast_offline_SOURCES = t/forecast-offline.c t/forecast-args.h
 t_forecast_offline_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_forecast_offline_LDADD = libforecast.la -lm
-TESTS += t/forecast-collectd.sh t/forecast-config.sh
-EXTRA_DIST += t/forecast-collectd.sh t/forecast-config.sh
+TESTS += t/forecast-collectd.sh t/forecast-config.sh t/forecast-series.sh
+EXTRA_DIST += t/forecast-collectd.sh t/forecast-config.sh t/forecast-series.sh
 
 # libFuzzer harness (./configure --enable-fuzzers CC=clang; quickstart's fuzz
 # stage runs every t/fuzz/fuzz_* for 30 s).

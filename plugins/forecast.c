@@ -18,6 +18,7 @@
 
 #include <fnmatch.h>
 #include <math.h>
+#include <regex.h>
 #include <stddef.h>
 
 #define PLUGIN "forecast"
@@ -28,8 +29,16 @@ static const char *const part_names[N_PARTS] = {
     "Host", "Plugin", "PluginInstance", "Type", "TypeInstance"};
 static const char *const bound_suffix[3] = {"", "-lower", "-upper"};
 
+/* One part of a <Series>: a glob (fnmatch), or, written "/.../" as in
+ * collectd's own selections, an extended regular expression that may match
+ * anywhere in the part. */
+typedef struct part {
+  char *text;  /* as written; NULL matches anything */
+  regex_t *re; /* for "/.../"; its own allocation (patterns are moved) */
+} part_t;
+
 typedef struct pattern {
-  char *glob[N_PARTS]; /* NULL matches anything */
+  part_t part[N_PARTS];
 } pattern_t;
 
 typedef struct state {
@@ -71,8 +80,13 @@ static void state_free(void *arg) {
   if (!st)
     return;
   for (size_t i = 0; i < st->npatterns; i++)
-    for (int k = 0; k < N_PARTS; k++)
-      free(st->patterns[i].glob[k]);
+    for (int k = 0; k < N_PARTS; k++) {
+      part_t *p = &st->patterns[i].part[k];
+      if (p->re)
+        regfree(p->re);
+      free(p->re);
+      free(p->text);
+    }
   free(st->patterns);
   fc_set_free(st->set);
   fc_model_free(st->work);
@@ -99,15 +113,22 @@ typedef struct want_ctx {
   const char *id;
 } want_ctx_t;
 
+static bool part_matches(const part_t *p, const char *s) {
+  if (!p->text)
+    return true;
+  return p->re ? regexec(p->re, s, 0, NULL, 0) == 0
+               : fnmatch(p->text, s, 0) == 0;
+}
+
 static bool wanted(void *arg) {
   const want_ctx_t *w = arg;
   const value_list_t *vl = w->vl;
   const char *parts[N_PARTS] = {vl->host, vl->plugin, vl->plugin_instance,
                                 vl->type, vl->type_instance};
   for (size_t i = 0; i < w->st->npatterns; i++) {
-    char *const *glob = w->st->patterns[i].glob;
+    const part_t *part = w->st->patterns[i].part;
     int k = 0;
-    while (k < N_PARTS && (!glob[k] || fnmatch(glob[k], parts[k], 0) == 0))
+    while (k < N_PARTS && part_matches(&part[k], parts[k]))
       k++;
     if (k < N_PARTS)
       continue;
@@ -239,6 +260,61 @@ static int fc_read(user_data_t *ud) {
   return 0;
 }
 
+/* Reads one part: "/re/" is a regular expression, anything else a glob. */
+static int parse_part(const oconfig_item_t *c, part_t *p) {
+  if (p->re)
+    regfree(p->re);
+  sfree(p->re);
+  sfree(p->text);
+  if (cf_util_get_string(c, &p->text) != 0)
+    return -1; /* collectd said why */
+  size_t n = strlen(p->text);
+  if (n < 2 || p->text[0] != '/' || p->text[n - 1] != '/') {
+    if (strpbrk(p->text, "^$|()+{}\\"))
+      WARNING(PLUGIN " plugin: <Series> %s \"%s\" is taken as a glob "
+                     "(* ? [...]); for a regular expression write \"/%s/\"",
+              c->key, p->text, p->text);
+    return 0;
+  }
+  char *re = strndup(p->text + 1, n - 2);
+  regex_t *compiled = calloc(1, sizeof(*compiled));
+  if (!re || !compiled) {
+    free(re);
+    free(compiled);
+    return -1;
+  }
+  int r = re[0] ? regcomp(compiled, re, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+  free(re);
+  if (r != 0) {
+    char why[256] = "empty";
+    if (n > 2)
+      regerror(r, compiled, why, sizeof(why));
+    ERROR(PLUGIN " plugin: <Series> %s \"%s\": bad regular expression: %s",
+          c->key, p->text, why);
+    free(compiled);
+    return -1;
+  }
+  p->re = compiled;
+  return 0;
+}
+
+/* Says how the block was taken, part by part: globs and regexes look
+ * alike to a reader of the configuration. */
+static void log_series(const pattern_t *p, size_t number) {
+  char msg[1024] = "";
+  size_t len = 0;
+  for (int k = 0; k < N_PARTS && len < sizeof(msg); k++) {
+    const part_t *part = &p->part[k];
+    if (!part->text)
+      continue;
+    int n = snprintf(msg + len, sizeof(msg) - len,
+                     part->re ? "%s%s regex %s" : "%s%s glob \"%s\"",
+                     len ? ", " : "", part_names[k], part->text);
+    len += n > 0 ? (size_t)n : 0;
+  }
+  INFO(PLUGIN " plugin: <Series> %zu: %s", number, msg[0] ? msg : "everything");
+}
+
 static int parse_series(const oconfig_item_t *ci, state_t *st) {
   pattern_t *p = realloc(st->patterns, (st->npatterns + 1) * sizeof(*p));
   if (!p)
@@ -257,10 +333,10 @@ static int parse_series(const oconfig_item_t *ci, state_t *st) {
             c->key);
       return -1;
     }
-    sfree(p->glob[k]);
-    if (cf_util_get_string(c, &p->glob[k]) != 0)
-      return -1; /* collectd said why */
+    if (parse_part(c, &p->part[k]) != 0)
+      return -1;
   }
+  log_series(p, st->npatterns);
   return 0;
 }
 
