@@ -20,9 +20,9 @@ modpatmon_la_LIBADD = libpattern.la libhotplug.la libforecast.la \
 	$(GANGLIA_LIBS) $(APR_LIBS) $(CONFUSE_LIBS) -lm
 
 TESTS += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/gmond-module.sh t/collectd-compare.sh
+	t/gmond-module.sh t/collectd-compare.sh t/prometheus.sh
 EXTRA_DIST += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/gmond-module.sh t/gmond-lib.sh t/collectd-compare.sh
+	t/gmond-module.sh t/gmond-lib.sh t/collectd-compare.sh t/prometheus.sh
 
 # Benchmarks (run by hand): t/bench/hotplug, t/bench/read-overhead, t/bench/storm.
 EXTRA_PROGRAMS += t/bench/hotplug-latency t/bench/cd-listval t/bench/storm-send

@@ -1,15 +1,6 @@
 # t/gmond-lib.sh: a private gmond on loopback with patmon's module, for the
 # gmond test and benchmark (sourced after t/lib.sh).
 
-# A free loopback port (TCP and UDP).
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    [ -z "$(ss -Hantu "sport = :$p")" ] && { echo "$p"; return; }
-  done
-}
-
 # gmond_conf FILE SNIPPET PARAMS...: globals for a foreground gmond that
 # cleans up every second, udp channels on 127.0.0.1:$gmond_udp, the XML on
 # 127.0.0.1:$gmond_tcp, gmond's heartbeat, then SNIPPET (`patmon-expand

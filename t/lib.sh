@@ -40,6 +40,15 @@ wait_for() {
   done
 }
 
+# A free loopback port (TCP and UDP).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    [ -z "$(ss -Hantu "sport = :$p")" ] && { echo "$p"; return; }
+  done
+}
+
 # assert_grep PATTERN FILE [MESSAGE]
 assert_grep() { grep -q -- "$1" "$2" || fail "${3:-expected /$1/ in $2}"; }
 assert_no_grep() { ! grep -q -- "$1" "$2" || fail "${3:-unexpected /$1/ in $2}"; }
