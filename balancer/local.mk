@@ -58,4 +58,3 @@ t_fuzz_fuzz_balancer_LDADD = libbalancer.la
 endif
 EXTRA_DIST += t/fuzz/fuzz_balancer.c t/fuzz/corpus/fuzz_balancer \
 	t/data/balancer contrib/balancer
-dist_man_MANS += man/patmon-balance.8

@@ -21,22 +21,31 @@ dist_pacemakerex_DATA = contrib/pacemaker/alerts.xml
 
 dist_bin_SCRIPTS = contrib/graphs/patmon-graph
 
-# The default pattern file and the balancer's configuration go to
-# $(patmonconfdir) once: an operator's copy is never overwritten, and
-# uninstall removes a copy only while it is unchanged. (The Debian packages
-# ship them as conffiles.)
+# What an operator edits goes to $(patmonconfdir) once (the Debian packages
+# make them conffiles): the default pattern file, the balancer's
+# configuration, and the collectd and gmond snippets (read only once
+# enabled). They name this build's paths where the examples name the
+# packages'. An operator's copy is never overwritten; uninstall removes a
+# copy only while it is unchanged.
 PM_CONFFILES = contrib/patterns/example.conf:patterns.conf \
-	contrib/balancer/balance.conf:balance.conf
+	contrib/balancer/balance.conf:balance.conf \
+	contrib/collectd/patmon.conf:collectd.conf \
+	contrib/gmond/patmon.conf:gmond.conf
+PM_CONF_SUBST = sed -e 's|/etc/patmon/|$(patmonconfdir)/|g' \
+	-e 's|/usr/lib/x86_64-linux-gnu/ganglia/|$(gmondmoduledir)/|g'
 install-data-local:
 	$(MKDIR_P) '$(DESTDIR)$(patmonconfdir)'
 	for c in $(PM_CONFFILES); do \
 	  d='$(DESTDIR)$(patmonconfdir)'/$${c#*:}; \
-	  test -e "$$d" || $(INSTALL_DATA) '$(srcdir)'/$${c%%:*} "$$d" || exit 1; \
+	  test -e "$$d" && continue; \
+	  $(PM_CONF_SUBST) '$(srcdir)'/$${c%%:*} > "$$d.tmp" && \
+	    chmod 644 "$$d.tmp" && mv "$$d.tmp" "$$d" || exit 1; \
 	done
 uninstall-local:
 	for c in $(PM_CONFFILES); do \
 	  d='$(DESTDIR)$(patmonconfdir)'/$${c#*:}; \
-	  if cmp -s '$(srcdir)'/$${c%%:*} "$$d"; then rm -f "$$d"; fi; \
+	  if $(PM_CONF_SUBST) '$(srcdir)'/$${c%%:*} | cmp -s - "$$d"; then \
+	    rm -f "$$d"; fi; \
 	done
 
 # collectd and gmond load modules by name from their directories: libtool's
@@ -48,8 +57,8 @@ uninstall-hook:
 	  rm -f "$(DESTDIR)$(collectdplugindir)/$${m%.la}.so"; done
 	for m in $(gmondmodule_LTLIBRARIES); do \
 	  rm -f "$(DESTDIR)$(gmondmoduledir)/$${m%.la}.so"; done
-TESTS += t/install.sh
-EXTRA_DIST += t/install.sh
+TESTS += t/install.sh t/man-pages.sh
+EXTRA_DIST += t/install.sh t/man-pages.sh
 
 # The demo (./quickstart demo) and its data.
 EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \

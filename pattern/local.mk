@@ -61,7 +61,6 @@ t_fuzz_fuzz_snapshot_LDADD = libpattern.la
 endif
 EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
 
-dist_man_MANS += man/patmon-expand.1 man/patmon-patterns.5
 
 UNIT_TESTS += t/check_collect
 t_check_collect_SOURCES = t/check_collect.c t/check_expand.h

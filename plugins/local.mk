@@ -34,4 +34,3 @@ t_bench_cd_listval_SOURCES = t/bench/cd-listval.c t/bench/cdsock.c t/bench/cdsoc
 t_bench_cd_listval_LDADD = libpm.la
 EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm \
 	t/bench/gmond-hotplug
-dist_man_MANS += man/collectd-patmon.5

@@ -167,9 +167,11 @@ wait "$gmond_pid" || fail "gmond exited with status $? (the module's cleanup?)"
 # module's init and lists the module's metrics (-m), and exits cleanly.
 sed -n '/^globals/,/^}/p; /^cluster/p; /_channel/p' "$T/gmond.conf" > "$T/contrib.conf"
 sed -e "s|\"/usr/lib/x86_64-linux-gnu/ganglia/modpatmon.so\"|\"$module\"|" \
-  -e "s|\"/etc/patmon/patterns.conf\"|\"$T/patterns.conf\"|" \
-  -e "s|\"/var/lib/ganglia/patmon/entries.json\"|\"$T/contrib/entries.json\"|" \
+  -e "s|#param patterns { value = \"/etc/patmon/patterns.conf\" }|param patterns { value = \"$T/patterns.conf\" }|" \
+  -e "s|#param entries_file { value = \"/var/lib/ganglia/patmon/entries.json\" }|param entries_file { value = \"$T/contrib/entries.json\" }|" \
   "$top_srcdir/contrib/gmond/patmon.conf" >> "$T/contrib.conf"
+grep -q "^ *param patterns { value = \"$T/patterns.conf\" }" "$T/contrib.conf" ||
+  fail "the contrib snippet's pattern file line changed: $(grep patterns "$T/contrib.conf")"
 timeout 20 /usr/sbin/gmond -c "$T/contrib.conf" -m > "$T/contrib.out" 2>&1 ||
   fail "gmond -m with the contrib snippet: $(cat "$T/contrib.out")"
 assert_grep "^patmon_entries" "$T/contrib.out" "gmond -m does not list patmon_entries: $(cat "$T/contrib.out")"
