@@ -60,6 +60,16 @@ uninstall-hook:
 TESTS += t/install.sh t/man-pages.sh
 EXTRA_DIST += t/install.sh t/man-pages.sh
 
+# Debian packaging (dpkg-buildpackage -us -uc -b) and its test, the
+# quickstart stage "package" (root: it installs and purges the packages).
+EXTRA_DIST += t/package.sh debian/changelog debian/control debian/copyright \
+	debian/rules debian/source/format debian/patmon.README.Debian \
+	debian/patmon-balance.service debian/patmon.install \
+	debian/collectd-patmon.install debian/ganglia-modules-patmon.install \
+	debian/patmon-balance.install debian/patmon-alert.install \
+	debian/collectd-patmon.postrm debian/ganglia-modules-patmon.postrm \
+	debian/patmon-balance.postrm
+
 # The demo (./quickstart demo) and its data.
 EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \
 	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs \
