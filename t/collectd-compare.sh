@@ -5,11 +5,15 @@
 # `patmon-expand -f collectd` from the same pattern file. Both must write the
 # same identifiers (host, plugin, plugin instance, type, type instance), and
 # the same values:
-#   - counters: the same increase over the run. All activity happens between
-#     two quiet spells that both collectds read at least twice, so each reads
-#     the same counters before and after it, whatever its read times;
+#   - counters: the same value at the end (within 0.5%). All activity
+#     happens between two quiet spells that both collectds read at least
+#     twice, so both read the same counters after it whatever their read
+#     times (the kernel's, or, for the process group, counted from 0 while
+#     its members were idle); disk_time, a sum over reads that depends on
+#     when each reads, rises by the same within 50%;
 #   - gauges: the same median over the run (within 0.5%);
-#   - process counters start at 0 in both (their first value).
+#   - process counters start at 0 in both (their first value);
+#   - every kind of object was busy, on both sides.
 # Objects, all made here, in a private mount and network namespace: a zram
 # disk and a loop device written 10 times a second (the loop device's backing
 # filesystem is frozen for 4 s, so it has an operation in flight that both
@@ -69,7 +73,7 @@ head -c 1M /dev/urandom > "$T/mnt/tmp/data"
 # Every disk has done I/O before the collectds start (collectd sends nothing
 # for a disk that never did).
 for d in "zram$zram" "$loop"; do
-  dd if=/dev/zero of="/dev/$d" bs=4k count=16 oflag=direct status=none || fail "write $d"
+  dd if=/dev/zero of="/dev/$d" bs=4k count=16 oflag=direct conv=nocreat status=none || fail "write $d"
 done
 sync
 
@@ -150,7 +154,7 @@ at_exit "kill $traffic"
 writer() { # DEVICE: a 4 KiB direct write every 0.1 s
   exec 5<> "$T/fifo/writer-$1"
   while :; do
-    dd if=/dev/urandom of="/dev/$1" bs=4k count=1 seek=$((RANDOM % 1024)) oflag=direct status=none
+    dd if=/dev/urandom of="/dev/$1" bs=4k count=1 seek=$((RANDOM % 1024)) oflag=direct conv=nocreat status=none
     read -t 0.1 -r _ <&5
   done
 }
@@ -158,7 +162,7 @@ writers=()
 for d in "zram$zram" "$loop"; do
   writer "$d" &
   writers+=($!)
-  at_exit "kill ${writers[-1]}"
+  at_exit "kill ${writers[-1]}; wait ${writers[-1]}" # before its device goes
 done
 sleep 5
 # The loop device's backing filesystem frozen: its next write stays in flight.
@@ -220,8 +224,9 @@ while read -r id; do
   esac
 done < "$T/only.pattern"
 
-# Every identifier both sent: increases of counters from the first to the
-# last common time (values interpolated), medians of gauges over it.
+# Every identifier both sent: counters at the last common time (values
+# interpolated: both read the quiet spell after the activity), medians of
+# gauges over the common time.
 types_db=/usr/share/collectd/types.db
 : > "$T/report"
 while read -r id; do
@@ -239,6 +244,11 @@ while read -r id; do
       if (hi == lo || t <= lo) return v[side, i, col]
       return v[side, i, col] + (v[side, i + 1, col] - v[side, i, col]) * (t - lo) / (hi - lo)
     }
+    function maxv(side, col,   i, x) {
+      x = v[side, 1, col]
+      for (i = 2; i <= n[side]; i++) if (v[side, i, col] > x) x = v[side, i, col]
+      return x
+    }
     function median(side, col, t1, t2,   i, m, x, j, k, tmp) {
       m = 0
       for (i = 1; i <= n[side]; i++) if (tm[side, i] >= t1 && tm[side, i] <= t2) x[++m] = v[side, i, col]
@@ -252,17 +262,28 @@ while read -r id; do
       t1 = tm[1, 1] > tm[2, 1] ? tm[1, 1] : tm[2, 1]
       t2 = tm[1, n[1]] < tm[2, n[2]] ? tm[1, n[1]] : tm[2, n[2]]
       for (c = 2; c <= nds + 1; c++) {
+        # How much each rose over the common time (or, for a gauge, its
+        # largest value): that the objects were busy, on both sides.
+        ra = at(1, t2, c) - at(1, t1, c); rb = at(2, t2, c) - at(2, t1, c)
         if (kind[c - 1] == "GAUGE") {
           a = median(1, c, t1, t2); b = median(2, c, t1, t2); what = "median"
+          ra = maxv(1, c); rb = maxv(2, c)
+        } else if (id ~ /\/disk_time$/) {
+          # disk_time sums, per read, interval x the average time of the
+          # operations since the previous read: it depends on when each
+          # collectd reads, and from when.
+          a = ra; b = rb; what = "increase"
         } else {
-          a = at(1, t2, c) - at(1, t1, c); b = at(2, t2, c) - at(2, t1, c); what = "increase"
+          # Both start from the same counters (the kernel counters, or 0 for
+          # process groups, whose members are idle then) and read the last
+          # quiet spell: the same value.
+          a = at(1, t2, c); b = at(2, t2, c); what = "last"
         }
         d = a - b; if (d < 0) d = -d
         m = a < 0 ? -a : a; if ((b < 0 ? -b : b) > m) m = b < 0 ? -b : b
-        # disk_time sums, per read, interval x the average time of the
-        # operations since the previous read: it depends on when each reads.
         tol = id ~ /\/disk_time$/ ? 0.5 * m + 2 : 0.005 * m + 1
-        printf "%s %s %s stock %.6g pattern %.6g %s\n", id, c - 1, what, a, b, (d <= tol ? "ok" : "DIFFERENT")
+        printf "%s %s %s stock %.6g pattern %.6g rise %.6g %.6g %s\n", id, c - 1, what, a, b, ra, rb,
+          (d <= tol ? "ok" : "DIFFERENT")
       }
     }' "$T/a" "$T/b" >> "$T/report"
 done < "$T/both"
@@ -271,7 +292,8 @@ grep -q DIFFERENT "$T/report" && fail "values differ: $(grep DIFFERENT "$T/repor
 
 # Not vacuous: every kind of object was busy, on both sides.
 busy() { # IDENTIFIER DS: increased (or, for a gauge, a maximum > 0) on both
-  grep -q "^$1 $2 [a-z]* stock [1-9][0-9.e+]* pattern [1-9]" "$T/report" || fail "$1 ($2) shows no activity: $(grep "^$1 " "$T/report")"
+  grep -q "^$1 $2 .* rise [1-9][0-9.e+]* [1-9][0-9.e+]* ok$" "$T/report" ||
+    fail "$1 ($2) shows no activity: $(grep "^$1 " "$T/report")"
 }
 busy "disk-zram$zram/disk_ops" 2
 busy "disk-$loop/disk_ops" 2

@@ -97,7 +97,7 @@ if [ -w /sys/class/zram-control/hot_add ]; then
   at_exit "echo $n > /sys/class/zram-control/hot_remove"
   # Values come with the disk's first I/O, as from collectd's disk plugin.
   echo 4M > "/sys/block/zram$n/disksize" || fail "zram$n disksize"
-  dd if=/dev/zero of="/dev/zram$n" bs=4k count=4 oflag=direct status=none || fail "write to zram$n"
+  dd if=/dev/zero of="/dev/zram$n" bs=4k count=4 oflag=direct conv=nocreat status=none || fail "write to zram$n"
   appears "z-zram$n" "disk-z-zram$n/disk_octets"
   echo "$n" > /sys/class/zram-control/hot_remove
   stops "z-zram$n" "disk-z-zram$n/disk_octets"
