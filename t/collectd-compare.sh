@@ -52,8 +52,8 @@ nsenter -t "$peer" -n sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv
   ip addr add 10.213.77.2/30 dev pmcmpb && ip link set pmcmpb up && ip link set lo up' ||
   fail "pmcmpb"
 
-zram=$(cat /sys/class/zram-control/hot_add) || fail "zram hot_add"
-at_exit "echo $zram > /sys/class/zram-control/hot_remove"
+zram_add || fail "zram hot_add"
+zram=$zram_n
 echo 8M > "/sys/block/zram$zram/disksize" || fail "zram disksize"
 
 mkdir -p "$T/mnt/lower" "$T/mnt/tmp" "$T/fifo"

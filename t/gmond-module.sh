@@ -104,11 +104,11 @@ done
 # Disks
 if [ -w /sys/class/zram-control/hot_add ]; then
   t0=$(ms)
-  n=$(cat /sys/class/zram-control/hot_add)
-  at_exit "echo $n > /sys/class/zram-control/hot_remove"
+  zram_add || fail "zram hot_add"
+  n=$zram_n
   shows "$t0" "disk_z-zram${n}_reads"
   all_listed "disk_z-zram${n}"
-  echo "$n" > /sys/class/zram-control/hot_remove
+  zram_remove "$n" || fail "cannot remove zram$n"
   leaves "disk_z-zram${n}_reads"
 else
   note "no zram-control: zram part not run"

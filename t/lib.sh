@@ -40,6 +40,21 @@ wait_for() {
   done
 }
 
+# zram_add: hot-adds a zram disk, its index in $zram_n; zram_remove N
+# removes it. Disks still there are removed at exit, once: an index removed
+# twice may by then be another test's disk.
+_zrams=()
+zram_add() {
+  zram_n=$(cat /sys/class/zram-control/hot_add) || return 1
+  _zrams+=("$zram_n")
+}
+zram_remove() {
+  local i
+  echo "$1" > /sys/class/zram-control/hot_remove || return 1
+  for i in "${!_zrams[@]}"; do [ "${_zrams[i]}" != "$1" ] || unset '_zrams[i]'; done
+}
+at_exit 'for z in "${_zrams[@]}"; do echo "$z" > /sys/class/zram-control/hot_remove; done'
+
 # A free loopback port (TCP and UDP).
 free_port() {
   local p

@@ -32,10 +32,10 @@ lacks "${tag}b" || fail "veth peer still listed after removal"
 
 # Disks: a zram device, hot-added and hot-removed.
 if [ -w /sys/class/zram-control/hot_add ]; then
-  n=$(cat /sys/class/zram-control/hot_add)
-  at_exit "echo $n > /sys/class/zram-control/hot_remove"
+  zram_add || fail "zram hot_add"
+  n=$zram_n
   has "test-zram	disk	z-zram$n	/dev/zram$n" || fail "zram$n missing: $(cat "$T/list")"
-  echo "$n" > /sys/class/zram-control/hot_remove || fail "cannot remove zram$n"
+  zram_remove "$n" || fail "cannot remove zram$n"
   lacks "zram$n	" || fail "zram$n still listed after hot_remove"
 else
   note "no zram-control here: zram part not run"

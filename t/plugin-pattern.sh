@@ -93,13 +93,13 @@ stops "${tag}a" "interface-${tag}a/if_octets"
 
 # Disks
 if [ -w /sys/class/zram-control/hot_add ]; then
-  n=$(cat /sys/class/zram-control/hot_add)
-  at_exit "echo $n > /sys/class/zram-control/hot_remove"
+  zram_add || fail "zram hot_add"
+  n=$zram_n
   # Values come with the disk's first I/O, as from collectd's disk plugin.
   echo 4M > "/sys/block/zram$n/disksize" || fail "zram$n disksize"
   dd if=/dev/zero of="/dev/zram$n" bs=4k count=4 oflag=direct conv=nocreat status=none || fail "write to zram$n"
   appears "z-zram$n" "disk-z-zram$n/disk_octets"
-  echo "$n" > /sys/class/zram-control/hot_remove
+  zram_remove "$n" || fail "cannot remove zram$n"
   stops "z-zram$n" "disk-z-zram$n/disk_octets"
 else
   note "no zram-control: zram part not run"
