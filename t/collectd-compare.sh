@@ -200,29 +200,33 @@ comm -12 "$T/stock.ids" "$T/pattern.ids" > "$T/both"
 #   two collectds read at different instants, so one may see a short one the
 #   other missed. Accepted only where that side saw one (a value > 0), and
 #   never for the loop device, whose operation was held in flight.
+# disk-*/disk_time: sent once the average time per operation since the
+#   previous read, times the interval and rounded, is not 0: on the zram
+#   disk, whose operations take a fraction of a millisecond, one side may
+#   round up where the other never does. Accepted only while that side's
+#   total is at most one per read, and never for the loop device.
 values() { cat "$T/$1/csv/$host/$2"-* | grep '^[0-9]'; }
-while read -r id; do
-  case $id in
-  processes/ps_state-* | processes/fork_rate) ;;
-  disk-"$loop"/pending_operations) fail "$id only from collectd's disk plugin" ;;
-  disk-*/pending_operations)
-    values stock "$id" | awk -F, '$2 > 0 { found = 1 } END { exit !found }' ||
-      fail "$id only from collectd's disk plugin, which never saw an operation in flight"
-    note "$id: collectd caught an operation in flight, the pattern plugin did not (sampling)" ;;
-  *) fail "$id from collectd's own plugin only" ;;
-  esac
-done < "$T/only.stock"
-while read -r id; do
-  case $id in
-  pattern/*) ;;
-  disk-"$loop"/pending_operations) fail "$id only from the pattern plugin" ;;
-  disk-*/pending_operations)
-    values pattern "$id" | awk -F, '$2 > 0 { found = 1 } END { exit !found }' ||
-      fail "$id only from the pattern plugin, which never saw an operation in flight"
-    note "$id: the pattern plugin caught an operation in flight, collectd did not (sampling)" ;;
-  *) fail "$id from the pattern plugin only" ;;
-  esac
-done < "$T/only.pattern"
+only() { # SIDE WHO ALLOWED: the names only SIDE sent are ALLOWED (an extglob)
+  local side=$1 who=$2 allowed=$3 id
+  while read -r id; do
+    case $id in
+    $allowed) ;;
+    disk-"$loop"/pending_operations | disk-"$loop"/disk_time) fail "$id only from $who" ;;
+    disk-*/pending_operations)
+      values "$side" "$id" | awk -F, '$2 > 0 { found = 1 } END { exit !found }' ||
+        fail "$id only from $who, which never saw an operation in flight"
+      note "$id: only $who caught an operation in flight (sampling)" ;;
+    disk-*/disk_time)
+      values "$side" "$id" | awk -F, '{ n++; last = $2 + $3 } END { exit !(last <= n) }' ||
+        fail "$id only from $who, and more than rounding: $(values "$side" "$id" | tail -1)"
+      note "$id: only $who rounded an average up to 1 ms (sampling): $(values "$side" "$id" | tail -1)" ;;
+    *) fail "$id from $who only" ;;
+    esac
+  done < "$T/only.$side"
+}
+shopt -s extglob
+only stock "collectd's own plugins" '@(processes/ps_state-*|processes/fork_rate)'
+only pattern "the pattern plugin" 'pattern/*'
 
 # Every identifier both sent: counters at the last common time (values
 # interpolated: both read the quiet spell after the activity), medians of

@@ -75,6 +75,7 @@ alert start 0 "not-$node" remote_rsc
 alert start 0 "$node" cancelled_rsc CRM_alert_status=1
 alert start 0 "$node" kind_rsc CRM_alert_kind=node
 alert start 0 "$node" norecip_rsc CRM_alert_recipient=
+t0=$(date +%s%3N) # the latency is the last alert's (each is a process run as hacluster)
 alert start 0 "other-node" override_rsc patmon_node=other-node
 expect "alert filters" "resource start override_rsc"
 ! new_batches | grep -Eq "(failed|monitored|remote|cancelled|kind|norecip)_rsc" ||
