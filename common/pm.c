@@ -130,16 +130,29 @@ void pm_buf_free(pm_buf_t *b) {
   *b = (pm_buf_t){0};
 }
 
+const char *pm_strerror(int r) {
+  return r == -PM_ENOTREG ? "not a regular file" : strerror(r < 0 ? -r : r);
+}
+
 int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+   * writer, forever. It does not change how a regular file reads. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return -errno;
   int r = 0;
   struct stat st;
+  if (fstat(fd, &st) < 0)
+    r = -errno;
+  else if (!S_ISREG(st.st_mode))
+    r = -PM_ENOTREG;
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
   pm_buf_reset(out);
   /* One allocation for a regular file; /proc files report size 0. */
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (size_t)st.st_size <= max)
+  if (st.st_size > 0 && (size_t)st.st_size <= max)
     pm_buf_reserve(out, (size_t)st.st_size + 1);
   for (;;) {
     r = pm_buf_reserve(out, out->cap - out->len > 4096 ? 0 : 65536);

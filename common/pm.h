@@ -4,6 +4,7 @@
 #ifndef PATMON_PM_H
 #define PATMON_PM_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,9 +34,16 @@ int pm_buf_json_str(pm_buf_t *b, const char *s);
 void pm_buf_reset(pm_buf_t *b);
 void pm_buf_free(pm_buf_t *b);
 
-/* Reads a whole file into out (replacing its content). Fails with -EFBIG
- * when the file is larger than max bytes. */
+/* The error pm_file_read() returns for a path that is not a regular file
+ * (a FIFO, a device, a directory, a socket). Linux has no EFTYPE. */
+#define PM_ENOTREG EMEDIUMTYPE
+
+/* Reads a whole regular file into out (replacing its content). Never blocks
+ * in open: anything but a regular file fails with -PM_ENOTREG. Fails with
+ * -EFBIG when the file is larger than max bytes. */
 int pm_file_read(const char *path, size_t max, pm_buf_t *out);
+/* strerror(-r), with "not a regular file" for -PM_ENOTREG. */
+const char *pm_strerror(int r);
 
 /* Replaces path with data atomically (temporary file in the same directory,
  * fsync, rename) unless it already holds exactly these bytes. A symlink is

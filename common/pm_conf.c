@@ -8,6 +8,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,14 @@ struct line_src {
   unsigned line;
 };
 
+/* A titled section `name title {...}` of the text: byte offsets. */
+struct section {
+  size_t name, name_len, title, title_len; /* title: unquoted */
+  size_t tok, tok_len; /* the title as written, quotes included */
+  size_t start, end;   /* from its name to past its '}' (or the end) */
+  unsigned depth;      /* 0: top level */
+};
+
 struct pm_conf {
   cfg_t *cfg;
   pm_buf_t text; /* what libconfuse parsed: comments gone, includes spliced */
@@ -30,6 +40,13 @@ struct pm_conf {
   struct line_src *map; /* one per line of text */
   size_t *line_start;   /* byte offset of each line of text */
   size_t nlines, cap_lines;
+  /* Every titled section, in text order, and a hash of (name, title) to the
+   * first one: errors are located in constant time, so parsing stays linear
+   * in the number of sections. */
+  struct section *secs;
+  size_t nsecs, cap_secs;
+  uint32_t *sec_hash; /* index + 1 into secs; 0: empty */
+  size_t sec_hash_size;
 };
 
 /* The preprocessor's walk over one file. */
@@ -79,6 +96,169 @@ static int index_lines(pm_conf_t *c) {
   return 0;
 }
 
+/* The line holding byte off: the last line starting at or before it. */
+static size_t line_of_offset(const pm_conf_t *c, size_t off) {
+  size_t lo = 0, hi = c->nlines;
+  if (hi == 0)
+    return 0;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (c->line_start[mid] <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static uint64_t sec_key(const char *name, size_t nlen, const char *title,
+                        size_t tlen) {
+  return pm_hash(name, nlen) * 31 ^ pm_hash(title, tlen);
+}
+
+static bool sec_is(const pm_conf_t *c, const struct section *s,
+                   const char *name, size_t nlen, const char *title,
+                   size_t tlen) {
+  const char *t = c->text.data;
+  return s->name_len == nlen && s->title_len == tlen &&
+         memcmp(t + s->name, name, nlen) == 0 &&
+         memcmp(t + s->title, title, tlen) == 0;
+}
+
+/* The first section `name title`, or NULL. */
+static const struct section *sec_find(const pm_conf_t *c, const char *name,
+                                      const char *title) {
+  if (!c->sec_hash_size)
+    return NULL;
+  size_t nlen = strlen(name), tlen = strlen(title);
+  size_t mask = c->sec_hash_size - 1;
+  for (size_t h = sec_key(name, nlen, title, tlen) & mask; c->sec_hash[h];
+       h = (h + 1) & mask) {
+    const struct section *s = &c->secs[c->sec_hash[h] - 1];
+    if (sec_is(c, s, name, nlen, title, tlen))
+      return s;
+  }
+  return NULL;
+}
+
+static int sec_add(pm_conf_t *c, const struct section *add) {
+  if (c->nsecs == c->cap_secs) {
+    size_t cap = c->cap_secs ? c->cap_secs * 2 : 64;
+    struct section *n = realloc(c->secs, cap * sizeof(*n));
+    if (!n)
+      return -ENOMEM;
+    c->secs = n;
+    c->cap_secs = cap;
+  }
+  c->secs[c->nsecs++] = *add;
+  return 0;
+}
+
+static int sec_hash_all(pm_conf_t *c) {
+  size_t size = 64;
+  while (size < c->nsecs * 2)
+    size *= 2;
+  c->sec_hash = calloc(size, sizeof(*c->sec_hash));
+  if (!c->sec_hash)
+    return -ENOMEM;
+  c->sec_hash_size = size;
+  const char *t = c->text.data;
+  for (size_t i = 0; i < c->nsecs; i++) {
+    const struct section *s = &c->secs[i];
+    size_t h = sec_key(t + s->name, s->name_len, t + s->title, s->title_len) &
+               (size - 1);
+    bool dup = false;
+    for (; c->sec_hash[h] && !dup; h = (h + 1) & (size - 1))
+      dup = sec_is(c, &c->secs[c->sec_hash[h] - 1], t + s->name, s->name_len,
+                   t + s->title, s->title_len);
+    if (!dup) /* the first one of a name and title is the one found */
+      c->sec_hash[h] = (uint32_t)i + 1;
+  }
+  return 0;
+}
+
+static bool word_char(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+static bool blank(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Past the string literal opening at i (quote q), or the end of t. */
+static size_t skip_string(const char *t, size_t len, size_t i) {
+  char q = t[i++];
+  while (i < len && t[i] != q)
+    i += t[i] == '\\' && i + 1 < len ? 2 : 1;
+  return i < len ? i + 1 : len;
+}
+
+/* One pass over the text: every `name title {`, where it starts and where
+ * its closing brace is. */
+static int index_sections(pm_conf_t *c) {
+  const char *t = c->text.data;
+  size_t len = c->text.len, opened[64], depth = 0;
+  for (size_t i = 0; t && i < len;) {
+    char ch = t[i];
+    if (ch == '"' || ch == '\'') {
+      i = skip_string(t, len, i);
+    } else if (ch == '}') {
+      if (depth > 0 && --depth < 64 && opened[depth] != SIZE_MAX)
+        c->secs[opened[depth]].end = i + 1;
+      i++;
+    } else if (ch == '{') {
+      if (depth < 64)
+        opened[depth] = SIZE_MAX; /* an anonymous block */
+      depth++;
+      i++;
+    } else if (word_char(ch) && (i == 0 || !word_char(t[i - 1]))) {
+      struct section s = {
+          .name = i, .start = i, .end = len, .depth = (unsigned)depth};
+      while (i < len && word_char(t[i]))
+        i++;
+      s.name_len = i - s.name;
+      size_t j = i;
+      while (j < len && blank(t[j]))
+        j++;
+      if (j == i || j >= len)
+        continue;
+      size_t tend;
+      if (t[j] == '"' || t[j] == '\'') {
+        tend = skip_string(t, len, j);
+        s.tok = j, s.tok_len = tend - j;
+        s.title = j + 1;
+        s.title_len = tend > j + 1 ? tend - j - 2 : 0;
+      } else if (word_char(t[j])) {
+        for (tend = j; tend < len && word_char(t[tend]); tend++)
+          ;
+        s.tok = j, s.tok_len = tend - j;
+        s.title = j;
+        s.title_len = tend - j;
+      } else {
+        continue;
+      }
+      size_t k = tend;
+      while (k < len && blank(t[k]))
+        k++;
+      if (k >= len || t[k] != '{') {
+        i = j; /* not a section: the title may be a word to look at */
+        continue;
+      }
+      if (depth < 64)
+        opened[depth] = c->nsecs;
+      depth++;
+      int r = sec_add(c, &s);
+      if (r < 0)
+        return r;
+      i = k + 1;
+    } else {
+      i++;
+    }
+  }
+  return sec_hash_all(c);
+}
+
 static int preprocess(struct pp *pp, const char *name, const char *buf,
                       size_t len);
 
@@ -108,18 +288,11 @@ static int include_path(struct pp *pp, const char *from, unsigned from_line,
   pm_buf_t content = {0};
   for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
     const char *p = g.gl_pathv[i];
-    struct stat st;
-    if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
-      /* A FIFO or a device would block or never end. */
-      pm_error_set(pp->err, from, from_line, p,
-                   "cannot include: not a regular file");
-      r = -EINVAL;
-      break;
-    }
+    /* A FIFO or a device is refused there: it would block or never end. */
     r = pm_file_read(p, PM_CONF_MAX_FILE, &content);
     if (r < 0) {
       pm_error_set(pp->err, from, from_line, p, "cannot include: %s",
-                   r == -EFBIG ? "file too large" : strerror(-r));
+                   r == -EFBIG ? "file too large" : pm_strerror(r));
       break;
     }
     r = preprocess(pp, p, content.data ? content.data : "", content.len);
@@ -271,15 +444,21 @@ static int preprocess(struct pp *pp, const char *name, const char *buf,
       while (p < end && *p != '\n')
         p++;
     } else if (ch == '/' && p + 1 < end && p[1] == '*') {
-      p += 2;
+      /* A comment never closed would silently swallow the rest. */
+      const char *shut = memmem(p + 2, (size_t)(end - p - 2), "*/", 2);
+      if (!shut) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        char text[128];
+        snprintf(text, sizeof(text), "%.*s", (int)((eol ? eol : end) - p), p);
+        pm_error_set(pp->err, name, line, text, "'/*' is never closed");
+        r = -EBADMSG;
+        break;
+      }
       r = pm_buf_putc(&c->text, ' ');
-      while (r == 0 && p < end &&
-             !(p[0] == '*' && p + 1 < end && p[1] == '/')) {
+      for (p += 2; r == 0 && p < shut; p++)
         if (*p == '\n')
           r = end_line(c, fidx, line++);
-        p++;
-      }
-      p = p < end ? p + 2 : end;
+      p = shut + 2;
     } else {
       r = pm_buf_putc(&c->text, ch);
       p++;
@@ -373,43 +552,174 @@ static int check_braces(const pm_conf_t *c, pm_error_t *err) {
   return -EBADMSG;
 }
 
+/* libconfuse looks for an earlier section of the same title each time it
+ * opens a titled section, which makes a file of n sections cost n^2. So
+ * top-level titled sections whose titles must be unique (CFGF_MULTI |
+ * CFGF_TITLE | CFGF_NO_TITLE_DUPES) reach it without their titles: pm_conf
+ * checks that they are unique with its own hash, and gives each parsed
+ * section its title back, in text order. */
+static bool untitled(const cfg_opt_t *o) {
+  const int want = CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES;
+  return o->type == CFGT_SEC && (o->flags & want) == want;
+}
+
+static const cfg_opt_t *untitled_opt(const pm_conf_t *c, const cfg_opt_t *opts,
+                                     const struct section *s) {
+  if (s->depth != 0)
+    return NULL;
+  for (const cfg_opt_t *o = opts; o->name; o++)
+    if (untitled(o) && strlen(o->name) == s->name_len &&
+        memcmp(o->name, c->text.data + s->name, s->name_len) == 0)
+      return o;
+  return NULL;
+}
+
+/* The text and options libconfuse gets: titles blanked out (lines and
+ * offsets stay), those options without CFGF_TITLE. 0 with *ret_text NULL
+ * when a title has an escape or a line break (libconfuse unescapes it): the
+ * file then goes to libconfuse as it is. -EBADMSG on a duplicate title. */
+static int strip_titles(pm_conf_t *c, cfg_opt_t *opts, char **ret_text,
+                        cfg_opt_t **ret_opts, pm_error_t *err) {
+  *ret_text = NULL;
+  *ret_opts = NULL;
+  size_t nopts = 0;
+  while (opts[nopts].name)
+    nopts++;
+  for (size_t i = 0; i < c->nsecs; i++) {
+    const struct section *s = &c->secs[i];
+    if (!untitled_opt(c, opts, s))
+      continue;
+    const char *t = c->text.data + s->title;
+    if (memchr(t, '\\', s->title_len) || memchr(t, '\n', s->title_len))
+      return 0;
+  }
+  char *text = malloc(c->text.len + 1);
+  cfg_opt_t *o = calloc(nopts + 1, sizeof(*o));
+  if (!text || !o) {
+    free(text);
+    free(o);
+    return -ENOMEM;
+  }
+  memcpy(text, c->text.data, c->text.len + 1);
+  memcpy(o, opts, (nopts + 1) * sizeof(*o));
+  for (size_t i = 0; i < nopts; i++)
+    if (untitled(&o[i]))
+      o[i].flags &= ~(CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+  for (size_t i = 0; i < c->nsecs; i++) {
+    const struct section *s = &c->secs[i];
+    if (!untitled_opt(c, opts, s))
+      continue;
+    char title[256];
+    snprintf(title, sizeof(title), "%.*s", (int)s->title_len,
+             c->text.data + s->title);
+    char sec_name[64];
+    snprintf(sec_name, sizeof(sec_name), "%.*s", (int)s->name_len,
+             c->text.data + s->name);
+    if (s->title_len < sizeof(title) && sec_find(c, sec_name, title) != s) {
+      size_t l = line_of_offset(c, s->start);
+      char line[256];
+      line_text(c, l, line, sizeof(line));
+      pm_error_set(err, c->files[c->map[l].file], c->map[l].line, line,
+                   "found duplicate title '%s'", title);
+      free(text);
+      free(o);
+      return -EBADMSG;
+    }
+    memset(text + s->tok, ' ', s->tok_len);
+  }
+  *ret_text = text;
+  *ret_opts = o;
+  return 0;
+}
+
+/* Gives the sections parsed from a stripped text their titles. False when
+ * the parse does not line up with the index (then nothing is trusted). */
+static bool restore_titles(pm_conf_t *c, cfg_opt_t *opts) {
+  for (const cfg_opt_t *o = opts; o->name; o++) {
+    if (!untitled(o))
+      continue;
+    unsigned n = cfg_size(c->cfg, o->name), k = 0;
+    for (size_t i = 0; i < c->nsecs; i++) {
+      const struct section *s = &c->secs[i];
+      if (untitled_opt(c, opts, s) != o)
+        continue;
+      cfg_t *sec = k < n ? cfg_getnsec(c->cfg, o->name, k) : NULL;
+      if (!sec)
+        return false;
+      k++;
+      free(sec->title);
+      sec->title = strndup(c->text.data + s->title, s->title_len);
+      if (!sec->title)
+        return false;
+    }
+    if (k != n)
+      return false;
+  }
+  /* Lookups by title (cfg_gettsec) want the flag back. */
+  for (cfg_opt_t *o = c->cfg->opts; o->name; o++)
+    for (const cfg_opt_t *orig = opts; orig->name; orig++)
+      if (untitled(orig) && strcmp(orig->name, o->name) == 0)
+        o->flags |= CFGF_TITLE | CFGF_NO_TITLE_DUPES;
+  return true;
+}
+
+/* One libconfuse parse of text with opts into c->cfg; holds parse_lock. */
+static int parse_locked(pm_conf_t *c, const char *name, const char *text,
+                        cfg_opt_t *opts, int flags, pm_error_t *err) {
+  c->cfg = cfg_init(opts, flags);
+  if (!c->cfg)
+    return -ENOMEM;
+  cur.c = c;
+  cur.err = err;
+  cur.seen = 0;
+  cfg_set_error_function(c->cfg, on_error);
+  int pr = cfg_parse_buf(c->cfg, text);
+  if (pr != CFG_SUCCESS && !cur.seen)
+    pm_error_set(err, name, 0, NULL, "cannot parse");
+  cur.c = NULL;
+  cur.err = NULL;
+  return pr == CFG_SUCCESS ? 0 : -EBADMSG;
+}
+
 int pm_conf_load_buf(const char *buf, size_t len, const char *name,
                      cfg_opt_t *opts, int flags, pm_conf_t **ret,
                      pm_error_t *err) {
   pm_conf_t *c = calloc(1, sizeof(*c));
+  char *text = NULL;
+  cfg_opt_t *lib_opts = NULL;
   int r;
   if (!c)
     return -ENOMEM;
   struct pp pp = {.c = c, .err = err};
   r = preprocess(&pp, name, buf, len);
+  if (r == 0 && !c->text.data)
+    r = pm_buf_puts(&c->text, "");
   if (r == 0)
     r = index_lines(c);
-  if (r < 0)
-    goto out;
-  if (!c->text.data)
-    r = pm_buf_puts(&c->text, "");
+  if (r == 0)
+    r = index_sections(c);
+  if (r == 0)
+    r = strip_titles(c, opts, &text, &lib_opts, err);
   if (r < 0)
     goto out;
 
   pthread_mutex_lock(&parse_lock);
-  c->cfg = cfg_init(opts, flags);
-  if (!c->cfg) {
-    pthread_mutex_unlock(&parse_lock);
-    r = -ENOMEM;
-    goto out;
+  if (text) {
+    r = parse_locked(c, name, text, lib_opts, flags, err);
+    if (r == 0 && !restore_titles(c, opts)) {
+      cfg_free(c->cfg); /* not expected: parse it the slow way */
+      c->cfg = NULL;
+      r = 1;
+    }
   }
-  cur.c = c;
-  cur.err = err;
-  cur.seen = 0;
-  cfg_set_error_function(c->cfg, on_error);
-  int pr = cfg_parse_buf(c->cfg, c->text.data);
-  if (pr != CFG_SUCCESS && !cur.seen)
-    pm_error_set(err, name, 0, NULL, "cannot parse");
-  cur.c = NULL;
-  cur.err = NULL;
+  if (!text || r == 1)
+    r = parse_locked(c, name, c->text.data, opts, flags, err);
   pthread_mutex_unlock(&parse_lock);
-  r = pr == CFG_SUCCESS ? check_braces(c, err) : -EBADMSG;
+  if (r == 0)
+    r = check_braces(c, err);
 out:
+  free(text);
+  free(lib_opts);
   if (r < 0) {
     pm_conf_free(c);
     return r;
@@ -424,7 +734,7 @@ int pm_conf_load(const char *path, cfg_opt_t *opts, int flags, pm_conf_t **ret,
   int r = pm_file_read(path, PM_CONF_MAX_FILE, &b);
   if (r < 0) {
     pm_error_set(err, path, 0, NULL, "cannot read: %s",
-                 r == -EFBIG ? "file too large" : strerror(-r));
+                 r == -EFBIG ? "file too large" : pm_strerror(r));
     pm_buf_free(&b);
     return r;
   }
@@ -435,47 +745,6 @@ int pm_conf_load(const char *path, cfg_opt_t *opts, int flags, pm_conf_t **ret,
 }
 
 cfg_t *pm_conf_cfg(const pm_conf_t *c) { return c->cfg; }
-
-/* The line holding byte off: the last line starting at or before it. */
-static size_t line_of_offset(const pm_conf_t *c, size_t off) {
-  size_t lo = 0, hi = c->nlines;
-  if (hi == 0)
-    return 0;
-  while (hi - lo > 1) {
-    size_t mid = (lo + hi) / 2;
-    if (c->line_start[mid] <= off)
-      lo = mid;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-/* Output line (0-based) of `sec_name "title"`, or 0. */
-static size_t section_line(const pm_conf_t *c, const char *sec_name,
-                           const char *title) {
-  if (!title || !c->text.data)
-    return 0;
-  size_t nl = strlen(sec_name), tl = strlen(title);
-  for (const char *p = c->text.data; (p = strstr(p, sec_name)); p += nl) {
-    if (p > c->text.data && !strchr(" \t\n{};", p[-1]))
-      continue;
-    const char *s = p + nl;
-    while (*s == ' ' || *s == '\t' || *s == '\n')
-      s++;
-    int quoted = *s == '"' || *s == '\'';
-    if (quoted)
-      s++;
-    if (strncmp(s, title, tl) != 0)
-      continue;
-    char after = s[tl];
-    if (quoted
-            ? after == s[-1]
-            : (after == ' ' || after == '{' || after == '\t' || after == '\n'))
-      return line_of_offset(c, (size_t)(p - c->text.data));
-  }
-  return 0;
-}
 
 static void pos_of(const pm_conf_t *c, size_t l, const char **ret_file,
                    unsigned *ret_line) {
@@ -491,15 +760,21 @@ static void pos_of(const pm_conf_t *c, size_t l, const char **ret_file,
 void pm_conf_section_pos(const pm_conf_t *c, const char *sec_name,
                          const char *title, const char **ret_file,
                          unsigned *ret_line) {
-  pos_of(c, section_line(c, sec_name, title), ret_file, ret_line);
+  const struct section *s = title ? sec_find(c, sec_name, title) : NULL;
+  pos_of(c, s ? line_of_offset(c, s->start) : 0, ret_file, ret_line);
 }
 
 void pm_conf_locate(const pm_conf_t *c, const char *sec_name, const char *title,
                     const char *needle, const char **ret_file,
                     unsigned *ret_line) {
-  size_t l = section_line(c, sec_name, title);
-  if (c->nlines && needle && *needle) {
-    const char *hit = strstr(c->text.data + c->line_start[l], needle);
+  const struct section *s = title ? sec_find(c, sec_name, title) : NULL;
+  size_t from = s ? s->start : 0, to = s ? s->end : c->text.len;
+  size_t l = line_of_offset(c, from);
+  if (c->nlines && needle && *needle && to > from) {
+    /* Within the section only: the search costs its length, not the
+     * file's. */
+    const char *hit =
+        memmem(c->text.data + from, to - from, needle, strlen(needle));
     if (hit)
       l = line_of_offset(c, (size_t)(hit - c->text.data));
   }
@@ -521,6 +796,8 @@ void pm_conf_free(pm_conf_t *c) {
   free(c->files);
   free(c->map);
   free(c->line_start);
+  free(c->secs);
+  free(c->sec_hash);
   pm_buf_free(&c->text);
   free(c);
 }

@@ -75,7 +75,7 @@ static int check_patterns(pat_monitor_t *m, pat_refresh_t *info,
     pm_buf_free(&b);
     pm_error_t rerr = {0};
     pm_error_set(&rerr, m->patterns, 0, NULL, "cannot read pattern file: %s",
-                 strerror(-r));
+                 pm_strerror(r));
     if (!m->set) {
       if (err)
         *err = rerr;

@@ -257,7 +257,7 @@ int pat_set_load(const char *path, pat_set_t **ret, pm_error_t *err) {
   int r = pm_file_read(path, 4u << 20, &b);
   if (r < 0) {
     pm_error_set(err, path, 0, NULL, "cannot read pattern file: %s",
-                 r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+                 r == -EFBIG ? "larger than 4 MiB" : pm_strerror(r));
     pm_buf_free(&b);
     return r;
   }

@@ -162,7 +162,8 @@ int pat_prov_mount(pat_inventory_t *inv, const pat_scan_opts_t *o,
   if (r == 0)
     r = pat_parse_mountinfo(inv, b.data ? b.data : "", b.len);
   else
-    r = pat_inv_note(inv, PAT_MOUNT, "cannot read %s: %s", path, strerror(-r));
+    r = pat_inv_note(inv, PAT_MOUNT, "cannot read %s: %s", path,
+                     pm_strerror(r));
   pm_buf_free(&b);
   return r;
 }

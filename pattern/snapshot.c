@@ -221,7 +221,7 @@ int pat_inventory_load(const char *path, pat_inventory_t **ret,
   int r = pm_file_read(path, SNAPSHOT_MAX, &b);
   if (r < 0) {
     pm_error_set(err, path, 0, NULL, "cannot read snapshot: %s",
-                 r == -EFBIG ? "larger than 256 MiB" : strerror(-r));
+                 r == -EFBIG ? "larger than 256 MiB" : pm_strerror(r));
     pm_buf_free(&b);
     return r;
   }

@@ -6,7 +6,9 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +199,124 @@ START_TEST(conf_include_errors) {
 }
 END_TEST
 
+/* Opens the FIFO for writing once a reader waits in open(): without
+ * O_NONBLOCK in pm_file_read that reader would otherwise hang the test. */
+static bool fifo_read_done;
+
+static void *unblock_fifo(void *arg) {
+  const char *path = arg;
+  for (int i = 0; i < 40 && !__atomic_load_n(&fifo_read_done, __ATOMIC_ACQUIRE);
+       i++) {
+    usleep(50000);
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+      return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+START_TEST(read_refuses_what_is_not_a_file) {
+  char fifo[128];
+  snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, unblock_fifo, fifo), 0);
+  pm_buf_t b = {0};
+  uint64_t t0 = pm_now_ns();
+  int r = pm_file_read(fifo, 100, &b);
+  uint64_t ms = (pm_now_ns() - t0) / 1000000;
+  __atomic_store_n(&fifo_read_done, true, __ATOMIC_RELEASE);
+  void *unblocked;
+  pthread_join(t, &unblocked);
+  ck_assert_int_eq(r, -PM_ENOTREG);
+  ck_assert_str_eq(pm_strerror(r), "not a regular file");
+  /* Refused at once, not after the helper opened the other end. */
+  ck_assert_msg(ms < 2000 || !unblocked, "blocked %llu ms in open",
+                (unsigned long long)ms);
+  ck_assert_int_eq(pm_file_read(tmpdir, 100, &b), -PM_ENOTREG);
+  ck_assert_int_eq(pm_file_read("/dev/null", 100, &b), -PM_ENOTREG);
+  ck_assert_str_eq(pm_strerror(-ENOENT), strerror(ENOENT));
+  pm_buf_free(&b);
+
+  /* The same for a pattern file or one it includes. */
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(pm_conf_load(fifo, top_opts, CFGF_NONE, &c, &err),
+                   -PM_ENOTREG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+  char text[256];
+  snprintf(text, sizeof(text), "\ninclude \"%s\"\n", fifo);
+  write_file("fifo.conf", text);
+  ck_assert_int_eq(load("fifo.conf", &c, &err), -PM_ENOTREG);
+  ck_assert_uint_eq(err.line, 2);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+  ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(conf_unclosed_comment) {
+  write_file("c.conf", "pattern \"a\" { class = disk }\n"
+                       "/* the rest is\n  commented out\n"
+                       "pattern \"b\" { class = nic }\n");
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(load("c.conf", &c, &err), -EBADMSG);
+  ck_assert_ptr_null(c);
+  ck_assert_uint_eq(err.line, 2);
+  ck_assert_ptr_nonnull(strstr(err.msg, "'/*' is never closed"));
+  ck_assert_str_eq(err.text, "/* the rest is");
+  /* Closed on the last line: fine, and the line count goes on. */
+  write_file("c.conf", "/* a\n b */ pattern \"a\" {\n bogus = 1 }\n");
+  ck_assert_int_eq(load("c.conf", &c, &err), -EBADMSG);
+  ck_assert_uint_eq(err.line, 3);
+}
+END_TEST
+
+/* Titled sections reach libconfuse without their titles (its duplicate
+ * search is quadratic): titles, lookups by title, duplicates and positions
+ * must all be as if they had. */
+START_TEST(conf_titles_are_restored) {
+  write_file("t.conf", "pattern \"a\" { class = disk }\n"
+                       "pattern b {\n  class = nic\n  match = {\"y\"}\n}\n"
+                       "pattern 'c d' { class = mount }\n");
+  pm_conf_t *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(load("t.conf", &c, &err), 0);
+  cfg_t *cfg = pm_conf_cfg(c);
+  ck_assert_uint_eq(cfg_size(cfg, "pattern"), 3);
+  ck_assert_str_eq(cfg_title(cfg_getnsec(cfg, "pattern", 0)), "a");
+  ck_assert_str_eq(cfg_title(cfg_getnsec(cfg, "pattern", 1)), "b");
+  ck_assert_str_eq(cfg_title(cfg_getnsec(cfg, "pattern", 2)), "c d");
+  cfg_t *b = cfg_gettsec(cfg, "pattern", "b");
+  ck_assert_ptr_nonnull(b);
+  ck_assert_str_eq(cfg_getstr(b, "class"), "nic");
+  const char *file;
+  unsigned line;
+  pm_conf_locate(c, "pattern", "b", "\"y\"", &file, &line);
+  ck_assert_uint_eq(line, 4);
+  /* A needle not in its section is not taken from the next one. */
+  pm_conf_locate(c, "pattern", "a", "mount", &file, &line);
+  ck_assert_uint_eq(line, 1);
+  pm_conf_section_pos(c, "pattern", "c d", &file, &line);
+  ck_assert_uint_eq(line, 6);
+  pm_conf_free(c);
+
+  write_file("t.conf", "pattern \"a\" { class = disk }\n\n"
+                       "pattern \"a\" { class = nic }\n");
+  ck_assert_int_eq(load("t.conf", &c, &err), -EBADMSG);
+  ck_assert_uint_eq(err.line, 3);
+  ck_assert_ptr_nonnull(strstr(err.msg, "duplicate title 'a'"));
+  /* An escaped title goes to libconfuse as written, and is unescaped. */
+  write_file("t.conf", "pattern \"a\\\"q\" { class = disk }\n");
+  ck_assert_int_eq(load("t.conf", &c, &err), 0);
+  ck_assert_str_eq(cfg_title(cfg_getnsec(pm_conf_cfg(c), "pattern", 0)),
+                   "a\"q");
+  pm_conf_free(c);
+}
+END_TEST
+
 /* libconfuse's lexer is global; parsing and freeing from two threads at
  * once must be safe (run under ASan and valgrind in CI). */
 static void *parse_many(void *arg) {
@@ -236,6 +356,9 @@ int main(void) {
   tcase_add_test(tc, conf_includes_relative_and_mapped);
   tcase_add_test(tc, conf_include_errors);
   tcase_add_test(tc, conf_parse_from_two_threads);
+  tcase_add_test(tc, read_refuses_what_is_not_a_file);
+  tcase_add_test(tc, conf_unclosed_comment);
+  tcase_add_test(tc, conf_titles_are_restored);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
