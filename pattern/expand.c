@@ -11,11 +11,25 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NO_PATTERN UINT32_MAX
+
+static locale_t c_locale;
+static void make_c_locale(void) {
+  c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* The C locale as a locale_t (0 when it cannot be made). */
+static locale_t pat_c_locale(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, make_c_locale);
+  return c_locale;
+}
 #define EXPLAIN_VALUE_MAX 60
 
 /* Where a resource agent keeps its data volume. */
@@ -58,6 +72,10 @@ struct ctx {
   pat_entries_t *out;
   pm_buf_t *explain;
   pm_buf_t obj_lines;
+  pcre2_match_context *mctx; /* PCRE2's limits */
+  /* the last condition that could not be evaluated, for --explain */
+  const struct pat_cond *gave_up;
+  char gave_up_why[120];
 };
 
 static uint32_t *resolve(const pat_inventory_t *inv, const struct pat_cond *c,
@@ -94,16 +112,63 @@ static const char *value_at(const struct pat_level *lv, uint32_t key) {
   return v ? v : "";
 }
 
-/* Does c hold for this one level? Stores captures of a matching regex. */
+/* The value c compares on level lv, as udev compares it: NULL when c cannot
+ * hold there (an attribute that is missing or unreadable), "" for any other
+ * missing value. Attribute values lose trailing white space (into buf)
+ * unless c's glob ends in some. */
+static const char *cond_value(const struct pat_cond *c, uint32_t key,
+                              const struct pat_level *lv, char *buf,
+                              size_t len) {
+  const char *v = key == PAT_NO_KEY ? NULL : pat_obj_get(lv, key);
+  if (!c->attr)
+    return v ? v : "";
+  if (!v || c->keep_ws)
+    return v;
+  size_t n = strlen(v), m = n;
+  while (m > 0 && strchr(" \t\n\r", v[m - 1]))
+    m--;
+  if (m == n)
+    return v;
+  if (m >= len)
+    m = len - 1;
+  memcpy(buf, v, m);
+  buf[m] = '\0';
+  return buf;
+}
+
+/* A condition PCRE2 gave up on (match or depth limit): it does not hold,
+ * the entries count it and keep the first one. */
+static void gave_up(struct ctx *x, const struct pat_cond *c,
+                    const struct pat_obj *o, int rc) {
+  char why[100];
+  pcre2_get_error_message(rc, (PCRE2_UCHAR *)why, sizeof(why));
+  x->gave_up = c;
+  snprintf(x->gave_up_why, sizeof(x->gave_up_why), "%s", why);
+  if (x->out->match_errors++ == 0)
+    pm_error_set(&x->out->match_err, c->file, c->line, c->text,
+                 "regex gave up on %s of %s %s (%s): it does not hold there",
+                 c->key, pat_class_name((pat_class_t)o->cls), o->name, why);
+}
+
+/* Does c hold for this one level of o? Stores captures of a matching
+ * regex. */
 static bool test(struct ctx *x, const struct pat_cond *c, uint32_t key,
-                 const struct pat_level *lv) {
-  const char *v = value_at(lv, key);
+                 const struct pat_obj *o, const struct pat_level *lv) {
+  char buf[PAT_ATTR_MAX + 1];
+  const char *v = cond_value(c, key, lv, buf, sizeof(buf));
   bool m;
+  if (!v)
+    return false;
   if (c->kind == PAT_COND_GLOB) {
     m = pat_glob_match(c, v);
   } else {
-    m = (c->jit ? pcre2_jit_match : pcre2_match)(
-            c->re, (PCRE2_SPTR)v, strlen(v), 0, 0, x->md, NULL) >= 0;
+    int rc = (c->jit ? pcre2_jit_match : pcre2_match)(
+        c->re, (PCRE2_SPTR)v, strlen(v), 0, 0, x->md, x->mctx);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+      gave_up(x, c, o, rc);
+      return false;
+    }
+    m = rc >= 0;
     if (m && c->ncaptures) {
       PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
       uint32_t pairs = pcre2_get_ovector_count(x->md);
@@ -122,30 +187,28 @@ static bool test(struct ctx *x, const struct pat_cond *c, uint32_t key,
   return m != c->negate;
 }
 
-/* ATTRS: a positive condition holds when some level matches, a negative
- * one when none does. */
+/* ATTRS holds when it holds on some level: the device or a parent that has
+ * the attribute (with != too: udev never matches a missing attribute). */
 static bool holds(struct ctx *x, const struct pat_cond *c, uint32_t key,
                   const struct pat_obj *o) {
   if (!c->any_level)
-    return test(x, c, key, &o->self);
-  for (uint32_t l = 0; l <= o->nparents; l++) {
-    const struct pat_level *lv = l == 0 ? &o->self : &o->parents[l - 1];
-    if (test(x, c, key, lv) != c->negate)
-      return !c->negate;
-  }
-  return c->negate;
+    return test(x, c, key, o, &o->self);
+  for (uint32_t l = 0; l <= o->nparents; l++)
+    if (test(x, c, key, o, l == 0 ? &o->self : &o->parents[l - 1]))
+      return true;
+  return false;
 }
 
-/* As in udev rules, the positive ATTRS conditions of `match` must all hold
- * on one and the same device (the object or one parent). */
+/* As in udev rules, the ATTRS conditions of `match` (== and !=) must all
+ * hold on one and the same device (the object or one parent). */
 static bool attrs_together(struct ctx *x, const struct pat_pattern *p,
                            const uint32_t *keys, const struct pat_obj *o) {
   for (uint32_t l = 0; l <= o->nparents; l++) {
     const struct pat_level *lv = l == 0 ? &o->self : &o->parents[l - 1];
     bool all = true;
     for (size_t i = 0; all && i < p->nmatch; i++)
-      if (p->match[i].any_level && !p->match[i].negate)
-        all = test(x, &p->match[i], keys[i], lv);
+      if (p->match[i].any_level)
+        all = test(x, &p->match[i], keys[i], o, lv);
     if (all)
       return true;
   }
@@ -159,7 +222,7 @@ static long first_failing(struct ctx *x, size_t pi, const struct pat_obj *o) {
   bool attrs_done = false;
   for (size_t i = 0; i < p->nmatch; i++) {
     const struct pat_cond *c = &p->match[i];
-    if (c->any_level && !c->negate) {
+    if (c->any_level) {
       if (attrs_done)
         continue;
       attrs_done = true;
@@ -196,6 +259,10 @@ static void explain_cond(pm_buf_t *b, const struct pat_cond *c, uint32_t key,
                          const struct pat_obj *o) {
   pm_buf_printf(b, "%s (", c->text);
   if (!c->any_level) {
+    if (c->attr && (key == PAT_NO_KEY || !pat_obj_get(&o->self, key))) {
+      pm_buf_printf(b, "%s missing)", c->key);
+      return;
+    }
     pm_buf_printf(b, "%s=", c->key);
     put_value(b, value_at(&o->self, key));
     pm_buf_putc(b, ')');
@@ -227,7 +294,10 @@ static void explain_pattern(struct ctx *x, size_t pi, const struct pat_obj *o,
   pm_buf_printf(b, "  %s: ", p->name);
   if (failed >= 0) {
     explain_cond(b, &p->match[failed], x->keys[pi].match[failed], o);
-    pm_buf_puts(b, " does not hold\n");
+    if (x->gave_up == &p->match[failed])
+      pm_buf_printf(b, " gave up: %s\n", x->gave_up_why);
+    else
+      pm_buf_puts(b, " does not hold\n");
   } else if (excluded >= 0) {
     pm_buf_puts(b, "excluded by ");
     explain_cond(b, &p->exclude[excluded], x->keys[pi].exclude[excluded], o);
@@ -354,6 +424,7 @@ static int expand_object(struct ctx *x, const pat_inventory_t *inv,
   for (size_t k = 0; rc == 0 && k < npats; k++) {
     uint32_t pi = pats[k];
     memset(x->caps, 0, sizeof(x->caps));
+    x->gave_up = NULL;
     long failed = first_failing(x, pi, o);
     long excluded = failed < 0 ? first_exclude(x, pi, o) : -1;
     if (failed < 0 && excluded < 0 && taken == NO_PATTERN) {
@@ -680,8 +751,18 @@ int pat_expand_invs(const pat_set_t *set,
     goto out;
   x.out->refs = 1;
   x.md = pcre2_match_data_create(PAT_MAX_CAPTURES + 1, NULL);
-  if (!x.md)
+  x.mctx = pcre2_match_context_create(NULL);
+  if (!x.md || !x.mctx)
     goto out;
+  /* A regex that backtracks catastrophically on some value gives up
+   * instead of taking minutes (PCRE2's default match limit is 10^7 per
+   * value); the JIT has its own bounded stack. */
+  pcre2_set_match_limit(x.mctx, PAT_MATCH_LIMIT);
+  pcre2_set_depth_limit(x.mctx, PAT_DEPTH_LIMIT);
+  /* fnmatch(3)'s classes and ranges as udev sees them, whatever locale the
+   * host set. */
+  locale_t c_loc = pat_c_locale();
+  locale_t old_loc = c_loc ? uselocale(c_loc) : (locale_t)0;
   rc = resolve_keys(&x);
   if (rc == 0)
     rc = walk(&x);
@@ -691,6 +772,8 @@ int pat_expand_invs(const pat_set_t *set,
     rc = unique_names(&x);
   if (rc == 0 && explain)
     explain_summary(&x);
+  if (old_loc)
+    uselocale(old_loc);
 out:
   for (size_t i = 0; x.keys && i < set->npats; i++) {
     free(x.keys[i].match);
@@ -701,6 +784,7 @@ out:
   free(x.raws);
   pm_buf_free(&x.obj_lines);
   pcre2_match_data_free(x.md);
+  pcre2_match_context_free(x.mctx);
   if (rc < 0) {
     pat_entries_free(x.out);
     return rc;
@@ -710,6 +794,14 @@ out:
 }
 
 size_t pat_entries_count(const pat_entries_t *e) { return e ? e->n : 0; }
+
+unsigned pat_entries_errors(const pat_entries_t *e, pm_error_t *ret) {
+  if (!e)
+    return 0;
+  if (ret && e->match_errors)
+    *ret = e->match_err;
+  return e->match_errors;
+}
 
 int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret) {
   if (!e || i >= e->n)

@@ -10,7 +10,12 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#define PAT_NAME_MAX 100   /* longest instance name (collectd allows 127) */
+#define PAT_NAME_MAX 100  /* longest instance name (collectd allows 127) */
+#define PAT_ATTR_MAX 4096 /* longest sysfs attribute value kept (a page) */
+/* PCRE2 limits per value matched: a regex that needs more gives up (and the
+ * expansion reports it) rather than spend seconds on one value. */
+#define PAT_MATCH_LIMIT 100000
+#define PAT_DEPTH_LIMIT 10000
 #define PAT_MAX_CAPTURES 9 /* %1..%9 */
 #define PAT_NO_KEY UINT32_MAX
 
@@ -191,6 +196,9 @@ struct pat_cond {
   char *text;     /* as written */
   char *key;      /* normalised: KERNEL, ENV{X}, ATTR{x} (also for ATTRS) */
   bool any_level; /* ATTRS: the device or any parent */
+  bool attr;      /* ATTR/ATTRS: a missing value never holds (udev) */
+  bool keep_ws;   /* the glob ends in white space: attribute values keep
+                     theirs (udev strips it otherwise) */
   bool negate;
   enum pat_cond_kind kind;
   struct pat_glob_alt *alts;
@@ -208,7 +216,12 @@ struct pat_cond {
 int pat_cond_parse(struct pat_cond *c, const char *text, pat_class_t cls,
                    pm_error_t *err);
 void pat_cond_clear(struct pat_cond *c);
+/* Whether val matches c's glob (c->kind == PAT_COND_GLOB), negation aside.
+ * Uses fnmatch(3): call it in the C locale. */
 bool pat_glob_match(const struct pat_cond *c, const char *val);
+/* Whether an ATTR{}/$attr{} name stays inside the device's sysfs
+ * directory: relative, no empty, "." or ".." component, printable ASCII. */
+bool pat_attr_name_ok(const char *name, size_t len);
 
 /* ---- name templates (name.c) ---- */
 
@@ -282,6 +295,8 @@ struct pat_entries {
   struct pat_arena arena;
   struct pat_entry_rec *recs;
   size_t n, cap;
+  unsigned match_errors; /* conditions PCRE2 gave up on */
+  pm_error_t match_err;  /* the first one */
 };
 
 #endif

@@ -1,15 +1,27 @@
-/* match.c: conditions in udev's rule syntax.
+/* match.c: conditions in udev's rule syntax, with udev's meaning.
  *
- *   KEY==glob  KEY!=glob   globs * ? [] [!] and | between alternatives
+ *   KEY==glob  KEY!=glob   fnmatch(3) globs (* ? [...] [!...] [[:alpha:]])
+ *                          and | between alternatives
  *   KEY=~re    KEY!~re     PCRE2, matched against the whole value
  *
- * A missing value compares as the empty string, as in udev. */
+ * As udev 252 evaluates rules (checked against `udevadm test`):
+ *   - a value without * ? [ is compared as a plain string, backslashes and
+ *     all; otherwise each alternative is an fnmatch(3) pattern (flags 0);
+ *   - an empty alternative matches an empty value;
+ *   - a missing ENV{} or DRIVER compares as the empty string, but an
+ *     ATTR{}/ATTRS{} that is missing or unreadable never matches, with ==
+ *     or with !=;
+ *   - attribute values lose their trailing white space before the compare,
+ *     unless the condition's own value ends in white space.
+ * Where udev would silently compare an ill-formed glob literally (an
+ * unclosed '[', an unknown [:class:], a trailing '\\') patmon refuses it. */
 #include "config.h"
 
 #include "internal.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,22 +54,57 @@ static void keys_list(const struct pat_class_desc *d, char *buf, size_t len) {
     n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", *k);
 }
 
-/* Past the ']' that closes the set opening at p ('['), or NULL when it is
- * not closed before lim. A ']' right after '[' or '[!' is a member; '\'
- * quotes the next character. Checking and matching both use this, so they
- * agree on where a set ends. */
-static const char *set_end(const char *p, const char *lim) {
+static const char *const char_classes[] = {"alnum", "alpha", "blank", "cntrl",
+                                           "digit", "graph", "lower", "print",
+                                           "punct", "space", "upper", "xdigit"};
+
+/* Checks the bracket expression opening at p ('['): past its ']' in
+ * *ret_end, or NULL with *why when it is not closed before lim or names an
+ * unknown class. Follows glibc's fnmatch: a ']' right after '[' or '[!' is a
+ * member, '\\' quotes the next character, [:name:] is a class. */
+static bool set_check(const char *p, const char *lim, const char **ret_end,
+                      const char **why) {
   p++;
   if (p < lim && (*p == '!' || *p == '^'))
     p++;
-  if (p < lim && *p == ']')
-    p++;
-  while (p < lim && *p != ']') {
-    if (*p == '\\' && p + 1 < lim)
-      p++;
+  for (bool first = true; p < lim; first = false) {
+    if (*p == ']' && !first) {
+      *ret_end = p + 1;
+      return true;
+    }
+    if (*p == '\\') {
+      p += 2;
+      continue;
+    }
+    if (*p == '[' && p + 1 < lim && (p[1] == '.' || p[1] == '=')) {
+      *why = "collating symbols and equivalence classes are not supported";
+      return false;
+    }
+    if (*p == '[' && p + 1 < lim && p[1] == ':') {
+      const char *name = p + 2, *q = name;
+      while (q < lim && *q >= 'a' && *q <= 'z')
+        q++;
+      if (q + 1 < lim && q[0] == ':' && q[1] == ']') {
+        size_t n = (size_t)(q - name);
+        bool known = false;
+        for (size_t i = 0; i < sizeof(char_classes) / sizeof(char_classes[0]);
+             i++)
+          known |= strlen(char_classes[i]) == n &&
+                   strncmp(char_classes[i], name, n) == 0;
+        if (!known) {
+          *why = "unknown character class (alnum alpha blank cntrl digit "
+                 "graph lower print punct space upper xdigit)";
+          return false;
+        }
+        p = q + 2;
+        continue;
+      }
+      /* not a class: '[' is a member like any other */
+    }
     p++;
   }
-  return p < lim ? p + 1 : NULL;
+  *why = "unclosed '['";
+  return false;
 }
 
 /* Checks brackets and escapes of one alternative; returns the offset of a
@@ -72,29 +119,49 @@ static long glob_check(const char *p, size_t len, const char **why) {
       }
       q++;
     } else if (*q == '[') {
-      const char *end = set_end(q, lim);
-      if (!end) {
-        *why = "unclosed '['";
+      const char *end;
+      if (!set_check(q, lim, &end, why))
         return q - p;
-      }
       q = end - 1;
     }
   }
   return -1;
 }
 
+bool pat_attr_name_ok(const char *name, size_t len) {
+  if (len == 0 || name[0] == '/' || name[len - 1] == '/')
+    return false;
+  for (size_t i = 0; i < len;) {
+    size_t n = 0;
+    while (i + n < len && name[i + n] != '/')
+      n++;
+    if (n == 0 || (n == 1 && name[i] == '.') ||
+        (n == 2 && name[i] == '.' && name[i + 1] == '.'))
+      return false;
+    for (size_t k = i; k < i + n; k++)
+      if ((unsigned char)name[k] <= 0x20 || (unsigned char)name[k] >= 0x7f)
+        return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 static int compile_glob(struct pat_cond *c, const char *val, pm_error_t *err) {
-  size_t n = 1;
+  size_t n = 1, vl = strlen(val);
   for (const char *p = val; *p; p++)
     n += *p == '|';
   c->alts = calloc(n, sizeof(*c->alts));
   if (!c->alts)
     return -ENOMEM;
+  /* udev: a value with none of * ? [ is a plain string (a backslash is a
+   * backslash); otherwise every alternative goes to fnmatch. */
+  bool plain = strpbrk(val, "*?[") == NULL;
+  c->keep_ws = vl > 0 && isspace((unsigned char)val[vl - 1]);
   const char *p = val;
   for (size_t i = 0; i < n; i++) {
     size_t len = strcspn(p, "|");
     const char *why;
-    long off = glob_check(p, len, &why);
+    long off = plain ? -1 : glob_check(p, len, &why);
     if (off >= 0) {
       snprintf(err->msg, sizeof(err->msg), "bad glob: %s at offset %ld", why,
                (long)(p - val) + off);
@@ -106,7 +173,7 @@ static int compile_glob(struct pat_cond *c, const char *val, pm_error_t *err) {
       return -ENOMEM;
     a->len = len;
     size_t meta = strcspn(a->pat, "*?[\\");
-    if (meta == len)
+    if (plain || meta == len)
       a->kind = PAT_GLOB_EXACT;
     else if (meta == len - 1 && a->pat[meta] == '*')
       a->kind = PAT_GLOB_PREFIX, a->len = meta;
@@ -172,6 +239,14 @@ int pat_cond_parse(struct pat_cond *c, const char *text, pat_class_t cls,
     }
     p++;
   }
+  bool attr = strcmp(name, "ATTR") == 0 || strcmp(name, "ATTRS") == 0;
+  if (attr && arg && !pat_attr_name_ok(arg, arglen)) {
+    snprintf(err->msg, sizeof(err->msg),
+             "%s{%.*s}: an attribute is a file below the device's sysfs "
+             "directory (no '.' or '..', not absolute)",
+             name, (int)(arglen > 100 ? 100 : arglen), arg);
+    return -EBADMSG;
+  }
   if (!key_allowed(d, name, arg != NULL)) {
     char keys[256];
     keys_list(d, keys, sizeof(keys));
@@ -213,6 +288,7 @@ int pat_cond_parse(struct pat_cond *c, const char *text, pat_class_t cls,
   else
     snprintf(c->key, kl, "%s", name);
   c->any_level = attrs;
+  c->attr = attr;
   c->negate = ops[op].negate;
   c->kind = ops[op].kind;
   r = c->kind == PAT_COND_GLOB ? compile_glob(c, val, err)
@@ -229,72 +305,6 @@ void pat_cond_clear(struct pat_cond *c) {
   free(c->alts);
   pcre2_code_free(c->re);
   *c = (struct pat_cond){0};
-}
-
-/* Whether ch is in the set [p, end) (from '[' to past ']'). */
-static bool in_set(const char *p, const char *end, char ch) {
-  const char *q = p + 1, *close = end - 1;
-  bool neg = q < close && (*q == '!' || *q == '^');
-  bool hit = false;
-  if (neg)
-    q++;
-  while (q < close) {
-    char lo = *q;
-    if (lo == '\\' && q + 1 < close)
-      lo = *++q;
-    q++;
-    if (q + 1 < close &&
-        *q == '-') { /* a range lo-hi; a last '-' is a member */
-      const char *h = q + 1;
-      char hi = *h;
-      if (hi == '\\' && h + 1 < close)
-        hi = *++h;
-      hit |= ch >= lo && ch <= hi;
-      q = h + 1;
-    } else {
-      hit |= ch == lo;
-    }
-  }
-  return hit != neg;
-}
-
-/* Whole-string glob match of [p, pend) against s; one star backtrack point
- * suffices. */
-static bool glob_full(const char *p, const char *pend, const char *s) {
-  const char *star = NULL, *star_s = NULL;
-  while (*s) {
-    if (p < pend && *p == '*') {
-      star = ++p;
-      star_s = s;
-      continue;
-    }
-    if (p < pend && *p == '?') {
-      p++, s++;
-      continue;
-    }
-    if (p < pend && *p == '[') {
-      const char *end = set_end(p, pend); /* checked when compiled */
-      if (end && in_set(p, end, *s)) {
-        p = end, s++;
-        continue;
-      }
-    } else if (p < pend) {
-      const char *lit = p;
-      if (*lit == '\\' && lit + 1 < pend)
-        lit++;
-      if (*lit == *s) {
-        p = lit + 1, s++;
-        continue;
-      }
-    }
-    if (!star)
-      return false;
-    p = star;
-    s = ++star_s;
-  }
-  while (p < pend && *p == '*')
-    p++;
-  return p == pend;
 }
 
 bool pat_glob_match(const struct pat_cond *c, const char *val) {
@@ -314,7 +324,8 @@ bool pat_glob_match(const struct pat_cond *c, const char *val) {
         return true;
       break;
     case PAT_GLOB_FULL:
-      if (glob_full(a->pat, a->pat + a->len, val))
+      /* udev's own matcher; the caller runs in the C locale. */
+      if (fnmatch(a->pat, val, 0) == 0)
         return true;
       break;
     }

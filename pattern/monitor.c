@@ -24,6 +24,7 @@ struct pat_monitor {
   pat_scan_opts_t scan;
   pat_set_t *set;
   uint64_t set_hash, bad_hash;
+  uint64_t match_hash; /* the condition last reported as gave up, or 0 */
   struct stat set_stat;
   pat_inventory_t
       *invs[PAT_NCLASSES]; /* by class; shared by a provider's classes */
@@ -192,6 +193,24 @@ static int publish(pat_monitor_t *m, pat_entries_t *next, pat_refresh_t *info) {
   return 0;
 }
 
+/* Conditions PCRE2 gave up on: said once per condition while they keep
+ * giving up (every process scan would find them again). */
+static void note_match_errors(pat_monitor_t *m, const pat_entries_t *next,
+                              pat_refresh_t *info) {
+  pm_error_t e;
+  unsigned n = pat_entries_errors(next, &e);
+  if (n == 0) {
+    m->match_hash = 0;
+    return;
+  }
+  uint64_t h = pm_hash_str(e.file) ^ pm_hash_str(e.text) * 31 ^ e.line;
+  if (h != m->match_hash) {
+    info->match_errors = n;
+    info->match_err = e;
+  }
+  m->match_hash = h;
+}
+
 /* Writes the entries file when it lags the entries. A failed write does not
  * hold the entries back (a full disk must not stop monitoring): it is
  * reported once per errno, and retried at every refresh until it works. */
@@ -230,6 +249,8 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
       r = pat_expand_invs(nset, (const pat_inventory_t *const *)invs, NULL,
                           &next);
     if (r == 0)
+      note_match_errors(m, next, info);
+    if (r == 0)
       r = publish(m, next, info);
     if (r < 0) {
       free_invs(invs);
@@ -249,6 +270,8 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
     if (r == 0)
       r = pat_expand_invs(m->set, (const pat_inventory_t *const *)m->invs, NULL,
                           &next);
+    if (r == 0)
+      note_match_errors(m, next, info);
     if (r == 0)
       r = publish(m, next, info);
   }

@@ -106,6 +106,14 @@ int pat_tmpl_parse(struct pat_tmpl *t, const char *text, pat_class_t cls,
                  pat_class_name(cls));
         return -EBADMSG;
       }
+      size_t al = (size_t)(close - open - 1);
+      if (strcmp(vars[i].var, "attr") == 0 && !pat_attr_name_ok(open + 1, al)) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "$attr{%.*s}: an attribute is a file below the device's "
+                 "sysfs directory (no '.' or '..', not absolute)",
+                 (int)(al > 100 ? 100 : al), open + 1);
+        return -EBADMSG;
+      }
       char key[300];
       int kl = snprintf(key, sizeof(key), "%s{%.*s}", vars[i].key,
                         (int)(close - open - 1), open + 1);

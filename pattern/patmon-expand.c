@@ -194,6 +194,17 @@ static int run(const struct opts *o) {
     fprintf(stderr, "patmon-expand: %s\n", strerror(-r));
     goto out;
   }
+  /* A regex that gave up decided nothing: the pattern file needs a fix. */
+  unsigned gave_up = pat_entries_errors(entries, &err);
+  if (gave_up) {
+    if (o->explain)
+      fwrite(explain.data, 1, explain.len, stdout);
+    fprintf(stderr, "patmon-expand: %s", pm_error_str(&err, msg, sizeof(msg)));
+    if (gave_up > 1)
+      fprintf(stderr, " (and %u more)", gave_up - 1);
+    fputc('\n', stderr);
+    goto out;
+  }
   if (o->explain) {
     fwrite(explain.data, 1, explain.len, stdout);
     if (!o->output)

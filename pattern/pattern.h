@@ -134,6 +134,11 @@ int pat_expand(const pat_set_t *set, const pat_inventory_t *inv,
                pm_buf_t *explain, pat_entries_t **ret);
 
 size_t pat_entries_count(const pat_entries_t *e);
+/* Conditions this expansion could not evaluate (a regex that hit PCRE2's
+ * match or depth limit on some value): each counted as not holding. Returns
+ * how many, and when ret is non-NULL and there were some, describes the
+ * first (file, line, condition, object and reason) in *ret. */
+unsigned pat_entries_errors(const pat_entries_t *e, pm_error_t *ret);
 /* Entry i (0 <= i < count) into *ret; -ERANGE otherwise. */
 int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret);
 /* Entry sets are reference counted so one thread can swap in a new set
@@ -178,15 +183,19 @@ typedef struct pat_monitor_opts {
 } pat_monitor_opts_t;
 
 typedef struct pat_refresh {
-  bool changed;       /* the entries changed */
-  bool reloaded;      /* a changed pattern file was loaded */
-  int reload_error;   /* < 0: the pattern file changed but is bad; the
-                         last good set stays. Reported once per content. */
-  pm_error_t err;     /* its file, line, text and reason */
-  int write_error;    /* < 0: the entries file could not be written (the
-                         entries are current all the same; retried at every
-                         refresh). Reported once per errno. */
-  bool written_again; /* written after a write_error */
+  bool changed;          /* the entries changed */
+  bool reloaded;         /* a changed pattern file was loaded */
+  int reload_error;      /* < 0: the pattern file changed but is bad; the
+                            last good set stays. Reported once per content. */
+  pm_error_t err;        /* its file, line, text and reason */
+  int write_error;       /* < 0: the entries file could not be written (the
+                            entries are current all the same; retried at every
+                            refresh). Reported once per errno. */
+  bool written_again;    /* written after a write_error */
+  unsigned match_errors; /* > 0: conditions this expansion could not
+                            evaluate (pat_entries_errors); reported once
+                            per condition until an expansion has none */
+  pm_error_t match_err;  /* the first one */
   size_t entries, gone, added;
   double scan_ms; /* time spent listing and expanding */
 } pat_refresh_t;

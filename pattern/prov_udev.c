@@ -4,8 +4,8 @@
  * udev property, ATTR{file} for sysfs attributes of the device, and one
  * parent level per ancestor carrying its ATTR{file} (for ATTRS). Without
  * udevd the properties are the kernel's only (no ID_*). A live scan reads
- * only the attributes the patterns use; a snapshot reads every printable
- * one up to 256 bytes, subdirectories included (queue/rotational). */
+ * only the attributes the patterns use; a snapshot reads every one that can
+ * be read, subdirectories included (queue/rotational). */
 #include "config.h"
 
 #include "internal.h"
@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ATTR_MAX 256
-
 static const struct {
   const char *subsystem;
   unsigned classes; /* which of our classes this subsystem feeds */
@@ -25,18 +23,15 @@ static const struct {
     {"net", 1u << PAT_NIC},
 };
 
-static bool printable(const char *v) {
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++, n++)
-    if (*p < 0x20 || *p == 0x7f || n >= ATTR_MAX)
-      return false;
-  return true;
-}
+/* Values as udev compares them (a page at most; libudev already dropped
+ * the trailing newline). A value that cannot be read is left out: no
+ * condition on it holds. */
+static bool keep(const char *v) { return strlen(v) <= PAT_ATTR_MAX; }
 
 static int add_attr(pat_inventory_t *inv, struct udev_device *dev,
                     const char *name) {
   const char *v = udev_device_get_sysattr_value(dev, name);
-  if (!v || !printable(v))
+  if (!v || !keep(v))
     return 0;
   char key[300];
   snprintf(key, sizeof(key), "ATTR{%s}", name);

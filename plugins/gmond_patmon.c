@@ -357,6 +357,10 @@ static bool refresh(struct instance *p, unsigned classes) {
   if (info.reload_error < 0)
     err_msg(MODULE ": %s; keeping the last good patterns",
             pm_error_str(&info.err, msg, sizeof(msg)));
+  if (info.match_errors)
+    err_msg(MODULE ": %s (%u value%s in this expansion)",
+            pm_error_str(&info.match_err, msg, sizeof(msg)), info.match_errors,
+            info.match_errors == 1 ? "" : "s");
   if (info.write_error < 0)
     err_msg(MODULE ": %s: cannot write: %s; monitoring goes on, the file is "
                    "written again once it can be",

@@ -71,6 +71,10 @@ static void log_refresh(const struct instance *p, const pat_refresh_t *info) {
   if (info->reload_error < 0)
     ERROR(PLUGIN " plugin: %s; keeping the last good patterns",
           pm_error_str(&info->err, msg, sizeof(msg)));
+  if (info->match_errors)
+    ERROR(PLUGIN " plugin: %s (%u value%s in this expansion)",
+          pm_error_str(&info->match_err, msg, sizeof(msg)), info->match_errors,
+          info->match_errors == 1 ? "" : "s");
   if (info->write_error < 0)
     ERROR(PLUGIN " plugin: %s: cannot write: %s; monitoring goes on, the "
                  "file is written again once it can be",

@@ -141,6 +141,22 @@ static const struct {
      "pattern \"a\" {"},
     {"pattern \"a\" {\n class = disk\n match = { \"x\",\n", 3,
      "premature end of file", ""},
+    {"pattern \"a\" {\n class = disk\n match = {\"KERNEL==[[:alfa:]]*\"}\n}\n",
+     3, "unknown character class", "[[:alfa:]]"},
+    {"pattern \"a\" {\n class = disk\n match = {\"KERNEL==[[.a.]]\"}\n}\n", 3,
+     "collating symbols", "[[.a.]]"},
+    {"pattern \"a\" {\n class = disk\n match = {\"KERNEL==sd*\\\\\"}\n}\n", 3,
+     "trailing backslash", "KERNEL"},
+    {"pattern \"a\" {\n class = disk\n\n"
+     " match = {\"ATTRS{../../../etc/hostname}==x\"}\n}\n",
+     4, "below the device's sysfs directory", "ATTRS{../../../etc"},
+    {"pattern \"a\" {\n class = disk\n match = {\"ATTR{/etc/passwd}!=x\"}\n}\n",
+     3, "not absolute", "ATTR{/etc/passwd}"},
+    {"pattern \"a\" {\n class = disk\n name = "
+     "\"$attr{../../etc/hostname}\"\n}\n",
+     3, "$attr{../../etc/hostname}: an attribute is a file", "$attr"},
+    {"pattern \"a\" {\n class = disk\n name = \"$attr{device/./model}\"\n}\n",
+     3, "no '.' or '..'", "$attr"},
 };
 
 START_TEST(parse_errors) {
@@ -227,6 +243,17 @@ static const struct {
     {"[!\\]]", "]", false},
     {"[]\\]x]", "x", true},
     {"[a-\\z]", "q", true},
+    /* POSIX classes, as fnmatch(3) and so udev know them. */
+    {"[[:alpha:]]*", "sda", true},
+    {"[[:alpha:]]*", "0sd", false},
+    {"sd[[:alpha:]]", "sdb", true},
+    {"sd[[:digit:][:upper:]]", "sdB", true},
+    {"sd[![:digit:]]", "sd1", false},
+    /* No * ? [ anywhere: a plain string, backslashes and all (udev). */
+    {"a\\b", "a\\b", true},
+    {"a\\b", "ab", false},
+    {"a\\b|c*", "ab", true}, /* a glob value: fnmatch unescapes */
+    {"a\\b|c*", "a\\b", false},
 };
 
 START_TEST(glob_semantics) {
@@ -272,7 +299,28 @@ START_TEST(regex_is_whole_value_and_missing_is_empty) {
 }
 END_TEST
 
-/* udev: all positive ATTRS conditions must hold on one device level. */
+/* Each match list, in a pattern of its own over snapshot snap (one disk,
+ * sda): whether sda is taken. */
+struct hit {
+  const char *match;
+  bool hit;
+};
+
+static void expect_hits(const char *snap, const struct hit *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char pat[256];
+    snprintf(pat, sizeof(pat),
+             "pattern \"p\" { class = disk\n match = { %s } }\n",
+             cases[i].match);
+    char *out = expand_list(pat, snap);
+    ck_assert_msg(strcmp(out, cases[i].hit ? "p\tdisk\tsda\tsda\n" : "") == 0,
+                  "%s: got '%s'", cases[i].match, out);
+    free(out);
+  }
+}
+
+/* udev: all ATTRS conditions of a match, == and !=, must hold on one and
+ * the same device level; a level without the attribute holds neither. */
 START_TEST(attrs_same_level) {
   const char *snap =
       "{\"patmon_snapshot\": 1, \"classes\": [\"disk\"], \"objects\": ["
@@ -280,27 +328,106 @@ START_TEST(attrs_same_level) {
       "\"sda\"},"
       " \"parents\": [{\"ATTR{vendor}\": \"A\", \"ATTR{model}\": \"X\"},"
       "               {\"ATTR{vendor}\": \"B\", \"ATTR{model}\": \"Y\"}]}]}";
-  char *out = expand_list("pattern \"p\" { class = disk\n match = { "
-                          "\"ATTRS{vendor}==A\", \"ATTRS{model}==Y\" } }\n",
+  static const struct hit cases[] = {
+      {"\"ATTRS{vendor}==A\", \"ATTRS{model}==Y\"", false},
+      {"\"ATTRS{vendor}==B\", \"ATTRS{model}==Y\"", true},
+      /* != holds where a level has the attribute and it differs */
+      {"\"ATTRS{vendor}!=B\"", true},
+      {"\"ATTRS{vendor}!=C\"", true},
+      {"\"ATTRS{vendor}!=A\", \"ATTRS{model}==X\"", false},
+      {"\"ATTRS{vendor}!=A\", \"ATTRS{model}==Y\"", true},
+      /* nobody has it: neither == nor != holds */
+      {"\"ATTRS{serial}!=x\"", false},
+      {"\"ATTRS{serial}==\"", false},
+      {"\"ATTRS{serial}==*\"", false},
+      /* the device itself has no vendor */
+      {"\"ATTR{vendor}!=A\"", false},
+      {"\"ATTR{vendor}==\"", false},
+  };
+  expect_hits(snap, cases, sizeof(cases) / sizeof(cases[0]));
+  /* As an exclude, a missing attribute excludes nothing. */
+  char *out = expand_list("pattern \"p\" { class = disk\n"
+                          " exclude = { \"ATTR{ro}!=1\" } }\n",
                           snap);
-  ck_assert_str_eq(out, "");
-  free(out);
-  out = expand_list("pattern \"p\" { class = disk\n match = { "
-                    "\"ATTRS{vendor}==B\", \"ATTRS{model}==Y\" } }\n",
-                    snap);
   ck_assert_str_eq(out, "p\tdisk\tsda\tsda\n");
   free(out);
-  /* A negative ATTRS holds only when no level matches. */
-  out = expand_list("pattern \"p\" { class = disk\n match = { "
-                    "\"ATTRS{vendor}!=B\" } }\n",
-                    snap);
-  ck_assert_str_eq(out, "");
-  free(out);
-  out = expand_list("pattern \"p\" { class = disk\n match = { "
-                    "\"ATTRS{vendor}!=C\" } }\n",
-                    snap);
-  ck_assert_str_eq(out, "p\tdisk\tsda\tsda\n");
-  free(out);
+}
+END_TEST
+
+/* udev strips trailing white space from attribute values, unless the
+ * condition's own value ends in some. */
+START_TEST(attr_trailing_whitespace) {
+  const char *snap =
+      "{\"patmon_snapshot\": 1, \"classes\": [\"disk\"], \"objects\": ["
+      "{\"class\": \"disk\", \"name\": \"sda\", \"props\": {\"KERNEL\": "
+      "\"sda\", \"ENV{ID_VENDOR}\": \"ATA  \", \"ATTR{model}\": \"SSD \\t\"},"
+      " \"parents\": [{\"ATTR{vendor}\": \"ATA     \"}]}]}";
+  static const struct hit cases[] = {
+      {"\"ATTRS{vendor}==ATA\"", true},
+      {"\"ATTRS{vendor}!=ATA\"", false},
+      {"\"ATTRS{vendor}==A?A\"", true},
+      {"\"ATTR{model}==SSD\"", true},
+      {"\"ATTR{model}=~SSD\"", true},
+      /* a value ending in a blank: compared as read */
+      {"\"ATTRS{vendor}==\\\"ATA \\\"\"", false},
+      {"\"ATTRS{vendor}==\\\"ATA     \\\"\"", true},
+      {"\"ATTRS{vendor}==\\\"ATA* \\\"\"", true},
+      /* properties are not attributes */
+      {"\"ENV{ID_VENDOR}==ATA\"", false},
+  };
+  expect_hits(snap, cases, sizeof(cases) / sizeof(cases[0]));
+}
+END_TEST
+
+/* A regex that backtracks catastrophically gives up at PCRE2's limit (in
+ * well under a second, not minutes), does not hold, and is reported with
+ * the file and line of its condition. */
+START_TEST(regex_gives_up_and_says_where) {
+  pm_buf_t snap = {0};
+  pm_buf_puts(&snap, "{\"patmon_snapshot\": 1, \"classes\": [\"process\"], "
+                     "\"objects\": [");
+  for (int i = 0; i < 200; i++)
+    pm_buf_printf(&snap,
+                  "%s{\"class\": \"process\", \"name\": \"p%d\", \"pid\": "
+                  "%d, \"props\": {\"COMM\": \"p%d\", \"CMDLINE\": \"%s\"}}",
+                  i ? "," : "", i, 100 + i, i,
+                  i % 2 ? "/usr/bin/x --y"
+                        : "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  pm_buf_puts(&snap, "]}");
+  pat_set_t *set =
+      parse_ok("pattern \"ok\" { class = process\n"
+               "  match = { \"COMM==p1\" } }\n"
+               "pattern \"evil\" {\n  class = process\n"
+               "  match = { \"CMDLINE=~(?:(?:a|a)+!x|.*)\" }\n}\n");
+  pat_inventory_t *inv = load_ok(snap.data);
+  pat_entries_t *e = NULL;
+  pm_buf_t explain = {0};
+  uint64_t t0 = pm_now_ns();
+  ck_assert_int_eq(pat_expand(set, inv, &explain, &e), 0);
+  double s = (double)(pm_now_ns() - t0) / 1e9;
+  pm_error_t err = {0};
+  /* 100 processes with the 41-character command line give up; the other
+   * 100 match through ".*" (one of them is taken by "ok" first). */
+  ck_assert_uint_eq(pat_entries_errors(e, &err), 100);
+  ck_assert_uint_eq(pat_entries_count(e), 100);
+  ck_assert_str_eq(err.file, "test.conf");
+  ck_assert_uint_eq(err.line, 5);
+  ck_assert_str_eq(err.text, "CMDLINE=~(?:(?:a|a)+!x|.*)");
+  ck_assert_ptr_nonnull(
+      strstr(err.msg, "regex gave up on CMDLINE of process p0"));
+  ck_assert_ptr_nonnull(strstr(err.msg, "limit"));
+  ck_assert_ptr_nonnull(strstr(explain.data, "gave up: match limit exceeded"));
+  /* Generous: 200 values, each capped at PAT_MATCH_LIMIT steps. */
+  ck_assert_msg(s < 20, "took %.1f s", s);
+  pat_entries_t *ok = NULL;
+  ck_assert_int_eq(pat_expand(set, inv, NULL, &ok), 0);
+  ck_assert_uint_eq(pat_entries_errors(ok, NULL), 100);
+  pat_entries_free(ok);
+  pat_entries_free(e);
+  pm_buf_free(&explain);
+  pm_buf_free(&snap);
+  pat_inventory_free(inv);
+  pat_set_free(set);
 }
 END_TEST
 
@@ -931,6 +1058,8 @@ static Suite *suite(void) {
                       sizeof(globs) / sizeof(globs[0]));
   tcase_add_test(match, regex_is_whole_value_and_missing_is_empty);
   tcase_add_test(match, attrs_same_level);
+  tcase_add_test(match, attr_trailing_whitespace);
+  tcase_add_test(match, regex_gives_up_and_says_where);
   tcase_add_loop_test(names, sanitize_names, 0,
                       sizeof(sanitized) / sizeof(sanitized[0]));
   tcase_add_test(names, sanitize_caps_length);
