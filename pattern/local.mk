@@ -34,9 +34,9 @@ t_standin_systemd_SOURCES = t/standin-systemd.c
 t_standin_systemd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 t_standin_systemd_LDADD = $(SYSTEMD_LIBS)
 TESTS += t/pattern-cli.sh t/pattern-hotplug.sh t/pattern-units-standin.sh \
-	t/pattern-pacemaker.sh
+	t/pattern-pacemaker.sh t/pattern-udev-conformance.sh
 EXTRA_DIST += t/pattern-cli.sh t/pattern-hotplug.sh t/pattern-units-standin.sh \
-	t/pattern-pacemaker.sh
+	t/pattern-pacemaker.sh t/pattern-udev-conformance.sh
 
 # Benchmark (run by hand: t/bench/expand).
 EXTRA_PROGRAMS += t/bench/gen-expand t/bench/bench-expand
