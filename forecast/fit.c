@@ -36,11 +36,16 @@
 
 /* Scratch arrays of one fit, carved from one block. */
 typedef struct ws {
-  double *y, *w, *f, *b, *e, *wf, *u, *v, *eh, *tmp;
+  double *y, *w, *f, *b, *e, *wf, *u, *v, *eh, *tmp, *xs;
   int *run;
 } ws_t;
 
-#define WS_DOUBLES 10
+#define WS_DOUBLES 11
+
+/* Windows whose largest magnitude is above this are fitted on their
+ * samples divided by a power of two (exact): sums of squares of values
+ * above about 1e154 would overflow. */
+#define FC_SCALE_ABOVE 0x1p100
 
 size_t fc_fit_scratch_size(size_t n) {
   return n * (WS_DOUBLES * sizeof(double) + sizeof(int));
@@ -60,6 +65,7 @@ static ws_t ws_layout(void *scratch, size_t n) {
       .v = d + 7 * n,
       .eh = d + 8 * n,
       .tmp = d + 9 * n,
+      .xs = d + 10 * n,
       .run = (int *)(d + WS_DOUBLES * n),
   };
 }
@@ -331,6 +337,16 @@ int fc_fit(const double *x, size_t n, fc_family_t family, void *scratch,
   if ((unsigned)family > FC_FAMILY_ARMA)
     return -EINVAL;
   ws_t ws = ws_layout(scratch, n);
+  double big = 0, scale = 1;
+  for (size_t t = 0; t < n; t++)
+    if (isfinite(x[t]) && fabs(x[t]) > big)
+      big = fabs(x[t]);
+  if (big > FC_SCALE_ABOVE) {
+    scale = ldexp(1, ilogb(big));
+    for (size_t t = 0; t < n; t++)
+      ws.xs[t] = x[t] / scale;
+    x = ws.xs;
+  }
   size_t valid = 0;
   double lo = INFINITY, hi = -INFINITY, sum = 0;
   for (size_t t = 0; t < n; t++)
@@ -342,7 +358,7 @@ int fc_fit(const double *x, size_t n, fc_family_t family, void *scratch,
     }
   if (valid < FC_FIT_MIN)
     return -ENODATA;
-  fc_arma_t base = {.aicc = NAN};
+  fc_arma_t base = {.aicc = NAN, .scale = scale};
   if (hi - lo <= 1e-12 * fmax(fabs(hi), fabs(lo))) {
     base.mu = sum / (double)valid; /* constant: no uncertainty */
     *ret = base;
@@ -358,7 +374,7 @@ int fc_fit(const double *x, size_t n, fc_family_t family, void *scratch,
   size_t count;
   raw_errors(&best.m, x, n, t0, &ws, &em, &en, &sq, &count);
   if (en < em || !sane(&best.m)) {
-    fc_arma_t naive = {.d = 1, .aicc = NAN, .fallback = true};
+    fc_arma_t naive = {.d = 1, .aicc = NAN, .fallback = true, .scale = scale};
     raw_errors(&naive, x, n, t0, &ws, &em, &en, &sq, &count);
     naive.sigma2 = count ? sq / (double)count : 0;
     best.m = naive;

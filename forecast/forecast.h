@@ -134,7 +134,9 @@ bool fc_series_refit_due(const fc_series_t *s);
 
 /* Forecasts for h = 1..horizon from the installed model and every sample fed
  * since: mean[h-1] with the interval [lower[h-1], upper[h-1]] (any pointer
- * may be NULL). -EAGAIN when no model is installed yet. */
+ * may be NULL), always finite (beyond +-DBL_MAX, clamped). -EAGAIN when no
+ * model is installed yet; -ERANGE (nothing written) when samples far larger
+ * than those of the last fit overflow the recursion until the next refit. */
 int fc_series_forecast(const fc_series_t *s, double *mean, double *lower,
                        double *upper);
 

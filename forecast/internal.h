@@ -31,6 +31,10 @@ typedef struct fc_arma {
   double sigma2; /* innovation variance */
   double aicc;
   bool fallback;
+  /* The samples were divided by this power of two before the fit (0 or 1:
+   * not at all), so that squares and sums of values near DBL_MAX stay
+   * finite: mu, sigma2 and a series' filter state are in those units. */
+  double scale;
 } fc_arma_t;
 
 /* clean.c */

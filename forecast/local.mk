@@ -52,4 +52,4 @@ t_fuzz_fuzz_forecast_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_fuzz_fuzz_forecast_LDFLAGS = -fsanitize=fuzzer
 t_fuzz_fuzz_forecast_LDADD = libforecast.la -lm
 endif
-EXTRA_DIST += t/fuzz/fuzz_forecast.c
+EXTRA_DIST += t/fuzz/fuzz_forecast.c t/fuzz/corpus/fuzz_forecast

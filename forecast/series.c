@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,10 +163,21 @@ uint64_t fc_series_count(const fc_series_t *s) { return s->count; }
 
 bool fc_series_refit_due(const fc_series_t *s) { return s->due_at != 0; }
 
+static double scale_of(const fc_arma_t *m) {
+  return m->scale > 0 ? m->scale : 1;
+}
+
+/* v (in the model's units) back in the data's, kept finite. */
+static double unscale(const fc_arma_t *m, double v) {
+  v *= scale_of(m);
+  return v > DBL_MAX ? DBL_MAX : v < -DBL_MAX ? -DBL_MAX : v;
+}
+
 /* One step of the installed model's filter: the innovation of x (or, for a
  * gap, its prediction in its place). */
 static void filter_step(fc_series_t *s, double x) {
   const fc_arma_t *m = &s->model;
+  x /= scale_of(m);
   double pred = 0, w;
   for (int i = 0; i < m->p; i++)
     pred += m->phi[i] * s->wf[i];
@@ -254,7 +266,8 @@ int fc_series_forecast(const fc_series_t *s, double *mean, double *lower,
   if (!s->has_model || !isfinite(s->xf))
     return -EAGAIN;
   const fc_arma_t *m = &s->model;
-  double wh[FC_HORIZON_MAX];
+  double wh[FC_HORIZON_MAX], mx[FC_HORIZON_MAX], lx[FC_HORIZON_MAX],
+      ux[FC_HORIZON_MAX];
   double level = s->xf;
   for (unsigned h = 1; h <= s->p.horizon; h++) {
     double w = 0;
@@ -271,13 +284,21 @@ int fc_series_forecast(const fc_series_t *s, double *mean, double *lower,
       level += w;
       x = level;
     }
-    if (mean)
-      mean[h - 1] = x;
-    if (lower)
-      lower[h - 1] = x - s->half[h - 1];
-    if (upper)
-      upper[h - 1] = x + s->half[h - 1];
+    mx[h - 1] = unscale(m, x);
+    lx[h - 1] = unscale(m, x - s->half[h - 1]);
+    ux[h - 1] = unscale(m, x + s->half[h - 1]);
+    /* Samples far above the scale the model was fitted at (until the next
+     * refit rescales) can overflow the recursion: no forecast then. */
+    if (isnan(mx[h - 1]) || isnan(lx[h - 1]) || isnan(ux[h - 1]))
+      return -ERANGE;
   }
+  size_t bytes = sizeof(double) * s->p.horizon;
+  if (mean)
+    memcpy(mean, mx, bytes);
+  if (lower)
+    memcpy(lower, lx, bytes);
+  if (upper)
+    memcpy(upper, ux, bytes);
   return 0;
 }
 
@@ -288,8 +309,8 @@ int fc_series_model(const fc_series_t *s, fc_model_info_t *ret) {
   *ret = (fc_model_info_t){.d = m->d,
                            .p = m->p,
                            .q = m->q,
-                           .mean = m->mu,
-                           .sigma2 = m->sigma2,
+                           .mean = unscale(m, m->mu),
+                           .sigma2 = unscale(m, unscale(m, m->sigma2)),
                            .aicc = m->aicc,
                            .fallback = m->fallback};
   memcpy(ret->phi, m->phi, sizeof(m->phi));

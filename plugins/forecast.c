@@ -179,7 +179,7 @@ static value_t value_of(const data_source_t *src, double x, double *acc,
   case DS_TYPE_COUNTER:
     return (value_t){.counter = (counter_t)floor(*acc)};
   case DS_TYPE_ABSOLUTE:
-    return (value_t){.absolute = (absolute_t)llround(x * interval)};
+    return (value_t){.absolute = (absolute_t)llround(fmin(x * interval, 9e18))};
   default:
     return (value_t){.gauge = x};
   }

@@ -21,6 +21,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -592,6 +593,51 @@ START_TEST(constant_series_have_no_nan) {
 }
 END_TEST
 
+/* Values near the limits of double: squares and sums overflowed, and the
+ * forecasts were inf or NaN for a whole window. They stay finite, ordered
+ * and, where the data allow it, in the data's range; the same series
+ * scaled down by a power of two gives the same forecasts scaled down. */
+START_TEST(values_near_dbl_max_stay_finite) {
+  vec_t nab;
+  load_values("rds-cpu.csv", &nab);
+  static const double tops[] = {DBL_MAX, 1e300, 1e200, -DBL_MAX};
+  for (size_t k = 0; k < sizeof(tops) / sizeof(tops[0]); k++) {
+    double x[150], y[150];
+    double lo = INFINITY, hi = -INFINITY;
+    for (int t = 0; t < 150; t++) {
+      /* a real series shape, in [-top, top] */
+      x[t] = tops[k] * ((nab.v[t] - 50) / 60);
+      y[t] = x[t] / 0x1p900;
+      lo = fmin(lo, x[t]);
+      hi = fmax(hi, x[t]);
+    }
+    x[100] = tops[k]; /* a spike at the very top */
+    y[100] = tops[k] / 0x1p900;
+    fc_params_t p = params(120);
+    fc_series_t *s = fitted(x, 150, &p, 0), *r = fitted(y, 150, &p, 0);
+    double mean[6], lw[6], up[6], rm[6];
+    ck_assert_int_eq(fc_series_forecast(s, mean, lw, up), 0);
+    ck_assert_int_eq(fc_series_forecast(r, rm, NULL, NULL), 0);
+    for (int h = 0; h < 6; h++) {
+      ck_assert_msg(isfinite(mean[h]) && isfinite(lw[h]) && isfinite(up[h]),
+                    "top %g, h=%d: %g [%g, %g]", tops[k], h + 1, mean[h], lw[h],
+                    up[h]);
+      ck_assert(lw[h] <= mean[h] && mean[h] <= up[h]);
+      ck_assert_msg(mean[h] >= fmin(lo, tops[k]) * 1.01 - 1 &&
+                        mean[h] <= fmax(hi, tops[k]) * 1.01 + 1,
+                    "h=%d: %g outside the data", h + 1, mean[h]);
+      ck_near(mean[h] / 0x1p900, rm[h], 1e-9 * fabs(rm[h]) + 1e-300,
+              "scaled series");
+    }
+    fc_model_info_t info;
+    ck_assert_int_eq(fc_series_model(s, &info), 0);
+    ck_assert(isfinite(info.mean));
+    fc_series_free(s);
+    fc_series_free(r);
+  }
+}
+END_TEST
+
 START_TEST(outliers_and_gaps_do_not_derail_the_fit) {
   vec_t x;
   load_values("rds-cpu.csv", &x);
@@ -950,6 +996,7 @@ int main(void) {
   tcase_add_test(series, updates_equal_a_replay);
   tcase_add_test(series, intervals_widen_with_horizon);
   tcase_add_test(series, constant_series_have_no_nan);
+  tcase_add_test(series, values_near_dbl_max_stay_finite);
   tcase_add_test(series, outliers_and_gaps_do_not_derail_the_fit);
   tcase_add_test(series, spiky_series_fall_back_to_the_last_value);
   tcase_add_test(series, families_restrict_orders);

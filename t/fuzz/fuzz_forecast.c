@@ -2,22 +2,27 @@
  *
  * The first two bytes choose the parameters and the kind of series; every
  * further byte is one event: a sample moving by a small step, an extreme
- * value (NAN, infinities, 1e300, denormals, a counter reset), a jump in time
- * (gaps), a late sample, or an immediate refit. Whatever the input, nothing
- * may crash or trip the sanitizers, and while every value was of sane
- * magnitude the forecasts must be finite with lower <= mean <= upper. */
+ * value (NAN, infinities, values at and near +-DBL_MAX, 1e300, denormals, a
+ * counter reset), a jump in time (gaps), a late sample, or an immediate
+ * refit. Whatever the input, nothing may crash or trip the sanitizers, and
+ * while every value was finite (however large) the forecasts must be finite
+ * with lower <= mean <= upper. */
 #include "config.h"
 
 #include "forecast.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const double extremes[8] = {NAN,    INFINITY, -INFINITY, 1e300,
-                                   -1e300, 0,        4.9e-324,  -1};
+static const double extremes[16] = {
+    NAN,     INFINITY, -INFINITY, 1e300,
+    -1e300,  0,        4.9e-324,  -1,
+    DBL_MAX, -DBL_MAX, 0x1p1023,  -0x1.fffffffffffffp1022,
+    DBL_MIN, 1e154,    -1e200,    0x1p1023 * 1.5};
 
 static void check(const fc_series_t *s, unsigned horizon, bool sane) {
   double mean[FC_HORIZON_MAX], lo[FC_HORIZON_MAX], hi[FC_HORIZON_MAX];
@@ -52,9 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double when = t + 10;
     switch (b >> 5) {
     case 4: /* an extreme value or a counter reset */
-      x = extremes[arg & 7];
-      counter = arg & 8 ? 0 : counter;
-      sane = false;
+      x = extremes[arg & 15];
+      counter = arg & 16 ? 0 : counter;
+      if (!isfinite(x))
+        sane = false;
+      else if (kind == FC_KIND_GAUGE)
+        level = x; /* the walk goes on from up there */
       break;
     case 5: /* a gap */
       when = t + 10.0 * (2 + arg);
