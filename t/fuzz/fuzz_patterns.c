@@ -1,14 +1,26 @@
 /* libFuzzer harness for the pattern-file parser (pm_conf + libconfuse +
  * conditions and templates), then expansion in every format against a small
  * fixed inventory, so matching and names see the fuzzed patterns too.
+ *
+ * Includes: relative ones resolve next to "fuzz.conf" in a directory that
+ * does not exist; absolute ones may name anything in INC_DIR, a fixture made
+ * at start with a pattern file, a FIFO, a directory, a symlink to /dev/null,
+ * a file that includes itself and one that includes the FIFO. Inputs naming
+ * another absolute path (or "..") next to an include are skipped: they
+ * would walk the real file system.
  * Run: see README ("Fuzzing"). */
 #include "config.h"
 
 #include "pattern.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static pat_inventory_t *inv;
 
@@ -41,8 +53,49 @@ static const char snapshot[] =
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define INC_DIR "/tmp/patmon-fuzz-inc"
+
+static void fixture_file(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", INC_DIR, name);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    abort();
+  fputs(text, f);
+  fclose(f);
+}
+
+static void make_fixture(void) {
+  if ((mkdir(INC_DIR, 0755) < 0 && errno != EEXIST) ||
+      (mkdir(INC_DIR "/dir", 0755) < 0 && errno != EEXIST) ||
+      (mkfifo(INC_DIR "/fifo", 0600) < 0 && errno != EEXIST) ||
+      (symlink("/dev/null", INC_DIR "/null") < 0 && errno != EEXIST))
+    abort();
+  fixture_file("ok.conf", "pattern \"inc\" {\n  class = nic\n  match = { "
+                          "\"KERNEL==eth*\" }\n}\n");
+  fixture_file("self.conf", "include \"" INC_DIR "/self.conf\"\n");
+  fixture_file("via-fifo.conf", "node = \"n\"\ninclude \"fifo\"\n");
+  fixture_file("dir/sub.conf", "/* unclosed\npattern \"x\" { class = disk }\n");
+}
+
+/* Whether every quoted absolute path in data lies in INC_DIR, when data
+ * has an include at all. */
+static bool includes_stay_in_fixture(const uint8_t *data, size_t size) {
+  if (!memmem(data, size, "include", 7))
+    return true;
+  if (memmem(data, size, "..", 2))
+    return false;
+  const size_t dl = strlen(INC_DIR "/");
+  for (size_t i = 1; i < size; i++)
+    if (data[i] == '/' && (data[i - 1] == '"' || data[i - 1] == '\'') &&
+        (size - i < dl || memcmp(data + i, INC_DIR "/", dl) != 0))
+      return false;
+  return true;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   pm_error_t err;
+  make_fixture();
   if (pat_inventory_load_buf(snapshot, strlen(snapshot), "fuzz.json", &inv,
                              &err) < 0)
     abort();
@@ -50,10 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  /* Includes resolve next to "fuzz.conf" in a directory that does not
-   * exist; absolute ones could reach /proc files that block, so inputs
-   * naming an absolute include are skipped. */
-  if (memmem(data, size, "include", 7) && memchr(data, '/', size))
+  if (!includes_stay_in_fixture(data, size))
     return 0;
   pat_set_t *set = NULL;
   pm_error_t err;
