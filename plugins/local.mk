@@ -25,7 +25,9 @@ EXTRA_DIST += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
 	t/gmond-module.sh t/gmond-lib.sh t/collectd-compare.sh t/prometheus.sh
 
 # Benchmarks (run by hand): t/bench/hotplug, t/bench/read-overhead, t/bench/storm.
-EXTRA_PROGRAMS += t/bench/hotplug-latency t/bench/cd-listval t/bench/storm-send
+EXTRA_PROGRAMS += t/bench/hotplug-latency t/bench/cd-listval t/bench/storm-send \
+	t/bench/cd-putval
+t_bench_cd_putval_SOURCES = t/bench/cd-putval.c
 t_bench_storm_send_SOURCES = t/bench/storm-send.c
 t_bench_storm_send_LDADD = libpm.la
 t_bench_hotplug_latency_SOURCES = t/bench/hotplug-latency.c t/bench/cdsock.c t/bench/cdsock.h
@@ -33,4 +35,4 @@ t_bench_hotplug_latency_LDADD = libpm.la
 t_bench_cd_listval_SOURCES = t/bench/cd-listval.c t/bench/cdsock.c t/bench/cdsock.h
 t_bench_cd_listval_LDADD = libpm.la
 EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm \
-	t/bench/gmond-hotplug
+	t/bench/gmond-hotplug t/bench/forecast-memory
