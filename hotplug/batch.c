@@ -102,7 +102,12 @@ void hp_co_datagram(hp_coalesce_t *c, uint64_t now_ns, const char *data,
 uint64_t hp_co_deadline(const hp_coalesce_t *c) {
   if (!c->open)
     return UINT64_MAX;
-  uint64_t quiet = c->b.last_ns + c->debounce_ns;
+  uint64_t quiet_ns = c->debounce_ns;
+  if (c->b.events + c->b.dropped >= HP_STORM_EVENTS)
+    quiet_ns = c->debounce_ns * HP_STORM_QUIET < c->max_delay_ns
+                   ? c->debounce_ns * HP_STORM_QUIET
+                   : c->max_delay_ns;
+  uint64_t quiet = c->b.last_ns + quiet_ns;
   uint64_t latest = c->b.first_ns + c->max_delay_ns;
   return quiet < latest ? quiet : latest;
 }
@@ -155,4 +160,33 @@ int hp_batch_format(const hp_batch_t *b, char *buf, size_t len) {
   if (b->dropped)
     put(buf, len, &n, "; %u dropped, first: %s", b->dropped, b->first_dropped);
   return n > INT32_MAX ? -EOVERFLOW : (int)n;
+}
+
+void hp_drops_init(hp_drops_t *d, int interval_ms) {
+  memset(d, 0, sizeof(*d));
+  d->interval_ns = (uint64_t)(interval_ms > 0 ? interval_ms : 60000) * 1000000u;
+}
+
+bool hp_drops_report(hp_drops_t *d, const hp_batch_t *b, uint64_t now_ns,
+                     char *buf, size_t len) {
+  if (b && b->dropped) {
+    if (d->pending == 0) {
+      d->since_ns = now_ns;
+      snprintf(d->first, sizeof(d->first), "%s", b->first_dropped);
+    }
+    d->pending += b->dropped;
+  }
+  bool quiet = !d->said || now_ns - d->last_ns >= d->interval_ns;
+  if (d->pending == 0 || !quiet)
+    return false;
+  /* A first drop after a quiet interval is news: said at once, alone. */
+  if (!d->said || d->since_ns - d->last_ns >= d->interval_ns)
+    snprintf(buf, len, "%u dropped, first: %s", d->pending, d->first);
+  else
+    snprintf(buf, len, "%u dropped in the last %.0f s, first: %s", d->pending,
+             (double)(now_ns - d->last_ns) / 1e9, d->first);
+  d->last_ns = now_ns;
+  d->said = true;
+  d->pending = 0;
+  return true;
 }

@@ -12,6 +12,7 @@
 #ifndef PATMON_HOTPLUG_H
 #define PATMON_HOTPLUG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,13 @@ typedef struct hp_event {
   char name[HP_PATH_MAX + 1];
 } hp_event_t;
 
+/* What the hosts (the collectd plugin, the gmond module) use by default:
+ * a quick answer to a lone event, and a storm of a second or two coalesced
+ * into one re-expansion (measured with t/bench/storm: 5,000 events in one
+ * second, 1 re-expansion; at 500 ms, 3). */
+#define HP_HOST_DEBOUNCE_MS 20
+#define HP_HOST_MAX_DELAY_MS 2000
+
 typedef struct hp_config {
   unsigned sources;         /* HP_SRC_* bits, at least one */
   const char *socket_path;  /* absolute; required with HP_SRC_SOCKET only */
@@ -93,6 +101,12 @@ typedef struct hp_watch hp_watch_t;
  * the watch and frees it with hp_watch_free(). */
 int hp_watch_new(const hp_config_t *cfg, hp_watch_t **ret, char *why,
                  size_t whylen);
+
+/* Checks cfg as hp_watch_new would, without opening anything: the options,
+ * an absolute socket path, a socket group that exists. For a host's
+ * configuration step, so that a mistake stops it there. 0, or a negative
+ * errno (-EINVAL, -ENOENT for an unknown group) with the reason in why. */
+int hp_config_validate(const hp_config_t *cfg, char *why, size_t whylen);
 
 /* Closes the sources and removes the socket file if it is still ours. Call it
  * only once no thread is inside hp_watch_next(). NULL is a no-op. */
@@ -137,9 +151,39 @@ int hp_parse_message(const char *msg, size_t len, hp_event_t *ret, char *why,
  * length it needs, or -EINVAL when ev is not a valid socket message. */
 int hp_format_message(const hp_event_t *ev, char *buf, size_t len);
 
+/* Sends one datagram of len bytes (e.g. made by hp_format_message) to the
+ * event socket at path, as a sender that must lose nothing and must not
+ * hang does (the Pacemaker alert agent): while the receiver's queue is full
+ * it waits for room, up to wait_ms in all, and backs off when the kernel is
+ * short of memory. Returns 0 when sent, or a negative errno: -ENOENT or
+ * -ECONNREFUSED (no socket, or nobody bound to it), -EAGAIN (still full
+ * after wait_ms), -EACCES (the socket's mode or group), ... */
+int hp_send(const char *path, const char *msg, size_t len, int wait_ms);
+
 /* One log line for b ("3 events (net, resource): net add veth0, ...; 2
  * dropped, first: ..."), like snprintf. */
 int hp_batch_format(const hp_batch_t *b, char *buf, size_t len);
+
+/* Reports of dropped socket messages for a host's log: a sender that keeps
+ * sending bad datagrams must not write a log line each time. The first
+ * drop after a quiet period is reported at once; later ones are summed and
+ * reported at most once per interval. Zero-initialise, then hp_drops_init. */
+typedef struct hp_drops {
+  uint64_t interval_ns;
+  uint64_t last_ns;  /* when the last line was due */
+  bool said;         /* a line was due before */
+  uint64_t since_ns; /* first drop not reported yet */
+  unsigned pending;  /* drops not reported yet */
+  char first[HP_WHY_MAX];
+} hp_drops_t;
+
+/* interval_ms: the least time between two lines (0: 60000). */
+void hp_drops_init(hp_drops_t *d, int interval_ms);
+/* Counts the drops of b (may be NULL: nothing new, only a report that fell
+ * due) at now_ns (CLOCK_MONOTONIC). Returns true with one line in buf
+ * ("3 dropped in the last 60 s, first: ...") when a report is due. */
+bool hp_drops_report(hp_drops_t *d, const hp_batch_t *b, uint64_t now_ns,
+                     char *buf, size_t len);
 
 /* "device", "net", ... for one kind bit; "?" for anything else. */
 const char *hp_kind_name(unsigned kind);

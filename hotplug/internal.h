@@ -12,6 +12,11 @@
 #define HP_DEFAULT_MAX_DELAY_MS 1000
 #define HP_MAX_DEBOUNCE_MS 60000
 #define HP_MAX_MAX_DELAY_MS 600000
+/* A batch of this many events is a storm: it ends only after a quiet spell
+ * STORM_QUIET times the debounce (within max_delay all the same), so that a
+ * sender descheduled for a moment on a busy machine does not split it. */
+#define HP_STORM_EVENTS 64
+#define HP_STORM_QUIET 10
 
 /* The batch being gathered, on an explicit clock so tests can drive it. */
 typedef struct hp_coalesce {
@@ -44,6 +49,9 @@ int hp_config_check(const hp_config_t *cfg, hp_config_t *ret, char *why,
  * *ret_fd and the identity of the file in *ret_dev and *ret_ino. */
 int hp_socket_open(const char *path, const char *group, int *ret_fd,
                    dev_t *ret_dev, ino_t *ret_ino, char *why, size_t whylen);
+/* The id of group (a name) in *ret; -ENOENT when there is no such group,
+ * another negative errno when the group database cannot be read. */
+int hp_lookup_group(const char *group, gid_t *ret);
 /* Unlinks path if it still is the file created by hp_socket_open. */
 void hp_socket_remove(const char *path, dev_t dev, ino_t ino);
 

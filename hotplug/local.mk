@@ -4,7 +4,8 @@
 # links both would get its symbols twice. libhpmsg.la is the socket grammar
 # alone, for the alert agent; libhotplug.la holds it.
 noinst_LTLIBRARIES += libhpmsg.la libhotplug.la
-libhpmsg_la_SOURCES = hotplug/message.c hotplug/hotplug.h hotplug/internal.h
+libhpmsg_la_SOURCES = hotplug/message.c hotplug/send.c hotplug/hotplug.h \
+	hotplug/internal.h
 libhotplug_la_SOURCES = hotplug/batch.c hotplug/socket.c hotplug/watch.c \
 	hotplug/hotplug.h hotplug/internal.h
 libhotplug_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS)
@@ -23,9 +24,11 @@ t_check_hotplug_LDADD = libhotplug.la libpm.la $(CHECK_LIBS)
 
 # hp-watch prints batches for the integration scripts; storm-lib is the
 # library-level storm benchmark (t/hotplug-storm.sh runs it with its bounds).
-check_PROGRAMS += t/hp-watch t/bench/storm-lib
+check_PROGRAMS += t/hp-watch t/hp-send t/bench/storm-lib
 t_hp_watch_SOURCES = t/hp-watch.c
 t_hp_watch_LDADD = libhotplug.la libpm.la
+t_hp_send_SOURCES = t/hp-send.c
+t_hp_send_LDADD = libhpmsg.la
 t_bench_storm_lib_SOURCES = t/bench/storm-lib.c
 t_bench_storm_lib_LDADD = libhotplug.la libpm.la
 

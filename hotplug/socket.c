@@ -30,7 +30,7 @@ static int fill_addr(struct sockaddr_un *sa, const char *path) {
   return 0;
 }
 
-static int lookup_group(const char *group, gid_t *ret) {
+int hp_lookup_group(const char *group, gid_t *ret) {
   char buf[16384];
   struct group gr, *res = NULL;
   int e = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
@@ -99,7 +99,7 @@ int hp_socket_open(const char *path, const char *group, int *ret_fd,
            sizeof(sa.sun_path) - sizeof(TMP_DIR_NAME TMP_SOCK_NAME), path);
     return -ENAMETOOLONG;
   }
-  if (group && (r = lookup_group(group, &gid)) < 0) {
+  if (group && (r = hp_lookup_group(group, &gid)) < 0) {
     hp_why(why, whylen, "unknown group %s", group);
     return r;
   }

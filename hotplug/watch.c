@@ -88,6 +88,24 @@ int hp_config_check(const hp_config_t *cfg, hp_config_t *ret, char *why,
   return 0;
 }
 
+int hp_config_validate(const hp_config_t *cfg, char *why, size_t whylen) {
+  hp_config_t c;
+  int r = hp_config_check(cfg, &c, why, whylen);
+  if (r < 0)
+    return r;
+  if (c.socket_path && c.socket_path[0] != '/') {
+    hp_why(why, whylen, "socket path %s is not absolute", c.socket_path);
+    return -EINVAL;
+  }
+  gid_t gid;
+  if (c.socket_group && (r = hp_lookup_group(c.socket_group, &gid)) < 0) {
+    hp_why(why, whylen, "socket group %s: %s", c.socket_group,
+           r == -ENOENT ? "no such group" : strerror(-r));
+    return r;
+  }
+  return 0;
+}
+
 const char *hp_udev_monitor_name(const char *control_path) {
   return access(control_path, F_OK) == 0 ? "udev" : "kernel";
 }

@@ -279,6 +279,34 @@ START_TEST(coalesce_table) {
 }
 END_TEST
 
+/* A storm with a pause longer than the debounce in it (its sender was
+ * descheduled) stays one batch; a lone event still goes after the debounce. */
+START_TEST(coalesce_storm_survives_a_pause) {
+  hp_coalesce_t *co = malloc(sizeof(*co));
+  hp_batch_t *b = malloc(sizeof(*b));
+  hp_co_init(co, 20, 2000);
+  hp_event_t ev = {.kind = HP_RESOURCE, .action = HP_ACT_START};
+  strcpy(ev.name, "web");
+  int got = 0;
+  for (int t = 0; t < 1500; t++) {
+    if (t < 200 || (t >= 300 && t < 500))
+      hp_co_add(co, (uint64_t)t * MS, &ev);
+    if (hp_co_take(co, (uint64_t)t * MS, b)) {
+      ck_assert_int_eq(t, 499 + 200);
+      ck_assert_uint_eq(b->events, 400);
+      got++;
+    }
+  }
+  ck_assert_int_eq(got, 1);
+  hp_co_add(co, 2000 * MS, &ev);
+  ck_assert_int_eq(hp_co_take(co, 2019 * MS, b), 0);
+  ck_assert_int_eq(hp_co_take(co, 2020 * MS, b), 1);
+  ck_assert_uint_eq(b->events, 1);
+  free(co);
+  free(b);
+}
+END_TEST
+
 START_TEST(coalesce_items_and_drops) {
   hp_coalesce_t *co = malloc(sizeof(*co));
   hp_batch_t *b = malloc(sizeof(*b));
@@ -382,6 +410,50 @@ START_TEST(batch_format) {
   ck_assert_int_eq(hp_batch_format(b, line, 10), (int)strlen(want));
   ck_assert_str_eq(line, "7 events ");
   ck_assert_int_eq(hp_batch_format(b, NULL, 0), (int)strlen(want));
+  free(b);
+}
+END_TEST
+
+/* A sender of a bad datagram every 30 ms: one log line at once, then one
+ * summary a minute, and no drop left uncounted. */
+START_TEST(drop_reports_are_rate_limited) {
+  hp_drops_t d;
+  hp_drops_init(&d, 0);
+  hp_batch_t *b = calloc(1, sizeof(*b));
+  char line[256];
+  unsigned lines = 0, reported = 0, sent = 0;
+  b->dropped = 1;
+  strcpy(b->first_dropped, "unknown message type: \"bogus\"");
+  for (uint64_t t = 0; t < 200000; t += 30) {
+    sent++;
+    if (hp_drops_report(&d, b, t * MS, line, sizeof(line))) {
+      lines++;
+      reported += (unsigned)strtoul(line, NULL, 10);
+      ck_assert_ptr_nonnull(strstr(line, "first: unknown message type"));
+      if (lines == 1)
+        ck_assert_str_eq(line, "1 dropped, first: unknown message type: "
+                               "\"bogus\"");
+      else
+        ck_assert_ptr_nonnull(strstr(line, "dropped in the last 60 s"));
+    }
+    /* the host's loop also calls in without a batch */
+    if (hp_drops_report(&d, NULL, t * MS + 1, line, sizeof(line))) {
+      lines++;
+      reported += (unsigned)strtoul(line, NULL, 10);
+    }
+  }
+  ck_assert_uint_eq(lines, 4); /* at 0, 60, 120 and 180 s */
+  /* The rest comes out once its minute is up, with or without new drops. */
+  ck_assert(!hp_drops_report(&d, NULL, 230000 * MS, line, sizeof(line)));
+  ck_assert(hp_drops_report(&d, NULL, 240000 * MS, line, sizeof(line)));
+  reported += (unsigned)strtoul(line, NULL, 10);
+  ck_assert_uint_eq(reported, sent);
+  /* After a quiet spell the next drop is news again, at once. */
+  ck_assert(hp_drops_report(&d, b, 900000 * MS, line, sizeof(line)));
+  ck_assert_str_eq(line, "1 dropped, first: unknown message type: \"bogus\"");
+  /* Batches without drops say nothing. */
+  b->dropped = 0;
+  ck_assert(!hp_drops_report(&d, b, 2000000 * MS, line, sizeof(line)));
   free(b);
 }
 END_TEST
@@ -831,6 +903,8 @@ int main(void) {
   tcase_add_test(tc, coalesce_items_and_drops);
   tcase_add_loop_test(tc, datagram_table, 0, N_ELEM(dgram_cases));
   tcase_add_test(tc, batch_format);
+  tcase_add_test(tc, drop_reports_are_rate_limited);
+  tcase_add_test(tc, coalesce_storm_survives_a_pause);
   tcase_add_loop_test(tc, config_table, 0, N_ELEM(cfg_cases));
   suite_add_tcase(s, tc);
 

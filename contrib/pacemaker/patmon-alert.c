@@ -7,10 +7,10 @@
  * migrate_to or migrate_from of a resource on this node becomes one datagram
  * "resource start|stop|migrate NAME"; everything else is ignored.
  *
- * It never blocks Pacemaker: the send is non-blocking, waits at most
- * SEND_WAIT_MS when patmon's queue is full, and a missing socket (patmon not
- * running) is not an error. Exit status 1, with a line on stderr that
- * Pacemaker logs, only for what an operator must fix.
+ * It never blocks Pacemaker for long and loses no event: hp_send waits for
+ * room while patmon's queue is full, SEND_WAIT_MS at most, and a missing
+ * socket (patmon not running) is not an error. Exit status 1, with a line on
+ * stderr that Pacemaker logs, only for what an operator must fix.
  *
  * This node is the one named by the alert's instance attribute patmon_node
  * when set, else uname's node name, compared case-insensitively in full or
@@ -21,19 +21,17 @@
 #include "hotplug/hotplug.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
-#define SEND_WAIT_MS 1000
+/* How long a full queue may hold the agent up: within the 5 s timeout of
+ * contrib/pacemaker/alerts.xml, with room to start and exit. */
+#define SEND_WAIT_MS 4000
 
 /* Operations that change where a resource runs, and the message for each.
  * migrate_to runs on the node it leaves (a stop follows there), migrate_from
@@ -71,47 +69,6 @@ static bool node_is_local(const char *node) {
     return strcmp(node, mine) == 0;
   struct utsname u;
   return uname(&u) == 0 && same_host(node, u.nodename);
-}
-
-static int elapsed_ms(const struct timespec *t0) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int)((t.tv_sec - t0->tv_sec) * 1000 +
-               (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/* One datagram to path, waiting SEND_WAIT_MS at most for queue room. */
-static int send_datagram(const char *path, const char *msg, size_t len) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof(sa.sun_path))
-    return -ENAMETOOLONG;
-  strcpy(sa.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return -errno;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  int r = 0;
-  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    r = -errno;
-    goto out;
-  }
-  for (;;) {
-    if (send(fd, msg, len, MSG_NOSIGNAL) >= 0)
-      break;
-    r = -errno;
-    if (r != -EAGAIN && r != -EINTR)
-      break;
-    int left = SEND_WAIT_MS - elapsed_ms(&t0);
-    if (left <= 0)
-      break;
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    poll(&p, 1, left);
-    r = 0;
-  }
-out:
-  close(fd);
-  return r;
 }
 
 /* Pacemaker runs the agent without arguments; an operator trying it may
@@ -177,7 +134,7 @@ int main(int argc, char **argv) {
             HP_NAME_MAX, rsc ? rsc : "");
     return 1;
   }
-  int r = send_datagram(path, msg, (size_t)n);
+  int r = hp_send(path, msg, (size_t)n, SEND_WAIT_MS);
   /* No socket, or nobody bound to it: patmon is not running, and will scan
    * everything when it starts. */
   if (r == 0 || r == -ENOENT || r == -ECONNREFUSED)
