@@ -92,6 +92,7 @@ struct cyc {
   pat_emit_fn emit;
   void *ud;
   int count;
+  bool only_new; /* pat_reader_read_new: entries never read, others kept */
 };
 
 int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret) {
@@ -156,6 +157,8 @@ static struct rstate *state(struct cyc *c, const char *plugin,
   if (c->r->size) {
     struct rstate **src = slot(c->r->slots, c->r->size, key);
     s = *src;
+    if (s && c->only_new)
+      return s; /* read before: it stays where it is, and is not due */
     if (s) {
       /* Remove it from the old table, re-seating the probe run after it. */
       size_t i = (size_t)(src - c->r->slots);
@@ -182,6 +185,14 @@ static struct rstate *state(struct cyc *c, const char *plugin,
 }
 
 static bool due(const struct cyc *c, struct rstate *s, const pat_entry_t *e) {
+  if (c->only_new) {
+    if (s->reads > 0)
+      return false;
+    /* Off the schedule: the next regular read reads it again. */
+    s->reads = 1;
+    s->last = -1;
+    return true;
+  }
   double iv = e->interval > 0 ? e->interval : c->r->o.interval;
   /* With quick_second a new entry's first two reads come whenever the
    * caller reads (an event, a second later): off the schedule, which starts
@@ -828,8 +839,45 @@ static int (*const readers[PAT_NCLASSES])(struct cyc *, const pat_entry_t *) = {
     [PAT_RESOURCE] = read_resource,
 };
 
+/* Moves the states made by an only_new cycle into the reader's table. */
+static int keep_new(pat_reader_t *r, struct cyc *c) {
+  size_t size = r->size ? r->size : 16;
+  while ((r->n + c->n + 1) * 2 > size)
+    size *= 2;
+  if (size != r->size) {
+    struct rstate **slots = calloc(size, sizeof(*slots));
+    if (!slots)
+      return -ENOMEM;
+    for (size_t i = 0; i < r->size; i++)
+      if (r->slots[i])
+        *slot(slots, size, r->slots[i]->key) = r->slots[i];
+    free(r->slots);
+    r->slots = slots;
+    r->size = size;
+  }
+  for (size_t i = 0; i < c->size; i++)
+    if (c->slots[i]) {
+      *slot(r->slots, r->size, c->slots[i]->key) = c->slots[i];
+      r->n++;
+    }
+  return 0;
+}
+
+static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
+                      pat_emit_fn emit, void *ud, bool only_new);
+
 int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
                     pat_emit_fn emit, void *ud) {
+  return read_cycle(r, e, now, emit, ud, false);
+}
+
+int pat_reader_read_new(pat_reader_t *r, const pat_entries_t *e, double now,
+                        pat_emit_fn emit, void *ud) {
+  return read_cycle(r, e, now, emit, ud, true);
+}
+
+static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
+                      pat_emit_fn emit, void *ud, bool only_new) {
   size_t want = 16;
   while (want < (e ? e->n : 0) * 4 + 16)
     want *= 2;
@@ -839,7 +887,8 @@ int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
                   .emit = emit,
                   .ud = ud,
                   .size = want,
-                  .procfd = -1};
+                  .procfd = -1,
+                  .only_new = only_new};
   c.slots = calloc(c.size, sizeof(*c.slots));
   if (!c.slots)
     return -ENOMEM;
@@ -853,6 +902,14 @@ int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
     close(c.procfd);
   free(c.disks.r);
   free(c.nets.r);
+  if (only_new) {
+    int k = keep_new(r, &c);
+    if (k < 0)
+      for (size_t i = 0; i < c.size; i++)
+        state_free(c.slots[i]);
+    free(c.slots);
+    return rc < 0 ? rc : k < 0 ? k : c.count;
+  }
   /* After an error, entries not reached yet keep their state. */
   for (size_t i = 0; rc < 0 && i < r->size; i++) {
     struct rstate *s = r->slots[i];

@@ -274,6 +274,15 @@ int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret);
  * one reader per thread. */
 int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
                     pat_emit_fn emit, void *ud);
+/* Reads at once the entries of e this reader has never read (a disk, NIC,
+ * mount or process group just added), leaving every other entry's state and
+ * schedule as they are: for a host that wants a new entry's first values
+ * without waiting for its next regular read. The next pat_reader_read()
+ * reads them again whatever their interval, so counters give rates from
+ * then on. Returns the number of value lists emitted or a negative errno.
+ * The same reader as pat_reader_read(): not at the same time. */
+int pat_reader_read_new(pat_reader_t *r, const pat_entries_t *e, double now,
+                        pat_emit_fn emit, void *ud);
 void pat_reader_free(pat_reader_t *r);
 
 /* Reads the node itself as collectd's load and cpu plugins do (aggregated,

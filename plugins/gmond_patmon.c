@@ -59,6 +59,7 @@ struct instance {
   pat_reader_t *reader;
   pat_gmond_t *conv;
   hp_watch_t *watch;
+  hp_drops_t drops; /* the worker's */
   fc_set_t *fcs;
   fc_model_t *fcm;
   /* where metrics go: sockets to gmond's own udp_send_channels, in a pool
@@ -420,13 +421,12 @@ static void *worker(void *arg) {
     if (r == HP_NEXT_BATCH) {
       __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
       __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
-      if (b->dropped) {
-        char line[1024];
-        hp_batch_format(b, line, sizeof(line));
-        err_msg(MODULE ": event socket: %s", line);
-      }
       classes = pm_relist_classes(b->kinds);
     }
+    char line[512];
+    if (hp_drops_report(&p->drops, r == HP_NEXT_BATCH ? b : NULL, pm_now_ns(),
+                        line, sizeof(line)))
+      err_msg(MODULE ": event socket: %s", line);
     now = now_s();
     if (now >= next_full) {
       classes = PAT_ALL_CLASSES;
@@ -571,8 +571,8 @@ static int set_option(struct instance *p, const char *name, const char *val) {
 static int configure(struct instance *p) {
   p->interval = 10;
   p->rescan_s = 300;
-  p->debounce_ms = 20;
-  p->max_delay_ms = 500;
+  p->debounce_ms = HP_HOST_DEBOUNCE_MS;
+  p->max_delay_ms = HP_HOST_MAX_DELAY_MS;
   fc_params_default(&p->fc);
   apr_array_header_t *list = patmon_module.module_params_list;
   for (int i = 0; list && i < list->nelts; i++) {
@@ -732,6 +732,7 @@ static int init(apr_pool_t *pool) {
                     .socket_group = p->socket_group,
                     .debounce_ms = p->debounce_ms,
                     .max_delay_ms = p->max_delay_ms};
+  hp_drops_init(&p->drops, 0);
   int r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
   if (r < 0) {
     err_msg(MODULE ": cannot watch for events: %s", why);

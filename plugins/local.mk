@@ -20,18 +20,20 @@ modpatmon_la_LIBADD = libpattern.la libhotplug.la libforecast.la \
 	$(GANGLIA_LIBS) $(APR_LIBS) $(CONFUSE_LIBS) -lm
 
 TESTS += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/gmond-module.sh t/collectd-compare.sh t/prometheus.sh
+	t/plugin-pattern-config.sh t/gmond-module.sh t/collectd-compare.sh \
+	t/prometheus.sh
 EXTRA_DIST += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/gmond-module.sh t/gmond-lib.sh t/collectd-compare.sh t/prometheus.sh
+	t/plugin-pattern-config.sh t/gmond-module.sh t/gmond-lib.sh \
+	t/collectd-compare.sh t/prometheus.sh
 
 # Benchmarks (run by hand): t/bench/hotplug, t/bench/read-overhead, t/bench/storm.
 EXTRA_PROGRAMS += t/bench/hotplug-latency t/bench/cd-listval t/bench/storm-send \
 	t/bench/cd-putval
 t_bench_cd_putval_SOURCES = t/bench/cd-putval.c
 t_bench_storm_send_SOURCES = t/bench/storm-send.c
-t_bench_storm_send_LDADD = libpm.la
+t_bench_storm_send_LDADD = libhpmsg.la libpm.la
 t_bench_hotplug_latency_SOURCES = t/bench/hotplug-latency.c t/bench/cdsock.c t/bench/cdsock.h
-t_bench_hotplug_latency_LDADD = libpm.la
+t_bench_hotplug_latency_LDADD = libpm.la -lm
 t_bench_cd_listval_SOURCES = t/bench/cd-listval.c t/bench/cdsock.c t/bench/cdsock.h
 t_bench_cd_listval_LDADD = libpm.la
 EXTRA_DIST += t/bench/hotplug t/bench/read-overhead t/bench/storm \

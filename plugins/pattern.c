@@ -30,7 +30,11 @@ struct instance {
   cdtime_t global;    /* collectd's own interval, for entries without one */
   pat_monitor_t *mon; /* made by the worker; published with release */
   pat_reader_t *reader;
+  /* The reader and the meta data cache: the read callback reads on
+   * schedule, the worker reads new entries at once. */
+  pthread_mutex_t read_lock;
   hp_watch_t *watch;
+  hp_drops_t drops; /* the worker's */
   pthread_t worker;
   bool started, stop; /* stop: atomic */
   /* the entry whose meta data was made last, reused for its value lists */
@@ -58,6 +62,7 @@ static void instance_free(void *arg) {
   pat_reader_free(p->reader);
   pat_monitor_free(p->mon);
   meta_data_destroy(p->meta);
+  pthread_mutex_destroy(&p->read_lock);
   free(p->patterns);
   free(p->entries_file);
   free(p->socket);
@@ -100,9 +105,27 @@ static void check_intervals(struct instance *p) {
             want, CDTIME_T_TO_DOUBLE(p->interval));
 }
 
+static int dispatch(const pat_value_t *v, void *ud);
+static void release_meta(struct instance *p);
+
+/* New entries are read now, not at the next read: their first values
+ * reach collectd's cache within milliseconds of the event. */
+static void read_new(struct instance *p) {
+  pat_entries_t *e = pat_monitor_entries(p->mon);
+  pthread_mutex_lock(&p->read_lock);
+  int r = pat_reader_read_new(p->reader, e, mono_s(), dispatch, p);
+  release_meta(p);
+  pthread_mutex_unlock(&p->read_lock);
+  pat_entries_free(e);
+  if (r < 0)
+    ERROR(PLUGIN " plugin: reading new entries failed: %s", STRERROR(-r));
+}
+
 static void refresh(struct instance *p, unsigned classes) {
   pat_refresh_t info;
   int r = pat_monitor_refresh(p->mon, classes, &info);
+  if (r == 0 && info.added)
+    read_new(p);
   if (r == 0 && info.reloaded)
     check_intervals(p);
   if (classes) {
@@ -184,13 +207,12 @@ static void *worker(void *arg) {
     if (r == HP_NEXT_BATCH) {
       __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
       __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
-      if (b->dropped) {
-        char line[1024];
-        hp_batch_format(b, line, sizeof(line));
-        WARNING(PLUGIN " plugin: event socket: %s", line);
-      }
       classes = pm_relist_classes(b->kinds);
     }
+    char line[512];
+    if (hp_drops_report(&p->drops, r == HP_NEXT_BATCH ? b : NULL, pm_now_ns(),
+                        line, sizeof(line)))
+      WARNING(PLUGIN " plugin: event socket: %s", line);
     now = mono_s();
     if (now >= next_full) {
       classes = PAT_ALL_CLASSES;
@@ -209,6 +231,15 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+static hp_config_t watch_config(const struct instance *p) {
+  return (hp_config_t){.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
+                                  (p->socket ? HP_SRC_SOCKET : 0),
+                       .socket_path = p->socket,
+                       .socket_group = p->socket_group,
+                       .debounce_ms = p->debounce_ms,
+                       .max_delay_ms = p->max_delay_ms};
+}
+
 /* Starts in the first read, after collectd has daemonized: threads made
  * before the fork would not survive it. What fails here is undone, so the
  * next read tries again from scratch. */
@@ -216,12 +247,8 @@ static int start(struct instance *p) {
   char why[HP_WHY_MAX];
   pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global),
                         .sparse = true};
-  hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
-                               (p->socket ? HP_SRC_SOCKET : 0),
-                    .socket_path = p->socket,
-                    .socket_group = p->socket_group,
-                    .debounce_ms = p->debounce_ms,
-                    .max_delay_ms = p->max_delay_ms};
+  hp_config_t hc = watch_config(p);
+  hp_drops_init(&p->drops, 0);
   if (pat_reader_new(&ro, &p->reader) < 0) {
     ERROR(PLUGIN " plugin: out of memory");
     return -1;
@@ -310,6 +337,12 @@ static void dispatch_self(struct instance *p, const pat_entries_t *e) {
   }
 }
 
+static void release_meta(struct instance *p) {
+  meta_data_destroy(p->meta);
+  p->meta = NULL;
+  p->meta_entry = NULL;
+}
+
 static int pattern_read(user_data_t *ud) {
   struct instance *p = ud->data;
   if (!p->started && start(p) < 0)
@@ -319,10 +352,10 @@ static int pattern_read(user_data_t *ud) {
     return 0; /* the first expansion is still running */
   pat_entries_t *e = pat_monitor_entries(mon);
   dispatch_self(p, e);
+  pthread_mutex_lock(&p->read_lock);
   int r = pat_reader_read(p->reader, e, mono_s(), dispatch, p);
-  meta_data_destroy(p->meta);
-  p->meta = NULL;
-  p->meta_entry = NULL;
+  release_meta(p);
+  pthread_mutex_unlock(&p->read_lock);
   pat_entries_free(e);
   if (r < 0) {
     ERROR(PLUGIN " plugin: reading values failed: %s", STRERROR(-r));
@@ -374,15 +407,21 @@ static int set_option(struct instance *p, oconfig_item_t *ci) {
   return -1;
 }
 
+/* Whether collectd called pattern_config: it does only for a <Plugin
+ * pattern> block, and the callback has no user data to say so. */
+static bool configured;
+
 /* Checks everything an operator wrote, so `collectd -t` reports it; starts
  * nothing (see start()). */
 static int pattern_config(oconfig_item_t *ci) {
+  configured = true;
   struct instance *p = calloc(1, sizeof(*p));
   if (!p)
     return -1;
+  pthread_mutex_init(&p->read_lock, NULL);
   p->rescan_s = 300;
-  p->debounce_ms = 20;
-  p->max_delay_ms = 500;
+  p->debounce_ms = HP_HOST_DEBOUNCE_MS;
+  p->max_delay_ms = HP_HOST_MAX_DELAY_MS;
   for (int i = 0; i < ci->children_num; i++)
     if (set_option(p, &ci->children[i]) != 0)
       goto fail;
@@ -399,6 +438,14 @@ static int pattern_config(oconfig_item_t *ci) {
   if (p->max_delay_ms < p->debounce_ms) {
     ERROR(PLUGIN " plugin: EventMaxDelay %d is shorter than EventDebounce %d",
           p->max_delay_ms, p->debounce_ms);
+    goto fail;
+  }
+  /* What the event watch will need, checked now: a group that does not
+   * exist would otherwise only fail in the first read, every read. */
+  char why[HP_WHY_MAX];
+  hp_config_t hc = watch_config(p);
+  if (hp_config_validate(&hc, why, sizeof(why)) < 0) {
+    ERROR(PLUGIN " plugin: %s", why);
     goto fail;
   }
   pat_set_t *set = NULL;
@@ -422,6 +469,24 @@ fail:
   return -1;
 }
 
+/* `LoadPlugin pattern` without a block: the defaults, as an empty block
+ * would give, and one line that says so (or why nothing is monitored). */
+static int pattern_init(void) {
+  if (configured)
+    return 0;
+  oconfig_item_t empty = {.key = "Plugin"};
+  if (pattern_config(&empty) != 0) {
+    ERROR(PLUGIN " plugin: loaded without a <Plugin pattern> block, and the "
+                 "defaults do not work (above): nothing is monitored");
+    return -1;
+  }
+  INFO(PLUGIN " plugin: loaded without a <Plugin pattern> block: patterns "
+              "from /etc/patmon/patterns.conf, entries in "
+              "/var/lib/collectd/patmon/entries.json");
+  return 0;
+}
+
 void module_register(void) {
   plugin_register_complex_config(PLUGIN, pattern_config);
+  plugin_register_init(PLUGIN, pattern_init);
 }

@@ -302,15 +302,17 @@ START_TEST(node_load_and_cpu) {
 }
 END_TEST
 
+/* /proc/net/dev as Linux 6.x writes it, lo and eth0. */
+#define NET_DEV                                                                \
+  "Inter-|   Receive                                                |  "       \
+  "Transmit\n"                                                                 \
+  " face |bytes    packets errs drop fifo frame compressed "                   \
+  "multicast|bytes    packets errs drop fifo colls carrier compressed\n"       \
+  "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"                          \
+  "  eth0: 123456 789 1 2 0 0 0 0 654321 987 3 4 0 0 0 0\n"
+
 START_TEST(nic_values) {
-  put_file(
-      "proc/net/dev",
-      "Inter-|   Receive                                                |  "
-      "Transmit\n"
-      " face |bytes    packets errs drop fifo frame compressed "
-      "multicast|bytes    packets errs drop fifo colls carrier compressed\n"
-      "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
-      "  eth0: 123456 789 1 2 0 0 0 0 654321 987 3 4 0 0 0 0\n");
+  put_file("proc/net/dev", NET_DEV);
   pat_entries_t *e = expand(
       "pattern \"n\" { class = nic  match = { \"NAME==eth*\" }  metrics = { "
       "traffic, errors } }\n",
@@ -324,6 +326,44 @@ START_TEST(nic_values) {
   assert_line(&g, "interface-eth0/if_errors=1:3");
   pat_reader_free(r);
   pat_entries_free(e);
+}
+END_TEST
+
+/* A NIC that appears between two reads is read at once, alone; the others
+ * keep their schedule; the next regular read reads it again (its rates). */
+START_TEST(new_entries_read_at_once) {
+  put_file("proc/net/dev", NET_DEV "  eth1: 5 6 0 0 0 0 0 0 7 8 0 0 0 0 0 0\n");
+  const char *pat = "pattern \"n\" { class = nic  metrics = { traffic } }\n";
+  pat_entries_t *old =
+      expand(pat, "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", "
+                  "\"name\": \"eth0\", \"props\": {\"NAME\": \"eth0\"}}]}");
+  pat_entries_t *now = expand(
+      pat, "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", "
+           "\"name\": \"eth0\", \"props\": {\"NAME\": \"eth0\"}}, "
+           "{\"class\": \"nic\", \"name\": \"eth1\", \"props\": {\"NAME\": "
+           "\"eth1\"}}]}");
+  pat_reader_t *r = reader(10);
+  struct got g = {0};
+  ck_assert_int_eq(pat_reader_read(r, old, 0, collect, &g), 1);
+  /* eth1 comes at 3 s: read at once, eth0 not (due at 10 s) */
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read_new(r, now, 3, collect, &g), 1);
+  assert_line(&g, "interface-eth1/if_octets=5:7");
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read_new(r, now, 3.5, collect, &g), 0);
+  /* the regular read at 10 s reads both, eth1 whatever its last read */
+  ck_assert_int_eq(pat_reader_read(r, now, 10, collect, &g), 2);
+  assert_line(&g, "interface-eth0/if_octets=123456:654321");
+  assert_line(&g, "interface-eth1/if_octets=5:7");
+  /* and from then on eth1 keeps the schedule like any other entry */
+  g.n = 0;
+  ck_assert_int_eq(pat_reader_read(r, now, 12, collect, &g), 0);
+  ck_assert_int_eq(pat_reader_read(r, now, 20, collect, &g), 2);
+  /* an entry read at once and gone before the next read leaves nothing */
+  ck_assert_int_eq(pat_reader_read_new(r, old, 21, collect, &g), 0);
+  pat_reader_free(r);
+  pat_entries_free(old);
+  pat_entries_free(now);
 }
 END_TEST
 
@@ -688,6 +728,7 @@ int main(void) {
   tcase_add_test(tc, disk_groups_and_intervals);
   tcase_add_test(tc, node_load_and_cpu);
   tcase_add_test(tc, nic_values);
+  tcase_add_test(tc, new_entries_read_at_once);
   tcase_add_test(tc, mount_values_add_up);
   tcase_add_test(tc, process_group_stays_monotonic);
   tcase_add_test(tc, unit_reads_its_cgroup);
