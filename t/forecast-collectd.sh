@@ -77,7 +77,7 @@ tail -n +2 "$data/ec2-net.csv" |
 collectd -f -C "$T/collectd.conf" >"$T/stdout" 2>&1 &
 pid=$!
 at_exit "kill $pid; wait $pid"
-wait_for 10 test -S "$T/sock" || fail "collectd did not open its socket: $(cat "$T/stdout" "$T/collectd.log")"
+wait_for "$WAIT" test -S "$T/sock" || fail "collectd did not open its socket: $(cat "$T/stdout" "$T/collectd.log")"
 
 # putval FROM TO: lines FROM..TO of both series, one collectdctl call each.
 putval() {
@@ -97,7 +97,7 @@ published() {
   grep -qs "^$last[.,]" "$T/csv/$host/forecast-nab-ec2/percent-cpu-h$horizon-upper"-* &&
     grep -qs "^$last[.,]" "$T/csv/$host/forecast-nab-net/if_octets-h$horizon-upper"-*
 }
-wait_for 10 published || fail "no forecasts for the last sample: $(ls -R "$T/csv")"
+wait_for "$WAIT" published || fail "no forecasts for the last sample: $(ls -R "$T/csv")"
 
 # Expected: "name ds value", clamped as the types' bounds clamp them
 # (percent 0..100.1, if_octets >= 0).

@@ -68,7 +68,7 @@ xml_now() {
   fail "cannot read gmond's XML on port $gmond_tcp"
 }
 # gmond_up: wait (10 s at most) until gmond serves its XML.
-gmond_up() { wait_for 10 eval 'gmond_xml | grep -q "</GANGLIA_XML>"'; }
+gmond_up() { wait_for "$WAIT" eval 'gmond_xml | grep -q "</GANGLIA_XML>"'; }
 has_metric() { xml_now && grep -q "<METRIC NAME=\"$1\"" "$T/xml.now"; }
 
 # Milliseconds since the epoch.

@@ -20,18 +20,18 @@ module=$top_builddir/.libs/modpatmon.so
 
 . "$top_srcdir/t/gmond-lib.sh" # gmond_conf, start_gmond, gmond_xml, has_metric, ms
 lat=()
-# shows EVENT-START-MS METRIC: the metric in the XML within 2 s of the event.
+# shows EVENT-START-MS METRIC: the metric in the XML (about a second after
+# the event: the time is noted, and summed up at the end).
 shows() {
-  wait_for 2 has_metric "$2" || fail "$2 not in gmond's XML 2 s after its event: $(tail -5 "$T/gmond.out")"
+  wait_for "$WAIT" has_metric "$2" || fail "$2 not in gmond's XML $WAIT s after its event: $(tail -5 "$T/gmond.out")"
   local d=$(($(ms) - $1))
-  [ "$d" -le 2000 ] || fail "$2 in gmond's XML $d ms after its event (more than 2 s)"
   lat+=("$d")
   note "$2 in the XML $d ms after its event"
 }
 # leaves METRIC: gone from the XML (gmond's cleanup, every second here),
 # and not reported again.
 leaves() {
-  wait_for 5 eval "! has_metric $1" || fail "$1 still in gmond's XML 5 s after its entry went"
+  wait_for "$WAIT" eval "! has_metric $1" || fail "$1 still in gmond's XML $WAIT s after its entry went"
   sleep 1.5
   has_metric "$1" && fail "$1 reported again after it went"
   return 0
@@ -42,7 +42,7 @@ all_listed() {
   local n=0 m
   "$expand" -p "$T/patterns.conf" -f gmond > "$T/snippet.now" || fail "patmon-expand -f gmond"
   for m in $(sed -n "s/^#   \\($1_.*\\)/\\1/p" "$T/snippet.now"); do
-    wait_for 3 has_metric "$m" || fail "$m listed by patmon-expand -f gmond, not in gmond's XML"
+    wait_for "$WAIT" has_metric "$m" || fail "$m listed by patmon-expand -f gmond, not in gmond's XML"
     n=$((n + 1))
   done
   [ "$n" -gt 0 ] || fail "the snippet lists nothing for $1: $(cat "$T/snippet.now")"
@@ -80,8 +80,8 @@ grep -q "param patterns { value = \"$T/patterns.conf\" }" "$T/gmond.conf" ||
 start=$(ms)
 start_gmond "$T/gmond.conf" "$T/gmond.out"
 gmond_up || fail "gmond does not serve its XML: $(cat "$T/gmond.out")"
-wait_for 10 has_metric patmon_entries || fail "gmond or the module did not start: $(cat "$T/gmond.out")"
-wait_for 3 has_metric net_lo_bytes_in || fail "no metric for lo: $(cat "$T/gmond.out")"
+wait_for "$WAIT" has_metric patmon_entries || fail "gmond or the module did not start: $(cat "$T/gmond.out")"
+wait_for "$WAIT" has_metric net_lo_bytes_in || fail "no metric for lo: $(cat "$T/gmond.out")"
 note "gmond up, first entry metric $(($(ms) - start)) ms after its start"
 assert_grep "patmon: [0-9]* entries from $T/patterns.conf; kernel events, socket $T/events.sock" "$T/gmond.out"
 assert_no_grep "Unable to find" "$T/gmond.out"
@@ -132,7 +132,7 @@ leaves rsc_rsc-data-fs_vol_free
 # Forecasts: of the node's load (read by the module) and of an entry's
 # metric, with the interval's bounds around the point forecast.
 wait_for 40 has_metric net_lo_bytes_in_fc_h3 || fail "no forecast of net_lo_bytes_in: $(tail -5 "$T/gmond.out")"
-wait_for 5 has_metric load_one_fc_h3 || fail "no forecast of load_one"
+wait_for "$WAIT" has_metric load_one_fc_h3 || fail "no forecast of load_one"
 gmond_xml > "$T/xml.fc"
 val() { sed -n "s/.*<METRIC NAME=\"$1\" VAL=\"\\([^\"]*\\)\".*/\\1/p" "$T/xml.fc"; }
 for m in load_one net_lo_bytes_in; do
@@ -145,7 +145,7 @@ done
 # A bad edit while running: logged once with file and line, monitoring goes on.
 cp "$T/patterns.conf" "$T/patterns.good"
 printf 'pattern "x" {\n  class = nic\n  match = { "NAME=~(" }\n}\n' >> "$T/patterns.conf"
-wait_for 5 grep -q "patmon: $T/patterns.conf:10: pattern \"x\": bad regex" "$T/gmond.out" ||
+wait_for "$WAIT" grep -q "patmon: $T/patterns.conf:10: pattern \"x\": bad regex" "$T/gmond.out" ||
   fail "bad edit not reported: $(tail -5 "$T/gmond.out")"
 t0=$(ms)
 ip link add "${tag}c" type veth peer name "${tag}d" || fail "veth"
@@ -182,10 +182,10 @@ assert_grep "forecasts of \"load_one cpu_idle rsc_\*_cpu_user\"" "$T/contrib.out
 # initialize; gmond runs on without it.
 printf 'pattern "y" {\n  class = toaster\n}\n' > "$T/patterns.conf"
 start_gmond "$T/gmond.conf" "$T/gmond.out"
-wait_for 5 grep -q "Module patmon_module failed to initialize" "$T/gmond.out" ||
+wait_for "$WAIT" grep -q "Module patmon_module failed to initialize" "$T/gmond.out" ||
   fail "no failure reported: $(cat "$T/gmond.out")"
 assert_grep "patmon: $T/patterns.conf:2: pattern \"y\": unknown class toaster" "$T/gmond.out"
-wait_for 5 eval 'gmond_xml | grep -q "<HOST NAME"' || fail "gmond does not serve its XML without the module"
+wait_for "$WAIT" eval 'gmond_xml | grep -q "<HOST NAME"' || fail "gmond does not serve its XML without the module"
 kill -0 "$gmond_pid" || fail "gmond stopped"
 xml_now
 grep -q "patmon_" "$T/xml.now" && fail "module metrics without the module"

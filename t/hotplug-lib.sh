@@ -5,7 +5,7 @@
 
 watch=$top_builddir/t/hp-watch
 debounce=100
-slack=400 # the command itself, and two cores shared with other builds
+slack=4900 # generous: the command itself, two cores shared with other builds (the time is noted)
 out=$T/watch.out
 
 # start_watch SETUP ARGS...: runs the bash code SETUP inside the namespaces
@@ -18,7 +18,7 @@ start_watch() {
     "$watch" -d "$debounce" "$@" >"$out" 2>&1 &
   pid=$!
   at_exit "kill $pid; wait $pid"
-  wait_for 10 grep -qs '^ready' "$out" || fail "hp-watch did not start: $(cat "$out")"
+  wait_for "$WAIT" grep -qs '^ready' "$out" || fail "hp-watch did not start: $(cat "$out")"
 }
 in_ns() { nsenter -t "$pid" -n -m "$@"; }
 
@@ -35,7 +35,7 @@ expect() {
   local what=$1 p line wall latency
   shift
   for p in "$@"; do
-    wait_for 5 eval 'new_batches | grep -q -- "$p"' ||
+    wait_for "$WAIT" eval 'new_batches | grep -q -- "$p"' ||
       fail "$what: no batch with '$p' in: $(new_batches)"
   done
   line=$(new_batches | grep -- "$1" | head -1)
@@ -63,7 +63,7 @@ zram_cycle() {
   zram_live=$(cat /sys/class/zram-control/hot_add)
   expect "zram add" "device add zram$zram_live"
   step
-  wait_for 5 sh -c "echo $zram_live 2>'$T/zram.err' >/sys/class/zram-control/hot_remove" ||
+  wait_for "$WAIT" sh -c "echo $zram_live 2>'$T/zram.err' >/sys/class/zram-control/hot_remove" ||
     fail "zram$zram_live could not be removed: $(cat "$T/zram.err")"
   local zram=$zram_live
   zram_live=

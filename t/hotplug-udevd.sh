@@ -12,7 +12,7 @@ udevd=/lib/systemd/systemd-udevd
 . "$top_srcdir/t/hotplug-lib.sh"
 need_zram
 
-at_exit 'kill $(cat "$T/udevd.pid"); wait_for 5 sh -c "! kill -0 $(cat "$T/udevd.pid")"'
+at_exit 'kill $(cat "$T/udevd.pid"); wait_for "$WAIT" sh -c "! kill -0 $(cat "$T/udevd.pid")"'
 # Inside the namespaces: /dev with only the nodes udevd needs (it would add
 # /dev/block links), a tmpfs /run (its control socket and database), no rules
 # (nothing runs for anyone's devices), then udevd, then hp-watch.

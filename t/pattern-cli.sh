@@ -50,7 +50,7 @@ assert_grep '"instance": "lo"' "$T/out"
 ln -s "$(command -v sleep)" "$T/pmcli$$"
 "$T/pmcli$$" 60 &
 at_exit "kill $!"
-wait_for 5 grep -q "pmcli" "/proc/$!/cmdline" || fail "pmcli did not start"
+wait_for "$WAIT" grep -q "pmcli" "/proc/$!/cmdline" || fail "pmcli did not start"
 printf 'pattern "c" { class = process  match = { "COMM==pmcli%s" } }\n' "$$" > "$T/comm.conf"
 "$expand" -p "$T/comm.conf" -f collectd > "$T/comm.snippet" || fail "collectd format"
 grep -F "ProcessMatch \"pmcli$$\" \"^(" "$T/comm.snippet" | grep -qF "/pmcli$$ 60)\$\"" ||
@@ -81,7 +81,7 @@ pattern "lo" { class = nic  match = { "NAME==lo" } }
 pattern "root" { class = mount  match = { "MOUNT==/" } }
 pattern "sleeper" { class = process  match = { "CMDLINE==patmon-cli-test*" } name = "cli-sleeper" }
 EOF
-wait_for 5 grep -q patmon-cli-test "/proc/$sleeper/cmdline" || fail "sleeper did not start"
+wait_for "$WAIT" grep -q patmon-cli-test "/proc/$sleeper/cmdline" || fail "sleeper did not start"
 "$expand" -p "$T/c.conf" -f collectd -o "$T/snippet.conf" || fail "collectd format"
 assert_grep 'Interface "lo"' "$T/snippet.conf"
 assert_grep 'MountPoint "/"' "$T/snippet.conf"

@@ -52,11 +52,11 @@ at_exit "losetup -d $dev"
 k=$(basename "$dev")
 # Kernels without the DOS partition parser need the partition added by hand.
 [ -e "/sys/class/block/${k}p1" ] || partx -a "$dev" 2> /dev/null
-wait_for 5 test -e "/sys/class/block/${k}p1" || fail "no partition ${k}p1 appeared"
+wait_for "$WAIT" test -e "/sys/class/block/${k}p1" || fail "no partition ${k}p1 appeared"
 has "test-loop	disk	$k	$dev" || fail "$k missing: $(cat "$T/list")"
 has "test-parts	partition	${k}p1	${dev}p1" || fail "${k}p1 missing: $(cat "$T/list")"
 losetup -d "$dev"
-wait_for 5 test ! -e "/sys/class/block/${k}p1" || fail "${k}p1 did not go"
+wait_for "$WAIT" test ! -e "/sys/class/block/${k}p1" || fail "${k}p1 did not go"
 lacks "	$k	" || fail "$k still listed after detach"
 lacks "${k}p1" || fail "${k}p1 still listed after detach"
 
@@ -75,8 +75,8 @@ p1=$!
 bash -c "exec -a ${tag}-worker-2 sleep 60" &
 p2=$!
 at_exit "kill $p1 $p2"
-wait_for 5 grep -q "${tag}-worker" "/proc/$p2/cmdline" || fail "workers did not start"
-wait_for 5 grep -q "${tag}-worker" "/proc/$p1/cmdline" || fail "workers did not start"
+wait_for "$WAIT" grep -q "${tag}-worker" "/proc/$p2/cmdline" || fail "workers did not start"
+wait_for "$WAIT" grep -q "${tag}-worker" "/proc/$p1/cmdline" || fail "workers did not start"
 pids=$(printf '%s\n' "$p1" "$p2" | sort -n | tr '\n' ' ' | sed 's/ $//')
 has "test-procs	process	${tag}	$pids" || fail "workers missing: $(cat "$T/list")"
 kill "$p1" "$p2"

@@ -44,11 +44,11 @@ EOF
 collectd -f -C "$T/collectd.conf" > "$T/collectd.out" 2>&1 &
 at_exit "kill $!"
 count() { collectdctl -s "$T/collectd.sock" getval "patmon-test/processes-$unit/ps_count" 2> /dev/null | awk -F= '/^processes=/ {print $2 + 0}'; }
-wait_for 10 test -f "$T/entries.json" || fail "plugin did not start: $(cat "$T/collectd.log")"
+wait_for "$WAIT" test -f "$T/entries.json" || fail "plugin did not start: $(cat "$T/collectd.log")"
 assert_grep "\"cgroup\": \"/$cg\"" "$T/entries.json"
-wait_for 5 eval '[ "$(count)" = 2 ]' || fail "ps_count is $(count), want 2 processes in /$cg"
+wait_for "$WAIT" eval '[ "$(count)" = 2 ]' || fail "ps_count is $(count), want 2 processes in /$cg"
 collectdctl -s "$T/collectd.sock" listval | grep -q "processes-$unit/ps_cputime" || fail "no ps_cputime"
 kill "$a"
 wait "$a" 2> /dev/null
-wait_for 5 eval '[ "$(count)" = 1 ]' || fail "ps_count is $(count) after one exited, want 1"
+wait_for "$WAIT" eval '[ "$(count)" = 1 ]' || fail "ps_count is $(count) after one exited, want 1"
 echo "PASS: a unit read through its cgroup (stand-in systemd, real cgroup and collectd)"
