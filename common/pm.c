@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,16 @@ const char *pm_strerror(int r) {
   return r == -PM_ENOTREG ? "not a regular file" : strerror(r < 0 ? -r : r);
 }
 
+int pm_regular_file(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  int r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -PM_ENOTREG;
+  close(fd);
+  return r;
+}
+
 int pm_file_read(const char *path, size_t max, pm_buf_t *out) {
   /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
    * writer, forever. It does not change how a regular file reads. */
@@ -248,9 +259,9 @@ int pm_file_replace(const char *path, const void *data, size_t len,
   return 1;
 }
 
-/* Reads what is available from *fd into b; closes it at EOF or past the cap
- * (the rest is drained and dropped so the child never blocks). */
-static void drain(int *fd, pm_buf_t *b) {
+/* Reads what is available from *fd into b; closes it at EOF. Past the cap
+ * the rest is drained and dropped (so the child never blocks) and *cut set. */
+static void drain(int *fd, pm_buf_t *b, bool *cut) {
   char chunk[8192];
   ssize_t n = read(*fd, chunk, sizeof(chunk));
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -262,6 +273,8 @@ static void drain(int *fd, pm_buf_t *b) {
   }
   if (b && b->len + (size_t)n <= PM_SPAWN_CAPTURE_MAX)
     pm_buf_append(b, chunk, (size_t)n);
+  else if (b)
+    *cut = true;
 }
 
 /* Finds prog like execvp() would, so a missing program is -ENOENT on every
@@ -329,6 +342,7 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
 
   uint64_t deadline =
       timeout_ms > 0 ? pm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+  bool out_cut = false, err_cut = false;
   while (po[0] >= 0 || pe[0] >= 0) {
     struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN},
                             {.fd = pe[0], .events = POLLIN}};
@@ -349,9 +363,9 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
       break;
     }
     if (po[0] >= 0 && pfd[0].revents)
-      drain(&po[0], out);
+      drain(&po[0], out, &out_cut);
     if (pe[0] >= 0 && pfd[1].revents)
-      drain(&pe[0], err);
+      drain(&pe[0], err, &err_cut);
   }
   if (r < 0)
     kill(pid, SIGKILL);
@@ -360,6 +374,9 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
     ;
   if (r == 0 && ret_status)
     *ret_status = status;
+  /* Output cut short is not output: say so rather than parse half of it. */
+  if (r == 0 && out_cut)
+    r = -EFBIG;
 out_pipes:
   for (int i = 0; i < 2; i++) {
     if (po[i] >= 0)
@@ -397,7 +414,16 @@ const char *pm_error_str(const pm_error_t *e, char *buf, size_t len) {
     pm_buf_printf(&b, ": '%s'", e->text);
   snprintf(buf, len, "%s", b.data ? b.data : "");
   pm_buf_free(&b);
-  return buf;
+  /* The text may come from any input (a crm_mon reply, a pattern file):
+   * it is going to a log. */
+  return pm_printable(buf);
+}
+
+char *pm_printable(char *s) {
+  for (unsigned char *p = (unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return s;
 }
 
 uint64_t pm_now_ns(void) {

@@ -42,6 +42,10 @@ void pm_buf_free(pm_buf_t *b);
  * in open: anything but a regular file fails with -PM_ENOTREG. Fails with
  * -EFBIG when the file is larger than max bytes. */
 int pm_file_read(const char *path, size_t max, pm_buf_t *out);
+/* 0 when path is a regular file (checked on an fd opened without blocking,
+ * symlinks followed), -PM_ENOTREG when it is something else, or -errno:
+ * for a library that opens paths itself and would block on a FIFO. */
+int pm_regular_file(const char *path);
 /* strerror(-r), with "not a regular file" for -PM_ENOTREG. */
 const char *pm_strerror(int r);
 
@@ -56,10 +60,12 @@ int pm_file_replace(const char *path, const void *data, size_t len,
 
 /* Runs argv[0] (searched in PATH) with argv, never through a shell, stdin
  * from /dev/null. Captures stdout into out and stderr into err (either may be
- * NULL to discard; each capped at 16 MiB). Kills the child and returns
- * -ETIMEDOUT after timeout_ms milliseconds (0: no limit). On success returns
- * 0 and stores the wait status in *ret_status. -ENOENT when the program does
- * not exist. */
+ * NULL to discard; each capped at 16 MiB, the rest read and dropped). Kills
+ * the child and returns -ETIMEDOUT after timeout_ms milliseconds (0: no
+ * limit). On success returns 0 and stores the wait status in *ret_status;
+ * -EFBIG, with *ret_status stored all the same, when stdout went past the
+ * cap (out then holds its first 16 MiB). -ENOENT when the program does not
+ * exist. */
 int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
              int *ret_status);
 
@@ -77,8 +83,12 @@ typedef struct pm_error {
 void pm_error_set(pm_error_t *e, const char *file, unsigned line,
                   const char *text, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* "file:line:column: msg: 'text'" with the parts that are known. */
+/* "file:line:column: msg: 'text'" with the parts that are known, control
+ * characters made '?' (it is meant for a log). */
 const char *pm_error_str(const pm_error_t *e, char *buf, size_t len);
+/* Replaces the control characters of s (below 0x20, and 0x7f) with '?', in
+ * place, for a log line; returns s. */
+char *pm_printable(char *s);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t pm_now_ns(void);

@@ -192,7 +192,9 @@ static int run(pat_inventory_t *inv, char *const argv[], int timeout_ms,
     r = -EIO;
   } else if (r < 0) {
     pat_inv_note(inv, PAT_RESOURCE, "cannot run %s: %s", argv[0],
-                 r == -ENOENT ? "not installed" : strerror(-r));
+                 r == -ENOENT  ? "not installed"
+                 : r == -EFBIG ? "its output is larger than 16 MiB"
+                               : strerror(-r));
   }
   pm_buf_free(&err);
   return r;

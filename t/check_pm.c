@@ -99,8 +99,31 @@ START_TEST(spawn_captures_and_times_out) {
   ck_assert_int_eq(pm_spawn(slow, 100, NULL, NULL, &st), -ETIMEDOUT);
   char *none[] = {"/nonexistent/program", NULL};
   ck_assert_int_eq(pm_spawn(none, 100, NULL, NULL, &st), -ENOENT);
+  /* Past 16 MiB the output is cut: an error, never half a reply taken
+   * for the whole (the rest is read, so the child is not blocked). */
+  char *big[] = {"head", "-c", "17000000", "/dev/zero", NULL};
+  st = -1;
+  ck_assert_int_eq(pm_spawn(big, 20000, &out, NULL, &st), -EFBIG);
+  ck_assert_uint_le(out.len, 16u << 20);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  char *fits[] = {"head", "-c", "1000000", "/dev/zero", NULL};
+  pm_buf_reset(&out);
+  ck_assert_int_eq(pm_spawn(fits, 20000, &out, NULL, &st), 0);
+  ck_assert_uint_eq(out.len, 1000000);
   pm_buf_free(&out);
   pm_buf_free(&err);
+}
+END_TEST
+
+/* What goes to a log has no control character in it. */
+START_TEST(error_text_is_printable) {
+  pm_error_t e;
+  char buf[256];
+  pm_error_set(&e, "f.xml", 3, "<node name=\"x\x1b[2J\x07\">", "bad\rname");
+  ck_assert_str_eq(pm_error_str(&e, buf, sizeof(buf)),
+                   "f.xml:3: bad?name: '<node name=\"x?[2J?\">'");
+  char s[] = "a\tb\x7f\n";
+  ck_assert_str_eq(pm_printable(s), "a?b??");
 }
 END_TEST
 
@@ -357,6 +380,7 @@ int main(void) {
   tcase_add_test(tc, conf_include_errors);
   tcase_add_test(tc, conf_parse_from_two_threads);
   tcase_add_test(tc, read_refuses_what_is_not_a_file);
+  tcase_add_test(tc, error_text_is_printable);
   tcase_add_test(tc, conf_unclosed_comment);
   tcase_add_test(tc, conf_titles_are_restored);
   suite_add_tcase(s, tc);
