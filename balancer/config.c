@@ -332,6 +332,37 @@ static int load_services(struct ctx *x, cfg_t *top, struct bal_conf *c) {
   return 0;
 }
 
+/* Whether s is an ISO 8601 duration as crm_resource --lifetime and pcs take
+ * it: P, then whole numbers with Y, M, W, D, optionally T and whole numbers
+ * with H, M, S, in that order, at least one. */
+static bool iso_duration(const char *s) {
+  const char *units = "YMWD"; /* those still allowed, in order */
+  bool in_time = false;
+  int parts = 0;
+  if (*s++ != 'P')
+    return false;
+  while (*s) {
+    if (*s == 'T' && !in_time) {
+      in_time = true;
+      units = "HMS";
+      if (!*++s)
+        return false;
+      continue;
+    }
+    if (*s < '0' || *s > '9')
+      return false;
+    while (*s >= '0' && *s <= '9')
+      s++;
+    const char *u = *s ? strchr(units, *s) : NULL;
+    if (!u)
+      return false;
+    units = u + 1;
+    s++;
+    parts++;
+  }
+  return parts > 0;
+}
+
 static int load_executor(struct ctx *x, cfg_t *top, struct bal_conf *c) {
   unsigned n = cfg_size(top, "executor");
   if (n > 1) {
@@ -361,6 +392,12 @@ static int load_executor(struct ctx *x, cfg_t *top, struct bal_conf *c) {
   if (e->timeout_ms <= 0)
     return bad(x, "executor", type, "timeout", NULL,
                "timeout must be at least 1 second");
+  /* crm_resource would refuse it at the first move, long after --check. */
+  if (!iso_duration(e->lifetime))
+    return bad(x, "executor", type, "lifetime", e->lifetime,
+               "lifetime \"%s\" is not an ISO 8601 duration (PT1H, PT30M, "
+               "P1D, P1DT12H)",
+               e->lifetime);
   static const char *const acts[] = {"move", "place", "clear"};
   char ***dst[] = {&e->move, &e->place, &e->clear};
   const char *const *def[] = {ex->move, ex->place, ex->clear};

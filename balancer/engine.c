@@ -32,8 +32,10 @@ void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...) {
   va_start(ap, fmt);
   int r = pm_buf_vprintf(&b, fmt, ap);
   va_end(ap);
+  /* Messages quote crm_mon, cibadmin and executors' output: no control
+   * character reaches a terminal or syslog raw. */
   if (r == 0)
-    e->log(e->log_ud, l, b.data);
+    e->log(e->log_ud, l, pm_printable(b.data));
   pm_buf_free(&b);
 }
 
@@ -162,7 +164,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   int r = bal_state_load(cf->state_file, &p.st);
   if (r < 0) {
     bal_elog(e, BAL_LOG_WARNING, "state file %s: %s (starting afresh)",
-             cf->state_file, strerror(-r));
+             cf->state_file, pm_strerror(r));
     p.st = (struct bal_state){0};
   }
   r = cf->source == BAL_SRC_PACEMAKER ? pass_inventory_pacemaker(&p)
@@ -179,8 +181,11 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     goto out;
   }
   pass_offline_events(&p);
-  if ((r = pass_build_model(&p)) < 0)
+  if ((r = pass_build_model(&p)) < 0) {
+    bal_elog(e, BAL_LOG_ERR, "cannot build the cluster model: %s",
+             r == -EEXIST ? "a node or service is listed twice" : strerror(-r));
     goto out;
+  }
   bal_params_init(&p.params);
   p.params.threshold = cf->threshold;
   p.params.max_moves = cf->max_moves;

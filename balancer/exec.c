@@ -152,6 +152,8 @@ int bal_run(char *const *argv, int timeout_ms, pm_buf_t *out,
       pm_buf_printf(err_text, "timed out after %d ms", timeout_ms);
     else if (r == -ENOENT)
       pm_buf_printf(err_text, "%s: not found", argv[0]);
+    else if (r == -EFBIG)
+      pm_buf_printf(err_text, "its output is larger than 16 MiB: not read");
     else if (r == -EPROTO) {
       /* The last line of what it said, and its status. */
       const char *text = err.len ? err.data : o->data ? o->data : "";

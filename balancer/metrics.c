@@ -34,12 +34,13 @@ static void rrd_reason(char *buf, size_t len) {
 int bal_rrd_read(const char *path, char *const *ds, double scale,
                  const struct bal_grid *g, double *out, time_t *ret_last,
                  char *why, size_t why_len) {
-  struct stat st;
   for (size_t i = 0; i < g->n; i++)
     out[i] = NAN;
-  if (stat(path, &st) < 0) {
-    int r = -errno;
-    snprintf(why, why_len, "%s", strerror(-r));
+  /* librrd opens the path itself, blocking: a FIFO there would hang the
+   * balancer. Only a regular file goes to it. */
+  int r = pm_regular_file(path);
+  if (r < 0) {
+    snprintf(why, why_len, "%s", pm_strerror(r));
     return r;
   }
   time_t last = rrd_last_r(path);
@@ -57,7 +58,6 @@ int bal_rrd_read(const char *path, char *const *ds, double scale,
     rrd_reason(why, why_len);
     return -EIO;
   }
-  int r = 0;
   int idx[4] = {-1, -1, -1, -1};
   for (int k = 0; k < 4 && ds[k]; k++) {
     for (unsigned long j = 0; j < nds; j++)

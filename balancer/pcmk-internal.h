@@ -29,8 +29,14 @@ xmlDoc *pcmk_read_xml(const char *buf, size_t len, const char *name,
                       pm_error_t *err);
 /* Room for element n of an array that doubles at each power of two. */
 int pcmk_grow(void **v, size_t n, size_t size);
-/* A new resource id (utilization unknown), indexed; NULL without memory. */
+/* A new resource id (utilization unknown), indexed. NULL with errno
+ * EEXIST when the id is a resource or group member already (crm_mon output
+ * that lists it twice), ENOMEM without memory. */
 struct bal_pcmk_rsc *pcmk_add_rsc(struct bal_pcmk *p, const char *id);
+/* The error for pcmk_add_rsc's NULL on element x: -EBADMSG (with err) for a
+ * duplicate id, else -ENOMEM. */
+int pcmk_add_failed(pm_error_t *err, const char *file, xmlNode *x,
+                    const char *id);
 /* Marks r fixed with the reason (the first one given stays). */
 int pcmk_fix(struct bal_pcmk_rsc *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -21,6 +21,8 @@ static int parse_nodes(struct bal_pcmk *p, xmlNode *nodes, const char *file,
     if (!name || !*name || !online)
       return pcmk_bad_element(err, file, n,
                               "node without name or online state");
+    if (bal_pcmk_find_node(p, name) >= 0)
+      return pcmk_bad_element(err, file, n, "node %s appears twice", name);
     if (pcmk_grow((void **)&p->nodes, p->nnodes, sizeof(*p->nodes)) < 0)
       return -ENOMEM;
     struct bal_pcmk_node *nd = &p->nodes[p->nnodes];
@@ -67,7 +69,7 @@ static int status_primitive(struct bal_pcmk *p, xmlNode *x, const char *file,
     return 0;
   struct bal_pcmk_rsc *r = pcmk_add_rsc(p, id);
   if (!r)
-    return -ENOMEM;
+    return pcmk_add_failed(err, file, x, id);
   const char *on = running_on(x, &r->multi);
   if (on && !(r->node = strdup(on)))
     return -ENOMEM;
@@ -85,7 +87,7 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
     return pcmk_bad_element(err, file, g, "group without id");
   struct bal_pcmk_rsc *r = pcmk_add_rsc(p, id);
   if (!r)
-    return -ENOMEM;
+    return pcmk_add_failed(err, file, g, id);
   size_t ri = p->nrscs - 1, n = 0, running = 0;
   for (xmlNode *c = g->children; c; c = c->next)
     n += pm_xml_is(c, "resource");
@@ -102,6 +104,10 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
     const char *mid = pm_xml_attr(c, "id");
     if (!mid || !*mid)
       return pcmk_bad_element(err, file, c, "group member without id");
+    if (bal_map_get(&p->rsc_ix, mid) >= 0 ||
+        bal_map_get(&p->member_ix, mid) >= 0)
+      return pcmk_bad_element(err, file, c, "resource id %s appears twice",
+                              mid);
     if (!(members[n++] = strdup(mid)) ||
         bal_map_put(&p->member_ix, mid, (int)ri) < 0)
       return -ENOMEM;
@@ -140,7 +146,7 @@ static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
     return pcmk_bad_element(err, file, x, "clone without id");
   struct bal_pcmk_rsc *r = pcmk_add_rsc(p, id);
   if (!r)
-    return -ENOMEM;
+    return pcmk_add_failed(err, file, x, id);
   size_t ri = p->nrscs - 1;
   r->clone = true;
   r->wanted = false;

@@ -165,18 +165,32 @@ int pcmk_grow(void **v, size_t n, size_t size) {
 }
 
 struct bal_pcmk_rsc *pcmk_add_rsc(struct bal_pcmk *p, const char *id) {
-  if (pcmk_grow((void **)&p->rscs, p->nrscs, sizeof(*p->rscs)) < 0)
+  if (bal_map_get(&p->rsc_ix, id) >= 0 || bal_map_get(&p->member_ix, id) >= 0) {
+    errno = EEXIST;
     return NULL;
+  }
+  if (pcmk_grow((void **)&p->rscs, p->nrscs, sizeof(*p->rscs)) < 0) {
+    errno = ENOMEM;
+    return NULL;
+  }
   struct bal_pcmk_rsc *r = &p->rscs[p->nrscs];
   *r = (struct bal_pcmk_rsc){.managed = true, .wanted = true};
   for (size_t a = 0; a < BAL_MAX_ATTRS; a++)
     r->util[a] = NAN;
   if (!(r->id = strdup(id)) || bal_map_put(&p->rsc_ix, id, (int)p->nrscs) < 0) {
     free(r->id);
+    errno = ENOMEM;
     return NULL;
   }
   p->nrscs++;
   return r;
+}
+
+int pcmk_add_failed(pm_error_t *err, const char *file, xmlNode *x,
+                    const char *id) {
+  if (errno != EEXIST)
+    return -ENOMEM;
+  return pcmk_bad_element(err, file, x, "resource id %s appears twice", id);
 }
 
 int pcmk_fix(struct bal_pcmk_rsc *r, const char *fmt, ...) {

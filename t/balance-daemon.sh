@@ -77,17 +77,17 @@ assert_grep "^rsc s2 [0-9]* 0 - h2" "$T/state"
 # SIGHUP with a bad file: refused, the old configuration stays.
 printf 'threshold = 0.9\nbogus = 1\n' >"$T/balance.conf"
 kill -HUP "$pid"
-wait_for 10 grep -q "reload failed" "$T/log" || fail "bad reload not reported: $(cat "$T/log")"
+wait_for "$WAIT" grep -q "reload failed" "$T/log" || fail "bad reload not reported: $(cat "$T/log")"
 assert_grep "balance.conf:2: .*bogus" "$T/log"
 kill -0 "$pid" || fail "the daemon died on a bad reload"
 # SIGHUP with a good one.
 conf 0.9
 kill -HUP "$pid"
-wait_for 10 grep -q "configuration reloaded" "$T/log" || fail "reload not logged"
+wait_for "$WAIT" grep -q "configuration reloaded" "$T/log" || fail "reload not logged"
 
 kill -TERM "$pid"
 rc=0
-wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "the daemon did not exit on SIGTERM"
+wait_for "$WAIT" bash -c "! kill -0 $pid 2>/dev/null" || fail "the daemon did not exit on SIGTERM"
 wait "$pid" || rc=$?
 [ "$rc" = 0 ] || fail "exit status $rc on SIGTERM"
 assert_grep "exiting on a signal" "$T/log"

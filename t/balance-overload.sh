@@ -57,7 +57,7 @@ EOF
   collectd -f -C "$T/collectd.conf" >"$T/collectd.out" 2>&1 &
   cpid=$!
   at_exit "kill $cpid; wait $cpid"
-  wait_for 10 test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/collectd.out" "$T/collectd.log")"
+  wait_for "$WAIT" test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/collectd.out" "$T/collectd.log")"
 fi
 
 write_config "
@@ -120,7 +120,7 @@ if [ $have_collectd = 1 ]; then
   collectdctl -s "$T/collectd.sock" getval balancer-test/balancer-n2/gauge-whatif_absorbable >"$T/val" ||
     fail "what-if not published"
   assert_grep "value=" "$T/val"
-  wait_for 10 test -e "$T/published/balancer-test/balancer/count-executed_moves.rrd" ||
+  wait_for "$WAIT" test -e "$T/published/balancer-test/balancer/count-executed_moves.rrd" ||
     fail "collectd wrote no RRD for the balancer"
 else
   note "collectd not installed: publishing not checked"

@@ -6,9 +6,11 @@
 
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef TEST_SRCDIR
@@ -828,8 +830,85 @@ START_TEST(pcmk_bad_input) {
       -EBADMSG);
   ck_assert_str_eq(err.file, "empty");
   free(bad);
+
+  /* A node or a resource listed twice: an error that says so (the pass
+   * used to end with status 1 and no word). */
+  bad = slurp("bad/crm_mon-dup-node.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "dup-node.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 15);
+  ck_assert_str_eq(err.msg, "node n2 appears twice");
+  free(bad);
+  bad = slurp("bad/crm_mon-dup-rsc.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "dup-rsc.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  ck_assert_uint_eq(err.line, 28);
+  ck_assert_str_eq(err.msg, "resource id c appears twice");
+  free(bad);
+
+  /* Control characters in a reply never reach the log raw. */
+  bad = slurp("bad/crm_mon-control.xml", &bl);
+  ck_assert_int_eq(bal_pcmk_parse(bad, bl, "control.xml", cib, cl, "cib",
+                                  FIXTURE_NOW, &p, &err),
+                   -EBADMSG);
+  pm_error_str(&err, buf, sizeof(buf));
+  for (const char *c = buf; *c; c++)
+    ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f,
+                  "control character 0x%02x in '%s'", (unsigned char)*c, buf);
+  ck_assert_ptr_nonnull(strstr(buf, "n1?[2J?"));
+  free(bad);
   free(mon);
   free(cib);
+}
+END_TEST
+
+/* The lifetimes crm_resource and pcs take are taken. */
+START_TEST(config_lifetimes) {
+  static const char *const good[] = {
+      "PT1H", "PT30M", "P1D", "P1DT12H", "P2W", "PT90S", "P1Y2M3DT4H5M6S"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    char text[128];
+    snprintf(text, sizeof(text),
+             "executor pacemaker {\n  lifetime = \"%s\"\n}\n", good[i]);
+    struct bal_conf *c = NULL;
+    pm_error_t err = {0};
+    ck_assert_msg(bal_conf_load_buf(text, strlen(text), "l.conf", &c, &err) ==
+                      0,
+                  "%s: %s", good[i], err.msg);
+    ck_assert_str_eq(c->exec.lifetime, good[i]);
+    bal_conf_free(c);
+  }
+}
+END_TEST
+
+/* A FIFO where the configuration or an RRD file should be: refused at
+ * once (librrd and the configuration reader opened it and waited). */
+START_TEST(fifo_config_and_rrd) {
+  char dir[] = "/tmp/check_balancer_fifo.XXXXXX", fifo[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  uint64_t t0 = pm_now_ns();
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(bal_conf_load(fifo, &c, &err), -PM_ENOTREG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+  struct bal_grid g;
+  bal_grid_init(&g, 1700000000, 600, 60);
+  double out[16];
+  time_t last = 0;
+  char why[128];
+  char *ds[] = {"value", NULL};
+  ck_assert_int_eq(bal_rrd_read(fifo, ds, 1, &g, out, &last, why, sizeof(why)),
+                   -PM_ENOTREG);
+  ck_assert_str_eq(why, "not a regular file");
+  ck_assert(isnan(out[0]));
+  /* No wait for a writer: well under the 4 s Check allows a test. */
+  ck_assert_uint_lt((pm_now_ns() - t0) / 1000000, 2000);
+  unlink(fifo);
+  rmdir(dir);
 }
 END_TEST
 
@@ -918,6 +997,14 @@ static const struct bad_conf {
      "only one executor may be configured", "pcs"},
     {"threshold = 0.8\nmetric cpu {\n  service_scale = 0\n}\n", 3,
      "service_scale must be above 0", NULL},
+    /* Passed --check, then failed in crm_resource at the first move. */
+    {"executor pacemaker {\n  lifetime = \"1 hour\"\n}\n", 2,
+     "lifetime \"1 hour\" is not an ISO 8601 duration", "1 hour"},
+    {"executor pcs {\n  lifetime = \"P1DT\"\n}\n", 2,
+     "is not an ISO 8601 duration", "P1DT"},
+    /* A comment never closed swallowed the rest without a word. */
+    {"threshold = 0.7\n/* off for now\ninterval = 30\n", 2,
+     "'/*' is never closed", "/* off for now"},
 };
 
 START_TEST(config_bad_input) {
@@ -1088,6 +1175,8 @@ static Suite *suite(void) {
   tc = tcase_create("input");
   tcase_add_test(tc, pcmk_fixture);
   tcase_add_test(tc, pcmk_bad_input);
+  tcase_add_test(tc, fifo_config_and_rrd);
+  tcase_add_test(tc, config_lifetimes);
   tcase_add_test(tc, config_example_and_defaults);
   tcase_add_loop_test(tc, config_bad_input, 0,
                       (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
