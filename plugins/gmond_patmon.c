@@ -780,8 +780,13 @@ fail:
 }
 
 static void cleanup(void) {
+  bool had = the != NULL;
   instance_free(the);
   the = NULL;
+  /* One line at the end of a clean stop: what follows (gmond's own exit)
+   * is gmond's. */
+  if (had)
+    err_msg(MODULE ": stopped");
 }
 
 mmodule patmon_module = {STD_MMODULE_STUFF, init, cleanup, NULL, handler};
