@@ -45,7 +45,7 @@ unshare --net sleep 3600 &
 peer=$!
 at_exit "kill $peer"
 own_ns=$(readlink /proc/self/ns/net)
-wait_for 5 eval '[ "$(readlink "/proc/$peer/ns/net")" != "$own_ns" ]' || fail "peer namespace"
+wait_for $WAIT eval '[ "$(readlink "/proc/$peer/ns/net")" != "$own_ns" ]' || fail "peer namespace"
 ip link set pmcmpb netns "/proc/$peer/ns/net" || fail "move pmcmpb"
 ip addr add 10.213.77.1/30 dev pmcmpa && ip link set pmcmpa up || fail "pmcmpa"
 nsenter -t "$peer" -n sh -c 'sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 &&
@@ -133,11 +133,11 @@ done
 rows() { cat "$T/$1/csv/$host/$2"-* 2> /dev/null | grep -c '^[0-9]'; }
 ready() { [ "$(rows stock "$1")" -ge "$2" ] && [ "$(rows pattern "$1")" -ge "$2" ]; }
 for id in processes-pmcmp/ps_count "disk-$loop/disk_ops" interface-pmcmpa/if_octets; do
-  wait_for 20 ready "$id" 2 || fail "no values for $id on both sides: $(ls -R "$T/stock/csv" "$T/pattern/csv")"
+  wait_for $WAIT ready "$id" 2 || fail "no values for $id on both sides: $(ls -R "$T/stock/csv" "$T/pattern/csv")"
 done
 # A quiet spell both read at least twice.
 n0=$(rows pattern processes-pmcmp/ps_count)
-wait_for 10 ready processes-pmcmp/ps_count $((n0 + 2)) || fail "collectd stopped reading"
+wait_for $WAIT ready processes-pmcmp/ps_count $((n0 + 2)) || fail "collectd stopped reading"
 
 # ---- activity ----
 mkfifo "$T/fifo/traffic" "$T/fifo/writer-zram$zram" "$T/fifo/writer-$loop"
@@ -179,7 +179,7 @@ active=$(awk -v a="$t_go" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 sleep 0.5
 n0=$(rows stock processes-pmcmp/ps_count)
 n1=$(rows pattern processes-pmcmp/ps_count)
-wait_for 10 ready processes-pmcmp/ps_count $(((n0 > n1 ? n0 : n1) + 2)) || fail "collectd stopped reading"
+wait_for $WAIT ready processes-pmcmp/ps_count $(((n0 > n1 ? n0 : n1) + 2)) || fail "collectd stopped reading"
 for p in "${pids[@]}"; do kill "$p"; done
 for p in "${pids[@]}"; do wait "$p" || fail "a collectd exited with status $?"; done
 

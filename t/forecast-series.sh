@@ -36,7 +36,7 @@ EOF
 collectd -f -C "$T/collectd.conf" >"$T/stdout" 2>&1 &
 pid=$!
 at_exit "kill $pid; wait $pid"
-wait_for 10 test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/stdout" "$T/collectd.log")"
+wait_for $WAIT test -S "$T/collectd.sock" || fail "collectd did not start: $(cat "$T/stdout" "$T/collectd.log")"
 
 log=$T/collectd.log
 assert_grep 'forecast plugin: <Series> 1: Plugin regex /^nab(cpu|load)$/, TypeInstance regex /^act/' "$log"
@@ -78,7 +78,7 @@ for line in "${ids[@]}"; do
   plugin=${id%%/*} type=${id#*/}
   fc="$host/forecast-$plugin/$type-h2-upper"
   if [ "$want" = 1 ]; then
-    wait_for 10 listed "$fc" || fail "$id not forecast: $(collectdctl -s "$T/collectd.sock" listval | grep forecast)"
+    wait_for $WAIT listed "$fc" || fail "$id not forecast: $(collectdctl -s "$T/collectd.sock" listval | grep forecast)"
     assert_grep "forecast plugin: forecasting $host/$id\$" "$log"
   else
     assert_no_grep "forecasting $host/$id\$" "$log" "$id forecast although no <Series> matches it"
@@ -97,7 +97,7 @@ sed -i 's|Plugin "glob\*"|Plugin "/glob(/"|' "$T/collectd.conf"
 kill "$pid"
 wait "$pid" 2>/dev/null
 status=0
-timeout 5 collectd -f -C "$T/collectd.conf" >"$T/bad.out" 2>&1 || status=$?
+timeout "$WAIT" collectd -f -C "$T/collectd.conf" >"$T/bad.out" 2>&1 || status=$?
 [ $status -ne 0 ] && [ $status -ne 124 ] || fail "collectd took a bad regex (status $status)"
 grep -q 'forecast plugin: <Series> Plugin "/glob(/": bad regular expression: ' "$T/collectd.log" "$T/bad.out" ||
   fail "no error for the bad regex: $(tail -5 "$T/collectd.log")"

@@ -108,11 +108,11 @@ echo 'Include "/etc/patmon/collectd.conf"' >> "$T/collectd.conf"
 collectd -f -C "$T/collectd.conf" > "$T/collectd.out" 2>&1 &
 cd_pid=$!
 at_exit "kill $cd_pid"
-wait_for 30 grep -qs "pattern plugin: [0-9]* entries from /etc/patmon/patterns.conf" "$T/collectd.log" ||
+wait_for $WAIT grep -qs "pattern plugin: [0-9]* entries from /etc/patmon/patterns.conf" "$T/collectd.log" ||
   fail "the installed plugin did not expand the installed patterns: $(cat "$T/collectd.out" "$T/collectd.log")"
-wait_for 10 test -s /var/lib/collectd/patmon/entries.json || fail "no /var/lib/collectd/patmon/entries.json"
+wait_for $WAIT test -s /var/lib/collectd/patmon/entries.json || fail "no /var/lib/collectd/patmon/entries.json"
 assert_grep "forecast plugin: 2 series pattern(s)" "$T/collectd.log"
-wait_for 10 eval 'ls "$T/csv/package-test/pattern/" 2> /dev/null | grep -q count-entries' ||
+wait_for $WAIT eval 'ls "$T/csv/package-test/pattern/" 2> /dev/null | grep -q count-entries' ||
   fail "no values from the installed plugin: $(ls -R "$T/csv")"
 kill "$cd_pid"
 wait "$cd_pid" || fail "collectd exited with status $?"

@@ -92,7 +92,7 @@ for q in \
   "collectd_interface_if_packets_tx_total{interface=\"lo\"}" \
   "collectd_df_df_complex{df=\"root\",type=\"used\"}" \
   "collectd_pattern_count{pattern=\"entries\"}"; do
-  wait_for 30 has "$q" || fail "Prometheus has no $q: $(cat "$T/query.err" "$T/prometheus.out" | tail -5)"
+  wait_for $WAIT has "$q" || fail "Prometheus has no $q: $(cat "$T/query.err" "$T/prometheus.out" | tail -5)"
 done
 [ "$(value "collectd_processes_ps_count_processes{processes=\"pmprom\"}")" = 1 ] ||
   fail "ps_count: $(query "collectd_processes_ps_count_processes{processes=\"pmprom\"}")"
@@ -100,11 +100,11 @@ done
 # The forecasts (24 samples at 1 s, then one more), each bound.
 fc='collectd_forecast_ps_cputime_user_total{forecast="processes-pmprom"'
 for b in h2 h2-lower h2-upper h1; do
-  wait_for 60 has "$fc,type=\"$b\"}" || fail "no forecast $b in Prometheus: $(query '{__name__=~"collectd_forecast.*"}' | head -5)"
+  wait_for $((2 * WAIT)) has "$fc,type=\"$b\"}" || fail "no forecast $b in Prometheus: $(query '{__name__=~"collectd_forecast.*"}' | head -5)"
 done
 # README's PromQL: forecast (as % of a core) above a threshold, and the band.
 above() { query "rate($fc,type=\"h2-upper\"}[10s]) / 1e4 > $1"; }
-wait_for 20 eval '[ -n "$(above 1)" ]' || fail "the worker's forecast is not above 1% of a core: $(query "rate($fc,type=\"h2\"}[10s]) / 1e4")"
+wait_for $WAIT eval '[ -n "$(above 1)" ]' || fail "the worker's forecast is not above 1% of a core: $(query "rate($fc,type=\"h2\"}[10s]) / 1e4")"
 [ -z "$(above 1000)" ] || fail "a forecast above 1000% of a core: $(above 1000)"
 band=$(value "rate($fc,type=\"h2-upper\"}[10s]) / 1e4 - ignoring(type) rate($fc,type=\"h2-lower\"}[10s]) / 1e4")
 [ -n "$band" ] || fail "no band: $(cat "$T/query.err")"
