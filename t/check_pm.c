@@ -372,6 +372,9 @@ int main(void) {
   Suite *s = suite_create("pm");
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
+  /* Generous: two threads taking turns on libconfuse's lock under ASan or
+   * valgrind on a busy machine took 6.5 s (1 s of CPU). */
+  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, buf_grows_and_escapes);
   tcase_add_test(tc, replace_writes_only_on_change);
   tcase_add_test(tc, spawn_captures_and_times_out);
