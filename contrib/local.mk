@@ -57,8 +57,8 @@ uninstall-hook:
 	  rm -f "$(DESTDIR)$(collectdplugindir)/$${m%.la}.so"; done
 	for m in $(gmondmodule_LTLIBRARIES); do \
 	  rm -f "$(DESTDIR)$(gmondmoduledir)/$${m%.la}.so"; done
-TESTS += t/install.sh t/man-pages.sh
-EXTRA_DIST += t/install.sh t/man-pages.sh
+TESTS += t/install.sh t/man-pages.sh t/graph.sh
+EXTRA_DIST += t/install.sh t/man-pages.sh t/graph.sh
 
 # Debian packaging (dpkg-buildpackage -us -uc -b) and its test, the
 # quickstart stage "package" (root: it installs and purges the packages).
