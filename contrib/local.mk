@@ -74,3 +74,16 @@ EXTRA_DIST += t/package.sh debian/changelog debian/control debian/copyright \
 EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \
 	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs \
 	contrib/demo/demo-forecast.png
+
+# A load generator and its OCF resource agent (ocf:patmon:load): services
+# with real, known CPU load for test and demo clusters.
+patmonlibexec_PROGRAMS += contrib/load/patmon-load
+contrib_load_patmon_load_SOURCES = contrib/load/patmon-load.c
+ocfagentdir = $(ocfrootdir)/resource.d/patmon
+ocfagent_SCRIPTS = contrib/pacemaker/load
+CLEANFILES += contrib/pacemaker/load
+EXTRA_DIST += contrib/pacemaker/load.in
+contrib/pacemaker/load: contrib/pacemaker/load.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) contrib/pacemaker && \
+	sed -e 's|@PATMON_LOAD@|$(patmonlibexecdir)/patmon-load|g' \
+	  $(srcdir)/contrib/pacemaker/load.in > $@.tmp && chmod +x $@.tmp && mv $@.tmp $@

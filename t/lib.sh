@@ -19,13 +19,18 @@ need_cmd() {
 }
 
 # A private work dir removed at exit, and pids and commands to clean up.
-T=$(mktemp -d "${TMPDIR:-/tmp}/patmon-test.XXXXXX")
+# Inside a sandbox (t/cluster-lib.sh) the script that made it owns $T.
+if [ -n "${PATMON_T:-}" ]; then
+  T=$PATMON_T
+else
+  T=$(mktemp -d "${TMPDIR:-/tmp}/patmon-test.XXXXXX")
+fi
 _cleanups=()
 at_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
   local i
   for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[i]}" >/dev/null 2>&1 || true; done
-  rm -rf "$T"
+  [ -n "${PATMON_T:-}" ] || rm -rf "$T"
 }
 trap _run_cleanups EXIT
 trap 'exit 130' INT TERM

@@ -3,3 +3,12 @@ EXTRA_DIST += t/valgrind-run t/lib.sh
 # Every Check unit test is also a test program of `make check`.
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
+
+# The live cluster test bed (t/cluster-lib.sh): process 1 of each node. Built
+# by `make` too: the demo runs on the same cluster.
+noinst_PROGRAMS += t/cluster-init
+t_cluster_init_SOURCES = t/cluster-init.c
+# cluster-watch: when an entries file first lists something (latencies).
+noinst_PROGRAMS += t/cluster-watch
+t_cluster_watch_SOURCES = t/cluster-watch.c
+t_cluster_watch_LDADD = libpm.la
