@@ -175,10 +175,37 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
 /* The classes one provider lists together with cls (one listing). */
 unsigned pat_provider_classes(pat_class_t cls);
 
+/* What a monitor keeps between resource listings (prov_pcmk.c): the last
+ * crm_mon and cibadmin output, and what HA events said since. */
+struct pat_rsc_event {
+  char *rsc;
+  bool started;   /* else stopped */
+  uint64_t at_ns; /* pm_now_ns() when told */
+};
+struct pat_pcmk_cache {
+  pm_buf_t mon, cib; /* mon.len == 0: nothing listed yet */
+  char node[256];
+  bool cached_only; /* the next listing uses mon and cib, runs nothing */
+  struct pat_rsc_event *ev;
+  size_t nev;
+};
+/* Records an event (replacing an earlier one for rsc). */
+int pat_pcmk_event(struct pat_pcmk_cache *c, const char *rsc, bool started);
+/* Forgets the events crm_mon now agrees with and those older than
+ * PAT_EVENT_GRACE_S; here[i] says whether crm_mon runs ev[i] here. */
+void pat_pcmk_settle(struct pat_pcmk_cache *c, const bool *here, uint64_t now);
+void pat_pcmk_cache_free(struct pat_pcmk_cache *c);
+
 /* Parsers the providers use, exposed for tests on captured data. */
 int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len);
+/* Lists the resources crm_mon runs on node, or that events say started
+ * here (ev, nev: each listed here when started, never when stopped,
+ * whatever crm_mon says). ret_here (may be NULL, nev entries) receives
+ * whether crm_mon itself runs each event's resource here. */
 int pat_parse_crm_mon(pat_inventory_t *inv, const char *crm_mon_xml, size_t len,
-                      const char *cib_xml, size_t cib_len, const char *node);
+                      const char *cib_xml, size_t cib_len, const char *node,
+                      const struct pat_rsc_event *ev, size_t nev,
+                      bool *ret_here);
 /* collectd df's instance name for a mount point ("/" -> "root"). */
 void pat_mount_name(const char *mnt, char *buf, size_t len);
 

@@ -27,10 +27,11 @@ struct pat_monitor {
   uint64_t match_hash; /* the condition last reported as gave up, or 0 */
   struct stat set_stat;
   pat_inventory_t
-      *invs[PAT_NCLASSES]; /* by class; shared by a provider's classes */
-  pm_buf_t json;           /* the current entries as JSON */
-  bool unwritten;          /* json is not in the entries file yet */
-  int write_error;         /* the last write's, reported once */
+      *invs[PAT_NCLASSES];    /* by class; shared by a provider's classes */
+  pm_buf_t json;              /* the current entries as JSON */
+  bool unwritten;             /* json is not in the entries file yet */
+  int write_error;            /* the last write's, reported once */
+  struct pat_pcmk_cache pcmk; /* resources: last output, HA events */
 };
 
 static bool same_file(const struct stat *a, const struct stat *b) {
@@ -244,6 +245,7 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
     /* A new set: everything is listed again for it (it may read other
      * keys), and it is installed only once that and its expansion work. */
     pat_inventory_t *invs[PAT_NCLASSES] = {0};
+    m->pcmk.cached_only = false;
     r = relist(m, nset, PAT_ALL_CLASSES, invs);
     if (r == 0)
       r = pat_expand_invs(nset, (const pat_inventory_t *const *)invs, NULL,
@@ -266,6 +268,22 @@ int pat_monitor_refresh(pat_monitor_t *m, unsigned classes,
     m->set_stat = st;
     m->bad_hash = 0;
   } else if (classes) {
+    /* HA events first from crm_mon's last word, with no command run, so
+     * the entries file follows at once; then the full listing. */
+    if (classes & 1u << PAT_RESOURCE && m->pcmk.cached_only &&
+        m->pcmk.mon.len) {
+      r = relist(m, m->set, 1u << PAT_RESOURCE, m->invs);
+      if (r == 0)
+        r = pat_expand_invs(m->set, (const pat_inventory_t *const *)m->invs,
+                            NULL, &next);
+      if (r == 0)
+        r = publish(m, next, info);
+      write_entries(m, info);
+      pat_entries_free(next);
+      next = NULL;
+      if (r < 0)
+        goto out;
+    }
     r = relist(m, m->set, classes, m->invs);
     if (r == 0)
       r = pat_expand_invs(m->set, (const pat_inventory_t *const *)m->invs, NULL,
@@ -291,6 +309,7 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
     return r;
   pthread_mutex_init(&m->lock, NULL);
   m->scan = o->scan;
+  m->scan.pcmk = &m->pcmk;
   m->patterns = strdup(o->patterns);
   if (!m->patterns ||
       (o->entries_file && !(m->entries_file = strdup(o->entries_file))))
@@ -330,6 +349,11 @@ pat_entries_t *pat_monitor_entries(pat_monitor_t *m) {
   return e;
 }
 
+int pat_monitor_resource_event(pat_monitor_t *m, const char *rsc,
+                               bool started) {
+  return pat_pcmk_event(&m->pcmk, rsc, started);
+}
+
 const pat_set_t *pat_monitor_set(pat_monitor_t *m) { return m->set; }
 
 unsigned pat_monitor_classes(pat_monitor_t *m) {
@@ -342,6 +366,7 @@ void pat_monitor_free(pat_monitor_t *m) {
   free_invs(m->invs);
   pat_entries_free(m->cur);
   pat_set_free(m->set);
+  pat_pcmk_cache_free(&m->pcmk);
   pm_buf_free(&m->json);
   free(m->patterns);
   free(m->entries_file);

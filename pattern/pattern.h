@@ -78,6 +78,8 @@ typedef struct pat_scan_opts {
   const char *mountinfo; /* NULL: "/proc/self/mountinfo" */
   const char *node;      /* local Pacemaker node; NULL: crm_node -n, uname */
   int timeout_ms;        /* for crm_mon and cibadmin; 0: 10 s */
+  struct pat_pcmk_cache *pcmk; /* a monitor's: the last crm_mon and CIB
+                                  output and the HA events since; NULL */
 } pat_scan_opts_t;
 
 /* Lists this machine's objects. A provider that cannot run here (no
@@ -210,6 +212,16 @@ int pat_monitor_new(const pat_monitor_opts_t *o, pat_monitor_t **ret,
  * old entries stay). A pattern file that is bad, gone or unreadable keeps
  * the last good set (ret->reload_error). */
 int pat_monitor_refresh(pat_monitor_t *m, unsigned classes, pat_refresh_t *ret);
+/* The HA stack says resource rsc (a Pacemaker id, as in its alerts) just
+ * started (started = true) or stopped on this node. The next refresh that
+ * lists resources expands at once from the last crm_mon and CIB output with
+ * that applied (no command runs, so the entries file follows within
+ * milliseconds), then lists again with crm_mon and cibadmin. Until crm_mon
+ * shows the same, for PAT_EVENT_GRACE_S at most, listings keep the event's
+ * word: the CIB may record an operation after its alert. For the
+ * refreshing thread. -ENOMEM, or -EINVAL for an empty name. */
+#define PAT_EVENT_GRACE_S 30
+int pat_monitor_resource_event(pat_monitor_t *m, const char *rsc, bool started);
 /* A new reference to the current entries; release with pat_entries_free. */
 pat_entries_t *pat_monitor_entries(pat_monitor_t *m);
 /* Classes the current pattern set uses. */

@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -67,27 +68,59 @@ static bool runs_on(xmlNode *rsc, const char *node) {
   return false;
 }
 
+struct walk {
+  pat_inventory_t *inv;
+  xmlNode *cib_root;
+  const char *node;
+  const struct pat_rsc_event *ev; /* what HA events said since */
+  size_t nev;
+  bool *here; /* per event: crm_mon runs it here */
+};
+
+/* The event about resource id (crm_mon's id, "id:N" for a clone instance
+ * matches "id:N" or "id"), or NULL. */
+static const struct pat_rsc_event *event_for(const struct walk *w,
+                                             const char *id, size_t *ret_i) {
+  size_t base = strcspn(id, ":");
+  for (size_t i = 0; i < w->nev; i++) {
+    const char *e = w->ev[i].rsc;
+    if (strcmp(e, id) == 0 ||
+        (strlen(e) == base && strncmp(e, id, base) == 0)) {
+      *ret_i = i;
+      return &w->ev[i];
+    }
+  }
+  return NULL;
+}
+
 /* Walks crm_mon's <resources>; group is the enclosing group/clone id. */
-static int walk(pat_inventory_t *inv, xmlNode *n, const char *group,
-                xmlNode *cib_root, const char *node) {
+static int walk(const struct walk *w, xmlNode *n, const char *group) {
   int r = 0;
+  pat_inventory_t *inv = w->inv;
   for (; r == 0 && n; n = n->next) {
     if (pm_xml_is(n, "group") || pm_xml_is(n, "clone") ||
         pm_xml_is(n, "bundle")) {
-      r = walk(inv, n->children, pm_xml_attr(n, "id"), cib_root, node);
+      r = walk(w, n->children, pm_xml_attr(n, "id"));
       continue;
     }
-    if (!pm_xml_is(n, "resource") || !runs_on(n, node))
-      continue;
     const char *id = pm_xml_attr(n, "id");
-    if (!id || !*id)
+    if (!pm_xml_is(n, "resource") || !id || !*id)
+      continue;
+    bool here = runs_on(n, w->node);
+    size_t k;
+    const struct pat_rsc_event *ev = event_for(w, id, &k);
+    if (ev && w->here)
+      w->here[k] = here;
+    /* An event is this node's own word and may be newer than the CIB. */
+    if (ev ? !ev->started : !here)
       continue;
     /* Anonymous clone instances may be shown as "id:N". */
     char base[256];
     snprintf(base, sizeof(base), "%s", id);
     base[strcspn(base, ":")] = '\0';
     const char *agent = pm_xml_attr(n, "resource_agent");
-    const char *role = pm_xml_attr(n, "role");
+    const char *role = here ? pm_xml_attr(n, "role") : "Started";
+    const char *node = w->node;
     r = pat_inv_begin(inv, PAT_RESOURCE, base, base, 0, true);
     if (r == 0)
       r = pat_inv_prop(inv, "RSC", base, true);
@@ -107,8 +140,8 @@ static int walk(pat_inventory_t *inv, xmlNode *n, const char *group,
                strchr(agent + 8, '.') ? "" : ".service");
       r = pat_inv_prop(inv, "CGROUP", cg, true);
     }
-    if (r == 0 && cib_root)
-      r = add_params(inv, find_primitive(cib_root, base));
+    if (r == 0 && w->cib_root)
+      r = add_params(inv, find_primitive(w->cib_root, base));
     if (r == 0)
       r = pat_inv_end(inv);
     else
@@ -126,7 +159,9 @@ static xmlDoc *read_xml(const char *text, size_t len) {
 }
 
 int pat_parse_crm_mon(pat_inventory_t *inv, const char *mon, size_t len,
-                      const char *cib, size_t cib_len, const char *node) {
+                      const char *cib, size_t cib_len, const char *node,
+                      const struct pat_rsc_event *ev, size_t nev,
+                      bool *ret_here) {
   xmlDoc *doc = read_xml(mon, len);
   xmlDoc *cdoc = read_xml(cib, cib_len);
   int r = 0;
@@ -137,11 +172,18 @@ int pat_parse_crm_mon(pat_inventory_t *inv, const char *mon, size_t len,
   if (cib && !cdoc)
     r = pat_inv_note(inv, PAT_RESOURCE,
                      "the CIB is not valid XML: resource parameters unknown");
+  struct walk w = {.inv = inv,
+                   .cib_root = cdoc ? xmlDocGetRootElement(cdoc) : NULL,
+                   .node = node,
+                   .ev = ev,
+                   .nev = nev,
+                   .here = ret_here};
+  for (size_t i = 0; ret_here && i < nev; i++)
+    ret_here[i] = false; /* not in crm_mon at all */
   xmlNode *root = xmlDocGetRootElement(doc);
   for (xmlNode *n = root ? root->children : NULL; r == 0 && n; n = n->next)
     if (pm_xml_is(n, "resources"))
-      r = walk(inv, n->children, NULL, cdoc ? xmlDocGetRootElement(cdoc) : NULL,
-               node);
+      r = walk(&w, n->children, NULL);
 out:
   xmlFreeDoc(doc);
   xmlFreeDoc(cdoc);
@@ -224,11 +266,83 @@ static void local_node(const pat_scan_opts_t *o, int timeout_ms, char *buf,
   pm_buf_free(&out);
 }
 
+/* ---- what a monitor keeps between listings ---- */
+
+/* At most this many events are remembered (one per resource): the oldest
+ * goes first. */
+#define MAX_EVENTS 4096
+
+int pat_pcmk_event(struct pat_pcmk_cache *c, const char *rsc, bool started) {
+  if (!rsc || !*rsc)
+    return -EINVAL;
+  size_t i = 0;
+  while (i < c->nev && strcmp(c->ev[i].rsc, rsc) != 0)
+    i++;
+  if (i == c->nev) {
+    char *copy = strdup(rsc);
+    if (!copy)
+      return -ENOMEM;
+    if (c->nev == MAX_EVENTS) {
+      free(c->ev[0].rsc);
+      memmove(c->ev, c->ev + 1, --c->nev * sizeof(*c->ev));
+      i--;
+    } else {
+      struct pat_rsc_event *ev = realloc(c->ev, (c->nev + 1) * sizeof(*ev));
+      if (!ev) {
+        free(copy);
+        return -ENOMEM;
+      }
+      c->ev = ev;
+    }
+    c->ev[c->nev++] = (struct pat_rsc_event){.rsc = copy};
+  }
+  c->ev[i].started = started;
+  c->ev[i].at_ns = pm_now_ns();
+  c->cached_only = true;
+  return 0;
+}
+
+void pat_pcmk_settle(struct pat_pcmk_cache *c, const bool *here, uint64_t now) {
+  size_t k = 0;
+  for (size_t i = 0; i < c->nev; i++) {
+    bool agreed = here[i] == c->ev[i].started;
+    bool old = now - c->ev[i].at_ns > (uint64_t)PAT_EVENT_GRACE_S * 1000000000;
+    if (agreed || old)
+      free(c->ev[i].rsc);
+    else
+      c->ev[k++] = c->ev[i];
+  }
+  c->nev = k;
+}
+
+void pat_pcmk_cache_free(struct pat_pcmk_cache *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->nev; i++)
+    free(c->ev[i].rsc);
+  free(c->ev);
+  pm_buf_free(&c->mon);
+  pm_buf_free(&c->cib);
+  *c = (struct pat_pcmk_cache){0};
+}
+
+/* With a cache whose events are news, the last output with them applied:
+ * no command runs. Else crm_mon and cibadmin, their output kept. */
 int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
                   unsigned classes) {
+  struct pat_pcmk_cache *c = o->pcmk;
+  if (c && c->cached_only && c->mon.len) {
+    c->cached_only = false;
+    return pat_parse_crm_mon(inv, c->mon.data, c->mon.len,
+                             c->cib.len ? c->cib.data : NULL, c->cib.len,
+                             c->node, c->ev, c->nev, NULL);
+  }
+  if (c)
+    c->cached_only = false;
   int timeout = o->timeout_ms > 0 ? o->timeout_ms : 10000;
   pm_buf_t mon = {0}, cib = {0};
   char node[256];
+  bool *here = NULL;
   char *mon_argv[] = {"crm_mon", "-1", "--output-as=xml", NULL};
   char *cib_argv[] = {"cibadmin", "-Q", NULL};
   int r = run(inv, mon_argv, timeout, &mon);
@@ -251,9 +365,24 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
   if (run(inv, cib_argv, timeout, &cib) < 0)
     pm_buf_reset(&cib);
   local_node(o, timeout, node, sizeof(node));
+  if (c && c->nev && !(here = calloc(c->nev, sizeof(*here)))) {
+    r = -ENOMEM;
+    goto out;
+  }
   r = pat_parse_crm_mon(inv, mon.data, mon.len, cib.len ? cib.data : NULL,
-                        cib.len, node);
+                        cib.len, node, c ? c->ev : NULL, c ? c->nev : 0, here);
+  if (r == 0 && c) {
+    if (here)
+      pat_pcmk_settle(c, here, pm_now_ns());
+    pm_buf_free(&c->mon);
+    pm_buf_free(&c->cib);
+    c->mon = mon;
+    c->cib = cib;
+    mon = cib = (pm_buf_t){0};
+    snprintf(c->node, sizeof(c->node), "%s", node);
+  }
 out:
+  free(here);
   pm_buf_free(&mon);
   pm_buf_free(&cib);
   return r;

@@ -207,6 +207,7 @@ static void *worker(void *arg) {
     if (r == HP_NEXT_BATCH) {
       __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
       __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
+      pm_relist_resources(p->mon, b);
       classes = pm_relist_classes(b->kinds);
     }
     char line[512];

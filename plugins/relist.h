@@ -29,4 +29,17 @@ static inline unsigned pm_relist_classes(unsigned kinds) {
   return classes;
 }
 
+/* Tells the monitor what the batch says about resources starting and
+ * stopping here, so that its next refresh follows them at once (see
+ * pat_monitor_resource_event). Events beyond the batch's listed items, or
+ * that cannot be recorded, are followed by the listing alone. */
+static inline void pm_relist_resources(pat_monitor_t *m, const hp_batch_t *b) {
+  for (unsigned i = 0; i < b->nitems; i++) {
+    const hp_event_t *ev = &b->items[i];
+    if (ev->kind == HP_RESOURCE &&
+        (ev->action == HP_ACT_START || ev->action == HP_ACT_STOP))
+      pat_monitor_resource_event(m, ev->name, ev->action == HP_ACT_START);
+  }
+}
+
 #endif

@@ -646,8 +646,9 @@ START_TEST(crm_mon_captured) {
   char *mon = slurp(data_path("pcmk/crm_mon.xml"));
   char *cib = slurp(data_path("pcmk/cib.xml"));
   pat_inventory_t *inv = pat_inventory_new();
-  ck_assert_int_eq(
-      pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib), "node1"), 0);
+  ck_assert_int_eq(pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib),
+                                     "node1", NULL, 0, NULL),
+                   0);
   pat_inv_finish(inv);
   ck_assert_uint_eq(pat_inventory_count(inv), 3); /* nfs-data, nfs-ip, ping */
   long fs = find(inv, PAT_RESOURCE, "nfs-data");
@@ -660,8 +661,9 @@ START_TEST(crm_mon_captured) {
   pat_inventory_free(inv);
 
   inv = pat_inventory_new();
-  ck_assert_int_eq(
-      pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib), "node2"), 0);
+  ck_assert_int_eq(pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib),
+                                     "node2", NULL, 0, NULL),
+                   0);
   pat_inv_finish(inv);
   ck_assert_uint_eq(pat_inventory_count(inv), 3); /* db-vg, ping, web */
   long vg = find(inv, PAT_RESOURCE, "db-vg");
@@ -673,11 +675,59 @@ START_TEST(crm_mon_captured) {
 
   /* Broken XML: nothing listed, a note says why, no crash. */
   inv = pat_inventory_new();
-  ck_assert_int_eq(
-      pat_parse_crm_mon(inv, mon, strlen(mon) / 2, "<cib", 4, "node1"), 0);
+  ck_assert_int_eq(pat_parse_crm_mon(inv, mon, strlen(mon) / 2, "<cib", 4,
+                                     "node1", NULL, 0, NULL),
+                   0);
   ck_assert_uint_eq(pat_inventory_count(inv), 0);
   ck_assert_ptr_nonnull(pat_inventory_note(inv, PAT_RESOURCE));
   pat_inventory_free(inv);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
+/* HA events are this node's own word: they win over crm_mon's output of
+ * before them, until crm_mon agrees or they grow old. */
+START_TEST(crm_mon_events) {
+  char *mon = slurp(data_path("pcmk/crm_mon.xml"));
+  char *cib = slurp(data_path("pcmk/cib.xml"));
+  struct pat_pcmk_cache c = {0};
+  ck_assert_int_eq(pat_pcmk_event(&c, "nfs-data", false), 0);
+  ck_assert_int_eq(pat_pcmk_event(&c, "db-vg", true), 0);
+  ck_assert_int_eq(pat_pcmk_event(&c, "nfs-ip", true), 0);
+  ck_assert_int_eq(pat_pcmk_event(&c, "db-vg", true), 0); /* replaces */
+  ck_assert_int_eq(pat_pcmk_event(&c, "", true), -EINVAL);
+  ck_assert_uint_eq(c.nev, 3);
+  ck_assert(c.cached_only);
+  bool here[3];
+  pat_inventory_t *inv = pat_inventory_new();
+  ck_assert_int_eq(pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib),
+                                     "node1", c.ev, c.nev, here),
+                   0);
+  pat_inv_finish(inv);
+  /* nfs-data stopped here, db-vg (node2 for crm_mon) started here. */
+  ck_assert_int_lt(find(inv, PAT_RESOURCE, "nfs-data"), 0);
+  long vg = find(inv, PAT_RESOURCE, "db-vg");
+  ck_assert_int_ge(vg, 0);
+  ck_assert_str_eq(get(inv, vg, "PARAM{vgname}"), "vgdb");
+  ck_assert_str_eq(get(inv, vg, "ROLE"), "Started");
+  ck_assert_str_eq(get(inv, vg, "NODE"), "node1");
+  ck_assert_int_ge(find(inv, PAT_RESOURCE, "nfs-ip"), 0);
+  ck_assert_uint_eq(pat_inventory_count(inv), 3); /* db-vg, nfs-ip, ping */
+  ck_assert(here[0] && !here[1] && here[2]);
+  pat_inventory_free(inv);
+  /* crm_mon agrees on nfs-ip only: the other two stay, for the grace
+   * period. */
+  uint64_t now = pm_now_ns();
+  pat_pcmk_settle(&c, here, now);
+  ck_assert_uint_eq(c.nev, 2);
+  ck_assert_str_eq(c.ev[0].rsc, "nfs-data");
+  ck_assert_str_eq(c.ev[1].rsc, "db-vg");
+  bool still[2] = {true, false};
+  pat_pcmk_settle(&c, still, now + (uint64_t)PAT_EVENT_GRACE_S * 2000000000);
+  ck_assert_uint_eq(c.nev, 0);
+  pat_pcmk_cache_free(&c);
+  pat_pcmk_cache_free(NULL);
   free(mon);
   free(cib);
 }
@@ -1070,6 +1120,7 @@ static Suite *suite(void) {
   tcase_add_test(prov, udev_live);
   tcase_add_test(prov, units_without_a_bus);
   tcase_add_test(prov, crm_mon_captured);
+  tcase_add_test(prov, crm_mon_events);
   tcase_add_test(snap, snapshot_round_trip);
   tcase_add_loop_test(snap, snapshot_errors, 0,
                       sizeof(bad_snapshots) / sizeof(bad_snapshots[0]));
