@@ -140,7 +140,7 @@ int hp_batch_format(const hp_batch_t *b, char *buf, size_t len) {
     buf[0] = '\0';
   put(buf, len, &n, "%u event%s", b->events, b->events == 1 ? "" : "s");
   const char *sep = " (";
-  for (unsigned k = 1; k && k <= HP_RESCAN; k <<= 1)
+  for (unsigned k = 1; k && k <= HP_NODE; k <<= 1)
     if (b->kinds & k) {
       put(buf, len, &n, "%s%s", sep, hp_kind_name(k));
       sep = ", ";

@@ -28,6 +28,7 @@
 #define HP_RESOURCE 0x08u /* an HA resource started, stopped or migrated */
 #define HP_VOLUME 0x10u   /* a data volume was added or removed */
 #define HP_RESCAN 0x20u   /* rescan everything (asked for, or events lost) */
+#define HP_NODE 0x40u     /* a cluster node was lost or became a member */
 
 /* Limits of the socket grammar, in bytes, terminating NUL excluded. */
 #define HP_NAME_MAX 255   /* resource name */
@@ -47,10 +48,12 @@ typedef enum hp_action {
   HP_ACT_START,
   HP_ACT_STOP,
   HP_ACT_MIGRATE,
+  HP_ACT_LOST,   /* a node left the cluster's membership */
+  HP_ACT_MEMBER, /* a node (re)joined it */
 } hp_action_t;
 
-/* One event. name is a resource name, a volume path, a device's kernel name
- * (sda, eth0) or empty (rescan, mount table change). */
+/* One event. name is a resource name, a volume path, a node name, a
+ * device's kernel name (sda, eth0) or empty (rescan, mount table change). */
 typedef struct hp_event {
   unsigned kind; /* one HP_* kind */
   hp_action_t action;
@@ -140,6 +143,9 @@ int hp_watch_wake(hp_watch_t *w);
  *                                      "." or ".." component, no trailing
  *                                      "/"), no control character, at most
  *                                      HP_PATH_MAX bytes; may hold spaces
+ *   node lost|member NODE              NODE: a cluster node's name,
+ *                                      [A-Za-z0-9_.-] (bytes >= 0x80 count
+ *                                      as letters), at most HP_NAME_MAX bytes
  *   rescan
  * Returns 0 and fills *ret, -EMSGSIZE when a field is too long or
  * -EBADMSG when malformed; then the reason (without the input) is in why (may

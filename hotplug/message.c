@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum hp_arg { ARG_NONE, ARG_NAME, ARG_PATH };
+enum hp_arg { ARG_NONE, ARG_NAME, ARG_PATH, ARG_NODE };
 
 /* One row per message: the first word, the second (NULL: none), what it
  * means and what argument follows. */
@@ -46,6 +46,16 @@ static const struct hp_verb {
      .kind = HP_VOLUME,
      .action = HP_ACT_REMOVE,
      .arg = ARG_PATH},
+    {.type = "node",
+     .verb = "lost",
+     .kind = HP_NODE,
+     .action = HP_ACT_LOST,
+     .arg = ARG_NODE},
+    {.type = "node",
+     .verb = "member",
+     .kind = HP_NODE,
+     .action = HP_ACT_MEMBER,
+     .arg = ARG_NODE},
     {.type = "rescan",
      .kind = HP_RESCAN,
      .action = HP_ACT_NONE,
@@ -60,6 +70,7 @@ static const struct {
 } kind_names[] = {
     {HP_DEVICE, "device"},     {HP_NET, "net"},       {HP_MOUNT, "mount"},
     {HP_RESOURCE, "resource"}, {HP_VOLUME, "volume"}, {HP_RESCAN, "rescan"},
+    {HP_NODE, "node"},
 };
 
 static const char *const action_names[] = {
@@ -67,6 +78,7 @@ static const char *const action_names[] = {
     [HP_ACT_REMOVE] = "remove", [HP_ACT_CHANGE] = "change",
     [HP_ACT_MOVE] = "move",     [HP_ACT_START] = "start",
     [HP_ACT_STOP] = "stop",     [HP_ACT_MIGRATE] = "migrate",
+    [HP_ACT_LOST] = "lost",     [HP_ACT_MEMBER] = "member",
 };
 
 void hp_why(char *why, size_t whylen, const char *fmt, ...) {
@@ -151,6 +163,25 @@ static int check_name(field_t f, char *why, size_t whylen) {
 bad:
   hp_why(why, whylen, "bad character in resource name at byte %zu", i + 1);
   return -EBADMSG;
+}
+
+/* A node name: a host name, or what corosync.conf's nodelist calls it. */
+static int check_node(field_t f, char *why, size_t whylen) {
+  if (f.n == 0) {
+    hp_why(why, whylen, "node name missing");
+    return -EBADMSG;
+  }
+  if (f.n > HP_NAME_MAX) {
+    hp_why(why, whylen, "node name too long (%zu > %d bytes)", f.n,
+           HP_NAME_MAX);
+    return -EMSGSIZE;
+  }
+  for (size_t i = 0; i < f.n; i++)
+    if (!name_char((unsigned char)f.p[i], false)) {
+      hp_why(why, whylen, "bad character in node name at byte %zu", i + 1);
+      return -EBADMSG;
+    }
+  return 0;
 }
 
 static int check_path(field_t f, char *why, size_t whylen) {
@@ -243,14 +274,16 @@ int hp_parse_message(const char *msg, size_t len, hp_event_t *ret, char *why,
       r = -EBADMSG;
     }
     break;
-  case ARG_NAME: {
+  case ARG_NAME:
+  case ARG_NODE: {
     field_t after = rest;
     field_t name = next_word(&after);
     if (after.n) {
-      hp_why(why, whylen, "unexpected text after resource name");
+      hp_why(why, whylen, "unexpected text after %s name", v->type);
       return -EBADMSG;
     }
-    r = check_name(name, why, whylen);
+    r = v->arg == ARG_NAME ? check_name(name, why, whylen)
+                           : check_node(name, why, whylen);
     break;
   }
   case ARG_PATH:

@@ -62,6 +62,13 @@ static const struct parse_case {
      "/srv/.snap/a..b"},
     {"rescan", 0, 0, HP_RESCAN, HP_ACT_NONE, ""},
     {"rescan \r\n", 0, 0, HP_RESCAN, HP_ACT_NONE, ""},
+    {"node lost node1\n", 0, 0, HP_NODE, HP_ACT_LOST, "node1"},
+    {"node member 10-db.example_1", 0, 0, HP_NODE, HP_ACT_MEMBER,
+     "10-db.example_1"},
+    {"node lost", 0, -EBADMSG, 0, 0, "node name missing"},
+    {"node lost a b", 0, -EBADMSG, 0, 0, "unexpected text after node name"},
+    {"node lost web:1", 0, -EBADMSG, 0, 0, "bad character in node name"},
+    {"node gone n1", 0, -EBADMSG, 0, 0, "unknown action for node"},
     {"", 0, -EBADMSG, 0, 0, "empty message"},
     {"  \n", 0, -EBADMSG, 0, 0, "empty message"},
     {"bogus x", 0, -EBADMSG, 0, 0, "unknown message type"},
@@ -139,6 +146,9 @@ START_TEST(parse_limits) {
   ck_assert_uint_eq(strlen(ev.name), HP_PATH_MAX);
   ck_assert_int_eq(parse_sized("volume add /", HP_PATH_MAX, 'p', &ev, why),
                    -EMSGSIZE);
+  ck_assert_int_eq(parse_sized("node lost ", HP_NAME_MAX, 'n', &ev, why), 0);
+  ck_assert_int_eq(parse_sized("node lost ", HP_NAME_MAX + 1, 'n', &ev, why),
+                   -EMSGSIZE);
   ck_assert_int_eq(parse_sized("rescan", HP_DGRAM_MAX, ' ', &ev, why),
                    -EMSGSIZE);
   ck_assert_ptr_nonnull(strstr(why, "message too long"));
@@ -193,6 +203,8 @@ START_TEST(names) {
   ck_assert_str_eq(hp_kind_name(HP_RESCAN), "rescan");
   ck_assert_str_eq(hp_kind_name(HP_NET | HP_DEVICE), "?");
   ck_assert_str_eq(hp_action_name(HP_ACT_MIGRATE), "migrate");
+  ck_assert_str_eq(hp_kind_name(HP_NODE), "node");
+  ck_assert_str_eq(hp_action_name(HP_ACT_LOST), "lost");
   ck_assert_str_eq(hp_action_name(HP_ACT_NONE), "");
   ck_assert_str_eq(hp_action_name((hp_action_t)99), "?");
 }

@@ -3,8 +3,8 @@
 # the debounce window plus slack: veth pairs (in hp-watch's private network
 # namespace), a zram disk, a tmpfs mount (in its private mount namespace),
 # and the Pacemaker alert agent run as hacluster with the environment
-# Pacemaker gives it, for a recipient taken from contrib/pacemaker/alerts.xml
-# loaded into a CIB_file.
+# Pacemaker gives it (resource and node alerts), for a recipient taken from
+# contrib/pacemaker/alerts.xml loaded into a CIB_file.
 . "$top_srcdir/t/lib.sh"
 need_integration
 need_root "veth pairs, zram and mounts"
@@ -63,6 +63,14 @@ for task in start:start migrate_from:migrate migrate_to:migrate stop:stop; do
   step
   alert "${task%:*}" 0 "$node" fs_srv || fail "alert ${task%:*} exited $?"
   expect "alert ${task%:*}" "resource ${task#*:} fs_srv"
+done
+
+# Node alerts, for any node (Pacemaker runs them on every member).
+for state in lost member; do
+  step
+  alert - 0 other-node - CRM_alert_kind=node CRM_alert_desc=$state CRM_alert_nodeid=2 ||
+    fail "node alert $state exited $?"
+  expect "node alert $state" "node $state other-node"
 done
 
 # Ignored: failures, other operations, other nodes, other kinds, no

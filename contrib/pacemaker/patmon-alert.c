@@ -1,11 +1,14 @@
 /* patmon-alert: a Pacemaker alert agent that tells the local patmon when a
- * resource started, stopped or migrated on this node.
+ * resource started, stopped or migrated on this node, and when a node left
+ * or joined the cluster.
  *
  * Pacemaker runs it (as hacluster, under its alert timeout) with CRM_alert_*
  * in the environment and CRM_alert_recipient set to the recipient value: the
- * path of patmon's event socket. A successful (rc 0) start, stop,
- * migrate_to or migrate_from of a resource on this node becomes one datagram
- * "resource start|stop|migrate NAME"; everything else is ignored.
+ * path of an event socket (the pattern plugin's, or patmon-balance's). A
+ * successful (rc 0) start, stop, migrate_to or migrate_from of a resource on
+ * this node becomes one datagram "resource start|stop|migrate NAME"; a node
+ * alert (any node: Pacemaker runs it on every member) becomes "node
+ * lost|member NODE"; everything else is ignored.
  *
  * It never blocks Pacemaker for long and loses no event: hp_send waits for
  * room while patmon's queue is full, SEND_WAIT_MS at most, and a missing
@@ -44,6 +47,15 @@ static const struct {
     {.task = "stop", .action = HP_ACT_STOP},
     {.task = "migrate_to", .action = HP_ACT_MIGRATE},
     {.task = "migrate_from", .action = HP_ACT_MIGRATE},
+};
+
+/* Node alerts: CRM_alert_desc is the node's new membership state. */
+static const struct {
+  const char *desc;
+  hp_action_t action;
+} node_states[] = {
+    {.desc = "lost", .action = HP_ACT_LOST},
+    {.desc = "member", .action = HP_ACT_MEMBER},
 };
 
 static const char *env(const char *name) {
@@ -101,22 +113,40 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *path = env("CRM_alert_recipient");
-  const char *task = env("CRM_alert_task");
   const char *node = env("CRM_alert_node");
-  /* Alerts may have no recipient yet; other kinds and failed or unfinished
-   * operations change nothing here. */
-  if (!path || strcmp(kind, "resource") != 0 || !task || !node ||
-      !env_is("CRM_alert_rc", "0") ||
-      (env("CRM_alert_status") && !env_is("CRM_alert_status", "0")))
+  /* Alerts may have no recipient yet. */
+  if (!path || !node)
     return 0;
-  hp_event_t ev = {.kind = HP_RESOURCE, .action = HP_ACT_NONE};
-  for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++)
-    if (strcmp(task, tasks[i].task) == 0)
-      ev.action = tasks[i].action;
-  if (ev.action == HP_ACT_NONE || !node_is_local(node))
-    return 0;
+  hp_event_t ev = {.action = HP_ACT_NONE};
+  const char *name = NULL, *what = "resource";
+  if (strcmp(kind, "resource") == 0) {
+    /* Failed or unfinished operations change nothing here. */
+    const char *task = env("CRM_alert_task");
+    if (!task || !env_is("CRM_alert_rc", "0") ||
+        (env("CRM_alert_status") && !env_is("CRM_alert_status", "0")))
+      return 0;
+    ev.kind = HP_RESOURCE;
+    for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++)
+      if (strcmp(task, tasks[i].task) == 0)
+        ev.action = tasks[i].action;
+    if (ev.action == HP_ACT_NONE || !node_is_local(node))
+      return 0;
+    name = env("CRM_alert_rsc");
+  } else if (strcmp(kind, "node") == 0) {
+    const char *desc = env("CRM_alert_desc");
+    ev.kind = HP_NODE;
+    for (size_t i = 0; desc && i < sizeof(node_states) / sizeof(node_states[0]);
+         i++)
+      if (strcmp(desc, node_states[i].desc) == 0)
+        ev.action = node_states[i].action;
+    if (ev.action == HP_ACT_NONE)
+      return 0;
+    name = node;
+    what = "node";
+  } else {
+    return 0; /* fencing, attributes */
+  }
 
-  const char *rsc = env("CRM_alert_rsc");
   if (path[0] != '/') {
     fprintf(stderr,
             "patmon-alert: recipient %s is not an absolute path to "
@@ -125,13 +155,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   char msg[HP_DGRAM_MAX];
-  snprintf(ev.name, sizeof(ev.name), "%s", rsc ? rsc : "");
+  snprintf(ev.name, sizeof(ev.name), "%s", name ? name : "");
   int n = hp_format_message(&ev, msg, sizeof(msg));
   if (n < 0 || (size_t)n >= sizeof(msg)) {
     fprintf(stderr,
-            "patmon-alert: resource name \"%.*s\" is not one patmon "
-            "accepts\n",
-            HP_NAME_MAX, rsc ? rsc : "");
+            "patmon-alert: %s name \"%.*s\" is not one patmon accepts\n", what,
+            HP_NAME_MAX, name ? name : "");
     return 1;
   }
   int r = hp_send(path, msg, (size_t)n, SEND_WAIT_MS);
