@@ -197,6 +197,26 @@ unsigned bal_engine_interval(const bal_engine_t *e);
  * when another instance holds it. Released by bal_engine_free. */
 int bal_engine_lock(bal_engine_t *e);
 
+/* The configured event socket for node events (NULL: none) and the group
+ * allowed to send to it (NULL: the caller's). */
+const char *bal_engine_event_socket(const bal_engine_t *e,
+                                    const char **ret_group);
+
+/* What the last pass found this instance to be. With own_resource set,
+ * only the instance on the node where Pacemaker runs that resource acts;
+ * the others plan and report, and change nothing (no moves, journal,
+ * hooks, state or publishing). */
+enum {
+  BAL_ROLE_UNKNOWN = -1, /* no pass yet */
+  BAL_ROLE_STANDBY = 0,  /* own_resource runs elsewhere, or is not known */
+  BAL_ROLE_ACTIVE = 1,   /* own_resource runs here, or none is set */
+  BAL_ROLE_WAITING = 2,  /* own_resource runs nowhere (starting) */
+};
+int bal_engine_role(const bal_engine_t *e);
+/* Whether the last pass saw node offline (the daemon waits for the cluster
+ * to agree with a "node lost" event). */
+bool bal_engine_saw_offline(const bal_engine_t *e, const char *node);
+
 enum {
   BAL_PASS_DRY_RUN = 1u << 0, /* plan and report, change nothing */
   BAL_PASS_EXPLAIN = 1u << 1, /* write each move's reason and utilisation */

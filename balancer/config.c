@@ -115,6 +115,10 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("state_file", "/var/lib/patmon/balance.state", CFGF_NONE),
     CFG_STR("journal", "/var/lib/patmon/balance.journal", CFGF_NONE),
     CFG_STR("lock_file", "/run/patmon-balance.lock", CFGF_NONE),
+    CFG_STR("own_resource", "", CFGF_NONE),
+    CFG_STR("node_name", "", CFGF_NONE),
+    CFG_STR("event_socket", "", CFGF_NONE),
+    CFG_STR("event_socket_group", "haclient", CFGF_NONE),
     CFG_STR("unixsock", "", CFGF_NONE),
     CFG_STR("publish_host", "", CFGF_NONE),
     CFG_STR("crm_mon", "crm_mon", CFGF_NONE),
@@ -522,6 +526,10 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"state_file", offsetof(struct bal_conf, state_file)},
       {"journal", offsetof(struct bal_conf, journal)},
       {"lock_file", offsetof(struct bal_conf, lock_file)},
+      {"own_resource", offsetof(struct bal_conf, own_resource)},
+      {"node_name", offsetof(struct bal_conf, node_name)},
+      {"event_socket", offsetof(struct bal_conf, event_socket)},
+      {"event_socket_group", offsetof(struct bal_conf, event_socket_group)},
       {"unixsock", offsetof(struct bal_conf, unixsock)},
       {"publish_host", offsetof(struct bal_conf, publish_host)},
       {"crm_mon", offsetof(struct bal_conf, crm_mon)},
@@ -535,6 +543,12 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   if ((r = check_template(x, NULL, NULL, "host_format", c->host_format, "n")) <
       0)
     return r;
+  if (c->event_socket[0] && c->event_socket[0] != '/')
+    return bad(x, NULL, NULL, "event_socket", c->event_socket,
+               "event_socket must be an absolute path (or \"\" for none)");
+  if (c->own_resource[0] && c->source != BAL_SRC_PACEMAKER)
+    return bad(x, NULL, NULL, "own_resource", c->own_resource,
+               "own_resource needs source = \"pacemaker\"");
   if (!(c->services = dup_list(top, "services")) ||
       !(c->exclude = dup_list(top, "exclude")))
     return -ENOMEM;
@@ -597,10 +611,11 @@ int bal_conf_load_buf(const char *buf, size_t len, const char *name,
 void bal_conf_free(struct bal_conf *c) {
   if (!c)
     return;
-  char **strs[] = {&c->data_dir,     &c->host_format, &c->state_file,
-                   &c->journal,      &c->lock_file,   &c->unixsock,
-                   &c->publish_host, &c->crm_mon,     &c->cibadmin,
-                   &c->crm_simulate};
+  char **strs[] = {&c->data_dir,     &c->host_format,       &c->state_file,
+                   &c->journal,      &c->lock_file,         &c->unixsock,
+                   &c->publish_host, &c->crm_mon,           &c->cibadmin,
+                   &c->crm_simulate, &c->own_resource,      &c->node_name,
+                   &c->event_socket, &c->event_socket_group};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

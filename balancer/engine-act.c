@@ -172,6 +172,18 @@ void pass_execute(struct pass *p) {
         p->executed++;
       else
         p->failed++;
+      /* For the hooks: what was done, in a few words. */
+      const char *sep = p->done.len ? "; " : "";
+      if (r < 0)
+        pm_buf_printf(&p->done, "%scould not move %s to %s", sep, m.services[k],
+                      m.to);
+      else if (!place)
+        pm_buf_printf(&p->done, "%smoved %s %s -> %s", sep, m.services[k],
+                      m.from, m.to);
+      else
+        pm_buf_printf(&p->done, "%splaced %s%s%s%s on %s", sep, m.services[k],
+                      m.from ? " (from " : "", m.from ? m.from : "",
+                      m.from ? ")" : "", m.to);
     }
   }
 }

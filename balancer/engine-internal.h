@@ -6,6 +6,18 @@
 
 #include "internal.h"
 
+struct bal_engine {
+  char *path;
+  struct bal_conf *conf;
+  bal_log_fn log;
+  void *log_ud;
+  int lock_fd;
+  char *node;       /* this node's name, once asked (engine-role.c) */
+  int role;         /* the last pass's, see bal_engine_role */
+  char *role_where; /* where own_resource ran then (changes are logged) */
+  char **offline;   /* nodes offline at the last pass, NULL-terminated */
+};
+
 /* Logs through the hook the engine's caller set (nothing without one). */
 void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -37,7 +49,10 @@ struct pass {
   bal_params_t params;
   size_t executed, failed;
   bool hold;           /* the plan could not be verified: do not act */
+  bool passive;        /* not the active decision-maker: plan only */
   pm_buf_t data_notes; /* missing or stale series, for --explain */
+  char **went_offline; /* nodes offline since the last pass */
+  pm_buf_t done;       /* what this pass did, one "; "-separated list */
 };
 
 /* Whether this pass acts on its plan (execute = true, not a dry run, the
@@ -55,7 +70,8 @@ void pass_data_note(struct pass *p, enum bal_log_level l, const char *fmt, ...)
 int pass_inventory_pacemaker(struct pass *p);
 /* source = static: the configuration's nodes (online) and services. */
 int pass_inventory_static(struct pass *p);
-/* Nodes that went offline since the last pass: journal and hooks. */
+/* Nodes that went offline since the last pass: journaled now, told to the
+ * hooks once the pass has acted (pass_tell). */
 void pass_offline_events(struct pass *p);
 /* Builds p->c from p->pc and the configuration, then measures it. */
 int pass_build_model(struct pass *p);
@@ -64,6 +80,15 @@ int pass_build_model(struct pass *p);
 
 /* Service demand per dimension, and node loads. */
 int pass_measure(struct pass *p);
+
+/* ---- engine-role.c ------------------------------------------------------- */
+
+/* Whether this instance is the one decision-maker (own_resource runs on
+ * this node): sets p->passive and the engine's role, and logs changes. */
+void pass_role(struct pass *p);
+/* Runs the hooks: once per node gone offline, with what the pass did, else
+ * once for an executed plan. */
+void pass_tell(struct pass *p);
 
 /* ---- engine-act.c -------------------------------------------------------- */
 

@@ -80,12 +80,15 @@ int pass_inventory_static(struct pass *p) {
   return 0;
 }
 
-/* Nodes that went offline since the last pass: journal and hooks. */
 void pass_offline_events(struct pass *p) {
-  size_t n = 0;
+  size_t n = 0, k = 0;
   char **now_off = calloc(p->pc->nnodes + 1, sizeof(char *));
-  if (!now_off)
+  char **went = calloc(p->pc->nnodes + 1, sizeof(char *));
+  if (!now_off || !went) {
+    free(now_off);
+    free(went);
     return;
+  }
   for (size_t i = 0; i < p->pc->nnodes; i++) {
     const char *name = p->pc->nodes[i].name;
     if (p->pc->nodes[i].state != BAL_NODE_OFFLINE)
@@ -97,11 +100,10 @@ void pass_offline_events(struct pass *p) {
     if (!pass_side_effects(p))
       continue;
     bal_journal(p->cf->journal, p->now, "offline %s", name);
-    char msg[256];
-    snprintf(msg, sizeof(msg), "node %s is offline", name);
-    bal_run_hooks(p->e, p->cf, false, name, 0, msg);
+    went[k++] = strdup(name);
   }
   bal_state_set_offline(&p->st, now_off);
+  p->went_offline = went;
 }
 
 /* ---- the model ----------------------------------------------------------- */
@@ -161,7 +163,10 @@ int pass_build_model(struct pass *p) {
   for (size_t i = 0; i < pc->nrscs; i++) {
     struct bal_pcmk_rsc *rs = &pc->rscs[i];
     p->svc_of_rsc[i] = -1;
-    if (rs->clone || !rs->wanted)
+    /* The balancer itself is no service to balance: its CPU is part of
+     * its node's background. */
+    if (rs->clone || !rs->wanted ||
+        (cf->own_resource[0] && strcmp(rs->id, cf->own_resource) == 0))
       continue;
     int node = rs->node ? bal_cluster_find_node(p->c, rs->node) : -1;
     int s = bal_cluster_add_service(p->c, rs->id, node, NULL);

@@ -32,6 +32,7 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
                 100 * p->cf->threshold,
                 pass_acting(p) ? "executing"
                 : p->hold      ? "held: the plan could not be verified"
+                : p->passive   ? "not the active decision-maker: planning only"
                                : "dry run");
   pm_buf_printf(b, "%-16s %-11s %-22s %-13s %s\n", "node", "state",
                 "cpu cores (plan/cap)", "util now->plan", "if it fails");
@@ -145,7 +146,7 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
 }
 
 void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
-                   const char *node, size_t count, const char *msg) {
+                   bool told, const char *node, size_t count, const char *msg) {
   char host[256] = "";
   gethostname(host, sizeof(host) - 1);
   char cnt[32];
@@ -158,7 +159,7 @@ void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
                               {0, NULL}};
   for (size_t i = 0; i < cf->nhooks; i++) {
     const struct bal_hook *h = &cf->hooks[i];
-    if (plan ? !h->on_plan : !h->on_offline)
+    if (plan ? !h->on_plan || (told && h->on_offline) : !h->on_offline)
       continue;
     char **argv = NULL;
     pm_buf_t err = {0};

@@ -16,14 +16,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-struct bal_engine {
-  char *path;
-  struct bal_conf *conf;
-  bal_log_fn log;
-  void *log_ud;
-  int lock_fd;
-};
-
 void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...) {
   if (!e->log)
     return;
@@ -46,6 +38,7 @@ int bal_engine_new(const char *path, bal_engine_t **ret, pm_error_t *err) {
     return -ENOMEM;
   }
   e->lock_fd = -1;
+  e->role = BAL_ROLE_UNKNOWN;
   int r = bal_conf_load(path, &e->conf, err);
   if (r < 0) {
     bal_engine_free(e);
@@ -62,6 +55,9 @@ void bal_engine_free(bal_engine_t *e) {
     close(e->lock_fd);
   bal_conf_free(e->conf);
   free(e->path);
+  free(e->node);
+  free(e->role_where);
+  bal_argv_free(e->offline);
   free(e);
 }
 
@@ -77,11 +73,30 @@ int bal_engine_reload(bal_engine_t *e, pm_error_t *err) {
     return r;
   bal_conf_free(e->conf);
   e->conf = c;
+  free(e->node); /* node_name may have changed */
+  e->node = NULL;
   return 0;
 }
 
 unsigned bal_engine_interval(const bal_engine_t *e) {
   return e->conf->interval;
+}
+
+const char *bal_engine_event_socket(const bal_engine_t *e,
+                                    const char **ret_group) {
+  if (ret_group)
+    *ret_group =
+        e->conf->event_socket_group[0] ? e->conf->event_socket_group : NULL;
+  return e->conf->event_socket[0] ? e->conf->event_socket : NULL;
+}
+
+int bal_engine_role(const bal_engine_t *e) { return e->role; }
+
+bool bal_engine_saw_offline(const bal_engine_t *e, const char *node) {
+  for (char **n = e->offline; n && *n; n++)
+    if (strcmp(*n, node) == 0)
+      return true;
+  return false;
 }
 
 int bal_engine_lock(bal_engine_t *e) {
@@ -108,11 +123,12 @@ int bal_engine_lock(bal_engine_t *e) {
 }
 
 bool pass_acting(const struct pass *p) {
-  return p->cf->execute && !(p->flags & BAL_PASS_DRY_RUN) && !p->hold;
+  return p->cf->execute && !(p->flags & BAL_PASS_DRY_RUN) && !p->hold &&
+         !p->passive;
 }
 
 bool pass_side_effects(const struct pass *p) {
-  return !(p->flags & BAL_PASS_DRY_RUN);
+  return !(p->flags & BAL_PASS_DRY_RUN) && !p->passive;
 }
 
 void pass_data_note(struct pass *p, enum bal_log_level l, const char *fmt, ...)
@@ -149,7 +165,25 @@ static void pass_free(struct pass *p) {
   bal_pcmk_free(p->pc);
   pm_buf_free(&p->cib);
   pm_buf_free(&p->data_notes);
+  pm_buf_free(&p->done);
+  bal_argv_free(p->went_offline);
   bal_state_free(&p->st);
+}
+
+/* Remembers the nodes offline in this pass (bal_engine_saw_offline). */
+static void keep_offline(struct pass *p) {
+  char **v = calloc(p->pc->nnodes + 1, sizeof(char *));
+  size_t n = 0;
+  for (size_t i = 0; v && i < p->pc->nnodes; i++)
+    if (p->pc->nodes[i].state == BAL_NODE_OFFLINE &&
+        !(v[n++] = strdup(p->pc->nodes[i].name))) {
+      bal_argv_free(v);
+      v = NULL;
+    }
+  if (!v)
+    return; /* the previous list stays: the daemon retries a little longer */
+  bal_argv_free(p->e->offline);
+  p->e->offline = v;
 }
 
 int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
@@ -171,6 +205,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
                                       : pass_inventory_static(&p);
   if (r < 0)
     goto out;
+  keep_offline(&p);
+  pass_role(&p);
   if (p.pc->maintenance) {
     bal_elog(e, BAL_LOG_NOTICE,
              "the cluster is in maintenance mode (or stop-all-resources): "
@@ -240,14 +276,6 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   if (pass_acting(&p)) {
     pass_execute(&p);
     pass_clear_constraints(&p);
-    if (p.executed) {
-      char msg[256];
-      snprintf(msg, sizeof(msg),
-               "patmon-balance moved %zu service(s), %zu "
-               "failed; see the journal",
-               p.executed, p.failed);
-      bal_run_hooks(e, cf, true, NULL, p.executed, msg);
-    }
   } else {
     for (size_t i = 0; i < bal_plan_nmoves(p.plan); i++) {
       bal_move_t m;
@@ -257,6 +285,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     }
   }
   if (pass_side_effects(&p)) {
+    pass_tell(&p);
     pass_publish(&p, ok, wu);
     int k = bal_state_save(cf->state_file, &p.st);
     if (k < 0)

@@ -151,6 +151,9 @@ struct bal_conf {
   char **services; /* globs of movable services, NULL-terminated */
   char **exclude;
   char *state_file, *journal, *lock_file, *unixsock, *publish_host;
+  char *own_resource; /* the Pacemaker resource running this balancer */
+  char *node_name;    /* this node's name ("": crm_node -n, else uname) */
+  char *event_socket, *event_socket_group; /* node events (daemon) */
   char *crm_mon, *cibadmin, *crm_simulate;
   int cmd_timeout_ms;
   struct bal_metric metric[BAL_NDIM];
@@ -327,8 +330,10 @@ int bal_journal(const char *path, time_t now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sends the PUTVAL lines of cmds to collectd's unixsock. */
 int bal_putval(const char *sock, const pm_buf_t *cmds, pm_buf_t *err);
-/* Runs the hooks for an executed plan (plan) or a node going offline. */
+/* Runs the hooks for an executed plan (plan) or a node going offline. With
+ * plan and told, the hooks that take offline events too are skipped: this
+ * pass told them already. */
 void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
-                   const char *node, size_t count, const char *msg);
+                   bool told, const char *node, size_t count, const char *msg);
 
 #endif

@@ -10,7 +10,7 @@ libbalancer_la_SOURCES = \
 	balancer/pcmk-simulate.c balancer/metrics.c \
 	balancer/state.c balancer/publish.c balancer/engine-internal.h \
 	balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
-	balancer/engine-act.c balancer/engine-report.c
+	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
@@ -35,10 +35,11 @@ t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
 
 sbin_PROGRAMS += patmon-balance
-patmon_balance_SOURCES = balancer/patmon-balance.c
+patmon_balance_SOURCES = balancer/patmon-balance.c balancer/events.c \
+	balancer/events.h
 patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPM_SYSCONFDIR='"$(sysconfdir)"'
-patmon_balance_LDADD = libbalancer.la
+patmon_balance_LDADD = libbalancer.la libhotplug.la
 
 # Integration tests: the real patmon-balance on a CIB_file cluster.
 check_PROGRAMS += t/balance-mkrrd

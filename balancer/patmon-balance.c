@@ -4,10 +4,13 @@
 #include "config.h"
 
 #include "balancer.h"
+#include "events.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +52,11 @@ static void usage(FILE *f) {
       "\n"
       "  -c, --config FILE  configuration (default %s/patmon/balance.conf)\n"
       "      --once         one pass, then exit (for cron)\n"
-      "      --daemon       a pass every `interval` seconds; SIGHUP "
-      "reloads the\n"
-      "                     configuration, SIGTERM and SIGINT exit\n"
+      "      --daemon       a pass every `interval` seconds, and at once "
+      "when a node\n"
+      "                     is lost (event_socket) or on SIGUSR1; SIGHUP "
+      "reloads\n"
+      "                     the configuration, SIGTERM and SIGINT exit\n"
       "  -n, --dry-run      plan and report only (moves also need execute "
       "= true)\n"
       "  -x, --explain      print each move with its reason and the "
@@ -157,47 +162,148 @@ static int lock(bal_engine_t *e, const struct cli *o) {
   return 0;
 }
 
+static void logf_line(const struct cli *o, enum bal_log_level lvl,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_line(const struct cli *o, enum bal_log_level lvl,
+                      const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  log_line((void *)o, lvl, msg);
+}
+
+/* After "node lost NODE", passes repeat every RETRY_MS until crm_mon shows
+ * NODE offline (the DC records it a moment after corosync told every
+ * member), for LOST_WAIT_S at most. */
+#define RETRY_MS 250
+#define LOST_WAIT_S 15
+/* While own_resource runs nowhere yet (its start not recorded). */
+#define WAITING_MS 1000
+#define MAX_PENDING 64
+
+struct pending { /* nodes lost that crm_mon does not show offline yet */
+  char *node[MAX_PENDING];
+  size_t n;
+  struct timespec until;
+};
+
+static double mono_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Takes the news of the event socket: logs it, and adds the nodes lost to
+ * pend. Whether there was any. */
+static bool take_news(bal_events_t *ev, struct pending *pend, double now,
+                      const struct cli *o) {
+  bal_events_news_t n;
+  bal_events_take(ev, &n);
+  bool any = n.lost || n.joined || n.dropped;
+  for (char **l = n.lost; l && *l; l++) {
+    logf_line(o, BAL_LOG_NOTICE, "node %s lost: replanning now", *l);
+    if (pend->n < MAX_PENDING && (pend->node[pend->n] = strdup(*l)))
+      pend->n++;
+  }
+  if (n.lost)
+    pend->until.tv_sec = (time_t)(now + LOST_WAIT_S);
+  if (n.joined)
+    logf_line(o, BAL_LOG_INFO, "%u node(s) joined: replanning now", n.joined);
+  if (n.dropped)
+    logf_line(o, BAL_LOG_WARNING, "event socket: %u dropped, first: %s",
+              n.dropped, n.first_dropped);
+  bal_events_news_free(&n);
+  return any;
+}
+
+/* Forgets the nodes the last pass saw offline; gives up on the others
+ * after LOST_WAIT_S. Returns whether some are still awaited. */
+static bool still_pending(bal_engine_t *e, struct pending *pend, double now,
+                          const struct cli *o) {
+  size_t k = 0;
+  for (size_t i = 0; i < pend->n; i++) {
+    if (bal_engine_saw_offline(e, pend->node[i]))
+      free(pend->node[i]);
+    else if (now > (double)pend->until.tv_sec) {
+      logf_line(o, BAL_LOG_WARNING,
+                "node %s was reported lost, but crm_mon has not shown it "
+                "offline for %d s: back to the interval",
+                pend->node[i], LOST_WAIT_S);
+      free(pend->node[i]);
+    } else {
+      pend->node[k++] = pend->node[i];
+    }
+  }
+  pend->n = k;
+  return k > 0;
+}
+
+static void reload(bal_engine_t *e, const struct cli *o) {
+  pm_error_t err = {0};
+  char buf[1024];
+  if (bal_engine_reload(e, &err) < 0)
+    logf_line(o, BAL_LOG_ERR,
+              "reload failed, keeping the old configuration: %s",
+              pm_error_str(&err, buf, sizeof(buf)));
+  else
+    log_line((void *)o, BAL_LOG_NOTICE,
+             "configuration reloaded (a new event_socket takes a restart)");
+}
+
 static int run_daemon(bal_engine_t *e, struct cli *o) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  /* Signals wait for sigtimedwait between passes: no handler races. */
+  sigaddset(&set, SIGUSR1);
+  /* Signals wait for sigtimedwait between passes: no handler races. The
+   * event thread inherits the mask and wakes this thread with SIGUSR1. */
   sigprocmask(SIG_BLOCK, &set, NULL);
   int r = lock(e, o);
   if (r != 0)
     return r > 0 ? 0 : 1;
-  log_line(o, BAL_LOG_NOTICE, "started");
-  for (;;) {
+  bal_events_t *ev = NULL;
+  const char *group;
+  const char *path = bal_engine_event_socket(e, &group);
+  char why[256] = "";
+  if (path &&
+      bal_events_start(path, group, pthread_self(), &ev, why, sizeof(why)) < 0)
+    logf_line(o, BAL_LOG_ERR,
+              "event socket %s: %s; a lost node waits for the next pass", path,
+              why);
+  logf_line(o, BAL_LOG_NOTICE, "started%s%s", ev ? ", node events on " : "",
+            ev ? path : "");
+  struct pending pend = {0};
+  int sig = 0;
+  while (sig != SIGTERM && sig != SIGINT) {
     int k = one_pass(e, o);
-    if (k < 0) {
-      char msg[128];
-      snprintf(msg, sizeof(msg), "pass failed: %s", strerror(-k));
-      log_line(o, BAL_LOG_ERR, msg);
-    }
-    struct timespec wait = {.tv_sec = (time_t)bal_engine_interval(e)};
-    int sig;
-    while ((sig = sigtimedwait(&set, NULL, &wait)) == SIGHUP) {
-      pm_error_t err = {0};
-      char buf[1024];
-      if (bal_engine_reload(e, &err) < 0) {
-        snprintf(buf, sizeof(buf),
-                 "reload failed, keeping the old "
-                 "configuration: ");
-        size_t l = strlen(buf);
-        pm_error_str(&err, buf + l, sizeof(buf) - l);
-        log_line(o, BAL_LOG_ERR, buf);
-      } else {
-        log_line(o, BAL_LOG_NOTICE, "configuration reloaded");
-      }
-      break; /* a pass with the new configuration right away */
-    }
-    if (sig == SIGTERM || sig == SIGINT) {
-      log_line(o, BAL_LOG_NOTICE, "exiting on a signal");
-      return 0;
-    }
+    if (k < 0)
+      logf_line(o, BAL_LOG_ERR, "pass failed: %s", strerror(-k));
+    double now = mono_s();
+    long wait_ms = (long)bal_engine_interval(e) * 1000;
+    if (still_pending(e, &pend, now, o))
+      wait_ms = RETRY_MS;
+    if (bal_engine_role(e) == BAL_ROLE_WAITING && wait_ms > WAITING_MS)
+      wait_ms = WAITING_MS;
+    struct timespec wait = {.tv_sec = wait_ms / 1000,
+                            .tv_nsec = wait_ms % 1000 * 1000000};
+    do
+      sig = sigtimedwait(&set, NULL, &wait);
+    while (sig < 0 && errno == EINTR);
+    if (sig == SIGHUP)
+      reload(e, o); /* and a pass with it right away */
+    else if (sig == SIGUSR1 && !(ev && take_news(ev, &pend, mono_s(), o)))
+      log_line(o, BAL_LOG_INFO, "SIGUSR1: a pass now");
   }
+  log_line(o, BAL_LOG_NOTICE, "exiting on a signal");
+  bal_events_stop(ev);
+  for (size_t i = 0; i < pend.n; i++)
+    free(pend.node[i]);
+  return 0;
 }
 
 int main(int argc, char **argv) {

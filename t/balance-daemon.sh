@@ -4,7 +4,8 @@
 # service that relieves the overloaded node by running the configured
 # command (an argument vector, no shell); later passes know where it is.
 # SIGHUP reloads the configuration (a bad one is refused and the old one
-# kept, with file:line); SIGTERM exits cleanly.
+# kept, with file:line); SIGTERM exits cleanly. A node lost, told on the
+# event socket, makes it replan at once.
 . "$top_srcdir/t/lib.sh"
 need_integration
 . "$top_srcdir/t/balance-lib.sh"
@@ -91,4 +92,35 @@ wait_for "$WAIT" bash -c "! kill -0 $pid 2>/dev/null" || fail "the daemon did no
 wait "$pid" || rc=$?
 [ "$rc" = 0 ] || fail "exit status $rc on SIGTERM"
 assert_grep "exiting on a signal" "$T/log"
+
+# Node events: with event_socket, a "node lost" from patmon-alert (run as
+# Pacemaker runs it for a node alert) makes the daemon replan at once, not
+# at its interval (an hour here).
+conf 0.8
+sed -i 's/^interval = 1$/interval = 3600/' "$T/balance.conf"
+printf 'event_socket = "%s"\nevent_socket_group = "root"\n' "$T/bal.sock" >>"$T/balance.conf"
+"$BAL" -c "$T/balance.conf" --daemon -v 2>"$T/log2" &
+pid=$!
+at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+wait_for 20 grep -q "started, node events on $T/bal.sock" "$T/log2" ||
+  fail "no event socket: $(cat "$T/log2")"
+# Each pass warns about s2's series (it moved, and nothing measures it on
+# h2): the count of warnings counts the passes.
+passes() { grep -c "service s2 cpu: no fresh series" "$T/log2"; }
+wait_for 20 test -e "$T/state" || fail "no first pass: $(cat "$T/log2")"
+sleep 0.5
+before=$(passes)
+sleep 1.1
+[ "$(passes)" = "$before" ] || fail "a pass ran without a cause"
+CRM_alert_kind=node CRM_alert_node=h3 CRM_alert_desc=lost CRM_alert_nodeid=3 \
+  CRM_alert_recipient="$T/bal.sock" "$top_builddir/contrib/pacemaker/patmon-alert" ||
+  fail "patmon-alert failed"
+wait_for 10 grep -q "node h3 lost: replanning now" "$T/log2" || fail "the event was not seen: $(cat "$T/log2")"
+wait_for 10 bash -c "[ \$(grep -c 'service s2 cpu: no fresh series' '$T/log2') -gt $before ]" ||
+  fail "no pass after the event: $(cat "$T/log2")"
+kill -USR1 "$pid"
+wait_for 10 grep -q "SIGUSR1: a pass now" "$T/log2" || fail "SIGUSR1 did not ask for a pass"
+kill -TERM "$pid"
+wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "the daemon did not exit on SIGTERM"
+[ ! -e "$T/bal.sock" ] || fail "the event socket was left behind"
 echo "PASS"

@@ -33,10 +33,14 @@ simulate -d n1
 [ -z "$(where x)" ] || fail "Pacemaker placed x by itself: $(crm_mon -1)"
 note "Pacemaker alone: x stopped"
 
+# One hook for both events: a node lost is told once, with what was done.
 write_config "
 hook \"offline\" {
   command = {\"touch\", \"$T/hook-%e-%n\"}
   on = {\"offline\"}
+}
+hook \"both\" {
+  command = {\"sh\", \"-c\", \"printf '%%s\\\\n' \\\"\$1\\\" >>$T/told\", \"hook\", \"%e %n: %m\"}
 }"
 balance --once --explain || fail "pass failed"
 assert_grep 'move 1 \[make-room\]: mid n3 -> n2: makes room on n3 for x' "$T/out"
@@ -46,6 +50,8 @@ assert_grep "warning: node n1 is offline" "$T/err"
 assert_grep "offline n1" "$T/journal"
 assert_grep "place x - -> n3" "$T/journal"
 [ -e "$T/hook-offline-n1" ] || fail "the offline hook did not run"
+[ "$(wc -l <"$T/told")" = 1 ] || fail "a hook told more than once: $(cat "$T/told")"
+assert_grep "^offline n1: node n1 is offline; moved mid n3 -> n2; placed x on n3$" "$T/told"
 
 simulate
 [ "$(where x)" = n3 ] && [ "$(where mid)" = n2 ] ||

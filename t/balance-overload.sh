@@ -95,8 +95,32 @@ constraints >"$T/cons"
 assert_no_grep cli-prefer "$T/cons" "an unverified plan was executed"
 cp "$T/good.conf" "$T/balance.conf"
 
-# The real pass: crm_resource --move for the group, with a lifetime.
+# One decision-maker: the balancer runs as the resource bal, on n2. An
+# instance on n1 (started by hand) plans, says why it does not act, and
+# changes nothing.
+cib_primitive bal
+crm_resource --move -r bal -N n2 >/dev/null 2>&1 || fail "place bal"
+simulate
+crm_resource --clear -r bal >/dev/null 2>&1
+[ "$(where bal)" = n2 ] || fail "bal not on n2: $(crm_mon -1)"
+echo 'own_resource = "bal"' >>"$T/good.conf"
+cp "$T/good.conf" "$T/balance.conf"
+echo 'node_name = "n1"' >>"$T/balance.conf"
+balance --once --explain || fail "standby pass failed"
+assert_grep "not the active decision-maker: bal runs on n2, this is n1" "$T/err"
+assert_grep "not the active decision-maker: planning only" "$T/out"
+assert_grep 'move 1 \[overload\]: g n1 -> n2' "$T/out"
+constraints >"$T/cons"
+assert_no_grep cli-prefer-g "$T/cons" "a standby instance acted"
+[ ! -e "$T/journal" ] || fail "a standby instance wrote the journal"
+[ ! -e "$T/hook-plan-1" ] || fail "a standby instance ran a hook"
+cp "$T/good.conf" "$T/balance.conf"
+echo 'node_name = "n2"' >>"$T/balance.conf"
+
+# The real pass, from n2: crm_resource --move for the group, with a
+# lifetime.
 balance --once --explain || fail "pass failed"
+assert_grep "the active decision-maker: bal runs here (n2)" "$T/err"
 assert_grep "executing" "$T/out"
 constraints >"$T/cons"
 assert_grep 'id="cli-prefer-g"' "$T/cons"

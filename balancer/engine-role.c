@@ -1,0 +1,115 @@
+/* engine-role.c: one decision-maker, and telling the admin once.
+ *
+ * A lock file keeps two instances on one node apart, but nodes do not share
+ * /run (and should not share a lock over the network). With own_resource
+ * set, the instance Pacemaker runs as that resource is the decision-maker:
+ * a pass acts only on the node crm_mon shows it running on. Any other
+ * instance (started by hand, a leftover of a failover) plans, reports and
+ * says why it does not act. Hooks run from that one instance, once per node
+ * gone offline, with what the pass did about it. */
+#include "config.h"
+
+#include "engine-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+/* This node's name as Pacemaker knows it: node_name, else crm_node -n,
+ * else the host name. Asked once per configuration. */
+static const char *local_node(struct pass *p) {
+  bal_engine_t *e = p->e;
+  if (e->node)
+    return e->node;
+  const char *name = p->cf->node_name;
+  pm_buf_t out = {0};
+  struct utsname u;
+  if (!name[0]) {
+    char *argv[] = {"crm_node", "-n", NULL};
+    if (bal_run(argv, p->cf->cmd_timeout_ms, &out, NULL) == 0 && out.data &&
+        out.data[0] && out.data[0] != '\n') {
+      out.data[strcspn(out.data, "\n")] = '\0';
+      name = out.data;
+    } else if (uname(&u) == 0) {
+      name = u.nodename;
+    }
+  }
+  e->node = strdup(name);
+  pm_buf_free(&out);
+  return e->node ? e->node : "";
+}
+
+void pass_role(struct pass *p) {
+  bal_engine_t *e = p->e;
+  const char *own = p->cf->own_resource;
+  if (!own[0] || !p->pc) {
+    e->role = BAL_ROLE_ACTIVE;
+    return;
+  }
+  const char *me = local_node(p);
+  int k = bal_pcmk_find_rsc(p->pc, own);
+  const char *on = k >= 0 ? p->pc->rscs[k].node : NULL;
+  int role = k < 0                 ? BAL_ROLE_STANDBY
+             : !on                 ? BAL_ROLE_WAITING
+             : strcmp(on, me) == 0 ? BAL_ROLE_ACTIVE
+                                   : BAL_ROLE_STANDBY;
+  p->passive = role != BAL_ROLE_ACTIVE;
+  bool same_where = (!on && !e->role_where) ||
+                    (on && e->role_where && strcmp(on, e->role_where) == 0);
+  if (role != e->role || !same_where) {
+    if (role == BAL_ROLE_ACTIVE)
+      bal_elog(e, BAL_LOG_NOTICE,
+               "the active decision-maker: %s runs here (%s)", own, me);
+    else if (k < 0)
+      bal_elog(e, BAL_LOG_ERR,
+               "own_resource %s is not a resource of this cluster: not "
+               "acting",
+               own);
+    else if (!on)
+      bal_elog(e, BAL_LOG_NOTICE,
+               "%s runs nowhere yet: not acting until it runs here", own);
+    else
+      bal_elog(e, BAL_LOG_NOTICE,
+               "not the active decision-maker: %s runs on %s, this is %s; "
+               "planning only",
+               own, on, me);
+  }
+  e->role = role;
+  free(e->role_where);
+  e->role_where = on ? strdup(on) : NULL;
+}
+
+void pass_tell(struct pass *p) {
+  const struct bal_conf *cf = p->cf;
+  const char *done = p->done.len ? p->done.data : NULL;
+  char **gone = p->went_offline;
+  bool told = gone && gone[0];
+  if (told) {
+    const char *idle = pass_acting(p) ? "no move needed"
+                       : p->hold      ? "the plan could not be verified, "
+                                        "nothing was moved"
+                                      : "nothing was moved (execute = false)";
+    for (; *gone; gone++) {
+      pm_buf_t msg = {0};
+      pm_buf_printf(&msg, "node %s is offline; %s", *gone, done ? done : idle);
+      size_t left = bal_plan_nunplaced(p->plan);
+      if (left)
+        pm_buf_printf(&msg, "; %zu service(s) left stopped, see the journal",
+                      left);
+      if (msg.data)
+        bal_run_hooks(p->e, cf, false, false, *gone, p->executed, msg.data);
+      pm_buf_free(&msg);
+    }
+  }
+  /* Hooks told of the node above know the plan too: told once. */
+  if (p->executed) {
+    pm_buf_t msg = {0};
+    pm_buf_printf(&msg, "patmon-balance moved %zu service(s), %zu failed: %s",
+                  p->executed, p->failed, done ? done : "see the journal");
+    if (msg.data)
+      bal_run_hooks(p->e, cf, true, told, NULL, p->executed, msg.data);
+    pm_buf_free(&msg);
+  }
+}
