@@ -484,7 +484,7 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"max_moves", 0, 100000, offsetof(struct bal_conf, max_moves)},
       {"cooldown", 0, 7 * 86400, offsetof(struct bal_conf, cooldown)},
       {"horizon", 0, 86400, offsetof(struct bal_conf, horizon)},
-      {"window", 60, 30 * 86400, offsetof(struct bal_conf, window)},
+      {"window", 10, 30 * 86400, offsetof(struct bal_conf, window)},
       {"step", 1, 3600, offsetof(struct bal_conf, step)},
       {"stale", 1, 86400, offsetof(struct bal_conf, stale)},
   };
@@ -498,6 +498,12 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
                  ints[i].max);
     }
     *(unsigned *)((char *)c + ints[i].off) = (unsigned)v;
+  }
+  if (c->window < 2 * c->step) {
+    char text[32];
+    snprintf(text, sizeof(text), "%u", c->window);
+    return bad(x, NULL, NULL, "window", text,
+               "window must hold at least two steps (step = %u)", c->step);
   }
   long t = cfg_getint(top, "command_timeout");
   if (t < 1 || t > 3600)

@@ -1005,6 +1005,13 @@ static const struct bad_conf {
     /* A comment never closed swallowed the rest without a word. */
     {"threshold = 0.7\n/* off for now\ninterval = 30\n", 2,
      "'/*' is never closed", "/* off for now"},
+    {"window = 9\n", 1, "window must be between 10 and", "9"},
+    {"step = 10\nwindow = 15\n", 2, "window must hold at least two steps",
+     "15"},
+    {"event_socket = \"run/b.sock\"\n", 1, "must be an absolute path",
+     "run/b.sock"},
+    {"source = \"static\"\nnode \"n\" {\n}\nown_resource = \"b\"\n", 4,
+     "own_resource needs source", "b"},
 };
 
 START_TEST(config_bad_input) {
