@@ -94,7 +94,9 @@ static const char *node_uri(const struct bal_conf *cf, const char *node) {
   return nc ? nc->uri : NULL;
 }
 
-/* Runs one action for rsc; logs and journals it. 0 or a negative errno. */
+/* Runs one action for rsc; logs and journals it. 0, 1 when the service runs
+ * where it was to go already (no constraint was left), or a negative
+ * errno. */
 static int act(struct pass *p, char **tpl, const char *what, const char *rsc,
                const char *from, const char *to, const char *why) {
   const struct bal_conf *cf = p->cf;
@@ -121,8 +123,19 @@ static int act(struct pass *p, char **tpl, const char *what, const char *rsc,
     return r;
   pm_buf_t cmd = {0}, err = {0};
   bal_argv_join(argv, &cmd);
-  r = bal_run(argv, cf->exec.timeout_ms, NULL, &err);
-  if (r == 0) {
+  int status;
+  r = bal_run_exit(argv, cf->exec.timeout_ms, NULL, &err, &status);
+  const struct bal_executor *ex = bal_executor_find(cf->exec.type);
+  if (r == -EPROTO && ex && ex->already && status == ex->already &&
+      strcmp(what, "clear") != 0) {
+    bal_elog(p->e, BAL_LOG_NOTICE,
+             "%s %s %s -> %s: it runs there already (the cluster placed it "
+             "first) [%s]",
+             what, rsc, from ? from : "-", to ? to : "-", cmd.data);
+    bal_journal(cf->journal, p->now, "%s %s %s -> %s: there already", what, rsc,
+                from ? from : "-", to ? to : "-");
+    r = 1;
+  } else if (r == 0) {
     bal_elog(p->e, BAL_LOG_NOTICE, "%s %s %s -> %s: %s [%s]", what, rsc,
              from ? from : "-", to ? to : "-", why, cmd.data);
     bal_journal(cf->journal, p->now, "%s %s %s -> %s: %s", what, rsc,
@@ -164,11 +177,11 @@ void pass_execute(struct pass *p) {
       st->failed = r < 0;
       free(st->constraint_to);
       st->constraint_to = r == 0 && ex && ex->constraints ? strdup(m.to) : NULL;
-      if (r == 0) {
+      if (r >= 0) {
         free(st->at);
         st->at = strdup(m.to);
       }
-      if (r == 0)
+      if (r >= 0)
         p->executed++;
       else
         p->failed++;
@@ -177,6 +190,8 @@ void pass_execute(struct pass *p) {
       if (r < 0)
         pm_buf_printf(&p->done, "%scould not move %s to %s", sep, m.services[k],
                       m.to);
+      else if (r == 1)
+        pm_buf_printf(&p->done, "%s%s already on %s", sep, m.services[k], m.to);
       else if (!place)
         pm_buf_printf(&p->done, "%smoved %s %s -> %s", sep, m.services[k],
                       m.from, m.to);

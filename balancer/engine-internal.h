@@ -6,6 +6,14 @@
 
 #include "internal.h"
 
+/* Nodes gone offline whose hooks have not run yet, and what was done since
+ * (engine-role.c). */
+struct bal_tell {
+  char **nodes; /* NULL-terminated, or NULL */
+  pm_buf_t done;
+  size_t executed;
+};
+
 struct bal_engine {
   char *path;
   struct bal_conf *conf;
@@ -16,6 +24,7 @@ struct bal_engine {
   int role;         /* the last pass's, see bal_engine_role */
   char *role_where; /* where own_resource ran then (changes are logged) */
   char **offline;   /* nodes offline at the last pass, NULL-terminated */
+  struct bal_tell tell;
 };
 
 /* Logs through the hook the engine's caller set (nothing without one). */
@@ -86,8 +95,9 @@ int pass_measure(struct pass *p);
 /* Whether this instance is the one decision-maker (own_resource runs on
  * this node): sets p->passive and the engine's role, and logs changes. */
 void pass_role(struct pass *p);
-/* Runs the hooks: once per node gone offline, with what the pass did, else
- * once for an executed plan. */
+/* Runs the hooks: once per node gone offline, with what was done about it
+ * (with BAL_PASS_SETTLING, what the passes did until one had nothing to
+ * do), else once for an executed plan. */
 void pass_tell(struct pass *p);
 
 /* ---- engine-act.c -------------------------------------------------------- */

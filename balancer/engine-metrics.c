@@ -212,12 +212,18 @@ int pass_measure(struct pass *p) {
         }
       const char *name = bal_service_name(c, (int)s);
       dem[s][d] = NAN;
+      bool arrived = false;
       if (on >= 0 && c->nodes[on].state != BAL_NODE_OFFLINE && !fresh_here) {
-        pass_data_note(p, BAL_LOG_WARNING,
-                       "service %s %s: no fresh series under host %s (%s)",
-                       name, bal_dim_name(d), p->hosts[on],
-                       any ? "only old or elsewhere" : "missing");
-        continue;
+        if (!any) {
+          pass_data_note(p, BAL_LOG_WARNING,
+                         "service %s %s: no series under host %s (missing)",
+                         name, bal_dim_name(d), p->hosts[on]);
+          continue;
+        }
+        /* It has just come here (a failover, a move by hand): until its
+         * series here is fresh, its history stands for it. Left out, its
+         * new node would look lighter than it is just when it matters. */
+        arrived = true;
       }
       double mean, upper;
       bool from_file;
@@ -236,6 +242,11 @@ int pass_measure(struct pass *p) {
             "service %s %s: not running, planned with its last known "
             "demand %.3g",
             name, bal_dim_name(d), mean);
+      else if (arrived)
+        pass_data_note(p, BAL_LOG_INFO,
+                       "service %s %s: no fresh series under host %s yet, "
+                       "planned with its last known demand %.3g",
+                       name, bal_dim_name(d), p->hosts[on], mean);
       dem[s][d] = fmax(mean, 0);
       p->dev[s][d] = fmax(upper - mean, 0);
     }

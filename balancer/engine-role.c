@@ -81,35 +81,96 @@ void pass_role(struct pass *p) {
   e->role_where = on ? strdup(on) : NULL;
 }
 
+/* Tells the hooks of the nodes gone offline since the last telling, with
+ * what was done since. */
+static void tell_offline(bal_engine_t *e, const struct bal_conf *cf,
+                         const char *idle, size_t left) {
+  struct bal_tell *t = &e->tell;
+  for (char **n = t->nodes; n && *n; n++) {
+    pm_buf_t msg = {0};
+    pm_buf_printf(&msg, "node %s is offline; %s", *n,
+                  t->done.len ? t->done.data : idle);
+    if (left)
+      pm_buf_printf(&msg, "; %zu service(s) left stopped, see the journal",
+                    left);
+    if (msg.data)
+      bal_run_hooks(e, cf, false, false, *n, t->executed, msg.data);
+    pm_buf_free(&msg);
+  }
+  bal_argv_free(t->nodes);
+  pm_buf_free(&t->done);
+  *t = (struct bal_tell){0};
+}
+
+/* Whether every wanted service runs and no online node is above capacity,
+ * as the pass found the cluster (before its own moves). */
+static bool within_capacity(struct pass *p) {
+  for (size_t s = 0; s < bal_cluster_nservices(p->c); s++) {
+    int n = bal_service_node(p->c, (int)s);
+    if (n < 0 || bal_node_state(p->c, n) == BAL_NODE_OFFLINE)
+      return false;
+  }
+  for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
+    double before, after;
+    if (bal_node_state(p->c, (int)n) == BAL_NODE_OFFLINE)
+      continue;
+    if (bal_plan_node_util(p->plan, (int)n, &before, &after) < 0 ||
+        !(before <= 1.0))
+      return false;
+  }
+  return true;
+}
+
+bool bal_engine_settling(const bal_engine_t *e) { return e->tell.nodes; }
+
+void bal_engine_tell(bal_engine_t *e) {
+  if (e->tell.nodes)
+    tell_offline(e, e->conf, "no move needed", 0);
+}
+
 void pass_tell(struct pass *p) {
   const struct bal_conf *cf = p->cf;
+  bal_engine_t *e = p->e;
+  struct bal_tell *t = &e->tell;
   const char *done = p->done.len ? p->done.data : NULL;
-  char **gone = p->went_offline;
-  bool told = gone && gone[0];
-  if (told) {
-    const char *idle = pass_acting(p) ? "no move needed"
-                       : p->hold      ? "the plan could not be verified, "
-                                        "nothing was moved"
-                                      : "nothing was moved (execute = false)";
-    for (; *gone; gone++) {
-      pm_buf_t msg = {0};
-      pm_buf_printf(&msg, "node %s is offline; %s", *gone, done ? done : idle);
-      size_t left = bal_plan_nunplaced(p->plan);
-      if (left)
-        pm_buf_printf(&msg, "; %zu service(s) left stopped, see the journal",
-                      left);
-      if (msg.data)
-        bal_run_hooks(p->e, cf, false, false, *gone, p->executed, msg.data);
-      pm_buf_free(&msg);
+  /* What this pass adds to the nodes waiting to be told of. */
+  size_t n = 0;
+  while (t->nodes && t->nodes[n])
+    n++;
+  for (char **g = p->went_offline; g && *g; g++) {
+    char **v = realloc(t->nodes, (n + 2) * sizeof(char *));
+    if (!v || !(v[n] = strdup(*g))) {
+      t->nodes = v ? v : t->nodes;
+      break;
     }
+    v[++n] = NULL;
+    t->nodes = v;
   }
-  /* Hooks told of the node above know the plan too: told once. */
+  bool waiting = n > 0;
+  if (waiting && done)
+    pm_buf_printf(&t->done, "%s%s", t->done.len ? "; " : "", done);
+  if (waiting)
+    t->executed += p->executed;
+  /* While the cluster settles after a loss (the HA stack recovers in
+   * parallel, a pass may leave work for the next), the telling waits for
+   * a pass that finds every service running and no node above capacity
+   * (or nothing to do). */
+  bool settled = !(p->flags & BAL_PASS_SETTLING) || !bal_plan_nmoves(p->plan) ||
+                 within_capacity(p);
+  if (waiting && settled)
+    tell_offline(e, cf,
+                 pass_acting(p) ? "no move needed"
+                 : p->hold      ? "the plan could not be verified, nothing "
+                                  "was moved"
+                                : "nothing was moved (execute = false)",
+                 bal_plan_nunplaced(p->plan));
+  /* Hooks told (or to be told) of a node know the plan too: told once. */
   if (p->executed) {
     pm_buf_t msg = {0};
     pm_buf_printf(&msg, "patmon-balance moved %zu service(s), %zu failed: %s",
                   p->executed, p->failed, done ? done : "see the journal");
     if (msg.data)
-      bal_run_hooks(p->e, cf, true, told, NULL, p->executed, msg.data);
+      bal_run_hooks(e, cf, true, waiting, NULL, p->executed, msg.data);
     pm_buf_free(&msg);
   }
 }

@@ -58,6 +58,8 @@ void bal_engine_free(bal_engine_t *e) {
   free(e->node);
   free(e->role_where);
   bal_argv_free(e->offline);
+  bal_argv_free(e->tell.nodes);
+  pm_buf_free(&e->tell.done);
   free(e);
 }
 
@@ -170,6 +172,24 @@ static void pass_free(struct pass *p) {
   bal_state_free(&p->st);
 }
 
+/* While the cluster settles after a loss: what the pass found, in one
+ * line (the moves follow in their own lines). */
+static void log_settling(struct pass *p) {
+  pm_buf_t b = {0};
+  for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
+    double before, after;
+    if (bal_node_state(p->c, (int)n) == BAL_NODE_OFFLINE ||
+        bal_plan_node_util(p->plan, (int)n, &before, &after) < 0)
+      continue;
+    pm_buf_printf(&b, "%s%s %.0f%%", b.len ? ", " : "",
+                  bal_node_name(p->c, (int)n), 100 * before);
+  }
+  bal_elog(p->e, BAL_LOG_INFO, "settling: %s; %zu stopped, %zu move(s) planned",
+           b.data ? b.data : "no node", bal_plan_nunplaced(p->plan) + 0,
+           bal_plan_nmoves(p->plan));
+  pm_buf_free(&b);
+}
+
 /* Remembers the nodes offline in this pass (bal_engine_saw_offline). */
 static void keep_offline(struct pass *p) {
   char **v = calloc(p->pc->nnodes + 1, sizeof(char *));
@@ -200,6 +220,16 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     bal_elog(e, BAL_LOG_WARNING, "state file %s: %s (starting afresh)",
              cf->state_file, pm_strerror(r));
     p.st = (struct bal_state){0};
+  }
+  /* A node was just lost: the HA stack recovers what it can first, and
+   * the plan starts from what it did. */
+  if (flags & BAL_PASS_SETTLING && !(flags & BAL_PASS_DRY_RUN) &&
+      cf->exec.wait && cf->exec.wait[0]) {
+    pm_buf_t err = {0};
+    if (bal_run(cf->exec.wait, cf->exec.timeout_ms, NULL, &err) < 0)
+      bal_elog(e, BAL_LOG_WARNING, "the cluster did not settle: %s",
+               err.data ? err.data : "");
+    pm_buf_free(&err);
   }
   r = cf->source == BAL_SRC_PACEMAKER ? pass_inventory_pacemaker(&p)
                                       : pass_inventory_static(&p);
@@ -273,6 +303,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     bal_elog(e, BAL_LOG_WARNING, "%s", bal_plan_note(p.plan, i));
   if (explain_out)
     pass_explain(&p, ok, wu);
+  if (flags & BAL_PASS_SETTLING)
+    log_settling(&p);
   if (pass_acting(&p)) {
     pass_execute(&p);
     pass_clear_constraints(&p);

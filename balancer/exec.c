@@ -20,6 +20,8 @@
 static const char *const pcmk_move[] = {CRM_MOVE, NULL};
 static const char *const pcmk_clear[] = {"crm_resource", "--clear",
                                          "--resource", "%r", NULL};
+/* Until no action is pending (bal_run's timeout ends it). */
+static const char *const pcmk_wait[] = {"crm_resource", "--wait", NULL};
 static const char *const pcs_move[] = {
     "pcs", "resource", "move-with-constraint", "%r", "%n", "lifetime=%l", NULL};
 static const char *const pcs_clear[] = {"pcs", "resource", "clear", "%r", NULL};
@@ -30,18 +32,31 @@ static const char *const virsh_place[] = {"virsh", "-c", "%u",
 static const char *const none[] = {NULL};
 
 const struct bal_executor bal_executors[] = {
+    /* crm_resource --move to the node the resource is active on exits
+     * CRM_EX_EXISTS (108): Pacemaker placed it there first. */
     {.name = "pacemaker",
      .move = pcmk_move,
      .place = pcmk_move,
      .clear = pcmk_clear,
-     .constraints = true},
+     .wait = pcmk_wait,
+     .constraints = true,
+     .already = 108},
     {.name = "pcs",
      .move = pcs_move,
      .place = pcs_move,
      .clear = pcs_clear,
+     .wait = pcmk_wait,
      .constraints = true},
-    {.name = "virsh", .move = virsh_move, .place = virsh_place, .clear = none},
-    {.name = "command", .move = none, .place = none, .clear = none},
+    {.name = "virsh",
+     .move = virsh_move,
+     .place = virsh_place,
+     .clear = none,
+     .wait = none},
+    {.name = "command",
+     .move = none,
+     .place = none,
+     .clear = none,
+     .wait = none},
     {.name = NULL},
 };
 
@@ -140,10 +155,17 @@ void bal_argv_join(char *const *argv, pm_buf_t *out) {
 
 int bal_run(char *const *argv, int timeout_ms, pm_buf_t *out,
             pm_buf_t *err_text) {
+  return bal_run_exit(argv, timeout_ms, out, err_text, NULL);
+}
+
+int bal_run_exit(char *const *argv, int timeout_ms, pm_buf_t *out,
+                 pm_buf_t *err_text, int *ret_exit) {
   pm_buf_t err = {0}, mine = {0};
   pm_buf_t *o = out ? out : &mine;
   int st = 0;
   int r = pm_spawn(argv, timeout_ms, o, &err, &st);
+  if (ret_exit)
+    *ret_exit = r == 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
     r = -EPROTO;
   if (err_text) {

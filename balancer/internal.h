@@ -121,6 +121,7 @@ struct bal_exec_conf {
   char **move;  /* argv templates, NULL-terminated */
   char **place; /* a service of a failed node, or a stopped one */
   char **clear; /* removes what a move left behind */
+  char **wait;  /* waits until the cluster carried out what it was told */
   char *lifetime;
   int timeout_ms;
   bool verify;
@@ -200,13 +201,20 @@ void bal_argv_join(char *const *argv, pm_buf_t *out);
  * one-line reason in err_text (may be NULL). */
 int bal_run(char *const *argv, int timeout_ms, pm_buf_t *out,
             pm_buf_t *err_text);
+/* The same; *ret_exit (may be NULL) receives the exit status when the
+ * command ran and exited, else -1. */
+int bal_run_exit(char *const *argv, int timeout_ms, pm_buf_t *out,
+                 pm_buf_t *err_text, int *ret_exit);
 
 struct bal_executor {
   const char *name;
   const char *const *move; /* default argv templates */
   const char *const *place;
   const char *const *clear;
+  const char *const *wait;
   bool constraints; /* moves leave constraints that clear removes */
+  int already;      /* exit status of a move to where the service runs already
+                       (the HA stack got there first); 0: none */
 };
 extern const struct bal_executor bal_executors[];
 const struct bal_executor *bal_executor_find(const char *name);

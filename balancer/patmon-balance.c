@@ -132,10 +132,10 @@ static int parse_args(int argc, char **argv, struct cli *o) {
   return 0;
 }
 
-static int one_pass(bal_engine_t *e, const struct cli *o) {
+static int one_pass(bal_engine_t *e, const struct cli *o, unsigned more) {
   pm_buf_t explain = {0};
-  unsigned flags =
-      (o->dry_run ? BAL_PASS_DRY_RUN : 0) | (o->explain ? BAL_PASS_EXPLAIN : 0);
+  unsigned flags = more | (o->dry_run ? BAL_PASS_DRY_RUN : 0) |
+                   (o->explain ? BAL_PASS_EXPLAIN : 0);
   int r = bal_engine_pass(e, flags, o->explain ? &explain : NULL);
   if (explain.len)
     fputs(explain.data, stdout);
@@ -182,6 +182,12 @@ static void logf_line(const struct cli *o, enum bal_log_level lvl,
 #define LOST_WAIT_S 15
 /* While own_resource runs nowhere yet (its start not recorded). */
 #define WAITING_MS 1000
+/* After a node is lost the cluster recovers in parallel: until a pass
+ * finds every service running within capacity, the next comes after
+ * SETTLE_MS, for SETTLE_S at most; the hooks for the node wait for that
+ * pass. */
+#define SETTLE_MS 1000
+#define SETTLE_S 30
 #define MAX_PENDING 64
 
 struct pending { /* nodes lost that crm_mon does not show offline yet */
@@ -278,13 +284,19 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
   logf_line(o, BAL_LOG_NOTICE, "started%s%s", ev ? ", node events on " : "",
             ev ? path : "");
   struct pending pend = {0};
+  double settle_until = 0;
   int sig = 0;
   while (sig != SIGTERM && sig != SIGINT) {
-    int k = one_pass(e, o);
+    bool settling = mono_s() < settle_until;
+    int k = one_pass(e, o, settling ? BAL_PASS_SETTLING : 0);
     if (k < 0)
       logf_line(o, BAL_LOG_ERR, "pass failed: %s", strerror(-k));
     double now = mono_s();
     long wait_ms = (long)bal_engine_interval(e) * 1000;
+    if (settling && bal_engine_settling(e) && wait_ms > SETTLE_MS)
+      wait_ms = SETTLE_MS;
+    else if (settling && k >= 0 && !pend.n)
+      settle_until = 0; /* settled: told, back to the interval */
     if (still_pending(e, &pend, now, o))
       wait_ms = RETRY_MS;
     if (bal_engine_role(e) == BAL_ROLE_WAITING && wait_ms > WAITING_MS)
@@ -298,8 +310,11 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
       reload(e, o); /* and a pass with it right away */
     else if (sig == SIGUSR1 && !(ev && take_news(ev, &pend, mono_s(), o)))
       log_line(o, BAL_LOG_INFO, "SIGUSR1: a pass now");
+    if (pend.n)
+      settle_until = mono_s() + SETTLE_S;
   }
   log_line(o, BAL_LOG_NOTICE, "exiting on a signal");
+  bal_engine_tell(e);
   bal_events_stop(ev);
   for (size_t i = 0; i < pend.n; i++)
     free(pend.node[i]);
@@ -332,7 +347,7 @@ int main(int argc, char **argv) {
   } else {
     /* A dry run changes nothing and needs no lock. */
     int k = o.dry_run ? 0 : lock(e, &o);
-    r = k > 0 ? 0 : k < 0 ? 1 : one_pass(e, &o) < 0 ? 1 : 0;
+    r = k > 0 ? 0 : k < 0 ? 1 : one_pass(e, &o, 0) < 0 ? 1 : 0;
   }
   bal_engine_free(e);
   if (o.use_syslog)
