@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,32 +215,48 @@ static void xml_failure(const pm_buf_t *out, char *buf, size_t len) {
   xmlFreeDoc(doc);
 }
 
-/* Runs argv; its stdout in out. A note on the class explains failures. */
-static int run(pat_inventory_t *inv, char *const argv[], int timeout_ms,
-               pm_buf_t *out) {
-  pm_buf_t err = {0};
-  int status = 0;
-  int r = pm_spawn(argv, timeout_ms, out, &err, &status);
-  if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+/* A command and what it gave. */
+struct job {
+  char *const *argv;
+  int timeout_ms;
+  pm_buf_t out, err;
+  int status;
+  int r;
+};
+
+static void *run_job(void *arg) {
+  struct job *j = arg;
+  j->r = pm_spawn(j->argv, j->timeout_ms, &j->out, &j->err, &j->status);
+  return NULL;
+}
+
+/* The job's result; a note on the class explains failures. */
+static int judge(pat_inventory_t *inv, struct job *j) {
+  int r = j->r;
+  if (r == 0 && !(WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0)) {
     char why[300];
-    xml_failure(out, why, sizeof(why));
-    if (!why[0] && err.data)
-      snprintf(why, sizeof(why), "%.*s", (int)strcspn(err.data, "\n"),
-               err.data);
+    xml_failure(&j->out, why, sizeof(why));
+    if (!why[0] && j->err.data)
+      snprintf(why, sizeof(why), "%.*s", (int)strcspn(j->err.data, "\n"),
+               j->err.data);
     pat_inv_note(inv, PAT_RESOURCE,
                  "%s failed (status %d)%s%s: resource patterns expand to "
                  "nothing",
-                 argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                 j->argv[0], WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1,
                  why[0] ? ": " : "", why);
     r = -EIO;
   } else if (r < 0) {
-    pat_inv_note(inv, PAT_RESOURCE, "cannot run %s: %s", argv[0],
+    pat_inv_note(inv, PAT_RESOURCE, "cannot run %s: %s", j->argv[0],
                  r == -ENOENT  ? "not installed"
                  : r == -EFBIG ? "its output is larger than 16 MiB"
                                : strerror(-r));
   }
-  pm_buf_free(&err);
   return r;
+}
+
+static void job_free(struct job *j) {
+  pm_buf_free(&j->out);
+  pm_buf_free(&j->err);
 }
 
 static void local_node(const pat_scan_opts_t *o, int timeout_ms, char *buf,
@@ -340,50 +357,60 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
   if (c)
     c->cached_only = false;
   int timeout = o->timeout_ms > 0 ? o->timeout_ms : 10000;
-  pm_buf_t mon = {0}, cib = {0};
   char node[256];
   bool *here = NULL;
   char *mon_argv[] = {"crm_mon", "-1", "--output-as=xml", NULL};
   char *cib_argv[] = {"cibadmin", "-Q", NULL};
-  int r = run(inv, mon_argv, timeout, &mon);
+  /* Both at once: each takes a tool's start and an IPC round trip. */
+  struct job mj = {.argv = mon_argv, .timeout_ms = timeout};
+  struct job cj = {.argv = cib_argv, .timeout_ms = timeout};
+  pthread_t t;
+  bool apart = pthread_create(&t, NULL, run_job, &cj) == 0;
+  run_job(&mj);
+  if (apart)
+    pthread_join(t, NULL);
+  else
+    run_job(&cj);
+  pm_buf_t *mon = &mj.out, *cib = &cj.out;
+  int r = judge(inv, &mj);
   if (r == -ENOMEM)
     goto out;
   if (r < 0) {
     r = 0; /* no cluster here: the note says why */
     goto out;
   }
-  if (!strstr(mon.data ? mon.data : "", "<resources")) {
+  if (!strstr(mon->data ? mon->data : "", "<resources")) {
     /* crm_mon may exit 0 and report trouble only inside its XML. */
     char why[300];
-    xml_failure(&mon, why, sizeof(why));
+    xml_failure(mon, why, sizeof(why));
     r = pat_inv_note(inv, PAT_RESOURCE,
                      "crm_mon listed no resources%s%s: resource patterns "
                      "expand to nothing",
                      why[0] ? ": " : "", why);
     goto out;
   }
-  if (run(inv, cib_argv, timeout, &cib) < 0)
-    pm_buf_reset(&cib);
+  if (judge(inv, &cj) < 0)
+    pm_buf_reset(cib);
   local_node(o, timeout, node, sizeof(node));
   if (c && c->nev && !(here = calloc(c->nev, sizeof(*here)))) {
     r = -ENOMEM;
     goto out;
   }
-  r = pat_parse_crm_mon(inv, mon.data, mon.len, cib.len ? cib.data : NULL,
-                        cib.len, node, c ? c->ev : NULL, c ? c->nev : 0, here);
+  r = pat_parse_crm_mon(inv, mon->data, mon->len, cib->len ? cib->data : NULL,
+                        cib->len, node, c ? c->ev : NULL, c ? c->nev : 0, here);
   if (r == 0 && c) {
     if (here)
       pat_pcmk_settle(c, here, pm_now_ns());
     pm_buf_free(&c->mon);
     pm_buf_free(&c->cib);
-    c->mon = mon;
-    c->cib = cib;
-    mon = cib = (pm_buf_t){0};
+    c->mon = *mon;
+    c->cib = *cib;
+    *mon = *cib = (pm_buf_t){0};
     snprintf(c->node, sizeof(c->node), "%s", node);
   }
 out:
   free(here);
-  pm_buf_free(&mon);
-  pm_buf_free(&cib);
+  job_free(&mj);
+  job_free(&cj);
   return r;
 }
