@@ -83,7 +83,6 @@ static cfg_opt_t svc_opts[] = {CFG_STR("node", NULL, CFGF_NONE), CFG_END()};
 static cfg_opt_t exec_opts[] = {CFG_STR_LIST("move", NULL, CFGF_NONE),
                                 CFG_STR_LIST("place", NULL, CFGF_NONE),
                                 CFG_STR_LIST("clear", NULL, CFGF_NONE),
-                                CFG_STR_LIST("wait", NULL, CFGF_NONE),
                                 CFG_STR("lifetime", "PT1H", CFGF_NONE),
                                 CFG_INT("timeout", 60, CFGF_NONE),
                                 CFG_BOOL("verify", cfg_true, CFGF_NONE),
@@ -403,10 +402,10 @@ static int load_executor(struct ctx *x, cfg_t *top, struct bal_conf *c) {
                "lifetime \"%s\" is not an ISO 8601 duration (PT1H, PT30M, "
                "P1D, P1DT12H)",
                e->lifetime);
-  static const char *const acts[] = {"move", "place", "clear", "wait"};
-  char ***dst[] = {&e->move, &e->place, &e->clear, &e->wait};
-  const char *const *def[] = {ex->move, ex->place, ex->clear, ex->wait};
-  for (int k = 0; k < 4; k++) {
+  static const char *const acts[] = {"move", "place", "clear"};
+  char ***dst[] = {&e->move, &e->place, &e->clear};
+  const char *const *def[] = {ex->move, ex->place, ex->clear};
+  for (int k = 0; k < 3; k++) {
     *dst[k] =
         s && cfg_size(s, acts[k]) ? dup_list(s, acts[k]) : bal_argv_dup(def[k]);
     if (!*dst[k])
@@ -657,7 +656,6 @@ void bal_conf_free(struct bal_conf *c) {
   bal_argv_free(c->exec.move);
   bal_argv_free(c->exec.place);
   bal_argv_free(c->exec.clear);
-  bal_argv_free(c->exec.wait);
   for (size_t i = 0; i < c->nhooks; i++) {
     free(c->hooks[i].name);
     bal_argv_free(c->hooks[i].argv);

@@ -172,6 +172,36 @@ static void pass_free(struct pass *p) {
   bal_state_free(&p->st);
 }
 
+/* Waits until Pacemaker has nothing left to do: crm_simulate on the live
+ * CIB plans no action (crm_resource --wait checks every 2 s, too slowly
+ * here), for the executor's timeout at most. */
+static void wait_idle(bal_engine_t *e) {
+  const struct bal_conf *cf = e->conf;
+  const struct bal_executor *ex = bal_executor_find(cf->exec.type);
+  if (cf->source != BAL_SRC_PACEMAKER || !ex || !ex->pacemaker)
+    return;
+  char *argv[] = {cf->crm_simulate, "--live-check", "--simulate",
+                  "--output-as=xml", NULL};
+  uint64_t end = pm_now_ns() + (uint64_t)cf->exec.timeout_ms * 1000000;
+  pm_buf_t out = {0};
+  for (;;) {
+    pm_buf_reset(&out);
+    if (bal_run(argv, cf->cmd_timeout_ms, &out, NULL) < 0 || !out.data ||
+        !strstr(out.data, "<rsc_action "))
+      break;
+    if (pm_now_ns() > end) {
+      bal_elog(e, BAL_LOG_WARNING,
+               "Pacemaker still has actions to run after %d s: planning "
+               "all the same",
+               cf->exec.timeout_ms / 1000);
+      break;
+    }
+    struct timespec ts = {.tv_nsec = 200000000};
+    nanosleep(&ts, NULL);
+  }
+  pm_buf_free(&out);
+}
+
 /* While the cluster settles after a loss: what the pass found, in one
  * line (the moves follow in their own lines). */
 static void log_settling(struct pass *p) {
@@ -223,14 +253,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   }
   /* A node was just lost: the HA stack recovers what it can first, and
    * the plan starts from what it did. */
-  if (flags & BAL_PASS_SETTLING && !(flags & BAL_PASS_DRY_RUN) &&
-      cf->exec.wait && cf->exec.wait[0]) {
-    pm_buf_t err = {0};
-    if (bal_run(cf->exec.wait, cf->exec.timeout_ms, NULL, &err) < 0)
-      bal_elog(e, BAL_LOG_WARNING, "the cluster did not settle: %s",
-               err.data ? err.data : "");
-    pm_buf_free(&err);
-  }
+  if (flags & BAL_PASS_SETTLING && !(flags & BAL_PASS_DRY_RUN))
+    wait_idle(e);
   r = cf->source == BAL_SRC_PACEMAKER ? pass_inventory_pacemaker(&p)
                                       : pass_inventory_static(&p);
   if (r < 0)

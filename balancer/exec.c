@@ -20,8 +20,6 @@
 static const char *const pcmk_move[] = {CRM_MOVE, NULL};
 static const char *const pcmk_clear[] = {"crm_resource", "--clear",
                                          "--resource", "%r", NULL};
-/* Until no action is pending (bal_run's timeout ends it). */
-static const char *const pcmk_wait[] = {"crm_resource", "--wait", NULL};
 static const char *const pcs_move[] = {
     "pcs", "resource", "move-with-constraint", "%r", "%n", "lifetime=%l", NULL};
 static const char *const pcs_clear[] = {"pcs", "resource", "clear", "%r", NULL};
@@ -38,25 +36,17 @@ const struct bal_executor bal_executors[] = {
      .move = pcmk_move,
      .place = pcmk_move,
      .clear = pcmk_clear,
-     .wait = pcmk_wait,
      .constraints = true,
+     .pacemaker = true,
      .already = 108},
     {.name = "pcs",
      .move = pcs_move,
      .place = pcs_move,
      .clear = pcs_clear,
-     .wait = pcmk_wait,
-     .constraints = true},
-    {.name = "virsh",
-     .move = virsh_move,
-     .place = virsh_place,
-     .clear = none,
-     .wait = none},
-    {.name = "command",
-     .move = none,
-     .place = none,
-     .clear = none,
-     .wait = none},
+     .constraints = true,
+     .pacemaker = true},
+    {.name = "virsh", .move = virsh_move, .place = virsh_place, .clear = none},
+    {.name = "command", .move = none, .place = none, .clear = none},
     {.name = NULL},
 };
 

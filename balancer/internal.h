@@ -121,7 +121,6 @@ struct bal_exec_conf {
   char **move;  /* argv templates, NULL-terminated */
   char **place; /* a service of a failed node, or a stopped one */
   char **clear; /* removes what a move left behind */
-  char **wait;  /* waits until the cluster carried out what it was told */
   char *lifetime;
   int timeout_ms;
   bool verify;
@@ -211,8 +210,9 @@ struct bal_executor {
   const char *const *move; /* default argv templates */
   const char *const *place;
   const char *const *clear;
-  const char *const *wait;
   bool constraints; /* moves leave constraints that clear removes */
+  bool pacemaker;   /* acts through Pacemaker: crm_simulate -L tells when
+                       it has nothing left to do */
   int already;      /* exit status of a move to where the service runs already
                        (the HA stack got there first); 0: none */
 };
