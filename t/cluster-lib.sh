@@ -95,6 +95,15 @@ cluster_sandbox() {
   exit $rc
 }
 
+# cluster_test "$@": what a live test starts with: skipped when
+# integration tests are off or a cluster cannot run here, then in its
+# sandbox.
+cluster_test() {
+  need_integration
+  cluster_need || skip "$cluster_why"
+  cluster_sandbox "$@"
+}
+
 # host_cleanup CMD: runs CMD after the sandbox is gone too (loop devices).
 host_cleanup() { echo "$*" >> "$T/host-cleanup"; }
 
@@ -130,6 +139,7 @@ pattern "loads" {
   class = process
   match = { "CMDLINE=~\\S*patmon-load -n (\\S+)( .*)?" }
   name = "%1"
+  metrics = { cpu }
 }
 # Resources running here (their data volumes: df-MOUNT, disk-KERNEL).
 pattern "resources" {
@@ -217,6 +227,7 @@ LoadPlugin forecast
 <Plugin forecast>
   <Series>
     Plugin "processes"
+    PluginInstance "all"
     Type "ps_cputime"
   </Series>
   Window ${CL_FC_WINDOW:-35}
@@ -256,6 +267,39 @@ LoadPlugin unixsock
   SocketFile "$CL/hub.sock"
   SocketGroup "root"
 </Plugin>
+# Only what the balancer, the tests and the demo read is written: of the
+# processes plugin's values the CPU, of the forecasts those 6 s ahead.
+# Everything else would be hundreds of RRD updates a second on two shared
+# cores, and the writes fell 15-20 s behind on a busy machine.
+LoadPlugin match_regex
+<Chain "PreCache">
+  <Rule "processes-cpu">
+    <Match "regex">
+      Plugin "^processes\$"
+      Type "^ps_cputime\$"
+    </Match>
+    Target "return"
+  </Rule>
+  <Rule "processes-other">
+    <Match "regex">
+      Plugin "^processes\$"
+    </Match>
+    Target "stop"
+  </Rule>
+  <Rule "forecast-h6">
+    <Match "regex">
+      Plugin "^forecast\$"
+      TypeInstance "^h6"
+    </Match>
+    Target "return"
+  </Rule>
+  <Rule "forecast-other">
+    <Match "regex">
+      Plugin "^forecast\$"
+    </Match>
+    Target "stop"
+  </Rule>
+</Chain>
 EOF
   collectd -f -C "$CL/hub.conf" > "$CL/hub.out" 2>&1 &
   CL_HUB_PID=$!
@@ -287,8 +331,9 @@ node_boot() {
   local n=$1 nd=$CL/node$1 holder pid
   # A killed node's namespaces (and its veth) may take a moment to go.
   wait_for 20 bash -c "! ip link show vn$n > /dev/null 2>&1" || fail "vn$n of the previous node$n is still there"
+  # (unshare says "sigprocmask unblock failed" when the node is killed.)
   unshare --net --mount --uts --pid --fork --mount-proc --propagation private \
-    "$CL_BUILD/t/cluster-init" &
+    "$CL_BUILD/t/cluster-init" 2>> "$nd/holder.err" &
   holder=$!
   echo "$holder" > "$nd/holder.pid"
   wait_for 10 grep -q . "/proc/$holder/task/$holder/children" || fail "node$n: no process 1"
@@ -405,9 +450,15 @@ cluster_start() {
   cluster_write_cib "$CL/cib-initial.xml"
   cluster_write_patterns
   ip link add br0 type bridge || fail "no bridge in the sandbox"
+  # A bridge takes the lowest MAC address of its ports unless given one: a
+  # node rebooting (a new veth) would change the hub's, and the nodes would
+  # send to the old one until their ARP entries expire (15-45 s of values
+  # lost).
+  ip link set br0 address 02:00:0a:63:00:fe
   ip addr add "$CL_HUB/24" dev br0
   ip link set br0 up
   cluster_hub_start
+  at_exit cluster_keep_logs
   at_exit cluster_stop
   t0=${EPOCHREALTIME/./}
   for ((n = 1; n <= CL_N; n++)); do
@@ -422,10 +473,238 @@ cluster_start() {
   note "cluster of $CL_N nodes online with quorum in $CL_READY_S s"
 }
 
+# cluster_keep_logs: the logs of the last run of this test, for a look
+# after a failure: $top_builddir/t/live-logs/TEST/ (replaced at each run).
+cluster_keep_logs() {
+  local keep n
+  keep=$top_builddir/t/live-logs/$(basename "$0" .sh)
+  rm -rf "$keep"
+  mkdir -p "$keep"
+  cp "$CL"/*.log "$CL"/*.conf "$CL"/shared/* "$keep/" 2> /dev/null
+  for ((n = 1; n <= CL_N; n++)); do
+    mkdir -p "$keep/node$n"
+    cp "$CL/node$n"/*.log "$CL/node$n"/*.out "$CL/node$n"/entries.json \
+      "$CL/node$n"/log-pacemaker/pacemaker.log "$CL/node$n"/log-corosync/corosync.log \
+      "$keep/node$n/" 2> /dev/null
+  done
+}
+
 # cluster_stop: every node cleanly, then the hub.
 cluster_stop() {
   local n
+  crm cibadmin -Q > "$CL/shared/cib-at-stop.xml" 2> /dev/null
   for ((n = CL_N; n >= 1; n--)); do node_stop "$n"; done
   [ -n "${CL_HUB_PID:-}" ] && kill "$CL_HUB_PID" 2> /dev/null && wait "$CL_HUB_PID" 2> /dev/null
   CL_HUB_PID=""
+}
+
+# ---- services with real load, and the balancer ----------------------------------
+
+# millicores CORES: Pacemaker utilization values are integers.
+millicores() { awk -v c="$1" 'BEGIN { printf "%d", c * 1000 + 0.5 }'; }
+
+# cluster_capacity CORES: every node's capacity, as Pacemaker utilization
+# (cpu in millicores; the balancer's utilization_scale is 0.001).
+cluster_capacity() {
+  local n
+  for ((n = 1; n <= CL_N; n++)); do
+    crm crm_attribute --node "node$n" --utilization --name cpu --update "$(millicores "$1")" ||
+      fail "capacity of node$n"
+  done
+}
+
+# load_xml ID CORES: an ocf:patmon:load primitive burning CORES, declaring
+# them as its utilization; created stopped (cluster_start_on starts it).
+load_xml() {
+  echo "<primitive id=\"$1\" class=\"ocf\" provider=\"patmon\" type=\"load\">
+  <instance_attributes id=\"$1-ia\"><nvpair id=\"$1-cores\" name=\"cores\" value=\"$2\"/></instance_attributes>
+  <meta_attributes id=\"$1-meta\"><nvpair id=\"$1-role\" name=\"target-role\" value=\"Stopped\"/></meta_attributes>
+  <utilization id=\"$1-u\"><nvpair id=\"$1-u-cpu\" name=\"cpu\" value=\"$(millicores "$2")\"/></utilization>
+  <operations><op id=\"$1-mon\" name=\"monitor\" interval=\"10s\" timeout=\"20s\"/></operations>
+</primitive>"
+}
+
+# cluster_start_on ID:NODE...: starts resources created stopped, each on
+# its node, then forgets where (stickiness keeps them there).
+cluster_start_on() {
+  local r
+  for r in "$@"; do
+    crm cibadmin --create -o constraints --xml-text \
+      "<rsc_location id=\"home-${r%%:*}\" rsc=\"${r%%:*}\" node=\"${r#*:}\" score=\"INFINITY\"/>" ||
+      fail "place $r"
+  done
+  for r in "$@"; do
+    crm crm_resource -r "${r%%:*}" --meta --delete-parameter target-role > /dev/null ||
+      fail "start ${r%%:*}"
+  done
+  for r in "$@"; do
+    wait_for 60 running_on "${r%%:*}" "${r#*:}" || fail "${r%%:*} did not start on ${r#*:}: $(crm crm_mon -1)"
+  done
+  for r in "$@"; do
+    crm cibadmin --delete -o constraints --xml-text "<rsc_location id=\"home-${r%%:*}\"/>" ||
+      fail "unplace $r"
+  done
+}
+
+# cluster_loads ID:CORES:NODE...: load resources, each started on its node.
+cluster_loads() {
+  local r places=()
+  for r in "$@"; do
+    local id=${r%%:*} rest=${r#*:}
+    crm cibadmin --create -o resources --xml-text "$(load_xml "$id" "${rest%%:*}")" || fail "resource $id"
+    places+=("$id:${r##*:}")
+  done
+  cluster_start_on "${places[@]}"
+}
+
+# set_load ID CORES: a new share for a running load (reload-agent: no
+# restart), and its declared utilization.
+set_load() {
+  crm crm_resource -r "$1" --set-parameter cores --parameter-value "$2" > /dev/null ||
+    fail "set cores of $1"
+}
+
+# mon_xml: crm_mon's XML; retried for 10 s while the cluster cannot answer
+# (a DC election after a node died).
+mon_xml() {
+  local i out
+  for ((i = 0; i < 20; i++)); do
+    out=$(crm crm_mon -1 --output-as=xml 2> /dev/null) && [[ $out == *"<resources"* ]] && break
+    sleep 0.5
+  done
+  printf '%s\n' "$out"
+}
+
+# where RSC: the node crm_mon shows RSC (a primitive, or a group: its first
+# member) started on; empty when none.
+where() {
+  mon_xml | awk -v id="$1" '
+    $0 ~ "<group id=\"" id "\"" { g = 1; next }
+    g && /<\/group>/ { exit }
+    (g && /<resource /) || index($0, "<resource id=\"" id "\"") {
+      inside = ($0 !~ /\/>$/) && ($0 ~ /role="Started"/); next }
+    inside && /<node name=/ { sub(/.*<node name="/, ""); sub(/".*/, ""); print; exit }
+    inside && /<\/resource>/ { inside = 0; if (!g) exit }'
+}
+running_on() { [ "$(where "$1")" = "$2" ]; }
+
+# cluster_alert_log: every resource operation's and node's alert, on every
+# node, is logged to $CL/shared/alerts.log by t/cluster-alert-log (its
+# format is there): when Pacemaker started what where, for latencies.
+cluster_alert_log() {
+  : > "$CL/shared/alerts.log"
+  chmod 0666 "$CL/shared/alerts.log"
+  crm cibadmin --create -o alerts --xml-text "<alert id=\"timing\" path=\"$top_srcdir/t/cluster-alert-log\">
+  <select><select_resources/><select_nodes/></select>
+  <recipient id=\"timing-log\" value=\"$CL/shared/alerts.log\"/>
+</alert>" || fail "timing alert"
+}
+
+# cluster_balance_conf [CONFIG LINES]: $CL/balance.conf: the test bed's
+# node series, capacities from Pacemaker in millicores, the journal, state
+# and hook log in $CL/shared (every node sees them, as a shared file system
+# would), node events from patmon-alert on /run/patmon/balance.sock.
+cluster_balance_conf() {
+  cat > "$CL/balance.conf" << EOF
+# patmon-balance on the test cluster (t/cluster-lib.sh).
+execute = true
+interval = ${CL_BAL_INTERVAL:-5}
+threshold = 0.8
+# Samples every second of loads of a tenth of a core: the one-step errors
+# are sampling noise (the background jumps by 0.1 core when Pacemaker runs
+# a monitor), and an upper bound from them would plan on noise. The mean
+# of the last 10 s follows a raised load within its window, and never
+# overshoots it.
+estimate = "${CL_BAL_ESTIMATE:-average}"
+upper = false
+horizon = 10
+window = ${CL_BAL_WINDOW:-10}
+step = 1
+stale = 10
+data_dir = "$CL/rrd"
+state_file = "$CL/shared/balance.state"
+journal = "$CL/shared/balance.journal"
+lock_file = "/run/patmon-balance.lock"
+own_resource = "balancer"
+event_socket = "/run/patmon/balance.sock"
+event_socket_group = "haclient"
+unixsock = "$CL/hub.sock"
+publish_host = "balancer"
+command_timeout = 30
+metric cpu {
+  # The test bed's node CPU: every process of the node (see cluster-lib.sh).
+  node = "%h/processes-all/ps_cputime.rrd"
+  node_ds = {"user", "syst"}
+  node_scale = 1e-6
+  node_percent = false
+  service = "%h/processes-%s/ps_cputime.rrd"
+  service_ds = {"user", "syst"}
+  service_scale = 1e-6
+  utilization = "cpu"
+  utilization_scale = 0.001
+}
+metric memory {
+  utilization = ""
+}
+metric net {
+  utilization = ""
+}
+executor pacemaker {
+  lifetime = "PT1H"
+  timeout = 30
+}
+hook "tell" {
+  command = {"sh", "-c", "printf '%%s\\\\n' \\"\$1\\" >> $CL/shared/told", "tell", "%h %e %n: %m"}
+}
+$*
+EOF
+  "$CL_BUILD/patmon-balance" -c "$CL/balance.conf" --check > /dev/null ||
+    fail "balance.conf: $("$CL_BUILD/patmon-balance" -c "$CL/balance.conf" --check 2>&1)"
+}
+
+# cluster_balancer NODE: patmon-balance --daemon with $CL/balance.conf as
+# the Pacemaker resource "balancer" (ocf:heartbeat:anything), started on
+# NODE; its log is $CL/shared/balancer.log.
+cluster_balancer() {
+  local node=$1
+  [ -e "$CL/balance.conf" ] || cluster_balance_conf
+  crm cibadmin --create -o resources --xml-text "<primitive id=\"balancer\" class=\"ocf\" provider=\"heartbeat\" type=\"anything\">
+  <instance_attributes id=\"balancer-ia\">
+    <nvpair id=\"balancer-bin\" name=\"binfile\" value=\"$CL_BUILD/patmon-balance\"/>
+    <nvpair id=\"balancer-opts\" name=\"cmdline_options\" value=\"-c $CL/balance.conf --daemon -v\"/>
+    <nvpair id=\"balancer-log\" name=\"logfile\" value=\"$CL/shared/balancer.log\"/>
+    <nvpair id=\"balancer-pid\" name=\"pidfile\" value=\"/run/patmon-balance.pid\"/>
+  </instance_attributes>
+  <meta_attributes id=\"balancer-meta\"><nvpair id=\"balancer-role\" name=\"target-role\" value=\"Stopped\"/></meta_attributes>
+  <operations><op id=\"balancer-mon\" name=\"monitor\" interval=\"10s\" timeout=\"20s\"/></operations>
+</primitive>" || fail "balancer resource"
+  cluster_start_on "balancer:$node"
+}
+
+# explain: the balancer's planning numbers now: a dry-run pass with
+# --explain on a copy of the CIB, outside every node (a pass inside one
+# would add its own CPU to that node's load).
+explain() {
+  crm cibadmin -Q > "$CL/cib-now.xml" 2> "$CL/explain.err" || return 1
+  CIB_file=$CL/cib-now.xml "$CL_BUILD/patmon-balance" -c "$CL/balance.conf" --once --dry-run \
+    --explain 2> "$CL/explain.err"
+}
+
+# quiet_now: the planning numbers show every online node's load known and
+# under threshold, and no move planned (the explanation is in $CL/explain).
+quiet_now() {
+  explain > "$CL/explain" || return 1
+  grep -q "no move needed" "$CL/explain" &&
+    ! awk '$2 == "online" && ($4 == "?" || $4 + 0 >= 80) { bad = 1 } END { exit !bad }' "$CL/explain"
+}
+
+# poll SECONDS CMD...: CMD every second until it succeeds (for checks that
+# cost something: wait_for polls every 20 ms).
+poll() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -ge $end ] && return 1
+    sleep 1
+  done
 }

@@ -12,3 +12,12 @@ t_cluster_init_SOURCES = t/cluster-init.c
 noinst_PROGRAMS += t/cluster-watch
 t_cluster_watch_SOURCES = t/cluster-watch.c
 t_cluster_watch_LDADD = libpm.la
+
+# The live cluster tests (t/cluster-lib.sh): not in `make check` (which runs
+# tests two at a time beside the hotplug tests); `make check-live` runs them
+# one after the other, as ./quickstart's live stage does.
+LIVE_TESTS = t/live-migration.sh t/live-balance.sh t/live-failover.sh
+EXTRA_DIST += $(LIVE_TESTS) t/cluster-lib.sh t/cluster-alert-log
+check-live: all
+	$(MAKE) $(AM_MAKEFLAGS) -j1 check TESTS="$(LIVE_TESTS)"
+.PHONY: check-live
