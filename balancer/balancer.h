@@ -220,12 +220,12 @@ bool bal_engine_saw_offline(const bal_engine_t *e, const char *node);
 enum {
   BAL_PASS_DRY_RUN = 1u << 0,  /* plan and report, change nothing */
   BAL_PASS_EXPLAIN = 1u << 1,  /* write each move's reason and utilisation */
-  BAL_PASS_SETTLING = 1u << 2, /* a node was lost a moment ago: the pass
-                                  first waits for the HA stack's own
-                                  recovery (the executor's wait), and the
-                                  hooks for the node wait for a pass that
-                                  finds all running within capacity, then
-                                  tell all that was done */
+  BAL_PASS_SETTLING = 1u << 2, /* a node was lost a moment ago: after a
+                                  pass that moved, the next first waits for
+                                  Pacemaker to carry that out; the hooks
+                                  for the node wait for a pass that finds
+                                  all running within capacity, then tell
+                                  all that was done */
 };
 /* Whether hooks wait for a settled pass (BAL_PASS_SETTLING). */
 bool bal_engine_settling(const bal_engine_t *e);

@@ -25,6 +25,7 @@ struct bal_engine {
   char *role_where; /* where own_resource ran then (changes are logged) */
   char **offline;   /* nodes offline at the last pass, NULL-terminated */
   struct bal_tell tell;
+  bool acted; /* the last pass ran moves (the next may find them under way) */
 };
 
 /* Logs through the hook the engine's caller set (nothing without one). */

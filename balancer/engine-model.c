@@ -5,6 +5,7 @@
 #include "engine-internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +16,45 @@ static int run_capture(struct pass *p, char *const *argv, pm_buf_t *out) {
   pm_buf_t err = {0};
   int r = bal_run(argv, p->cf->cmd_timeout_ms, out, &err);
   if (r < 0)
-    bal_elog(p->e, BAL_LOG_ERR, "%s failed: %s", argv[0], err.data);
+    bal_elog(p->e, BAL_LOG_ERR, "%s failed: %s", argv[0],
+             err.data ? err.data : "");
   pm_buf_free(&err);
   return r;
+}
+
+struct capture {
+  struct pass *p;
+  char **argv;
+  pm_buf_t *out, err;
+  int r;
+};
+
+static void *capture(void *arg) {
+  struct capture *c = arg;
+  c->r = bal_run(c->argv, c->p->cf->cmd_timeout_ms, c->out, &c->err);
+  return NULL;
 }
 
 int pass_inventory_pacemaker(struct pass *p) {
   pm_buf_t mon = {0};
   char *mon_argv[] = {p->cf->crm_mon, "--one-shot", "--output-as=xml", NULL};
   char *cib_argv[] = {p->cf->cibadmin, "--query", NULL};
+  /* Both at once: each is mostly a tool's start and an IPC round trip, and
+   * after a lost node every tenth of a second counts. */
+  struct capture cc = {.p = p, .argv = cib_argv, .out = &p->cib};
+  pthread_t t;
+  bool apart = pthread_create(&t, NULL, capture, &cc) == 0;
   int r = run_capture(p, mon_argv, &mon);
-  if (r == 0)
-    r = run_capture(p, cib_argv, &p->cib);
+  if (apart)
+    pthread_join(t, NULL);
+  else
+    capture(&cc);
+  if (r == 0 && cc.r < 0) {
+    bal_elog(p->e, BAL_LOG_ERR, "%s failed: %s", cib_argv[0],
+             cc.err.data ? cc.err.data : "");
+    r = cc.r;
+  }
+  pm_buf_free(&cc.err);
   if (r == 0) {
     pm_error_t err = {0};
     r = bal_pcmk_parse(mon.data ? mon.data : "", mon.len, "crm_mon",

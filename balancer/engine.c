@@ -174,7 +174,7 @@ static void pass_free(struct pass *p) {
 
 /* Waits until Pacemaker has nothing left to do: crm_simulate on the live
  * CIB plans no action (crm_resource --wait checks every 2 s, too slowly
- * here), for the executor's timeout at most. */
+ * here), asked every 100 ms, for the executor's timeout at most. */
 static void wait_idle(bal_engine_t *e) {
   const struct bal_conf *cf = e->conf;
   const struct bal_executor *ex = bal_executor_find(cf->exec.type);
@@ -196,7 +196,7 @@ static void wait_idle(bal_engine_t *e) {
                cf->exec.timeout_ms / 1000);
       break;
     }
-    struct timespec ts = {.tv_nsec = 200000000};
+    struct timespec ts = {.tv_nsec = 100000000};
     nanosleep(&ts, NULL);
   }
   pm_buf_free(&out);
@@ -251,10 +251,13 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
              cf->state_file, pm_strerror(r));
     p.st = (struct bal_state){0};
   }
-  /* A node was just lost: the HA stack recovers what it can first, and
-   * the plan starts from what it did. */
-  if (flags & BAL_PASS_SETTLING && !(flags & BAL_PASS_DRY_RUN))
+  /* While the cluster settles after a loss, the pass after one that acted
+   * lets Pacemaker carry that out first: a resource on its way would
+   * look stopped. The first pass does not wait: Pacemaker's own recovery
+   * and ours run side by side, ours wins where they differ. */
+  if (flags & BAL_PASS_SETTLING && !(flags & BAL_PASS_DRY_RUN) && e->acted)
     wait_idle(e);
+  e->acted = false;
   r = cf->source == BAL_SRC_PACEMAKER ? pass_inventory_pacemaker(&p)
                                       : pass_inventory_static(&p);
   if (r < 0)
@@ -332,6 +335,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   if (pass_acting(&p)) {
     pass_execute(&p);
     pass_clear_constraints(&p);
+    e->acted = p.executed > 0;
   } else {
     for (size_t i = 0; i < bal_plan_nmoves(p.plan); i++) {
       bal_move_t m;
