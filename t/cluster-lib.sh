@@ -102,6 +102,8 @@ cluster_test() {
   need_integration
   cluster_need || skip "$cluster_why"
   cluster_sandbox "$@"
+  # Notes carry the seconds since the test began: where its time goes.
+  note() { echo "# [$SECONDS s] $*"; }
 }
 
 # host_cleanup CMD: runs CMD after the sandbox is gone too (loop devices).

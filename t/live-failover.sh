@@ -114,11 +114,29 @@ started_since() {
 }
 poll 60 started_since "$kill1" a b || fail "Pacemaker did not restart a and b: $(crm crm_mon -1)"
 wait_for 30 all_running || fail "not all running: $(crm crm_mon -1)"
-sleep 2
 placement > "$T/after1"
-over=$(over_capacity)
-note "Pacemaker alone: $(tr '\n' ' ' < "$T/after1")-> over capacity: ${over:-none}"
-[ -n "$over" ] || fail "Pacemaker alone put no survivor over capacity: the test proves nothing ($(cat "$T/explain"))"
+# Judged as good_after judges patmon's placement: the loads' declared
+# cores plus each node's background. The planning numbers should show it
+# too once their window holds only samples taken after the move; on a
+# machine too busy for the load generators to reach their targets they
+# may not, which is reported, not failed.
+declared_over() {
+  awk -v cap=$CAP -v loads="${LOADS[*]}" '
+    BEGIN { n = split(loads, l, " "); for (i = 1; i <= n; i++) { split(l[i], kv, ":"); c[kv[1]] = kv[2] } }
+    FILENAME ~ /bg$/ { bg[$1] = $2; next }
+    { sum[$2] += c[$1] }
+    END { for (nd in sum) if (sum[nd] + bg[nd] > cap + 1e-9) printf "%s %.2f/%.2f\n", nd, sum[nd] + bg[nd], cap }' \
+    "$T/bg" "$T/after1"
+}
+over=$(declared_over)
+note "Pacemaker alone: $(tr '\n' ' ' < "$T/after1")-> over capacity (declared loads + background): ${over:-none}"
+[ -n "$over" ] || fail "Pacemaker alone put no survivor over capacity: the test proves nothing ($(tr '\n' ' ' < "$T/after1"))"
+measured_over() { [ -n "$(over_capacity)" ]; }
+if poll 20 measured_over; then
+  note "the planning numbers confirm it: $(over_capacity | tr '\n' ' ')"
+else
+  note "the planning numbers stayed under 100% (load $(cut -d' ' -f1-3 /proc/loadavg): the load generators are short of their targets): $(awk '$2 == "online" { print $1, $4 }' "$T/explain" | tr '\n' ' ')"
+fi
 note "node1 lost $(lost_at "$kill1" node1) s after the kill"
 
 # node1 back, a and b home again (by hand, constraints cleared after).
