@@ -71,9 +71,9 @@ EXTRA_DIST += t/package.sh debian/changelog debian/control debian/copyright \
 	debian/patmon-balance.postrm
 
 # The demo (./quickstart demo) and its data.
-EXTRA_DIST += contrib/demo/run contrib/demo/balance.conf contrib/demo/cib.xml \
+EXTRA_DIST += contrib/demo/run contrib/demo/live contrib/demo/balance.conf contrib/demo/cib.xml \
 	contrib/demo/make-cib.sh contrib/demo/traces contrib/graphs \
-	contrib/demo/demo-forecast.png
+	contrib/demo/demo-forecast.png contrib/demo/demo-live-cluster.png
 
 # A load generator and its OCF resource agent (ocf:patmon:load): services
 # with real, known CPU load for test and demo clusters.
