@@ -95,10 +95,11 @@ move() {
   crm crm_resource --move -r data -N "node$to" --lifetime PT1H > /dev/null 2>&1 || fail "move to node$to"
   wait "$watch" || fail "node$to did not list data-fs within 60 s: $(cat "$CL/node$to/entries.json")"
   seen=$(cat "$T/seen")
-  local start
-  wait_for 30 eval 'start=$(started $to) && [ "${start%.*}" -ge "${since%.*}" ]' ||
+  # (not "start": wait_for has a local of that name, which eval would set)
+  local started_at
+  wait_for 30 eval 'started_at=$(started $to) && [ "${started_at%.*}" -ge "${since%.*}" ]' ||
     fail "no start of data-fs on node$to in its log"
-  awk -v a="$start" -v b="$seen" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'
+  awk -v a="$started_at" -v b="$seen" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'
 }
 
 : > "$T/latency"
@@ -120,6 +121,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 crm crm_resource --clear -r data > /dev/null 2>&1
 
+[ "$(grep -c '^[0-9-]' "$T/latency")" = 10 ] || fail "10 moves, but $(grep -c . "$T/latency") latencies: $(cat "$T/latency")"
 stats() { # column: median and worst of the moves
   sort -n -k"$1" "$T/latency" | awk -v c="$1" '{ v[NR] = $c } END { printf "median %d ms, worst %d ms", (v[5] + v[6]) / 2, v[NR] }'
 }
