@@ -704,6 +704,25 @@ quiet_now() {
     ! awk '$2 == "online" && ($4 == "?" || $4 + 0 >= 80) { bad = 1 } END { exit !bad }' "$CL/explain"
 }
 
+# settled SECONDS: quiet_now holds without a break for the estimate's
+# window and two seconds more, within SECONDS. A cluster's first seconds
+# hold its boot (the daemons read the CIB, every node probes every
+# resource, the agents start the loads: up to 0.5 core on a node for a few
+# seconds), and one quiet reading can come before the window reaches them.
+settled() {
+  local end=$((SECONDS + $1)) since=""
+  while :; do
+    if quiet_now; then
+      since=${since:-$SECONDS}
+      [ $((SECONDS - since)) -ge $((${CL_BAL_WINDOW:-10} + 2)) ] && return 0
+    else
+      since=""
+    fi
+    [ $SECONDS -ge $end ] && return 1
+    sleep 1
+  done
+}
+
 # poll SECONDS CMD...: CMD every second until it succeeds (for checks that
 # cost something: wait_for polls every 20 ms).
 poll() {

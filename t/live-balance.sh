@@ -36,7 +36,7 @@ told() { cat "$CL/shared/told" 2> /dev/null | grep -c -- "$1"; }
 
 # The balancer starts once the nodes' series show the steady state (the
 # first seconds of a node hold its boot).
-poll 90 quiet_now || fail "the cluster did not settle: $(cat "$CL/explain" "$CL/explain.err")"
+settled 120 || fail "the cluster did not settle: $(cat "$CL/explain" "$CL/explain.err")"
 cluster_balancer node2
 wait_for 30 grep -q "the active decision-maker: balancer runs here (node2)" "$CL/shared/balancer.log" ||
   fail "the balancer is not active: $(cat "$CL/shared/balancer.log")"
