@@ -54,6 +54,18 @@ int bal_cluster_add_node(bal_cluster_t *c, const char *name,
  * services and the rest (NAN where unknown). */
 int bal_node_set_load(bal_cluster_t *c, int node, const double load[BAL_NDIM]);
 int bal_node_set_state(bal_cluster_t *c, int node, enum bal_node_state st);
+/* How far (one standard deviation per dimension) the node's actual load
+ * may stray from its planning load, besides what its services' spreads
+ * say: the error of its background's estimate. 0 unless set; -EINVAL for
+ * a negative or non-finite value. */
+int bal_node_set_spread(bal_cluster_t *c, int node, const double sd[BAL_NDIM]);
+/* The node's load over the placement horizon (the hours a placement lasts):
+ * its mean level, everything on it included, and the standard deviation of
+ * its background (as bal_node_set_spread), which the balance search weighs
+ * besides the next step (see near_weight). NAN: the planning load, with
+ * each service's level in place of its demand. */
+int bal_node_set_level(bal_cluster_t *c, int node, const double mean[BAL_NDIM],
+                       const double sd[BAL_NDIM]);
 
 /* Adds a service running on node (-1: not running but wanted, for example
  * left stopped by the HA stack). Returns its index or a negative errno. */
@@ -61,6 +73,16 @@ int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
                             const double demand[BAL_NDIM]);
 int bal_service_set_demand(bal_cluster_t *c, int svc,
                            const double demand[BAL_NDIM]);
+/* The standard deviation of the service's actual demand around its
+ * planning demand (the error of its estimate); 0 unless set. The planner
+ * adds spreads in quadrature (independent errors). */
+int bal_service_set_spread(bal_cluster_t *c, int svc,
+                           const double sd[BAL_NDIM]);
+/* The service's demand over the placement horizon (its recent mean level
+ * and variability); NAN: its planning demand and spread. */
+int bal_service_set_level(bal_cluster_t *c, int svc,
+                          const double mean[BAL_NDIM],
+                          const double sd[BAL_NDIM]);
 /* Sets flags; why (may be NULL) says why a service is fixed, for reports. */
 int bal_service_set_flags(bal_cluster_t *c, int svc, unsigned flags,
                           const char *why);
@@ -99,6 +121,13 @@ typedef struct bal_params {
   bool swaps;            /* allow heavy-for-light swaps (true) */
   bool repack;           /* move running services to fit failed ones */
   unsigned search_limit; /* work bound of the repack search (200000) */
+  double z;              /* a node's forecast is its load plus z spreads (1) */
+  double move_cost;      /* what one balance move must gain: expected
+                          * overload (nodes above threshold) per step */
+  double near_weight;    /* weight of the next step against the placement
+                          * horizon in the expected overload (0.3) */
+  double spread_scale;   /* spreads widened by this for heavier tails than
+                          * normal (1.5) */
 } bal_params_t;
 
 void bal_params_init(bal_params_t *p);
@@ -170,6 +199,64 @@ int bal_whatif_all(const bal_cluster_t *c, const bal_params_t *p, int *ret_ok,
  * known samples. */
 int bal_forecast(const double *x, size_t n, unsigned h, double z,
                  double *ret_mean, double *ret_upper);
+
+/* The smoother's predictions over the window: path[j + h] is the forecast
+ * made h steps before cell j + h (NAN before the first known sample), the
+ * constants fitted on all of x; path[n - 1 + h] is bal_forecast's point
+ * forecast. path has n + h cells. -ENODATA with fewer than 2 known samples
+ * (path all NAN). */
+int bal_forecast_path(const double *x, size_t n, unsigned h, double *path);
+
+/* ---- demand estimates: per series, the estimator that has been right --- */
+
+enum bal_estimator {
+  BAL_E_FORECAST, /* the forecast plugin's point forecast */
+  BAL_E_UPPER,    /* the upper bound of its prediction interval */
+  BAL_E_SMOOTH,   /* damped-trend smoothing of the window (bal_forecast) */
+  BAL_E_LAST,     /* the last sample */
+  BAL_E_QUANTILE, /* a high quantile of the recent samples */
+  BAL_E_AVERAGE,  /* the mean of the window */
+  BAL_NEST
+};
+/* "forecast", "forecast-upper", "smooth", "last", "quantile", "average". */
+const char *bal_estimator_name(enum bal_estimator e);
+
+typedef struct bal_est_params {
+  unsigned horizon;      /* steps ahead planned for (1) */
+  unsigned qwindow;      /* samples the quantile estimator reads (12) */
+  double quantile;       /* and its level (0.9) */
+  double burst;          /* bursty: the worst miss above burst x the root
+                          * mean square error (3; 0: never) */
+  double burst_quantile; /* bursty series add this quantile of their
+                          * errors (0.8) */
+  unsigned min_errors;   /* errors scored before an estimator counts (6) */
+} bal_est_params_t;
+
+void bal_est_params_init(bal_est_params_t *p);
+
+typedef struct bal_est {
+  enum bal_estimator which; /* the estimator chosen */
+  double value;             /* what to plan with */
+  double point;             /* the chosen estimator's prediction */
+  double spread;            /* root mean square of its errors around value */
+  bool bursty;              /* value is point raised by past upward misses */
+  unsigned nerr;            /* errors the choice rests on */
+  double level, level_sd;   /* mean and standard deviation of the window:
+                             * the demand over the placement horizon */
+  double rmse[BAL_NEST];    /* root mean square error each; NAN: none */
+} bal_est_t;
+
+/* Chooses for the series x[0..n-1] (oldest first, one sample a step, NAN
+ * unknown) the estimator whose predictions horizon steps ahead had the
+ * smallest root mean square error over the window, and predicts with it.
+ * fc and fc_upper (NULL when absent) are the forecast plugin's predictions
+ * aligned on the cells they predict: n + horizon values, the last horizon
+ * of them for the steps to come. An estimator counts once min_errors of
+ * its predictions were scored and it predicts now; else the last sample is
+ * used. Pure. -ENODATA when no sample is known, -EINVAL, -ENOMEM. */
+int bal_estimate_auto(const double *x, size_t n, const double *fc,
+                      const double *fc_upper, const bal_est_params_t *p,
+                      bal_est_t *ret);
 
 /* ---- engine: one pass of patmon-balance ---------------------------------- */
 

@@ -155,7 +155,7 @@ int bal_cluster_add_node(bal_cluster_t *c, const char *name,
     return -ENOMEM;
   for (int d = 0; d < BAL_NDIM; d++) {
     n->cap[d] = cap ? cap[d] : NAN;
-    n->load[d] = NAN;
+    n->load[d] = n->level[d] = NAN;
   }
   for (int a = 0; a < BAL_MAX_ATTRS; a++)
     n->attr[a] = NAN;
@@ -182,6 +182,51 @@ int bal_node_set_load(bal_cluster_t *c, int node, const double load[BAL_NDIM]) {
   return 0;
 }
 
+/* Spreads are standard deviations: finite and not negative. */
+static int set_spread(double dst[BAL_NDIM], const double sd[BAL_NDIM]) {
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (!(sd[d] >= 0) || !isfinite(sd[d]))
+      return -EINVAL;
+  memcpy(dst, sd, BAL_NDIM * sizeof(double));
+  return 0;
+}
+
+int bal_node_set_spread(bal_cluster_t *c, int node, const double sd[BAL_NDIM]) {
+  struct bal_node *n = node_at(c, node);
+  return n ? set_spread(n->spread, sd) : -EINVAL;
+}
+
+int bal_service_set_spread(bal_cluster_t *c, int svc,
+                           const double sd[BAL_NDIM]) {
+  struct bal_service *s = svc_at(c, svc);
+  return s ? set_spread(s->spread, sd) : -EINVAL;
+}
+
+/* A level with its spread: every mean finite or NAN (not known), every
+ * spread finite and not negative. */
+static int set_level(double lv[BAL_NDIM], double sd_out[BAL_NDIM],
+                     const double mean[BAL_NDIM], const double sd[BAL_NDIM]) {
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (isinf(mean[d]) || !(sd[d] >= 0) || !isfinite(sd[d]))
+      return -EINVAL;
+  memcpy(lv, mean, BAL_NDIM * sizeof(double));
+  memcpy(sd_out, sd, BAL_NDIM * sizeof(double));
+  return 0;
+}
+
+int bal_node_set_level(bal_cluster_t *c, int node, const double mean[BAL_NDIM],
+                       const double sd[BAL_NDIM]) {
+  struct bal_node *n = node_at(c, node);
+  return n ? set_level(n->level, n->level_sd, mean, sd) : -EINVAL;
+}
+
+int bal_service_set_level(bal_cluster_t *c, int svc,
+                          const double mean[BAL_NDIM],
+                          const double sd[BAL_NDIM]) {
+  struct bal_service *s = svc_at(c, svc);
+  return s ? set_level(s->level, s->level_sd, mean, sd) : -EINVAL;
+}
+
 int bal_node_set_state(bal_cluster_t *c, int node, enum bal_node_state st) {
   struct bal_node *n = node_at(c, node);
   if (!n || (unsigned)st > BAL_NODE_OFFLINE)
@@ -203,8 +248,10 @@ int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
   s->name = strdup(name);
   if (!s->name)
     return -ENOMEM;
-  for (int d = 0; d < BAL_NDIM; d++)
+  for (int d = 0; d < BAL_NDIM; d++) {
     s->demand[d] = demand ? demand[d] : NAN;
+    s->level[d] = NAN;
+  }
   for (int a = 0; a < BAL_MAX_ATTRS; a++)
     s->attr[a] = NAN;
   if (bal_map_put(&c->svc_ix, name, (int)c->nsvcs) < 0) {

@@ -22,32 +22,75 @@ struct fit {
   size_t nerr;
 };
 
-static struct fit run(const double *x, size_t n, double a, double b) {
+/* Runs the smoother with constants a, b over x. With path (n + h cells),
+ * path[j + h] is the forecast h steps past j made from the state after j
+ * (NAN before the first known sample). */
+static struct fit run(const double *x, size_t n, double a, double b, unsigned h,
+                      double *path) {
   struct fit f = {0};
   size_t i = 0;
   while (i < n && isnan(x[i]))
     i++;
   if (i == n)
     return f;
-  f.level = x[i++];
+  double damp_h = 0, pw = 1;
+  for (unsigned k = 1; k <= h; k++) {
+    pw *= PHI;
+    damp_h += pw;
+  }
+  f.level = x[i];
+  if (path)
+    path[i + h] = f.level;
+  i++;
   bool have_trend = false;
   for (; i < n; i++) {
-    if (isnan(x[i]))
-      continue;
-    double pred = f.level + PHI * f.trend;
-    double e = x[i] - pred;
-    f.sse += e * e;
-    f.nerr++;
-    double lvl = pred + a * e;
-    if (!have_trend) {
-      f.trend = lvl - f.level;
-      have_trend = true;
-    } else {
-      f.trend = PHI * f.trend + b * (lvl - f.level - PHI * f.trend);
+    if (!isnan(x[i])) {
+      double pred = f.level + PHI * f.trend;
+      double e = x[i] - pred;
+      f.sse += e * e;
+      f.nerr++;
+      double lvl = pred + a * e;
+      if (!have_trend) {
+        f.trend = lvl - f.level;
+        have_trend = true;
+      } else {
+        f.trend = PHI * f.trend + b * (lvl - f.level - PHI * f.trend);
+      }
+      f.level = lvl;
     }
-    f.level = lvl;
+    if (path)
+      path[i + h] = f.level + damp_h * f.trend;
   }
   return f;
+}
+
+/* The highest forecast of steps 1..h from the state of f. */
+static double ahead(const struct fit *f, unsigned h) {
+  double mean = -INFINITY, damp = 0, pw = 1;
+  for (unsigned k = 1; k <= h; k++) {
+    pw *= PHI;
+    damp += pw;
+    mean = fmax(mean, f->level + damp * f->trend);
+  }
+  return mean;
+}
+
+/* The constants with the smallest one-step squared error over x. */
+static struct fit best_fit(const double *x, size_t n, double *ret_a,
+                           double *ret_b) {
+  struct fit best = {0};
+  bool any = false;
+  for (size_t i = 0; i < sizeof(alphas) / sizeof(alphas[0]); i++)
+    for (size_t j = 0; j < sizeof(betas) / sizeof(betas[0]); j++) {
+      struct fit f = run(x, n, alphas[i], betas[j], 1, NULL);
+      if (!any || f.sse < best.sse) {
+        best = f;
+        *ret_a = alphas[i];
+        *ret_b = betas[j];
+        any = true;
+      }
+    }
+  return best;
 }
 
 int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,
@@ -59,24 +102,9 @@ int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,
     return -ENODATA;
   if (h == 0)
     h = 1;
-  struct fit best = {0};
-  double ba = alphas[0];
-  bool any = false;
-  for (size_t i = 0; i < sizeof(alphas) / sizeof(alphas[0]); i++)
-    for (size_t j = 0; j < sizeof(betas) / sizeof(betas[0]); j++) {
-      struct fit f = run(x, n, alphas[i], betas[j]);
-      if (!any || f.sse < best.sse) {
-        best = f;
-        ba = alphas[i];
-        any = true;
-      }
-    }
-  double mean = -INFINITY, damp = 0, pw = 1;
-  for (unsigned k = 1; k <= h; k++) {
-    pw *= PHI;
-    damp += pw;
-    mean = fmax(mean, best.level + damp * best.trend);
-  }
+  double ba = alphas[0], bb = betas[0];
+  struct fit best = best_fit(x, n, &ba, &bb);
+  double mean = ahead(&best, h);
   double sigma = best.nerr ? sqrt(best.sse / (double)best.nerr) : 0;
   double widen = sqrt(1.0 + (double)(h - 1) * ba * ba);
   if (ret_mean)
@@ -91,4 +119,22 @@ int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,
 int bal_forecast(const double *x, size_t n, unsigned h, double z,
                  double *ret_mean, double *ret_upper) {
   return bal_forecast_fit(x, n, h, z, ret_mean, ret_upper, NULL);
+}
+
+int bal_forecast_path(const double *x, size_t n, unsigned h, double *path) {
+  if (h == 0)
+    h = 1;
+  for (size_t i = 0; i < n + h; i++)
+    path[i] = NAN;
+  size_t known = 0;
+  for (size_t i = 0; i < n; i++)
+    known += !isnan(x[i]);
+  if (known < 2)
+    return -ENODATA;
+  double a = alphas[0], b = betas[0];
+  best_fit(x, n, &a, &b);
+  struct fit f = run(x, n, a, b, h, path);
+  /* Now: the highest of the next h steps, as bal_forecast says. */
+  path[n - 1 + h] = ahead(&f, h);
+  return 0;
 }

@@ -36,6 +36,9 @@ struct bal_node {
   char *name;
   double cap[BAL_NDIM];
   double load[BAL_NDIM];
+  double spread[BAL_NDIM]; /* of the load besides the services' */
+  double level[BAL_NDIM];  /* load over the placement horizon (NAN: load) */
+  double level_sd[BAL_NDIM];
   double attr[BAL_MAX_ATTRS]; /* declared capacity, NAN when absent */
   enum bal_node_state state;
 };
@@ -44,6 +47,10 @@ struct bal_service {
   char *name;
   int node;
   double demand[BAL_NDIM];
+  double spread[BAL_NDIM]; /* standard deviation of the demand */
+  double level[BAL_NDIM];  /* demand over the placement horizon (NAN:
+                            * demand) */
+  double level_sd[BAL_NDIM];
   double attr[BAL_MAX_ATTRS]; /* declared need, NAN when absent */
   unsigned flags;
   char *why_fixed;
