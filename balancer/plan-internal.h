@@ -8,9 +8,11 @@
 #define EPS 1e-9
 
 struct unit {
-  int root;           /* representative service */
-  int first, count;   /* members in w->members[first..first+count) */
-  double d[BAL_NDIM]; /* demand, NAN when unknown */
+  int root;            /* representative service */
+  int first, count;    /* members in w->members[first..first+count) */
+  double d[BAL_NDIM];  /* demand, NAN when unknown */
+  double s2[BAL_NDIM]; /* variance of the demand (spreads squared) */
+  double ld[BAL_NDIM], ls2[BAL_NDIM]; /* over the placement horizon */
   double attr[BAL_MAX_ATTRS];
   double size;    /* normalised, for ordering */
   int node, orig; /* planned and original node */
@@ -25,6 +27,7 @@ struct rec { /* one step of the move log */
   int other;       /* swap partner or the unit room was made for */
   double src_util; /* source utilisation before the step */
   double dst_before, dst_after;
+  double gain; /* expected overload removed (balance moves), else NAN */
 };
 
 struct work {
@@ -32,6 +35,9 @@ struct work {
   bal_params_t p;
   size_t nn, nu;
   double (*load)[BAL_NDIM];
+  double (*var)[BAL_NDIM]; /* variance of each node's load */
+  double (*lload)[BAL_NDIM], (*lvar)[BAL_NDIM]; /* over the horizon */
+  double *before;                /* forecast utilisation before the plan */
   double (*used)[BAL_MAX_ATTRS]; /* declared need placed per node */
   bool *target;
   struct unit *u;
@@ -55,10 +61,18 @@ struct work {
 void plan_note(struct work *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* max over balanced dimensions of the planned load / capacity of n. */
+/* Forecast utilisation of n: max over balanced dimensions of (planned
+ * load + z standard deviations) / capacity. */
 double plan_util_of(const struct work *w, int n);
-/* Utilisation of n with unit x added and unit y (or -1) taken away. */
+/* The same with unit x (or -1) added and unit y (or -1) taken away. */
 double plan_util_with(const struct work *w, int n, int x, int y);
+/* Expected overload of n with x (or -1) added and y (or -1) taken away:
+ * for its load at the next step and over the placement horizon (weighed
+ * near_weight and 1 - near_weight), each taken as normal around its mean
+ * with its variance widened by spread_scale, the probability of being
+ * above threshold x capacity plus the expected excess there as a fraction
+ * of capacity, summed over balanced dimensions. */
+double plan_risk(const struct work *w, int n, int x, int y);
 /* Whether node n is among x's bans. */
 bool plan_banned(const struct unit *x, int n);
 /* Whether unit x may run on n at all (a target, not banned, no unit it

@@ -1,228 +1,333 @@
-/* plan-overload.c: bringing nodes forecast above threshold under it within
- * the move budget. */
+/* plan-overload.c: improving the whole placement within the move budget.
+ *
+ * The objective is the cluster's expected overload: for every node, the
+ * expected excess of its load above threshold x capacity (plan_risk). With
+ * loads known exactly that is how far nodes are forecast above threshold;
+ * with spreads (estimate errors) it also counts how likely a node near the
+ * threshold is to cross it, so the search walks the cluster toward a
+ * placement that keeps every node clear of it, not only off nodes already
+ * above.
+ *
+ * Each round considers, from the riskiest nodes, single moves, heavy-for-
+ * light swaps and two-move chains that make room (y from b to c, then x
+ * from a to b), and applies the one that removes the most expected
+ * overload per move after paying each move's cost (move_cost x the moved
+ * demand / capacity); it stops when the budget is spent or nothing gains
+ * more than it costs. No move puts a node above its capacity. Candidate
+ * sources are the SOURCES riskiest nodes, candidate targets the TARGETS
+ * nodes with the lowest forecast utilisation, which keeps a round linear
+ * in the size of the cluster. */
 #include "config.h"
 
 #include "plan-internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-/* ---- overload ------------------------------------------------------------ */
+#define SOURCES 32
+#define TARGETS 32
+#define SWAP_UNITS 6   /* largest units of a source tried in swaps */
+#define SWAP_TARGETS 8 /* nodes whose units are swapped for them */
+#define CHAIN_SOURCES 8
+#define CHAIN_UNITS 8
+#define CHAIN_TARGETS 8
+#define MIN_GAIN 1e-6
 
 static bool can_balance(const struct work *w, int x) {
   const struct unit *ux = &w->u[x];
   return !ux->fixed && !ux->cooldown && !ux->unknown && !ux->homeless;
 }
 
-/* Whether moving x off n alone brings n under threshold. */
-static bool covers(const struct work *w, int n, int x) {
-  return plan_util_with(w, n, -1, x) <= w->p.threshold + EPS;
+enum kind { K_MOVE, K_SWAP, K_CHAIN };
+
+/* A candidate: x from a to b; with a swap y from b to a, with a chain y
+ * from b to c first. */
+struct cand {
+  enum kind kind;
+  int x, a, b, y, c;
+  double net;  /* expected overload removed minus the moves' cost */
+  double per;  /* net per move */
+  double src;  /* forecast utilisation of a afterwards */
+  double peak; /* highest forecast utilisation of the nodes touched */
+  double size; /* demand moved */
+};
+
+struct search {
+  struct work *w;
+  double *rk; /* risk per node now */
+  int *src, *tgt;
+  size_t nsrc, ntgt;
+  int *units; /* scratch: movable units of a node */
+  struct cand best;
+  bool have; /* best holds a candidate */
+};
+
+static double cost(const struct work *w, int x) {
+  (void)x;
+  return w->p.move_cost;
 }
 
-static bool try_single(struct work *w, int n, int *cand, size_t nc) {
-  /* cand is sorted by decreasing size: the smallest covering unit first. */
-  for (size_t i = nc; i-- > 0;) {
-    int x = cand[i];
-    if (!covers(w, n, x))
-      continue;
-    int t = plan_best_target(w, x, w->p.threshold, n, PICK_LOWEST);
-    if (t >= 0) {
-      plan_do_move(w, x, t, BAL_WHY_OVERLOAD, -1);
-      return true;
-    }
-  }
-  /* None covers and fits: the largest that fits makes progress. */
-  for (size_t i = 0; i < nc; i++) {
-    int x = cand[i];
-    int t = plan_best_target(w, x, w->p.threshold, n, PICK_LOWEST);
-    if (t >= 0) {
-      plan_do_move(w, x, t, BAL_WHY_OVERLOAD, -1);
-      return true;
-    }
-  }
-  return false;
-}
-
-/* A heavy unit h of n for a lighter unit l of another node m, when both end
- * under threshold. Targets are tried from the least loaded. */
-static bool try_swap(struct work *w, int n, int *cand, size_t nc) {
-  int *order = malloc((w->nn + 1) * sizeof(*order));
-  if (!order) {
-    w->oom = 1;
+/* Better: more gain per move; then less demand moved (the smallest
+ * service that does the job disturbs least), then the source left lower,
+ * then the lowest peak. */
+static bool better(const struct cand *c, const struct cand *b) {
+  if (c->per > b->per + 1e-12)
+    return true;
+  if (c->per < b->per - 1e-12)
     return false;
-  }
-  size_t no = 0;
-  for (size_t m = 0; m < w->nn; m++)
-    if ((int)m != n && w->target[m])
-      order[no++] = (int)m;
-  /* Selection of the 32 least loaded nodes is enough. */
-  size_t lim = no < 32 ? no : 32;
-  for (size_t i = 0; i < lim; i++)
-    for (size_t j = i + 1; j < no; j++)
-      if (plan_util_of(w, order[j]) < plan_util_of(w, order[i])) {
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
-  bool ok = false;
-  for (size_t i = 0; !ok && i < nc && i < 16; i++) {
-    int h = cand[i];
-    for (size_t k = 0; !ok && k < lim; k++) {
-      int m = order[k];
-      if (plan_banned(&w->u[h], m))
-        continue;
-      int best = -1;
-      struct bal_ints *l = &w->on[m];
-      for (size_t j = 0; j < l->n; j++) {
-        int x = l->v[j];
-        w->work++;
-        if (!can_balance(w, x) || w->u[x].size >= w->u[h].size)
-          continue;
-        if (!plan_allowed(w, h, m, x) || !plan_allowed(w, x, n, h))
-          continue;
-        /* Both nodes end under threshold. */
-        double un = 0, um = 0;
-        const struct bal_node *a = &w->c->nodes[n], *b = &w->c->nodes[m];
-        for (int d = 0; d < BAL_NDIM; d++) {
-          double dd = w->u[h].d[d] - w->u[x].d[d];
-          if (bal_dim_on(a, d))
-            un = fmax(un, (w->load[n][d] - dd) / a->cap[d]);
-          if (bal_dim_on(b, d))
-            um = fmax(um, (w->load[m][d] + dd) / b->cap[d]);
-        }
-        if (un > w->p.threshold + EPS || um > w->p.threshold + EPS)
-          continue;
-        if (best < 0 || w->u[x].size < w->u[best].size)
-          best = x;
-      }
-      if (best >= 0) {
-        plan_do_move(w, h, m, BAL_WHY_SWAP, best);
-        plan_do_move(w, best, n, BAL_WHY_SWAP, h);
-        ok = true;
-      }
-    }
-  }
-  free(order);
-  return ok;
+  if (fabs(c->size - b->size) > 1e-12)
+    return c->size < b->size;
+  if (fabs(c->src - b->src) > 1e-12)
+    return c->src < b->src;
+  return c->peak < b->peak - 1e-12;
 }
 
-/* When nothing brings n under threshold: the move (or, budget allowing, the
- * heavy-for-light swap) that lowers the higher of the two nodes'
- * utilisation most, if by at least RELIEF and within capacity. Evens out a
- * cluster above threshold on average (after a failure) instead of leaving
- * its worst node at the edge. */
-#define RELIEF 0.02
-
-static bool try_relief(struct work *w, int n, int *cand, size_t nc) {
-  double best = plan_util_of(w, n) - RELIEF;
-  int bx = -1, bt = -1, bl = -1;
-  const struct bal_node *a = &w->c->nodes[n];
-  for (size_t i = 0; i < nc; i++) {
-    int x = cand[i];
-    double src = plan_util_with(w, n, -1, x);
-    for (size_t m = 0; m < w->nn; m++) {
-      if ((int)m == n || !w->target[m])
-        continue;
-      w->work++;
-      double dst = plan_util_with(w, (int)m, x, -1);
-      if (plan_allowed(w, x, (int)m, -1) && dst <= 1.0 + EPS &&
-          fmax(src, dst) < best - EPS) {
-        best = fmax(src, dst);
-        bx = x;
-        bt = (int)m;
-        bl = -1;
-      }
-      if (w->budget < 2 || !w->p.swaps)
-        continue;
-      const struct bal_node *b = &w->c->nodes[m];
-      for (size_t j = 0; j < w->on[m].n; j++) {
-        int l = w->on[m].v[j];
-        if (!can_balance(w, l) || w->u[l].size >= w->u[x].size ||
-            !plan_allowed(w, x, (int)m, l) || !plan_allowed(w, l, n, x))
-          continue;
-        double un = 0, um = 0;
-        for (int d = 0; d < BAL_NDIM; d++) {
-          double dd = w->u[x].d[d] - w->u[l].d[d];
-          if (bal_dim_on(a, d))
-            un = fmax(un, (w->load[n][d] - dd) / a->cap[d]);
-          if (bal_dim_on(b, d))
-            um = fmax(um, (w->load[m][d] + dd) / b->cap[d]);
-        }
-        if (um <= 1.0 + EPS && fmax(un, um) < best - EPS) {
-          best = fmax(un, um);
-          bx = x;
-          bt = (int)m;
-          bl = l;
-        }
-      }
-    }
+static void offer(struct search *s, struct cand c, unsigned moves) {
+  c.per = c.net / moves;
+  if (c.per > MIN_GAIN && (!s->have || better(&c, &s->best))) {
+    s->best = c;
+    s->have = true;
   }
-  if (bx < 0)
-    return false;
-  if (bl < 0) {
-    plan_do_move(w, bx, bt, BAL_WHY_OVERLOAD, -1);
-  } else {
-    plan_do_move(w, bx, bt, BAL_WHY_SWAP, bl);
-    plan_do_move(w, bl, n, BAL_WHY_SWAP, bx);
-  }
-  return true;
 }
 
-static int cmp_util_desc(const void *a, const void *b, void *ctx) {
-  const struct work *w = ctx;
-  double x = plan_util_of(w, *(const int *)a),
-         y = plan_util_of(w, *(const int *)b);
+static int cmp_risk_desc(const void *a, const void *b, void *ctx) {
+  const double *rk = ctx;
+  double x = rk[*(const int *)a], y = rk[*(const int *)b];
   if (x != y)
     return x < y ? 1 : -1;
   return plan_cmp_int(a, b);
 }
 
+static int cmp_util_asc(const void *a, const void *b, void *ctx) {
+  const double *u = ctx;
+  double x = u[*(const int *)a], y = u[*(const int *)b];
+  if (x != y)
+    return x < y ? -1 : 1;
+  return plan_cmp_int(a, b);
+}
+
+/* Sources (riskiest online nodes) and targets (least utilised). */
+static void candidates(struct search *s, double *util) {
+  struct work *w = s->w;
+  s->nsrc = s->ntgt = 0;
+  for (size_t n = 0; n < w->nn; n++) {
+    if (!w->target[n])
+      continue;
+    s->rk[n] = plan_risk(w, (int)n, -1, -1);
+    util[n] = plan_util_of(w, (int)n);
+    s->tgt[s->ntgt++] = (int)n;
+    if (w->c->nodes[n].state == BAL_NODE_ONLINE && s->rk[n] > MIN_GAIN)
+      s->src[s->nsrc++] = (int)n;
+  }
+  qsort_r(s->src, s->nsrc, sizeof(int), cmp_risk_desc, s->rk);
+  if (s->nsrc > SOURCES)
+    s->nsrc = SOURCES;
+  qsort_r(s->tgt, s->ntgt, sizeof(int), cmp_util_asc, util);
+  if (s->ntgt > TARGETS)
+    s->ntgt = TARGETS;
+}
+
+/* Movable units of a, largest first. */
+static size_t movable(struct search *s, int a) {
+  struct work *w = s->w;
+  size_t n = 0;
+  for (size_t j = 0; j < w->on[a].n; j++)
+    if (can_balance(w, w->on[a].v[j]))
+      s->units[n++] = w->on[a].v[j];
+  plan_sort_units(w, s->units, n);
+  return n;
+}
+
+static bool room(const struct work *w, int n, int x, int y) {
+  return plan_util_with(w, n, x, y) <= 1.0 + EPS;
+}
+
+static void try_moves(struct search *s, int a, size_t nu) {
+  struct work *w = s->w;
+  for (size_t i = 0; i < nu; i++) {
+    int x = s->units[i];
+    double relief = s->rk[a] - plan_risk(w, a, -1, x);
+    if (relief - cost(w, x) <= MIN_GAIN)
+      continue;
+    double src = plan_util_with(w, a, -1, x);
+    for (size_t k = 0; k < s->ntgt; k++) {
+      int b = s->tgt[k];
+      w->work++;
+      if (b == a || !plan_allowed(w, x, b, -1) || !room(w, b, x, -1))
+        continue;
+      double rise = plan_risk(w, b, x, -1) - s->rk[b];
+      struct cand c = {.kind = K_MOVE,
+                       .x = x,
+                       .a = a,
+                       .b = b,
+                       .y = -1,
+                       .c = -1,
+                       .net = relief - rise - cost(w, x),
+                       .src = src,
+                       .peak = fmax(src, plan_util_with(w, b, x, -1)),
+                       .size = w->u[x].size};
+      offer(s, c, 1);
+    }
+  }
+}
+
+static void try_swaps(struct search *s, int a, size_t nu) {
+  struct work *w = s->w;
+  for (size_t i = 0; i < nu && i < SWAP_UNITS; i++) {
+    int x = s->units[i];
+    for (size_t k = 0; k < s->ntgt && k < SWAP_TARGETS; k++) {
+      int b = s->tgt[k];
+      if (b == a || plan_banned(&w->u[x], b))
+        continue;
+      for (size_t j = 0; j < w->on[b].n; j++) {
+        int y = w->on[b].v[j];
+        w->work++;
+        if (!can_balance(w, y) || w->u[y].size >= w->u[x].size ||
+            !plan_allowed(w, x, b, y) || !plan_allowed(w, y, a, x) ||
+            !room(w, b, x, y) || !room(w, a, y, x))
+          continue;
+        double gain =
+            s->rk[a] + s->rk[b] - plan_risk(w, a, y, x) - plan_risk(w, b, x, y);
+        double src = plan_util_with(w, a, y, x);
+        struct cand c = {.kind = K_SWAP,
+                         .x = x,
+                         .a = a,
+                         .b = b,
+                         .y = y,
+                         .c = -1,
+                         .net = gain - cost(w, x) - cost(w, y),
+                         .src = src,
+                         .peak = fmax(src, plan_util_with(w, b, x, y)),
+                         .size = w->u[x].size + w->u[y].size};
+        offer(s, c, 2);
+      }
+    }
+  }
+}
+
+/* Room made on b for x: y from b to c first. */
+static void try_chains(struct search *s, int a, size_t nu) {
+  struct work *w = s->w;
+  unsigned long stop = w->work + w->p.search_limit;
+  for (size_t i = 0; i < nu && i < CHAIN_UNITS && w->work < stop; i++) {
+    int x = s->units[i];
+    double relief = s->rk[a] - plan_risk(w, a, -1, x);
+    double src = plan_util_with(w, a, -1, x);
+    for (size_t k = 0; k < s->ntgt && k < CHAIN_TARGETS; k++) {
+      int b = s->tgt[k];
+      if (b == a || plan_banned(&w->u[x], b))
+        continue;
+      for (size_t j = 0; j < w->on[b].n && w->work < stop; j++) {
+        int y = w->on[b].v[j];
+        if (y == x || !can_balance(w, y) || !plan_allowed(w, x, b, y) ||
+            !room(w, b, x, y))
+          continue;
+        double rb = plan_risk(w, b, x, y) - s->rk[b];
+        for (size_t l = 0; l < s->ntgt; l++) {
+          int c = s->tgt[l];
+          w->work++;
+          if (c == a || c == b || !plan_allowed(w, y, c, -1) ||
+              !room(w, c, y, -1))
+            continue;
+          double rc = plan_risk(w, c, y, -1) - s->rk[c];
+          struct cand cd = {.kind = K_CHAIN,
+                            .x = x,
+                            .a = a,
+                            .b = b,
+                            .y = y,
+                            .c = c,
+                            .net = relief - rb - rc - cost(w, x) - cost(w, y),
+                            .src = src,
+                            .peak =
+                                fmax(src, fmax(plan_util_with(w, b, x, y),
+                                               plan_util_with(w, c, y, -1))),
+                            .size = w->u[x].size + w->u[y].size};
+          offer(s, cd, 2);
+        }
+      }
+    }
+  }
+}
+
+/* One round: the best candidate, applied. False when none pays. */
+static bool round_once(struct search *s, double *util) {
+  struct work *w = s->w;
+  candidates(s, util);
+  s->have = false;
+  for (size_t i = 0; i < s->nsrc; i++) {
+    int a = s->src[i];
+    size_t nu = movable(s, a);
+    try_moves(s, a, nu);
+    if (w->p.swaps && w->budget >= 2)
+      try_swaps(s, a, nu);
+  }
+  /* Chains only when no single move or swap pays: they cost two moves. */
+  if (!s->have && w->budget >= 2 && w->p.repack)
+    for (size_t i = 0; i < s->nsrc && i < CHAIN_SOURCES; i++) {
+      int a = s->src[i];
+      try_chains(s, a, movable(s, a));
+    }
+  const struct cand *c = &s->best;
+  if (!s->have)
+    return false;
+  size_t mark = w->nlog;
+  switch (c->kind) {
+  case K_MOVE:
+    plan_do_move(w, c->x, c->b, BAL_WHY_OVERLOAD, -1);
+    break;
+  case K_SWAP:
+    plan_do_move(w, c->x, c->b, BAL_WHY_SWAP, c->y);
+    plan_do_move(w, c->y, c->a, BAL_WHY_SWAP, c->x);
+    break;
+  case K_CHAIN:
+    plan_do_move(w, c->y, c->c, BAL_WHY_ROOM, c->x);
+    plan_do_move(w, c->x, c->b, BAL_WHY_OVERLOAD, -1);
+    break;
+  }
+  for (size_t k = mark; k < w->nlog; k++)
+    w->log[k].gain = c->per;
+  return true;
+}
+
 void plan_fix_overloads(struct work *w) {
-  int *over = malloc((w->nn + 1) * sizeof(*over));
-  int *cand = malloc((w->nu + 1) * sizeof(*cand));
-  if (!over || !cand) {
+  struct search s = {.w = w};
+  s.rk = calloc(w->nn + 1, sizeof(double));
+  double *util = calloc(w->nn + 1, sizeof(double));
+  double *start = calloc(w->nn + 1, sizeof(double));
+  s.src = malloc((w->nn + 1) * sizeof(int));
+  s.tgt = malloc((w->nn + 1) * sizeof(int));
+  s.units = malloc((w->nu + 1) * sizeof(int));
+  if (!s.rk || !util || !start || !s.src || !s.tgt || !s.units) {
     w->oom = 1;
     goto out;
   }
-  size_t no = 0;
   for (size_t n = 0; n < w->nn; n++)
-    if (w->c->nodes[n].state == BAL_NODE_ONLINE && w->target[n] &&
-        plan_util_of(w, (int)n) > w->p.threshold + EPS)
-      over[no++] = (int)n;
-  if (no > 1)
-    qsort_r(over, no, sizeof(int), cmp_util_desc, w);
-  for (size_t i = 0; i < no; i++) {
-    int n = over[i];
-    double start = plan_util_of(w, n);
-    const char *stuck = NULL;
-    while (plan_util_of(w, n) > w->p.threshold + EPS) {
-      if (w->budget == 0) {
-        stuck = "the move budget of this pass is spent";
-        break;
-      }
-      size_t nc = 0;
-      for (size_t j = 0; j < w->on[n].n; j++)
-        if (can_balance(w, w->on[n].v[j]))
-          cand[nc++] = w->on[n].v[j];
-      if (!nc) {
-        stuck = "nothing on it may move (fixed, cooling down or unknown)";
-        break;
-      }
-      plan_sort_units(w, cand, nc);
-      if (try_single(w, n, cand, nc))
-        continue;
-      if (w->p.swaps && w->budget >= 2 && try_swap(w, n, cand, nc))
-        continue;
-      if (try_relief(w, n, cand, nc))
-        continue;
-      stuck = "no service on it fits on another node under threshold";
-      break;
-    }
-    if (stuck)
-      plan_note(w, "%s stays at %.0f%% (forecast %.0f%%, threshold %.0f%%): %s",
-                plan_nname(w, n), 100 * plan_util_of(w, n), 100 * start,
-                100 * w->p.threshold, stuck);
+    start[n] = plan_util_of(w, (int)n);
+  while (w->budget > 0 && round_once(&s, util))
+    ;
+  /* What stays above threshold, and why. */
+  for (size_t n = 0; n < w->nn; n++) {
+    if (w->c->nodes[n].state != BAL_NODE_ONLINE || !w->target[n] ||
+        plan_util_of(w, (int)n) <= w->p.threshold + EPS)
+      continue;
+    bool any = false;
+    for (size_t j = 0; j < w->on[n].n && !any; j++)
+      any = can_balance(w, w->on[n].v[j]);
+    const char *why =
+        w->budget == 0 ? "the move budget of this pass is spent"
+        : !any ? "nothing on it may move (fixed, cooling down or unknown)"
+               : "no move or swap of its services lowers the overload "
+                 "(by more than the move costs) without overloading "
+                 "another node";
+    plan_note(w, "%s stays at %.0f%% (forecast %.0f%%, threshold %.0f%%): %s",
+              plan_nname(w, (int)n), 100 * plan_util_of(w, (int)n),
+              100 * start[n], 100 * w->p.threshold, why);
   }
 out:
-  free(over);
-  free(cand);
+  free(s.rk);
+  free(util);
+  free(start);
+  free(s.src);
+  free(s.tgt);
+  free(s.units);
 }

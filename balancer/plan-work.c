@@ -27,27 +27,64 @@ void plan_note(struct work *w, const char *fmt, ...) {
 
 /* ---- utilisation and fitting --------------------------------------------- */
 
+/* Forecast load of n in dimension d with x added and y taken away. */
+static double fload(const struct work *w, int n, int d, int x, int y) {
+  double l =
+      w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) - (y >= 0 ? w->u[y].d[d] : 0);
+  if (w->p.z > 0) {
+    double v = w->var[n][d] + (x >= 0 ? w->u[x].s2[d] : 0) -
+               (y >= 0 ? w->u[y].s2[d] : 0);
+    if (v > 0)
+      l += w->p.z * sqrt(v);
+  }
+  return l;
+}
+
 double plan_util_of(const struct work *w, int n) {
+  return plan_util_with(w, n, -1, -1);
+}
+
+double plan_util_with(const struct work *w, int n, int x, int y) {
   const struct bal_node *nd = &w->c->nodes[n];
   double u = 0;
   for (int d = 0; d < BAL_NDIM; d++)
     if (bal_dim_on(nd, d))
-      u = fmax(u, w->load[n][d] / nd->cap[d]);
+      u = fmax(u, fload(w, n, d, x, y) / nd->cap[d]);
   return u;
 }
 
-/* Utilisation of n with unit x added and unit y (or -1) taken away. */
-double plan_util_with(const struct work *w, int n, int x, int y) {
+/* P(L > a) + E[(L - a)+] / cap for L normal with mean m and variance v. */
+static double excess(double m, double v, double a, double cap) {
+  if (!(v > 1e-18))
+    return m > a ? 1 + (m - a) / cap : 0;
+  double s = sqrt(v), k = (a - m) / s;
+  if (k > 8)
+    return 0;
+  double pdf = exp(-0.5 * k * k) * 0.3989422804014327;
+  double tail = 0.5 * erfc(k * M_SQRT1_2);
+  return tail + fmax(0, s * pdf + (m - a) * tail) / cap;
+}
+
+double plan_risk(const struct work *w, int n, int x, int y) {
   const struct bal_node *nd = &w->c->nodes[n];
-  double u = 0;
+  const struct unit *ux = x >= 0 ? &w->u[x] : NULL,
+                    *uy = y >= 0 ? &w->u[y] : NULL;
+  double k2 = w->p.spread_scale * w->p.spread_scale, wn = w->p.near_weight;
+  double r = 0;
   for (int d = 0; d < BAL_NDIM; d++) {
     if (!bal_dim_on(nd, d))
       continue;
-    double l = w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) -
-               (y >= 0 ? w->u[y].d[d] : 0);
-    u = fmax(u, l / nd->cap[d]);
+    double a = w->p.threshold * nd->cap[d], cap = nd->cap[d];
+    double m = w->load[n][d] + (ux ? ux->d[d] : 0) - (uy ? uy->d[d] : 0);
+    double v = w->var[n][d] + (ux ? ux->s2[d] : 0) - (uy ? uy->s2[d] : 0);
+    double lm = w->lload[n][d] + (ux ? ux->ld[d] : 0) - (uy ? uy->ld[d] : 0);
+    double lv = w->lvar[n][d] + (ux ? ux->ls2[d] : 0) - (uy ? uy->ls2[d] : 0);
+    if (wn > 0)
+      r += wn * excess(m, k2 * v, a, cap);
+    if (wn < 1)
+      r += (1 - wn) * excess(lm, k2 * lv, a, cap);
   }
-  return u;
+  return r;
 }
 
 bool plan_banned(const struct unit *x, int n) {
@@ -138,16 +175,24 @@ static void list_remove(struct bal_ints *l, int x) {
 static void shift(struct work *w, int x, int from, int to) {
   struct unit *ux = &w->u[x];
   if (from >= 0) {
-    for (int d = 0; d < BAL_NDIM; d++)
+    for (int d = 0; d < BAL_NDIM; d++) {
       w->load[from][d] -= ux->d[d];
+      w->var[from][d] = fmax(0, w->var[from][d] - ux->s2[d]);
+      w->lload[from][d] -= ux->ld[d];
+      w->lvar[from][d] = fmax(0, w->lvar[from][d] - ux->ls2[d]);
+    }
     for (size_t a = 0; a < w->c->nattrs; a++)
       if (ux->attr[a] > 0)
         w->used[from][a] -= ux->attr[a];
     list_remove(&w->on[from], x);
   }
   if (to >= 0) {
-    for (int d = 0; d < BAL_NDIM; d++)
+    for (int d = 0; d < BAL_NDIM; d++) {
       w->load[to][d] += ux->d[d];
+      w->var[to][d] += ux->s2[d];
+      w->lload[to][d] += ux->ld[d];
+      w->lvar[to][d] += ux->ls2[d];
+    }
     for (size_t a = 0; a < w->c->nattrs; a++)
       if (ux->attr[a] > 0)
         w->used[to][a] += ux->attr[a];
@@ -184,7 +229,8 @@ void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
                     .why = why,
                     .other = other,
                     .src_util = src >= 0 ? plan_util_of(w, src) : NAN,
-                    .dst_before = to >= 0 ? plan_util_of(w, to) : NAN};
+                    .dst_before = to >= 0 ? plan_util_of(w, to) : NAN,
+                    .gain = NAN};
   shift(w, x, src, to);
   r->dst_after = to >= 0 ? plan_util_of(w, to) : NAN;
   if (why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP)
@@ -218,6 +264,10 @@ void plan_work_free(struct work *w) {
   for (size_t n = 0; w->on && n < w->nn; n++)
     bal_ints_free(&w->on[n]);
   free(w->load);
+  free(w->var);
+  free(w->lload);
+  free(w->lvar);
+  free(w->before);
   free(w->used);
   free(w->target);
   free(w->u);
@@ -242,20 +292,30 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
   *w = (struct work){.c = c, .p = *p, .nn = nn};
   w->budget = p->max_moves ? p->max_moves : UINT32_MAX;
   w->load = calloc(nn + 1, sizeof(*w->load));
+  w->var = calloc(nn + 1, sizeof(*w->var));
+  w->lload = calloc(nn + 1, sizeof(*w->lload));
+  w->lvar = calloc(nn + 1, sizeof(*w->lvar));
+  w->before = calloc(nn + 1, sizeof(*w->before));
   w->used = calloc(nn + 1, sizeof(*w->used));
   w->target = calloc(nn + 1, sizeof(*w->target));
   w->on = calloc(nn + 1, sizeof(*w->on));
   w->u = calloc(ns + 1, sizeof(*w->u));
   w->members = calloc(ns + 1, sizeof(*w->members));
   w->unit_of = calloc(ns + 1, sizeof(*w->unit_of));
-  if (!w->load || !w->used || !w->target || !w->on || !w->u || !w->members ||
-      !w->unit_of)
+  if (!w->load || !w->var || !w->lload || !w->lvar || !w->before || !w->used ||
+      !w->target || !w->on || !w->u || !w->members || !w->unit_of)
     return -ENOMEM;
 
   int ncap[BAL_NDIM] = {0};
   for (size_t n = 0; n < nn; n++) {
     const struct bal_node *nd = &c->nodes[n];
     memcpy(w->load[n], nd->load, sizeof(w->load[n]));
+    for (int d = 0; d < BAL_NDIM; d++) {
+      w->var[n][d] = nd->spread[d] * nd->spread[d];
+      bool lvl = !isnan(nd->level[d]);
+      w->lload[n][d] = lvl ? nd->level[d] : nd->load[d];
+      w->lvar[n][d] = lvl ? nd->level_sd[d] * nd->level_sd[d] : w->var[n][d];
+    }
     w->target[n] = nd->state == BAL_NODE_ONLINE && node_known(nd);
     for (int d = 0; d < BAL_NDIM; d++)
       if (bal_dim_on(nd, d)) {
@@ -303,8 +363,14 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
         x->node = s->node;
       else if (x->node != s->node)
         x->fixed = true; /* members apart: let the HA stack settle it */
-      for (int d = 0; d < BAL_NDIM; d++)
+      for (int d = 0; d < BAL_NDIM; d++) {
         x->d[d] = k ? x->d[d] + s->demand[d] : s->demand[d];
+        x->s2[d] += s->spread[d] * s->spread[d];
+        bool lvl = !isnan(s->level[d]);
+        x->ld[d] += lvl ? s->level[d] : s->demand[d];
+        x->ls2[d] +=
+            lvl ? s->level_sd[d] * s->level_sd[d] : s->spread[d] * s->spread[d];
+      }
       for (size_t a = 0; a < c->nattrs; a++)
         if (!isnan(s->attr[a]))
           x->attr[a] = (isnan(x->attr[a]) ? 0 : x->attr[a]) + s->attr[a];
@@ -330,11 +396,20 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
     x->homeless = x->node < 0 || c->nodes[x->node].state == BAL_NODE_OFFLINE;
     if (!x->homeless && bal_ints_push(&w->on[x->node], (int)i) < 0)
       return -ENOMEM;
-    if (!x->homeless)
+    if (!x->homeless) {
       for (size_t a = 0; a < c->nattrs; a++)
         if (x->attr[a] > 0)
           w->used[x->node][a] += x->attr[a];
+      for (int d = 0; d < BAL_NDIM; d++) {
+        w->var[x->node][d] += x->s2[d];
+        w->lvar[x->node][d] += x->ls2[d];
+        if (isnan(w->c->nodes[x->node].level[d]))
+          w->lload[x->node][d] += x->ld[d] - x->d[d];
+      }
+    }
   }
+  for (size_t n = 0; n < nn; n++)
+    w->before[n] = plan_util_of(w, (int)n);
   for (size_t i = 0; i + 1 < c->sep.n; i += 2) {
     int a = w->unit_of[c->sep.v[i]], b = w->unit_of[c->sep.v[i + 1]];
     if (a == b) {

@@ -59,7 +59,11 @@ void bal_params_init(bal_params_t *p) {
                       .max_moves = 8,
                       .swaps = true,
                       .repack = true,
-                      .search_limit = 200000};
+                      .search_limit = 200000,
+                      .z = 1.0,
+                      .move_cost = 0.01,
+                      .near_weight = 0.3,
+                      .spread_scale = 1.5};
 }
 
 /* ---- the plan
@@ -152,7 +156,7 @@ static int finish(struct work *w, bal_plan_t **ret) {
       !p->moves || !p->svc_of_move || !p->notes)
     goto out;
   for (size_t n = 0; n < w->nn; n++) {
-    p->before[n] = bal_node_util(w->c, (int)n);
+    p->before[n] = isnan(bal_node_util(w->c, (int)n)) ? NAN : w->before[n];
     p->after[n] = w->target[n] ? plan_util_of(w, (int)n) : p->before[n];
     memcpy(p->load_after[n], w->load[n], sizeof(p->load_after[n]));
     if (!(p->node_names[n] = strdup(w->c->nodes[n].name)))
