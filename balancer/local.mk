@@ -17,10 +17,11 @@ libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
 
 # Benchmarks, run by hand (README: "Benchmarks").
 noinst_PROGRAMS += t/bench/balance
-t_bench_balance_SOURCES = t/bench/balance.c
-t_bench_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
-	-DPATMON_SRCDIR='"$(abs_top_srcdir)"'
-t_bench_balance_LDADD = libbalancer.la
+t_bench_balance_SOURCES = t/bench/balance.c t/bench/balance.h \
+	t/bench/balance-data.c t/bench/balance-sim.c
+t_bench_balance_CPPFLAGS = -I$(top_srcdir)/balancer -I$(top_srcdir)/forecast \
+	$(AM_CPPFLAGS) -DPATMON_SRCDIR='"$(abs_top_srcdir)"'
+t_bench_balance_LDADD = libbalancer.la libforecast.la
 noinst_PROGRAMS += t/bench/balance-speed
 t_bench_balance_speed_SOURCES = t/bench/balance-speed.c
 t_bench_balance_speed_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
