@@ -147,6 +147,10 @@ typedef struct bal_move {
   const char *to;
   enum bal_reason reason;
   const char *why; /* one human sentence */
+  double gain;     /* balance moves: the expected overload (nodes above
+                    * threshold, plus the excess in capacities) the step
+                    * removed per move, net of the move cost; NAN for
+                    * failover */
 } bal_move_t;
 
 typedef struct bal_plan bal_plan_t;

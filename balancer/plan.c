@@ -26,6 +26,7 @@
 struct plan_move {
   int unit, from, to;
   enum bal_reason why;
+  double gain; /* of the balance step that placed it; NAN: failover */
   char **names;
   size_t nnames;
   char *why_text;
@@ -110,6 +111,8 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
                     plan_uname(w, r->unit), dem, src, plan_nname(w, r->to));
     break;
   }
+  if (!isnan(r->gain))
+    pm_buf_printf(b, "; gain %.3f a move", r->gain);
 }
 
 void bal_plan_free(bal_plan_t *p) {
@@ -180,11 +183,16 @@ static int finish(struct work *w, bal_plan_t **ret) {
     }
     struct rec rc = w->log[last[xi]];
     last[xi] = -1;
-    if (x->homeless)
+    if (x->homeless) {
       rc.why = BAL_WHY_FAILOVER;
+      rc.gain = NAN;
+    }
     struct plan_move *m = &p->moves[p->nmoves];
-    *m = (struct plan_move){
-        .unit = xi, .from = x->orig, .to = x->node, .why = rc.why};
+    *m = (struct plan_move){.unit = xi,
+                            .from = x->orig,
+                            .to = x->node,
+                            .why = rc.why,
+                            .gain = rc.gain};
     m->names = calloc((size_t)x->count + 1, sizeof(char *));
     p->svc_of_move[p->nmoves] = calloc((size_t)x->count + 1, sizeof(int));
     p->nmoves++;
@@ -253,7 +261,8 @@ int bal_plan_move(const bal_plan_t *p, size_t i, bal_move_t *ret) {
                       .from = m->from >= 0 ? p->node_names[m->from] : NULL,
                       .to = p->node_names[m->to],
                       .reason = m->why,
-                      .why = m->why_text};
+                      .why = m->why_text,
+                      .gain = m->gain};
   return 0;
 }
 

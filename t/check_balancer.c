@@ -108,6 +108,10 @@ START_TEST(overload_fewest_moves) {
   ck_assert_str_eq(m.to, "n3");
   ck_assert_int_eq(m.reason, BAL_WHY_OVERLOAD);
   ck_assert_ptr_nonnull(strstr(m.why, "n1 forecast 90% > 80%"));
+  /* It removes n1's expected overload (1 node above, 10% of a capacity
+   * over) less the move cost. */
+  ck_assert_double_eq_tol(m.gain, 1.1 - p.move_cost, 1e-9);
+  ck_assert_ptr_nonnull(strstr(m.why, "; gain 1.090 a move"));
   ck_assert_double_eq_tol(after(pl, c, "n1"), 0.7, 1e-9);
   ck_assert_double_eq_tol(after(pl, c, "n3"), 0.5, 1e-9);
   ck_assert_uint_eq(bal_plan_nnotes(pl), 0);
@@ -138,6 +142,56 @@ START_TEST(overload_needs_two_moves) {
   bal_plan_t *pl = plan(c, &p);
   ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
   ck_assert(after(pl, c, "n1") <= 0.8 + 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(overload_only_repack) {
+  /* n1 {5, 4} at 90%. No single move helps: n2 and n3 {4, 3} at 70% would
+   * go above capacity, and a and b are banned from n4 {4.5}. Only the
+   * two-move repack does: one of the 3s to n4 (75%), then b (4) into the
+   * room it left (80%). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  int n4 = node(c, "n4", 10, BAL_NODE_ONLINE);
+  int a = svc(c, "a", "n1", 5), b = svc(c, "b", "n1", 4);
+  svc(c, "c", "n2", 4);
+  svc(c, "e", "n2", 3);
+  svc(c, "d", "n3", 4);
+  svc(c, "f", "n3", 3);
+  svc(c, "g", "n4", 4.5);
+  ck_assert_int_eq(bal_service_ban(c, a, n4), 0);
+  ck_assert_int_eq(bal_service_ban(c, b, n4), 0);
+  bal_params_t p;
+  bal_params_init(&p);
+  p.swaps = false;
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  const char *room = dest(pl, c, "b");
+  ck_assert(strcmp(room, "n2") == 0 || strcmp(room, "n3") == 0);
+  const char *y = strcmp(room, "n2") == 0 ? "e" : "f";
+  ck_assert_str_eq(dest(pl, c, y), "n4");
+  bal_move_t m;
+  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  ck_assert_int_eq(m.reason, BAL_WHY_ROOM);
+  ck_assert_str_eq(m.services[0], y);
+  ck_assert(m.gain > 0);
+  ck_assert_int_eq(bal_plan_move(pl, 1, &m), 0);
+  ck_assert_int_eq(m.reason, BAL_WHY_OVERLOAD);
+  ck_assert_str_eq(m.services[0], "b");
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.5, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, room), 0.8, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n4"), 0.75, 1e-9);
+  ck_assert_uint_eq(bal_plan_nnotes(pl), 0);
+  bal_plan_free(pl);
+  /* With one move allowed the repack cannot happen, and n1 says why. */
+  p.max_moves = 1;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "n1 stays at 90%"));
   bal_plan_free(pl);
   bal_cluster_free(c);
 }
@@ -631,6 +685,59 @@ START_TEST(forecast_follows_level_and_trend) {
     noisy[i] = 2.0 + (i % 2 ? 0.5 : -0.5);
   ck_assert_int_eq(bal_forecast(noisy, 40, 1, 1.0, &m, &up), 0);
   ck_assert(up - m > 0.3);
+}
+END_TEST
+
+START_TEST(estimate_prefers_the_accurate) {
+  /* A service that jumps between 1 and 3 cores every 10 steps, just back
+   * up at 3. The forecast plugin's series lags 5 steps (it still says 1);
+   * the last sample is right but at each jump. The service is planned on
+   * the last sample, and that decides whether its node is overloaded. */
+  enum { N = 48 };
+  double x[N], fc[N + 1];
+  for (int i = 0; i < N; i++)
+    x[i] = (i + 3) / 10 % 2 ? 3.0 : 1.0;
+  for (int j = 0; j <= N; j++)
+    fc[j] = j >= 5 ? x[j - 5] : NAN;
+  ck_assert_double_eq(x[N - 1], 3.0);
+  ck_assert_double_eq(fc[N], 1.0);
+  bal_est_params_t ep;
+  bal_est_params_init(&ep);
+  ep.burst = 0; /* plain point estimates */
+  bal_est_t e;
+  ck_assert_int_eq(bal_estimate_auto(x, N, fc, NULL, &ep, &e), 0);
+  ck_assert(e.rmse[BAL_E_LAST] < e.rmse[BAL_E_FORECAST]);
+  ck_assert_int_eq(e.which, BAL_E_LAST);
+  ck_assert_str_eq(bal_estimator_name(e.which), "last");
+  ck_assert_double_eq_tol(e.value, 3.0, 1e-9);
+  ck_assert(!e.bursty);
+  ck_assert(e.nerr >= ep.min_errors);
+  /* An accurate forecast (the truth, one step ahead) wins in turn. */
+  double good[N + 1];
+  for (int j = 0; j < N; j++)
+    good[j] = x[j];
+  good[N] = 2.5;
+  ck_assert_int_eq(bal_estimate_auto(x, N, good, NULL, &ep, &e), 0);
+  ck_assert_int_eq(e.which, BAL_E_FORECAST);
+  ck_assert_double_eq_tol(e.value, 2.5, 1e-9);
+  ck_assert_int_eq(bal_estimate_auto(x, 0, NULL, NULL, &ep, &e), -ENODATA);
+
+  /* Planned on it: n1 runs the service and 5.5 cores besides. On the
+   * forecast (1) n1 would be at 65%; on the estimate (3) it is at 85% and
+   * the service moves. */
+  ck_assert_int_eq(bal_estimate_auto(x, N, fc, NULL, &ep, &e), 0);
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  svc(c, "bg", "n1", 5.5);
+  svc(c, "s", "n1", e.value);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  ck_assert_str_eq(dest(pl, c, "s"), "n2");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
 }
 END_TEST
 
@@ -1169,6 +1276,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("planner");
   tcase_add_test(tc, overload_fewest_moves);
   tcase_add_test(tc, overload_needs_two_moves);
+  tcase_add_test(tc, overload_only_repack);
   tcase_add_test(tc, swap_heavy_for_light);
   tcase_add_test(tc, relief_when_threshold_cannot_be_met);
   tcase_add_test(tc, failover_repack_beats_greedy);
@@ -1198,6 +1306,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
+  tcase_add_test(tc, estimate_prefers_the_accurate);
   suite_add_tcase(s, tc);
   return s;
 }
