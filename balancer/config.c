@@ -53,7 +53,8 @@ static const struct metric_default {
 static const char *const estimates[] = {[BAL_EST_LATEST] = "latest",
                                         [BAL_EST_AVERAGE] = "average",
                                         [BAL_EST_FORECAST] = "forecast",
-                                        [BAL_EST_SELF] = "self"};
+                                        [BAL_EST_SELF] = "self",
+                                        [BAL_EST_AUTO] = "auto"};
 static const char *const sources[] = {
     [BAL_SRC_PACEMAKER] = "pacemaker", [BAL_SRC_STATIC] = "static"};
 
@@ -100,7 +101,7 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("cooldown", 1800, CFGF_NONE),
     CFG_BOOL("swaps", cfg_true, CFGF_NONE),
     CFG_BOOL("repack", cfg_true, CFGF_NONE),
-    CFG_STR("estimate", "self", CFGF_NONE),
+    CFG_STR("estimate", "auto", CFGF_NONE),
     CFG_BOOL("upper", cfg_true, CFGF_NONE),
     CFG_FLOAT("z", 1.0, CFGF_NONE),
     CFG_INT("horizon", 300, CFGF_NONE),
@@ -514,7 +515,8 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   int k = pick(est, estimates, sizeof(estimates) / sizeof(estimates[0]));
   if (k < 0)
     return bad(x, NULL, NULL, est, est,
-               "unknown estimate (known: latest, average, forecast, self)");
+               "unknown estimate (known: latest, average, forecast, self, "
+               "auto)");
   c->estimate = (enum bal_estimate)k;
   const char *src = cfg_getstr(top, "source");
   k = pick(src, sources, sizeof(sources) / sizeof(sources[0]));

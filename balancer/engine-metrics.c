@@ -51,40 +51,104 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
   return 0;
 }
 
+/* Reads a series file next to the measured one (a forecast) into buf
+ * (p->g.n cells); false when it is missing, stale or unreadable. */
+static bool read_beside(struct pass *p, const char *tpl, const char *host,
+                        const char *svc, const char *measured, char *const *ds,
+                        double scale, pm_buf_t *path, double *buf) {
+  pm_buf_t rel = {0};
+  int r = bal_template(tpl, host, svc, measured, &rel);
+  pm_buf_reset(path);
+  if (r == 0)
+    r = pm_buf_printf(path, "%s/%s", p->cf->data_dir, rel.data);
+  pm_buf_free(&rel);
+  bool fresh = false;
+  return r == 0 &&
+         read_series(p, path->data, ds, scale, buf, &fresh, NULL, "forecast",
+                     false) == 0 &&
+         fresh;
+}
+
 /* The last known value of a series file (read like the measured one), or
  * NAN when it is missing, stale or empty. */
 static double last_of(struct pass *p, const char *tpl, const char *host,
                       const char *svc, const char *measured, char *const *ds,
                       double scale, pm_buf_t *path) {
-  pm_buf_t rel = {0};
   double v = NAN;
   double *buf = calloc(p->g.n + 1, sizeof(double));
-  int r = bal_template(tpl, host, svc, measured, &rel);
-  pm_buf_reset(path);
-  if (r == 0)
-    r = pm_buf_printf(path, "%s/%s", p->cf->data_dir, rel.data);
-  bool fresh = false;
-  if (r == 0 && buf &&
-      read_series(p, path->data, ds, scale, buf, &fresh, NULL, "forecast",
-                  false) == 0 &&
-      fresh)
+  if (buf && read_beside(p, tpl, host, svc, measured, ds, scale, path, buf))
     for (size_t i = 0; i < p->g.n; i++)
       if (!isnan(buf[i]))
         v = buf[i];
   free(buf);
-  pm_buf_free(&rel);
   return v;
 }
 
+/* Steps of the planning grid the horizon spans (at least 1). */
+static unsigned horizon_steps(const struct pass *p) {
+  unsigned h = (p->cf->horizon + p->g.step - 1) / p->g.step;
+  return h ? h : 1;
+}
+
+/* estimate = auto: the estimator that has been most accurate for this
+ * series (bal_estimate_auto) among the smoother, the last sample, a high
+ * quantile, the window's mean and, when their files are fresh, the forecast
+ * plugin's point and upper series. The plugin stamps a forecast with the
+ * time of the sample it was made from: moved horizon steps on, onto the
+ * cell it predicts. */
+static int estimate_auto(struct pass *p, const char *fc_tpl, const char *up_tpl,
+                         const char *host, const char *svc,
+                         const char *measured_tpl, char *const *ds,
+                         double scale, const double *v, bal_est_t *ret) {
+  size_t n = p->g.n, h = horizon_steps(p);
+  double *fc = malloc((3 * (n + h) + 1) * sizeof(double));
+  pm_buf_t measured = {0}, path = {0};
+  int r = fc ? bal_template(measured_tpl, host, svc, NULL, &measured) : -ENOMEM;
+  double *up = fc + n + h, *buf = up + n + h;
+  const double *given[2] = {NULL, NULL};
+  const char *tpl[2] = {fc_tpl, up_tpl};
+  double *dst[2] = {fc, up};
+  for (int k = 0; r == 0 && k < 2; k++) {
+    if (!tpl[k] || !*tpl[k] ||
+        !read_beside(p, tpl[k], host, svc, measured.data, ds, scale, &path,
+                     buf))
+      continue;
+    for (size_t i = 0; i < n + h; i++)
+      dst[k][i] = i >= h ? buf[i - h] : NAN;
+    given[k] = dst[k];
+  }
+  if (r == 0) {
+    bal_est_params_t ep;
+    bal_est_params_init(&ep);
+    ep.horizon = (unsigned)h;
+    r = bal_estimate_auto(v, n, given[0], given[1], &ep, ret);
+  }
+  free(fc);
+  pm_buf_free(&measured);
+  pm_buf_free(&path);
+  return r;
+}
+
 /* A series' planning value and upper bound. With estimate = forecast, the
- * forecast plugin's files next to the measured one (*ret_file set), else
- * (or when they are missing) the configured estimate of the measured
- * samples v. */
+ * forecast plugin's files next to the measured one (*ret_file set), with
+ * estimate = auto the estimator that has been right (*ret_est, its spread
+ * left to the planner: upper = mean), else (or when they are missing) the
+ * configured estimate of the measured samples v. ret_est->which is BAL_NEST
+ * unless auto chose. */
 static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
                     const char *host, const char *svc, const char *measured_tpl,
                     char *const *ds, double scale, const double *v,
-                    double *mean, double *upper, bool *ret_file) {
+                    double *mean, double *upper, bool *ret_file,
+                    bal_est_t *ret_est) {
   *ret_file = false;
+  ret_est->which = BAL_NEST;
+  if (p->cf->estimate == BAL_EST_AUTO) {
+    int r = estimate_auto(p, fc_tpl, up_tpl, host, svc, measured_tpl, ds, scale,
+                          v, ret_est);
+    if (r == 0)
+      *mean = *upper = ret_est->value;
+    return r;
+  }
   if (p->cf->estimate == BAL_EST_FORECAST) {
     pm_buf_t measured = {0}, path = {0};
     int r = bal_template(measured_tpl, host, svc, NULL, &measured);
@@ -126,13 +190,21 @@ int pass_measure(struct pass *p) {
   double(*load)[BAL_NDIM] = calloc(nn + 1, sizeof(*load));
   double(*var)[BAL_NDIM] = calloc(nn + 1, sizeof(*var));
   double(*dem)[BAL_NDIM] = calloc(ns + 1, sizeof(*dem));
+  /* estimate = auto: the estimates' spreads and levels, for the planner */
+  double(*spread)[BAL_NDIM] = calloc(ns + 1, sizeof(*spread));
+  double(*level)[BAL_NDIM] = malloc((ns + 1) * sizeof(*level));
+  double(*level_sd)[BAL_NDIM] = calloc(ns + 1, sizeof(*level_sd));
+  double(*nspread)[BAL_NDIM] = calloc(nn + 1, sizeof(*nspread));
   pm_buf_t path = {0};
   int r = 0;
   if (!node_v || !node_ok || !whole || !cut || !svc_v || !tmp || !load ||
-      !var || !dem) {
+      !var || !dem || !spread || !level || !level_sd || !nspread) {
     r = -ENOMEM;
     goto out;
   }
+  for (size_t s = 0; s < ns; s++)
+    for (int d = 0; d < BAL_NDIM; d++)
+      level[s][d] = NAN;
   for (int d = 0; d < BAL_NDIM; d++) {
     const struct bal_metric *m = &cf->metric[d];
     bool used = false;
@@ -229,8 +301,8 @@ int pass_measure(struct pass *p) {
       bool from_file;
       const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
       if (estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
-                   m->svc_ds, m->svc_scale, sv, &mean, &upper,
-                   &from_file) < 0) {
+                   m->svc_ds, m->svc_scale, sv, &mean, &upper, &from_file,
+                   &p->est[s][d]) < 0) {
         pass_data_note(p, BAL_LOG_WARNING,
                        "service %s %s: no known sample in the last %u s", name,
                        bal_dim_name(d), cf->window);
@@ -249,6 +321,12 @@ int pass_measure(struct pass *p) {
                        name, bal_dim_name(d), p->hosts[on], mean);
       dem[s][d] = fmax(mean, 0);
       p->dev[s][d] = fmax(upper - mean, 0);
+      const bal_est_t *es = &p->est[s][d];
+      if (es->which != BAL_NEST) {
+        spread[s][d] = es->spread;
+        level[s][d] = fmax(es->level, 0);
+        level_sd[s][d] = es->level_sd;
+      }
     }
     for (size_t n = 0; n < nn; n++)
       for (size_t i = 0; node_ok[n] && i < gn; i++)
@@ -263,9 +341,16 @@ int pass_measure(struct pass *p) {
       double mean, upper;
       double cap = c->nodes[n].cap[d];
       double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
-      int k = estimate(p, m->node_forecast, m->node_upper, p->hosts[n], NULL,
-                       m->node_file, m->node_ds, scale, &node_v[n * gn], &mean,
-                       &upper, &whole[n]);
+      /* With estimate = auto the background is estimated on its own: the
+       * node's forecast files hold its services too. */
+      bool bg = cf->estimate == BAL_EST_AUTO;
+      bal_est_t ne;
+      int k =
+          estimate(p, bg ? NULL : m->node_forecast, bg ? NULL : m->node_upper,
+                   p->hosts[n], NULL, m->node_file, m->node_ds, scale,
+                   &node_v[n * gn], &mean, &upper, &whole[n], &ne);
+      if (k == 0 && ne.which != BAL_NEST)
+        nspread[n][d] = ne.spread;
       if (k < 0) {
         pass_data_note(p, BAL_LOG_WARNING,
                        "node %s %s: no known sample in the last %u s",
@@ -289,8 +374,13 @@ int pass_measure(struct pass *p) {
         load[n][d] += sqrt(var[n][d]);
     bal_node_set_load(c, (int)n, load[n]);
   }
-  for (size_t s = 0; s < ns; s++)
+  for (size_t s = 0; s < ns; s++) {
     bal_service_set_demand(c, (int)s, dem[s]);
+    bal_service_set_spread(c, (int)s, spread[s]);
+    bal_service_set_level(c, (int)s, level[s], level_sd[s]);
+  }
+  for (size_t n = 0; n < nn; n++)
+    bal_node_set_spread(c, (int)n, nspread[n]);
 out:
   free(node_v);
   free(node_ok);
@@ -301,6 +391,10 @@ out:
   free(load);
   free(var);
   free(dem);
+  free(spread);
+  free(level);
+  free(level_sd);
+  free(nspread);
   pm_buf_free(&path);
   return r;
 }

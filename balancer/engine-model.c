@@ -165,8 +165,13 @@ int pass_build_model(struct pass *p) {
   p->rsc_of_svc = calloc(pc->nrscs + 1, sizeof(int));
   p->prims = calloc(pc->nrscs + 1, sizeof(char **));
   p->dev = calloc(pc->nrscs + 1, sizeof(*p->dev));
-  if (!p->hosts || !p->svc_of_rsc || !p->rsc_of_svc || !p->prims || !p->dev)
+  p->est = calloc(pc->nrscs + 1, sizeof(*p->est));
+  if (!p->hosts || !p->svc_of_rsc || !p->rsc_of_svc || !p->prims || !p->dev ||
+      !p->est)
     return -ENOMEM;
+  for (size_t i = 0; i < pc->nrscs; i++)
+    for (int d = 0; d < BAL_NDIM; d++)
+      p->est[i][d].which = BAL_NEST;
   pm_buf_t b = {0};
   for (size_t i = 0; r == 0 && i < pc->nnodes; i++) {
     double cap[BAL_NDIM];

@@ -17,6 +17,24 @@ static void fmt_pct(pm_buf_t *b, double u) {
     pm_buf_printf(b, "%3.0f%%", 100 * u);
 }
 
+/* estimate = auto: which estimator a series is planned on, and why (the
+ * root mean square error of each over the window). */
+static void explain_estimate(pm_buf_t *b, const char *svc, int d,
+                             const bal_est_t *e) {
+  if (e->which == BAL_NEST)
+    return;
+  pm_buf_printf(b, "estimate: %s %s: %s %.3g", svc, bal_dim_name(d),
+                bal_estimator_name(e->which), e->value);
+  if (e->bursty)
+    pm_buf_printf(b, " (bursty: %.3g + past misses)", e->point);
+  pm_buf_printf(b, ", spread %.3g; error over %u steps:", e->spread, e->nerr);
+  for (int k = 0; k < BAL_NEST; k++)
+    if (!isnan(e->rmse[k]))
+      pm_buf_printf(b, " %s %.3g", bal_estimator_name((enum bal_estimator)k),
+                    e->rmse[k]);
+  pm_buf_puts(b, "\n");
+}
+
 void pass_explain(struct pass *p, const int *ok, const double *wu) {
   pm_buf_t *b = p->explain;
   bal_cluster_t *c = p->c;
@@ -26,8 +44,8 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
                 "patmon-balance: %zu nodes, %zu services; estimate %s%s, "
                 "horizon %u s, threshold %.0f%%, %s\n",
                 bal_cluster_nnodes(c), bal_cluster_nservices(c),
-                (const char *const[]){"latest", "average", "forecast",
-                                      "self"}[p->cf->estimate],
+                (const char *const[]){"latest", "average", "forecast", "self",
+                                      "auto"}[p->cf->estimate],
                 p->cf->upper ? " (upper bound)" : "", p->cf->horizon,
                 100 * p->cf->threshold,
                 pass_acting(p) ? "executing"
@@ -73,6 +91,9 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
     pm_buf_puts(b, "no move needed\n");
   for (size_t i = 0; i < bal_plan_nnotes(p->plan); i++)
     pm_buf_printf(b, "note: %s\n", bal_plan_note(p->plan, i));
+  for (size_t s = 0; p->est && s < bal_cluster_nservices(c); s++)
+    for (int d = 0; d < BAL_NDIM; d++)
+      explain_estimate(b, bal_service_name(c, (int)s), d, &p->est[s][d]);
   for (size_t s = 0; s < bal_cluster_nservices(c); s++)
     if (c->svcs[s].flags & BAL_SVC_FIXED && c->svcs[s].why_fixed)
       pm_buf_printf(b, "fixed: %s: %s\n", c->svcs[s].name,

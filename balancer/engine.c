@@ -163,6 +163,7 @@ static void pass_free(struct pass *p) {
   free(p->svc_of_rsc);
   free(p->rsc_of_svc);
   free(p->dev);
+  free(p->est);
   bal_cluster_free(p->c);
   bal_pcmk_free(p->pc);
   pm_buf_free(&p->cib);

@@ -89,6 +89,7 @@ enum bal_estimate {
   BAL_EST_AVERAGE,  /* mean of the window */
   BAL_EST_FORECAST, /* the forecast plugin's series (else self) */
   BAL_EST_SELF,     /* bal_forecast on the measured window */
+  BAL_EST_AUTO,     /* per series, the estimator that has been right */
 };
 
 enum bal_source { BAL_SRC_PACEMAKER, BAL_SRC_STATIC };

@@ -127,6 +127,7 @@ int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
     return 0;
   case BAL_EST_FORECAST: /* the caller reads forecast series; else self */
   case BAL_EST_SELF:
+  case BAL_EST_AUTO: /* the engine chooses per series; alone: the smoother */
     if (known < 2) {
       *ret_mean = *ret_upper = last;
       return 0;

@@ -71,6 +71,9 @@ hook \"mark\" {
 balance --once --dry-run --explain || fail "dry run failed"
 assert_grep "dry run" "$T/out"
 assert_grep 'move 1 \[overload\]: g n1 -> n2' "$T/out"
+# estimate = auto (the default): each move's gain, each series' estimator.
+assert_grep 'move 1 \[overload\]: g n1 -> n2: .*; gain [0-9.]* a move' "$T/out"
+assert_grep '^estimate: g cpu: [a-z-]* [0-9.]*.*, spread [0-9.e-]*; error over [0-9]* steps:' "$T/out"
 assert_grep '^n1 .* 2.90/4.00 *90% -> *7[23]%' "$T/out"
 assert_grep 'fixed: u: not managed' "$T/out"
 assert_grep 'fixed: p: pinned to n1 by location pin-p' "$T/out"

@@ -1034,7 +1034,7 @@ START_TEST(config_example_and_defaults) {
   ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
   ck_assert(!c->execute);
   ck_assert_double_eq(c->threshold, 0.8);
-  ck_assert_int_eq(c->estimate, BAL_EST_SELF);
+  ck_assert_int_eq(c->estimate, BAL_EST_AUTO);
   ck_assert_str_eq(c->exec.type, "pacemaker");
   ck_assert_str_eq(c->exec.move[0], "crm_resource");
   ck_assert_uint_eq(c->nnodes, 1);
