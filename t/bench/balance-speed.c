@@ -6,7 +6,12 @@
  * Times bal_plan_compute (unlimited budget and the default budget), the
  * failover of one node, and the what-if of every node.
  *
- * Usage: balance-speed [--nodes N] [--services S] [--repeat R] */
+ * With --spread F each service's estimate has a spread (standard deviation
+ * of its error) of F x its demand and a level over the horizon, as
+ * estimate = auto gives the planner.
+ *
+ * Usage: balance-speed [--nodes N] [--services S] [--repeat R] [--spread F]
+ */
 #include "config.h"
 
 #include "balancer.h"
@@ -27,7 +32,7 @@ static double unif(void) {
 
 static double now_s(void) { return (double)pm_now_ns() / 1e9; }
 
-static bal_cluster_t *build(int nn, int ns) {
+static bal_cluster_t *build(int nn, int ns, double spread) {
   bal_cluster_t *c = bal_cluster_new();
   const double cap[BAL_NDIM] = {16, 64.0 * 1073741824, NAN};
   double(*load)[BAL_NDIM] = calloc((size_t)nn, sizeof(*load));
@@ -53,6 +58,12 @@ static bal_cluster_t *build(int nn, int ns) {
     char name[32];
     snprintf(name, sizeof(name), "svc%05d", i);
     int s = bal_cluster_add_service(c, name, where[i], dem[i]);
+    if (spread > 0) {
+      double sd[BAL_NDIM] = {spread * dem[i][BAL_CPU], 0, 0};
+      double lv[BAL_NDIM] = {dem[i][BAL_CPU] * (0.8 + 0.4 * unif()), NAN, NAN};
+      bal_service_set_spread(c, s, sd);
+      bal_service_set_level(c, s, lv, sd);
+    }
     if (i % 100 == 0) /* a ban */
       bal_service_ban(c, s, (where[i] + 1) % nn);
     if (i % 250 == 1) /* a group of two */
@@ -95,10 +106,12 @@ static int time_plan(const char *what, const bal_cluster_t *c,
 
 int main(int argc, char **argv) {
   int nn = 1000, ns = 20000, repeat = 3;
+  double spread = 0;
   static const struct option opts[] = {
       {"nodes", required_argument, NULL, 'n'},
       {"services", required_argument, NULL, 's'},
       {"repeat", required_argument, NULL, 'r'},
+      {"spread", required_argument, NULL, 'S'},
       {NULL, 0, NULL, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "n:s:r:", opts, NULL)) != -1) {
@@ -112,18 +125,22 @@ int main(int argc, char **argv) {
     case 'r':
       repeat = atoi(optarg);
       break;
+    case 'S':
+      spread = atof(optarg);
+      break;
     default:
       fprintf(stderr, "usage: balance-speed [--nodes N] [--services S] "
-                      "[--repeat R]\n");
+                      "[--repeat R] [--spread F]\n");
       return 2;
     }
   }
-  bal_cluster_t *c = build(nn, ns);
+  bal_cluster_t *c = build(nn, ns, spread);
   int over = 0;
   for (int n = 0; n < nn; n++)
     over += bal_node_util(c, n) > 0.8;
-  printf("%d nodes, %d services, %d nodes above 80%%; %d runs each\n", nn, ns,
-         over, repeat);
+  printf("%d nodes, %d services, %d nodes above 80%%, spread %.2f; %d runs "
+         "each\n",
+         nn, ns, over, spread, repeat);
   bal_params_t p;
   bal_params_init(&p);
   p.max_moves = 8;
