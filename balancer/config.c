@@ -125,7 +125,12 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("crm_mon", "crm_mon", CFGF_NONE),
     CFG_STR("cibadmin", "cibadmin", CFGF_NONE),
     CFG_STR("crm_simulate", "crm_simulate", CFGF_NONE),
+    CFG_STR("crm_resource", "crm_resource", CFGF_NONE),
+    CFG_STR("crm_attribute", "crm_attribute", CFGF_NONE),
     CFG_INT("command_timeout", 30, CFGF_NONE),
+    CFG_BOOL("publish_utilization", cfg_false, CFGF_NONE),
+    CFG_FLOAT("publish_change", 0.2, CFGF_NONE),
+    CFG_INT("publish_max_writes", 20, CFGF_NONE),
     CFG_SEC("metric", metric_opts,
             CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -476,6 +481,12 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
                "capacity)");
   if (!(c->z >= 0 && c->z <= 10))
     return bad(x, NULL, NULL, "z", NULL, "z must be between 0 and 10");
+  c->publish_utilization = cfg_getbool(top, "publish_utilization");
+  c->publish_change = cfg_getfloat(top, "publish_change");
+  if (!(c->publish_change >= 0 && c->publish_change <= 10))
+    return bad(x, NULL, NULL, "publish_change", NULL,
+               "publish_change must be between 0 and 10 (a fraction of the "
+               "published value)");
   static const struct {
     const char *name;
     long min, max;
@@ -488,6 +499,8 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"window", 10, 30 * 86400, offsetof(struct bal_conf, window)},
       {"step", 1, 3600, offsetof(struct bal_conf, step)},
       {"stale", 1, 86400, offsetof(struct bal_conf, stale)},
+      {"publish_max_writes", 1, 100000,
+       offsetof(struct bal_conf, publish_max_writes)},
   };
   for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
     long v = cfg_getint(top, ints[i].name);
@@ -543,6 +556,8 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"crm_mon", offsetof(struct bal_conf, crm_mon)},
       {"cibadmin", offsetof(struct bal_conf, cibadmin)},
       {"crm_simulate", offsetof(struct bal_conf, crm_simulate)},
+      {"crm_resource", offsetof(struct bal_conf, crm_resource)},
+      {"crm_attribute", offsetof(struct bal_conf, crm_attribute)},
   };
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     if (!(*(char **)((char *)c + strs[i].off) =
@@ -619,11 +634,12 @@ int bal_conf_load_buf(const char *buf, size_t len, const char *name,
 void bal_conf_free(struct bal_conf *c) {
   if (!c)
     return;
-  char **strs[] = {&c->data_dir,     &c->host_format,       &c->state_file,
-                   &c->journal,      &c->lock_file,         &c->unixsock,
-                   &c->publish_host, &c->crm_mon,           &c->cibadmin,
-                   &c->crm_simulate, &c->own_resource,      &c->node_name,
-                   &c->event_socket, &c->event_socket_group};
+  char **strs[] = {&c->data_dir,          &c->host_format,  &c->state_file,
+                   &c->journal,           &c->lock_file,    &c->unixsock,
+                   &c->publish_host,      &c->crm_mon,      &c->cibadmin,
+                   &c->crm_simulate,      &c->crm_resource, &c->crm_attribute,
+                   &c->own_resource,      &c->node_name,    &c->event_socket,
+                   &c->event_socket_group};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

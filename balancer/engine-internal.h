@@ -120,4 +120,11 @@ void pass_explain(struct pass *p, const int *ok, const double *wu);
 /* Sends the pass's figures to collectd's unixsock (when configured). */
 void pass_publish(struct pass *p, const int *ok, const double *wu);
 
+/* ---- engine-utilization.c ------------------------------------------------ */
+
+/* publish_utilization: writes the planning demands and capacities that
+ * changed materially as Pacemaker utilization attributes (at most
+ * publish_max_writes a pass); logs what it wrote. */
+void pass_publish_utilization(struct pass *p);
+
 #endif

@@ -348,6 +348,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   if (pass_side_effects(&p)) {
     pass_tell(&p);
     pass_publish(&p, ok, wu);
+    if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
+      pass_publish_utilization(&p);
     int k = bal_state_save(cf->state_file, &p.st);
     if (k < 0)
       bal_elog(e, BAL_LOG_WARNING, "state file %s: %s", cf->state_file,

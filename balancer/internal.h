@@ -162,7 +162,10 @@ struct bal_conf {
   char *own_resource; /* the Pacemaker resource running this balancer */
   char *node_name;    /* this node's name ("": crm_node -n, else uname) */
   char *event_socket, *event_socket_group; /* node events (daemon) */
-  char *crm_mon, *cibadmin, *crm_simulate;
+  char *crm_mon, *cibadmin, *crm_simulate, *crm_resource, *crm_attribute;
+  bool publish_utilization;    /* demands and capacities to Pacemaker */
+  double publish_change;       /* relative change worth a write (0.2) */
+  unsigned publish_max_writes; /* attribute writes a pass at most (20) */
   int cmd_timeout_ms;
   struct bal_metric metric[BAL_NDIM];
   struct bal_node_conf *nodes;

@@ -1035,6 +1035,10 @@ START_TEST(config_example_and_defaults) {
   ck_assert(!c->execute);
   ck_assert_double_eq(c->threshold, 0.8);
   ck_assert_int_eq(c->estimate, BAL_EST_AUTO);
+  ck_assert(!c->publish_utilization);
+  ck_assert_double_eq(c->publish_change, 0.2);
+  ck_assert_uint_eq(c->publish_max_writes, 20);
+  ck_assert_str_eq(c->crm_resource, "crm_resource");
   ck_assert_str_eq(c->exec.type, "pacemaker");
   ck_assert_str_eq(c->exec.move[0], "crm_resource");
   ck_assert_uint_eq(c->nnodes, 1);
@@ -1087,6 +1091,9 @@ static const struct bad_conf {
     {"# a comment\nthreshold = 1.5\n", 2, "threshold must be above 0", NULL},
     {"\n\ninterval = 0\n", 3, "interval must be between 1 and 86400", "0"},
     {"estimate = \"magic\"\n", 1, "unknown estimate", "magic"},
+    {"\npublish_change = -0.5\n", 2, "publish_change must be between 0", NULL},
+    {"publish_max_writes = 0\n", 1, "publish_max_writes must be between 1",
+     "0"},
     {"source = \"zookeeper\"\n", 1, "unknown source", "zookeeper"},
     {"x = 1\n\nbogus = 2\n", 1, "no such option 'x'", "x = 1"},
     {"node \"n1\" {\n  cpu = \"8\"\n  memory = \"16Q\"\n}\n", 3,
