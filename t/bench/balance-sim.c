@@ -498,11 +498,7 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
   *res = (struct result){.dead = -1, .packing = -1};
   if (r == 0 && (pol == P_STATIC_PEAK || pol == P_STATIC_MEAN))
     place_static(&s, pol == P_STATIC_MEAN);
-  else if (r == 0 && getenv("START_MEAN") && pol >= P_PATMON) {
-    place_static(&s, true);
-    free(s.decl);
-    s.decl = NULL;
-  } else if (r == 0)
+  else if (r == 0)
     place_by_count(&s, seed);
   if (r == 0 && pol == P_PATMON && cf->publish)
     s.decl = calloc(s.ns, sizeof(double));
@@ -527,10 +523,7 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
       if (s.dead[n])
         continue;
       double u = (s.load[n] + cost[n]) / cf->cap;
-      static int from = -1;
-      if (from < 0)
-        from = getenv("COUNT_FROM") ? atoi(getenv("COUNT_FROM")) : 0;
-      if (u > TRIGGER && t >= from) {
+      if (u > TRIGGER) {
         res->over80 += STEP_MIN;
         if (fail_at >= 0 && t > fail_at)
           res->over80_after += STEP_MIN;
@@ -543,27 +536,12 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
           res->survivors_over++;
       }
     }
-    static long hm[24], ho[24];
-    if (getenv("DIAG_HOURLY") && pol == P_PATMON && fail_at < 0) {
-      for (int n = 0; n < s.nn; n++)
-        ho[t / 12] += (s.load[n] + cost[n]) / cf->cap > TRIGGER;
-      if (t == ts->steps - 1) {
-        for (int h = 0; h < 24; h++)
-          fprintf(stderr, "%ld/%ld ", ho[h], hm[h]);
-        fprintf(stderr, "\n");
-        memset(hm, 0, sizeof(hm));
-        memset(ho, 0, sizeof(ho));
-      }
-    }
-    long mv0 = s.moves;
     if (t == ts->steps - 1)
       break;
     if (t == fail_at)
       r = fail(&s, t, res);
     else
       r = decide(&s, t);
-    if (pol == P_PATMON && fail_at < 0)
-      hm[t / 12] += s.moves - mv0;
   }
   if (fail_at >= 0)
     for (size_t i = 0; i < s.ns; i++)
