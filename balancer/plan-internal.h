@@ -69,10 +69,18 @@ double plan_util_with(const struct work *w, int n, int x, int y);
 /* Expected overload of n with x (or -1) added and y (or -1) taken away:
  * for its load at the next step and over the placement horizon (weighed
  * near_weight and 1 - near_weight), each taken as normal around its mean
- * with its variance widened by spread_scale, the probability of being
- * above threshold x capacity plus the expected excess there as a fraction
- * of capacity, summed over balanced dimensions. */
+ * with its variance widened by spread_scale, the expected demand above
+ * threshold x capacity plus (again) the expected demand above capacity, as
+ * a fraction of capacity, summed over balanced dimensions. A node whose
+ * load stays well under threshold scores about 0; no term counts how many
+ * nodes are over, so two nodes at 90% score less than one at 110%. */
 double plan_risk(const struct work *w, int n, int x, int y);
+/* Whether n's forecast crosses threshold x capacity in some balanced
+ * dimension, with its uncertainty (load plus z standard deviations): at
+ * the next step (plan_util_of) or, when the horizon has weight, over the
+ * placement horizon. Only such nodes are relieved by balance moves: a
+ * quiet cluster stays still. */
+bool plan_forecast_over(const struct work *w, int n);
 /* Whether node n is among x's bans. */
 bool plan_banned(const struct unit *x, int n);
 /* Whether unit x may run on n at all (a target, not banned, no unit it

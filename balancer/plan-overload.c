@@ -1,22 +1,23 @@
 /* plan-overload.c: improving the whole placement within the move budget.
  *
- * The objective is the cluster's expected overload: for every node, the
- * expected excess of its load above threshold x capacity (plan_risk). With
- * loads known exactly that is how far nodes are forecast above threshold;
- * with spreads (estimate errors) it also counts how likely a node near the
- * threshold is to cross it, so the search walks the cluster toward a
- * placement that keeps every node clear of it, not only off nodes already
- * above.
+ * The objective is the cluster's expected overload (plan_risk): for every
+ * node, the expected demand above threshold x capacity, plus that above
+ * capacity once more, at the next step and over the placement horizon;
+ * with spreads (estimate errors) the expectation covers how likely a node
+ * near the threshold is to cross it.
  *
- * Each round considers, from the riskiest nodes, single moves, heavy-for-
- * light swaps and two-move chains that make room (y from b to c, then x
- * from a to b), and applies the one that removes the most expected
- * overload per move after paying each move's cost (move_cost x the moved
- * demand / capacity); it stops when the budget is spent or nothing gains
- * more than it costs. No move puts a node above its capacity. Candidate
- * sources are the SOURCES riskiest nodes, candidate targets the TARGETS
- * nodes with the lowest forecast utilisation, which keeps a round linear
- * in the size of the cluster. */
+ * Only nodes whose forecast, with its uncertainty, crosses threshold are
+ * relieved (plan_forecast_over); a cluster where none does stays still,
+ * however its load is spread. Each round considers, from the riskiest of
+ * those nodes, single moves, heavy-for-light swaps and two-move chains
+ * that make room (y from b to c, then x from a to b), and applies the one
+ * that removes the most expected overload per move after paying each
+ * move's cost (move_cost); it stops when the budget is spent, no node's
+ * forecast crosses threshold any more, or nothing gains more than it
+ * costs. No move puts a node above its capacity. Candidate sources are the
+ * SOURCES riskiest such nodes, candidate targets the TARGETS nodes with
+ * the lowest forecast utilisation, which keeps a round linear in the size
+ * of the cluster. */
 #include "config.h"
 
 #include "plan-internal.h"
@@ -116,7 +117,8 @@ static void candidates(struct search *s, double *util) {
     s->rk[n] = plan_risk(w, (int)n, -1, -1);
     util[n] = plan_util_of(w, (int)n);
     s->tgt[s->ntgt++] = (int)n;
-    if (w->c->nodes[n].state == BAL_NODE_ONLINE && s->rk[n] > MIN_GAIN)
+    if (w->c->nodes[n].state == BAL_NODE_ONLINE && s->rk[n] > MIN_GAIN &&
+        plan_forecast_over(w, (int)n))
       s->src[s->nsrc++] = (int)n;
   }
   qsort_r(s->src, s->nsrc, sizeof(int), cmp_risk_desc, s->rk);

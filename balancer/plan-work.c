@@ -53,16 +53,28 @@ double plan_util_with(const struct work *w, int n, int x, int y) {
   return u;
 }
 
-/* P(L > a) + E[(L - a)+] / cap for L normal with mean m and variance v. */
-static double excess(double m, double v, double a, double cap) {
+/* Demand above capacity counts this many times more than demand between
+ * threshold and capacity: besides being above threshold it is demand the
+ * node cannot serve. It makes the search prefer two nodes at 90% to one at
+ * 110% and one at 70%. */
+#define SEVERITY 1.0
+
+/* E[(L - a)+] for L normal with mean m and variance v. */
+static double excess(double m, double v, double a) {
   if (!(v > 1e-18))
-    return m > a ? 1 + (m - a) / cap : 0;
+    return fmax(0, m - a);
   double s = sqrt(v), k = (a - m) / s;
   if (k > 8)
     return 0;
   double pdf = exp(-0.5 * k * k) * 0.3989422804014327;
   double tail = 0.5 * erfc(k * M_SQRT1_2);
-  return tail + fmax(0, s * pdf + (m - a) * tail) / cap;
+  return fmax(0, s * pdf + (m - a) * tail);
+}
+
+/* Expected demand above threshold, plus SEVERITY x that above capacity, as
+ * a fraction of capacity. */
+static double overload(double m, double v, double a, double cap) {
+  return (excess(m, v, a) + SEVERITY * excess(m, v, cap)) / cap;
 }
 
 double plan_risk(const struct work *w, int n, int x, int y) {
@@ -80,11 +92,29 @@ double plan_risk(const struct work *w, int n, int x, int y) {
     double lm = w->lload[n][d] + (ux ? ux->ld[d] : 0) - (uy ? uy->ld[d] : 0);
     double lv = w->lvar[n][d] + (ux ? ux->ls2[d] : 0) - (uy ? uy->ls2[d] : 0);
     if (wn > 0)
-      r += wn * excess(m, k2 * v, a, cap);
+      r += wn * overload(m, k2 * v, a, cap);
     if (wn < 1)
-      r += (1 - wn) * excess(lm, k2 * lv, a, cap);
+      r += (1 - wn) * overload(lm, k2 * lv, a, cap);
   }
   return r;
+}
+
+bool plan_forecast_over(const struct work *w, int n) {
+  const struct bal_node *nd = &w->c->nodes[n];
+  if (plan_util_of(w, n) > w->p.threshold + EPS)
+    return true;
+  if (!(w->p.near_weight < 1))
+    return false;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (!bal_dim_on(nd, d))
+      continue;
+    double l = w->lload[n][d];
+    if (w->p.z > 0 && w->lvar[n][d] > 0)
+      l += w->p.z * sqrt(w->lvar[n][d]);
+    if (l > w->p.threshold * nd->cap[d] + EPS * nd->cap[d])
+      return true;
+  }
+  return false;
 }
 
 bool plan_banned(const struct unit *x, int n) {
