@@ -123,8 +123,9 @@ typedef struct bal_params {
   unsigned search_limit; /* work bound of the repack search (200000) */
   double z;              /* a node's forecast is its load plus z spreads (1) */
   double move_cost;      /* what one balance move must gain: expected
-                          * overload (demand above threshold, as a
-                          * fraction of capacity) removed (0.01) */
+                          * overload removed: a node above threshold
+                          * counts 1 plus its excess as a fraction of
+                          * capacity, above capacity again (0.01) */
   double near_weight;    /* weight of the next step against the placement
                           * horizon in the expected overload (0.3) */
   double spread_scale;   /* spreads widened by this for heavier tails than

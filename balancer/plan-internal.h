@@ -69,11 +69,10 @@ double plan_util_with(const struct work *w, int n, int x, int y);
 /* Expected overload of n with x (or -1) added and y (or -1) taken away:
  * for its load at the next step and over the placement horizon (weighed
  * near_weight and 1 - near_weight), each taken as normal around its mean
- * with its variance widened by spread_scale, the expected demand above
- * threshold x capacity plus (again) the expected demand above capacity, as
- * a fraction of capacity, summed over balanced dimensions. A node whose
- * load stays well under threshold scores about 0; no term counts how many
- * nodes are over, so two nodes at 90% score less than one at 110%. */
+ * with its variance widened by spread_scale, the probability of being
+ * above threshold x capacity plus the expected excess there as a fraction
+ * of capacity, and the same again for capacity itself (so one node at
+ * 110% scores more than two at 90%), summed over balanced dimensions. */
 double plan_risk(const struct work *w, int n, int x, int y);
 /* Whether n's forecast crosses threshold x capacity in some balanced
  * dimension, with its uncertainty (load plus z standard deviations): at

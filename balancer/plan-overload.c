@@ -1,9 +1,9 @@
 /* plan-overload.c: improving the whole placement within the move budget.
  *
  * The objective is the cluster's expected overload (plan_risk): for every
- * node, the expected demand above threshold x capacity, plus that above
- * capacity once more, at the next step and over the placement horizon;
- * with spreads (estimate errors) the expectation covers how likely a node
+ * node, how likely it is to be above threshold x capacity plus by how much,
+ * and the same again for capacity, at the next step and over the placement
+ * horizon; with spreads (estimate errors) this covers how likely a node
  * near the threshold is to cross it.
  *
  * Only nodes whose forecast, with its uncertainty, crosses threshold are

@@ -118,10 +118,10 @@ START_TEST(overload_fewest_moves) {
   ck_assert_str_eq(m.to, "n3");
   ck_assert_int_eq(m.reason, BAL_WHY_OVERLOAD);
   ck_assert_ptr_nonnull(strstr(m.why, "n1 forecast 90% > 80%"));
-  /* It removes n1's expected overload (1 core, 10% of its capacity, above
-   * threshold) less the move cost. */
-  ck_assert_double_eq_tol(m.gain, 0.1 - p.move_cost, 1e-9);
-  ck_assert_ptr_nonnull(strstr(m.why, "; gain 0.090 a move"));
+  /* It removes n1's expected overload (1 node above threshold, by 10% of
+   * its capacity) less the move cost. */
+  ck_assert_double_eq_tol(m.gain, 1.1 - p.move_cost, 1e-9);
+  ck_assert_ptr_nonnull(strstr(m.why, "; gain 1.090 a move"));
   ck_assert_double_eq_tol(after(pl, c, "n1"), 0.7, 1e-9);
   ck_assert_double_eq_tol(after(pl, c, "n3"), 0.5, 1e-9);
   ck_assert_uint_eq(bal_plan_nnotes(pl), 0);
@@ -240,6 +240,34 @@ START_TEST(one_node_over_fewest_moves) {
     bal_plan_free(pl);
     bal_cluster_free(c);
   }
+}
+END_TEST
+
+START_TEST(two_at_90_beat_one_at_110) {
+  /* n1 at 110% of 10 cores, n2 at 70%; the only move, p (2 cores) to n2,
+   * leaves both at 90%. Above capacity counts again, so that is the better
+   * placement: one node at 110% scores 1 + 0.3 + 1 + 0.1, two at 90% score
+   * 2 x (1 + 0.1). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  svc(c, "p", "n1", 2);
+  int q = svc(c, "q", "n1", 9);
+  int r = svc(c, "r", "n2", 7);
+  ck_assert_int_eq(bal_service_set_flags(c, q, BAL_SVC_FIXED, "test"), 0);
+  ck_assert_int_eq(bal_service_set_flags(c, r, BAL_SVC_FIXED, "test"), 0);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  ck_assert_str_eq(dest(pl, c, "p"), "n2");
+  bal_move_t m;
+  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  ck_assert_double_eq_tol(m.gain, 2.4 - 2.2 - p.move_cost, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.9, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.9, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
 }
 END_TEST
 
@@ -1402,6 +1430,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, overload_fewest_moves);
   tcase_add_test(tc, quiet_cluster_stays_still);
   tcase_add_test(tc, one_node_over_fewest_moves);
+  tcase_add_test(tc, two_at_90_beat_one_at_110);
   tcase_add_test(tc, overload_needs_two_moves);
   tcase_add_test(tc, overload_only_repack);
   tcase_add_test(tc, swap_heavy_for_light);
