@@ -1,8 +1,10 @@
-/* Unit tests for common/: buffers, atomic replacement, spawning. */
+/* Unit tests for common/: buffers, containers, atomic replacement, spawning. */
 #include "config.h"
 
 #include "pm.h"
 #include "pm_conf.h"
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <check.h>
 #include <errno.h>
@@ -368,6 +370,119 @@ START_TEST(conf_parse_from_two_threads) {
 }
 END_TEST
 
+START_TEST(vec_grows_keeps_and_zeroes) {
+  PM_VEC(struct {
+    int a;
+    char b[5];
+  })
+  v = {0};
+  for (int i = 0; i < 1000; i++) {
+    __typeof__(v.v) e = pm_vec_push(&v);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->a, 0);
+    ck_assert_str_eq(e->b, "");
+    e->a = i;
+  }
+  ck_assert_uint_eq(v.n, 1000);
+  ck_assert_uint_ge(v.cap, 1000);
+  for (int i = 0; i < 1000; i++)
+    ck_assert_int_eq(v.v[i].a, i);
+  size_t cap = v.cap;
+  ck_assert_int_eq(pm_vec_reserve(&v, cap - v.n), 0);
+  ck_assert_uint_eq(v.cap, cap);
+  ck_assert_int_eq(pm_vec_reserve(&v, cap), 0);
+  ck_assert_uint_ge(v.cap, cap + 1000);
+  ck_assert_uint_eq(v.n, 1000);
+  /* An impossible size fails and leaves the vector as it was. */
+  int *before = (int *)v.v;
+  ck_assert_int_eq(pm_vec_reserve(&v, SIZE_MAX / 2), -ENOMEM);
+  ck_assert_ptr_eq((int *)v.v, before);
+  ck_assert_uint_eq(v.n, 1000);
+  ck_assert_int_eq(v.v[999].a, 999);
+  pm_vec_free(&v);
+  ck_assert_ptr_null(v.v);
+  ck_assert_uint_eq(v.n + v.cap, 0);
+  pm_vec_free((__typeof__(v) *)NULL);
+}
+END_TEST
+
+static void free_int(void *p) { free(p); }
+
+START_TEST(map_sets_gets_deletes) {
+  pm_map_t m = {0};
+  char key[32];
+  ck_assert_ptr_null(pm_map_get(&m, "none"));
+  ck_assert_ptr_null(pm_map_del(&m, "none"));
+  ck_assert(!pm_map_has(&m, "none"));
+  for (int i = 0; i < 5000; i++) {
+    snprintf(key, sizeof(key), "k%d", i);
+    int *v = malloc(sizeof(*v));
+    ck_assert_ptr_nonnull(v);
+    *v = i;
+    ck_assert_int_eq(pm_map_set(&m, key, v), 1);
+  }
+  ck_assert_uint_eq(m.n, 5000);
+  /* The map keeps its own copy of the key. */
+  snprintf(key, sizeof(key), "k%d", 77);
+  const char *own;
+  int *v77 = pm_map_get(&m, key);
+  ck_assert_int_eq(pm_map_setn(&m, "k77 and more", 3, v77, &own), 0);
+  ck_assert_str_eq(own, "k77");
+  ck_assert_ptr_ne(own, key);
+  ck_assert_ptr_eq(pm_map_getn(&m, "k77 and more", 3), v77);
+  ck_assert_ptr_null(pm_map_getn(&m, "k77 and more", 4));
+  ck_assert_ptr_ne(pm_map_getn(&m, "k77 and more", 2), v77);
+  /* Delete every third key; the others must all still be found (backward
+   * shift keeps probe runs whole). */
+  for (int i = 0; i < 5000; i += 3) {
+    snprintf(key, sizeof(key), "k%d", i);
+    int *v = pm_map_del(&m, key);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(*v, i);
+    free(v);
+    ck_assert_ptr_null(pm_map_del(&m, key));
+  }
+  for (int i = 0; i < 5000; i++) {
+    snprintf(key, sizeof(key), "k%d", i);
+    int *v = pm_map_get(&m, key);
+    if (i % 3 == 0) {
+      ck_assert_ptr_null(v);
+      ck_assert(!pm_map_has(&m, key));
+    } else {
+      ck_assert_ptr_nonnull(v);
+      ck_assert_int_eq(*v, i);
+    }
+  }
+  /* Iteration sees each remaining entry once. */
+  size_t it = 0, seen = 0;
+  long sum = 0, want = 0;
+  const char *k;
+  void *val;
+  while (pm_map_next(&m, &it, &k, &val)) {
+    ck_assert_int_eq(atoi(k + 1), *(int *)val);
+    sum += *(int *)val;
+    seen++;
+  }
+  for (int i = 0; i < 5000; i++)
+    if (i % 3)
+      want += i;
+  ck_assert_uint_eq(seen, m.n);
+  ck_assert_int_eq(sum, want);
+  /* A NULL value is stored, and told apart from absence by pm_map_has. */
+  ck_assert_int_eq(pm_map_set(&m, "null", NULL), 1);
+  ck_assert(pm_map_has(&m, "null"));
+  ck_assert_ptr_null(pm_map_del(&m, "null"));
+  ck_assert(!pm_map_has(&m, "null"));
+  pm_map_clear(&m, free_int);
+  ck_assert_uint_eq(m.n, 0);
+  ck_assert_ptr_null(pm_map_get(&m, "k1"));
+  ck_assert_int_eq(pm_map_set(&m, "again", NULL), 1);
+  pm_map_free(&m, free_int);
+  ck_assert_ptr_null(m.slots);
+  pm_map_free(NULL, NULL);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pm");
   TCase *tc = tcase_create("core");
@@ -376,6 +491,8 @@ int main(void) {
    * valgrind on a busy machine took 6.5 s (1 s of CPU). */
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, buf_grows_and_escapes);
+  tcase_add_test(tc, vec_grows_keeps_and_zeroes);
+  tcase_add_test(tc, map_sets_gets_deletes);
   tcase_add_test(tc, replace_writes_only_on_change);
   tcase_add_test(tc, spawn_captures_and_times_out);
   tcase_add_test(tc, conf_lines_survive_comments);
