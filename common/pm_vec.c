@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-void *pm_vec_grow_(void *p, size_t *cap, size_t need, size_t size) {
+void *pm_vec_grow(void *p, size_t *cap, size_t need, size_t size) {
   if (need <= *cap && p)
     return p;
   size_t c = *cap ? *cap : 8;

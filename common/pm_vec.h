@@ -22,15 +22,17 @@
 
 /* Returns storage for at least need elements of size bytes: p itself when
  * *cap suffices, else a larger block (p's content kept, *cap updated), or
- * NULL with errno ENOMEM (p untouched and still owned by the caller). */
-void *pm_vec_grow_(void *p, size_t *cap, size_t need, size_t size);
+ * NULL with errno ENOMEM (p untouched and still owned by the caller). The
+ * macros below use it; call it directly only for an array whose fields are
+ * part of a public struct and keep their own names. */
+void *pm_vec_grow(void *p, size_t *cap, size_t need, size_t size);
 
 /* Makes room for n more elements: 0 or -ENOMEM (vector unchanged). */
 #define pm_vec_reserve(vec, extra)                                             \
   __extension__({                                                              \
     __typeof__(vec) pm_v_ = (vec);                                             \
-    void *pm_p_ = pm_vec_grow_(pm_v_->v, &pm_v_->cap, pm_v_->n + (extra),      \
-                               sizeof(*pm_v_->v));                             \
+    void *pm_p_ = pm_vec_grow(pm_v_->v, &pm_v_->cap, pm_v_->n + (extra),       \
+                              sizeof(*pm_v_->v));                              \
     pm_p_ ? (pm_v_->v = pm_p_, 0) : -ENOMEM;                                   \
   })
 
@@ -41,7 +43,7 @@ void *pm_vec_grow_(void *p, size_t *cap, size_t need, size_t size);
   __extension__({                                                              \
     __typeof__(vec) pm_v_ = (vec);                                             \
     void *pm_p_ =                                                              \
-        pm_vec_grow_(pm_v_->v, &pm_v_->cap, pm_v_->n + 1, sizeof(*pm_v_->v));  \
+        pm_vec_grow(pm_v_->v, &pm_v_->cap, pm_v_->n + 1, sizeof(*pm_v_->v));   \
     __typeof__(pm_v_->v) pm_e_ = NULL;                                         \
     if (pm_p_) {                                                               \
       pm_v_->v = pm_p_;                                                        \

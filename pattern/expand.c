@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+#include "pm_map.h"
+
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
@@ -67,8 +69,7 @@ struct ctx {
   struct pat_keys *keys;
   pcre2_match_data *md;
   struct capture caps[PAT_MAX_CAPTURES + 1];
-  struct raw *raws;
-  size_t nraws, cap_raws;
+  PM_VEC(struct raw) raws;
   pat_entries_t *out;
   pm_buf_t *explain;
   pm_buf_t obj_lines;
@@ -398,19 +399,13 @@ static const pat_inventory_t *inv_of(const struct ctx *x, uint32_t pi) {
 }
 
 static int add_raw(struct ctx *x, uint32_t pi, uint32_t oi) {
-  if (x->nraws == x->cap_raws) {
-    size_t cap = x->cap_raws ? x->cap_raws * 2 : 256;
-    struct raw *r = realloc(x->raws, cap * sizeof(*r));
-    if (!r)
-      return -ENOMEM;
-    x->raws = r;
-    x->cap_raws = cap;
-  }
-  struct raw *r = &x->raws[x->nraws];
+  if (pm_vec_reserve(&x->raws, 1) < 0)
+    return -ENOMEM;
+  struct raw *r = &x->raws.v[x->raws.n];
   *r = (struct raw){.pattern = pi, .obj = oi};
-  int rc = render(x, pi, &inv_of(x, pi)->objs[oi], r);
+  int rc = render(x, pi, &inv_of(x, pi)->objs.v[oi], r);
   if (rc == 0)
-    x->nraws++;
+    x->raws.n++;
   return rc;
 }
 
@@ -418,7 +413,7 @@ static int add_raw(struct ctx *x, uint32_t pi, uint32_t oi) {
 
 static int expand_object(struct ctx *x, const pat_inventory_t *inv,
                          const uint32_t *pats, size_t npats, uint32_t oi) {
-  const struct pat_obj *o = &inv->objs[oi];
+  const struct pat_obj *o = &inv->objs.v[oi];
   uint32_t taken = NO_PATTERN;
   int rc = 0;
   for (size_t k = 0; rc == 0 && k < npats; k++) {
@@ -444,7 +439,8 @@ static int expand_object(struct ctx *x, const pat_inventory_t *inv,
       pm_buf_puts(x->explain, "no pattern\n");
     else
       pm_buf_printf(x->explain, "pattern \"%s\", instance \"%s\"\n",
-                    x->set->pats[taken].name, x->raws[x->nraws - 1].instance);
+                    x->set->pats[taken].name,
+                    x->raws.v[x->raws.n - 1].instance);
     pm_buf_append(x->explain, x->obj_lines.data, x->obj_lines.len);
     pm_buf_reset(&x->obj_lines);
   }
@@ -494,19 +490,16 @@ static int cmp_group(const void *a, const void *b, void *arg) {
   int c = strcmp(x->instance, y->instance);
   if (c)
     return c;
-  return inv->objs[x->obj].pid < inv->objs[y->obj].pid ? -1 : 1;
+  return inv->objs.v[x->obj].pid < inv->objs.v[y->obj].pid ? -1 : 1;
 }
 
 static int new_entry(struct ctx *x, struct pat_entry_rec **ret) {
   pat_entries_t *e = x->out;
-  if (e->n == e->cap) {
-    size_t cap = e->cap ? e->cap * 2 : 64;
-    struct pat_entry_rec *r = realloc(e->recs, cap * sizeof(*r));
-    if (!r)
-      return -ENOMEM;
-    e->recs = r;
-    e->cap = cap;
-  }
+  struct pat_entry_rec *r =
+      pm_vec_grow(e->recs, &e->cap, e->n + 1, sizeof(*e->recs));
+  if (!r)
+    return -ENOMEM;
+  e->recs = r;
   *ret = &e->recs[e->n++];
   **ret = (struct pat_entry_rec){0};
   return 0;
@@ -523,7 +516,7 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
   struct pat_arena *a = &x->out->arena;
   const struct pat_pattern *p = &x->set->pats[r->pattern];
   const pat_inventory_t *inv = inv_of(x, r->pattern);
-  const struct pat_obj *o = &inv->objs[r->obj];
+  const struct pat_obj *o = &inv->objs.v[r->obj];
   pat_entry_t *e = &rec->pub;
   e->cls = p->cls;
   e->instance = r->instance;
@@ -548,7 +541,7 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
     if (!pids || !cmds)
       return -ENOMEM;
     for (size_t m = 0; m < nmembers; m++) {
-      const struct pat_obj *mo = &inv->objs[r[m].obj];
+      const struct pat_obj *mo = &inv->objs.v[r[m].obj];
       pids[m] = mo->pid;
       pm_buf_printf(&ids, "%s%d", m ? " " : "", mo->pid);
       const char *cmd = obj_prop(inv, mo, "CMDLINE");
@@ -599,19 +592,20 @@ static int fill_entry(struct ctx *x, struct pat_entry_rec *rec,
 }
 
 static int build_entries(struct ctx *x) {
-  if (x->nraws > 1)
-    qsort_r(x->raws, x->nraws, sizeof(*x->raws), cmp_group, x);
+  if (x->raws.n > 1)
+    qsort_r(x->raws.v, x->raws.n, sizeof(*x->raws.v), cmp_group, x);
   int rc = 0;
-  for (size_t i = 0; rc == 0 && i < x->nraws;) {
+  for (size_t i = 0; rc == 0 && i < x->raws.n;) {
     size_t n = 1;
-    if (x->set->pats[x->raws[i].pattern].cls == PAT_PROCESS)
-      while (i + n < x->nraws && x->raws[i + n].pattern == x->raws[i].pattern &&
-             strcmp(x->raws[i + n].instance, x->raws[i].instance) == 0)
+    if (x->set->pats[x->raws.v[i].pattern].cls == PAT_PROCESS)
+      while (i + n < x->raws.n &&
+             x->raws.v[i + n].pattern == x->raws.v[i].pattern &&
+             strcmp(x->raws.v[i + n].instance, x->raws.v[i].instance) == 0)
         n++;
     struct pat_entry_rec *rec;
     rc = new_entry(x, &rec);
     if (rc == 0)
-      rc = fill_entry(x, rec, &x->raws[i], n);
+      rc = fill_entry(x, rec, &x->raws.v[i], n);
     i += n;
   }
   return rc;
@@ -619,47 +613,13 @@ static int build_entries(struct ctx *x) {
 
 /* ---- unique names ---- */
 
-struct name_set {
-  char **slots;
-  size_t size, n;
-};
-
-static size_t name_hash(const char *s) {
-  size_t h = 5381;
-  while (*s)
-    h = h * 33 + (unsigned char)*s++;
-  return h;
-}
-
-/* Adds "plugin/instance"; 0 when new, 1 when taken, -ENOMEM. */
-static int name_add(struct name_set *ns, struct pat_arena *a,
-                    const char *plugin, const char *inst) {
+/* Adds "plugin/instance" to the names taken: 0 when new, 1 when taken,
+ * -ENOMEM. */
+static int name_add(pm_map_t *taken, const char *plugin, const char *inst) {
   char key[PAT_NAME_MAX + 64];
   snprintf(key, sizeof(key), "%s/%s", plugin, inst);
-  if ((ns->n + 1) * 2 > ns->size) {
-    size_t size = ns->size ? ns->size * 2 : 256;
-    char **s = calloc(size, sizeof(*s));
-    if (!s)
-      return -ENOMEM;
-    for (size_t i = 0; i < ns->size; i++)
-      if (ns->slots[i]) {
-        size_t h = name_hash(ns->slots[i]) & (size - 1);
-        while (s[h])
-          h = (h + 1) & (size - 1);
-        s[h] = ns->slots[i];
-      }
-    free(ns->slots);
-    ns->slots = s;
-    ns->size = size;
-  }
-  size_t h = name_hash(key) & (ns->size - 1);
-  for (; ns->slots[h]; h = (h + 1) & (ns->size - 1))
-    if (strcmp(ns->slots[h], key) == 0)
-      return 1;
-  if (!(ns->slots[h] = pat_arena_strdup(a, key)))
-    return -ENOMEM;
-  ns->n++;
-  return 0;
+  int r = pm_map_set(taken, key, NULL);
+  return r < 0 ? r : !r;
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -673,15 +633,14 @@ static int cmp_entry(const void *a, const void *b) {
 
 static int unique_names(struct ctx *x) {
   pat_entries_t *e = x->out;
-  struct name_set ns = {0};
-  struct pat_arena scratch = {0};
+  pm_map_t taken = {0};
   int rc = 0;
   if (e->n > 1)
     qsort(e->recs, e->n, sizeof(*e->recs), cmp_entry);
   for (size_t i = 0; rc == 0 && i < e->n; i++) {
     pat_entry_t *en = &e->recs[i].pub;
     const char *plugin = pat_class_plugin(en->cls);
-    rc = name_add(&ns, &scratch, plugin, en->instance);
+    rc = name_add(&taken, plugin, en->instance);
     if (rc <= 0)
       continue;
     /* The tail (-suffix, then -suffix-N) always survives: the head is
@@ -696,7 +655,7 @@ static int unique_names(struct ctx *x) {
         snprintf(tail, sizeof(tail), "-%s-%u", sfx, n);
       int room = PAT_NAME_MAX - (int)strlen(tail);
       snprintf(clean, sizeof(clean), "%.*s%s", room, en->instance, tail);
-      rc = name_add(&ns, &scratch, plugin, clean);
+      rc = name_add(&taken, plugin, clean);
     }
     if (rc == 0) {
       if (x->explain)
@@ -710,8 +669,7 @@ static int unique_names(struct ctx *x) {
         rc = -ENOMEM;
     }
   }
-  free(ns.slots);
-  pat_arena_free(&scratch);
+  pm_map_free(&taken, NULL);
   if (rc == 0 && e->n > 1)
     qsort(e->recs, e->n, sizeof(*e->recs), cmp_entry);
   return rc;
@@ -781,7 +739,7 @@ out:
     free(x.keys[i].segs);
   }
   free(x.keys);
-  free(x.raws);
+  pm_vec_free(&x.raws);
   pm_buf_free(&x.obj_lines);
   pcre2_match_data_free(x.md);
   pcre2_match_context_free(x.mctx);

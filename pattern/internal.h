@@ -4,6 +4,9 @@
 
 #include "pattern.h"
 
+#include "pm_map.h"
+#include "pm_vec.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -108,21 +111,22 @@ struct pat_obj {
 struct pat_inventory {
   struct pat_arena arena;
   char *buf; /* a loaded snapshot's text: values point into it */
-  char **keys;
-  uint32_t nkeys, cap_keys;
-  uint32_t *hash; /* open addressing over keys, size hash_size */
-  uint32_t hash_size;
-  uint32_t *next_key; /* the key that last followed each key: a guess */
-  struct pat_obj *objs;
-  size_t nobjs, cap_objs;
+  /* keys by id: the name (the map's copy) and the key that last followed
+   * it (a guess, or PAT_NO_KEY) */
+  PM_VEC(struct pat_key {
+    const char *name;
+    uint32_t next;
+  })
+  keys;
+  pm_map_t key_ids; /* name -> id + 1 */
+  PM_VEC(struct pat_obj) objs;
   size_t cls_start[PAT_NCLASSES +
                    1]; /* objects of class c: [start[c], start[c+1]) */
   unsigned scanned;    /* classes listed */
   char *notes[PAT_NCLASSES];
   char *host;
   /* the object being built */
-  struct pat_prop *tmp;
-  uint32_t ntmp, cap_tmp;
+  PM_VEC(struct pat_prop) tmp;
   uint32_t level_start[64];
   uint32_t nlevels;
   bool building;

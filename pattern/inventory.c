@@ -73,108 +73,59 @@ pat_inventory_t *pat_inventory_new(void) {
   return calloc(1, sizeof(pat_inventory_t));
 }
 
-static int rehash(pat_inventory_t *inv, uint32_t size) {
-  uint32_t *h = malloc(size * sizeof(*h));
-  if (!h)
-    return -ENOMEM;
-  memset(h, 0xff, size * sizeof(*h));
-  for (uint32_t id = 0; id < inv->nkeys; id++) {
-    uint32_t i =
-        (uint32_t)pm_hash(inv->keys[id], strlen(inv->keys[id])) & (size - 1);
-    while (h[i] != PAT_NO_KEY)
-      i = (i + 1) & (size - 1);
-    h[i] = id;
-  }
-  free(inv->hash);
-  inv->hash = h;
-  inv->hash_size = size;
-  return 0;
-}
-
 static uint32_t find_key(const pat_inventory_t *inv, const char *name,
-                         size_t len, uint32_t *ret_slot) {
-  if (!inv->hash_size)
-    return PAT_NO_KEY;
-  uint32_t i = (uint32_t)pm_hash(name, len) & (inv->hash_size - 1);
-  for (;;) {
-    uint32_t id = inv->hash[i];
-    if (id == PAT_NO_KEY || (strncmp(inv->keys[id], name, len) == 0 &&
-                             inv->keys[id][len] == '\0')) {
-      if (ret_slot)
-        *ret_slot = i;
-      return id;
-    }
-    i = (i + 1) & (inv->hash_size - 1);
-  }
+                         size_t len) {
+  uintptr_t id = (uintptr_t)pm_map_getn(&inv->key_ids, name, len);
+  return id ? (uint32_t)(id - 1) : PAT_NO_KEY;
 }
 
 uint32_t pat_inv_intern(pat_inventory_t *inv, const char *name, size_t len) {
-  uint32_t id = find_key(inv, name, len, NULL);
+  uint32_t id = find_key(inv, name, len);
   if (id != PAT_NO_KEY)
     return id;
-  if ((inv->nkeys + 1) * 2 > inv->hash_size &&
-      rehash(inv, inv->hash_size ? inv->hash_size * 2 : 64) < 0)
+  if (inv->keys.n >= PAT_NO_KEY - 1 || pm_vec_reserve(&inv->keys, 1) < 0)
     return PAT_NO_KEY;
-  if (inv->nkeys == inv->cap_keys) {
-    uint32_t cap = inv->cap_keys ? inv->cap_keys * 2 : 32;
-    char **k = realloc(inv->keys, cap * sizeof(*k));
-    if (!k)
-      return PAT_NO_KEY;
-    inv->keys = k;
-    uint32_t *nk = realloc(inv->next_key, cap * sizeof(*nk));
-    if (!nk)
-      return PAT_NO_KEY;
-    inv->next_key = nk;
-    inv->cap_keys = cap;
-  }
-  inv->next_key[inv->nkeys] = PAT_NO_KEY;
-  char *copy = pat_arena_strndup(&inv->arena, name, len);
-  if (!copy)
+  id = (uint32_t)inv->keys.n;
+  const char *copy;
+  if (pm_map_setn(&inv->key_ids, name, len, (void *)(uintptr_t)(id + 1),
+                  &copy) < 0)
     return PAT_NO_KEY;
-  uint32_t slot;
-  find_key(inv, name, len, &slot);
-  inv->keys[inv->nkeys] = copy;
-  inv->hash[slot] = inv->nkeys;
-  return inv->nkeys++;
+  *pm_vec_push(&inv->keys) = (struct pat_key){.name = copy, .next = PAT_NO_KEY};
+  return id;
 }
 
 uint32_t pat_inv_intern_after(pat_inventory_t *inv, uint32_t prev,
                               const char *name, size_t len) {
   if (prev != PAT_NO_KEY) {
-    uint32_t guess = inv->next_key[prev];
-    if (guess != PAT_NO_KEY && strncmp(inv->keys[guess], name, len) == 0 &&
-        inv->keys[guess][len] == '\0')
+    uint32_t guess = inv->keys.v[prev].next;
+    if (guess != PAT_NO_KEY &&
+        strncmp(inv->keys.v[guess].name, name, len) == 0 &&
+        inv->keys.v[guess].name[len] == '\0')
       return guess;
   }
   uint32_t id = pat_inv_intern(inv, name, len);
   if (prev != PAT_NO_KEY && id != PAT_NO_KEY)
-    inv->next_key[prev] = id;
+    inv->keys.v[prev].next = id;
   return id;
 }
 
 uint32_t pat_inv_key(const pat_inventory_t *inv, const char *name) {
-  return find_key(inv, name, strlen(name), NULL);
+  return find_key(inv, name, strlen(name));
 }
 
 int pat_inv_begin(pat_inventory_t *inv, pat_class_t cls, const char *name,
                   const char *object, int pid, bool copy) {
   if (inv->building)
     pat_inv_abort(inv);
-  if (inv->nobjs == inv->cap_objs) {
-    size_t cap = inv->cap_objs ? inv->cap_objs * 2 : 256;
-    struct pat_obj *o = realloc(inv->objs, cap * sizeof(*o));
-    if (!o)
-      return -ENOMEM;
-    inv->objs = o;
-    inv->cap_objs = cap;
-  }
-  struct pat_obj *o = &inv->objs[inv->nobjs];
+  if (pm_vec_reserve(&inv->objs, 1) < 0)
+    return -ENOMEM;
+  struct pat_obj *o = &inv->objs.v[inv->objs.n];
   *o = (struct pat_obj){.cls = (uint8_t)cls, .pid = pid};
   o->name = copy ? pat_arena_strdup(&inv->arena, name) : name;
   o->object = copy ? pat_arena_strdup(&inv->arena, object) : object;
   if (!o->name || !o->object)
     return -ENOMEM;
-  inv->ntmp = 0;
+  inv->tmp.n = 0;
   inv->nlevels = 0;
   inv->building = true;
   return 0;
@@ -184,20 +135,11 @@ int pat_inv_prop_id(pat_inventory_t *inv, uint32_t key, const char *val,
                     bool copy) {
   if (!inv->building || key == PAT_NO_KEY)
     return key == PAT_NO_KEY ? -ENOMEM : -EINVAL;
-  if (inv->ntmp == inv->cap_tmp) {
-    uint32_t cap = inv->cap_tmp ? inv->cap_tmp * 2 : 64;
-    struct pat_prop *t = realloc(inv->tmp, cap * sizeof(*t));
-    if (!t)
-      return -ENOMEM;
-    inv->tmp = t;
-    inv->cap_tmp = cap;
-  }
   const char *v = copy ? pat_arena_strdup(&inv->arena, val) : val;
-  if (!v)
+  if (!v || pm_vec_reserve(&inv->tmp, 1) < 0)
     return -ENOMEM;
-  inv->tmp[inv->ntmp] =
-      (struct pat_prop){.val = v, .key = key, .seq = inv->ntmp};
-  inv->ntmp++;
+  uint32_t seq = (uint32_t)inv->tmp.n;
+  *pm_vec_push(&inv->tmp) = (struct pat_prop){.val = v, .key = key, .seq = seq};
   return 0;
 }
 
@@ -211,7 +153,7 @@ int pat_inv_level(pat_inventory_t *inv) {
     return -EINVAL;
   if (inv->nlevels >= sizeof(inv->level_start) / sizeof(inv->level_start[0]))
     return -E2BIG;
-  inv->level_start[inv->nlevels++] = inv->ntmp;
+  inv->level_start[inv->nlevels++] = (uint32_t)inv->tmp.n;
   return 0;
 }
 
@@ -233,7 +175,7 @@ static int make_level(pat_inventory_t *inv, uint32_t from, uint32_t to,
   struct pat_prop *p = pat_arena_alloc(&inv->arena, n * sizeof(*p));
   if (!p)
     return -ENOMEM;
-  memcpy(p, inv->tmp + from, n * sizeof(*p));
+  memcpy(p, inv->tmp.v + from, n * sizeof(*p));
   /* Insertion sort: objects list their keys in much the same order, so
    * the ids arrive nearly sorted and this is close to one pass. */
   for (uint32_t i = 1; i < n; i++) {
@@ -259,8 +201,9 @@ static int make_level(pat_inventory_t *inv, uint32_t from, uint32_t to,
 int pat_inv_end(pat_inventory_t *inv) {
   if (!inv->building)
     return -EINVAL;
-  struct pat_obj *o = &inv->objs[inv->nobjs];
-  uint32_t self_end = inv->nlevels ? inv->level_start[0] : inv->ntmp;
+  struct pat_obj *o = &inv->objs.v[inv->objs.n];
+  uint32_t ntmp = (uint32_t)inv->tmp.n;
+  uint32_t self_end = inv->nlevels ? inv->level_start[0] : ntmp;
   int r = make_level(inv, 0, self_end, &o->self);
   if (r == 0 && inv->nlevels) {
     o->parents =
@@ -268,14 +211,14 @@ int pat_inv_end(pat_inventory_t *inv) {
     if (!o->parents)
       r = -ENOMEM;
     for (uint32_t l = 0; r == 0 && l < inv->nlevels; l++) {
-      uint32_t end = l + 1 < inv->nlevels ? inv->level_start[l + 1] : inv->ntmp;
+      uint32_t end = l + 1 < inv->nlevels ? inv->level_start[l + 1] : ntmp;
       r = make_level(inv, inv->level_start[l], end, &o->parents[l]);
     }
     o->nparents = inv->nlevels;
   }
   inv->building = false;
   if (r == 0)
-    inv->nobjs++;
+    inv->objs.n++;
   return r;
 }
 
@@ -308,18 +251,16 @@ static int cmp_obj(const void *a, const void *b) {
 void pat_inv_finish(pat_inventory_t *inv) {
   if (inv->building)
     pat_inv_abort(inv);
-  if (inv->nobjs > 1)
-    qsort(inv->objs, inv->nobjs, sizeof(*inv->objs), cmp_obj);
+  if (inv->objs.n > 1)
+    qsort(inv->objs.v, inv->objs.n, sizeof(*inv->objs.v), cmp_obj);
   size_t i = 0;
   for (unsigned c = 0; c <= PAT_NCLASSES; c++) {
-    while (i < inv->nobjs && inv->objs[i].cls < c)
+    while (i < inv->objs.n && inv->objs.v[i].cls < c)
       i++;
     inv->cls_start[c] = i;
   }
-  inv->cls_start[PAT_NCLASSES] = inv->nobjs;
-  free(inv->tmp);
-  inv->tmp = NULL;
-  inv->ntmp = inv->cap_tmp = 0;
+  inv->cls_start[PAT_NCLASSES] = inv->objs.n;
+  pm_vec_free(&inv->tmp);
 }
 
 const char *pat_obj_get(const struct pat_level *lv, uint32_t key) {
@@ -337,7 +278,7 @@ const char *pat_obj_get(const struct pat_level *lv, uint32_t key) {
   return NULL;
 }
 
-size_t pat_inventory_count(const pat_inventory_t *inv) { return inv->nobjs; }
+size_t pat_inventory_count(const pat_inventory_t *inv) { return inv->objs.n; }
 
 const char *pat_inventory_note(const pat_inventory_t *inv, pat_class_t cls) {
   return (unsigned)cls < PAT_NCLASSES ? inv->notes[cls] : NULL;
@@ -351,10 +292,9 @@ void pat_inventory_free(pat_inventory_t *inv) {
     free(inv->notes[c]);
   free(inv->host);
   free(inv->buf);
-  free(inv->keys);
-  free(inv->next_key);
-  free(inv->hash);
-  free(inv->objs);
-  free(inv->tmp);
+  pm_vec_free(&inv->keys);
+  pm_map_free(&inv->key_ids, NULL);
+  pm_vec_free(&inv->objs);
+  pm_vec_free(&inv->tmp);
   free(inv);
 }

@@ -252,8 +252,8 @@ int pat_inventory_load(const char *path, pat_inventory_t **ret,
 
 static int cmp_key_name(const void *a, const void *b, void *inv) {
   const struct pat_prop *x = a, *y = b;
-  char *const *keys = ((const pat_inventory_t *)inv)->keys;
-  return strcmp(keys[x->key], keys[y->key]);
+  const struct pat_key *keys = ((const pat_inventory_t *)inv)->keys.v;
+  return strcmp(keys[x->key].name, keys[y->key].name);
 }
 
 static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
@@ -269,7 +269,7 @@ static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
   for (uint32_t i = 0; r == 0 && i < lv->nprops; i++) {
     if (i)
       pm_buf_puts(out, ", ");
-    pm_buf_json_str(out, inv->keys[p[i].key]);
+    pm_buf_json_str(out, inv->keys.v[p[i].key].name);
     pm_buf_puts(out, ": ");
     r = pm_buf_json_str(out, p[i].val);
   }
@@ -300,8 +300,8 @@ int pat_inventory_save(const pat_inventory_t *inv, pm_buf_t *out) {
       first = false;
     }
   pm_buf_puts(out, "},\n \"objects\": [");
-  for (size_t i = 0; r == 0 && i < inv->nobjs; i++) {
-    const struct pat_obj *o = &inv->objs[i];
+  for (size_t i = 0; r == 0 && i < inv->objs.n; i++) {
+    const struct pat_obj *o = &inv->objs.v[i];
     pm_buf_puts(out, i ? ",\n  {\"class\": " : "\n  {\"class\": ");
     pm_buf_json_str(out, pat_class_name((pat_class_t)o->cls));
     pm_buf_puts(out, ", \"name\": ");

@@ -488,12 +488,12 @@ END_TEST
 
 static const char *get(pat_inventory_t *inv, size_t i, const char *key) {
   uint32_t k = pat_inv_key(inv, key);
-  return k == PAT_NO_KEY ? NULL : pat_obj_get(&inv->objs[i].self, k);
+  return k == PAT_NO_KEY ? NULL : pat_obj_get(&inv->objs.v[i].self, k);
 }
 
 static long find(pat_inventory_t *inv, pat_class_t cls, const char *object) {
-  for (size_t i = 0; i < inv->nobjs; i++)
-    if (inv->objs[i].cls == cls && strcmp(inv->objs[i].object, object) == 0)
+  for (size_t i = 0; i < inv->objs.n; i++)
+    if (inv->objs.v[i].cls == cls && strcmp(inv->objs.v[i].object, object) == 0)
       return (long)i;
   return -1;
 }
@@ -507,7 +507,7 @@ START_TEST(mountinfo_captured) {
   ck_assert_uint_eq(pat_inventory_count(inv), 18);
   long root = find(inv, PAT_MOUNT, "/");
   ck_assert_int_ge(root, 0);
-  ck_assert_str_eq(inv->objs[root].name, "root");
+  ck_assert_str_eq(inv->objs.v[root].name, "root");
   ck_assert_str_eq(get(inv, root, "DEVICE"), "/dev/vda");
   ck_assert_str_eq(get(inv, root, "FSTYPE"), "ext4");
   ck_assert_str_eq(get(inv, root, "OPTIONS"),
@@ -531,7 +531,7 @@ START_TEST(mountinfo_escapes_and_garbage) {
   ck_assert_uint_eq(pat_inventory_count(inv), 2);
   long a = find(inv, PAT_MOUNT, "/srv/my data");
   ck_assert_int_ge(a, 0);
-  ck_assert_str_eq(inv->objs[a].name, "srv-my data");
+  ck_assert_str_eq(inv->objs.v[a].name, "srv-my data");
   long b = find(inv, PAT_MOUNT, "/srv/tab\tx");
   ck_assert_str_eq(get(inv, b, "OPTIONS"), "ro,errors=continue");
   pat_inventory_free(inv);
@@ -581,7 +581,7 @@ START_TEST(proc_captured) {
   ck_assert_str_eq(get(inv, kt, "CMDLINE"), "");
   ck_assert_str_eq(get(inv, kt, "EXE"), "");
   int workers = 0, nobody = 0;
-  for (size_t i = 0; i < inv->nobjs; i++) {
+  for (size_t i = 0; i < inv->objs.n; i++) {
     if (strcmp(get(inv, i, "CMDLINE"), "nginx-worker 300") == 0) {
       workers++;
       ck_assert_str_eq(get(inv, i, "COMM"), "sleep");
