@@ -72,8 +72,7 @@ struct pat_reader {
   char proc[PATH_MAX];
   char cgroup[PATH_MAX]; /* o.cgroup_root points here when given */
   long hz, page;
-  struct rstate **slots; /* open addressing by key */
-  size_t size, n;
+  pm_map_t states; /* "plugin/instance" -> struct rstate */
   /* the node's cpu jiffies at the previous pat_reader_read_node() */
   int64_t cpu[8];
   bool cpu_seen;
@@ -83,8 +82,7 @@ struct pat_reader {
 struct cyc {
   pat_reader_t *r;
   const pat_entries_t *e;
-  struct rstate **slots; /* the next table: states of entries still there */
-  size_t size, n;
+  pm_map_t states; /* the next table: states of entries still there */
   double now;
   int procfd;
   double uptime; /* seconds since boot, read once a cycle; < 0: unknown */
@@ -118,7 +116,8 @@ int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret) {
   return 0;
 }
 
-static void state_free(struct rstate *s) {
+static void state_free(void *p) {
+  struct rstate *s = p;
   if (!s)
     return;
   free(s->key);
@@ -129,48 +128,25 @@ static void state_free(struct rstate *s) {
 void pat_reader_free(pat_reader_t *r) {
   if (!r)
     return;
-  for (size_t i = 0; i < r->size; i++)
-    state_free(r->slots[i]);
-  free(r->slots);
+  pm_map_free(&r->states, state_free);
   free(r);
 }
 
 /* ---- state tables ---- */
-
-static struct rstate **slot(struct rstate **slots, size_t size,
-                            const char *key) {
-  size_t i = pm_hash_str(key) & (size - 1);
-  while (slots[i] && strcmp(slots[i]->key, key) != 0)
-    i = (i + 1) & (size - 1);
-  return &slots[i];
-}
 
 /* The state for key in this cycle: moved from the previous table, or new. */
 static struct rstate *state(struct cyc *c, const char *plugin,
                             const char *inst) {
   char key[PAT_NAME_MAX * 2 + 32];
   snprintf(key, sizeof(key), "%s/%s", plugin, inst);
-  struct rstate **dst = slot(c->slots, c->size, key);
-  if (*dst)
-    return *dst;
-  struct rstate *s = NULL;
-  if (c->r->size) {
-    struct rstate **src = slot(c->r->slots, c->r->size, key);
-    s = *src;
-    if (s && c->only_new)
-      return s; /* read before: it stays where it is, and is not due */
-    if (s) {
-      /* Remove it from the old table, re-seating the probe run after it. */
-      size_t i = (size_t)(src - c->r->slots);
-      c->r->slots[i] = NULL;
-      for (size_t j = (i + 1) & (c->r->size - 1); c->r->slots[j];
-           j = (j + 1) & (c->r->size - 1)) {
-        struct rstate *m = c->r->slots[j];
-        c->r->slots[j] = NULL;
-        *slot(c->r->slots, c->r->size, m->key) = m;
-      }
-    }
-  }
+  struct rstate *s = pm_map_get(&c->states, key);
+  if (s)
+    return s;
+  s = pm_map_get(&c->r->states, key);
+  if (s && c->only_new)
+    return s; /* read before: it stays where it is, and is not due */
+  if (s)
+    pm_map_del(&c->r->states, key);
   if (!s) {
     s = calloc(1, sizeof(*s));
     if (!s || !(s->key = strdup(key))) {
@@ -179,8 +155,10 @@ static struct rstate *state(struct cyc *c, const char *plugin,
     }
     s->last = -1;
   }
-  *dst = s;
-  c->n++;
+  if (pm_map_set(&c->states, key, s) < 0) {
+    state_free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -839,28 +817,23 @@ static int (*const readers[PAT_NCLASSES])(struct cyc *, const pat_entry_t *) = {
     [PAT_RESOURCE] = read_resource,
 };
 
-/* Moves the states made by an only_new cycle into the reader's table. */
-static int keep_new(pat_reader_t *r, struct cyc *c) {
-  size_t size = r->size ? r->size : 16;
-  while ((r->n + c->n + 1) * 2 > size)
-    size *= 2;
-  if (size != r->size) {
-    struct rstate **slots = calloc(size, sizeof(*slots));
-    if (!slots)
-      return -ENOMEM;
-    for (size_t i = 0; i < r->size; i++)
-      if (r->slots[i])
-        *slot(slots, size, r->slots[i]->key) = r->slots[i];
-    free(r->slots);
-    r->slots = slots;
-    r->size = size;
+/* Moves every state of from into to (a state to cannot take is freed) and
+ * leaves from empty: 0 or -ENOMEM. States already in to are kept and
+ * from's copies freed. */
+static int move_states(pm_map_t *to, pm_map_t *from) {
+  int rc = 0;
+  size_t it = 0;
+  const char *key;
+  void *s;
+  while (pm_map_next(from, &it, &key, &s)) {
+    int r = pm_map_has(to, key) ? 0 : pm_map_set(to, key, s);
+    if (r <= 0)
+      state_free(s);
+    if (r < 0)
+      rc = r;
   }
-  for (size_t i = 0; i < c->size; i++)
-    if (c->slots[i]) {
-      *slot(r->slots, r->size, c->slots[i]->key) = c->slots[i];
-      r->n++;
-    }
-  return 0;
+  pm_map_free(from, NULL);
+  return rc;
 }
 
 static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
@@ -878,20 +851,13 @@ int pat_reader_read_new(pat_reader_t *r, const pat_entries_t *e, double now,
 
 static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
                       pat_emit_fn emit, void *ud, bool only_new) {
-  size_t want = 16;
-  while (want < (e ? e->n : 0) * 4 + 16)
-    want *= 2;
   struct cyc c = {.r = r,
                   .e = e,
                   .now = now,
                   .emit = emit,
                   .ud = ud,
-                  .size = want,
                   .procfd = -1,
                   .only_new = only_new};
-  c.slots = calloc(c.size, sizeof(*c.slots));
-  if (!c.slots)
-    return -ENOMEM;
   int rc = 0;
   c.procfd = open(r->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   for (size_t i = 0; e && rc >= 0 && i < e->n; i++) {
@@ -903,32 +869,15 @@ static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
   free(c.disks.r);
   free(c.nets.r);
   if (only_new) {
-    int k = keep_new(r, &c);
-    if (k < 0)
-      for (size_t i = 0; i < c.size; i++)
-        state_free(c.slots[i]);
-    free(c.slots);
+    int k = move_states(&r->states, &c.states);
     return rc < 0 ? rc : k < 0 ? k : c.count;
   }
-  /* After an error, entries not reached yet keep their state. */
-  for (size_t i = 0; rc < 0 && i < r->size; i++) {
-    struct rstate *s = r->slots[i];
-    if (!s || (c.n + 1) * 2 > c.size)
-      continue; /* no room: it starts over, as a new entry would */
-    struct rstate **dst = slot(c.slots, c.size, s->key);
-    if (!*dst) {
-      *dst = s;
-      c.n++;
-      r->slots[i] = NULL;
-    }
-  }
-  /* States of entries that are gone go with the old table. */
-  for (size_t i = 0; i < r->size; i++)
-    state_free(r->slots[i]);
-  free(r->slots);
-  r->slots = c.slots;
-  r->size = c.size;
-  r->n = c.n;
+  /* After an error, entries not reached yet keep their state; otherwise
+   * the states of entries that are gone go with the old table. */
+  if (rc < 0)
+    move_states(&c.states, &r->states);
+  pm_map_free(&r->states, state_free);
+  r->states = c.states;
   return rc < 0 ? rc : c.count;
 }
 

@@ -59,23 +59,15 @@ struct gstate {
 };
 
 struct pat_gmond {
-  struct gstate **slots; /* open addressing by name */
-  size_t size, n;
+  pm_map_t states; /* metric name -> struct gstate */
   unsigned primed;
   unsigned announce_every;
   unsigned clashes;                     /* new clashes since taken */
   char clash[PAT_GMETRIC_NAME_MAX * 3]; /* the first of them */
 };
 
-static struct gstate **slot(struct gstate **slots, size_t size,
-                            const char *name) {
-  size_t i = pm_hash_str(name) & (size - 1);
-  while (slots[i] && strcmp(slots[i]->name, name) != 0)
-    i = (i + 1) & (size - 1);
-  return &slots[i];
-}
-
-static void gstate_free(struct gstate *s) {
+static void gstate_free(void *p) {
+  struct gstate *s = p;
   if (!s)
     return;
   free(s->name);
@@ -88,12 +80,6 @@ int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
   if (!g)
     return -ENOMEM;
   g->announce_every = announce_every ? announce_every : 1;
-  g->size = 64;
-  g->slots = calloc(g->size, sizeof(*g->slots));
-  if (!g->slots) {
-    free(g);
-    return -ENOMEM;
-  }
   *ret = g;
   return 0;
 }
@@ -101,13 +87,11 @@ int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
 void pat_gmond_free(pat_gmond_t *g) {
   if (!g)
     return;
-  for (size_t i = 0; i < g->size; i++)
-    gstate_free(g->slots[i]);
-  free(g->slots);
+  pm_map_free(&g->states, gstate_free);
   free(g);
 }
 
-size_t pat_gmond_count(const pat_gmond_t *g) { return g->n; }
+size_t pat_gmond_count(const pat_gmond_t *g) { return g->states.n; }
 
 unsigned pat_gmond_take_primed(pat_gmond_t *g) {
   unsigned n = g->primed;
@@ -115,31 +99,12 @@ unsigned pat_gmond_take_primed(pat_gmond_t *g) {
   return n;
 }
 
-static int grow(pat_gmond_t *g) {
-  size_t size = g->size * 2;
-  struct gstate **slots = calloc(size, sizeof(*slots));
-  if (!slots)
-    return -ENOMEM;
-  for (size_t i = 0; i < g->size; i++)
-    if (g->slots[i])
-      *slot(slots, size, g->slots[i]->name) = g->slots[i];
-  free(g->slots);
-  g->slots = slots;
-  g->size = size;
-  return 0;
-}
-
 /* The state of name, made when new. */
 static struct gstate *lookup(pat_gmond_t *g, const char *name,
                              const pat_entry_t *en) {
-  struct gstate **s = slot(g->slots, g->size, name);
-  if (*s)
-    return *s;
-  if ((g->n + 1) * 2 > g->size) {
-    if (grow(g) < 0)
-      return NULL;
-    s = slot(g->slots, g->size, name);
-  }
+  struct gstate *s = pm_map_get(&g->states, name);
+  if (s)
+    return s;
   struct gstate *n = calloc(1, sizeof(*n));
   if (!n || !(n->name = strdup(name)) ||
       (en && !(n->instance = strdup(en->instance)))) {
@@ -147,8 +112,10 @@ static struct gstate *lookup(pat_gmond_t *g, const char *name,
     return NULL;
   }
   n->cls = en ? en->cls : PAT_NCLASSES;
-  *s = n;
-  g->n++;
+  if (pm_map_set(&g->states, name, n) < 0) {
+    gstate_free(n);
+    return NULL;
+  }
   return n;
 }
 
@@ -326,54 +293,46 @@ int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
 
 /* ---- retiring metrics of entries that went away ---- */
 
-static size_t key_hash(pat_class_t cls, const char *instance) {
-  return pm_hash_str(instance) * 31 + (size_t)cls;
+/* "class/instance": the key of an entry among those that stay. */
+static void entry_key(char *buf, size_t len, pat_class_t cls,
+                      const char *instance) {
+  snprintf(buf, len, "%u/%s", (unsigned)cls, instance);
 }
 
 int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
                      void *ud) {
-  /* The (class, instance) pairs of e, by open addressing; survivors move
-   * to a fresh table, so removals leave no broken probe runs. */
-  size_t n = e ? e->n : 0, size = 16;
-  while (size < n * 2 + 16)
-    size *= 2;
-  const pat_entry_t **set = calloc(size, sizeof(*set));
-  struct gstate **fresh = calloc(g->size, sizeof(*fresh));
-  if (!set || !fresh) {
-    free(set);
-    free(fresh);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
+  pm_map_t stay = {0};
+  PM_VEC(struct gstate *) gone = {0};
+  char key[PAT_NAME_MAX + 16];
+  int r = 0;
+  for (size_t i = 0; r >= 0 && e && i < e->n; i++) {
     const pat_entry_t *en = &e->recs[i].pub;
-    size_t k = key_hash(en->cls, en->instance) & (size - 1);
-    while (set[k])
-      k = (k + 1) & (size - 1);
-    set[k] = en;
+    entry_key(key, sizeof(key), en->cls, en->instance);
+    r = pm_map_set(&stay, key, NULL);
   }
-  int gone = 0;
-  for (size_t i = 0; i < g->size; i++) {
-    struct gstate *s = g->slots[i];
-    if (!s)
+  size_t it = 0;
+  struct gstate *s;
+  while (r >= 0 && pm_map_next(&g->states, &it, NULL, (void **)&s)) {
+    if (!s->instance)
+      continue; /* node metrics belong to no entry */
+    entry_key(key, sizeof(key), s->cls, s->instance);
+    if (pm_map_has(&stay, key))
       continue;
-    bool keep = !s->instance;
-    for (size_t k =
-             key_hash(s->cls, s->instance ? s->instance : "") & (size - 1);
-         !keep && set[k]; k = (k + 1) & (size - 1))
-      keep =
-          set[k]->cls == s->cls && strcmp(set[k]->instance, s->instance) == 0;
-    if (keep) {
-      *slot(fresh, g->size, s->name) = s;
-      continue;
-    }
+    struct gstate **slot = pm_vec_push(&gone);
+    if (slot)
+      *slot = s;
+    else
+      r = -ENOMEM;
+  }
+  for (size_t i = 0; r >= 0 && i < gone.n; i++) {
+    s = gone.v[i];
+    pm_map_del(&g->states, s->name);
     if (fn)
       fn(s->name, ud);
     gstate_free(s);
-    g->n--;
-    gone++;
   }
-  free(set);
-  free(g->slots);
-  g->slots = fresh;
-  return gone;
+  int n = r < 0 ? r : (int)gone.n;
+  pm_vec_free(&gone);
+  pm_map_free(&stay, NULL);
+  return n;
 }
