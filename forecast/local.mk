@@ -30,8 +30,11 @@ EXTRA_DIST += t/data/forecast/README.md t/data/forecast/LICENSE.NAB \
 
 # The collectd plugin: a thin shell (no config.h of ours; collectd's flags).
 collectdplugin_LTLIBRARIES += forecast.la
-forecast_la_SOURCES = plugins/forecast.c
-forecast_la_CPPFLAGS = -I$(top_srcdir)/forecast $(COLLECTD_CPPFLAGS)
+# Only the growing array of common/: the rest of libpm (and libconfuse) is
+# not needed by this plugin.
+forecast_la_SOURCES = plugins/forecast.c common/pm_vec.c
+forecast_la_CPPFLAGS = -I$(top_srcdir)/forecast -I$(top_srcdir)/common \
+	$(COLLECTD_CPPFLAGS)
 forecast_la_LDFLAGS = $(PM_MODULE_FLAGS)
 forecast_la_LIBADD = libforecast.la -lm
 

@@ -97,12 +97,12 @@ static int resolve_keys(struct ctx *x) {
     struct pat_keys *k = &x->keys[i];
     k->match = resolve(inv, p->match, p->nmatch);
     k->exclude = resolve(inv, p->exclude, p->nexclude);
-    k->segs = calloc(p->tmpl.nsegs ? p->tmpl.nsegs : 1, sizeof(*k->segs));
+    k->segs = calloc(p->tmpl.segs.n ? p->tmpl.segs.n : 1, sizeof(*k->segs));
     if (!k->match || !k->exclude || !k->segs)
       return -ENOMEM;
-    for (size_t s = 0; s < p->tmpl.nsegs; s++)
-      k->segs[s] = p->tmpl.segs[s].kind == PAT_SEG_KEY && inv
-                       ? pat_inv_key(inv, p->tmpl.segs[s].text)
+    for (size_t s = 0; s < p->tmpl.segs.n; s++)
+      k->segs[s] = p->tmpl.segs.v[s].kind == PAT_SEG_KEY && inv
+                       ? pat_inv_key(inv, p->tmpl.segs.v[s].text)
                        : PAT_NO_KEY;
   }
   return 0;
@@ -348,8 +348,8 @@ static int render(struct ctx *x, size_t pi, const struct pat_obj *o,
   pm_buf_t name = {0};
   bool missing = false;
   int rc = 0;
-  for (size_t s = 0; p->has_tmpl && !missing && s < p->tmpl.nsegs; s++) {
-    const struct pat_seg *seg = &p->tmpl.segs[s];
+  for (size_t s = 0; p->has_tmpl && !missing && s < p->tmpl.segs.n; s++) {
+    const struct pat_seg *seg = &p->tmpl.segs.v[s];
     const char *v = NULL;
     size_t vl = 0;
     char key[8];

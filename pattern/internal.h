@@ -190,8 +190,7 @@ struct pat_pcmk_cache {
   pm_buf_t mon, cib; /* mon.len == 0: nothing listed yet */
   char node[256];
   bool cached_only; /* the next listing uses mon and cib, runs nothing */
-  struct pat_rsc_event *ev;
-  size_t nev;
+  PM_VEC(struct pat_rsc_event) ev;
 };
 /* Records an event (replacing an earlier one for rsc). */
 int pat_pcmk_event(struct pat_pcmk_cache *c, const char *rsc, bool started);
@@ -265,8 +264,7 @@ struct pat_seg {
 };
 
 struct pat_tmpl {
-  struct pat_seg *segs;
-  size_t nsegs;
+  PM_VEC(struct pat_seg) segs;
   unsigned max_capture;
 };
 
@@ -297,14 +295,12 @@ struct pat_pattern {
 struct pat_set {
   struct pat_pattern *pats;
   size_t npats;
-  char **files; /* positions point here */
-  size_t nfiles;
+  PM_VEC(char *) files; /* positions point here */
   char *node;
   unsigned classes;
   unsigned max_captures;
   /* keys read, per class, for pat_scan_opts.want */
-  char **want[PAT_NCLASSES];
-  size_t nwant[PAT_NCLASSES];
+  PM_VEC(char *) want[PAT_NCLASSES];
 };
 
 /* ---- entries (expand.c, format.c) ---- */

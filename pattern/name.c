@@ -32,22 +32,20 @@ static bool var_allowed(pat_class_t cls, const char *var) {
 
 static int add_seg(struct pat_tmpl *t, enum pat_seg_kind kind, const char *text,
                    size_t len, unsigned capture) {
-  struct pat_seg *s = realloc(t->segs, (t->nsegs + 1) * sizeof(*s));
-  if (!s)
+  char *copy = text ? strndup(text, len) : NULL;
+  struct pat_seg *s = text && !copy ? NULL : pm_vec_push(&t->segs);
+  if (!s) {
+    free(copy);
     return -ENOMEM;
-  t->segs = s;
-  s = &t->segs[t->nsegs];
-  *s = (struct pat_seg){.kind = kind, .capture = capture};
-  if (text && !(s->text = strndup(text, len)))
-    return -ENOMEM;
-  t->nsegs++;
+  }
+  *s = (struct pat_seg){.kind = kind, .text = copy, .capture = capture};
   return 0;
 }
 
 /* Appends literal text, merging with a literal before it. */
 static int add_lit(struct pat_tmpl *t, const char *text, size_t len) {
-  if (t->nsegs && t->segs[t->nsegs - 1].kind == PAT_SEG_LIT) {
-    struct pat_seg *s = &t->segs[t->nsegs - 1];
+  if (t->segs.n && t->segs.v[t->segs.n - 1].kind == PAT_SEG_LIT) {
+    struct pat_seg *s = &t->segs.v[t->segs.n - 1];
     size_t old = strlen(s->text);
     char *n = realloc(s->text, old + len + 1);
     if (!n)
@@ -133,9 +131,9 @@ int pat_tmpl_parse(struct pat_tmpl *t, const char *text, pat_class_t cls,
 }
 
 void pat_tmpl_clear(struct pat_tmpl *t) {
-  for (size_t i = 0; i < t->nsegs; i++)
-    free(t->segs[i].text);
-  free(t->segs);
+  for (size_t i = 0; i < t->segs.n; i++)
+    free(t->segs.v[i].text);
+  pm_vec_free(&t->segs);
   *t = (struct pat_tmpl){0};
 }
 

@@ -25,34 +25,36 @@ static cfg_opt_t top_opts[] = {
 /* File names are kept in the set so positions stay valid after the
  * configuration tree is gone. */
 static const char *keep_file(pat_set_t *set, const char *file) {
-  for (size_t i = 0; i < set->nfiles; i++)
-    if (strcmp(set->files[i], file) == 0)
-      return set->files[i];
-  char **f = realloc(set->files, (set->nfiles + 1) * sizeof(*f));
-  if (!f)
+  for (size_t i = 0; i < set->files.n; i++)
+    if (strcmp(set->files.v[i], file) == 0)
+      return set->files.v[i];
+  char *copy = strdup(file);
+  char **f = copy ? pm_vec_push(&set->files) : NULL;
+  if (!f) {
+    free(copy);
     return NULL;
-  set->files = f;
-  f[set->nfiles] = strdup(file);
-  return f[set->nfiles] ? f[set->nfiles++] : NULL;
+  }
+  return *f = copy;
 }
 
 static int want_key(pat_set_t *set, pat_class_t cls, const char *key) {
-  for (size_t i = 0; i < set->nwant[cls]; i++)
-    if (strcmp(set->want[cls][i], key) == 0)
-      return 0;
-  char **w = realloc(set->want[cls], (set->nwant[cls] + 1) * sizeof(*w));
-  if (!w)
+  if (pat_set_wants(set, cls, key))
+    return 0;
+  char *copy = strdup(key);
+  char **w = copy ? pm_vec_push(&set->want[cls]) : NULL;
+  if (!w) {
+    free(copy);
     return -ENOMEM;
-  set->want[cls] = w;
-  w[set->nwant[cls]] = strdup(key);
-  return w[set->nwant[cls]] ? (set->nwant[cls]++, 0) : -ENOMEM;
+  }
+  *w = copy;
+  return 0;
 }
 
 bool pat_set_wants(const pat_set_t *set, pat_class_t cls, const char *key) {
   if (!set)
     return true;
-  for (size_t i = 0; i < set->nwant[cls]; i++)
-    if (strcmp(set->want[cls][i], key) == 0)
+  for (size_t i = 0; i < set->want[cls].n; i++)
+    if (strcmp(set->want[cls].v[i], key) == 0)
       return true;
   return false;
 }
@@ -162,9 +164,9 @@ static int compile_pattern(pat_set_t *set, const pm_conf_t *conf, cfg_t *sec,
                p->tmpl.max_capture, p->ncaptures, p->ncaptures == 1 ? "" : "s");
       return value_error(conf, title, name, err);
     }
-    for (size_t i = 0; i < p->tmpl.nsegs; i++)
-      if (p->tmpl.segs[i].kind == PAT_SEG_KEY &&
-          want_key(set, p->cls, p->tmpl.segs[i].text) < 0)
+    for (size_t i = 0; i < p->tmpl.segs.n; i++)
+      if (p->tmpl.segs.v[i].kind == PAT_SEG_KEY &&
+          want_key(set, p->cls, p->tmpl.segs.v[i].text) < 0)
         return -ENOMEM;
   }
 
@@ -281,13 +283,13 @@ void pat_set_free(pat_set_t *set) {
     free(p->name);
   }
   free(set->pats);
-  for (size_t i = 0; i < set->nfiles; i++)
-    free(set->files[i]);
-  free(set->files);
+  for (size_t i = 0; i < set->files.n; i++)
+    free(set->files.v[i]);
+  pm_vec_free(&set->files);
   for (unsigned c = 0; c < PAT_NCLASSES; c++) {
-    for (size_t i = 0; i < set->nwant[c]; i++)
-      free(set->want[c][i]);
-    free(set->want[c]);
+    for (size_t i = 0; i < set->want[c].n; i++)
+      free(set->want[c].v[i]);
+    pm_vec_free(&set->want[c]);
   }
   free(set->node);
   free(set);

@@ -103,8 +103,7 @@ static void merge_options(const char *a, const char *b, pm_buf_t *out) {
 
 int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len) {
   char *copy = strndup(text, len);
-  struct mnt *m = NULL;
-  size_t n = 0, cap = 0;
+  PM_VEC(struct mnt) mv = {0};
   pm_buf_t opts = {0};
   int r = 0;
   if (!copy)
@@ -112,19 +111,17 @@ int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len) {
   size_t lineno = 0;
   for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
        line = strtok_r(NULL, "\n", &save)) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      struct mnt *nm = realloc(m, cap * sizeof(*m));
-      if (!nm) {
-        r = -ENOMEM;
-        goto out;
-      }
-      m = nm;
+    struct mnt *cur = pm_vec_push(&mv);
+    if (!cur) {
+      r = -ENOMEM;
+      goto out;
     }
-    m[n].line = lineno++;
-    if (split_line(line, &m[n]))
-      n++;
+    cur->line = lineno++;
+    if (!split_line(line, cur))
+      mv.n--;
   }
+  struct mnt *m = mv.v;
+  size_t n = mv.n;
   if (n > 1)
     qsort(m, n, sizeof(*m), cmp_mnt);
   for (size_t i = 0; r == 0 && i < n; i++) {
@@ -149,7 +146,7 @@ int pat_parse_mountinfo(pat_inventory_t *inv, const char *text, size_t len) {
   }
 out:
   pm_buf_free(&opts);
-  free(m);
+  pm_vec_free(&mv);
   free(copy);
   return r;
 }

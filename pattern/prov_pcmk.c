@@ -293,51 +293,50 @@ int pat_pcmk_event(struct pat_pcmk_cache *c, const char *rsc, bool started) {
   if (!rsc || !*rsc)
     return -EINVAL;
   size_t i = 0;
-  while (i < c->nev && strcmp(c->ev[i].rsc, rsc) != 0)
+  while (i < c->ev.n && strcmp(c->ev.v[i].rsc, rsc) != 0)
     i++;
-  if (i == c->nev) {
+  if (i == c->ev.n) {
     char *copy = strdup(rsc);
     if (!copy)
       return -ENOMEM;
-    if (c->nev == MAX_EVENTS) {
-      free(c->ev[0].rsc);
-      memmove(c->ev, c->ev + 1, --c->nev * sizeof(*c->ev));
+    if (c->ev.n == MAX_EVENTS) {
+      free(c->ev.v[0].rsc);
+      memmove(c->ev.v, c->ev.v + 1, --c->ev.n * sizeof(*c->ev.v));
       i--;
     } else {
-      struct pat_rsc_event *ev = realloc(c->ev, (c->nev + 1) * sizeof(*ev));
-      if (!ev) {
+      if (pm_vec_reserve(&c->ev, 1) < 0) {
         free(copy);
         return -ENOMEM;
       }
-      c->ev = ev;
     }
-    c->ev[c->nev++] = (struct pat_rsc_event){.rsc = copy};
+    *pm_vec_push(&c->ev) = (struct pat_rsc_event){.rsc = copy};
   }
-  c->ev[i].started = started;
-  c->ev[i].at_ns = pm_now_ns();
+  c->ev.v[i].started = started;
+  c->ev.v[i].at_ns = pm_now_ns();
   c->cached_only = true;
   return 0;
 }
 
 void pat_pcmk_settle(struct pat_pcmk_cache *c, const bool *here, uint64_t now) {
   size_t k = 0;
-  for (size_t i = 0; i < c->nev; i++) {
-    bool agreed = here[i] == c->ev[i].started;
-    bool old = now - c->ev[i].at_ns > (uint64_t)PAT_EVENT_GRACE_S * 1000000000;
+  for (size_t i = 0; i < c->ev.n; i++) {
+    bool agreed = here[i] == c->ev.v[i].started;
+    bool old =
+        now - c->ev.v[i].at_ns > (uint64_t)PAT_EVENT_GRACE_S * 1000000000;
     if (agreed || old)
-      free(c->ev[i].rsc);
+      free(c->ev.v[i].rsc);
     else
-      c->ev[k++] = c->ev[i];
+      c->ev.v[k++] = c->ev.v[i];
   }
-  c->nev = k;
+  c->ev.n = k;
 }
 
 void pat_pcmk_cache_free(struct pat_pcmk_cache *c) {
   if (!c)
     return;
-  for (size_t i = 0; i < c->nev; i++)
-    free(c->ev[i].rsc);
-  free(c->ev);
+  for (size_t i = 0; i < c->ev.n; i++)
+    free(c->ev.v[i].rsc);
+  pm_vec_free(&c->ev);
   pm_buf_free(&c->mon);
   pm_buf_free(&c->cib);
   *c = (struct pat_pcmk_cache){0};
@@ -352,7 +351,7 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
     c->cached_only = false;
     return pat_parse_crm_mon(inv, c->mon.data, c->mon.len,
                              c->cib.len ? c->cib.data : NULL, c->cib.len,
-                             c->node, c->ev, c->nev, NULL);
+                             c->node, c->ev.v, c->ev.n, NULL);
   }
   if (c)
     c->cached_only = false;
@@ -392,12 +391,13 @@ int pat_prov_pcmk(pat_inventory_t *inv, const pat_scan_opts_t *o,
   if (judge(inv, &cj) < 0)
     pm_buf_reset(cib);
   local_node(o, timeout, node, sizeof(node));
-  if (c && c->nev && !(here = calloc(c->nev, sizeof(*here)))) {
+  if (c && c->ev.n && !(here = calloc(c->ev.n, sizeof(*here)))) {
     r = -ENOMEM;
     goto out;
   }
   r = pat_parse_crm_mon(inv, mon->data, mon->len, cib->len ? cib->data : NULL,
-                        cib->len, node, c ? c->ev : NULL, c ? c->nev : 0, here);
+                        cib->len, node, c ? c->ev.v : NULL, c ? c->ev.n : 0,
+                        here);
   if (r == 0 && c) {
     if (here)
       pat_pcmk_settle(c, here, pm_now_ns());

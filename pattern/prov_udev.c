@@ -43,8 +43,8 @@ static int add_attrs(pat_inventory_t *inv, struct udev_device *dev,
                      const pat_scan_opts_t *o, pat_class_t cls) {
   int r = 0;
   if (o->want) {
-    for (size_t i = 0; r == 0 && i < o->want->nwant[cls]; i++) {
-      const char *k = o->want->want[cls][i];
+    for (size_t i = 0; r == 0 && i < o->want->want[cls].n; i++) {
+      const char *k = o->want->want[cls].v[i];
       size_t kl = strlen(k);
       if (strncmp(k, "ATTR{", 5) == 0 && k[kl - 1] == '}') {
         char name[300];

@@ -30,20 +30,14 @@ struct pending { /* one object's properties until its class is known */
 };
 
 struct obj_reader {
-  struct pending *props;
-  size_t n, cap;
+  PM_VEC(struct pending) props;
 };
 
 static int push(struct obj_reader *o, char *key, char *val, int level) {
-  if (o->n == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 64;
-    struct pending *p = realloc(o->props, cap * sizeof(*p));
-    if (!p)
-      return -ENOMEM;
-    o->props = p;
-    o->cap = cap;
-  }
-  o->props[o->n++] = (struct pending){key, val, level};
+  struct pending *p = pm_vec_push(&o->props);
+  if (!p)
+    return -ENOMEM;
+  *p = (struct pending){key, val, level};
   return 0;
 }
 
@@ -67,7 +61,7 @@ static int read_object(pat_inventory_t *inv, struct pat_json *j,
   int r = pat_json_expect(j, '{');
   int levels = 0;
   char *at = j->p;
-  o->n = 0;
+  o->props.n = 0;
   while (r == 0 && (r = pat_json_member(j, &first, &key)) > 0) {
     if (strcmp(key, "class") == 0) {
       r = pat_json_string(j, &cls_name);
@@ -108,12 +102,12 @@ static int read_object(pat_inventory_t *inv, struct pat_json *j,
   for (int level = 0; r == 0 && level <= levels; level++) {
     if (level > 0)
       r = pat_inv_level(inv);
-    for (size_t i = 0; r == 0 && i < o->n; i++) {
-      if (o->props[i].level != level)
+    for (size_t i = 0; r == 0 && i < o->props.n; i++) {
+      if (o->props.v[i].level != level)
         continue;
-      const char *k = o->props[i].key;
+      const char *k = o->props.v[i].key;
       uint32_t id = pat_inv_intern_after(inv, prev, k, strlen(k));
-      r = pat_inv_prop_id(inv, id, o->props[i].val, false);
+      r = pat_inv_prop_id(inv, id, o->props.v[i].val, false);
       prev = id;
     }
   }
@@ -174,7 +168,7 @@ static int read_top(pat_inventory_t *inv, struct pat_json *j) {
       r = pat_json_skip(j);
     }
   }
-  free(o.props);
+  pm_vec_free(&o.props);
   if (r == 0)
     r = pat_json_end(j);
   if (r == 0 && !versioned) {

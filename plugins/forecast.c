@@ -15,6 +15,7 @@
 #include "utils/common/common.h"
 
 #include "forecast.h"
+#include "pm_vec.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -43,8 +44,7 @@ typedef struct pattern {
 
 typedef struct state {
   fc_params_t params;
-  pattern_t *patterns;
-  size_t npatterns;
+  PM_VEC(pattern_t) patterns;
   fc_set_t *set;
   fc_model_t *work; /* the read callback's */
   cdtime_t last_evict;
@@ -79,15 +79,15 @@ static void state_free(void *arg) {
   state_t *st = arg;
   if (!st)
     return;
-  for (size_t i = 0; i < st->npatterns; i++)
+  for (size_t i = 0; i < st->patterns.n; i++)
     for (int k = 0; k < N_PARTS; k++) {
-      part_t *p = &st->patterns[i].part[k];
+      part_t *p = &st->patterns.v[i].part[k];
       if (p->re)
         regfree(p->re);
       free(p->re);
       free(p->text);
     }
-  free(st->patterns);
+  pm_vec_free(&st->patterns);
   fc_set_free(st->set);
   fc_model_free(st->work);
   free(st);
@@ -125,8 +125,8 @@ static bool wanted(void *arg) {
   const value_list_t *vl = w->vl;
   const char *parts[N_PARTS] = {vl->host, vl->plugin, vl->plugin_instance,
                                 vl->type, vl->type_instance};
-  for (size_t i = 0; i < w->st->npatterns; i++) {
-    const part_t *part = w->st->patterns[i].part;
+  for (size_t i = 0; i < w->st->patterns.n; i++) {
+    const part_t *part = w->st->patterns.v[i].part;
     int k = 0;
     while (k < N_PARTS && part_matches(&part[k], parts[k]))
       k++;
@@ -316,12 +316,9 @@ static void log_series(const pattern_t *p, size_t number) {
 }
 
 static int parse_series(const oconfig_item_t *ci, state_t *st) {
-  pattern_t *p = realloc(st->patterns, (st->npatterns + 1) * sizeof(*p));
+  pattern_t *p = pm_vec_push(&st->patterns);
   if (!p)
     return -1;
-  st->patterns = p;
-  p = &st->patterns[st->npatterns++];
-  memset(p, 0, sizeof(*p));
   for (int i = 0; i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
     int k = 0;
@@ -336,7 +333,7 @@ static int parse_series(const oconfig_item_t *ci, state_t *st) {
     if (parse_part(c, &p->part[k]) != 0)
       return -1;
   }
-  log_series(p, st->npatterns);
+  log_series(p, st->patterns.n);
   return 0;
 }
 
@@ -405,7 +402,7 @@ static int fc_config(oconfig_item_t *ci) {
   }
   if (check_params(st) != 0)
     goto fail;
-  if (st->npatterns == 0) {
+  if (st->patterns.n == 0) {
     ERROR(PLUGIN " plugin: no <Series> block: nothing to forecast");
     goto fail;
   }
@@ -426,7 +423,7 @@ static int fc_config(oconfig_item_t *ci) {
   }
   INFO(PLUGIN " plugin: %zu series pattern(s), window %u, horizon %u, refit "
               "every %u, model %s, coverage %g",
-       st->npatterns, st->params.window, st->params.horizon,
+       st->patterns.n, st->params.window, st->params.horizon,
        st->params.refit_every, fc_family_name(st->params.family),
        st->params.coverage);
   return 0;

@@ -697,12 +697,12 @@ START_TEST(crm_mon_events) {
   ck_assert_int_eq(pat_pcmk_event(&c, "nfs-ip", true), 0);
   ck_assert_int_eq(pat_pcmk_event(&c, "db-vg", true), 0); /* replaces */
   ck_assert_int_eq(pat_pcmk_event(&c, "", true), -EINVAL);
-  ck_assert_uint_eq(c.nev, 3);
+  ck_assert_uint_eq(c.ev.n, 3);
   ck_assert(c.cached_only);
   bool here[3];
   pat_inventory_t *inv = pat_inventory_new();
   ck_assert_int_eq(pat_parse_crm_mon(inv, mon, strlen(mon), cib, strlen(cib),
-                                     "node1", c.ev, c.nev, here),
+                                     "node1", c.ev.v, c.ev.n, here),
                    0);
   pat_inv_finish(inv);
   /* nfs-data stopped here, db-vg (node2 for crm_mon) started here. */
@@ -720,12 +720,12 @@ START_TEST(crm_mon_events) {
    * period. */
   uint64_t now = pm_now_ns();
   pat_pcmk_settle(&c, here, now);
-  ck_assert_uint_eq(c.nev, 2);
-  ck_assert_str_eq(c.ev[0].rsc, "nfs-data");
-  ck_assert_str_eq(c.ev[1].rsc, "db-vg");
+  ck_assert_uint_eq(c.ev.n, 2);
+  ck_assert_str_eq(c.ev.v[0].rsc, "nfs-data");
+  ck_assert_str_eq(c.ev.v[1].rsc, "db-vg");
   bool still[2] = {true, false};
   pat_pcmk_settle(&c, still, now + (uint64_t)PAT_EVENT_GRACE_S * 2000000000);
-  ck_assert_uint_eq(c.nev, 0);
+  ck_assert_uint_eq(c.ev.n, 0);
   pat_pcmk_cache_free(&c);
   pat_pcmk_cache_free(NULL);
   free(mon);
