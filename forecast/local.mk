@@ -5,6 +5,8 @@ libforecast_la_SOURCES = forecast/forecast.h forecast/internal.h \
 	forecast/set.c \
 	forecast/clean.c forecast/arma.c forecast/fit.c forecast/series.c
 libforecast_la_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
+# libforecast uses common/pm_map: its programs link libpm.la (or, for the
+# plugin, its two container sources).
 libforecast_la_LIBADD = -lm -lpthread
 
 # The benchmark driver (t/bench/forecast runs it; not part of make check).
@@ -30,9 +32,9 @@ EXTRA_DIST += t/data/forecast/README.md t/data/forecast/LICENSE.NAB \
 
 # The collectd plugin: a thin shell (no config.h of ours; collectd's flags).
 collectdplugin_LTLIBRARIES += forecast.la
-# Only the growing array of common/: the rest of libpm (and libconfuse) is
-# not needed by this plugin.
-forecast_la_SOURCES = plugins/forecast.c common/pm_vec.c
+# Only the containers of common/: the rest of libpm (and libconfuse) is not
+# needed by this plugin.
+forecast_la_SOURCES = plugins/forecast.c common/pm_vec.c common/pm_map.c
 forecast_la_CPPFLAGS = -I$(top_srcdir)/forecast -I$(top_srcdir)/common \
 	$(COLLECTD_CPPFLAGS)
 forecast_la_LDFLAGS = $(PM_MODULE_FLAGS)
@@ -42,7 +44,7 @@ forecast_la_LIBADD = libforecast.la -lm
 check_PROGRAMS += t/forecast-offline
 t_forecast_offline_SOURCES = t/forecast-offline.c t/forecast-args.h
 t_forecast_offline_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
-t_forecast_offline_LDADD = libforecast.la -lm
+t_forecast_offline_LDADD = libforecast.la libpm.la -lm
 TESTS += t/forecast-collectd.sh t/forecast-config.sh t/forecast-series.sh
 EXTRA_DIST += t/forecast-collectd.sh t/forecast-config.sh t/forecast-series.sh
 
@@ -53,6 +55,6 @@ noinst_PROGRAMS += t/fuzz/fuzz_forecast
 t_fuzz_fuzz_forecast_SOURCES = t/fuzz/fuzz_forecast.c
 t_fuzz_fuzz_forecast_CPPFLAGS = -I$(top_srcdir)/forecast $(AM_CPPFLAGS)
 t_fuzz_fuzz_forecast_LDFLAGS = -fsanitize=fuzzer
-t_fuzz_fuzz_forecast_LDADD = libforecast.la -lm
+t_fuzz_fuzz_forecast_LDADD = libforecast.la libpm.la -lm
 endif
 EXTRA_DIST += t/fuzz/fuzz_forecast.c t/fuzz/corpus/fuzz_forecast

@@ -4,6 +4,8 @@
 
 #include "forecast.h"
 #include "pm.h"
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,7 +14,6 @@
 #include <string.h>
 
 struct fc_source {
-  fc_source_t *next;     /* hash chain (set lock) */
   fc_source_t *next_due; /* refit queue (queue lock) */
   fc_set_t *set;
   pthread_mutex_t lock; /* everything below */
@@ -29,8 +30,8 @@ struct fc_set {
   fc_params_t p;
   size_t user_size;
   pthread_mutex_t lock; /* the table */
-  fc_source_t **buckets;
-  size_t nbuckets, nsources, nignored, bytes;
+  pm_map_t sources;     /* key -> fc_source_t */
+  size_t nsources, nignored, bytes;
   pthread_mutex_t queue_lock;
   fc_source_t *due;
 };
@@ -41,6 +42,8 @@ static void source_free(fc_source_t *src) {
   pthread_mutex_destroy(&src->lock);
   free(src);
 }
+
+static void source_free_any(void *src) { source_free(src); }
 
 /* One block: the struct, the series pointers, the key, the user bytes. */
 static fc_source_t *source_new(fc_set_t *set, const char *key, size_t n,
@@ -79,13 +82,6 @@ fc_set_t *fc_set_new(const fc_params_t *p, size_t user_size) {
     return NULL;
   set->p = *p;
   set->user_size = (user_size + 15) / 16 * 16;
-  set->nbuckets = 256;
-  set->buckets = calloc(set->nbuckets, sizeof(*set->buckets));
-  if (!set->buckets) {
-    free(set);
-    errno = ENOMEM;
-    return NULL;
-  }
   pthread_mutex_init(&set->lock, NULL);
   pthread_mutex_init(&set->queue_lock, NULL);
   return set;
@@ -94,37 +90,10 @@ fc_set_t *fc_set_new(const fc_params_t *p, size_t user_size) {
 void fc_set_free(fc_set_t *set) {
   if (!set)
     return;
-  for (size_t b = 0; b < set->nbuckets; b++)
-    for (fc_source_t *src = set->buckets[b], *next; src; src = next) {
-      next = src->next;
-      source_free(src);
-    }
-  free(set->buckets);
+  pm_map_free(&set->sources, source_free_any);
   pthread_mutex_destroy(&set->lock);
   pthread_mutex_destroy(&set->queue_lock);
   free(set);
-}
-
-static size_t hash(const char *s, size_t nbuckets) {
-  return (size_t)(pm_hash_str(s) % nbuckets);
-}
-
-/* Doubles the buckets once there are two sources per bucket (set lock). */
-static void grow(fc_set_t *set) {
-  size_t n = 2 * set->nbuckets;
-  fc_source_t **b = calloc(n, sizeof(*b));
-  if (!b)
-    return; /* longer chains, still correct */
-  for (size_t i = 0; i < set->nbuckets; i++)
-    for (fc_source_t *src = set->buckets[i], *next; src; src = next) {
-      next = src->next;
-      size_t h = hash(src->key, n);
-      src->next = b[h];
-      b[h] = src;
-    }
-  free(set->buckets);
-  set->buckets = b;
-  set->nbuckets = n;
 }
 
 int fc_set_acquire(fc_set_t *set, const char *key, double t, double interval,
@@ -133,25 +102,23 @@ int fc_set_acquire(fc_set_t *set, const char *key, double t, double interval,
   if (n == 0 || n > FC_SOURCE_MAX)
     return -EINVAL;
   pthread_mutex_lock(&set->lock);
-  size_t h = hash(key, set->nbuckets);
-  fc_source_t *src = set->buckets[h];
-  while (src && strcmp(src->key, key) != 0)
-    src = src->next;
+  fc_source_t *src = pm_map_get(&set->sources, key);
   if (!src) {
     bool wanted = want(ctx);
-    if (!(src = source_new(set, key, n, wanted ? kinds : NULL))) {
+    if (!(src = source_new(set, key, n, wanted ? kinds : NULL)) ||
+        pm_map_set(&set->sources, key, src) < 0) {
+      if (src)
+        source_free(src);
       pthread_mutex_unlock(&set->lock);
       return -ENOMEM;
     }
-    src->next = set->buckets[h];
-    set->buckets[h] = src;
+    /* The map's copy of the key is counted with the source. */
+    src->bytes += strlen(key) + 1;
     set->bytes += src->bytes;
     if (wanted)
       set->nsources++;
     else
       set->nignored++;
-    if (set->nsources + set->nignored > 2 * set->nbuckets)
-      grow(set);
   }
   pthread_mutex_lock(&src->lock);
   pthread_mutex_unlock(&set->lock);
@@ -230,30 +197,33 @@ int fc_set_refit(fc_set_t *set, fc_model_t *m) {
 }
 
 size_t fc_set_evict(fc_set_t *set, double now) {
-  size_t removed = 0;
   double span = set->p.window > 10 ? set->p.window : 10;
+  PM_VEC(fc_source_t *) idle = {0};
   pthread_mutex_lock(&set->lock);
-  for (size_t b = 0; b < set->nbuckets; b++) {
-    fc_source_t **link = &set->buckets[b];
-    for (fc_source_t *src; (src = *link);) {
-      pthread_mutex_lock(&src->lock);
-      bool idle = !src->queued && now - src->last > span * src->interval;
-      pthread_mutex_unlock(&src->lock);
-      if (!idle) {
-        link = &src->next;
-        continue;
-      }
-      *link = src->next;
-      set->bytes -= src->bytes;
-      if (src->wanted)
-        set->nsources--;
-      else
-        set->nignored--;
-      source_free(src);
-      removed++;
-    }
+  size_t it = 0;
+  void *p;
+  while (pm_map_next(&set->sources, &it, NULL, &p)) {
+    fc_source_t *src = p;
+    pthread_mutex_lock(&src->lock);
+    bool gone = !src->queued && now - src->last > span * src->interval;
+    pthread_mutex_unlock(&src->lock);
+    fc_source_t **slot = gone ? pm_vec_push(&idle) : NULL;
+    if (slot)
+      *slot = src; /* without memory it stays until the next eviction */
+  }
+  for (size_t i = 0; i < idle.n; i++) {
+    fc_source_t *src = idle.v[i];
+    pm_map_del(&set->sources, src->key);
+    set->bytes -= src->bytes;
+    if (src->wanted)
+      set->nsources--;
+    else
+      set->nignored--;
+    source_free(src);
   }
   pthread_mutex_unlock(&set->lock);
+  size_t removed = idle.n;
+  pm_vec_free(&idle);
   return removed;
 }
 
@@ -262,6 +232,7 @@ void fc_set_stats(fc_set_t *set, size_t *ret_sources, size_t *ret_ignored,
   pthread_mutex_lock(&set->lock);
   *ret_sources = set->nsources;
   *ret_ignored = set->nignored;
-  *ret_bytes = set->bytes + sizeof(*set) + set->nbuckets * sizeof(void *);
+  *ret_bytes = set->bytes + sizeof(*set) +
+               set->sources.size * sizeof(struct pm_map_slot);
   pthread_mutex_unlock(&set->lock);
 }
