@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "pm_conf.h"
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -35,18 +37,14 @@ struct section {
 struct pm_conf {
   cfg_t *cfg;
   pm_buf_t text; /* what libconfuse parsed: comments gone, includes spliced */
-  char **files;
-  size_t nfiles;
-  struct line_src *map; /* one per line of text */
-  size_t *line_start;   /* byte offset of each line of text */
-  size_t nlines, cap_lines;
-  /* Every titled section, in text order, and a hash of (name, title) to the
-   * first one: errors are located in constant time, so parsing stays linear
-   * in the number of sections. */
-  struct section *secs;
-  size_t nsecs, cap_secs;
-  uint32_t *sec_hash; /* index + 1 into secs; 0: empty */
-  size_t sec_hash_size;
+  PM_VEC(char *) files;
+  PM_VEC(struct line_src) map; /* one per line of text */
+  size_t *line_start;          /* byte offset of each line of text */
+  /* Every titled section, in text order, and a map of (name, title) to the
+   * first one (index + 1): errors are located in constant time, so parsing
+   * stays linear in the number of sections. */
+  PM_VEC(struct section) secs;
+  pm_map_t sec_index;
 };
 
 /* The preprocessor's walk over one file. */
@@ -58,39 +56,34 @@ struct pp {
 };
 
 static int add_file(pm_conf_t *c, const char *name, unsigned *ret_idx) {
-  char **f = realloc(c->files, (c->nfiles + 1) * sizeof(*f));
-  if (!f)
+  char *copy = strdup(name);
+  char **f = copy ? pm_vec_push(&c->files) : NULL;
+  if (!f) {
+    free(copy);
     return -ENOMEM;
-  c->files = f;
-  f[c->nfiles] = strdup(name);
-  if (!f[c->nfiles])
-    return -ENOMEM;
-  *ret_idx = (unsigned)c->nfiles++;
+  }
+  *f = copy;
+  *ret_idx = (unsigned)(c->files.n - 1);
   return 0;
 }
 
 /* Ends the current output line, which came from file:line. */
 static int end_line(pm_conf_t *c, unsigned file, unsigned line) {
-  if (c->nlines == c->cap_lines) {
-    size_t cap = c->cap_lines ? c->cap_lines * 2 : 256;
-    struct line_src *m = realloc(c->map, cap * sizeof(*m));
-    if (!m)
-      return -ENOMEM;
-    c->map = m;
-    c->cap_lines = cap;
-  }
-  c->map[c->nlines++] = (struct line_src){file, line};
+  struct line_src *m = pm_vec_push(&c->map);
+  if (!m)
+    return -ENOMEM;
+  *m = (struct line_src){file, line};
   return pm_buf_putc(&c->text, '\n');
 }
 
 /* Indexes where each line of text starts, for offset <-> line lookups. */
 static int index_lines(pm_conf_t *c) {
-  c->line_start = malloc((c->nlines + 1) * sizeof(*c->line_start));
+  c->line_start = malloc((c->map.n + 1) * sizeof(*c->line_start));
   if (!c->line_start)
     return -ENOMEM;
   size_t l = 0;
   c->line_start[l++] = 0;
-  for (size_t i = 0; i < c->text.len && l < c->nlines; i++)
+  for (size_t i = 0; i < c->text.len && l < c->map.n; i++)
     if (c->text.data[i] == '\n')
       c->line_start[l++] = i + 1;
   return 0;
@@ -98,7 +91,7 @@ static int index_lines(pm_conf_t *c) {
 
 /* The line holding byte off: the last line starting at or before it. */
 static size_t line_of_offset(const pm_conf_t *c, size_t off) {
-  size_t lo = 0, hi = c->nlines;
+  size_t lo = 0, hi = c->map.n;
   if (hi == 0)
     return 0;
   while (hi - lo > 1) {
@@ -111,70 +104,50 @@ static size_t line_of_offset(const pm_conf_t *c, size_t off) {
   return lo;
 }
 
-static uint64_t sec_key(const char *name, size_t nlen, const char *title,
-                        size_t tlen) {
-  return pm_hash(name, nlen) * 31 ^ pm_hash(title, tlen);
+/* The map key of a section, "<name length>:<name><title>": one per (name,
+ * title), whatever bytes the title holds. Returns 0 or -ENOMEM. */
+static int sec_key(pm_buf_t *k, const char *name, size_t nlen,
+                   const char *title, size_t tlen) {
+  pm_buf_reset(k);
+  pm_buf_printf(k, "%zu:", nlen);
+  pm_buf_append(k, name, nlen);
+  return pm_buf_append(k, title, tlen);
 }
 
-static bool sec_is(const pm_conf_t *c, const struct section *s,
-                   const char *name, size_t nlen, const char *title,
-                   size_t tlen) {
-  const char *t = c->text.data;
-  return s->name_len == nlen && s->title_len == tlen &&
-         memcmp(t + s->name, name, nlen) == 0 &&
-         memcmp(t + s->title, title, tlen) == 0;
-}
-
-/* The first section `name title`, or NULL. */
+/* The first section `name title`, or NULL (also when memory runs out). */
 static const struct section *sec_find(const pm_conf_t *c, const char *name,
                                       const char *title) {
-  if (!c->sec_hash_size)
-    return NULL;
-  size_t nlen = strlen(name), tlen = strlen(title);
-  size_t mask = c->sec_hash_size - 1;
-  for (size_t h = sec_key(name, nlen, title, tlen) & mask; c->sec_hash[h];
-       h = (h + 1) & mask) {
-    const struct section *s = &c->secs[c->sec_hash[h] - 1];
-    if (sec_is(c, s, name, nlen, title, tlen))
-      return s;
-  }
-  return NULL;
+  pm_buf_t k = {0};
+  uintptr_t i = 0;
+  if (sec_key(&k, name, strlen(name), title, strlen(title)) == 0)
+    i = (uintptr_t)pm_map_getn(&c->sec_index, k.data, k.len);
+  pm_buf_free(&k);
+  return i ? &c->secs.v[i - 1] : NULL;
 }
 
 static int sec_add(pm_conf_t *c, const struct section *add) {
-  if (c->nsecs == c->cap_secs) {
-    size_t cap = c->cap_secs ? c->cap_secs * 2 : 64;
-    struct section *n = realloc(c->secs, cap * sizeof(*n));
-    if (!n)
-      return -ENOMEM;
-    c->secs = n;
-    c->cap_secs = cap;
-  }
-  c->secs[c->nsecs++] = *add;
+  struct section *s = pm_vec_push(&c->secs);
+  if (!s)
+    return -ENOMEM;
+  *s = *add;
   return 0;
 }
 
-static int sec_hash_all(pm_conf_t *c) {
-  size_t size = 64;
-  while (size < c->nsecs * 2)
-    size *= 2;
-  c->sec_hash = calloc(size, sizeof(*c->sec_hash));
-  if (!c->sec_hash)
-    return -ENOMEM;
-  c->sec_hash_size = size;
+static int sec_index_all(pm_conf_t *c) {
   const char *t = c->text.data;
-  for (size_t i = 0; i < c->nsecs; i++) {
-    const struct section *s = &c->secs[i];
-    size_t h = sec_key(t + s->name, s->name_len, t + s->title, s->title_len) &
-               (size - 1);
-    bool dup = false;
-    for (; c->sec_hash[h] && !dup; h = (h + 1) & (size - 1))
-      dup = sec_is(c, &c->secs[c->sec_hash[h] - 1], t + s->name, s->name_len,
-                   t + s->title, s->title_len);
-    if (!dup) /* the first one of a name and title is the one found */
-      c->sec_hash[h] = (uint32_t)i + 1;
+  pm_buf_t k = {0};
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < c->secs.n; i++) {
+    const struct section *s = &c->secs.v[i];
+    r = sec_key(&k, t + s->name, s->name_len, t + s->title, s->title_len);
+    /* the first one of a name and title is the one found */
+    if (r == 0 && !pm_map_getn(&c->sec_index, k.data, k.len) &&
+        pm_map_setn(&c->sec_index, k.data, k.len, (void *)(uintptr_t)(i + 1),
+                    NULL) < 0)
+      r = -ENOMEM;
   }
-  return 0;
+  pm_buf_free(&k);
+  return r;
 }
 
 static bool word_char(char ch) {
@@ -205,7 +178,7 @@ static int index_sections(pm_conf_t *c) {
       i = skip_string(t, len, i);
     } else if (ch == '}') {
       if (depth > 0 && --depth < 64 && opened[depth] != SIZE_MAX)
-        c->secs[opened[depth]].end = i + 1;
+        c->secs.v[opened[depth]].end = i + 1;
       i++;
     } else if (ch == '{') {
       if (depth < 64)
@@ -246,7 +219,7 @@ static int index_sections(pm_conf_t *c) {
         continue;
       }
       if (depth < 64)
-        opened[depth] = c->nsecs;
+        opened[depth] = c->secs.n;
       depth++;
       int r = sec_add(c, &s);
       if (r < 0)
@@ -256,7 +229,7 @@ static int index_sections(pm_conf_t *c) {
       i++;
     }
   }
-  return sec_hash_all(c);
+  return sec_index_all(c);
 }
 
 static int preprocess(struct pp *pp, const char *name, const char *buf,
@@ -481,7 +454,7 @@ static struct {
 } cur;
 
 static void line_text(const pm_conf_t *c, size_t line0, char *buf, size_t len) {
-  if (!c->text.data || line0 >= c->nlines) {
+  if (!c->text.data || line0 >= c->map.n) {
     buf[0] = '\0';
     return;
   }
@@ -502,16 +475,16 @@ on_error(cfg_t *cfg, const char *fmt, va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);
   size_t l = cfg && cfg->line > 0 ? (size_t)cfg->line - 1 : 0;
-  if (c->nlines == 0) {
-    pm_error_set(cur.err, c->nfiles ? c->files[0] : "", 0, NULL, "%s", msg);
+  if (c->map.n == 0) {
+    pm_error_set(cur.err, c->files.n ? c->files.v[0] : "", 0, NULL, "%s", msg);
     return;
   }
-  if (l >= c->nlines)
-    l = c->nlines - 1;
+  if (l >= c->map.n)
+    l = c->map.n - 1;
   char text[256];
   line_text(c, l, text, sizeof(text));
-  pm_error_set(cur.err, c->files[c->map[l].file], c->map[l].line, text, "%s",
-               msg);
+  pm_error_set(cur.err, c->files.v[c->map.v[l].file], c->map.v[l].line, text,
+               "%s", msg);
 }
 
 /* libconfuse accepts a section left open at the end of the file; a missing
@@ -540,14 +513,14 @@ static int check_braces(const pm_conf_t *c, pm_error_t *err) {
       depth--;
     }
   }
-  if (depth == 0 || c->nlines == 0)
+  if (depth == 0 || c->map.n == 0)
     return 0;
   size_t l = open_line[depth - 1 < 64 ? depth - 1 : 63];
-  if (l >= c->nlines)
-    l = c->nlines - 1;
+  if (l >= c->map.n)
+    l = c->map.n - 1;
   char text[256];
   line_text(c, l, text, sizeof(text));
-  pm_error_set(err, c->files[c->map[l].file], c->map[l].line, text,
+  pm_error_set(err, c->files.v[c->map.v[l].file], c->map.v[l].line, text,
                "'{' is never closed");
   return -EBADMSG;
 }
@@ -585,8 +558,8 @@ static int strip_titles(pm_conf_t *c, cfg_opt_t *opts, char **ret_text,
   size_t nopts = 0;
   while (opts[nopts].name)
     nopts++;
-  for (size_t i = 0; i < c->nsecs; i++) {
-    const struct section *s = &c->secs[i];
+  for (size_t i = 0; i < c->secs.n; i++) {
+    const struct section *s = &c->secs.v[i];
     if (!untitled_opt(c, opts, s))
       continue;
     const char *t = c->text.data + s->title;
@@ -605,8 +578,8 @@ static int strip_titles(pm_conf_t *c, cfg_opt_t *opts, char **ret_text,
   for (size_t i = 0; i < nopts; i++)
     if (untitled(&o[i]))
       o[i].flags &= ~(CFGF_TITLE | CFGF_NO_TITLE_DUPES);
-  for (size_t i = 0; i < c->nsecs; i++) {
-    const struct section *s = &c->secs[i];
+  for (size_t i = 0; i < c->secs.n; i++) {
+    const struct section *s = &c->secs.v[i];
     if (!untitled_opt(c, opts, s))
       continue;
     char title[256];
@@ -619,7 +592,7 @@ static int strip_titles(pm_conf_t *c, cfg_opt_t *opts, char **ret_text,
       size_t l = line_of_offset(c, s->start);
       char line[256];
       line_text(c, l, line, sizeof(line));
-      pm_error_set(err, c->files[c->map[l].file], c->map[l].line, line,
+      pm_error_set(err, c->files.v[c->map.v[l].file], c->map.v[l].line, line,
                    "found duplicate title '%s'", title);
       free(text);
       free(o);
@@ -639,8 +612,8 @@ static bool restore_titles(pm_conf_t *c, cfg_opt_t *opts) {
     if (!untitled(o))
       continue;
     unsigned n = cfg_size(c->cfg, o->name), k = 0;
-    for (size_t i = 0; i < c->nsecs; i++) {
-      const struct section *s = &c->secs[i];
+    for (size_t i = 0; i < c->secs.n; i++) {
+      const struct section *s = &c->secs.v[i];
       if (untitled_opt(c, opts, s) != o)
         continue;
       cfg_t *sec = k < n ? cfg_getnsec(c->cfg, o->name, k) : NULL;
@@ -748,13 +721,13 @@ cfg_t *pm_conf_cfg(const pm_conf_t *c) { return c->cfg; }
 
 static void pos_of(const pm_conf_t *c, size_t l, const char **ret_file,
                    unsigned *ret_line) {
-  if (c->nlines == 0) {
-    *ret_file = c->nfiles ? c->files[0] : "";
+  if (c->map.n == 0) {
+    *ret_file = c->files.n ? c->files.v[0] : "";
     *ret_line = 0;
     return;
   }
-  *ret_file = c->files[c->map[l].file];
-  *ret_line = c->map[l].line;
+  *ret_file = c->files.v[c->map.v[l].file];
+  *ret_line = c->map.v[l].line;
 }
 
 void pm_conf_section_pos(const pm_conf_t *c, const char *sec_name,
@@ -770,7 +743,7 @@ void pm_conf_locate(const pm_conf_t *c, const char *sec_name, const char *title,
   const struct section *s = title ? sec_find(c, sec_name, title) : NULL;
   size_t from = s ? s->start : 0, to = s ? s->end : c->text.len;
   size_t l = line_of_offset(c, from);
-  if (c->nlines && needle && *needle && to > from) {
+  if (c->map.n && needle && *needle && to > from) {
     /* Within the section only: the search costs its length, not the
      * file's. */
     const char *hit =
@@ -791,13 +764,13 @@ void pm_conf_free(pm_conf_t *c) {
     cfg_free(c->cfg);
     pthread_mutex_unlock(&parse_lock);
   }
-  for (size_t i = 0; i < c->nfiles; i++)
-    free(c->files[i]);
-  free(c->files);
-  free(c->map);
+  for (size_t i = 0; i < c->files.n; i++)
+    free(c->files.v[i]);
+  pm_vec_free(&c->files);
+  pm_vec_free(&c->map);
   free(c->line_start);
-  free(c->secs);
-  free(c->sec_hash);
+  pm_vec_free(&c->secs);
+  pm_map_free(&c->sec_index, NULL);
   pm_buf_free(&c->text);
   free(c);
 }
