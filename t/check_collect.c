@@ -5,6 +5,7 @@
 
 #include "check_expand.h"
 #include "pattern.h"
+#include "pm_map.h"
 
 #include <check.h>
 #include <errno.h>
@@ -84,6 +85,93 @@ static void put_uptime(double seconds) {
   put_file("proc/uptime", text);
 }
 
+/* collectd's types.db (TYPES_DB in the environment, else Debian's): for
+ * each type the number of data sources and whether all are DERIVE (1), all
+ * GAUGE (2) or mixed (3), stored as nds * 4 + kind. */
+static pm_map_t types_db;
+
+static void load_types_db(void) {
+  if (types_db.n)
+    return;
+  const char *path = getenv("TYPES_DB");
+  if (!path)
+    path = "/usr/share/collectd/types.db";
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "%s: %s (collectd-core installs it)", path,
+                strerror(errno));
+  char line[1024];
+  while (fgets(line, sizeof(line), f)) {
+    char name[64];
+    int off;
+    if (line[0] == '#' || sscanf(line, "%63s%n", name, &off) != 1)
+      continue;
+    uintptr_t nds = 0, kind = 0;
+    /* "ds:TYPE:min:max, ..." */
+    for (char *save = NULL, *ds = strtok_r(line + off, ",", &save); ds;
+         ds = strtok_r(NULL, ",", &save)) {
+      const char *colon = strchr(ds, ':');
+      if (!colon)
+        continue;
+      nds++;
+      kind |= strncmp(colon, ":DERIVE:", 8) == 0 ? 1 : 2;
+    }
+    ck_assert_int_ge(
+        pm_map_set(&types_db, name, (void *)(uintptr_t)(nds * 4 + kind)), 0);
+  }
+  fclose(f);
+  ck_assert_uint_gt(types_db.n, 100);
+}
+
+/* A value list the reader made must be what collectd itself would accept
+ * (its type in types.db, as many values, DERIVE for counters) and one of the
+ * types the class table lists for the entry's class: the table and the
+ * reader name the same types. */
+static void check_value_type(const pat_value_t *v) {
+  load_types_db();
+  uintptr_t t = (uintptr_t)pm_map_get(&types_db, v->type);
+  ck_assert_msg(t != 0, "type %s is not in types.db", v->type);
+  ck_assert_msg(t / 4 == v->nvalues, "type %s: %u values, types.db has %u",
+                v->type, v->nvalues, (unsigned)(t / 4));
+  ck_assert_msg((t & 3) == (v->derive ? 1u : 2u),
+                "type %s sent as %s, types.db disagrees", v->type,
+                v->derive ? "DERIVE" : "GAUGE");
+  if (!v->entry)
+    return;
+  /* A resource's data volume is read as the df and disk plugins read a
+   * mount or a disk: every group of that class counts. */
+  pat_class_t cls = v->entry->cls;
+  unsigned groups = v->entry->metrics;
+  if (strcmp(v->plugin, pat_class_plugin(cls)) != 0) {
+    ck_assert_int_eq(cls, PAT_RESOURCE);
+    cls = strcmp(v->plugin, "df") == 0 ? PAT_MOUNT : PAT_DISK;
+    ck_assert_str_eq(v->plugin, pat_class_plugin(cls));
+    groups = ~0u;
+  }
+  bool listed = false;
+  const char *const *types;
+  for (unsigned g = 0; !listed && (types = pat_group_types(cls, g)); g++)
+    for (; !listed && *types; types++)
+      listed = (groups & (1u << g)) && strcmp(*types, v->type) == 0;
+  ck_assert_msg(listed, "%s %s: type %s is not in a group asked for",
+                pat_class_name(v->entry->cls), v->entry->instance, v->type);
+}
+
+/* Every type of every group of every class is a types.db type. */
+START_TEST(class_types_are_in_types_db) {
+  load_types_db();
+  unsigned n = 0;
+  for (unsigned c = 0; c < PAT_NCLASSES; c++) {
+    const char *const *types;
+    for (unsigned g = 0; (types = pat_group_types(c, g)); g++)
+      for (; *types; types++, n++)
+        ck_assert_msg(pm_map_has(&types_db, *types),
+                      "%s/%s: %s not in types.db", pat_class_name(c),
+                      pat_group_name(c, g), *types);
+  }
+  ck_assert_uint_gt(n, 20);
+}
+END_TEST
+
 /* Collected value lists, as "plugin-inst/type-tinst=v1[:v2]". */
 struct got {
   char lines[256][160];
@@ -93,6 +181,7 @@ struct got {
 static int collect(const pat_value_t *v, void *ud) {
   struct got *g = ud;
   ck_assert_int_lt(g->n, 256);
+  check_value_type(v);
   char vals[80] = "";
   for (unsigned i = 0; i < v->nvalues; i++) {
     size_t l = strlen(vals);
@@ -723,6 +812,7 @@ int main(void) {
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, class_types_are_in_types_db);
   tcase_add_test(tc, disk_values_like_collectd);
   tcase_add_test(tc, disk_types_sent_as_collectd_does);
   tcase_add_test(tc, disk_groups_and_intervals);
