@@ -48,17 +48,29 @@ unsigned fl_classes_for_kinds(unsigned kinds) {
 
 static double mono_s(void) { return (double)pm_now_ns() / 1e9; }
 
-/* o with its defaults applied. */
+void fl_opts_defaults(fl_opts_t *o) {
+  if (!o->rescan_s)
+    o->rescan_s = FL_RESCAN_S;
+  if (!o->debounce_ms)
+    o->debounce_ms = HP_HOST_DEBOUNCE_MS;
+  if (!o->max_delay_ms)
+    o->max_delay_ms = HP_HOST_MAX_DELAY_MS;
+  if (o->first_tick <= 0)
+    o->first_tick = o->interval;
+}
+
+void fl_opts_clear(fl_opts_t *o) {
+  const char **s[] = {&o->patterns, &o->entries_file, &o->socket,
+                      &o->socket_group, &o->node};
+  for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+    free((char *)*s[i]);
+    *s[i] = NULL;
+  }
+}
+
 static fl_opts_t with_defaults(const fl_opts_t *o) {
   fl_opts_t d = *o;
-  if (!d.rescan_s)
-    d.rescan_s = FL_RESCAN_S;
-  if (!d.debounce_ms)
-    d.debounce_ms = HP_HOST_DEBOUNCE_MS;
-  if (!d.max_delay_ms)
-    d.max_delay_ms = HP_HOST_MAX_DELAY_MS;
-  if (d.first_tick <= 0)
-    d.first_tick = d.interval;
+  fl_opts_defaults(&d);
   return d;
 }
 

@@ -43,6 +43,15 @@ typedef struct fl_opts {
 
 typedef struct fl fl_t;
 
+/* Fills the fields of o left 0 with their defaults (FL_RESCAN_S,
+ * HP_HOST_DEBOUNCE_MS, HP_HOST_MAX_DELAY_MS, first_tick = interval): for a
+ * host that checks its own options against them. */
+void fl_opts_defaults(fl_opts_t *o);
+
+/* Frees the strings of o, for a host whose configuration step strdup'd
+ * them into its own fl_opts_t, and leaves them NULL. */
+void fl_opts_clear(fl_opts_t *o);
+
 /* Checks o as fl_new would, opening nothing: for a host's configuration
  * step, so that `collectd -t` or gmond's start reports a mistake. 0, or
  * -EINVAL (or -ENOENT for an unknown group) with the reason in why. */

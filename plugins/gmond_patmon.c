@@ -17,15 +17,16 @@
  * leaves gmond; an entry that goes away has its metrics re-announced with
  * dmax 1, so gmond's next cleanup drops them. See README "The gmond module".
  *
- * A shell: the pattern library lists, expands, reads and names; the hotplug
- * library says when to look again; the forecast library forecasts. All of
- * that runs on the module's thread: gmond's main loop only reads counters. */
+ * A shell: the follower (follow/) watches for events and keeps the pattern
+ * monitor current; the pattern library reads and names; the forecast
+ * library forecasts. All of that runs on the module's thread: gmond's main
+ * loop only reads counters. */
 #include "config.h"
 
+#include "follow/follow.h"
 #include "forecast.h"
 #include "hotplug/hotplug.h"
 #include "pattern.h"
-#include "plugins/relist.h"
 
 #include <ganglia.h>
 #include <gm_metric.h>
@@ -48,18 +49,17 @@
 
 struct instance {
   /* params */
-  char *patterns, *entries_file, *socket, *socket_group, *node;
-  int interval, dmax, rescan_s, debounce_ms, max_delay_ms;
+  fl_opts_t fo; /* its strings are the instance's; "" entries file: none */
+  int interval, dmax;
   char *forecast;  /* globs over metric names, blank-separated */
   char **fc_globs; /* split once: NULL-ended, into fc_glob_buf */
   char *fc_glob_buf;
   fc_params_t fc;
   /* the libraries */
-  pat_monitor_t *mon;
+  fl_t *follow;
+  pat_monitor_t *mon; /* the follower's */
   pat_reader_t *reader;
   pat_gmond_t *conv;
-  hp_watch_t *watch;
-  hp_drops_t drops; /* the worker's */
   fc_set_t *fcs;
   fc_model_t *fcm;
   /* where metrics go: sockets to gmond's own udp_send_channels, in a pool
@@ -337,79 +337,47 @@ static int tombstone(const char *name, void *ud) {
   return 0;
 }
 
-/* Re-expands; retires the metrics of entries that went away. Returns true
- * when the entries changed: a read then starts new entries at once and
- * makes the reader forget those that went (one may come back under its
- * name before the next regular read). */
-static bool refresh(struct instance *p, unsigned classes) {
-  pat_refresh_t info;
-  int r = pat_monitor_refresh(p->mon, classes, &info);
-  if (classes) {
-    __atomic_add_fetch(&p->expansions, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&p->expansion_us, (uint64_t)(info.scan_ms * 1000),
-                     __ATOMIC_RELAXED);
-  }
-  if (r < 0) {
-    err_msg(MODULE ": looking again failed: %s; keeping the last entries",
-            strerror(-r));
-    return false;
-  }
-  char msg[1200];
-  if (info.reload_error < 0)
-    err_msg(MODULE ": %s; keeping the last good patterns",
-            pm_error_str(&info.err, msg, sizeof(msg)));
-  if (info.match_errors)
-    err_msg(MODULE ": %s (%u value%s in this expansion)",
-            pm_error_str(&info.match_err, msg, sizeof(msg)), info.match_errors,
-            info.match_errors == 1 ? "" : "s");
-  if (info.write_error < 0)
-    err_msg(MODULE ": %s: cannot write: %s; monitoring goes on, the file is "
-                   "written again once it can be",
-            p->entries_file, strerror(-info.write_error));
-  if (info.written_again)
-    err_msg(MODULE ": %s written again", p->entries_file);
-  if (info.reloaded)
-    err_msg(MODULE ": pattern file reloaded");
-  __atomic_store_n(&p->entries, (uint32_t)info.entries, __ATOMIC_RELAXED);
-  if (!info.changed)
-    return false;
-  err_msg(MODULE ": %zu entries (%zu new, %zu gone) in %.1f ms", info.entries,
-          info.added, info.gone, info.scan_ms);
-  if (info.gone) {
-    struct cycle c;
-    pat_entries_t *e = pat_monitor_entries(p->mon);
-    if (cycle_begin(p, now_s(), false, &c)) {
-      if (pat_gmond_retire(p->conv, e, tombstone, &c) < 0)
-        err_msg(MODULE ": out of memory retiring metrics");
-      cycle_end(&c);
-    }
-    pat_entries_free(e);
-  }
-  return true;
+static void log_line(enum fl_level level, const char *line, void *ud) {
+  (void)level;
+  (void)ud;
+  err_msg(MODULE ": %s", line);
 }
 
-/* Expansion, reads and sends all happen here: after events (coalesced by
- * the hotplug library), every interval (processes are listed again, the
- * pattern file checked), and every rescan_interval for everything. A new
- * entry is read at once and again a second later, so it shows in gmond
- * with rates within about a second of its event. */
+/* Announces the metrics of entries that went away with dmax 1. */
+static void retire_gone(struct instance *p) {
+  struct cycle c;
+  pat_entries_t *e = pat_monitor_entries(p->mon);
+  if (cycle_begin(p, now_s(), false, &c)) {
+    if (pat_gmond_retire(p->conv, e, tombstone, &c) < 0)
+      err_msg(MODULE ": out of memory retiring metrics");
+    cycle_end(&c);
+  }
+  pat_entries_free(e);
+}
+
+/* The follower's counters, where gmond's main loop reads them. */
+static void publish_stats(struct instance *p, const fl_step_t *s) {
+  fl_stats_t st;
+  fl_stats(p->follow, &st);
+  __atomic_store_n(&p->expansions, (uint32_t)st.expansions, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->events, (uint32_t)st.events, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->dropped, (uint32_t)st.dropped, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->expansion_us, st.last_us, __ATOMIC_RELAXED);
+  if (s->refreshed && s->rc == 0)
+    __atomic_store_n(&p->entries, (uint32_t)s->info.entries, __ATOMIC_RELAXED);
+}
+
+/* Reads and sends happen here, when the follower says (events coalesced
+ * by the hotplug library; each interval, on a grid; every rescan_interval)
+ * and whenever the entries changed. A new entry is read at once and again
+ * a second later, so it shows in gmond with rates within about a second of
+ * its event; an entry that went away has its metrics retired. */
 static void *worker(void *arg) {
   struct instance *p = arg;
-  hp_batch_t *b = malloc(sizeof(*b)); /* ~16 KiB: not on the stack */
-  double now = now_s();
-  /* gmond binds its udp_recv_channels after the modules' init: the first
-   * read (whose metadata this gmond must hear) waits a moment. */
-  double next_grid = now + QUICK_READ_S, next_full = now + p->rescan_s,
-         next_quick = 0;
-  if (!b)
-    return NULL;
+  double next_quick = 0;
   while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-    now = now_s();
-    double wake = next_grid < next_full ? next_grid : next_full;
-    if (next_quick > 0 && next_quick < wake)
-      wake = next_quick;
-    int timeout = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
-    int r = hp_watch_next(p->watch, timeout, b);
+    fl_step_t s;
+    int r = fl_next(p->follow, next_quick, &s);
     if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
       break;
     if (r < 0) {
@@ -417,41 +385,21 @@ static void *worker(void *arg) {
       sleep(1);
       continue;
     }
-    unsigned classes = 0;
-    if (r == HP_NEXT_BATCH) {
-      __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
-      __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
-      pm_relist_resources(p->mon, b);
-      classes = pm_relist_classes(b->kinds);
-    }
-    char line[512];
-    if (hp_drops_report(&p->drops, r == HP_NEXT_BATCH ? b : NULL, pm_now_ns(),
-                        line, sizeof(line)))
-      err_msg(MODULE ": event socket: %s", line);
-    now = now_s();
-    if (now >= next_full) {
-      classes = PAT_ALL_CLASSES;
-      next_full = now + p->rescan_s;
-    }
-    bool on_grid = now >= next_grid;
-    if (on_grid) {
-      classes |= 1u << PAT_PROCESS; /* processes come and go unannounced */
-      while (next_grid <= now)
-        next_grid += p->interval;
-    }
-    bool changed = false;
-    if (r == HP_NEXT_BATCH || classes)
-      changed = refresh(p, classes & pat_monitor_classes(p->mon));
+    fl_step_lines(p->follow, &s, log_line, p);
+    publish_stats(p, &s);
+    bool changed = s.refreshed && s.rc == 0 && s.info.changed;
+    if (changed && s.info.gone)
+      retire_gone(p);
+    double now = now_s();
     bool quick = next_quick > 0 && now >= next_quick;
-    if (on_grid || changed || quick) {
-      bool primed = read_cycle(p, now_s(), on_grid);
+    if (s.tick || changed || quick) {
+      bool primed = read_cycle(p, now_s(), s.tick);
       if (primed)
         next_quick = now_s() + QUICK_READ_S;
-      else if (quick || on_grid)
+      else if (quick || s.tick)
         next_quick = 0;
     }
   }
-  free(b);
   return NULL;
 }
 
@@ -474,22 +422,17 @@ static void instance_free(struct instance *p) {
     return;
   if (p->started) {
     __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-    hp_watch_wake(p->watch);
+    fl_wake(p->follow);
     pthread_join(p->worker, NULL);
   }
-  hp_watch_free(p->watch);
+  fl_free(p->follow);
   pat_reader_free(p->reader);
   pat_gmond_free(p->conv);
-  pat_monitor_free(p->mon);
   fc_model_free(p->fcm);
   fc_set_free(p->fcs);
   if (p->pool)
     apr_pool_destroy(p->pool); /* closes the send sockets */
-  free(p->patterns);
-  free(p->entries_file);
-  free(p->socket);
-  free(p->socket_group);
-  free(p->node);
+  fl_opts_clear(&p->fo);
   free(p->forecast);
   free(p->fc_globs);
   free(p->fc_glob_buf);
@@ -504,19 +447,21 @@ static const struct {
   size_t offset;
   double min, max;
 } options[] = {
-    {"patterns", OPT_STRING, offsetof(struct instance, patterns), 0, 0},
-    {"entries_file", OPT_STRING, offsetof(struct instance, entries_file), 0, 0},
-    {"event_socket", OPT_STRING, offsetof(struct instance, socket), 0, 0},
-    {"event_socket_group", OPT_STRING, offsetof(struct instance, socket_group),
-     0, 0},
-    {"node", OPT_STRING, offsetof(struct instance, node), 0, 0},
+    {"patterns", OPT_STRING, offsetof(struct instance, fo.patterns), 0, 0},
+    {"entries_file", OPT_STRING, offsetof(struct instance, fo.entries_file), 0,
+     0},
+    {"event_socket", OPT_STRING, offsetof(struct instance, fo.socket), 0, 0},
+    {"event_socket_group", OPT_STRING,
+     offsetof(struct instance, fo.socket_group), 0, 0},
+    {"node", OPT_STRING, offsetof(struct instance, fo.node), 0, 0},
     {"interval", OPT_INT, offsetof(struct instance, interval), 1, 3600},
     {"dmax", OPT_INT, offsetof(struct instance, dmax), 0, 86400},
-    {"rescan_interval", OPT_INT, offsetof(struct instance, rescan_s), 1, 86400},
-    {"event_debounce", OPT_INT, offsetof(struct instance, debounce_ms), 1,
-     60000},
-    {"event_max_delay", OPT_INT, offsetof(struct instance, max_delay_ms), 1,
-     600000},
+    {"rescan_interval", OPT_INT, offsetof(struct instance, fo.rescan_s), 1,
+     FL_RESCAN_MAX_S},
+    {"event_debounce", OPT_INT, offsetof(struct instance, fo.debounce_ms), 1,
+     FL_DEBOUNCE_MAX_MS},
+    {"event_max_delay", OPT_INT, offsetof(struct instance, fo.max_delay_ms), 1,
+     FL_MAX_DELAY_MAX_MS},
     {"forecast", OPT_STRING, offsetof(struct instance, forecast), 0, 0},
     {"forecast_window", OPT_UINT, offsetof(struct instance, fc.window), 1,
      FC_WINDOW_MAX},
@@ -568,12 +513,20 @@ static int set_option(struct instance *p, const char *name, const char *val) {
   return -1;
 }
 
+static fl_opts_t follow_opts(const struct instance *p) {
+  fl_opts_t fo = p->fo;
+  if (fo.entries_file && !fo.entries_file[0])
+    fo.entries_file = NULL;
+  fo.interval = p->interval;
+  /* gmond binds its udp_recv_channels after the modules' init: the first
+   * read (whose metadata this gmond must hear) waits a moment. */
+  fo.first_tick = QUICK_READ_S;
+  return fo;
+}
+
 /* Reads the module's params and what it needs of gmond's own config. */
 static int configure(struct instance *p) {
   p->interval = 10;
-  p->rescan_s = 300;
-  p->debounce_ms = HP_HOST_DEBOUNCE_MS;
-  p->max_delay_ms = HP_HOST_MAX_DELAY_MS;
   fc_params_default(&p->fc);
   apr_array_header_t *list = patmon_module.module_params_list;
   for (int i = 0; list && i < list->nelts; i++) {
@@ -585,21 +538,21 @@ static int configure(struct instance *p) {
     char **field;
     const char *value;
   } defaults[] = {
-      {&p->patterns, PM_PATTERN_FILE},
-      {&p->entries_file, "/var/lib/ganglia/patmon/entries.json"},
+      {(char **)&p->fo.patterns, PM_PATTERN_FILE},
+      {(char **)&p->fo.entries_file, "/var/lib/ganglia/patmon/entries.json"},
       {&p->forecast, "load_one cpu_idle"},
   };
   for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
     if (!*defaults[i].field &&
         !(*defaults[i].field = strdup(defaults[i].value)))
       return -1;
-  if (p->socket && !p->socket[0]) { /* "": none, as for entries_file */
-    free(p->socket);
-    p->socket = NULL;
+  if (p->fo.socket && !p->fo.socket[0]) { /* "": none, as for entries_file */
+    free((char *)p->fo.socket);
+    p->fo.socket = NULL;
   }
-  if (p->socket && p->socket[0] != '/') {
+  if (p->fo.socket && p->fo.socket[0] != '/') {
     err_msg(MODULE ": param event_socket \"%s\": must be an absolute path",
-            p->socket);
+            p->fo.socket);
     return -1;
   }
   if (p->dmax > 0 && p->dmax < 2 * p->interval) {
@@ -608,10 +561,12 @@ static int configure(struct instance *p) {
             p->dmax, 2 * p->interval);
     return -1;
   }
-  if (p->max_delay_ms < p->debounce_ms) {
+  fl_opts_t fo = follow_opts(p);
+  fl_opts_defaults(&fo);
+  if (fo.max_delay_ms < fo.debounce_ms) {
     err_msg(MODULE ": param event_max_delay %d is shorter than "
                    "event_debounce %d",
-            p->max_delay_ms, p->debounce_ms);
+            fo.max_delay_ms, fo.debounce_ms);
     return -1;
   }
   if (split_globs(p) < 0)
@@ -630,13 +585,13 @@ static int configure(struct instance *p) {
  * directory, when the module made it, goes to gmond's user. */
 static void give_entries_dir(const struct instance *p, bool existed) {
   cfg_t *globals = cfg_getsec(patmon_module.config_file, "globals");
-  if (existed || !p->entries_file[0] || !globals ||
+  if (existed || !p->fo.entries_file[0] || !globals ||
       !cfg_getbool(globals, "setuid"))
     return;
   const char *user = cfg_getstr(globals, "user");
   struct passwd *pw = user ? getpwnam(user) : NULL;
   char dir[4096];
-  snprintf(dir, sizeof(dir), "%s", p->entries_file);
+  snprintf(dir, sizeof(dir), "%s", p->fo.entries_file);
   char *slash = strrchr(dir, '/');
   if (!pw || !slash)
     return;
@@ -710,15 +665,18 @@ static int init(apr_pool_t *pool) {
     goto fail;
   pm_error_t err = {0};
   char msg[1200], why[HP_WHY_MAX];
-  bool existed = !p->entries_file[0] || dir_exists(p->entries_file);
-  pat_monitor_opts_t mo = {.patterns = p->patterns,
-                           .entries_file =
-                               p->entries_file[0] ? p->entries_file : NULL,
-                           .scan = {.node = p->node}};
-  if (pat_monitor_new(&mo, &p->mon, &err) < 0) {
+  bool existed = !p->fo.entries_file[0] || dir_exists(p->fo.entries_file);
+  fl_opts_t fo = follow_opts(p);
+  int r = fl_new(&fo, &p->follow, why, sizeof(why));
+  if (r < 0) {
+    err_msg(MODULE ": cannot watch for events: %s", why);
+    goto fail;
+  }
+  if (fl_start(p->follow, &err) < 0) {
     err_msg(MODULE ": %s", pm_error_str(&err, msg, sizeof(msg)));
     goto fail;
   }
+  p->mon = fl_monitor(p->follow);
   give_entries_dir(p, existed);
   pat_read_opts_t ro = {.interval = p->interval, .quick_second = true};
   if (pat_reader_new(&ro, &p->reader) < 0 ||
@@ -727,18 +685,6 @@ static int init(apr_pool_t *pool) {
   if (has_globs(p) && (!(p->fcs = fc_set_new(&p->fc, sizeof(double))) ||
                        !(p->fcm = fc_model_new(&p->fc))))
     goto fail;
-  hp_config_t hc = {.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
-                               (p->socket ? HP_SRC_SOCKET : 0),
-                    .socket_path = p->socket,
-                    .socket_group = p->socket_group,
-                    .debounce_ms = p->debounce_ms,
-                    .max_delay_ms = p->max_delay_ms};
-  hp_drops_init(&p->drops, 0);
-  int r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
-  if (r < 0) {
-    err_msg(MODULE ": cannot watch for events: %s", why);
-    goto fail;
-  }
   /* libganglia initializes APR on its first pool: let that happen here,
    * on gmond's thread, rather than on the module's. */
   Ganglia_pool first = Ganglia_pool_create(NULL);
@@ -769,10 +715,8 @@ static int init(apr_pool_t *pool) {
   }
   p->started = true;
   the = p;
-  err_msg(MODULE ": %u entries from %s; %s events%s%s; forecasts of \"%s\"",
-          p->entries, p->patterns, hp_watch_udev_kind(p->watch),
-          p->socket ? ", socket " : "", p->socket ? p->socket : "",
-          p->fcs ? p->forecast : "");
+  fl_describe(p->follow, msg, sizeof(msg));
+  err_msg(MODULE ": %s; forecasts of \"%s\"", msg, p->fcs ? p->forecast : "");
   return 0;
 fail:
   instance_free(p);

@@ -10,39 +10,36 @@
  *     Node           "node1"
  *   </Plugin>
  *
- * A shell: the pattern library lists, expands and reads; the hotplug library
- * says when to look again. Expansion runs on a thread of its own; the read
- * callback only reads the current entry set. See collectd-patmon(5). */
+ * A shell: the follower (follow/) watches for events and keeps the pattern
+ * monitor current; the pattern library reads. The follower runs on a thread
+ * of its own; the read callback only reads the current entry set. See
+ * collectd-patmon(5). */
 #include "collectd.h"
 #include "plugin.h"
 #include "utils/common/common.h"
 
+#include "follow/follow.h"
 #include "hotplug/hotplug.h"
 #include "pattern.h"
-#include "plugins/relist.h"
 
 #define PLUGIN "pattern"
 
 struct instance {
-  char *patterns, *entries_file, *socket, *socket_group, *node;
-  int rescan_s, debounce_ms, max_delay_ms;
-  cdtime_t interval;  /* of the read callback: a divisor of every interval */
-  cdtime_t global;    /* collectd's own interval, for entries without one */
-  pat_monitor_t *mon; /* made by the worker; published with release */
+  fl_opts_t fo;      /* its strings are the instance's */
+  cdtime_t interval; /* of the read callback: a divisor of every interval */
+  cdtime_t global;   /* collectd's own interval, for entries without one */
+  fl_t *follow;
+  pat_monitor_t *mon; /* the follower's, once it expanded: published with
+                         release */
   pat_reader_t *reader;
   /* The reader and the meta data cache: the read callback reads on
    * schedule, the worker reads new entries at once. */
   pthread_mutex_t read_lock;
-  hp_watch_t *watch;
-  hp_drops_t drops; /* the worker's */
   pthread_t worker;
   bool started, stop; /* stop: atomic */
   /* the entry whose meta data was made last, reused for its value lists */
   const pat_entry_t *meta_entry;
   meta_data_t *meta;
-  /* the plugin's own activity, written by the worker (atomics) */
-  uint64_t expansions, events, dropped;
-  uint64_t last_us;
 };
 
 /* Readings and timers use the monotonic clock: a step of the wall clock
@@ -55,42 +52,25 @@ static void instance_free(void *arg) {
     return;
   if (p->started) {
     __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-    hp_watch_wake(p->watch);
+    fl_wake(p->follow);
     pthread_join(p->worker, NULL);
   }
-  hp_watch_free(p->watch);
+  fl_free(p->follow);
   pat_reader_free(p->reader);
-  pat_monitor_free(p->mon);
   meta_data_destroy(p->meta);
   pthread_mutex_destroy(&p->read_lock);
-  free(p->patterns);
-  free(p->entries_file);
-  free(p->socket);
-  free(p->socket_group);
-  free(p->node);
+  fl_opts_clear(&p->fo);
   free(p);
 }
 
-static void log_refresh(const struct instance *p, const pat_refresh_t *info) {
-  char msg[1200];
-  if (info->reload_error < 0)
-    ERROR(PLUGIN " plugin: %s; keeping the last good patterns",
-          pm_error_str(&info->err, msg, sizeof(msg)));
-  if (info->match_errors)
-    ERROR(PLUGIN " plugin: %s (%u value%s in this expansion)",
-          pm_error_str(&info->match_err, msg, sizeof(msg)), info->match_errors,
-          info->match_errors == 1 ? "" : "s");
-  if (info->write_error < 0)
-    ERROR(PLUGIN " plugin: %s: cannot write: %s; monitoring goes on, the "
-                 "file is written again once it can be",
-          p->entries_file, STRERROR(-info->write_error));
-  if (info->written_again)
-    INFO(PLUGIN " plugin: %s written again", p->entries_file);
-  if (info->reloaded)
-    INFO(PLUGIN " plugin: pattern file reloaded");
-  if (info->gone || info->added)
-    INFO(PLUGIN " plugin: %zu entries (%zu new, %zu gone) in %.1f ms",
-         info->entries, info->added, info->gone, info->scan_ms);
+static void log_line(enum fl_level level, const char *line, void *ud) {
+  (void)ud;
+  if (level == FL_ERROR)
+    ERROR(PLUGIN " plugin: %s", line);
+  else if (level == FL_WARNING)
+    WARNING(PLUGIN " plugin: %s", line);
+  else
+    INFO(PLUGIN " plugin: %s", line);
 }
 
 /* A reload may ask for intervals the read callback, registered at start,
@@ -121,28 +101,6 @@ static void read_new(struct instance *p) {
     ERROR(PLUGIN " plugin: reading new entries failed: %s", STRERROR(-r));
 }
 
-static void refresh(struct instance *p, unsigned classes) {
-  pat_refresh_t info;
-  int r = pat_monitor_refresh(p->mon, classes, &info);
-  if (r == 0 && info.added)
-    read_new(p);
-  if (r == 0 && info.reloaded)
-    check_intervals(p);
-  if (classes) {
-    __atomic_add_fetch(&p->expansions, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&p->last_us, (uint64_t)(info.scan_ms * 1000),
-                     __ATOMIC_RELAXED);
-  }
-  if (r < 0)
-    ERROR(PLUGIN " plugin: looking again failed: %s; keeping the last entries",
-          STRERROR(-r));
-  else
-    log_refresh(p, &info);
-}
-
-/* Expansion happens here, never on collectd's read or write threads:
- * after events (coalesced by the hotplug library), every interval for
- * processes, and every RescanInterval for everything. */
 static bool stopping(struct instance *p) {
   return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
 }
@@ -151,51 +109,34 @@ static bool stopping(struct instance *p) {
  * here, not on a read thread. Until the pattern file works it is retried
  * every interval; each distinct error is logged once. */
 static bool first_expansion(struct instance *p) {
-  pat_monitor_opts_t mo = {.patterns = p->patterns,
-                           .entries_file = p->entries_file,
-                           .scan = {.node = p->node}};
   char msg[1200], last[1200] = "";
   while (!stopping(p)) {
     pm_error_t err = {0};
-    pat_monitor_t *m = NULL;
-    if (pat_monitor_new(&mo, &m, &err) == 0) {
-      __atomic_store_n(&p->mon, m, __ATOMIC_RELEASE);
-      pat_entries_t *e = pat_monitor_entries(m);
-      INFO(PLUGIN " plugin: %zu entries from %s; %s events%s%s",
-           pat_entries_count(e), p->patterns, hp_watch_udev_kind(p->watch),
-           p->socket ? ", socket " : "", p->socket ? p->socket : "");
-      pat_entries_free(e);
+    if (fl_start(p->follow, &err) == 0) {
+      __atomic_store_n(&p->mon, fl_monitor(p->follow), __ATOMIC_RELEASE);
+      fl_describe(p->follow, msg, sizeof(msg));
+      INFO(PLUGIN " plugin: %s", msg);
       return true;
     }
     pm_error_str(&err, msg, sizeof(msg));
     if (strcmp(msg, last) != 0)
       ERROR(PLUGIN " plugin: %s; trying again every interval", msg);
     snprintf(last, sizeof(last), "%s", msg);
-    hp_batch_t b;
-    hp_watch_next(p->watch, (int)CDTIME_T_TO_MS(p->global), &b);
+    fl_idle(p->follow, (int)CDTIME_T_TO_MS(p->global));
   }
   return false;
 }
 
+/* Expansion happens here, never on collectd's read or write threads: the
+ * follower says when (events, every interval for processes, every
+ * RescanInterval for everything). New entries are read at once. */
 static void *worker(void *arg) {
   struct instance *p = arg;
-  hp_batch_t *b = malloc(sizeof(*b)); /* ~16 KiB: not on the stack */
-  double interval = CDTIME_T_TO_DOUBLE(p->global);
-  if (!b) {
-    ERROR(PLUGIN " plugin: out of memory: not following events");
+  if (!first_expansion(p))
     return NULL;
-  }
-  if (!first_expansion(p)) {
-    free(b);
-    return NULL;
-  }
-  double now = mono_s();
-  double next_full = now + p->rescan_s, next_quick = now + interval;
   while (!stopping(p)) {
-    now = mono_s();
-    double wake = next_quick < next_full ? next_quick : next_full;
-    int timeout = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
-    int r = hp_watch_next(p->watch, timeout, b);
+    fl_step_t s;
+    int r = fl_next(p->follow, 0, &s);
     if (stopping(p))
       break;
     if (r < 0) {
@@ -203,42 +144,19 @@ static void *worker(void *arg) {
       sleep(1);
       continue;
     }
-    unsigned classes = 0;
-    if (r == HP_NEXT_BATCH) {
-      __atomic_add_fetch(&p->events, b->events, __ATOMIC_RELAXED);
-      __atomic_add_fetch(&p->dropped, b->dropped, __ATOMIC_RELAXED);
-      pm_relist_resources(p->mon, b);
-      classes = pm_relist_classes(b->kinds);
-    }
-    char line[512];
-    if (hp_drops_report(&p->drops, r == HP_NEXT_BATCH ? b : NULL, pm_now_ns(),
-                        line, sizeof(line)))
-      WARNING(PLUGIN " plugin: event socket: %s", line);
-    now = mono_s();
-    if (now >= next_full) {
-      classes = PAT_ALL_CLASSES;
-      next_full = now + p->rescan_s;
-    }
-    if (now >= next_quick) {
-      /* Processes come and go without events: a /proc scan is cheap. The
-       * pattern file is checked too. */
-      classes |= 1u << PAT_PROCESS;
-      next_quick = now + interval;
-    }
-    if (r == HP_NEXT_BATCH || classes)
-      refresh(p, classes & pat_monitor_classes(p->mon));
+    if (s.refreshed && s.rc == 0 && s.info.added)
+      read_new(p);
+    if (s.refreshed && s.rc == 0 && s.info.reloaded)
+      check_intervals(p);
+    fl_step_lines(p->follow, &s, log_line, p);
   }
-  free(b);
   return NULL;
 }
 
-static hp_config_t watch_config(const struct instance *p) {
-  return (hp_config_t){.sources = HP_SRC_UDEV | HP_SRC_MOUNTS |
-                                  (p->socket ? HP_SRC_SOCKET : 0),
-                       .socket_path = p->socket,
-                       .socket_group = p->socket_group,
-                       .debounce_ms = p->debounce_ms,
-                       .max_delay_ms = p->max_delay_ms};
+static fl_opts_t follow_opts(const struct instance *p) {
+  fl_opts_t fo = p->fo;
+  fo.interval = CDTIME_T_TO_DOUBLE(p->global);
+  return fo;
 }
 
 /* Starts in the first read, after collectd has daemonized: threads made
@@ -248,13 +166,12 @@ static int start(struct instance *p) {
   char why[HP_WHY_MAX];
   pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global),
                         .sparse = true};
-  hp_config_t hc = watch_config(p);
-  hp_drops_init(&p->drops, 0);
+  fl_opts_t fo = follow_opts(p);
   if (pat_reader_new(&ro, &p->reader) < 0) {
     ERROR(PLUGIN " plugin: out of memory");
     return -1;
   }
-  int r = hp_watch_new(&hc, &p->watch, why, sizeof(why));
+  int r = fl_new(&fo, &p->follow, why, sizeof(why));
   if (r < 0) {
     ERROR(PLUGIN " plugin: cannot watch for events: %s", why);
     goto fail;
@@ -267,9 +184,9 @@ static int start(struct instance *p) {
   p->started = true;
   return 0;
 fail:
-  hp_watch_free(p->watch);
+  fl_free(p->follow);
   pat_reader_free(p->reader);
-  p->watch = NULL;
+  p->follow = NULL;
   p->reader = NULL;
   return -1;
 }
@@ -309,6 +226,8 @@ static int dispatch(const pat_value_t *v, void *ud) {
  * pattern/operations-{expansions,events,dropped_events} and
  * pattern/duration-expansion (the last one, seconds). */
 static void dispatch_self(struct instance *p, const pat_entries_t *e) {
+  fl_stats_t st;
+  fl_stats(p->follow, &st);
   static const struct {
     const char *type, *tinst;
     bool derive;
@@ -317,11 +236,9 @@ static void dispatch_self(struct instance *p, const pat_entries_t *e) {
               {"operations", "events", true},
               {"operations", "dropped_events", true},
               {"duration", "expansion", false}};
-  double v[] = {(double)pat_entries_count(e),
-                (double)__atomic_load_n(&p->expansions, __ATOMIC_RELAXED),
-                (double)__atomic_load_n(&p->events, __ATOMIC_RELAXED),
-                (double)__atomic_load_n(&p->dropped, __ATOMIC_RELAXED),
-                (double)__atomic_load_n(&p->last_us, __ATOMIC_RELAXED) / 1e6};
+  double v[] = {(double)pat_entries_count(e), (double)st.expansions,
+                (double)st.events, (double)st.dropped,
+                (double)st.last_us / 1e6};
   for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
     value_t value;
     value_list_t vl = VALUE_LIST_INIT;
@@ -373,17 +290,19 @@ static const struct {
   size_t offset;
   int min, max;
 } options[] = {
-    {"PatternFile", OPT_STRING, offsetof(struct instance, patterns), 0, 0},
-    {"EntriesFile", OPT_STRING, offsetof(struct instance, entries_file), 0, 0},
-    {"EventSocket", OPT_STRING, offsetof(struct instance, socket), 0, 0},
-    {"EventSocketGroup", OPT_STRING, offsetof(struct instance, socket_group), 0,
+    {"PatternFile", OPT_STRING, offsetof(struct instance, fo.patterns), 0, 0},
+    {"EntriesFile", OPT_STRING, offsetof(struct instance, fo.entries_file), 0,
      0},
-    {"Node", OPT_STRING, offsetof(struct instance, node), 0, 0},
-    {"RescanInterval", OPT_INT, offsetof(struct instance, rescan_s), 1, 86400},
-    {"EventDebounce", OPT_INT, offsetof(struct instance, debounce_ms), 1,
-     60000},
-    {"EventMaxDelay", OPT_INT, offsetof(struct instance, max_delay_ms), 1,
-     600000},
+    {"EventSocket", OPT_STRING, offsetof(struct instance, fo.socket), 0, 0},
+    {"EventSocketGroup", OPT_STRING, offsetof(struct instance, fo.socket_group),
+     0, 0},
+    {"Node", OPT_STRING, offsetof(struct instance, fo.node), 0, 0},
+    {"RescanInterval", OPT_INT, offsetof(struct instance, fo.rescan_s), 1,
+     FL_RESCAN_MAX_S},
+    {"EventDebounce", OPT_INT, offsetof(struct instance, fo.debounce_ms), 1,
+     FL_DEBOUNCE_MAX_MS},
+    {"EventMaxDelay", OPT_INT, offsetof(struct instance, fo.max_delay_ms), 1,
+     FL_MAX_DELAY_MAX_MS},
 };
 
 static int set_option(struct instance *p, oconfig_item_t *ci) {
@@ -420,45 +339,43 @@ static int pattern_config(oconfig_item_t *ci) {
   if (!p)
     return -1;
   pthread_mutex_init(&p->read_lock, NULL);
-  p->rescan_s = 300;
-  p->debounce_ms = HP_HOST_DEBOUNCE_MS;
-  p->max_delay_ms = HP_HOST_MAX_DELAY_MS;
   for (int i = 0; i < ci->children_num; i++)
     if (set_option(p, &ci->children[i]) != 0)
       goto fail;
-  if (!p->patterns && !(p->patterns = strdup(PM_PATTERN_FILE)))
+  if (!p->fo.patterns && !(p->fo.patterns = strdup(PM_PATTERN_FILE)))
     goto fail;
-  if (!p->entries_file &&
-      !(p->entries_file = strdup("/var/lib/collectd/patmon/entries.json")))
+  if (!p->fo.entries_file &&
+      !(p->fo.entries_file = strdup("/var/lib/collectd/patmon/entries.json")))
     goto fail;
-  if (p->socket && p->socket[0] != '/') {
+  if (p->fo.socket && p->fo.socket[0] != '/') {
     ERROR(PLUGIN " plugin: EventSocket \"%s\": must be an absolute path",
-          p->socket);
+          p->fo.socket);
     goto fail;
   }
-  if (p->max_delay_ms < p->debounce_ms) {
-    ERROR(PLUGIN " plugin: EventMaxDelay %d is shorter than EventDebounce %d",
-          p->max_delay_ms, p->debounce_ms);
-    goto fail;
-  }
-  /* What the event watch will need, checked now: a group that does not
-   * exist would otherwise only fail in the first read, every read. */
+  /* What the follower will need, checked now: a group that does not exist
+   * would otherwise only fail in the first read, every read. */
   char why[HP_WHY_MAX];
-  hp_config_t hc = watch_config(p);
-  if (hp_config_validate(&hc, why, sizeof(why)) < 0) {
+  p->global = plugin_get_interval();
+  fl_opts_t fo = follow_opts(p);
+  fl_opts_defaults(&fo);
+  if (fo.max_delay_ms < fo.debounce_ms) {
+    ERROR(PLUGIN " plugin: EventMaxDelay %d is shorter than EventDebounce %d",
+          fo.max_delay_ms, fo.debounce_ms);
+    goto fail;
+  }
+  if (fl_opts_check(&fo, why, sizeof(why)) < 0) {
     ERROR(PLUGIN " plugin: %s", why);
     goto fail;
   }
   pat_set_t *set = NULL;
   pm_error_t err = {0};
   char msg[1200];
-  if (pat_set_load(p->patterns, &set, &err) < 0) {
+  if (pat_set_load(p->fo.patterns, &set, &err) < 0) {
     ERROR(PLUGIN " plugin: %s", pm_error_str(&err, msg, sizeof(msg)));
     goto fail;
   }
   /* Read at a divisor of every interval asked for, so each entry is read on
    * time; entries without one are read at collectd's interval. */
-  p->global = plugin_get_interval();
   p->interval = MS_TO_CDTIME_T(
       pat_set_interval_gcd(set, (long)CDTIME_T_TO_MS(p->global)));
   pat_set_free(set);
