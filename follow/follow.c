@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct fl {
   fl_opts_t o; /* strings copied below */
@@ -47,6 +49,29 @@ unsigned fl_classes_for_kinds(unsigned kinds) {
 }
 
 static double mono_s(void) { return (double)pm_now_ns() / 1e9; }
+
+static const fl_option_t options[] = {
+    {"PatternFile", "patterns", true, offsetof(fl_opts_t, patterns), 0, 0},
+    {"EntriesFile", "entries_file", true, offsetof(fl_opts_t, entries_file), 0,
+     0},
+    {"EventSocket", "event_socket", true, offsetof(fl_opts_t, socket), 0, 0},
+    {"EventSocketGroup", "event_socket_group", true,
+     offsetof(fl_opts_t, socket_group), 0, 0},
+    {"Node", "node", true, offsetof(fl_opts_t, node), 0, 0},
+    {"RescanInterval", "rescan_interval", false, offsetof(fl_opts_t, rescan_s),
+     1, FL_RESCAN_MAX_S},
+    {"EventDebounce", "event_debounce", false, offsetof(fl_opts_t, debounce_ms),
+     1, FL_DEBOUNCE_MAX_MS},
+    {"EventMaxDelay", "event_max_delay", false,
+     offsetof(fl_opts_t, max_delay_ms), 1, FL_MAX_DELAY_MAX_MS},
+};
+
+const fl_option_t *fl_option_find(const char *name, bool gmond) {
+  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+    if (strcasecmp(name, gmond ? options[i].gmond : options[i].collectd) == 0)
+      return &options[i];
+  return NULL;
+}
 
 void fl_opts_defaults(fl_opts_t *o) {
   if (!o->rescan_s)

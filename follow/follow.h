@@ -43,6 +43,20 @@ typedef struct fl_opts {
 
 typedef struct fl fl_t;
 
+/* One option of the follower, as each host names it: the rows a host's
+ * own option table would otherwise repeat. */
+typedef struct fl_option {
+  const char *collectd; /* in <Plugin pattern>: "PatternFile" */
+  const char *gmond;    /* a gmond module param: "patterns" */
+  bool is_string;       /* else an int from min to max */
+  size_t offset;        /* of its field in fl_opts_t */
+  int min, max;
+} fl_option_t;
+
+/* The option a host calls name (case-insensitive; gmond: its param
+ * names, else collectd's), or NULL. */
+const fl_option_t *fl_option_find(const char *name, bool gmond);
+
 /* Fills the fields of o left 0 with their defaults (FL_RESCAN_S,
  * HP_HOST_DEBOUNCE_MS, HP_HOST_MAX_DELAY_MS, first_tick = interval): for a
  * host that checks its own options against them. */

@@ -447,21 +447,8 @@ static const struct {
   size_t offset;
   double min, max;
 } options[] = {
-    {"patterns", OPT_STRING, offsetof(struct instance, fo.patterns), 0, 0},
-    {"entries_file", OPT_STRING, offsetof(struct instance, fo.entries_file), 0,
-     0},
-    {"event_socket", OPT_STRING, offsetof(struct instance, fo.socket), 0, 0},
-    {"event_socket_group", OPT_STRING,
-     offsetof(struct instance, fo.socket_group), 0, 0},
-    {"node", OPT_STRING, offsetof(struct instance, fo.node), 0, 0},
     {"interval", OPT_INT, offsetof(struct instance, interval), 1, 3600},
     {"dmax", OPT_INT, offsetof(struct instance, dmax), 0, 86400},
-    {"rescan_interval", OPT_INT, offsetof(struct instance, fo.rescan_s), 1,
-     FL_RESCAN_MAX_S},
-    {"event_debounce", OPT_INT, offsetof(struct instance, fo.debounce_ms), 1,
-     FL_DEBOUNCE_MAX_MS},
-    {"event_max_delay", OPT_INT, offsetof(struct instance, fo.max_delay_ms), 1,
-     FL_MAX_DELAY_MAX_MS},
     {"forecast", OPT_STRING, offsetof(struct instance, forecast), 0, 0},
     {"forecast_window", OPT_UINT, offsetof(struct instance, fc.window), 1,
      FC_WINDOW_MAX},
@@ -474,43 +461,66 @@ static const struct {
      1},
 };
 
-static int set_option(struct instance *p, const char *name, const char *val) {
-  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-    if (strcasecmp(name, options[i].name) != 0)
-      continue;
-    void *field = (char *)p + options[i].offset;
-    if (options[i].kind == OPT_STRING) {
-      char **s = field;
-      free(*s);
-      return (*s = strdup(val)) ? 0 : -1;
-    }
-    if (options[i].kind == OPT_FAMILY) {
-      if (fc_family_parse(val, field) == 0)
-        return 0;
-      err_msg(MODULE ": param %s \"%s\": use auto, ar, ma or arma", name, val);
-      return -1;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(val, &end);
-    bool integral = options[i].kind != OPT_DOUBLE;
-    if (errno || end == val || *end || v < options[i].min ||
-        v > options[i].max || (integral && v != floor(v))) {
-      err_msg(MODULE ": param %s \"%s\": must be %s from %g to %g", name, val,
-              integral ? "an integer" : "a number", options[i].min,
-              options[i].max);
-      return -1;
-    }
-    if (options[i].kind == OPT_INT)
-      *(int *)field = (int)v;
-    else if (options[i].kind == OPT_UINT)
-      *(unsigned *)field = (unsigned)v;
-    else
-      *(double *)field = v;
-    return 0;
+/* The row of one param: the follower's (into the instance's fl_opts_t) or
+ * the module's own. */
+static bool find_option(struct instance *p, const char *name,
+                        enum opt_kind *ret_kind, void **ret_field,
+                        double *ret_min, double *ret_max) {
+  const fl_option_t *fo = fl_option_find(name, true);
+  if (fo) {
+    *ret_kind = fo->is_string ? OPT_STRING : OPT_INT;
+    *ret_field = (char *)&p->fo + fo->offset;
+    *ret_min = fo->min;
+    *ret_max = fo->max;
+    return true;
   }
-  err_msg(MODULE ": unknown param \"%s\"", name);
-  return -1;
+  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+    if (strcasecmp(name, options[i].name) == 0) {
+      *ret_kind = options[i].kind;
+      *ret_field = (char *)p + options[i].offset;
+      *ret_min = options[i].min;
+      *ret_max = options[i].max;
+      return true;
+    }
+  return false;
+}
+
+static int set_option(struct instance *p, const char *name, const char *val) {
+  enum opt_kind kind;
+  void *field;
+  double min, max;
+  if (!find_option(p, name, &kind, &field, &min, &max)) {
+    err_msg(MODULE ": unknown param \"%s\"", name);
+    return -1;
+  }
+  if (kind == OPT_STRING) {
+    char **s = field;
+    free(*s);
+    return (*s = strdup(val)) ? 0 : -1;
+  }
+  if (kind == OPT_FAMILY) {
+    if (fc_family_parse(val, field) == 0)
+      return 0;
+    err_msg(MODULE ": param %s \"%s\": use auto, ar, ma or arma", name, val);
+    return -1;
+  }
+  char *end;
+  errno = 0;
+  double v = strtod(val, &end);
+  bool integral = kind != OPT_DOUBLE;
+  if (errno || end == val || *end || v < min || v > max ||
+      (integral && v != floor(v))) {
+    err_msg(MODULE ": param %s \"%s\": must be %s from %g to %g", name, val,
+            integral ? "an integer" : "a number", min, max);
+    return -1;
+  }
+  if (kind == OPT_INT)
+    *(int *)field = (int)v;
+  else if (kind == OPT_UINT)
+    *(unsigned *)field = (unsigned)v;
+  else
+    *(double *)field = v;
+  return 0;
 }
 
 static fl_opts_t follow_opts(const struct instance *p) {

@@ -282,49 +282,27 @@ static int pattern_read(user_data_t *ud) {
   return 0;
 }
 
-/* Options: one row each. */
-enum opt_kind { OPT_STRING, OPT_INT };
-static const struct {
-  const char *name;
-  enum opt_kind kind;
-  size_t offset;
-  int min, max;
-} options[] = {
-    {"PatternFile", OPT_STRING, offsetof(struct instance, fo.patterns), 0, 0},
-    {"EntriesFile", OPT_STRING, offsetof(struct instance, fo.entries_file), 0,
-     0},
-    {"EventSocket", OPT_STRING, offsetof(struct instance, fo.socket), 0, 0},
-    {"EventSocketGroup", OPT_STRING, offsetof(struct instance, fo.socket_group),
-     0, 0},
-    {"Node", OPT_STRING, offsetof(struct instance, fo.node), 0, 0},
-    {"RescanInterval", OPT_INT, offsetof(struct instance, fo.rescan_s), 1,
-     FL_RESCAN_MAX_S},
-    {"EventDebounce", OPT_INT, offsetof(struct instance, fo.debounce_ms), 1,
-     FL_DEBOUNCE_MAX_MS},
-    {"EventMaxDelay", OPT_INT, offsetof(struct instance, fo.max_delay_ms), 1,
-     FL_MAX_DELAY_MAX_MS},
-};
-
+/* Every option is the follower's (fl_option_find): the value goes into
+ * the instance's fl_opts_t. */
 static int set_option(struct instance *p, oconfig_item_t *ci) {
-  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-    if (strcasecmp(ci->key, options[i].name) != 0)
-      continue;
-    void *field = (char *)p + options[i].offset;
-    if (options[i].kind == OPT_STRING)
-      return cf_util_get_string(ci, field);
-    int v;
-    if (cf_util_get_int(ci, &v) != 0)
-      return -1;
-    if (v < options[i].min || v > options[i].max) {
-      ERROR(PLUGIN " plugin: %s %d: must be %d to %d", ci->key, v,
-            options[i].min, options[i].max);
-      return -1;
-    }
-    *(int *)field = v;
-    return 0;
+  const fl_option_t *opt = fl_option_find(ci->key, false);
+  if (!opt) {
+    ERROR(PLUGIN " plugin: unknown option \"%s\"", ci->key);
+    return -1;
   }
-  ERROR(PLUGIN " plugin: unknown option \"%s\"", ci->key);
-  return -1;
+  void *field = (char *)&p->fo + opt->offset;
+  if (opt->is_string)
+    return cf_util_get_string(ci, field);
+  int v;
+  if (cf_util_get_int(ci, &v) != 0)
+    return -1;
+  if (v < opt->min || v > opt->max) {
+    ERROR(PLUGIN " plugin: %s %d: must be %d to %d", ci->key, v, opt->min,
+          opt->max);
+    return -1;
+  }
+  *(int *)field = v;
+  return 0;
 }
 
 /* Whether collectd called pattern_config: it does only for a <Plugin
