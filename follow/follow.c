@@ -6,12 +6,15 @@
 #include "hotplug/hotplug.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct fl {
   fl_opts_t o; /* strings copied below */
@@ -21,6 +24,11 @@ struct fl {
   hp_batch_t batch; /* ~16 KiB: the follower is on the heap */
   pat_monitor_t *mon;
   double next_full, next_tick;
+  /* fl_run's thread */
+  pthread_t thread;
+  bool running, stop; /* stop: atomic */
+  fl_step_fn step;
+  void *ud;
   /* counters other threads read (atomics) */
   uint64_t events, dropped, expansions, last_us;
 };
@@ -137,6 +145,7 @@ int fl_opts_check(const fl_opts_t *o, char *why, size_t whylen) {
 void fl_free(fl_t *f) {
   if (!f)
     return;
+  fl_stop(f);
   hp_watch_free(f->watch);
   pat_monitor_free(f->mon);
   free(f->patterns);
@@ -272,6 +281,80 @@ int fl_next(fl_t *f, double wake_at, fl_step_t *ret) {
   return 0;
 }
 
+static bool stopping(fl_t *f) {
+  return __atomic_load_n(&f->stop, __ATOMIC_ACQUIRE);
+}
+
+/* The first expansion, retried every interval until the pattern file
+ * works; the host hears each distinct failure once. */
+static bool run_start(fl_t *f) {
+  char last[sizeof(((fl_step_t *)0)->start_msg)] = "";
+  while (!stopping(f)) {
+    fl_step_t s = {0};
+    pm_error_t err = {0};
+    s.start_error = fl_start(f, &err);
+    s.started = s.start_error == 0;
+    if (!s.started) {
+      pm_error_str(&err, s.start_msg, sizeof(s.start_msg));
+      bool again = strcmp(s.start_msg, last) == 0;
+      snprintf(last, sizeof(last), "%s", s.start_msg);
+      if (again)
+        s.start_error = 0; /* said already: nothing to report */
+    }
+    f->step(f, &s, f->ud);
+    if (s.started)
+      return true;
+    fl_idle(f, (int)(f->o.interval * 1000));
+  }
+  return false;
+}
+
+static void *run(void *arg) {
+  fl_t *f = arg;
+  if (!f->mon && !run_start(f))
+    return NULL;
+  double wake_at = 0;
+  while (!stopping(f)) {
+    fl_step_t s;
+    int r = fl_next(f, wake_at, &s);
+    if (stopping(f))
+      break;
+    if (r < 0) {
+      s = (fl_step_t){.wait_error = r};
+      f->step(f, &s, f->ud);
+      sleep(1);
+      continue;
+    }
+    wake_at = f->step(f, &s, f->ud);
+  }
+  return NULL;
+}
+
+int fl_run(fl_t *f, const char *name, fl_step_fn step, void *ud) {
+  f->step = step;
+  f->ud = ud;
+  __atomic_store_n(&f->stop, false, __ATOMIC_RELEASE);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int r = pthread_create(&f->thread, NULL, run, f);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (r != 0)
+    return r;
+  pthread_setname_np(f->thread, name);
+  f->running = true;
+  return 0;
+}
+
+void fl_stop(fl_t *f) {
+  if (!f->running)
+    return;
+  __atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
+  hp_watch_wake(f->watch);
+  pthread_join(f->thread, NULL);
+  f->running = false;
+}
+
 /* Formats one line and hands it to fn. */
 __attribute__((format(printf, 4, 5))) static void
 line(fl_line_fn fn, void *ud, enum fl_level level, const char *fmt, ...) {
@@ -283,9 +366,18 @@ line(fl_line_fn fn, void *ud, enum fl_level level, const char *fmt, ...) {
   fn(level, buf, ud);
 }
 
-void fl_step_lines(const fl_t *f, const fl_step_t *s, fl_line_fn fn, void *ud) {
+void fl_step_lines(fl_t *f, const fl_step_t *s, fl_line_fn fn, void *ud) {
   const pat_refresh_t *in = &s->info;
   char msg[1200];
+  if (s->started) {
+    fl_describe(f, msg, sizeof(msg));
+    line(fn, ud, FL_INFO, "%s", msg);
+  }
+  if (s->start_error < 0)
+    line(fn, ud, FL_ERROR, "%s; trying again every interval", s->start_msg);
+  if (s->wait_error < 0)
+    line(fn, ud, FL_ERROR, "waiting for events failed: %s",
+         strerror(-s->wait_error));
   if (s->drops)
     line(fn, ud, FL_WARNING, "event socket: %s", s->drops_line);
   if (!s->refreshed)

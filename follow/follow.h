@@ -85,8 +85,13 @@ int fl_start(fl_t *f, pm_error_t *err);
  * listed before fl_start) or a fl_wake(): for a host retrying fl_start. */
 void fl_idle(fl_t *f, int timeout_ms);
 
-/* What one fl_next() did. */
+/* What one fl_next() (or the thread of fl_run) did. */
 typedef struct fl_step {
+  bool started;    /* fl_run's first expansion just worked */
+  int start_error; /* < 0: it failed (retried every interval); the
+                      reason in start_msg, reported once per reason */
+  int wait_error;  /* < 0: waiting for events failed (retried) */
+  char start_msg[1200];
   bool batch;       /* events arrived */
   bool tick;        /* a tick was due */
   bool refreshed;   /* the monitor was refreshed: rc and info are valid */
@@ -109,15 +114,32 @@ int fl_next(fl_t *f, double wake_at, fl_step_t *ret);
 /* Makes the current or next fl_next() or fl_idle() return early. */
 void fl_wake(fl_t *f);
 
+/* A host's part of each step, on the follower's thread: read what is new,
+ * log (fl_step_lines). Returns the host's own next deadline for fl_next
+ * (monotonic seconds; 0: none). */
+typedef double (*fl_step_fn)(fl_t *f, const fl_step_t *s, void *ud);
+
+/* Runs the loop on a thread of its own (named name, all signals blocked:
+ * they are the host's): the first expansion when fl_start has not been
+ * called (retried every interval until the pattern file works), then
+ * fl_next and step for ever. Returns 0 or a positive pthread error. The
+ * thread stops in fl_stop or fl_free. */
+int fl_run(fl_t *f, const char *name, fl_step_fn step, void *ud);
+
+/* Stops fl_run's thread and waits for it (a no-op without one). Not from
+ * the thread itself. */
+void fl_stop(fl_t *f);
+
 /* Log levels of fl_step_lines. */
 enum fl_level { FL_ERROR, FL_WARNING, FL_INFO };
 typedef void (*fl_line_fn)(enum fl_level level, const char *line, void *ud);
 /* Calls fn for each log line the step calls for, in order, without the
- * host's prefix: a refresh that failed, a bad pattern file edit, conditions
+ * host's prefix: the first expansion done (fl_describe) or failed, waiting
+ * that failed, a refresh that failed, a bad pattern file edit, conditions
  * that could not be evaluated, an entries file that cannot be written (and
  * written again), a reload, how many entries came and went, dropped socket
  * messages (FL_WARNING). Nothing when nothing is wrong or new. */
-void fl_step_lines(const fl_t *f, const fl_step_t *s, fl_line_fn fn, void *ud);
+void fl_step_lines(fl_t *f, const fl_step_t *s, fl_line_fn fn, void *ud);
 
 /* "12 entries from FILE; udev events, socket PATH": the line a host logs
  * after fl_start. */
@@ -139,8 +161,8 @@ void fl_stats(const fl_t *f, fl_stats_t *ret);
 /* The classes (1 << PAT_*) a batch of event kinds (HP_* bits) lists again. */
 unsigned fl_classes_for_kinds(unsigned kinds);
 
-/* Closes the watch and frees the monitor. Only once no thread is inside
- * fl_next or fl_idle. NULL is a no-op. */
+/* Stops fl_run's thread, closes the watch and frees the monitor. Only once
+ * no other thread is inside fl_next or fl_idle. NULL is a no-op. */
 void fl_free(fl_t *f);
 
 #endif

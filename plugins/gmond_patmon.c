@@ -70,8 +70,7 @@ struct instance {
   uint32_t send_errors, errors_logged; /* the module's thread only */
   unsigned unpaced;
   double last_error_log;
-  pthread_t worker;
-  bool started, stop;
+  double next_quick; /* the follower's thread: a new entry's second read */
   /* gmond's metric list: the module's own metrics, and their counters */
   Ganglia_25metric info[8];
   const uint32_t *source[8]; /* NULL: expansion_us */
@@ -367,40 +366,29 @@ static void publish_stats(struct instance *p, const fl_step_t *s) {
     __atomic_store_n(&p->entries, (uint32_t)s->info.entries, __ATOMIC_RELAXED);
 }
 
-/* Reads and sends happen here, when the follower says (events coalesced
- * by the hotplug library; each interval, on a grid; every rescan_interval)
- * and whenever the entries changed. A new entry is read at once and again
- * a second later, so it shows in gmond with rates within about a second of
- * its event; an entry that went away has its metrics retired. */
-static void *worker(void *arg) {
-  struct instance *p = arg;
-  double next_quick = 0;
-  while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-    fl_step_t s;
-    int r = fl_next(p->follow, next_quick, &s);
-    if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
-      break;
-    if (r < 0) {
-      err_msg(MODULE ": waiting for events failed: %s", strerror(-r));
-      sleep(1);
-      continue;
-    }
-    fl_step_lines(p->follow, &s, log_line, p);
-    publish_stats(p, &s);
-    bool changed = s.refreshed && s.rc == 0 && s.info.changed;
-    if (changed && s.info.gone)
-      retire_gone(p);
-    double now = now_s();
-    bool quick = next_quick > 0 && now >= next_quick;
-    if (s.tick || changed || quick) {
-      bool primed = read_cycle(p, now_s(), s.tick);
-      if (primed)
-        next_quick = now_s() + QUICK_READ_S;
-      else if (quick || s.tick)
-        next_quick = 0;
-    }
+/* Reads and sends happen on the follower's thread, when it says (events
+ * coalesced by the hotplug library; each interval, on a grid; every
+ * rescan_interval) and whenever the entries changed. A new entry is read at
+ * once and again a second later, so it shows in gmond with rates within
+ * about a second of its event; an entry that went away has its metrics
+ * retired. Returns when the next quick read is due. */
+static double step(fl_t *f, const fl_step_t *s, void *ud) {
+  struct instance *p = ud;
+  fl_step_lines(f, s, log_line, p);
+  publish_stats(p, s);
+  bool changed = s->refreshed && s->rc == 0 && s->info.changed;
+  if (changed && s->info.gone)
+    retire_gone(p);
+  double now = now_s();
+  bool quick = p->next_quick > 0 && now >= p->next_quick;
+  if (s->tick || changed || quick) {
+    bool primed = read_cycle(p, now_s(), s->tick);
+    if (primed)
+      p->next_quick = now_s() + QUICK_READ_S;
+    else if (quick || s->tick)
+      p->next_quick = 0;
   }
-  return NULL;
+  return p->next_quick;
 }
 
 /* ---- gmond's side ---- */
@@ -420,12 +408,7 @@ static g_val_t handler(int i) {
 static void instance_free(struct instance *p) {
   if (!p)
     return;
-  if (p->started) {
-    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-    fl_wake(p->follow);
-    pthread_join(p->worker, NULL);
-  }
-  fl_free(p->follow);
+  fl_free(p->follow); /* stops its thread first */
   pat_reader_free(p->reader);
   pat_gmond_free(p->conv);
   fc_model_free(p->fcm);
@@ -713,17 +696,12 @@ static int init(apr_pool_t *pool) {
   pat_entries_t *e = pat_monitor_entries(p->mon);
   p->entries = (uint32_t)pat_entries_count(e);
   pat_entries_free(e);
-  /* Signals are gmond's: the module's thread takes none. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  r = pthread_create(&p->worker, NULL, worker, p);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  /* Signals are gmond's: the follower's thread takes none. */
+  r = fl_run(p->follow, "patmon", step, p);
   if (r != 0) {
     err_msg(MODULE ": cannot start its thread: %s", strerror(r));
     goto fail;
   }
-  p->started = true;
   the = p;
   fl_describe(p->follow, msg, sizeof(msg));
   err_msg(MODULE ": %s; forecasts of \"%s\"", msg, p->fcs ? p->forecast : "");

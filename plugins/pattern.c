@@ -35,8 +35,7 @@ struct instance {
   /* The reader and the meta data cache: the read callback reads on
    * schedule, the worker reads new entries at once. */
   pthread_mutex_t read_lock;
-  pthread_t worker;
-  bool started, stop; /* stop: atomic */
+  bool started; /* start() done */
   /* the entry whose meta data was made last, reused for its value lists */
   const pat_entry_t *meta_entry;
   meta_data_t *meta;
@@ -50,12 +49,7 @@ static void instance_free(void *arg) {
   struct instance *p = arg;
   if (!p)
     return;
-  if (p->started) {
-    __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
-    fl_wake(p->follow);
-    pthread_join(p->worker, NULL);
-  }
-  fl_free(p->follow);
+  fl_free(p->follow); /* stops its thread first */
   pat_reader_free(p->reader);
   meta_data_destroy(p->meta);
   pthread_mutex_destroy(&p->read_lock);
@@ -101,56 +95,18 @@ static void read_new(struct instance *p) {
     ERROR(PLUGIN " plugin: reading new entries failed: %s", STRERROR(-r));
 }
 
-static bool stopping(struct instance *p) {
-  return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
-}
-
-/* The first expansion (it may run crm_mon, cibadmin, a D-Bus call) is done
- * here, not on a read thread. Until the pattern file works it is retried
- * every interval; each distinct error is logged once. */
-static bool first_expansion(struct instance *p) {
-  char msg[1200], last[1200] = "";
-  while (!stopping(p)) {
-    pm_error_t err = {0};
-    if (fl_start(p->follow, &err) == 0) {
-      __atomic_store_n(&p->mon, fl_monitor(p->follow), __ATOMIC_RELEASE);
-      fl_describe(p->follow, msg, sizeof(msg));
-      INFO(PLUGIN " plugin: %s", msg);
-      return true;
-    }
-    pm_error_str(&err, msg, sizeof(msg));
-    if (strcmp(msg, last) != 0)
-      ERROR(PLUGIN " plugin: %s; trying again every interval", msg);
-    snprintf(last, sizeof(last), "%s", msg);
-    fl_idle(p->follow, (int)CDTIME_T_TO_MS(p->global));
-  }
-  return false;
-}
-
-/* Expansion happens here, never on collectd's read or write threads: the
- * follower says when (events, every interval for processes, every
- * RescanInterval for everything). New entries are read at once. */
-static void *worker(void *arg) {
-  struct instance *p = arg;
-  if (!first_expansion(p))
-    return NULL;
-  while (!stopping(p)) {
-    fl_step_t s;
-    int r = fl_next(p->follow, 0, &s);
-    if (stopping(p))
-      break;
-    if (r < 0) {
-      ERROR(PLUGIN " plugin: waiting for events failed: %s", STRERROR(-r));
-      sleep(1);
-      continue;
-    }
-    if (s.refreshed && s.rc == 0 && s.info.added)
-      read_new(p);
-    if (s.refreshed && s.rc == 0 && s.info.reloaded)
-      check_intervals(p);
-    fl_step_lines(p->follow, &s, log_line, p);
-  }
-  return NULL;
+/* Expansion happens on the follower's thread, never on collectd's read or
+ * write threads; new entries are read at once. */
+static double step(fl_t *f, const fl_step_t *s, void *ud) {
+  struct instance *p = ud;
+  if (s->started)
+    __atomic_store_n(&p->mon, fl_monitor(f), __ATOMIC_RELEASE);
+  if (s->refreshed && s->rc == 0 && s->info.added)
+    read_new(p);
+  if (s->refreshed && s->rc == 0 && s->info.reloaded)
+    check_intervals(p);
+  fl_step_lines(f, s, log_line, p);
+  return 0;
 }
 
 static fl_opts_t follow_opts(const struct instance *p) {
@@ -176,7 +132,7 @@ static int start(struct instance *p) {
     ERROR(PLUGIN " plugin: cannot watch for events: %s", why);
     goto fail;
   }
-  r = plugin_thread_create(&p->worker, worker, p, "pattern events");
+  r = fl_run(p->follow, "pattern events", step, p);
   if (r != 0) {
     ERROR(PLUGIN " plugin: cannot start its thread: %s", STRERROR(r));
     goto fail;

@@ -172,6 +172,58 @@ START_TEST(wake_returns_early) {
 }
 END_TEST
 
+struct runlog {
+  int started, start_errors, steps; /* atomics */
+};
+
+static double run_step(fl_t *f, const fl_step_t *s, void *ud) {
+  struct runlog *l = ud;
+  (void)f;
+  if (s->started)
+    __atomic_add_fetch(&l->started, 1, __ATOMIC_SEQ_CST);
+  if (s->start_error < 0)
+    __atomic_add_fetch(&l->start_errors, 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&l->steps, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+/* Waits up to 20 s for *counter to reach n. */
+static bool reaches(int *counter, int n) {
+  for (int i = 0; i < 2000; i++) {
+    if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) >= n)
+      return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+/* fl_run's thread retries a bad pattern file, reporting its error once,
+ * and starts once the file is fixed. */
+START_TEST(run_retries_the_first_expansion) {
+  FILE *pf = fopen(patterns, "w");
+  ck_assert_ptr_nonnull(pf);
+  fputs("pattern \"x\" { class = toaster }\n", pf);
+  fclose(pf);
+  char why[HP_WHY_MAX];
+  fl_opts_t o = {.patterns = patterns, .interval = 0.1};
+  fl_t *f = NULL;
+  ck_assert_msg(fl_new(&o, &f, why, sizeof(why)) == 0, "%s", why);
+  struct runlog l = {0};
+  ck_assert_int_eq(fl_run(f, "check follow", run_step, &l), 0);
+  ck_assert(reaches(&l.steps, 4)); /* four tries at least */
+  ck_assert_int_eq(__atomic_load_n(&l.start_errors, __ATOMIC_SEQ_CST), 1);
+  ck_assert_int_eq(__atomic_load_n(&l.started, __ATOMIC_SEQ_CST), 0);
+  pf = fopen(patterns, "w");
+  ck_assert_ptr_nonnull(pf);
+  fputs("pattern \"root\" { class = mount  match = { \"MOUNT==/\" } }\n", pf);
+  fclose(pf);
+  ck_assert(reaches(&l.started, 1));
+  fl_stop(f);
+  fl_stop(f); /* twice: a no-op */
+  fl_free(f);
+}
+END_TEST
+
 struct lines {
   char text[8][1400];
   enum fl_level level[8];
@@ -235,6 +287,7 @@ int main(void) {
   tcase_add_test(tc, options_are_checked);
   tcase_add_test(tc, events_and_ticks_refresh);
   tcase_add_test(tc, wake_returns_early);
+  tcase_add_test(tc, run_retries_the_first_expansion);
   tcase_add_test(tc, steps_say_what_is_wrong_or_new);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
