@@ -330,18 +330,27 @@ static void *run(void *arg) {
   return NULL;
 }
 
-int fl_run(fl_t *f, const char *name, fl_step_fn step, void *ud) {
+static int spawn_plain(pthread_t *thread, void *(*fn)(void *), void *arg,
+                       const char *name) {
+  int r = pthread_create(thread, NULL, fn, arg);
+  if (r == 0)
+    pthread_setname_np(*thread, name);
+  return r;
+}
+
+int fl_run(fl_t *f, fl_spawn_fn spawn, const char *name, fl_step_fn step,
+           void *ud) {
   f->step = step;
   f->ud = ud;
   __atomic_store_n(&f->stop, false, __ATOMIC_RELEASE);
+  /* The thread inherits the mask in force when it is made. */
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int r = pthread_create(&f->thread, NULL, run, f);
+  int r = (spawn ? spawn : spawn_plain)(&f->thread, run, f, name);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (r != 0)
     return r;
-  pthread_setname_np(f->thread, name);
   f->running = true;
   return 0;
 }

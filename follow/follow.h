@@ -14,6 +14,7 @@
 
 #include "pattern.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,12 +120,19 @@ void fl_wake(fl_t *f);
  * (monotonic seconds; 0: none). */
 typedef double (*fl_step_fn)(fl_t *f, const fl_step_t *s, void *ud);
 
-/* Runs the loop on a thread of its own (named name, all signals blocked:
- * they are the host's): the first expansion when fl_start has not been
- * called (retried every interval until the pattern file works), then
- * fl_next and step for ever. Returns 0 or a positive pthread error. The
- * thread stops in fl_stop or fl_free. */
-int fl_run(fl_t *f, const char *name, fl_step_fn step, void *ud);
+/* How a host makes a thread (collectd's plugin_thread_create, which hands
+ * the thread the plugin's context); NULL: pthread_create and
+ * pthread_setname_np. */
+typedef int (*fl_spawn_fn)(pthread_t *thread, void *(*fn)(void *), void *arg,
+                           const char *name);
+
+/* Runs the loop on a thread of its own (made by spawn, named name, all
+ * signals blocked: they are the host's): the first expansion when fl_start
+ * has not been called (retried every interval until the pattern file
+ * works), then fl_next and step for ever. Returns 0 or a positive errno.
+ * The thread stops in fl_stop or fl_free. */
+int fl_run(fl_t *f, fl_spawn_fn spawn, const char *name, fl_step_fn step,
+           void *ud);
 
 /* Stops fl_run's thread and waits for it (a no-op without one). Not from
  * the thread itself. */

@@ -697,7 +697,7 @@ static int init(apr_pool_t *pool) {
   p->entries = (uint32_t)pat_entries_count(e);
   pat_entries_free(e);
   /* Signals are gmond's: the follower's thread takes none. */
-  r = fl_run(p->follow, "patmon", step, p);
+  r = fl_run(p->follow, NULL, "patmon", step, p);
   if (r != 0) {
     err_msg(MODULE ": cannot start its thread: %s", strerror(r));
     goto fail;

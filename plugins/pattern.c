@@ -132,7 +132,9 @@ static int start(struct instance *p) {
     ERROR(PLUGIN " plugin: cannot watch for events: %s", why);
     goto fail;
   }
-  r = fl_run(p->follow, "pattern events", step, p);
+  /* collectd's own thread maker hands the thread the plugin's context (its
+   * interval for values dispatched there). */
+  r = fl_run(p->follow, plugin_thread_create, "pattern events", step, p);
   if (r != 0) {
     ERROR(PLUGIN " plugin: cannot start its thread: %s", STRERROR(r));
     goto fail;

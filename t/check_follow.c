@@ -209,7 +209,7 @@ START_TEST(run_retries_the_first_expansion) {
   fl_t *f = NULL;
   ck_assert_msg(fl_new(&o, &f, why, sizeof(why)) == 0, "%s", why);
   struct runlog l = {0};
-  ck_assert_int_eq(fl_run(f, "check follow", run_step, &l), 0);
+  ck_assert_int_eq(fl_run(f, NULL, "check follow", run_step, &l), 0);
   ck_assert(reaches(&l.steps, 4)); /* four tries at least */
   ck_assert_int_eq(__atomic_load_n(&l.start_errors, __ATOMIC_SEQ_CST), 1);
   ck_assert_int_eq(__atomic_load_n(&l.started, __ATOMIC_SEQ_CST), 0);
