@@ -58,9 +58,15 @@ tags() { # PAGE SECTION
   section "$1" "$2" | awk '/^\.T[PQ]/ { getline; print }' | grep '^\.B' |
     sed 's/^\.B[IR]* //; s/ *", *" */\n/g' | awk '{ print $1 }' | tr -d '"<>' | sorted
 }
-table plugins/pattern.c > "$T/code"
+# The follower's options (follow/follow.c), shared by the plugin and the
+# module: {"CollectdName", "gmond_name", is_string, ...} rows; column 1 or 2.
+follow_table() {
+  grep -o '{"[A-Za-z]*", "[a-z_]*", \(true\|false\)' "$top_srcdir/follow/follow.c" |
+    cut -d'"' -f$((2 * $1)) | sorted
+}
+{ table plugins/pattern.c; follow_table 1; } | sorted > "$T/code"
 tags collectd-patmon.5 OPTIONS > "$T/doc"
-same "pattern plugin options" "$T/code" "$T/doc" "plugins/pattern.c" "collectd-patmon(5)"
+same "pattern plugin options" "$T/code" "$T/doc" "plugins/pattern.c and follow/follow.c" "collectd-patmon(5)"
 table plugins/forecast.c > "$T/code"
 tags collectd-patmon.5 "THE FORECAST PLUGIN" > "$T/doc"
 same "forecast plugin options" "$T/code" "$T/doc" "plugins/forecast.c" "collectd-patmon(5)"
@@ -70,9 +76,9 @@ sed -n '/part_names\[N_PARTS\] = {/,/};/p' "$top_srcdir/plugins/forecast.c" | gr
 section collectd-patmon.5 "THE FORECAST PLUGIN" | sed -n '/^\.B <Series>/,/^\.TP/p' |
   sed -n '1,/^a value list/p' | grep -o '^\.BR* [A-Z][A-Za-z]*' | awk '{ print $2 }' | sorted > "$T/doc"
 same "<Series> parts" "$T/code" "$T/doc" "plugins/forecast.c" "collectd-patmon(5)"
-table plugins/gmond_patmon.c > "$T/code"
+{ table plugins/gmond_patmon.c; follow_table 2; } | sorted > "$T/code"
 tags gmond-patmon.5 PARAMETERS > "$T/doc"
-same "gmond module params" "$T/code" "$T/doc" "plugins/gmond_patmon.c" "gmond-patmon(5)"
+same "gmond module params" "$T/code" "$T/doc" "plugins/gmond_patmon.c and follow/follow.c" "gmond-patmon(5)"
 note "plugin and module options match their man pages"
 
 # FILES: what lies under an install directory must be installed.
