@@ -198,7 +198,8 @@ static int same_content(const char *path, const void *data, size_t len) {
   return same;
 }
 
-static int write_all(int fd, const char *p, size_t len) {
+int pm_write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR)
@@ -217,7 +218,7 @@ static int write_in_place(const char *path, const void *data, size_t len) {
   int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return -errno;
-  int r = write_all(fd, data, len);
+  int r = pm_write_all(fd, data, len);
   if (close(fd) < 0 && r == 0)
     r = -errno;
   return r < 0 ? r : 1;
@@ -243,7 +244,7 @@ int pm_file_replace(const char *path, const void *data, size_t len,
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0)
     return -errno;
-  int r = write_all(fd, data, len);
+  int r = pm_write_all(fd, data, len);
   if (r == 0 && fchmod(fd, mode) < 0)
     r = -errno;
   if (r == 0 && fsync(fd) < 0)

@@ -49,6 +49,10 @@ int pm_regular_file(const char *path);
 /* strerror(-r), with "not a regular file" for -PM_ENOTREG. */
 const char *pm_strerror(int r);
 
+/* Writes all len bytes to fd, resuming after EINTR and short writes. 0, or
+ * a negative errno (then part of the data may have been written). */
+int pm_write_all(int fd, const void *data, size_t len);
+
 /* Replaces path with data atomically (temporary file in the same directory,
  * fsync, rename) unless it already holds exactly these bytes. A symlink is
  * followed and its target replaced. A target that exists but is not a

@@ -1,0 +1,212 @@
+/* crm.c: reconciling the journal with crm_mon --output-as=xml. */
+#include "config.h"
+
+#include "internal.h"
+#include "pm_xml.h"
+
+#include <errno.h>
+#include <libxml/parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One running instance crm_mon lists, or a resource running nowhere
+ * (node NULL). */
+struct seen {
+  const char *rsc; /* owned by the document; ":N" still there */
+  const char *node;
+  bool promoted, failed;
+};
+
+struct seen_list {
+  struct seen *v;
+  size_t n, cap;
+};
+
+static bool attr_true(const xmlNode *n, const char *name) {
+  const char *v = pm_xml_attr(n, name);
+  return v && strcmp(v, "true") == 0;
+}
+
+static int seen_add(struct seen_list *l, struct seen s) {
+  if (av_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+    return -ENOMEM;
+  l->v[l->n++] = s;
+  return 0;
+}
+
+/* Every <resource> under x, at any depth (groups, clones, bundles). */
+static int collect(xmlNode *x, struct seen_list *l, int depth) {
+  for (xmlNode *c = x->children; c; c = c->next) {
+    if (!pm_xml_is(c, "resource")) {
+      if (c->type == XML_ELEMENT_NODE && depth < 8) {
+        int r = collect(c, l, depth + 1);
+        if (r < 0)
+          return r;
+      }
+      continue;
+    }
+    const char *id = pm_xml_attr(c, "id");
+    if (!id || !av_name_ok(id, strlen(id)) || attr_true(c, "orphaned"))
+      continue;
+    const char *role = pm_xml_attr(c, "role");
+    struct seen s = {.rsc = id,
+                     .promoted = role && (strcmp(role, "Promoted") == 0 ||
+                                          strcmp(role, "Master") == 0),
+                     .failed = attr_true(c, "failed")};
+    bool any = false;
+    for (xmlNode *n = c->children; attr_true(c, "active") && n; n = n->next) {
+      const char *nn = pm_xml_is(n, "node") ? pm_xml_attr(n, "name") : NULL;
+      if (!nn || !av_name_ok(nn, strlen(nn)))
+        continue;
+      s.node = nn;
+      any = true;
+      if (seen_add(l, s) < 0)
+        return -ENOMEM;
+    }
+    s.node = NULL;
+    if (!any && seen_add(l, s) < 0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+static void strip(char *dst, const char *id) {
+  av_event_t ev;
+  char line[2 * AV_NAME_MAX + 32];
+  snprintf(line, sizeof(line), "0 resource start %s -", id);
+  if (av_event_parse(line, strlen(line), &ev, NULL, 0) == 0)
+    snprintf(dst, AV_NAME_MAX + 1, "%s", ev.name);
+  else
+    *dst = '\0';
+}
+
+static int record(av_journal_t *j, av_action_t a, const char *name,
+                  const char *node, int64_t now, int *count) {
+  av_event_t ev = {.t_ms = now, .action = a, .reconciled = true};
+  snprintf(ev.name, sizeof(ev.name), "%s", name);
+  snprintf(ev.node, sizeof(ev.node), "%s", node ? node : "");
+  int r = av_journal_add(j, &ev);
+  if (r > 0)
+    (*count)++;
+  return r < 0 ? r : 0;
+}
+
+static int nodes(av_journal_t *j, struct av_model *live, xmlNode *nodes,
+                 int64_t now, int *count) {
+  for (xmlNode *n = nodes->children; n; n = n->next) {
+    const char *name = pm_xml_is(n, "node") ? pm_xml_attr(n, "name") : NULL;
+    if (!name || !av_name_ok(name, strlen(name)))
+      continue;
+    bool online = attr_true(n, "online") && !attr_true(n, "unclean");
+    struct av_subject *s = av_model_find(live, AV_NODE, name);
+    av_state_t st = s ? s->fig.state : AV_UNKNOWN;
+    int r = 0;
+    if (online && st != AV_ONLINE)
+      r = record(j, AV_MEMBER, name, NULL, now, count);
+    else if (!online && st != AV_OFFLINE)
+      r = record(j, AV_LOST, name, NULL, now, count);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* One resource: the instances crm_mon lists against the journal's. */
+static int resource(av_journal_t *j, struct av_model *live,
+                    const struct seen_list *l, const char *name, int64_t now,
+                    int *count) {
+  char rn[AV_NAME_MAX + 1];
+  bool failed = false, runs = false;
+  int r = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    strip(rn, l->v[i].rsc);
+    if (strcmp(rn, name) == 0) {
+      failed |= l->v[i].failed;
+      runs |= l->v[i].node != NULL;
+    }
+  }
+  /* Instances the journal has and crm_mon does not: copy the names first,
+   * recording changes the journal's list. */
+  struct av_subject *s = av_model_find(live, AV_RESOURCE, name);
+  size_t ngone = 0;
+  char **gone = s && s->ninst ? calloc(s->ninst, sizeof(char *)) : NULL;
+  if (s && s->ninst && !gone)
+    return -ENOMEM;
+  for (size_t k = 0; s && k < s->ninst; k++) {
+    bool there = false;
+    for (size_t i = 0; i < l->n && !there; i++) {
+      strip(rn, l->v[i].rsc);
+      there = l->v[i].node && strcmp(rn, name) == 0 &&
+              strcmp(l->v[i].node, s->inst[k].node) == 0;
+    }
+    if (!there && !(gone[ngone++] = strdup(s->inst[k].node)))
+      r = -ENOMEM;
+  }
+  for (size_t k = 0; k < ngone && r == 0; k++)
+    r = record(j, failed ? AV_FAIL : AV_STOP, name, gone[k], now, count);
+  for (size_t k = 0; k < ngone; k++)
+    free(gone[k]);
+  free(gone);
+  for (size_t i = 0; i < l->n && r == 0; i++) {
+    strip(rn, l->v[i].rsc);
+    if (l->v[i].node && strcmp(rn, name) == 0)
+      r = record(j, l->v[i].promoted ? AV_PROMOTE : AV_START, name,
+                 l->v[i].node, now, count);
+  }
+  if (r == 0 && !runs) {
+    s = av_model_find(live, AV_RESOURCE, name);
+    if (!s || s->fig.state == AV_UNKNOWN)
+      r = record(j, AV_STOP, name, NULL, now, count);
+    else if (failed && s->fig.state != AV_FAILED)
+      r = record(j, AV_FAIL, name, NULL, now, count);
+  }
+  return r;
+}
+
+int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
+                         const char *file, int64_t now_ms, pm_error_t *err) {
+  if (len > INT32_MAX)
+    return -EFBIG;
+  xmlDoc *doc =
+      xmlReadMemory(xml, (int)len, file, NULL,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  struct seen_list l = {0};
+  int count = 0, r = 0;
+  xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL, *nd = NULL,
+          *res = NULL;
+  for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
+    if (pm_xml_is(c, "nodes"))
+      nd = c;
+    else if (pm_xml_is(c, "resources"))
+      res = c;
+  }
+  if (!nd) {
+    const xmlError *e = xmlGetLastError();
+    pm_error_set(err, file, doc ? 0 : (e ? (unsigned)e->line : 0), NULL, "%s",
+                 doc ? "no <nodes> in crm_mon's output"
+                     : "not XML (crm_mon --output-as=xml expected)");
+    r = -EBADMSG;
+    goto out;
+  }
+  struct av_model *live = &j->live;
+  if ((r = nodes(j, live, nd, now_ms, &count)) < 0 ||
+      (res && (r = collect(res, &l, 0)) < 0))
+    goto out;
+  char rn[AV_NAME_MAX + 1];
+  for (size_t i = 0; i < l.n && r == 0; i++) {
+    strip(rn, l.v[i].rsc);
+    bool first = true; /* each resource once */
+    for (size_t k = 0; k < i && first; k++) {
+      char other[AV_NAME_MAX + 1];
+      strip(other, l.v[k].rsc);
+      first = strcmp(other, rn) != 0;
+    }
+    if (first && *rn)
+      r = resource(j, live, &l, rn, now_ms, &count);
+  }
+out:
+  free(l.v);
+  xmlFreeDoc(doc);
+  return r < 0 ? r : count;
+}

@@ -1,0 +1,321 @@
+/* model.c: the availability state machine and the report (see avail.h for
+ * what counts as up, a failure and a repair). */
+#include "config.h"
+
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+  av_action_t action;
+  av_kind_t kind;
+  const char *name;
+} actions[] = {
+    {AV_LOST, AV_NODE, "lost"},           {AV_MEMBER, AV_NODE, "member"},
+    {AV_FENCED, AV_NODE, "fenced"},       {AV_START, AV_RESOURCE, "start"},
+    {AV_STOP, AV_RESOURCE, "stop"},       {AV_FAIL, AV_RESOURCE, "fail"},
+    {AV_PROMOTE, AV_RESOURCE, "promote"}, {AV_DEMOTE, AV_RESOURCE, "demote"},
+};
+
+static const char *const states[] = {
+    [AV_UNKNOWN] = "unknown",   [AV_ONLINE] = "online",
+    [AV_OFFLINE] = "offline",   [AV_STARTED] = "started",
+    [AV_PROMOTED] = "promoted", [AV_STOPPED] = "stopped",
+    [AV_FAILED] = "failed",
+};
+
+av_kind_t av_action_kind(av_action_t a) {
+  for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+    if (actions[i].action == a)
+      return actions[i].kind;
+  return 0;
+}
+
+const char *av_action_name(av_action_t a) {
+  for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+    if (actions[i].action == a)
+      return actions[i].name;
+  return "?";
+}
+
+const char *av_state_name(av_state_t s) {
+  return (unsigned)s < sizeof(states) / sizeof(states[0]) ? states[s] : "?";
+}
+
+bool av_name_ok(const char *name, size_t len) {
+  if (len == 0 || len > AV_NAME_MAX)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)name[i] <= 0x20 || name[i] == 0x7f)
+      return false;
+  return true;
+}
+
+int av_grow(void **v, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t c = *cap ? 2 * *cap : 8;
+  void *p = realloc(*v, c * size);
+  if (!p)
+    return -ENOMEM;
+  *v = p;
+  *cap = c;
+  return 0;
+}
+
+struct av_subject *av_model_find(const struct av_model *m, av_kind_t kind,
+                                 const char *name) {
+  for (size_t i = 0; i < m->n; i++)
+    if (m->s[i].fig.kind == kind && strcmp(m->s[i].fig.name, name) == 0)
+      return &m->s[i];
+  return NULL;
+}
+
+static struct av_subject *get(struct av_model *m, av_kind_t kind,
+                              const char *name) {
+  struct av_subject *s = av_model_find(m, kind, name);
+  if (s)
+    return s;
+  if (av_grow((void **)&m->s, &m->cap, m->n, sizeof(*m->s)) < 0)
+    return NULL;
+  s = &m->s[m->n];
+  *s = (struct av_subject){.fig = {.kind = kind, .name = strdup(name)}};
+  if (!s->fig.name)
+    return NULL;
+  m->n++;
+  return s;
+}
+
+static bool is_up(av_state_t st) {
+  return st == AV_ONLINE || st == AV_STARTED || st == AV_PROMOTED;
+}
+
+/* Adds the time of s's current state up to t, inside the window. */
+static void account(const struct av_model *m, struct av_subject *s, int64_t t) {
+  int64_t a = s->fig.since_ms > m->lo ? s->fig.since_ms : m->lo;
+  int64_t b = t < m->hi ? t : m->hi;
+  if (s->fig.state == AV_UNKNOWN || b <= a)
+    return;
+  if (is_up(s->fig.state))
+    s->fig.up_ms += b - a;
+  else if (s->fig.state == AV_FAILED ||
+           (s->fig.state == AV_OFFLINE && s->down_counts))
+    s->fig.repair_ms += b - a;
+}
+
+static void set_state(struct av_model *m, struct av_subject *s, av_state_t st,
+                      int64_t t) {
+  account(m, s, t);
+  bool failure = (st == AV_FAILED && s->fig.state != AV_FAILED) ||
+                 (st == AV_OFFLINE && s->fig.state == AV_ONLINE);
+  if (failure && t >= m->lo && t <= m->hi)
+    s->fig.failures++;
+  if (st == AV_OFFLINE)
+    s->down_counts = s->fig.state == AV_ONLINE;
+  s->fig.state = st;
+  s->fig.since_ms = t;
+}
+
+enum cause { RUN, STOP, FAIL };
+
+/* The resource's state from its instances after an event of cause. */
+static void settle(struct av_model *m, struct av_subject *s, enum cause c,
+                   int64_t t) {
+  av_state_t st;
+  if (s->ninst > 0) {
+    st = AV_STARTED;
+    for (size_t i = 0; i < s->ninst; i++)
+      if (s->inst[i].promoted)
+        st = AV_PROMOTED;
+  } else if (c == STOP) {
+    st = s->fig.state == AV_FAILED ? AV_FAILED : AV_STOPPED;
+  } else {
+    st = AV_FAILED;
+  }
+  if (st != s->fig.state)
+    set_state(m, s, st, t);
+}
+
+static struct av_inst *inst_find(struct av_subject *s, const char *node) {
+  for (size_t i = 0; i < s->ninst; i++)
+    if (strcmp(s->inst[i].node, node) == 0)
+      return &s->inst[i];
+  return NULL;
+}
+
+/* Removes the instances on node ("": all). Returns how many. */
+static size_t inst_remove(struct av_subject *s, const char *node) {
+  size_t removed = 0;
+  for (size_t i = 0; i < s->ninst;) {
+    if (*node && strcmp(s->inst[i].node, node) != 0) {
+      i++;
+      continue;
+    }
+    free(s->inst[i].node);
+    s->inst[i] = s->inst[--s->ninst];
+    removed++;
+  }
+  return removed;
+}
+
+static int inst_add(struct av_subject *s, const char *node, bool promoted) {
+  if (av_grow((void **)&s->inst, &s->instcap, s->ninst, sizeof(*s->inst)) < 0 ||
+      !(s->inst[s->ninst].node = strdup(node)))
+    return -ENOMEM;
+  s->inst[s->ninst++].promoted = promoted;
+  return 0;
+}
+
+static int apply_node(struct av_model *m, const av_event_t *ev, int64_t t) {
+  struct av_subject *s = get(m, AV_NODE, ev->name);
+  if (!s)
+    return -ENOMEM;
+  if (ev->action == AV_MEMBER) {
+    if (s->fig.state == AV_ONLINE)
+      return 0;
+    set_state(m, s, AV_ONLINE, t);
+    return 1;
+  }
+  if (s->fig.state == AV_OFFLINE)
+    return 0;
+  set_state(m, s, AV_OFFLINE, t);
+  /* Its instances are gone with it. */
+  for (size_t i = 0; i < m->n; i++) {
+    struct av_subject *r = &m->s[i];
+    if (r->fig.kind == AV_RESOURCE && inst_remove(r, ev->name) > 0)
+      settle(m, r, FAIL, t);
+  }
+  return 1;
+}
+
+static int apply_resource(struct av_model *m, const av_event_t *ev, int64_t t) {
+  struct av_subject *s = get(m, AV_RESOURCE, ev->name);
+  if (!s)
+    return -ENOMEM;
+  struct av_inst *in = *ev->node ? inst_find(s, ev->node) : NULL;
+  switch (ev->action) {
+  case AV_START:
+  case AV_PROMOTE:
+  case AV_DEMOTE: {
+    bool promoted = ev->action == AV_PROMOTE;
+    if (!*ev->node)
+      return 0; /* running, but where? nothing to count */
+    if (in && (ev->action == AV_START || in->promoted == promoted))
+      return 0;
+    if (in)
+      in->promoted = promoted;
+    else if (inst_add(s, ev->node, promoted) < 0)
+      return -ENOMEM;
+    settle(m, s, RUN, t);
+    return 1;
+  }
+  case AV_STOP:
+    if (inst_remove(s, ev->node) == 0) {
+      if (s->fig.state != AV_UNKNOWN)
+        return 0;
+      set_state(m, s, AV_STOPPED, t);
+      return 1;
+    }
+    settle(m, s, STOP, t);
+    return 1;
+  case AV_FAIL:
+    if (inst_remove(s, ev->node) == 0 &&
+        (s->ninst > 0 || s->fig.state == AV_FAILED))
+      return 0;
+    settle(m, s, FAIL, t);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+int av_model_apply(struct av_model *m, const av_event_t *ev) {
+  int64_t t = ev->t_ms > m->last_t ? ev->t_ms : m->last_t;
+  m->last_t = t;
+  return av_action_kind(ev->action) == AV_NODE ? apply_node(m, ev, t)
+                                               : apply_resource(m, ev, t);
+}
+
+void av_model_close(struct av_model *m, int64_t t) {
+  for (size_t i = 0; i < m->n; i++)
+    account(m, &m->s[i], t);
+}
+
+void av_model_free(struct av_model *m) {
+  for (size_t i = 0; i < m->n; i++) {
+    inst_remove(&m->s[i], "");
+    free(m->s[i].inst);
+    free((char *)m->s[i].fig.name);
+  }
+  free(m->s);
+  *m = (struct av_model){0};
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+struct av_report {
+  struct av_model m;
+  av_figures_t *rows;
+  size_t n;
+};
+
+static void finish(av_figures_t *f) {
+  double up = (double)f->up_ms / 1000, rep = (double)f->repair_ms / 1000;
+  f->mttf_s = f->failures ? up / f->failures : NAN;
+  f->mttr_s = f->failures ? rep / f->failures : NAN;
+  f->availability = up + rep > 0 ? up / (up + rep) : NAN;
+}
+
+int av_report_new(const av_event_t *events, size_t n, int64_t since_ms,
+                  int64_t now_ms, av_report_t **ret) {
+  if (since_ms > now_ms)
+    return -EINVAL;
+  av_report_t *r = calloc(1, sizeof(*r));
+  if (!r)
+    return -ENOMEM;
+  r->m = (struct av_model){.lo = since_ms, .hi = now_ms, .last_t = INT64_MIN};
+  int err = 0;
+  for (size_t i = 0; i < n && err >= 0; i++)
+    if (events[i].t_ms <= now_ms)
+      err = av_model_apply(&r->m, &events[i]);
+  if (err >= 0 && !(r->rows = calloc(r->m.n + 1, sizeof(*r->rows))))
+    err = -ENOMEM;
+  if (err < 0) {
+    av_report_free(r);
+    return err;
+  }
+  av_model_close(&r->m, now_ms);
+  for (av_kind_t k = AV_NODE; k <= AV_RESOURCE; k++)
+    for (size_t i = 0; i < r->m.n; i++)
+      if (r->m.s[i].fig.kind == k) {
+        r->rows[r->n] = r->m.s[i].fig;
+        finish(&r->rows[r->n++]);
+      }
+  *ret = r;
+  return 0;
+}
+
+void av_report_free(av_report_t *r) {
+  if (!r)
+    return;
+  av_model_free(&r->m);
+  free(r->rows);
+  free(r);
+}
+
+size_t av_report_count(const av_report_t *r) { return r->n; }
+
+const av_figures_t *av_report_get(const av_report_t *r, size_t i) {
+  return i < r->n ? &r->rows[i] : NULL;
+}
+
+const av_figures_t *av_report_find(const av_report_t *r, av_kind_t kind,
+                                   const char *name) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->rows[i].kind == kind && strcmp(r->rows[i].name, name) == 0)
+      return &r->rows[i];
+  return NULL;
+}

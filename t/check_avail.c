@@ -1,0 +1,492 @@
+/* Unit tests for avail/: recorded event sequences with figures worked out
+ * by hand (in the comments), the journal file (restart, duplicates, a torn
+ * line, a bad line) and reconciliation with crm_mon's XML. */
+#include "config.h"
+
+#include "avail.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DATA TEST_SRCDIR "/t/data/avail/"
+/* All sequences start here; offsets are in seconds. */
+#define T0 INT64_C(1700000000000)
+#define AT(s) (T0 + (int64_t)(s)*1000)
+
+static char tmpdir[] = "/tmp/check_avail.XXXXXX";
+static char jpath[sizeof(tmpdir) + 16];
+
+static void setup(void) {
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+  snprintf(jpath, sizeof(jpath), "%s/journal", tmpdir);
+}
+
+static void teardown(void) {
+  unlink(jpath);
+  rmdir(tmpdir);
+  strcpy(tmpdir, "/tmp/check_avail.XXXXXX");
+}
+
+static av_event_t ev(int64_t t, av_action_t a, const char *name,
+                     const char *node) {
+  av_event_t e = {.t_ms = t, .action = a};
+  snprintf(e.name, sizeof(e.name), "%s", name);
+  snprintf(e.node, sizeof(e.node), "%s", node ? node : "");
+  return e;
+}
+
+/* The reference sequence. Node n1: up 0-100, lost at 100, back at 130, lost
+ * at 400, back at 420. Resource db: starts on n1 at 5, fails with n1 at 100,
+ * restarted on n2 at 108; a planned move: stopped on n2 at 200, started
+ * there again at 203; its monitor fails at 500, the recovery stops it at 501
+ * and starts it at 504. n2 joins at 0 and stays. */
+static const struct {
+  int64_t s;
+  av_action_t a;
+  const char *name, *node;
+} seq[] = {
+    {0, AV_MEMBER, "n1", NULL},  {0, AV_MEMBER, "n2", NULL},
+    {5, AV_START, "db", "n1"},   {100, AV_LOST, "n1", NULL},
+    {108, AV_START, "db", "n2"}, {130, AV_MEMBER, "n1", NULL},
+    {200, AV_STOP, "db", "n2"},  {203, AV_START, "db", "n2"},
+    {400, AV_LOST, "n1", NULL},  {420, AV_MEMBER, "n1", NULL},
+    {500, AV_FAIL, "db", "n2"},  {501, AV_STOP, "db", "n2"},
+    {504, AV_START, "db", "n2"},
+};
+#define NSEQ (sizeof(seq) / sizeof(seq[0]))
+
+static av_event_t seq_ev(size_t i) {
+  return ev(AT(seq[i].s), seq[i].a, seq[i].name, seq[i].node);
+}
+
+/* Checks the figures of the reference sequence at now = 1000 s over the
+ * whole history.
+ * n1: up 0-100 (100 s) + 130-400 (270 s) + 420-1000 (580 s) = 950 s;
+ *     repair 100-130 (30 s) + 400-420 (20 s) = 50 s; 2 failures;
+ *     MTTF 950/2 = 475 s, MTTR 50/2 = 25 s, availability 950/1000 = 0.95.
+ * db: up 5-100 (95) + 108-200 (92) + 203-500 (297) + 504-1000 (496) = 980 s;
+ *     repair 100-108 (8 s) + 500-504 (4 s, the recovery stop at 501 does not
+ *     end it) = 12 s; the planned stop 200-203 counts as neither; 2
+ *     failures; MTTF 490 s, MTTR 6 s, availability 980/992.
+ * n2: up 0-1000, no failure: MTTF and MTTR undefined, availability 1. */
+static void check_reference(const av_event_t *events, size_t n) {
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(events, n, INT64_MIN, AT(1000), &r), 0);
+  ck_assert_uint_eq(av_report_count(r), 3);
+  ck_assert_str_eq(av_report_get(r, 0)->name, "n1"); /* nodes first */
+  ck_assert_str_eq(av_report_get(r, 2)->name, "db");
+  const av_figures_t *f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(f->state, AV_ONLINE);
+  ck_assert_int_eq(f->since_ms, AT(420));
+  ck_assert_uint_eq(f->failures, 2);
+  ck_assert_int_eq(f->up_ms, 950000);
+  ck_assert_int_eq(f->repair_ms, 50000);
+  ck_assert_double_eq(f->mttf_s, 475.0);
+  ck_assert_double_eq(f->mttr_s, 25.0);
+  ck_assert_double_eq_tol(f->availability, 0.95, 1e-12);
+  f = av_report_find(r, AV_RESOURCE, "db");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(f->state, AV_STARTED);
+  ck_assert_uint_eq(f->failures, 2);
+  ck_assert_int_eq(f->up_ms, 980000);
+  ck_assert_int_eq(f->repair_ms, 12000);
+  ck_assert_double_eq(f->mttf_s, 490.0);
+  ck_assert_double_eq(f->mttr_s, 6.0);
+  ck_assert_double_eq_tol(f->availability, 980.0 / 992.0, 1e-12);
+  f = av_report_find(r, AV_NODE, "n2");
+  ck_assert_uint_eq(f->failures, 0);
+  ck_assert(isnan(f->mttf_s) && isnan(f->mttr_s));
+  ck_assert_double_eq(f->availability, 1.0);
+  ck_assert_ptr_null(av_report_find(r, AV_NODE, "db"));
+  av_report_free(r);
+}
+
+START_TEST(fail_repair_cycle) {
+  av_event_t events[NSEQ];
+  for (size_t i = 0; i < NSEQ; i++)
+    events[i] = seq_ev(i);
+  check_reference(events, NSEQ);
+}
+END_TEST
+
+/* The same sequence through the journal, the collector restarted after the
+ * 6th event (the file re-read), every alert sent twice and n1's losses also
+ * reported a second later by another survivor: the same figures. */
+START_TEST(restart_and_duplicates) {
+  av_journal_t *j;
+  av_load_t ld;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+  ck_assert_uint_eq(ld.events, 0);
+  for (size_t i = 0; i < NSEQ; i++) {
+    if (i == 6) {
+      av_journal_free(j);
+      ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+      ck_assert_uint_eq(ld.events, 6);
+      ck_assert_uint_eq(ld.skipped, 0);
+    }
+    av_event_t e = seq_ev(i);
+    /* The recovery stop at 501 s (i 11) changes nothing: db failed at 500. */
+    ck_assert_int_eq(av_journal_add(j, &e), i == 11 ? 0 : 1);
+    ck_assert_int_eq(av_journal_add(j, &e), 0); /* the same alert again */
+    if (e.action == AV_LOST) {
+      e.t_ms += 1000;
+      ck_assert_int_eq(av_journal_add(j, &e), 0);
+    }
+  }
+  size_t n;
+  const av_event_t *events = av_journal_events(j, &n);
+  ck_assert_uint_eq(n, NSEQ - 1);
+  check_reference(events, n);
+  av_journal_free(j);
+  /* And once more from the file alone. */
+  ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+  ck_assert_uint_eq(ld.events, NSEQ - 1);
+  events = av_journal_events(j, &n);
+  check_reference(events, n);
+  av_journal_free(j);
+}
+END_TEST
+
+/* A late copy of an alert already recorded (same time, after later events)
+ * is recognised; a start on the node it already runs on changes nothing. */
+START_TEST(late_duplicate) {
+  av_journal_t *j;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, NULL), 0);
+  av_event_t a = ev(AT(0), AV_MEMBER, "n1", NULL),
+             b = ev(AT(10), AV_LOST, "n1", NULL),
+             c = ev(AT(20), AV_MEMBER, "n1", NULL);
+  ck_assert_int_eq(av_journal_add(j, &a), 1);
+  ck_assert_int_eq(av_journal_add(j, &b), 1);
+  ck_assert_int_eq(av_journal_add(j, &c), 1);
+  ck_assert_int_eq(av_journal_add(j, &b), 0);
+  av_event_t s1 = ev(AT(1), AV_START, "db:0", "n1"),
+             s2 = ev(AT(2), AV_START, "db", "n1");
+  ck_assert_int_eq(av_journal_add(j, &s1), 1);
+  ck_assert_int_eq(av_journal_add(j, &s2), 0);
+  size_t n;
+  const av_event_t *e = av_journal_events(j, &n);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_str_eq(e[3].name, "db"); /* clone suffix dropped */
+  av_journal_free(j);
+}
+END_TEST
+
+static void copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  ck_assert_ptr_nonnull(in);
+  ck_assert_ptr_nonnull(out);
+  char buf[4096];
+  size_t k;
+  while ((k = fread(buf, 1, sizeof(buf), in)) > 0)
+    ck_assert_uint_eq(fwrite(buf, 1, k, out), k);
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+}
+
+/* torn.journal: the reference node events up to the loss at 400 s, then
+ * "1700000420000 node memb" without a newline (a crash mid-append). The torn
+ * line is reported (line 6), ignored and cut off; n1 is offline since 400 s.
+ * At 450 s: up 100 + 270 = 370 s, repair 30 + 50 (400-450, still open) =
+ * 80 s, 2 failures, MTTF 185 s, MTTR 40 s, availability 370/450. The next
+ * append starts a fresh line and a reopen reads 5 events, nothing skipped. */
+START_TEST(torn_line) {
+  copy_file(DATA "torn.journal", jpath);
+  av_journal_t *j;
+  av_load_t ld;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+  ck_assert(ld.torn);
+  ck_assert_uint_eq(ld.events, 4);
+  ck_assert_uint_eq(ld.skipped, 1);
+  ck_assert_uint_eq(ld.first.line, 6);
+  ck_assert_str_eq(ld.first.text, "1700000420000 node memb");
+  ck_assert_str_eq(ld.first.file, jpath);
+  size_t n;
+  const av_event_t *e = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(e, n, INT64_MIN, AT(450), &r), 0);
+  const av_figures_t *f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_int_eq(f->state, AV_OFFLINE);
+  ck_assert_uint_eq(f->failures, 2);
+  ck_assert_int_eq(f->up_ms, 370000);
+  ck_assert_int_eq(f->repair_ms, 80000);
+  ck_assert_double_eq(f->mttf_s, 185.0);
+  ck_assert_double_eq(f->mttr_s, 40.0);
+  ck_assert_double_eq_tol(f->availability, 370.0 / 450.0, 1e-12);
+  av_report_free(r);
+  av_event_t back = ev(AT(420), AV_MEMBER, "n1", NULL);
+  ck_assert_int_eq(av_journal_add(j, &back), 1);
+  av_journal_free(j);
+  ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+  ck_assert(!ld.torn);
+  ck_assert_uint_eq(ld.events, 5);
+  ck_assert_uint_eq(ld.skipped, 0);
+  av_journal_free(j);
+}
+END_TEST
+
+/* bad-line.journal: line 3 has an unknown action. It is skipped and
+ * reported with its file, line and text; the events around it count. */
+START_TEST(bad_line) {
+  copy_file(DATA "bad-line.journal", jpath);
+  av_journal_t *j;
+  av_load_t ld;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_open(jpath, &j, &ld, &err), 0);
+  ck_assert(!ld.torn);
+  ck_assert_uint_eq(ld.events, 2);
+  ck_assert_uint_eq(ld.skipped, 1);
+  ck_assert_uint_eq(ld.first.line, 3);
+  ck_assert_str_eq(ld.first.text, "1700000100000 node vanished n1");
+  ck_assert_str_eq(ld.first.msg, "unknown action");
+  av_journal_free(j);
+}
+END_TEST
+
+/* Windows that cut intervals, on the reference sequence at now = 1000 s.
+ * [110, 1000]: n1's first repair is cut to 110-130 (20 s), its first
+ * failure (100) is outside; up 270 + 580 = 850 s; 1 failure (400) with its
+ * repair 20 s: repair 40 s, MTTF 850 s, MTTR 40 s, availability 850/890.
+ * db: up 110-200 (90) + 297 + 496 = 883 s, repair 4 s, 1 failure:
+ * availability 883/887.
+ * [410, 1000]: n1 up 580 s, repair 410-420 (10 s), no failure inside:
+ * MTTF and MTTR undefined, availability 580/590.
+ * [1000 - 24 h, 1000]: the whole history, as check_reference. */
+START_TEST(windows) {
+  av_event_t events[NSEQ];
+  for (size_t i = 0; i < NSEQ; i++)
+    events[i] = seq_ev(i);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(events, NSEQ, AT(110), AT(1000), &r), 0);
+  const av_figures_t *f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 850000);
+  ck_assert_int_eq(f->repair_ms, 40000);
+  ck_assert_double_eq(f->mttf_s, 850.0);
+  ck_assert_double_eq(f->mttr_s, 40.0);
+  ck_assert_double_eq_tol(f->availability, 850.0 / 890.0, 1e-12);
+  f = av_report_find(r, AV_RESOURCE, "db");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 883000);
+  ck_assert_int_eq(f->repair_ms, 4000);
+  ck_assert_double_eq_tol(f->availability, 883.0 / 887.0, 1e-12);
+  av_report_free(r);
+
+  ck_assert_int_eq(av_report_new(events, NSEQ, AT(410), AT(1000), &r), 0);
+  f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_uint_eq(f->failures, 0);
+  ck_assert_int_eq(f->up_ms, 580000);
+  ck_assert_int_eq(f->repair_ms, 10000);
+  ck_assert(isnan(f->mttf_s) && isnan(f->mttr_s));
+  ck_assert_double_eq_tol(f->availability, 580.0 / 590.0, 1e-12);
+  av_report_free(r);
+
+  ck_assert_int_eq(
+      av_report_new(events, NSEQ, AT(1000) - AV_DAY_MS, AT(1000), &r), 0);
+  f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_int_eq(f->up_ms, 950000);
+  ck_assert_int_eq(f->repair_ms, 50000);
+  av_report_free(r);
+  /* A window ending before some events: they are not seen. At 300 s, db has
+   * been up 95 + 92 + 97 = 284 s, repaired 8 s once. */
+  ck_assert_int_eq(av_report_new(events, NSEQ, INT64_MIN, AT(300), &r), 0);
+  f = av_report_find(r, AV_RESOURCE, "db");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 284000);
+  ck_assert_int_eq(f->repair_ms, 8000);
+  av_report_free(r);
+  ck_assert_int_eq(av_report_new(events, NSEQ, AT(2), AT(1), &r), -EINVAL);
+}
+END_TEST
+
+/* A clone with instances on n1 and n2: losing n1 leaves it running on n2,
+ * no failure; a node first seen lost is not counted until it joins. At
+ * 100 s: web up 0-100 (100 s), no failure. n3 lost at 0 (never seen up),
+ * member at 40: up 60 s, no repair, no failure. A time that goes back (the
+ * member of n1 at 30 after its loss at 50) is taken as 50: n1 up 0-50 and
+ * 50-100, repair 0, 1 failure. */
+START_TEST(clone_and_unknown) {
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(0), AV_LOST, "n3", NULL),   ev(AT(0), AV_START, "web", "n1"),
+      ev(AT(0), AV_START, "web", "n2"), ev(AT(40), AV_MEMBER, "n3", NULL),
+      ev(AT(50), AV_LOST, "n1", NULL),  ev(AT(30), AV_MEMBER, "n1", NULL),
+  };
+  av_report_t *r;
+  ck_assert_int_eq(
+      av_report_new(e, sizeof(e) / sizeof(e[0]), INT64_MIN, AT(100), &r), 0);
+  const av_figures_t *f = av_report_find(r, AV_RESOURCE, "web");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(f->state, AV_STARTED);
+  ck_assert_uint_eq(f->failures, 0);
+  ck_assert_int_eq(f->up_ms, 100000);
+  f = av_report_find(r, AV_NODE, "n3");
+  ck_assert_uint_eq(f->failures, 0);
+  ck_assert_int_eq(f->up_ms, 60000);
+  ck_assert_int_eq(f->repair_ms, 0);
+  f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 100000);
+  ck_assert_int_eq(f->repair_ms, 0);
+  ck_assert_double_eq(f->availability, 1.0);
+  av_report_free(r);
+}
+END_TEST
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  char *b = malloc(1 << 20);
+  *len = fread(b, 1, 1 << 20, f);
+  fclose(f);
+  return b;
+}
+
+/* The balancer's crm_mon fixture on an empty journal: n1-n4 members, n5
+ * (offline) lost but not counted; resources a b c u v x y z g1 g2 started
+ * where they run, s and w stopped, the clone cp started on n1, n2 and n3:
+ * 4 + 1 + 12 + 3 = 20 events. A second reconcile finds nothing new. */
+START_TEST(reconcile_fresh) {
+  size_t len;
+  char *xml = slurp(TEST_SRCDIR "/t/data/balancer/crm_mon.xml", &len);
+  av_journal_t *j;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, &err), 0);
+  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "crm_mon", AT(0), &err),
+                   20);
+  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "crm_mon", AT(9), &err),
+                   0);
+  size_t n;
+  const av_event_t *e = av_journal_events(j, &n);
+  ck_assert(e[0].reconciled);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(e, n, INT64_MIN, AT(60), &r), 0);
+  const av_figures_t *f = av_report_find(r, AV_NODE, "n5");
+  ck_assert_int_eq(f->state, AV_OFFLINE);
+  ck_assert_int_eq(f->repair_ms, 0);
+  ck_assert(isnan(f->availability));
+  f = av_report_find(r, AV_RESOURCE, "cp");
+  ck_assert_int_eq(f->state, AV_STARTED);
+  ck_assert_int_eq(f->up_ms, 60000);
+  ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "s")->state, AV_STOPPED);
+  av_report_free(r);
+  av_journal_free(j);
+  free(xml);
+}
+END_TEST
+
+/* The collector was down while n1 died: the journal has n1 and n2 members
+ * at 0, db started on n1 at 5 and web on n1 at 6; crm_mon at 50 s shows n1
+ * offline, db on n2, web stopped and failed. Reconciling records n1 lost
+ * and db started on n2 (2 events; web failed with n1 already). At 100 s:
+ * n1 up 50 s, repair 50 s, 1 failure; db up 45 + 50 = 95 s, repair 0 s (the
+ * restart is only noticed at 50), 1 failure; web up 44 s, repair 50 s,
+ * failed. */
+START_TEST(reconcile_missed) {
+  av_journal_t *j;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, &err), 0);
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(5), AV_START, "db", "n1"), ev(AT(6), AV_START, "web", "n1")};
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_int_eq(av_journal_add(j, &e[i]), 1);
+  size_t len;
+  char *xml = slurp(DATA "crm_mon-n1-lost.xml", &len);
+  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "x", AT(50), &err), 2);
+  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "x", AT(60), &err), 0);
+  size_t n;
+  const av_event_t *ev2 = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(ev2, n, INT64_MIN, AT(100), &r), 0);
+  const av_figures_t *f = av_report_find(r, AV_NODE, "n1");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 50000);
+  ck_assert_int_eq(f->repair_ms, 50000);
+  f = av_report_find(r, AV_RESOURCE, "db");
+  ck_assert_uint_eq(f->failures, 1);
+  ck_assert_int_eq(f->up_ms, 95000);
+  ck_assert_int_eq(f->repair_ms, 0);
+  f = av_report_find(r, AV_RESOURCE, "web");
+  ck_assert_int_eq(f->state, AV_FAILED);
+  ck_assert_int_eq(f->up_ms, 44000);
+  ck_assert_int_eq(f->repair_ms, 50000);
+  av_report_free(r);
+  /* Not XML: a clear error, nothing recorded. */
+  ck_assert_int_eq(av_journal_reconcile(j, "<nope", 5, "bad.xml", AT(70), &err),
+                   -EBADMSG);
+  ck_assert_str_eq(err.file, "bad.xml");
+  av_journal_events(j, &n);
+  ck_assert_uint_eq(n, 6);
+  av_journal_free(j);
+  free(xml);
+}
+END_TEST
+
+/* Lines parse and format back to themselves; bad ones say why. */
+START_TEST(line_format) {
+  static const char *good[] = {
+      "1700000000000 node lost n1\n",
+      "1700000000000 resource promote db n2 reconciled\n",
+      "1700000000000 resource fail db -\n",
+  };
+  for (size_t i = 0; i < 3; i++) {
+    av_event_t e;
+    char buf[600];
+    ck_assert_int_eq(av_event_parse(good[i], strlen(good[i]) - 1, &e, NULL, 0),
+                     0);
+    ck_assert_int_eq(av_event_format(&e, buf, sizeof(buf)),
+                     (int)strlen(good[i]));
+    ck_assert_str_eq(buf, good[i]);
+  }
+  static const char *bad[] = {
+      "x node lost n1",      "1 node",
+      "1 node start n1",     "1 disk lost n1",
+      "1 resource start db", "1 node lost n1 extra",
+      "-5 node lost n1",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    av_event_t e;
+    char why[128] = "";
+    ck_assert_int_eq(
+        av_event_parse(bad[i], strlen(bad[i]), &e, why, sizeof(why)), -EBADMSG);
+    ck_assert(*why);
+  }
+  av_event_t e = ev(1, AV_LOST, "bad name", NULL);
+  char buf[64];
+  ck_assert_int_eq(av_event_format(&e, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("avail");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, fail_repair_cycle);
+  tcase_add_test(tc, restart_and_duplicates);
+  tcase_add_test(tc, late_duplicate);
+  tcase_add_test(tc, torn_line);
+  tcase_add_test(tc, bad_line);
+  tcase_add_test(tc, windows);
+  tcase_add_test(tc, clone_and_unknown);
+  tcase_add_test(tc, reconcile_fresh);
+  tcase_add_test(tc, reconcile_missed);
+  tcase_add_test(tc, line_format);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
