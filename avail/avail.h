@@ -128,6 +128,12 @@ typedef struct av_load {
  * av_journal_free. */
 int av_journal_open(const char *path, av_journal_t **ret, av_load_t *ret_load,
                     pm_error_t *err);
+/* Reads the journal at path without opening it for writing (a report):
+ * a torn last line is reported but not cut off; a missing file is
+ * -ENOENT. On success *ret holds the events (the caller frees it with
+ * free()) and *ret_n their number. */
+int av_journal_load(const char *path, av_event_t **ret, size_t *ret_n,
+                    av_load_t *ret_load, pm_error_t *err);
 /* Closes the journal. NULL is a no-op. */
 void av_journal_free(av_journal_t *j);
 
@@ -179,5 +185,15 @@ const av_figures_t *av_report_get(const av_report_t *r, size_t i);
 /* The row of name, NULL when the events never name it. */
 const av_figures_t *av_report_find(const av_report_t *r, av_kind_t kind,
                                    const char *name);
+
+/* Parses a window length: a number followed by s, m, h or d ("30d",
+ * "24h"). 0 with *ret_ms, or -EINVAL. */
+int av_parse_duration(const char *s, int64_t *ret_ms);
+
+/* Appends the report as a table to out, one row per node and resource:
+ * kind, name, state, failures, MTTF, MTTR and availability (in percent,
+ * three decimals), "-" where undefined; durations as "1d02h", "3h04m",
+ * "5m06s" or "7.2s". 0, or -ENOMEM. */
+int av_report_format(const av_report_t *r, pm_buf_t *out);
 
 #endif

@@ -158,7 +158,8 @@ static int load(av_journal_t *j, av_load_t *ld, pm_error_t *err) {
       /* Torn by a crash in the middle of an append: cut it off. */
       bad_line(ld, j->path, lineno, line, ll, "torn last line ignored");
       ld->torn = true;
-      if (ftruncate(j->fd, (off_t)at) < 0 || fdatasync(j->fd) < 0) {
+      if (j->fd >= 0 &&
+          (ftruncate(j->fd, (off_t)at) < 0 || fdatasync(j->fd) < 0)) {
         r = -errno;
         pm_error_set(err, j->path, lineno, NULL,
                      "cannot cut off a torn line: %s", pm_strerror(r));
@@ -305,6 +306,26 @@ int av_journal_add(av_journal_t *j, const av_event_t *in) {
   j->n--;
   int rr = replay(j);
   return r < 0 ? r : rr;
+}
+
+int av_journal_load(const char *path, av_event_t **ret, size_t *ret_n,
+                    av_load_t *ret_load, pm_error_t *err) {
+  av_load_t ld = {0};
+  av_journal_t j = {
+      .path = (char *)path,
+      .fd = -1,
+      .live = {.last_t = INT64_MIN, .lo = INT64_MIN, .hi = INT64_MAX}};
+  int r = load(&j, &ld, err);
+  av_model_free(&j.live);
+  if (r < 0) {
+    free(j.ev);
+    return r;
+  }
+  if (ret_load)
+    *ret_load = ld;
+  *ret = j.ev;
+  *ret_n = j.n;
+  return 0;
 }
 
 const av_event_t *av_journal_events(const av_journal_t *j, size_t *ret_n) {

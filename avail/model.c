@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,4 +319,63 @@ const av_figures_t *av_report_find(const av_report_t *r, av_kind_t kind,
     if (r->rows[i].kind == kind && strcmp(r->rows[i].name, name) == 0)
       return &r->rows[i];
   return NULL;
+}
+
+/* ---- durations and the table ------------------------------------------- */
+
+int av_parse_duration(const char *s, int64_t *ret_ms) {
+  static const struct {
+    char unit;
+    int64_t ms;
+  } units[] = {{'s', 1000}, {'m', 60000}, {'h', AV_HOUR_MS}, {'d', AV_DAY_MS}};
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || v <= 0 || end[0] == '\0' || end[1] != '\0' ||
+      !(*s >= '0' && *s <= '9'))
+    return -EINVAL;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if (*end == units[i].unit) {
+      if (v > INT64_MAX / units[i].ms)
+        return -EINVAL;
+      *ret_ms = v * units[i].ms;
+      return 0;
+    }
+  return -EINVAL;
+}
+
+/* A duration in seconds for the table, two units at most; "-" for NaN. */
+static void fmt_dur(char *buf, size_t len, double s) {
+  if (isnan(s)) {
+    snprintf(buf, len, "-");
+    return;
+  }
+  long long t = (long long)(s + 0.5);
+  if (s < 60)
+    snprintf(buf, len, "%.1fs", s);
+  else if (t < 3600)
+    snprintf(buf, len, "%lldm%02llds", t / 60, t % 60);
+  else if (t < 86400)
+    snprintf(buf, len, "%lldh%02lldm", t / 3600, t % 3600 / 60);
+  else
+    snprintf(buf, len, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
+}
+
+int av_report_format(const av_report_t *r, pm_buf_t *out) {
+  pm_buf_printf(out, "%-8s %-24s %-9s %8s %10s %10s %9s\n", "KIND", "NAME",
+                "STATE", "FAILURES", "MTTF", "MTTR", "AVAIL%");
+  for (size_t i = 0; i < r->n; i++) {
+    const av_figures_t *f = &r->rows[i];
+    char mttf[32], mttr[32], avail[32];
+    fmt_dur(mttf, sizeof(mttf), f->mttf_s);
+    fmt_dur(mttr, sizeof(mttr), f->mttr_s);
+    if (isnan(f->availability))
+      snprintf(avail, sizeof(avail), "-");
+    else
+      snprintf(avail, sizeof(avail), "%.3f", 100 * f->availability);
+    pm_buf_printf(out, "%-8s %-24s %-9s %8u %10s %10s %9s\n",
+                  f->kind == AV_NODE ? "node" : "resource", f->name,
+                  av_state_name(f->state), f->failures, mttf, mttr, avail);
+  }
+  return out->err ? -ENOMEM : 0;
 }

@@ -295,6 +295,9 @@ int bal_engine_lock(bal_engine_t *e);
 const char *bal_engine_event_socket(const bal_engine_t *e,
                                     const char **ret_group);
 
+/* The configured availability journal (NULL: none). */
+const char *bal_engine_availability_journal(const bal_engine_t *e);
+
 /* What the last pass found this instance to be. With own_resource set,
  * only the instance on the node where Pacemaker runs that resource acts;
  * the others plan and report, and change nothing (no moves, journal,

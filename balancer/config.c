@@ -116,6 +116,8 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("state_file", "/var/lib/patmon/balance.state", CFGF_NONE),
     CFG_STR("journal", "/var/lib/patmon/balance.journal", CFGF_NONE),
     CFG_STR("lock_file", "/run/patmon-balance.lock", CFGF_NONE),
+    CFG_STR("availability_journal", "/var/lib/patmon/availability.journal",
+            CFGF_NONE),
     CFG_STR("own_resource", "", CFGF_NONE),
     CFG_STR("node_name", "", CFGF_NONE),
     CFG_STR("event_socket", "", CFGF_NONE),
@@ -547,6 +549,7 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"state_file", offsetof(struct bal_conf, state_file)},
       {"journal", offsetof(struct bal_conf, journal)},
       {"lock_file", offsetof(struct bal_conf, lock_file)},
+      {"availability_journal", offsetof(struct bal_conf, avail_journal)},
       {"own_resource", offsetof(struct bal_conf, own_resource)},
       {"node_name", offsetof(struct bal_conf, node_name)},
       {"event_socket", offsetof(struct bal_conf, event_socket)},
@@ -569,6 +572,10 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   if (c->event_socket[0] && c->event_socket[0] != '/')
     return bad(x, NULL, NULL, "event_socket", c->event_socket,
                "event_socket must be an absolute path (or \"\" for none)");
+  if (c->avail_journal[0] && c->avail_journal[0] != '/')
+    return bad(x, NULL, NULL, "availability_journal", c->avail_journal,
+               "availability_journal must be an absolute path (or \"\" for "
+               "none)");
   if (c->own_resource[0] && c->source != BAL_SRC_PACEMAKER)
     return bad(x, NULL, NULL, "own_resource", c->own_resource,
                "own_resource needs source = \"pacemaker\"");
@@ -634,12 +641,15 @@ int bal_conf_load_buf(const char *buf, size_t len, const char *name,
 void bal_conf_free(struct bal_conf *c) {
   if (!c)
     return;
-  char **strs[] = {&c->data_dir,          &c->host_format,  &c->state_file,
-                   &c->journal,           &c->lock_file,    &c->unixsock,
-                   &c->publish_host,      &c->crm_mon,      &c->cibadmin,
-                   &c->crm_simulate,      &c->crm_resource, &c->crm_attribute,
-                   &c->own_resource,      &c->node_name,    &c->event_socket,
-                   &c->event_socket_group};
+  char **strs[] = {&c->data_dir,     &c->host_format,
+                   &c->state_file,   &c->journal,
+                   &c->lock_file,    &c->unixsock,
+                   &c->publish_host, &c->crm_mon,
+                   &c->cibadmin,     &c->crm_simulate,
+                   &c->crm_resource, &c->crm_attribute,
+                   &c->own_resource, &c->node_name,
+                   &c->event_socket, &c->event_socket_group,
+                   &c->avail_journal};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

@@ -92,6 +92,10 @@ const char *bal_engine_event_socket(const bal_engine_t *e,
   return e->conf->event_socket[0] ? e->conf->event_socket : NULL;
 }
 
+const char *bal_engine_availability_journal(const bal_engine_t *e) {
+  return e->conf->avail_journal[0] ? e->conf->avail_journal : NULL;
+}
+
 int bal_engine_role(const bal_engine_t *e) { return e->role; }
 
 bool bal_engine_saw_offline(const bal_engine_t *e, const char *node) {

@@ -40,7 +40,7 @@ patmon_balance_SOURCES = balancer/patmon-balance.c balancer/events.c \
 	balancer/events.h
 patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPM_SYSCONFDIR='"$(sysconfdir)"'
-patmon_balance_LDADD = libbalancer.la libhotplug.la
+patmon_balance_LDADD = libbalancer.la libhotplug.la libavail.la
 
 # Integration tests: the real patmon-balance on a CIB_file cluster.
 check_PROGRAMS += t/balance-mkrrd

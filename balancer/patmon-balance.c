@@ -3,6 +3,7 @@
  * signals, the daemon loop. */
 #include "config.h"
 
+#include "avail/avail.h"
 #include "balancer.h"
 #include "events.h"
 
@@ -24,8 +25,9 @@
 
 struct cli {
   const char *config;
-  bool once, daemon, dry_run, explain, check, use_syslog;
-  int verbosity; /* highest level logged */
+  bool once, daemon, dry_run, explain, check, use_syslog, availability;
+  const char *since; /* --since: the availability report's window */
+  int verbosity;     /* highest level logged */
 };
 
 static const char *const level_names[] = {"error", "warning", "notice", "info",
@@ -49,6 +51,7 @@ static void usage(FILE *f) {
       "usage: patmon-balance [-c CONFIG] --once [--dry-run] [--explain]\n"
       "       patmon-balance [-c CONFIG] --daemon [--syslog]\n"
       "       patmon-balance [-c CONFIG] --check\n"
+      "       patmon-balance [-c CONFIG] --availability [--since 30d]\n"
       "\n"
       "  -c, --config FILE  configuration (default %s/patmon/balance.conf)\n"
       "      --once         one pass, then exit (for cron)\n"
@@ -63,6 +66,11 @@ static void usage(FILE *f) {
       "utilisation\n"
       "                     of every node before and after the plan\n"
       "      --check        check the configuration and exit\n"
+      "      --availability print failures, MTTF, MTTR and availability "
+      "per node\n"
+      "                     and resource from the availability journal\n"
+      "      --since DUR    the report's window: 24h, 7d, 30d (default), "
+      "... or all\n"
       "      --syslog       log to syslog instead of stderr\n"
       "  -v, --verbose      log more (info, then debug)\n"
       "  -q, --quiet        log errors only\n"
@@ -78,6 +86,8 @@ static int parse_args(int argc, char **argv, struct cli *o) {
                                        {"dry-run", no_argument, NULL, 'n'},
                                        {"explain", no_argument, NULL, 'x'},
                                        {"check", no_argument, NULL, 'k'},
+                                       {"availability", no_argument, NULL, 'a'},
+                                       {"since", required_argument, NULL, 'S'},
                                        {"syslog", no_argument, NULL, 's'},
                                        {"verbose", no_argument, NULL, 'v'},
                                        {"quiet", no_argument, NULL, 'q'},
@@ -105,6 +115,12 @@ static int parse_args(int argc, char **argv, struct cli *o) {
     case 'k':
       o->check = true;
       break;
+    case 'a':
+      o->availability = true;
+      break;
+    case 'S':
+      o->since = optarg;
+      break;
     case 's':
       o->use_syslog = true;
       break;
@@ -124,7 +140,8 @@ static int parse_args(int argc, char **argv, struct cli *o) {
       return -EINVAL;
     }
   }
-  if (optind < argc || o->once + o->daemon + o->check != 1 ||
+  if (optind < argc || o->once + o->daemon + o->check + o->availability != 1 ||
+      (o->since && !o->availability) ||
       (o->daemon && (o->dry_run || o->explain)))
     return -EINVAL;
   if (o->verbosity > BAL_LOG_DEBUG)
@@ -321,6 +338,61 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
   return 0;
 }
 
+/* --availability: the table over the --since window, from the journal. */
+static int availability(bal_engine_t *e, const struct cli *o) {
+  const char *path = bal_engine_availability_journal(e);
+  int64_t win = 30 * AV_DAY_MS;
+  if (o->since && strcmp(o->since, "all") != 0 &&
+      av_parse_duration(o->since, &win) < 0) {
+    logf_line(o, BAL_LOG_ERR,
+              "--since %s: expected a number and s, m, h or d (30d), or all",
+              o->since);
+    return 2;
+  }
+  if (!path) {
+    log_line((void *)o, BAL_LOG_ERR,
+             "no availability_journal in the configuration");
+    return 1;
+  }
+  av_event_t *ev = NULL;
+  size_t n = 0;
+  av_load_t ld;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = av_journal_load(path, &ev, &n, &ld, &err);
+  if (r < 0) {
+    logf_line(o, BAL_LOG_ERR, "%s", pm_error_str(&err, buf, sizeof(buf)));
+    return 1;
+  }
+  if (ld.skipped)
+    logf_line(o, BAL_LOG_WARNING, "%u line(s) skipped, first: %s", ld.skipped,
+              pm_error_str(&ld.first, buf, sizeof(buf)));
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  bool all = o->since && strcmp(o->since, "all") == 0;
+  av_report_t *rep = NULL;
+  pm_buf_t out = {0};
+  r = av_report_new(ev, n, all ? INT64_MIN : now_ms - win, now_ms, &rep);
+  if (r == 0)
+    r = av_report_format(rep, &out);
+  if (r == 0) {
+    printf("availability over %s%s, from %s (%zu events)\n",
+           all ? "all the history" : "the last ",
+           all        ? ""
+           : o->since ? o->since
+                      : "30d",
+           path, n);
+    fputs(out.data, stdout);
+  } else {
+    logf_line(o, BAL_LOG_ERR, "availability report: %s", strerror(-r));
+  }
+  pm_buf_free(&out);
+  av_report_free(rep);
+  free(ev);
+  return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   struct cli o = {.config = PM_SYSCONFDIR "/patmon/balance.conf",
                   .verbosity = BAL_LOG_NOTICE};
@@ -342,6 +414,8 @@ int main(int argc, char **argv) {
   if (o.check) {
     printf("%s: OK\n", o.config);
     r = 0;
+  } else if (o.availability) {
+    r = availability(e, &o);
   } else if (o.daemon) {
     r = run_daemon(e, &o);
   } else {

@@ -465,6 +465,69 @@ START_TEST(line_format) {
 }
 END_TEST
 
+/* The table of the reference sequence at 1000 s (figures as in
+ * check_reference), and the journal read back by a report. */
+START_TEST(table) {
+  av_journal_t *j;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, NULL), 0);
+  for (size_t i = 0; i < NSEQ; i++) {
+    av_event_t e = seq_ev(i);
+    ck_assert_int_ge(av_journal_add(j, &e), 0);
+  }
+  av_journal_free(j);
+  av_event_t *events;
+  size_t n;
+  av_load_t ld;
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_load(jpath, &events, &n, &ld, &err), 0);
+  ck_assert_uint_eq(n, NSEQ - 1);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(events, n, INT64_MIN, AT(1000), &r), 0);
+  pm_buf_t out = {0};
+  ck_assert_int_eq(av_report_format(r, &out), 0);
+  ck_assert_str_eq(
+      out.data,
+      "KIND     NAME                     STATE     FAILURES       MTTF       "
+      "MTTR    AVAIL%\n"
+      "node     n1                       online           2      7m55s      "
+      "25.0s    95.000\n"
+      "node     n2                       online           0          -      "
+      "    -   100.000\n"
+      "resource db                       started          2      8m10s      "
+      " 6.0s    98.790\n");
+  pm_buf_free(&out);
+  av_report_free(r);
+  free(events);
+  ck_assert_int_eq(av_journal_load(DATA "missing", &events, &n, NULL, &err),
+                   -ENOENT);
+  /* A torn line is reported, and left in place by a reader. */
+  copy_file(DATA "torn.journal", jpath);
+  ck_assert_int_eq(av_journal_load(jpath, &events, &n, &ld, &err), 0);
+  ck_assert(ld.torn);
+  free(events);
+  struct stat st;
+  ck_assert_int_eq(stat(jpath, &st), 0);
+  ck_assert_int_eq(st.st_size, 199); /* as shipped */
+}
+END_TEST
+
+START_TEST(durations) {
+  int64_t ms;
+  ck_assert_int_eq(av_parse_duration("30d", &ms), 0);
+  ck_assert_int_eq(ms, 30 * AV_DAY_MS);
+  ck_assert_int_eq(av_parse_duration("24h", &ms), 0);
+  ck_assert_int_eq(ms, 86400000);
+  ck_assert_int_eq(av_parse_duration("90m", &ms), 0);
+  ck_assert_int_eq(ms, 5400000);
+  ck_assert_int_eq(av_parse_duration("15s", &ms), 0);
+  ck_assert_int_eq(ms, 15000);
+  static const char *bad[] = {
+      "", "d", "30", "30x", "-3d", "0d", "3dd", " 3d", "99999999999999999d"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_int_eq(av_parse_duration(bad[i], &ms), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("avail");
   TCase *tc = tcase_create("core");
@@ -479,6 +542,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, reconcile_fresh);
   tcase_add_test(tc, reconcile_missed);
   tcase_add_test(tc, line_format);
+  tcase_add_test(tc, table);
+  tcase_add_test(tc, durations);
   suite_add_tcase(s, tc);
   return s;
 }

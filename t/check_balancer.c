@@ -1275,6 +1275,8 @@ static const struct bad_conf {
      "15"},
     {"event_socket = \"run/b.sock\"\n", 1, "must be an absolute path",
      "run/b.sock"},
+    {"availability_journal = \"av.journal\"\n", 1,
+     "availability_journal must be an absolute path", "av.journal"},
     {"source = \"static\"\nnode \"n\" {\n}\nown_resource = \"b\"\n", 4,
      "own_resource needs source", "b"},
 };
