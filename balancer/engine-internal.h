@@ -26,6 +26,7 @@ struct bal_engine {
   char **offline;   /* nodes offline at the last pass, NULL-terminated */
   struct bal_tell tell;
   bool acted; /* the last pass ran moves (the next may find them under way) */
+  struct av_journal *avail; /* the availability journal, once opened */
 };
 
 /* Logs through the hook the engine's caller set (nothing without one). */
@@ -47,6 +48,7 @@ struct pass {
   pm_buf_t *explain;
   struct bal_pcmk *pc;
   pm_buf_t cib;
+  pm_buf_t mon; /* crm_mon's XML (source = pacemaker) */
   struct bal_state st;
   bal_cluster_t *c;
   struct bal_grid g;
@@ -102,6 +104,14 @@ void pass_role(struct pass *p);
  * (with BAL_PASS_SETTLING, what the passes did until one had nothing to
  * do), else once for an executed plan. */
 void pass_tell(struct pass *p);
+
+/* ---- engine-avail.c ------------------------------------------------------ */
+
+/* The active instance records in the availability journal what crm_mon
+ * shows changed since the journal's last event. */
+void pass_availability(struct pass *p);
+/* Closes the journal (bal_engine_free, a reload). */
+void engine_avail_close(bal_engine_t *e);
 
 /* ---- engine-act.c -------------------------------------------------------- */
 

@@ -66,7 +66,10 @@ int pass_inventory_pacemaker(struct pass *p) {
                pm_error_str(&err, buf, sizeof(buf)));
     }
   }
-  pm_buf_free(&mon);
+  if (r == 0)
+    p->mon = mon; /* for the availability journal */
+  else
+    pm_buf_free(&mon);
   return r;
 }
 

@@ -53,6 +53,7 @@ void bal_engine_free(bal_engine_t *e) {
     return;
   if (e->lock_fd >= 0)
     close(e->lock_fd);
+  engine_avail_close(e);
   bal_conf_free(e->conf);
   free(e->path);
   free(e->node);
@@ -75,7 +76,8 @@ int bal_engine_reload(bal_engine_t *e, pm_error_t *err) {
     return r;
   bal_conf_free(e->conf);
   e->conf = c;
-  free(e->node); /* node_name may have changed */
+  engine_avail_close(e); /* availability_journal may have changed */
+  free(e->node);         /* node_name may have changed */
   e->node = NULL;
   return 0;
 }
@@ -171,6 +173,7 @@ static void pass_free(struct pass *p) {
   bal_cluster_free(p->c);
   bal_pcmk_free(p->pc);
   pm_buf_free(&p->cib);
+  pm_buf_free(&p->mon);
   pm_buf_free(&p->data_notes);
   pm_buf_free(&p->done);
   bal_argv_free(p->went_offline);
@@ -269,6 +272,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     goto out;
   keep_offline(&p);
   pass_role(&p);
+  pass_availability(&p);
   if (p.pc->maintenance) {
     bal_elog(e, BAL_LOG_NOTICE,
              "the cluster is in maintenance mode (or stop-all-resources): "

@@ -4,12 +4,14 @@
 #include "events.h"
 
 #include "hotplug/hotplug.h"
+#include "pm.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Node names kept between two takes at most: a cluster has fewer nodes. */
 #define MAX_LOST 1024
@@ -30,9 +32,35 @@ static bool stopping(bal_events_t *ev) {
   return s;
 }
 
+/* When the batch began, in wall-clock milliseconds. */
+static int64_t batch_wall_ms(const hp_batch_t *b) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  int64_t now = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+  uint64_t mono = pm_now_ns();
+  return now -
+         (int64_t)((mono > b->first_ns ? mono - b->first_ns : 0) / 1000000);
+}
+
+/* Keeps one node event with its time (MAX_LOST at most between takes). */
+static void keep(bal_events_news_t *n, const hp_event_t *it, int64_t t_ms) {
+  if (n->nnodes == MAX_LOST)
+    return;
+  struct bal_node_news *v =
+      realloc(n->nodes, (n->nnodes + 1) * sizeof(*n->nodes));
+  if (!v)
+    return;
+  n->nodes = v;
+  if ((v[n->nnodes].node = strdup(it->name))) {
+    v[n->nnodes].lost = it->action != HP_ACT_MEMBER;
+    v[n->nnodes++].t_ms = t_ms;
+  }
+}
+
 /* Adds a batch's node events to the news. True when there is news. */
 static bool add(bal_events_t *ev, const hp_batch_t *b) {
   bool news = false;
+  int64_t t_ms = batch_wall_ms(b);
   pthread_mutex_lock(&ev->lock);
   bal_events_news_t *n = &ev->news;
   for (unsigned i = 0; i < b->nitems; i++) {
@@ -40,6 +68,7 @@ static bool add(bal_events_t *ev, const hp_batch_t *b) {
     if (it->kind != HP_NODE)
       continue;
     news = true;
+    keep(n, it, t_ms);
     if (it->action == HP_ACT_MEMBER) {
       n->joined++;
       continue;
@@ -123,6 +152,9 @@ void bal_events_news_free(bal_events_news_t *n) {
   for (char **p = n->lost; p && *p; p++)
     free(*p);
   free(n->lost);
+  for (size_t i = 0; i < n->nnodes; i++)
+    free(n->nodes[i].node);
+  free(n->nodes);
   *n = (bal_events_news_t){0};
 }
 

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct bal_events bal_events_t;
 
@@ -21,6 +22,15 @@ typedef struct bal_events_news {
   char **lost;     /* names of nodes lost, NULL-terminated; caller frees
                       each and the vector */
   unsigned joined; /* "node member" events */
+  /* Every node event in arrival order, with the wall time (ms) its batch
+   * began, for the availability journal; caller frees each node and the
+   * vector. */
+  struct bal_node_news {
+    char *node;
+    bool lost;
+    int64_t t_ms;
+  } * nodes;
+  size_t nnodes;
   unsigned dropped;
   char first_dropped[192]; /* why, and an excerpt; "" when none */
 } bal_events_news_t;

@@ -10,10 +10,11 @@ libbalancer_la_SOURCES = \
 	balancer/pcmk-simulate.c balancer/metrics.c balancer/engine-utilization.c \
 	balancer/state.c balancer/publish.c balancer/engine-internal.h \
 	balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
-	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c
+	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
+	balancer/engine-avail.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
-libbalancer_la_LIBADD = libpm.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
+libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
 
 # Benchmarks, run by hand (README: "Benchmarks").
 noinst_PROGRAMS += t/bench/balance
@@ -40,7 +41,7 @@ patmon_balance_SOURCES = balancer/patmon-balance.c balancer/events.c \
 	balancer/events.h
 patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPM_SYSCONFDIR='"$(sysconfdir)"'
-patmon_balance_LDADD = libbalancer.la libhotplug.la libavail.la
+patmon_balance_LDADD = libbalancer.la libhotplug.la
 
 # Integration tests: the real patmon-balance on a CIB_file cluster.
 check_PROGRAMS += t/balance-mkrrd

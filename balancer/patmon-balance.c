@@ -221,11 +221,19 @@ static double mono_s(void) {
 
 /* Takes the news of the event socket: logs it, and adds the nodes lost to
  * pend. Whether there was any. */
-static bool take_news(bal_events_t *ev, struct pending *pend, double now,
-                      const struct cli *o) {
+static bool take_news(bal_engine_t *e, bal_events_t *ev, struct pending *pend,
+                      double now, const struct cli *o) {
   bal_events_news_t n;
   bal_events_take(ev, &n);
   bool any = n.lost || n.joined || n.dropped;
+  for (size_t i = 0; i < n.nnodes; i++) {
+    int r = bal_engine_avail_event(e, n.nodes[i].lost, n.nodes[i].node,
+                                   n.nodes[i].t_ms);
+    if (r < 0)
+      logf_line(o, BAL_LOG_ERR, "availability journal: node %s %s: %s",
+                n.nodes[i].node, n.nodes[i].lost ? "lost" : "member",
+                strerror(-r));
+  }
   for (char **l = n.lost; l && *l; l++) {
     logf_line(o, BAL_LOG_NOTICE, "node %s lost: replanning now", *l);
     if (pend->n < MAX_PENDING && (pend->node[pend->n] = strdup(*l)))
@@ -325,7 +333,7 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
     while (sig < 0 && errno == EINTR);
     if (sig == SIGHUP)
       reload(e, o); /* and a pass with it right away */
-    else if (sig == SIGUSR1 && !(ev && take_news(ev, &pend, mono_s(), o)))
+    else if (sig == SIGUSR1 && !(ev && take_news(e, ev, &pend, mono_s(), o)))
       log_line(o, BAL_LOG_INFO, "SIGUSR1: a pass now");
     if (pend.n)
       settle_until = mono_s() + SETTLE_S;

@@ -95,7 +95,8 @@ assert_grep "exiting on a signal" "$T/log"
 
 # Node events: with event_socket, a "node lost" from patmon-alert (run as
 # Pacemaker runs it for a node alert) makes the daemon replan at once, not
-# at its interval (an hour here).
+# at its interval (an hour here). The active daemon records node alerts in
+# the availability journal with the time they arrived.
 conf 0.8
 sed -i 's/^interval = 1$/interval = 3600/' "$T/balance.conf"
 printf 'event_socket = "%s"\nevent_socket_group = "root"\n' "$T/bal.sock" >>"$T/balance.conf"
@@ -112,12 +113,28 @@ sleep 0.5
 before=$(passes)
 sleep 1.1
 [ "$(passes)" = "$before" ] || fail "a pass ran without a cause"
+sent_from=$(date +%s%3N)
 CRM_alert_kind=node CRM_alert_node=h3 CRM_alert_desc=lost CRM_alert_nodeid=3 \
   CRM_alert_recipient="$T/bal.sock" "$top_builddir/contrib/pacemaker/patmon-alert" ||
   fail "patmon-alert failed"
+sent_to=$(date +%s%3N)
 wait_for 10 grep -q "node h3 lost: replanning now" "$T/log2" || fail "the event was not seen: $(cat "$T/log2")"
 wait_for 10 bash -c "[ \$(grep -c 'service s2 cpu: no fresh series under host h2 yet' '$T/log2') -gt $before ]" ||
   fail "no pass after the event: $(cat "$T/log2")"
+wait_for 10 grep -q " node lost h3\$" "$T/avail.journal" ||
+  fail "node h3 lost is not in the availability journal: $(cat "$T/avail.journal" "$T/log2")"
+t_lost=$(awk '/ node lost h3$/ { print $1 }' "$T/avail.journal")
+[ "$t_lost" -ge "$sent_from" ] && [ "$t_lost" -le "$sent_to" ] ||
+  fail "node h3 lost recorded at $t_lost, sent between $sent_from and $sent_to"
+echo "node lost recorded $((t_lost - sent_from)) ms after patmon-alert started"
+CRM_alert_kind=node CRM_alert_node=h3 CRM_alert_desc=member CRM_alert_nodeid=3 \
+  CRM_alert_recipient="$T/bal.sock" "$top_builddir/contrib/pacemaker/patmon-alert" ||
+  fail "patmon-alert failed"
+wait_for 10 grep -q " node member h3\$" "$T/avail.journal" ||
+  fail "node h3 member is not in the availability journal: $(cat "$T/avail.journal")"
+"$BAL" -c "$T/balance.conf" --availability --since all >"$T/avail" ||
+  fail "--availability failed"
+assert_grep "^node     h3  *online  *0 " "$T/avail"
 kill -USR1 "$pid"
 wait_for 10 grep -q "SIGUSR1: a pass now" "$T/log2" || fail "SIGUSR1 did not ask for a pass"
 kill -TERM "$pid"

@@ -109,6 +109,7 @@ execute = true
 data_dir = "$RRD"
 state_file = "$T/state"
 journal = "$T/journal"
+availability_journal = "$T/avail.journal"
 lock_file = "$T/lock"
 window = 900
 step = 10

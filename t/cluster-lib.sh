@@ -630,6 +630,7 @@ stale = 10
 data_dir = "$CL/rrd"
 state_file = "$CL/shared/balance.state"
 journal = "$CL/shared/balance.journal"
+availability_journal = "$CL/shared/availability.journal"
 lock_file = "/run/patmon-balance.lock"
 own_resource = "balancer"
 event_socket = "/run/patmon/balance.sock"

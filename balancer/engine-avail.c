@@ -1,0 +1,76 @@
+/* engine-avail.c: the availability journal's one writer is the active
+ * decision-maker. Each pass reconciles the journal with the crm_mon output
+ * it read (what changed since: resource starts and stops, failures, nodes
+ * whose alert did not reach us); node alerts from the event socket are
+ * recorded at once with the time they arrived (bal_engine_avail_event). A
+ * standby instance or a dry run writes nothing. */
+#include "config.h"
+
+#include "engine-internal.h"
+
+#include "avail/avail.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static int64_t wall_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Opens the journal on first use; false when there is none to write. */
+static bool journal(bal_engine_t *e) {
+  const char *path = e->conf->avail_journal;
+  if (e->avail || !path[0])
+    return e->avail != NULL;
+  av_load_t ld;
+  pm_error_t err = {0};
+  char buf[1024];
+  if (av_journal_open(path, &e->avail, &ld, &err) < 0) {
+    bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
+             pm_error_str(&err, buf, sizeof(buf)));
+    return false;
+  }
+  if (ld.skipped)
+    bal_elog(e, BAL_LOG_WARNING,
+             "availability journal: %u line(s) skipped, first: %s", ld.skipped,
+             pm_error_str(&ld.first, buf, sizeof(buf)));
+  bal_elog(e, BAL_LOG_INFO, "availability journal %s: %u events", path,
+           ld.events);
+  return true;
+}
+
+void pass_availability(struct pass *p) {
+  bal_engine_t *e = p->e;
+  if (p->passive || !pass_side_effects(p) || !p->mon.data || !journal(e))
+    return;
+  pm_error_t err = {0};
+  char buf[1024];
+  int r = av_journal_reconcile(e->avail, p->mon.data, p->mon.len, "crm_mon",
+                               wall_ms(), &err);
+  if (r < 0)
+    bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
+             r == -EBADMSG ? pm_error_str(&err, buf, sizeof(buf))
+                           : strerror(-r));
+  else if (r > 0)
+    bal_elog(e, BAL_LOG_INFO,
+             "availability journal: %d change(s) found in crm_mon", r);
+}
+
+int bal_engine_avail_event(bal_engine_t *e, bool lost, const char *node,
+                           int64_t t_ms) {
+  if (e->role != BAL_ROLE_ACTIVE || !journal(e))
+    return 0;
+  av_event_t ev = {.t_ms = t_ms, .action = lost ? AV_LOST : AV_MEMBER};
+  if (strlen(node) > AV_NAME_MAX)
+    return -EINVAL;
+  strcpy(ev.name, node);
+  return av_journal_add(e->avail, &ev);
+}
+
+void engine_avail_close(bal_engine_t *e) {
+  av_journal_free(e->avail);
+  e->avail = NULL;
+}
