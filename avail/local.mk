@@ -13,3 +13,12 @@ t_check_avail_CPPFLAGS = -I$(top_srcdir)/avail $(AM_CPPFLAGS) \
 t_check_avail_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_check_avail_LDADD = libavail.la $(CHECK_LIBS)
 EXTRA_DIST += t/data/avail
+
+if ENABLE_FUZZERS
+noinst_PROGRAMS += t/fuzz/fuzz_avail
+t_fuzz_fuzz_avail_SOURCES = t/fuzz/fuzz_avail.c
+t_fuzz_fuzz_avail_CPPFLAGS = -I$(top_srcdir)/avail $(AM_CPPFLAGS)
+t_fuzz_fuzz_avail_LDFLAGS = -fsanitize=fuzzer
+t_fuzz_fuzz_avail_LDADD = libavail.la
+endif
+EXTRA_DIST += t/fuzz/fuzz_avail.c t/fuzz/corpus/fuzz_avail
