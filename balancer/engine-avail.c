@@ -11,6 +11,8 @@
 #include "avail/avail.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -68,6 +70,66 @@ int bal_engine_avail_event(bal_engine_t *e, bool lost, const char *node,
     return -EINVAL;
   strcpy(ev.name, node);
   return av_journal_add(e->avail, &ev);
+}
+
+/* The windows published, and the values of each row: availability per
+ * window, then failures, MTTF and MTTR over the longest. */
+static const struct {
+  const char *suffix;
+  int64_t ms;
+} windows[] = {
+    {"24h", AV_DAY_MS}, {"7d", 7 * AV_DAY_MS}, {"30d", 30 * AV_DAY_MS}};
+#define NWIN (sizeof(windows) / sizeof(windows[0]))
+
+/* A value for PUTVAL: "U" when undefined. */
+static void val(char *buf, size_t len, double v) {
+  if (isnan(v))
+    snprintf(buf, len, "U");
+  else
+    snprintf(buf, len, "%.6g", v);
+}
+
+void pass_avail_publish(struct pass *p, const char *host, long long t,
+                        unsigned iv, pm_buf_t *cmds) {
+  bal_engine_t *e = p->e;
+  if (!e->avail || p->passive)
+    return;
+  size_t n;
+  const av_event_t *ev = av_journal_events(e->avail, &n);
+  int64_t now = wall_ms();
+  av_report_t *rep[NWIN] = {NULL};
+  for (size_t w = 0; w < NWIN; w++)
+    if (av_report_new(ev, n, now - windows[w].ms, now, &rep[w]) < 0)
+      goto out;
+  const av_report_t *last = rep[NWIN - 1];
+  for (size_t i = 0; i < av_report_count(last); i++) {
+    const av_figures_t *f = av_report_get(last, i);
+    /* An identifier's parts cannot hold these. */
+    if (strpbrk(f->name, "/\"\\"))
+      continue;
+    char id[AV_NAME_MAX + 300], v[32];
+    snprintf(id, sizeof(id), "%s/availability-%s_%s", host,
+             f->kind == AV_NODE ? "node" : "resource", f->name);
+    for (size_t w = 0; w < NWIN; w++) {
+      const av_figures_t *g = av_report_find(rep[w], f->kind, f->name);
+      val(v, sizeof(v), g ? 100 * g->availability : NAN);
+      pm_buf_printf(cmds, "PUTVAL \"%s/percent-%s\" interval=%u %lld:%s\n", id,
+                    windows[w].suffix, iv, t, v);
+    }
+    pm_buf_printf(cmds,
+                  "PUTVAL \"%s/count-failures_30d\" interval=%u %lld:%u\n"
+                  "PUTVAL \"%s/gauge-state\" interval=%u %lld:%d\n",
+                  id, iv, t, f->failures, id, iv, t, (int)f->state);
+    val(v, sizeof(v), f->mttf_s);
+    pm_buf_printf(cmds, "PUTVAL \"%s/duration-mttf_30d\" interval=%u %lld:%s\n",
+                  id, iv, t, v);
+    val(v, sizeof(v), f->mttr_s);
+    pm_buf_printf(cmds, "PUTVAL \"%s/duration-mttr_30d\" interval=%u %lld:%s\n",
+                  id, iv, t, v);
+  }
+out:
+  for (size_t w = 0; w < NWIN; w++)
+    av_report_free(rep[w]);
 }
 
 void engine_avail_close(bal_engine_t *e) {

@@ -110,6 +110,11 @@ void pass_tell(struct pass *p);
 /* The active instance records in the availability journal what crm_mon
  * shows changed since the journal's last event. */
 void pass_availability(struct pass *p);
+/* Adds the availability figures (per node and resource: percent-24h,
+ * percent-7d, percent-30d, count-failures_30d, duration-mttf_30d,
+ * duration-mttr_30d, gauge-state) to the PUTVAL commands of a pass. */
+void pass_avail_publish(struct pass *p, const char *host, long long t,
+                        unsigned iv, pm_buf_t *cmds);
 /* Closes the journal (bal_engine_free, a reload). */
 void engine_avail_close(bal_engine_t *e);
 

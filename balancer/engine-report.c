@@ -159,6 +159,7 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
                   "PUTVAL \"%s/balancer/gauge-headroom\" interval=%u "
                   "%lld:%.3f\n",
                   host, iv, t, min_head);
+  pass_avail_publish(p, host, t, iv, &cmds);
   if (bal_putval(cf->unixsock, &cmds, &err) < 0)
     bal_elog(p->e, BAL_LOG_WARNING, "publishing to %s: %s", cf->unixsock,
              err.data ? err.data : "failed");
