@@ -146,14 +146,20 @@ int av_journal_add(av_journal_t *j, const av_event_t *ev);
 /* Brings the journal in line with the cluster's current state: xml (len
  * bytes) is the output of `crm_mon --output-as=xml` (file names it in
  * errors). For each node and resource instance whose state differs from the
- * journal's, records the event that explains it, at now_ms and marked
- * reconciled: a node seen offline that was online is lost; an instance no
- * longer running is stopped, or failed when crm_mon says so; a resource
- * never seen before is started (or stopped) without a failure. Returns the
- * number of events recorded, or -EBADMSG with err filled for bad XML, or
- * another negative errno (then the events recorded so far stay). */
+ * journal's, records the event that explains it, marked reconciled: a node
+ * seen offline that was online is lost; an instance no longer running is
+ * stopped, or failed when crm_mon says so; a resource never seen before is
+ * started (or stopped) without a failure. The time is now_ms, except for a
+ * resource event that the CIB (cib, cib_len bytes: `cibadmin --query`; may
+ * be NULL) dates: the last-rc-change (seconds) of the latest operation that
+ * explains it (a start or migrate_from, promote, stop or migrate_to, or a
+ * failed one), when later than the resource's last event and not later
+ * than now_ms. A CIB that cannot be read only loses those times. Returns
+ * the number of events recorded, or -EBADMSG with err filled for bad XML,
+ * or another negative errno (the events recorded so far stay). */
 int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
-                         const char *file, int64_t now_ms, pm_error_t *err);
+                         const char *cib, size_t cib_len, const char *file,
+                         int64_t now_ms, pm_error_t *err);
 
 /* The recorded events, in the order recorded; valid until the next add. */
 const av_event_t *av_journal_events(const av_journal_t *j, size_t *ret_n);

@@ -71,6 +71,102 @@ static int collect(xmlNode *x, struct seen_list *l, int depth) {
   return 0;
 }
 
+/* One operation in the CIB's status section: when it last changed. */
+struct op {
+  const char *rsc, *node, *task; /* owned by the CIB document */
+  int rc;
+  bool probe; /* a one-time monitor: "not running" (7) is an answer */
+  int64_t t_ms;
+};
+
+struct op_list {
+  struct op *v;
+  size_t n, cap;
+};
+
+static xmlNode *child(xmlNode *x, const char *name) {
+  for (xmlNode *c = x ? x->children : NULL; c; c = c->next)
+    if (pm_xml_is(c, name))
+      return c;
+  return NULL;
+}
+
+/* The operations of cib/status/node_state/lrm/lrm_resources/lrm_resource. */
+static int history(xmlDoc *cib, struct op_list *l) {
+  xmlNode *root = cib ? xmlDocGetRootElement(cib) : NULL;
+  for (xmlNode *ns = child(child(root, "status"), "node_state"); ns;
+       ns = ns->next) {
+    const char *node =
+        pm_xml_is(ns, "node_state") ? pm_xml_attr(ns, "uname") : NULL;
+    xmlNode *rs =
+        node ? child(child(child(ns, "lrm"), "lrm_resources"), "lrm_resource")
+             : NULL;
+    for (; rs; rs = rs->next) {
+      const char *rsc =
+          pm_xml_is(rs, "lrm_resource") ? pm_xml_attr(rs, "id") : NULL;
+      for (xmlNode *o = rsc ? rs->children : NULL; o; o = o->next) {
+        const char *task = pm_xml_is(o, "lrm_rsc_op")
+                               ? pm_xml_attr(o, "operation")
+                               : NULL,
+                   *rc = task ? pm_xml_attr(o, "rc-code") : NULL,
+                   *when = rc ? pm_xml_attr(o, "last-rc-change") : NULL,
+                   *iv = pm_xml_attr(o, "interval");
+        char *end;
+        long long t = when ? strtoll(when, &end, 10) : 0;
+        if (!when || *end || t <= 0 || t > INT64_MAX / 1000)
+          continue;
+        if (av_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+          return -ENOMEM;
+        l->v[l->n++] = (struct op){.rsc = rsc,
+                                   .node = node,
+                                   .task = task,
+                                   .rc = atoi(rc),
+                                   .probe = !iv || strcmp(iv, "0") == 0,
+                                   .t_ms = t * 1000};
+      }
+    }
+  }
+  return 0;
+}
+
+static void strip(char *dst, const char *id);
+
+/* Whether op explains action a. */
+static bool explains(const struct op *o, av_action_t a) {
+  switch (a) {
+  case AV_START:
+    return o->rc == 0 && (strcmp(o->task, "start") == 0 ||
+                          strcmp(o->task, "migrate_from") == 0);
+  case AV_PROMOTE:
+    return o->rc == 0 && strcmp(o->task, "promote") == 0;
+  case AV_STOP:
+    return o->rc == 0 &&
+           (strcmp(o->task, "stop") == 0 || strcmp(o->task, "migrate_to") == 0);
+  case AV_FAIL:
+    return !(o->rc == 0 || o->rc == 8 || (o->rc == 7 && o->probe));
+  default:
+    return false;
+  }
+}
+
+/* When a happened to name on node: the latest operation that explains it,
+ * later than after and not after now; else now. */
+static int64_t when(const struct op_list *l, const char *name, const char *node,
+                    av_action_t a, int64_t after, int64_t now) {
+  int64_t best = INT64_MIN;
+  char rn[AV_NAME_MAX + 1];
+  for (size_t i = 0; node && i < l->n; i++) {
+    const struct op *o = &l->v[i];
+    if (o->t_ms <= after || o->t_ms > now || o->t_ms <= best ||
+        strcmp(o->node, node) != 0 || !explains(o, a))
+      continue;
+    strip(rn, o->rsc);
+    if (strcmp(rn, name) == 0)
+      best = o->t_ms;
+  }
+  return best == INT64_MIN ? now : best;
+}
+
 static void strip(char *dst, const char *id) {
   av_event_t ev;
   char line[2 * AV_NAME_MAX + 32];
@@ -114,8 +210,8 @@ static int nodes(av_journal_t *j, struct av_model *live, xmlNode *nodes,
 
 /* One resource: the instances crm_mon lists against the journal's. */
 static int resource(av_journal_t *j, struct av_model *live,
-                    const struct seen_list *l, const char *name, int64_t now,
-                    int *count) {
+                    const struct seen_list *l, const struct op_list *ops,
+                    const char *name, int64_t now, int *count) {
   char rn[AV_NAME_MAX + 1];
   bool failed = false, runs = false;
   int r = 0;
@@ -129,6 +225,7 @@ static int resource(av_journal_t *j, struct av_model *live,
   /* Instances the journal has and crm_mon does not: copy the names first,
    * recording changes the journal's list. */
   struct av_subject *s = av_model_find(live, AV_RESOURCE, name);
+  int64_t after = s && s->fig.state != AV_UNKNOWN ? s->fig.since_ms : INT64_MIN;
   size_t ngone = 0;
   char **gone = s && s->ninst ? calloc(s->ninst, sizeof(char *)) : NULL;
   if (s && s->ninst && !gone)
@@ -143,16 +240,19 @@ static int resource(av_journal_t *j, struct av_model *live,
     if (!there && !(gone[ngone++] = strdup(s->inst[k].node)))
       r = -ENOMEM;
   }
+  av_action_t a = failed ? AV_FAIL : AV_STOP;
   for (size_t k = 0; k < ngone && r == 0; k++)
-    r = record(j, failed ? AV_FAIL : AV_STOP, name, gone[k], now, count);
+    r = record(j, a, name, gone[k], when(ops, name, gone[k], a, after, now),
+               count);
   for (size_t k = 0; k < ngone; k++)
     free(gone[k]);
   free(gone);
   for (size_t i = 0; i < l->n && r == 0; i++) {
     strip(rn, l->v[i].rsc);
+    av_action_t up = l->v[i].promoted ? AV_PROMOTE : AV_START;
     if (l->v[i].node && strcmp(rn, name) == 0)
-      r = record(j, l->v[i].promoted ? AV_PROMOTE : AV_START, name,
-                 l->v[i].node, now, count);
+      r = record(j, up, name, l->v[i].node,
+                 when(ops, name, l->v[i].node, up, after, now), count);
   }
   if (r == 0 && !runs) {
     s = av_model_find(live, AV_RESOURCE, name);
@@ -165,13 +265,20 @@ static int resource(av_journal_t *j, struct av_model *live,
 }
 
 int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
-                         const char *file, int64_t now_ms, pm_error_t *err) {
-  if (len > INT32_MAX)
+                         const char *cib, size_t cib_len, const char *file,
+                         int64_t now_ms, pm_error_t *err) {
+  if (len > INT32_MAX || cib_len > INT32_MAX)
     return -EFBIG;
   xmlDoc *doc =
       xmlReadMemory(xml, (int)len, file, NULL,
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   struct seen_list l = {0};
+  struct op_list ops = {0};
+  /* A CIB that cannot be read only costs the operations' times. */
+  xmlDoc *cdoc = cib ? xmlReadMemory(cib, (int)cib_len, "cib", NULL,
+                                     XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                         XML_PARSE_NOWARNING)
+                     : NULL;
   int count = 0, r = 0;
   xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL, *nd = NULL,
           *res = NULL;
@@ -190,7 +297,8 @@ int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
     goto out;
   }
   struct av_model *live = &j->live;
-  if ((r = nodes(j, live, nd, now_ms, &count)) < 0 ||
+  if ((r = history(cdoc, &ops)) < 0 ||
+      (r = nodes(j, live, nd, now_ms, &count)) < 0 ||
       (res && (r = collect(res, &l, 0)) < 0))
     goto out;
   char rn[AV_NAME_MAX + 1];
@@ -203,10 +311,12 @@ int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
       first = strcmp(other, rn) != 0;
     }
     if (first && *rn)
-      r = resource(j, live, &l, rn, now_ms, &count);
+      r = resource(j, live, &l, &ops, rn, now_ms, &count);
   }
 out:
   free(l.v);
+  free(ops.v);
   xmlFreeDoc(doc);
+  xmlFreeDoc(cdoc);
   return r < 0 ? r : count;
 }

@@ -50,8 +50,8 @@ void pass_availability(struct pass *p) {
     return;
   pm_error_t err = {0};
   char buf[1024];
-  int r = av_journal_reconcile(e->avail, p->mon.data, p->mon.len, "crm_mon",
-                               wall_ms(), &err);
+  int r = av_journal_reconcile(e->avail, p->mon.data, p->mon.len, p->cib.data,
+                               p->cib.len, "crm_mon", wall_ms(), &err);
   if (r < 0)
     bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
              r == -EBADMSG ? pm_error_str(&err, buf, sizeof(buf))

@@ -340,6 +340,25 @@ START_TEST(clone_and_unknown) {
 }
 END_TEST
 
+/* Checks one row's failures, up and repair time. */
+static void expect(const av_report_t *r, av_kind_t kind, const char *name,
+                   unsigned failures, int64_t up_ms, int64_t repair_ms) {
+  const av_figures_t *f = av_report_find(r, kind, name);
+  ck_assert_msg(f != NULL, "no row for %s", name);
+  ck_assert_uint_eq(f->failures, failures);
+  ck_assert_int_eq(f->up_ms, up_ms);
+  ck_assert_int_eq(f->repair_ms, repair_ms);
+}
+
+/* A journal at jpath holding e[0..n), each recorded. */
+static av_journal_t *journal_of(const av_event_t *e, size_t n) {
+  av_journal_t *j;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, NULL), 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(av_journal_add(j, &e[i]), 1);
+  return j;
+}
+
 static char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   ck_assert_ptr_nonnull(f);
@@ -359,10 +378,10 @@ START_TEST(reconcile_fresh) {
   av_journal_t *j;
   pm_error_t err;
   ck_assert_int_eq(av_journal_open(jpath, &j, NULL, &err), 0);
-  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "crm_mon", AT(0), &err),
-                   20);
-  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "crm_mon", AT(9), &err),
-                   0);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "crm_mon", AT(0), &err), 20);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "crm_mon", AT(9), &err), 0);
   size_t n;
   const av_event_t *e = av_journal_events(j, &n);
   ck_assert(e[0].reconciled);
@@ -390,43 +409,74 @@ END_TEST
  * restart is only noticed at 50), 1 failure; web up 44 s, repair 50 s,
  * failed. */
 START_TEST(reconcile_missed) {
-  av_journal_t *j;
   pm_error_t err;
-  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, &err), 0);
   av_event_t e[] = {
       ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
       ev(AT(5), AV_START, "db", "n1"), ev(AT(6), AV_START, "web", "n1")};
-  for (size_t i = 0; i < 4; i++)
-    ck_assert_int_eq(av_journal_add(j, &e[i]), 1);
+  av_journal_t *j = journal_of(e, 4);
   size_t len;
   char *xml = slurp(DATA "crm_mon-n1-lost.xml", &len);
-  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "x", AT(50), &err), 2);
-  ck_assert_int_eq(av_journal_reconcile(j, xml, len, "x", AT(60), &err), 0);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(50), &err), 2);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(60), &err), 0);
   size_t n;
   const av_event_t *ev2 = av_journal_events(j, &n);
   av_report_t *r;
   ck_assert_int_eq(av_report_new(ev2, n, INT64_MIN, AT(100), &r), 0);
-  const av_figures_t *f = av_report_find(r, AV_NODE, "n1");
-  ck_assert_uint_eq(f->failures, 1);
-  ck_assert_int_eq(f->up_ms, 50000);
-  ck_assert_int_eq(f->repair_ms, 50000);
-  f = av_report_find(r, AV_RESOURCE, "db");
-  ck_assert_uint_eq(f->failures, 1);
-  ck_assert_int_eq(f->up_ms, 95000);
-  ck_assert_int_eq(f->repair_ms, 0);
-  f = av_report_find(r, AV_RESOURCE, "web");
-  ck_assert_int_eq(f->state, AV_FAILED);
-  ck_assert_int_eq(f->up_ms, 44000);
-  ck_assert_int_eq(f->repair_ms, 50000);
+  expect(r, AV_NODE, "n1", 1, 50000, 50000);
+  expect(r, AV_RESOURCE, "db", 1, 95000, 0);
+  expect(r, AV_RESOURCE, "web", 1, 44000, 50000);
+  ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "web")->state, AV_FAILED);
   av_report_free(r);
   /* Not XML: a clear error, nothing recorded. */
-  ck_assert_int_eq(av_journal_reconcile(j, "<nope", 5, "bad.xml", AT(70), &err),
-                   -EBADMSG);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, "<nope", 5, NULL, 0, "bad.xml", AT(70), &err),
+      -EBADMSG);
   ck_assert_str_eq(err.file, "bad.xml");
   av_journal_events(j, &n);
   ck_assert_uint_eq(n, 6);
   av_journal_free(j);
   free(xml);
+}
+END_TEST
+
+/* The CIB dates what crm_mon shows changed. The journal: n1 and n2 members
+ * at 0, db started on n1 at 5, web on n2 at 6, n1 lost at 40 (its alert)
+ * so db failed at 40. At 60, crm_mon shows db on n2 and web stopped; the
+ * CIB's operations say db started on n2 at 47 and web stopped at 55 (its
+ * probe at 1 s, rc 7, is no failure). 2 events, at 47 and 55. At 100 s:
+ * db up 5-40 (35) + 47-100 (53) = 88 s, repair 40-47 = 7 s, 1 failure;
+ * web up 6-55 = 49 s, stopped since 55, no failure. Without the CIB both
+ * would be dated 60. */
+START_TEST(reconcile_dated) {
+  pm_error_t err;
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(5), AV_START, "db", "n1"), ev(AT(6), AV_START, "web", "n2"),
+      ev(AT(40), AV_LOST, "n1", NULL)};
+  av_journal_t *j = journal_of(e, sizeof(e) / sizeof(e[0]));
+  size_t len, clen;
+  char *xml = slurp(DATA "crm_mon-moved.xml", &len),
+       *cib = slurp(DATA "cib-moved.xml", &clen);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, cib, clen, "x", AT(60), &err), 2);
+  size_t n;
+  const av_event_t *got = av_journal_events(j, &n);
+  ck_assert_uint_eq(n, 7);
+  ck_assert_int_eq(got[5].t_ms, AT(47));
+  ck_assert_int_eq(got[5].action, AV_START);
+  ck_assert_int_eq(got[6].t_ms, AT(55));
+  ck_assert_int_eq(got[6].action, AV_STOP);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+  expect(r, AV_RESOURCE, "db", 1, 88000, 7000);
+  expect(r, AV_RESOURCE, "web", 0, 49000, 0);
+  ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "web")->state, AV_STOPPED);
+  av_report_free(r);
+  av_journal_free(j);
+  free(xml);
+  free(cib);
 }
 END_TEST
 
@@ -541,6 +591,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, clone_and_unknown);
   tcase_add_test(tc, reconcile_fresh);
   tcase_add_test(tc, reconcile_missed);
+  tcase_add_test(tc, reconcile_dated);
   tcase_add_test(tc, line_format);
   tcase_add_test(tc, table);
   tcase_add_test(tc, durations);

@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     av_journal_t *j = NULL;
     if (pm_write_all(fd, seed, strlen(seed)) == 0 &&
         av_journal_open(path, &j, NULL, &err) == 0)
-      av_journal_reconcile(j, (const char *)data + 1, size - 1, "fuzz", 3,
-                           &err);
+      av_journal_reconcile(j, (const char *)data + 1, size - 1,
+                           (const char *)data + 1, size - 1, "fuzz", 3, &err);
     av_journal_free(j);
   }
   close(fd);
