@@ -7,8 +7,9 @@
  *
  * What is counted (the same rules for the whole history and for a window):
  *
- *   Nodes. A node is up while online (after "member"). A failure is a node
- *   that leaves while up ("lost", or "fenced"): every loss counts, a clean
+ *   Nodes. A node is up while online (after "member"), in standby or in
+ *   maintenance included. A failure is a node that leaves while up ("lost",
+ *   or "fenced"): every loss counts, a clean
  *   shutdown too, since Pacemaker's alerts cannot tell them apart. Its repair
  *   runs from the loss to the next "member". A node first seen offline is
  *   neither up nor under repair (its time is not counted) until it joins.
@@ -39,7 +40,8 @@
  * step, a late alert) are taken as the latest time seen.
  *
  * The journal file: one event per line, "MS ACTION NAME [NODE] [reconciled]"
- * (MS: milliseconds since the epoch; ACTION "node lost|member|fenced" or
+ * (MS: milliseconds since the epoch; ACTION "node lost|member|fenced|
+ * standby|maintenance" or
  * "resource start|stop|fail|promote|demote"; NODE: a resource event's node,
  * "-" when unknown); lines starting with '#' are comments. Each append is one
  * write() followed by fdatasync(). A last line without its newline (torn by a
@@ -73,6 +75,8 @@ typedef enum av_action {
   AV_FAIL,
   AV_PROMOTE,
   AV_DEMOTE,
+  AV_TO_STANDBY, /* node events: online, but takes no resources */
+  AV_TO_MAINTENANCE,
 } av_action_t;
 
 typedef enum av_state {
@@ -83,6 +87,8 @@ typedef enum av_state {
   AV_PROMOTED,
   AV_STOPPED,
   AV_FAILED,
+  AV_STANDBY, /* nodes: online (up) in standby or maintenance */
+  AV_MAINTENANCE,
 } av_state_t;
 
 typedef struct av_event {

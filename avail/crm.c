@@ -188,20 +188,18 @@ static int record(av_journal_t *j, av_action_t a, const char *name,
   return r < 0 ? r : 0;
 }
 
-static int nodes(av_journal_t *j, struct av_model *live, xmlNode *nodes,
-                 int64_t now, int *count) {
+static int nodes(av_journal_t *j, xmlNode *nodes, int64_t now, int *count) {
   for (xmlNode *n = nodes->children; n; n = n->next) {
     const char *name = pm_xml_is(n, "node") ? pm_xml_attr(n, "name") : NULL;
     if (!name || !av_name_ok(name, strlen(name)))
       continue;
     bool online = attr_true(n, "online") && !attr_true(n, "unclean");
-    struct av_subject *s = av_model_find(live, AV_NODE, name);
-    av_state_t st = s ? s->fig.state : AV_UNKNOWN;
-    int r = 0;
-    if (online && st != AV_ONLINE)
-      r = record(j, AV_MEMBER, name, NULL, now, count);
-    else if (!online && st != AV_OFFLINE)
-      r = record(j, AV_LOST, name, NULL, now, count);
+    av_action_t a = !online                       ? AV_LOST
+                    : attr_true(n, "maintenance") ? AV_TO_MAINTENANCE
+                    : attr_true(n, "standby")     ? AV_TO_STANDBY
+                                                  : AV_MEMBER;
+    /* av_journal_add records it only when the state differs. */
+    int r = record(j, a, name, NULL, now, count);
     if (r < 0)
       return r;
   }
@@ -297,8 +295,7 @@ int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
     goto out;
   }
   struct av_model *live = &j->live;
-  if ((r = history(cdoc, &ops)) < 0 ||
-      (r = nodes(j, live, nd, now_ms, &count)) < 0 ||
+  if ((r = history(cdoc, &ops)) < 0 || (r = nodes(j, nd, now_ms, &count)) < 0 ||
       (res && (r = collect(res, &l, 0)) < 0))
     goto out;
   char rn[AV_NAME_MAX + 1];

@@ -84,7 +84,7 @@ int av_event_parse(const char *line, size_t len, av_event_t *ret, char *why,
                                                 : 0;
   if (!kind)
     return why_set(why, whylen, "kind is neither node nor resource");
-  for (av_action_t x = AV_LOST; x <= AV_DEMOTE; x++)
+  for (av_action_t x = AV_LOST; x <= AV_TO_MAINTENANCE; x++)
     if (av_action_kind(x) == kind && word_is(a, al, av_action_name(x)))
       ev.action = x;
   if (!ev.action)

@@ -15,17 +15,24 @@ static const struct {
   av_kind_t kind;
   const char *name;
 } actions[] = {
-    {AV_LOST, AV_NODE, "lost"},           {AV_MEMBER, AV_NODE, "member"},
-    {AV_FENCED, AV_NODE, "fenced"},       {AV_START, AV_RESOURCE, "start"},
-    {AV_STOP, AV_RESOURCE, "stop"},       {AV_FAIL, AV_RESOURCE, "fail"},
-    {AV_PROMOTE, AV_RESOURCE, "promote"}, {AV_DEMOTE, AV_RESOURCE, "demote"},
+    {AV_LOST, AV_NODE, "lost"},
+    {AV_MEMBER, AV_NODE, "member"},
+    {AV_FENCED, AV_NODE, "fenced"},
+    {AV_START, AV_RESOURCE, "start"},
+    {AV_STOP, AV_RESOURCE, "stop"},
+    {AV_FAIL, AV_RESOURCE, "fail"},
+    {AV_PROMOTE, AV_RESOURCE, "promote"},
+    {AV_DEMOTE, AV_RESOURCE, "demote"},
+    {AV_TO_STANDBY, AV_NODE, "standby"},
+    {AV_TO_MAINTENANCE, AV_NODE, "maintenance"},
 };
 
 static const char *const states[] = {
-    [AV_UNKNOWN] = "unknown",   [AV_ONLINE] = "online",
-    [AV_OFFLINE] = "offline",   [AV_STARTED] = "started",
-    [AV_PROMOTED] = "promoted", [AV_STOPPED] = "stopped",
-    [AV_FAILED] = "failed",
+    [AV_UNKNOWN] = "unknown",         [AV_ONLINE] = "online",
+    [AV_OFFLINE] = "offline",         [AV_STARTED] = "started",
+    [AV_PROMOTED] = "promoted",       [AV_STOPPED] = "stopped",
+    [AV_FAILED] = "failed",           [AV_STANDBY] = "standby",
+    [AV_MAINTENANCE] = "maintenance",
 };
 
 av_kind_t av_action_kind(av_action_t a) {
@@ -91,7 +98,8 @@ static struct av_subject *get(struct av_model *m, av_kind_t kind,
 }
 
 static bool is_up(av_state_t st) {
-  return st == AV_ONLINE || st == AV_STARTED || st == AV_PROMOTED;
+  return st == AV_ONLINE || st == AV_STARTED || st == AV_PROMOTED ||
+         st == AV_STANDBY || st == AV_MAINTENANCE;
 }
 
 /* Adds the time of s's current state up to t, inside the window. */
@@ -111,11 +119,11 @@ static void set_state(struct av_model *m, struct av_subject *s, av_state_t st,
                       int64_t t) {
   account(m, s, t);
   bool failure = (st == AV_FAILED && s->fig.state != AV_FAILED) ||
-                 (st == AV_OFFLINE && s->fig.state == AV_ONLINE);
+                 (st == AV_OFFLINE && is_up(s->fig.state));
   if (failure && t >= m->lo && t <= m->hi)
     s->fig.failures++;
   if (st == AV_OFFLINE)
-    s->down_counts = s->fig.state == AV_ONLINE;
+    s->down_counts = is_up(s->fig.state);
   s->fig.state = st;
   s->fig.since_ms = t;
 }
@@ -174,10 +182,14 @@ static int apply_node(struct av_model *m, const av_event_t *ev, int64_t t) {
   struct av_subject *s = get(m, AV_NODE, ev->name);
   if (!s)
     return -ENOMEM;
-  if (ev->action == AV_MEMBER) {
-    if (s->fig.state == AV_ONLINE)
+  av_state_t to = ev->action == AV_MEMBER           ? AV_ONLINE
+                  : ev->action == AV_TO_STANDBY     ? AV_STANDBY
+                  : ev->action == AV_TO_MAINTENANCE ? AV_MAINTENANCE
+                                                    : AV_OFFLINE;
+  if (to != AV_OFFLINE) {
+    if (s->fig.state == to)
       return 0;
-    set_state(m, s, AV_ONLINE, t);
+    set_state(m, s, to, t);
     return 1;
   }
   if (s->fig.state == AV_OFFLINE)

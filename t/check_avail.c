@@ -395,6 +395,10 @@ START_TEST(reconcile_fresh) {
   ck_assert_int_eq(f->state, AV_STARTED);
   ck_assert_int_eq(f->up_ms, 60000);
   ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "s")->state, AV_STOPPED);
+  /* n3 is in maintenance, n4 in standby: up all the same. */
+  ck_assert_int_eq(av_report_find(r, AV_NODE, "n3")->state, AV_MAINTENANCE);
+  ck_assert_int_eq(av_report_find(r, AV_NODE, "n4")->state, AV_STANDBY);
+  expect(r, AV_NODE, "n4", 0, 60000, 0);
   av_report_free(r);
   av_journal_free(j);
   free(xml);
@@ -480,14 +484,44 @@ START_TEST(reconcile_dated) {
 }
 END_TEST
 
+/* Standby and maintenance are up; a loss from either is a failure. n1:
+ * member 0, standby 10, maintenance 20, member 30, standby 40, lost 50,
+ * member 80 (a second member at 90 changes nothing). At 100: up 50 + 20 =
+ * 70 s, repair 30 s, 1 failure; state online since 80. */
+START_TEST(standby_maintenance) {
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL),
+      ev(AT(10), AV_TO_STANDBY, "n1", NULL),
+      ev(AT(20), AV_TO_MAINTENANCE, "n1", NULL),
+      ev(AT(30), AV_MEMBER, "n1", NULL),
+      ev(AT(40), AV_TO_STANDBY, "n1", NULL),
+      ev(AT(50), AV_LOST, "n1", NULL),
+      ev(AT(80), AV_MEMBER, "n1", NULL),
+  };
+  av_journal_t *j = journal_of(e, sizeof(e) / sizeof(e[0]));
+  av_event_t again = ev(AT(90), AV_MEMBER, "n1", NULL);
+  ck_assert_int_eq(av_journal_add(j, &again), 0);
+  size_t n;
+  const av_event_t *got = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+  expect(r, AV_NODE, "n1", 1, 70000, 30000);
+  ck_assert_int_eq(av_report_get(r, 0)->state, AV_ONLINE);
+  ck_assert_int_eq(av_report_get(r, 0)->since_ms, AT(80));
+  av_report_free(r);
+  av_journal_free(j);
+}
+END_TEST
+
 /* Lines parse and format back to themselves; bad ones say why. */
 START_TEST(line_format) {
   static const char *good[] = {
       "1700000000000 node lost n1\n",
       "1700000000000 resource promote db n2 reconciled\n",
       "1700000000000 resource fail db -\n",
+      "1700000000000 node maintenance n3 reconciled\n",
   };
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     av_event_t e;
     char buf[600];
     ck_assert_int_eq(av_event_parse(good[i], strlen(good[i]) - 1, &e, NULL, 0),
@@ -592,6 +626,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, reconcile_fresh);
   tcase_add_test(tc, reconcile_missed);
   tcase_add_test(tc, reconcile_dated);
+  tcase_add_test(tc, standby_maintenance);
   tcase_add_test(tc, line_format);
   tcase_add_test(tc, table);
   tcase_add_test(tc, durations);
