@@ -63,6 +63,8 @@
 #define AV_NAME_MAX 255 /* node and resource names, NUL excluded */
 #define AV_HOUR_MS INT64_C(3600000)
 #define AV_DAY_MS (24 * AV_HOUR_MS)
+/* How long a node alert stands against crm_mon (see av_journal_reconcile). */
+#define AV_ALERT_LEAD_MS INT64_C(30000)
 
 typedef enum av_kind { AV_NODE = 1, AV_RESOURCE } av_kind_t;
 
@@ -154,15 +156,20 @@ int av_journal_add(av_journal_t *j, const av_event_t *ev);
  * errors). For each node and resource instance whose state differs from the
  * journal's, records the event that explains it, marked reconciled: a node
  * seen offline that was online is lost; an instance no longer running is
- * stopped, or failed when crm_mon says so; a resource never seen before is
- * started (or stopped) without a failure. The time is now_ms, except for a
- * resource event that the CIB (cib, cib_len bytes: `cibadmin --query`; may
- * be NULL) dates: the last-rc-change (seconds) of the latest operation that
- * explains it (a start or migrate_from, promote, stop or migrate_to, or a
- * failed one), when later than the resource's last event and not later
- * than now_ms. A CIB that cannot be read only loses those times. Returns
- * the number of events recorded, or -EBADMSG with err filled for bad XML,
- * or another negative errno (the events recorded so far stay). */
+ * stopped, or failed when crm_mon says so; a resource running nowhere that
+ * crm_mon shows failed is a new failure only when the CIB has a failed
+ * operation later than its last event; a resource never seen before is
+ * started (or stopped) without a failure. A node whose state an alert (an
+ * event not reconciled) set less than AV_ALERT_LEAD_MS before now_ms is left
+ * alone: corosync tells a loss or a return before crm_mon shows it. The
+ * time is now_ms, except for a resource event that the CIB (cib, cib_len
+ * bytes: `cibadmin --query`; may be NULL) dates: when the latest operation
+ * that explains it (a start or migrate_from, promote, stop or migrate_to,
+ * or a failed one) ended, last-rc-change (whole seconds) plus exec-time,
+ * when later than the resource's last event and not later than now_ms. A CIB
+ * that cannot be read only loses those times. Returns the number of events
+ * recorded, or -EBADMSG with err filled for bad XML, or another negative errno
+ * (the events recorded so far stay). */
 int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
                          const char *cib, size_t cib_len, const char *file,
                          int64_t now_ms, pm_error_t *err);

@@ -110,7 +110,8 @@ static int history(xmlDoc *cib, struct op_list *l) {
                                : NULL,
                    *rc = task ? pm_xml_attr(o, "rc-code") : NULL,
                    *when = rc ? pm_xml_attr(o, "last-rc-change") : NULL,
-                   *iv = pm_xml_attr(o, "interval");
+                   *iv = pm_xml_attr(o, "interval"),
+                   *exec = pm_xml_attr(o, "exec-time");
         char *end;
         long long t = when ? strtoll(when, &end, 10) : 0;
         if (!when || *end || t <= 0 || t > INT64_MAX / 1000)
@@ -122,7 +123,8 @@ static int history(xmlDoc *cib, struct op_list *l) {
                                    .task = task,
                                    .rc = atoi(rc),
                                    .probe = !iv || strcmp(iv, "0") == 0,
-                                   .t_ms = t * 1000};
+                                   /* it ran from last-rc-change */
+                                   .t_ms = t * 1000 + (exec ? atoi(exec) : 0)};
       }
     }
   }
@@ -149,22 +151,27 @@ static bool explains(const struct op *o, av_action_t a) {
   }
 }
 
-/* When a happened to name on node: the latest operation that explains it,
- * later than after and not after now; else now. */
+/* When a happened to name on node (NULL: any): the end of the latest
+ * operation that explains it, later than after and not after now;
+ * INT64_MIN when none does. */
 static int64_t when(const struct op_list *l, const char *name, const char *node,
                     av_action_t a, int64_t after, int64_t now) {
   int64_t best = INT64_MIN;
   char rn[AV_NAME_MAX + 1];
-  for (size_t i = 0; node && i < l->n; i++) {
+  for (size_t i = 0; i < l->n; i++) {
     const struct op *o = &l->v[i];
     if (o->t_ms <= after || o->t_ms > now || o->t_ms <= best ||
-        strcmp(o->node, node) != 0 || !explains(o, a))
+        (node && strcmp(o->node, node) != 0) || !explains(o, a))
       continue;
     strip(rn, o->rsc);
     if (strcmp(rn, name) == 0)
       best = o->t_ms;
   }
-  return best == INT64_MIN ? now : best;
+  return best;
+}
+
+static int64_t dated(int64_t t, int64_t now) {
+  return t == INT64_MIN ? now : t;
 }
 
 static void strip(char *dst, const char *id) {
@@ -198,6 +205,12 @@ static int nodes(av_journal_t *j, xmlNode *nodes, int64_t now, int *count) {
                     : attr_true(n, "maintenance") ? AV_TO_MAINTENANCE
                     : attr_true(n, "standby")     ? AV_TO_STANDBY
                                                   : AV_MEMBER;
+    /* An alert is ahead of crm_mon: corosync tells a node's loss or
+     * return before the DC records it (a join takes seconds). Within
+     * AV_ALERT_LEAD_MS of an alert, crm_mon does not contradict it. */
+    const struct av_subject *s = av_model_find(&j->live, AV_NODE, name);
+    if (s && s->told && now - s->fig.since_ms < AV_ALERT_LEAD_MS)
+      continue;
     /* av_journal_add records it only when the state differs. */
     int r = record(j, a, name, NULL, now, count);
     if (r < 0)
@@ -240,8 +253,8 @@ static int resource(av_journal_t *j, struct av_model *live,
   }
   av_action_t a = failed ? AV_FAIL : AV_STOP;
   for (size_t k = 0; k < ngone && r == 0; k++)
-    r = record(j, a, name, gone[k], when(ops, name, gone[k], a, after, now),
-               count);
+    r = record(j, a, name, gone[k],
+               dated(when(ops, name, gone[k], a, after, now), now), count);
   for (size_t k = 0; k < ngone; k++)
     free(gone[k]);
   free(gone);
@@ -250,14 +263,17 @@ static int resource(av_journal_t *j, struct av_model *live,
     av_action_t up = l->v[i].promoted ? AV_PROMOTE : AV_START;
     if (l->v[i].node && strcmp(rn, name) == 0)
       r = record(j, up, name, l->v[i].node,
-                 when(ops, name, l->v[i].node, up, after, now), count);
+                 dated(when(ops, name, l->v[i].node, up, after, now), now),
+                 count);
   }
+  int64_t t;
   if (r == 0 && !runs) {
     s = av_model_find(live, AV_RESOURCE, name);
     if (!s || s->fig.state == AV_UNKNOWN)
       r = record(j, AV_STOP, name, NULL, now, count);
-    else if (failed && s->fig.state != AV_FAILED)
-      r = record(j, AV_FAIL, name, NULL, now, count);
+    else if (failed && s->fig.state != AV_FAILED &&
+             (t = when(ops, name, NULL, AV_FAIL, after, now)) != INT64_MIN)
+      r = record(j, AV_FAIL, name, NULL, t, count); /* a new failure only */
   }
   return r;
 }

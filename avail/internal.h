@@ -15,6 +15,7 @@ struct av_inst {
 struct av_subject {
   av_figures_t fig; /* name owned here; state and since are the live ones */
   bool down_counts; /* nodes: offline after being online (a repair) */
+  bool told;        /* nodes: the last change came from an alert */
   struct av_inst *inst;
   size_t ninst, instcap;
 };

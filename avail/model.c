@@ -190,11 +190,13 @@ static int apply_node(struct av_model *m, const av_event_t *ev, int64_t t) {
     if (s->fig.state == to)
       return 0;
     set_state(m, s, to, t);
+    s->told = !ev->reconciled;
     return 1;
   }
   if (s->fig.state == AV_OFFLINE)
     return 0;
   set_state(m, s, AV_OFFLINE, t);
+  s->told = !ev->reconciled;
   /* Its instances are gone with it. */
   for (size_t i = 0; i < m->n; i++) {
     struct av_subject *r = &m->s[i];

@@ -448,10 +448,11 @@ END_TEST
 /* The CIB dates what crm_mon shows changed. The journal: n1 and n2 members
  * at 0, db started on n1 at 5, web on n2 at 6, n1 lost at 40 (its alert)
  * so db failed at 40. At 60, crm_mon shows db on n2 and web stopped; the
- * CIB's operations say db started on n2 at 47 and web stopped at 55 (its
- * probe at 1 s, rc 7, is no failure). 2 events, at 47 and 55. At 100 s:
- * db up 5-40 (35) + 47-100 (53) = 88 s, repair 40-47 = 7 s, 1 failure;
- * web up 6-55 = 49 s, stopped since 55, no failure. Without the CIB both
+ * CIB's operations say db's start on n2 ran from 47 s for 10 ms, and web's
+ * stop from 55 s for 10 ms (its probe at 1 s, rc 7, is no failure). 2
+ * events, at 47.010 and 55.010. At 100 s: db up 5-40 (35 s) + 47.010-100
+ * (52.990 s) = 87.990 s, repair 40-47.010 = 7.010 s, 1 failure; web up
+ * 6-55.010 = 49.010 s, stopped since, no failure. Without the CIB both
  * would be dated 60. */
 START_TEST(reconcile_dated) {
   pm_error_t err;
@@ -468,19 +469,42 @@ START_TEST(reconcile_dated) {
   size_t n;
   const av_event_t *got = av_journal_events(j, &n);
   ck_assert_uint_eq(n, 7);
-  ck_assert_int_eq(got[5].t_ms, AT(47));
+  ck_assert_int_eq(got[5].t_ms, AT(47) + 10);
   ck_assert_int_eq(got[5].action, AV_START);
-  ck_assert_int_eq(got[6].t_ms, AT(55));
+  ck_assert_int_eq(got[6].t_ms, AT(55) + 10);
   ck_assert_int_eq(got[6].action, AV_STOP);
   av_report_t *r;
   ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
-  expect(r, AV_RESOURCE, "db", 1, 88000, 7000);
-  expect(r, AV_RESOURCE, "web", 0, 49000, 0);
+  expect(r, AV_RESOURCE, "db", 1, 87990, 7010);
+  expect(r, AV_RESOURCE, "web", 0, 49010, 0);
   ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "web")->state, AV_STOPPED);
   av_report_free(r);
   av_journal_free(j);
   free(xml);
   free(cib);
+}
+END_TEST
+
+/* An alert stands against crm_mon for AV_ALERT_LEAD_MS (30 s): n1's
+ * member alert at 0, crm_mon showing it offline at 10 s (the DC has not
+ * recorded the join yet): n1 is left online; n2 joins, db starts on n2 and
+ * web is stopped (3 events). At 31 s crm_mon wins: n1 lost (1 event). */
+START_TEST(alert_lead) {
+  av_event_t e[] = {ev(AT(0), AV_MEMBER, "n1", NULL)};
+  av_journal_t *j = journal_of(e, 1);
+  size_t len;
+  pm_error_t err;
+  char *xml = slurp(DATA "crm_mon-n1-lost.xml", &len);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(10), &err), 3);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(31), &err), 1);
+  size_t n;
+  const av_event_t *got = av_journal_events(j, &n);
+  ck_assert_int_eq(got[n - 1].action, AV_LOST);
+  ck_assert_int_eq(got[n - 1].t_ms, AT(31));
+  av_journal_free(j);
+  free(xml);
 }
 END_TEST
 
@@ -627,6 +651,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, reconcile_missed);
   tcase_add_test(tc, reconcile_dated);
   tcase_add_test(tc, standby_maintenance);
+  tcase_add_test(tc, alert_lead);
   tcase_add_test(tc, line_format);
   tcase_add_test(tc, table);
   tcase_add_test(tc, durations);
