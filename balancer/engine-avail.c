@@ -14,13 +14,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static int64_t wall_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Opens the journal on first use; false when there is none to write. */
 static bool journal(bal_engine_t *e) {
@@ -51,7 +44,7 @@ void pass_availability(struct pass *p) {
   pm_error_t err = {0};
   char buf[1024];
   int r = av_journal_reconcile(e->avail, p->mon.data, p->mon.len, p->cib.data,
-                               p->cib.len, "crm_mon", wall_ms(), &err);
+                               p->cib.len, "crm_mon", pm_wall_ms(), &err);
   if (r < 0)
     bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
              r == -EBADMSG ? pm_error_str(&err, buf, sizeof(buf))
@@ -96,7 +89,7 @@ void pass_avail_publish(struct pass *p, const char *host, long long t,
     return;
   size_t n;
   const av_event_t *ev = av_journal_events(e->avail, &n);
-  int64_t now = wall_ms();
+  int64_t now = pm_wall_ms();
   av_report_t *rep[NWIN] = {NULL};
   for (size_t w = 0; w < NWIN; w++)
     if (av_report_new(ev, n, now - windows[w].ms, now, &rep[w]) < 0)

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Node names kept between two takes at most: a cluster has fewer nodes. */
 #define MAX_LOST 1024
@@ -34,9 +33,7 @@ static bool stopping(bal_events_t *ev) {
 
 /* When the batch began, in wall-clock milliseconds. */
 static int64_t batch_wall_ms(const hp_batch_t *b) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  int64_t now = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+  int64_t now = pm_wall_ms();
   uint64_t mono = pm_now_ns();
   return now -
          (int64_t)((mono > b->first_ns ? mono - b->first_ns : 0) / 1000000);

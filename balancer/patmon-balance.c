@@ -375,9 +375,7 @@ static int availability(bal_engine_t *e, const struct cli *o) {
   if (ld.skipped)
     logf_line(o, BAL_LOG_WARNING, "%u line(s) skipped, first: %s", ld.skipped,
               pm_error_str(&ld.first, buf, sizeof(buf)));
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  int64_t now_ms = pm_wall_ms();
   bool all = o->since && strcmp(o->since, "all") == 0;
   av_report_t *rep = NULL;
   pm_buf_t out = {0};

@@ -96,6 +96,8 @@ char *pm_printable(char *s);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t pm_now_ns(void);
+/* Wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
+int64_t pm_wall_ms(void);
 
 /* FNV-1a (64 bits) of n bytes, or of a string: the hash of every table
  * keyed by name, and of file contents compared for change. */
