@@ -95,6 +95,30 @@ int bal_service_colocate(bal_cluster_t *c, int a, int b);
 /* a and b never share a node (a -INFINITY colocation). */
 int bal_service_separate(bal_cluster_t *c, int a, int b);
 
+/* How the HA stack keeps a service available. */
+enum bal_ha {
+  BAL_HA_PRIMITIVE,  /* active/standby: one instance, restarted elsewhere
+                      * when its node fails (primitives, groups: default) */
+  BAL_HA_CLONE,      /* an instance of a clone (active/active) */
+  BAL_HA_PROMOTED,   /* the promoted (primary) instance of a promotable
+                      * clone */
+  BAL_HA_UNPROMOTED, /* an unpromoted (standby) instance of one */
+};
+/* "primitive", "clone", "promoted", "unpromoted". */
+const char *bal_ha_name(enum bal_ha m);
+/* Sets svc's HA mode; primary is, for BAL_HA_UNPROMOTED, the service of
+ * the promoted instance it stands by for (-1: none runs), else -1.
+ * -EINVAL otherwise. The planner never moves clone and unpromoted
+ * instances (the HA stack places them) and never restarts them elsewhere
+ * when their node fails: the other instances carry on. A promoted
+ * instance never goes to the node of one of its standbys; when its node
+ * fails, failover and what-if count the promotion of the standby on an
+ * online node (that node takes the promoted demand in place of the
+ * standby's; the least loaded such node afterwards), not a restart. */
+int bal_service_set_ha(bal_cluster_t *c, int svc, enum bal_ha mode,
+                       int primary);
+enum bal_ha bal_service_ha(const bal_cluster_t *c, int svc);
+
 /* Hard capacities the HA stack enforces by itself (Pacemaker utilization
  * attributes under a placement strategy other than "default"): a node may
  * not receive a service whose declared need exceeds what is declared free.

@@ -244,7 +244,7 @@ int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
   if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)) < 0)
     return -ENOMEM;
   struct bal_service *s = &c->svcs[c->nsvcs];
-  *s = (struct bal_service){.node = node, .colo = (int)c->nsvcs};
+  *s = (struct bal_service){.node = node, .colo = (int)c->nsvcs, .primary = -1};
   s->name = strdup(name);
   if (!s->name)
     return -ENOMEM;
@@ -268,6 +268,33 @@ int bal_service_set_demand(bal_cluster_t *c, int svc,
     return -EINVAL;
   memcpy(s->demand, demand, sizeof(s->demand));
   return 0;
+}
+
+const char *bal_ha_name(enum bal_ha m) {
+  static const char *const names[] = {
+      [BAL_HA_PRIMITIVE] = "primitive",
+      [BAL_HA_CLONE] = "clone",
+      [BAL_HA_PROMOTED] = "promoted",
+      [BAL_HA_UNPROMOTED] = "unpromoted",
+  };
+  return (unsigned)m <= BAL_HA_UNPROMOTED ? names[m] : "?";
+}
+
+int bal_service_set_ha(bal_cluster_t *c, int svc, enum bal_ha mode,
+                       int primary) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s || (unsigned)mode > BAL_HA_UNPROMOTED || primary == svc ||
+      primary < -1 || primary >= (int)c->nsvcs ||
+      (primary >= 0 && mode != BAL_HA_UNPROMOTED))
+    return -EINVAL;
+  s->ha = mode;
+  s->primary = primary;
+  return 0;
+}
+
+enum bal_ha bal_service_ha(const bal_cluster_t *c, int svc) {
+  return svc >= 0 && (size_t)svc < c->nsvcs ? c->svcs[svc].ha
+                                            : BAL_HA_PRIMITIVE;
 }
 
 int bal_service_set_flags(bal_cluster_t *c, int svc, unsigned flags,

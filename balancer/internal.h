@@ -56,6 +56,8 @@ struct bal_service {
   char *why_fixed;
   struct bal_ints bans;
   int colo; /* union-find parent for bal_service_colocate */
+  enum bal_ha ha;
+  int primary; /* BAL_HA_UNPROMOTED: the promoted instance's service */
 };
 
 struct bal_cluster {

@@ -271,6 +271,28 @@ void plan_absorb(struct work *w, int *v, size_t n) {
   bal_ints_free(&unknown);
 }
 
+int plan_promote(struct work *w, int x) {
+  const struct unit *ux = &w->u[x];
+  int best = -1;
+  double bu = 0;
+  for (size_t i = 0; ux->ha == BAL_HA_PROMOTED && i < ux->standbys.n; i++) {
+    int sb = ux->standbys.v[i], n = w->u[sb].node;
+    if (n < 0 || !w->target[n] || plan_banned(ux, n))
+      continue;
+    double u = plan_util_with(w, n, x, sb);
+    if (best < 0 || u < bu - EPS) {
+      best = sb;
+      bu = u;
+    }
+  }
+  if (best < 0)
+    return -1;
+  int n = w->u[best].node;
+  plan_do_move(w, best, -1, BAL_WHY_FAILOVER, x);
+  plan_do_move(w, x, n, BAL_WHY_FAILOVER, best);
+  return n;
+}
+
 void plan_failover(struct work *w) {
   int *v = malloc((w->nu + 1) * sizeof(*v));
   if (!v) {
@@ -280,8 +302,25 @@ void plan_failover(struct work *w) {
   size_t n = 0;
   for (size_t i = 0; i < w->nu; i++) {
     struct unit *x = &w->u[i];
-    if (!x->homeless)
+    if (!x->homeless || x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED)
+      continue; /* the other instances carry on */
+    double before = 0;
+    for (size_t k = 0; x->ha == BAL_HA_PROMOTED && k < x->standbys.n; k++) {
+      int sn = w->u[x->standbys.v[k]].node;
+      if (sn >= 0)
+        before = fmax(before, plan_util_of(w, sn));
+    }
+    int pn = plan_promote(w, (int)i);
+    if (pn >= 0) {
+      /* The HA stack promotes; nothing to move, nor to move again. */
+      x->promotion = x->fixed = true;
+      plan_note(w,
+                "%s: %s is offline: its standby on %s is promoted (the "
+                "HA stack does it; %.0f%% -> %.0f%%)",
+                plan_uname(w, (int)i), plan_nname(w, x->orig),
+                plan_nname(w, pn), 100 * before, 100 * plan_util_of(w, pn));
       continue;
+    }
     if (x->fixed) {
       const char *why = w->c->svcs[x->root].why_fixed;
       plan_note(w, "%s is not running and is left alone: %s",

@@ -17,8 +17,11 @@ struct unit {
   double size;    /* normalised, for ordering */
   int node, orig; /* planned and original node */
   bool fixed, cooldown, homeless, unknown;
+  bool promotion;        /* failover promoted its standby (a note, no move) */
+  enum bal_ha ha;        /* of its representative service */
   struct bal_ints bans;  /* nodes, sorted */
   struct bal_ints apart; /* units it may not share a node with */
+  struct bal_ints standbys; /* BAL_HA_PROMOTED: its unpromoted instances */
 };
 
 struct rec { /* one step of the move log */
@@ -130,8 +133,15 @@ void plan_sort_units(struct work *w, int *v, size_t n);
  * then by making room, then by a whole repack. What stays unplaced ends in
  * w->unplaced, units of unknown demand last (they are never placed). */
 void plan_absorb(struct work *w, int *v, size_t n);
-/* Places the units of offline nodes and the stopped ones; notes why any
- * stays unplaced. */
+/* Unit x, promoted, lost its node: counts the promotion of its standby
+ * on a target node (the lowest utilisation afterwards; whatever the room,
+ * as the HA stack promotes by itself): the standby goes off its node and
+ * x onto it. Returns that node, -1 (nothing done) when x is not promoted
+ * or has no standby on a target node. */
+int plan_promote(struct work *w, int x);
+/* Places the units of offline nodes and the stopped ones (a promoted
+ * instance by the promotion of its standby; clone and unpromoted
+ * instances are left to the others); notes why any stays unplaced. */
 void plan_failover(struct work *w);
 
 /* ---- plan-overload.c ----------------------------------------------------- */

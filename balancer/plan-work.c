@@ -290,6 +290,7 @@ void plan_work_free(struct work *w) {
   for (size_t i = 0; i < w->nu; i++) {
     bal_ints_free(&w->u[i].bans);
     bal_ints_free(&w->u[i].apart);
+    bal_ints_free(&w->u[i].standbys);
   }
   for (size_t n = 0; w->on && n < w->nn; n++)
     bal_ints_free(&w->on[n]);
@@ -412,6 +413,9 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
         if (bal_ints_push(&x->bans, s->bans.v[b]) < 0)
           return -ENOMEM;
     }
+    x->ha = c->svcs[x->root].ha;
+    if (x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED)
+      x->fixed = true; /* the HA stack places instances */
     if (x->bans.n > 1)
       qsort(x->bans.v, x->bans.n, sizeof(int), plan_cmp_int);
     x->orig = x->node;
@@ -447,6 +451,19 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
       continue;
     }
     if (bal_ints_push(&w->u[a].apart, b) < 0 ||
+        bal_ints_push(&w->u[b].apart, a) < 0)
+      return -ENOMEM;
+  }
+  /* A promoted instance and its standbys: never on one node. */
+  for (size_t s = 0; s < ns; s++) {
+    const struct bal_service *sv = &c->svcs[s];
+    if (sv->ha != BAL_HA_UNPROMOTED || sv->primary < 0)
+      continue;
+    int a = w->unit_of[sv->primary], b = w->unit_of[s];
+    if (a == b || w->u[a].ha != BAL_HA_PROMOTED)
+      continue;
+    if (bal_ints_push(&w->u[a].standbys, b) < 0 ||
+        bal_ints_push(&w->u[a].apart, b) < 0 ||
         bal_ints_push(&w->u[b].apart, a) < 0)
       return -ENOMEM;
   }

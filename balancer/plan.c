@@ -177,7 +177,7 @@ static int finish(struct work *w, bal_plan_t **ret) {
   for (size_t i = 0; i < w->nlog; i++) {
     int xi = w->log[i].unit;
     struct unit *x = &w->u[xi];
-    if (last[xi] < 0 || x->node == x->orig || x->node < 0) {
+    if (last[xi] < 0 || x->node == x->orig || x->node < 0 || x->promotion) {
       last[xi] = -1;
       continue;
     }
@@ -312,13 +312,17 @@ int bal_plan_apply(const bal_plan_t *p, bal_cluster_t *c) {
 static int whatif_one(struct work *w, int node, double *ret_util) {
   size_t mark = w->nlog, n = 0;
   int r = 0;
+  bool over = false;
   struct bal_ints *on = &w->on[node];
   int *v = malloc((on->n + 1) * sizeof(*v));
   if (!v)
     return -ENOMEM;
   for (size_t i = 0; i < on->n; i++) {
+    const struct unit *x = &w->u[on->v[i]];
     v[n++] = on->v[i];
-    if (w->u[on->v[i]].unknown)
+    /* Clone and unpromoted instances are not restarted: what they
+     * demand does not matter. */
+    if (x->unknown && x->ha != BAL_HA_CLONE && x->ha != BAL_HA_UNPROMOTED)
       r = -ENODATA;
   }
   bool was_target = w->target[node];
@@ -326,7 +330,28 @@ static int whatif_one(struct work *w, int node, double *ret_util) {
   if (r == 0) {
     for (size_t i = 0; i < n; i++)
       plan_do_move(w, v[i], -1, BAL_WHY_FAILOVER, -1);
-    plan_absorb(w, v, n);
+    /* What must restart elsewhere: not clone or unpromoted instances (the
+     * others carry on), nor a promoted one whose standby is promoted. */
+    size_t k = 0, np = 0;
+    int *pn = malloc((n + 1) * sizeof(*pn));
+    if (!pn)
+      w->oom = 1;
+    for (size_t i = 0; pn && i < n; i++) {
+      enum bal_ha ha = w->u[v[i]].ha;
+      if (ha == BAL_HA_CLONE || ha == BAL_HA_UNPROMOTED)
+        continue;
+      if ((pn[np] = plan_promote(w, v[i])) >= 0)
+        np++;
+      else
+        v[k++] = v[i];
+    }
+    plan_absorb(w, v, k);
+    /* A promotion is counted whatever the room: over capacity, the
+     * failure is not absorbed. */
+    for (size_t i = 0; i < np; i++)
+      if (plan_util_of(w, pn[i]) > 1.0 + EPS)
+        over = true;
+    free(pn);
   }
   free(v);
   double worst = 0;
@@ -336,7 +361,7 @@ static int whatif_one(struct work *w, int node, double *ret_util) {
   if (ret_util)
     *ret_util = r == -ENODATA ? NAN : worst;
   if (r == 0)
-    r = w->oom ? -ENOMEM : w->unplaced.n == 0;
+    r = w->oom ? -ENOMEM : w->unplaced.n == 0 && !over;
   w->unplaced.n = 0;
   plan_rollback(w, mark);
   w->target[node] = was_target;

@@ -780,6 +780,116 @@ START_TEST(whatif_per_node) {
 }
 END_TEST
 
+/* A promotable clone: db promoted on n1 (9 cores), its standby db-sb on n2
+ * (1 core). n1 and n2 have 10 and 20 cores, n3 20 with x (4). */
+static bal_cluster_t *promotable(bool ha, enum bal_node_state n1) {
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, n1);
+  node(c, "n2", 20, BAL_NODE_ONLINE);
+  node(c, "n3", 20, BAL_NODE_ONLINE);
+  int db = svc(c, "db", "n1", 9);
+  int sb = svc(c, "db-sb", "n2", 1);
+  svc(c, "x", "n3", 4);
+  if (ha) {
+    ck_assert_int_eq(bal_service_set_ha(c, db, BAL_HA_PROMOTED, -1), 0);
+    ck_assert_int_eq(bal_service_set_ha(c, sb, BAL_HA_UNPROMOTED, db), 0);
+  }
+  return c;
+}
+
+START_TEST(ha_promoted_never_onto_its_standby) {
+  bal_params_t p;
+  bal_params_init(&p);
+  /* Without HA modes: n1 at 90% > 80%; db (9) to n2 gives 10/20 = 50%,
+   * to n3 13/20 = 65%: n2, the lower. */
+  bal_cluster_t *c = promotable(false, BAL_NODE_ONLINE);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_str_eq(dest(pl, c, "db"), "n2");
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+  /* As a promotable clone: never onto its standby's node, so n3 (65%); the
+   * standby itself is never moved. */
+  c = promotable(true, BAL_NODE_ONLINE);
+  pl = plan(c, &p);
+  ck_assert_str_eq(dest(pl, c, "db"), "n3");
+  ck_assert_str_eq(dest(pl, c, "db-sb"), "n2");
+  ck_assert_double_eq_tol(after(pl, c, "n3"), 0.65, 1e-9);
+  bal_plan_free(pl);
+  ck_assert_str_eq(bal_ha_name(bal_service_ha(c, 0)), "promoted");
+  ck_assert_int_eq(bal_service_set_ha(c, 0, BAL_HA_PROMOTED, 1), -EINVAL);
+  ck_assert_int_eq(bal_service_set_ha(c, 1, BAL_HA_UNPROMOTED, 1), -EINVAL);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(ha_failover_promotes_the_standby) {
+  bal_params_t p;
+  bal_params_init(&p);
+  /* n1 offline: no move, the standby's node takes the promoted load in
+   * place of the standby's: n2 1 - 1 + 9 = 9 of 20 = 45%. */
+  bal_cluster_t *c = promotable(true, BAL_NODE_OFFLINE);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert(has_note(pl, "db: n1 is offline: its standby on n2 is promoted"));
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.45, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n3"), 0.20, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+  /* Without HA modes db restarts: onto n2 (1 + 9 = 50%, the lower). */
+  c = promotable(false, BAL_NODE_OFFLINE);
+  pl = plan(c, &p);
+  ck_assert_str_eq(dest(pl, c, "db"), "n2");
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.50, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(ha_whatif_counts_the_promotion) {
+  bal_params_t p;
+  bal_params_init(&p);
+  double u;
+  /* n1 fails: the promotion puts n2 at 9/20 = 45% (n3 20%). A restart
+   * would have put db on n2 beside its standby: 10/20 = 50%. */
+  bal_cluster_t *c = promotable(true, BAL_NODE_ONLINE);
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 1);
+  ck_assert_double_eq_tol(u, 0.45, 1e-9);
+  /* n2 fails: the standby is not restarted: n1 stays at 90%, n3 at 20%. */
+  ck_assert_int_eq(bal_whatif(c, &p, 1, &u), 1);
+  ck_assert_double_eq_tol(u, 0.9, 1e-9);
+  bal_cluster_free(c);
+  c = promotable(false, BAL_NODE_ONLINE);
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 1);
+  ck_assert_double_eq_tol(u, 0.50, 1e-9);
+  /* Without HA modes db-sb restarts: n3 (4 + 1 = 25%) beside n1 (90%). */
+  ck_assert_int_eq(bal_whatif(c, &p, 1, &u), 1);
+  ck_assert_double_eq_tol(u, 0.9, 1e-9);
+  bal_cluster_free(c);
+  /* The promotion counts whatever the room: with n2 at 8 cores, 9/8 is
+   * over capacity, so n1's failure is not absorbed. */
+  c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 8, BAL_NODE_ONLINE);
+  node(c, "n3", 20, BAL_NODE_ONLINE);
+  int db = svc(c, "db", "n1", 9), sb = svc(c, "db-sb", "n2", 1);
+  bal_service_set_ha(c, db, BAL_HA_PROMOTED, -1);
+  bal_service_set_ha(c, sb, BAL_HA_UNPROMOTED, db);
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 0);
+  ck_assert_double_eq_tol(u, 9.0 / 8, 1e-9);
+  /* A clone instance (web, 5) on a failed node is not restarted; one of
+   * unknown demand does not make the what-if unknown. */
+  int web = svc(c, "web", "n3", 5);
+  ck_assert_int_eq(bal_service_set_ha(c, web, BAL_HA_CLONE, -1), 0);
+  double unk[BAL_NDIM] = {NAN, 0, 0};
+  ck_assert_int_eq(bal_whatif(c, &p, 2, &u), 1);
+  ck_assert_double_eq_tol(u, 0.9, 1e-9);
+  bal_service_set_demand(c, web, unk);
+  ck_assert_int_eq(bal_whatif(c, &p, 2, &u), 1);
+  bal_cluster_free(c);
+}
+END_TEST
+
 START_TEST(model_rejects_bad_input) {
   bal_cluster_t *c = bal_cluster_new();
   node(c, "n1", 10, BAL_NODE_ONLINE);
@@ -1448,6 +1558,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, declared_utilization);
   tcase_add_test(tc, whatif_per_node);
   tcase_add_test(tc, model_rejects_bad_input);
+  tcase_add_test(tc, ha_promoted_never_onto_its_standby);
+  tcase_add_test(tc, ha_failover_promotes_the_standby);
+  tcase_add_test(tc, ha_whatif_counts_the_promotion);
   tcase_add_test(tc, failover_room_under_declared_utilization);
   suite_add_tcase(s, tc);
   tc = tcase_create("input");
