@@ -249,9 +249,13 @@ int pass_measure(struct pass *p) {
         continue;
       }
       int rsc = p->rsc_of_svc[s], on = bal_service_node(c, (int)s);
+      enum bal_ha ha = bal_service_ha(c, (int)s);
       bool fresh_here = false, any = false;
       for (char *const *pr = p->prims[rsc]; *pr; pr++)
         for (size_t n = 0; n < nn; n++) {
+          /* A clone instance is what its own node records. */
+          if (ha != BAL_HA_PRIMITIVE && (int)n != on)
+            continue;
           pm_buf_reset(&path);
           if ((r = series_path(p, m->svc_file, p->hosts[n], *pr, &path)) < 0)
             goto out;
@@ -286,6 +290,8 @@ int pass_measure(struct pass *p) {
       dem[s][d] = NAN;
       bool arrived = false;
       if (on >= 0 && c->nodes[on].state != BAL_NODE_OFFLINE && !fresh_here) {
+        if (!any && (ha == BAL_HA_CLONE || ha == BAL_HA_UNPROMOTED))
+          continue; /* never placed: its load stays background, quietly */
         if (!any) {
           pass_data_note(p, BAL_LOG_WARNING,
                          "service %s %s: no series under host %s (missing)",

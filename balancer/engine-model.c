@@ -157,22 +157,84 @@ static bool ours(struct pass *p, const char *rsc) {
   return s && s->constraint_to;
 }
 
+/* Whether node k is in v. */
+static bool has_node(const struct bal_ints *v, size_t upto, int k) {
+  for (size_t i = 0; i < upto && i < v->n; i++)
+    if (v->v[i] == k)
+      return true;
+  return false;
+}
+
+/* The running instances of clone i as services named "ID@NODE" (no
+ * Pacemaker id holds '@'), one per node, fixed: the HA stack places them.
+ * Promoted instances first, so the unpromoted ones name theirs. */
+static int add_instances(struct pass *p, size_t i) {
+  const struct bal_pcmk_rsc *rs = &p->pc->rscs[i];
+  const struct bal_ints *in = &rs->instances;
+  static const char *const inner_none[] = {NULL};
+  if (!(p->prims[i] = bal_argv_dup(rs->inner ? (const char *const *)rs->inner
+                                             : inner_none)))
+    return -ENOMEM;
+  int primary = -1;
+  pm_buf_t name = {0};
+  int r = 0;
+  for (int pass = 0; r == 0 && pass < 2; pass++)
+    for (size_t k = 0; r == 0 && k < in->n; k++) {
+      int n = in->v[k];
+      bool promoted = rs->promotable && has_node(&rs->promoted, SIZE_MAX, n);
+      if (has_node(in, k, n) || promoted != (pass == 0))
+        continue;
+      pm_buf_reset(&name);
+      if (pm_buf_printf(&name, "%s@%s", rs->id, p->pc->nodes[n].name) < 0)
+        r = -ENOMEM;
+      int s = r < 0 ? r : bal_cluster_add_service(p->c, name.data, n, NULL);
+      if (s < 0) {
+        r = s;
+        break;
+      }
+      p->rsc_of_svc[s] = (int)i;
+      enum bal_ha ha = !rs->promotable ? BAL_HA_CLONE
+                       : promoted      ? BAL_HA_PROMOTED
+                                       : BAL_HA_UNPROMOTED;
+      if (ha == BAL_HA_PROMOTED && primary < 0)
+        primary = s;
+      r = bal_service_set_ha(p->c, s, ha,
+                             ha == BAL_HA_UNPROMOTED ? primary : -1);
+      if (r == 0)
+        r = bal_service_set_flags(
+            p->c, s, BAL_SVC_FIXED,
+            ha == BAL_HA_CLONE
+                ? "a clone instance (active/active): the HA stack places "
+                  "it; if its node fails the others carry on"
+            : ha == BAL_HA_PROMOTED
+                ? "the promoted instance of a promotable clone: the HA stack "
+                  "promotes a standby if its node fails"
+                : "an unpromoted (standby) instance of a promotable clone: "
+                  "the HA stack places it");
+    }
+  pm_buf_free(&name);
+  return r;
+}
+
 int pass_build_model(struct pass *p) {
   const struct bal_conf *cf = p->cf;
   struct bal_pcmk *pc = p->pc;
   int r = 0;
   if (!(p->c = bal_cluster_new()))
     return -ENOMEM;
+  size_t ns = pc->nrscs; /* services at most: resources and instances */
+  for (size_t i = 0; i < pc->nrscs; i++)
+    ns += pc->rscs[i].instances.n;
   p->hosts = calloc(pc->nnodes + 1, sizeof(char *));
   p->svc_of_rsc = calloc(pc->nrscs + 1, sizeof(int));
-  p->rsc_of_svc = calloc(pc->nrscs + 1, sizeof(int));
+  p->rsc_of_svc = calloc(ns + 1, sizeof(int));
   p->prims = calloc(pc->nrscs + 1, sizeof(char **));
-  p->dev = calloc(pc->nrscs + 1, sizeof(*p->dev));
-  p->est = calloc(pc->nrscs + 1, sizeof(*p->est));
+  p->dev = calloc(ns + 1, sizeof(*p->dev));
+  p->est = calloc(ns + 1, sizeof(*p->est));
   if (!p->hosts || !p->svc_of_rsc || !p->rsc_of_svc || !p->prims || !p->dev ||
       !p->est)
     return -ENOMEM;
-  for (size_t i = 0; i < pc->nrscs; i++)
+  for (size_t i = 0; i < ns; i++)
     for (int d = 0; d < BAL_NDIM; d++)
       p->est[i][d].which = BAL_NEST;
   pm_buf_t b = {0};
@@ -199,6 +261,11 @@ int pass_build_model(struct pass *p) {
   for (size_t i = 0; i < pc->nrscs; i++) {
     struct bal_pcmk_rsc *rs = &pc->rscs[i];
     p->svc_of_rsc[i] = -1;
+    if (rs->clone && cf->source == BAL_SRC_PACEMAKER) {
+      if ((r = add_instances(p, i)) < 0)
+        return r;
+      continue;
+    }
     /* The balancer itself is no service to balance: its CPU is part of
      * its node's background. */
     if (rs->clone || !rs->wanted ||

@@ -35,6 +35,40 @@ static void explain_estimate(pm_buf_t *b, const char *svc, int d,
   pm_buf_puts(b, "\n");
 }
 
+/* The HA mode of each resource that is not a primitive or group
+ * (active/standby). */
+static void explain_ha(struct pass *p, pm_buf_t *b) {
+  const struct bal_pcmk *pc = p->pc;
+  for (size_t i = 0; pc && p->cf->source == BAL_SRC_PACEMAKER && i < pc->nrscs;
+       i++) {
+    const struct bal_pcmk_rsc *rs = &pc->rscs[i];
+    if (!rs->clone)
+      continue;
+    pm_buf_printf(b, "ha: %s: %s", rs->id,
+                  rs->promotable ? "promotable clone (primary/standby)"
+                                 : "clone (active/active)");
+    const char *sep = ": ";
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t k = 0; k < rs->instances.n; k++) {
+        int n = rs->instances.v[k];
+        bool pr = false, dup = false;
+        for (size_t j = 0; j < rs->promoted.n; j++)
+          pr = pr || rs->promoted.v[j] == n;
+        for (size_t j = 0; j < k; j++)
+          dup = dup || rs->instances.v[j] == n;
+        if (dup || (rs->promotable && pr != (pass == 0)) ||
+            (!rs->promotable && pass == 1))
+          continue;
+        pm_buf_printf(b, "%s%s%s", sep, pc->nodes[n].name,
+                      !rs->promotable ? ""
+                      : pr            ? " (promoted)"
+                                      : " (standby)");
+        sep = ", ";
+      }
+    pm_buf_puts(b, sep[0] == ':' ? ": not running\n" : "\n");
+  }
+}
+
 void pass_explain(struct pass *p, const int *ok, const double *wu) {
   pm_buf_t *b = p->explain;
   bal_cluster_t *c = p->c;
@@ -98,6 +132,7 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
     if (c->svcs[s].flags & BAL_SVC_FIXED && c->svcs[s].why_fixed)
       pm_buf_printf(b, "fixed: %s: %s\n", c->svcs[s].name,
                     c->svcs[s].why_fixed);
+  explain_ha(p, b);
   if (p->data_notes.len)
     pm_buf_printf(b, "data:\n%s", p->data_notes.data);
 }

@@ -107,6 +107,9 @@ static void tell_offline(bal_engine_t *e, const struct bal_conf *cf,
 static bool within_capacity(struct pass *p) {
   for (size_t s = 0; s < bal_cluster_nservices(p->c); s++) {
     int n = bal_service_node(p->c, (int)s);
+    enum bal_ha ha = bal_service_ha(p->c, (int)s);
+    if (ha == BAL_HA_CLONE || ha == BAL_HA_UNPROMOTED)
+      continue; /* the other instances carry on */
     if (n < 0 || bal_node_state(p->c, n) == BAL_NODE_OFFLINE)
       return false;
   }

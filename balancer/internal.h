@@ -243,6 +243,9 @@ struct bal_pcmk_rsc {
   char *why_fixed;            /* set when Pacemaker would refuse a move */
   double util[BAL_MAX_ATTRS]; /* declared utilization, NAN when absent */
   struct bal_ints instances;  /* clones: nodes with an instance */
+  bool promotable;            /* clones: promotable (multi_state) */
+  struct bal_ints promoted;   /* promotable: nodes of promoted instances */
+  char **inner; /* clones: their primitives' ids (NULL-terminated) */
 };
 
 struct bal_pcmk_node {

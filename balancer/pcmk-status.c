@@ -137,8 +137,29 @@ static int status_group(struct bal_pcmk *p, xmlNode *g, const char *file,
   return 0;
 }
 
-/* Clones and bundles are never moved; their instances are remembered for
- * colocations with them. */
+/* Adds id, without a clone's ":N" suffix, to the NULL-terminated list *v
+ * unless there. */
+static int add_inner(char ***v, const char *id) {
+  size_t len = strcspn(id, ":"), n = 0;
+  for (; *v && (*v)[n]; n++)
+    if (strlen((*v)[n]) == len && strncmp((*v)[n], id, len) == 0)
+      return 0;
+  char **nv = realloc(*v, (n + 2) * sizeof(char *));
+  if (!nv)
+    return -ENOMEM;
+  *v = nv;
+  nv[n + 1] = NULL;
+  return (nv[n] = strndup(id, len)) ? 0 : -ENOMEM;
+}
+
+/* Whether a status role is the promoted one (Pacemaker 2.1, and before). */
+static bool role_promoted(xmlNode *r) {
+  const char *role = pm_xml_attr(r, "role");
+  return role && (strcmp(role, "Promoted") == 0 || strcmp(role, "Master") == 0);
+}
+
+/* Clones and bundles are never moved; their instances (nodes, roles) are
+ * remembered for colocations with them and the HA modes. */
 static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
                         pm_error_t *err) {
   const char *id = pm_xml_attr(x, "id");
@@ -150,6 +171,7 @@ static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
   size_t ri = p->nrscs - 1;
   r->clone = true;
   r->wanted = false;
+  r->promotable = pcmk_attr_true(x, "multi_state");
   /* Instances at any depth (bundles nest replicas). */
   xmlNode *stack[16];
   int sp = 0;
@@ -166,6 +188,12 @@ static int status_clone(struct bal_pcmk *p, xmlNode *x, const char *file,
       const char *on = pm_xml_is(c, "resource") ? running_on(c, &multi) : NULL;
       int k = on ? bal_pcmk_find_node(p, on) : -1;
       if (k >= 0 && bal_ints_push(&p->rscs[ri].instances, k) < 0)
+        return -ENOMEM;
+      if (k >= 0 && role_promoted(c) &&
+          bal_ints_push(&p->rscs[ri].promoted, k) < 0)
+        return -ENOMEM;
+      if (pm_xml_is(c, "resource") && pm_xml_attr(c, "id") &&
+          add_inner(&p->rscs[ri].inner, pm_xml_attr(c, "id")) < 0)
         return -ENOMEM;
       if (c->children && sp < 16)
         stack[sp++] = c->children;

@@ -123,6 +123,8 @@ void bal_pcmk_free(struct bal_pcmk *p) {
     bal_argv_free(r->members);
     free(r->why_fixed);
     bal_ints_free(&r->instances);
+    bal_ints_free(&r->promoted);
+    bal_argv_free(r->inner);
   }
   free(p->rscs);
   bal_ints_free(&p->together);

@@ -1066,6 +1066,48 @@ static const struct bal_pcmk_rsc *rsc(const struct bal_pcmk *p,
   return &p->rscs[k];
 }
 
+/* A promotable clone as real Pacemaker tools show it (make-fixture.sh):
+ * promoted on n1, unpromoted on n2, a third instance stopped. */
+START_TEST(pcmk_promotable_clone) {
+  size_t ml, cl;
+  char *mon = slurp("promotable-crm_mon.xml", &ml),
+       *cib = slurp("promotable-cib.xml", &cl);
+  struct bal_pcmk *p = NULL;
+  pm_error_t err = {0};
+  int r = bal_pcmk_parse(mon, ml, "promotable-crm_mon.xml", cib, cl,
+                         "promotable-cib.xml", FIXTURE_NOW, &p, &err);
+  char buf[1024];
+  ck_assert_msg(r == 0, "%s", pm_error_str(&err, buf, sizeof(buf)));
+  const struct bal_pcmk_rsc *db = rsc(p, "db-clone");
+  ck_assert(db->clone);
+  ck_assert(db->promotable);
+  ck_assert_uint_eq(db->instances.n, 2);
+  ck_assert_uint_eq(db->promoted.n, 1);
+  ck_assert_str_eq(p->nodes[db->promoted.v[0]].name, "n1");
+  ck_assert_ptr_nonnull(db->inner);
+  ck_assert_str_eq(db->inner[0], "db");
+  ck_assert_ptr_null(db->inner[1]);
+  ck_assert(!rsc(p, "web")->clone);
+  ck_assert(!rsc(p, "web")->promotable);
+  bal_pcmk_free(p);
+  /* The stock fixture's clone is not promotable and has no promoted
+   * instance. */
+  free(mon);
+  free(cib);
+  mon = slurp("crm_mon.xml", &ml);
+  cib = slurp("cib.xml", &cl);
+  ck_assert_int_eq(bal_pcmk_parse(mon, ml, "crm_mon.xml", cib, cl, "cib.xml",
+                                  FIXTURE_NOW, &p, &err),
+                   0);
+  ck_assert(!rsc(p, "cl")->promotable);
+  ck_assert_uint_eq(rsc(p, "cl")->promoted.n, 0);
+  ck_assert_str_eq(rsc(p, "cl")->inner[0], "cp");
+  bal_pcmk_free(p);
+  free(mon);
+  free(cib);
+}
+END_TEST
+
 START_TEST(pcmk_fixture) {
   size_t ml, cl;
   char *mon = slurp("crm_mon.xml", &ml), *cib = slurp("cib.xml", &cl);
@@ -1565,6 +1607,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("input");
   tcase_add_test(tc, pcmk_fixture);
+  tcase_add_test(tc, pcmk_promotable_clone);
   tcase_add_test(tc, pcmk_bad_input);
   tcase_add_test(tc, fifo_config_and_rrd);
   tcase_add_test(tc, config_lifetimes);

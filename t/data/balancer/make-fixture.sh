@@ -58,3 +58,23 @@ cp "$tmp/final.xml" "$here/cib.xml"
 CIB_file=$here/cib.xml crm_mon -1 --output-as=xml |
   sed 's/<last_update time="[^"]*"/<last_update time="(fixture)"/' >"$here/crm_mon.xml"
 echo "wrote $here/cib.xml and $here/crm_mon.xml"
+
+# promotable-*.xml: n1 n2 n3 online; db-clone a promotable clone of two
+# instances (promoted on n1 by a role location, unpromoted on n2), web on n3.
+export CIB_file=$tmp/prom.xml
+cibadmin --empty >"$CIB_file"
+crm_attribute -n stonith-enabled -v false
+crm_attribute -n no-quorum-policy -v ignore
+for i in 1 2 3; do cibadmin --create -o nodes --xml-text "<node id=\"$i\" uname=\"n$i\"/>"; done
+cibadmin --create -o resources --xml-text \
+  '<clone id="db-clone"><meta_attributes id="db-m"><nvpair id="db-m-p" name="promotable" value="true"/><nvpair id="db-m-cm" name="clone-max" value="2"/></meta_attributes><primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/></clone>'
+cibadmin --create -o resources --xml-text "$(prim web)"
+cons '<rsc_location id="web-on-n3" rsc="web" node="n3" score="50"/>'
+cons '<rsc_location id="db-promoted-n1" rsc="db-clone" role="Promoted" node="n1" score="100"/>'
+cons '<rsc_location id="db-on-n1" rsc="db-clone" node="n1" score="50"/>'
+cons '<rsc_location id="db-on-n2" rsc="db-clone" node="n2" score="40"/>'
+crm_simulate -x "$CIB_file" -S -u n1 -u n2 -u n3 -O "$tmp/prom-up.xml" >/dev/null
+crm_simulate -x "$tmp/prom-up.xml" -S -O "$here/promotable-cib.xml" >/dev/null
+CIB_file=$here/promotable-cib.xml crm_mon -1 --output-as=xml |
+  sed 's/<last_update time="[^"]*"/<last_update time="(fixture)"/' >"$here/promotable-crm_mon.xml"
+echo "wrote $here/promotable-cib.xml and $here/promotable-crm_mon.xml"
