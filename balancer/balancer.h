@@ -155,6 +155,8 @@ typedef struct bal_params {
                           * horizon in the expected overload (0.3) */
   double spread_scale;   /* spreads widened by this for heavier tails than
                           * normal (1.5) */
+  unsigned spare_nodes;  /* N+M: what-if keeps this many nodes' worth of
+                          * capacity free (0), see bal_whatif */
 } bal_params_t;
 
 void bal_params_init(bal_params_t *p);
@@ -209,7 +211,11 @@ int bal_plan_node_load(const bal_plan_t *p, int node, double ret[BAL_NDIM]);
 int bal_plan_apply(const bal_plan_t *p, bal_cluster_t *c);
 
 /* Whether the failure of node could be absorbed now: its services placed on
- * the others (moving running ones if needed) with none above capacity.
+ * the others (moving running ones if needed) with none above capacity, and
+ * with spare_nodes = M, the survivors' free capacity (capacity less the
+ * forecast load, summed over them) still at least the capacity of their M
+ * largest in every balanced dimension: M more nodes could fail, however
+ * large. Survivors are the online nodes with a known load.
  * *ret_util is the highest utilisation of a survivor afterwards (NAN when
  * a demand is unknown, then -ENODATA). Returns 1 absorbable, 0 not. */
 int bal_whatif(const bal_cluster_t *c, const bal_params_t *p, int node,

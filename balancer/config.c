@@ -101,6 +101,7 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("cooldown", 1800, CFGF_NONE),
     CFG_BOOL("swaps", cfg_true, CFGF_NONE),
     CFG_BOOL("repack", cfg_true, CFGF_NONE),
+    CFG_INT("spare_nodes", 0, CFGF_NONE),
     CFG_STR("estimate", "auto", CFGF_NONE),
     CFG_BOOL("upper", cfg_true, CFGF_NONE),
     CFG_FLOAT("z", 1.0, CFGF_NONE),
@@ -496,6 +497,7 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   } ints[] = {
       {"interval", 1, 86400, offsetof(struct bal_conf, interval)},
       {"max_moves", 0, 100000, offsetof(struct bal_conf, max_moves)},
+      {"spare_nodes", 0, 1000, offsetof(struct bal_conf, spare_nodes)},
       {"cooldown", 0, 7 * 86400, offsetof(struct bal_conf, cooldown)},
       {"horizon", 0, 86400, offsetof(struct bal_conf, horizon)},
       {"window", 10, 30 * 86400, offsetof(struct bal_conf, window)},

@@ -86,6 +86,11 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
                 : p->hold      ? "held: the plan could not be verified"
                 : p->passive   ? "not the active decision-maker: planning only"
                                : "dry run");
+  if (p->cf->spare_nodes)
+    pm_buf_printf(b,
+                  "spare nodes %u: a failure is absorbable only if the "
+                  "survivors keep the capacity of their %u largest free\n",
+                  p->cf->spare_nodes, p->cf->spare_nodes);
   pm_buf_printf(b, "%-16s %-11s %-22s %-13s %s\n", "node", "state",
                 "cpu cores (plan/cap)", "util now->plan", "if it fails");
   for (size_t n = 0; n < bal_cluster_nnodes(c); n++) {

@@ -147,6 +147,7 @@ struct bal_conf {
   unsigned interval;
   double threshold;
   unsigned max_moves;
+  unsigned spare_nodes; /* N+M: nodes' worth kept free by the what-if */
   unsigned cooldown;
   bool swaps, repack;
   enum bal_estimate estimate;

@@ -64,6 +64,9 @@ struct work {
 void plan_note(struct work *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Forecast load of n in dimension d (planned load + z standard
+ * deviations) with unit x (or -1) added and unit y (or -1) taken away. */
+double plan_load_of(const struct work *w, int n, int d, int x, int y);
 /* Forecast utilisation of n: max over balanced dimensions of (planned
  * load + z standard deviations) / capacity. */
 double plan_util_of(const struct work *w, int n);

@@ -27,8 +27,7 @@ void plan_note(struct work *w, const char *fmt, ...) {
 
 /* ---- utilisation and fitting --------------------------------------------- */
 
-/* Forecast load of n in dimension d with x added and y taken away. */
-static double fload(const struct work *w, int n, int d, int x, int y) {
+double plan_load_of(const struct work *w, int n, int d, int x, int y) {
   double l =
       w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) - (y >= 0 ? w->u[y].d[d] : 0);
   if (w->p.z > 0) {
@@ -49,7 +48,7 @@ double plan_util_with(const struct work *w, int n, int x, int y) {
   double u = 0;
   for (int d = 0; d < BAL_NDIM; d++)
     if (bal_dim_on(nd, d))
-      u = fmax(u, fload(w, n, d, x, y) / nd->cap[d]);
+      u = fmax(u, plan_load_of(w, n, d, x, y) / nd->cap[d]);
   return u;
 }
 

@@ -308,6 +308,49 @@ int bal_plan_apply(const bal_plan_t *p, bal_cluster_t *c) {
   return 0;
 }
 
+/* Whether the survivors (targets) keep spare_nodes nodes' worth of
+ * capacity free: in each balanced dimension, their free capacity summed
+ * is at least the capacity of their spare_nodes largest. */
+static bool spare_kept(const struct work *w) {
+  unsigned m = w->p.spare_nodes;
+  if (!m)
+    return true;
+  double *caps = malloc((w->nn + 1) * sizeof(*caps));
+  if (!caps)
+    return false;
+  bool ok = true;
+  for (int d = 0; ok && d < BAL_NDIM; d++) {
+    size_t k = 0;
+    double free_cap = 0;
+    for (size_t n = 0; n < w->nn; n++) {
+      const struct bal_node *nd = &w->c->nodes[n];
+      if (!w->target[n] || !bal_dim_on(nd, d))
+        continue;
+      caps[k++] = nd->cap[d];
+      free_cap += nd->cap[d] - plan_load_of(w, (int)n, d, -1, -1);
+    }
+    if (!k)
+      continue; /* not balanced anywhere */
+    /* The m largest: a partial selection, m is small. */
+    double reserve = 0;
+    for (unsigned i = 0; i < m; i++) {
+      size_t best = k;
+      for (size_t j = 0; j < k; j++)
+        if (caps[j] >= 0 && (best == k || caps[j] > caps[best]))
+          best = j;
+      if (best == k) {
+        reserve = INFINITY; /* fewer survivors than spares */
+        break;
+      }
+      reserve += caps[best];
+      caps[best] = -1;
+    }
+    ok = free_cap >= reserve - EPS * fmax(1, reserve);
+  }
+  free(caps);
+  return ok;
+}
+
 /* The failure of node on a built work state, undone before returning. */
 static int whatif_one(struct work *w, int node, double *ret_util) {
   size_t mark = w->nlog, n = 0;
@@ -361,7 +404,7 @@ static int whatif_one(struct work *w, int node, double *ret_util) {
   if (ret_util)
     *ret_util = r == -ENODATA ? NAN : worst;
   if (r == 0)
-    r = w->oom ? -ENOMEM : w->unplaced.n == 0 && !over;
+    r = w->oom ? -ENOMEM : w->unplaced.n == 0 && !over && spare_kept(w);
   w->unplaced.n = 0;
   plan_rollback(w, mark);
   w->target[node] = was_target;

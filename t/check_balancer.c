@@ -890,6 +890,45 @@ START_TEST(ha_whatif_counts_the_promotion) {
 }
 END_TEST
 
+START_TEST(whatif_keeps_spare_nodes) {
+  /* n1 20 cores, n2..n4 10; loads 6, 6, 6, 3 (one service each). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 20, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  node(c, "n4", 10, BAL_NODE_ONLINE);
+  int a = svc(c, "a", "n1", 6);
+  svc(c, "b", "n2", 6);
+  svc(c, "c", "n3", 6);
+  svc(c, "d", "n4", 3);
+  bal_params_t p;
+  bal_params_init(&p);
+  p.z = 0;
+  double u;
+  /* n4 fails: d (3) fits anywhere. spare_nodes 0: absorbable. */
+  ck_assert_int_eq(bal_whatif(c, &p, 3, &u), 1);
+  /* spare_nodes 1: survivors n1..n3 have 40 cores, 21 used: 19 free, less
+   * than their largest (n1, 20): not absorbable. An average node (13.3)
+   * would have passed: the largest is the safe choice. */
+  p.spare_nodes = 1;
+  ck_assert_int_eq(bal_whatif(c, &p, 3, &u), 0);
+  /* With a at 5: 20 free, exactly n1's 20: absorbable. */
+  double five[BAL_NDIM] = {5, 0, 0}, l1[BAL_NDIM] = {5, 0, 0};
+  bal_service_set_demand(c, a, five);
+  bal_node_set_load(c, 0, l1);
+  ck_assert_int_eq(bal_whatif(c, &p, 3, &u), 1);
+  /* n1 fails: survivors n2..n4, 30 cores, 20 used: 10 free = one 10-core
+   * node; two spare nodes need 20: not absorbable. */
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 1);
+  p.spare_nodes = 2;
+  ck_assert_int_eq(bal_whatif(c, &p, 0, &u), 0);
+  /* More spares than survivors: never absorbable. */
+  p.spare_nodes = 3;
+  ck_assert_int_eq(bal_whatif(c, &p, 3, &u), 0);
+  bal_cluster_free(c);
+}
+END_TEST
+
 START_TEST(model_rejects_bad_input) {
   bal_cluster_t *c = bal_cluster_new();
   node(c, "n1", 10, BAL_NODE_ONLINE);
@@ -1354,6 +1393,7 @@ START_TEST(config_example_and_defaults) {
   ck_assert_int_eq(bal_conf_load_buf("", 0, "empty.conf", &c, &err), 0);
   ck_assert_uint_eq(c->interval, 60);
   ck_assert_uint_eq(c->max_moves, 8);
+  ck_assert_uint_eq(c->spare_nodes, 0);
   ck_assert_uint_eq(c->cooldown, 1800);
   ck_assert_str_eq(c->data_dir, "/var/lib/collectd/rrd");
   ck_assert_str_eq(c->metric[BAL_CPU].node_file, "%h/cpu/percent-active.rrd");
@@ -1388,6 +1428,7 @@ static const struct bad_conf {
 } bad_confs[] = {
     {"# a comment\nthreshold = 1.5\n", 2, "threshold must be above 0", NULL},
     {"\n\ninterval = 0\n", 3, "interval must be between 1 and 86400", "0"},
+    {"spare_nodes = -1\n", 1, "spare_nodes must be between 0 and 1000", "-1"},
     {"estimate = \"magic\"\n", 1, "unknown estimate", "magic"},
     {"\npublish_change = -0.5\n", 2, "publish_change must be between 0", NULL},
     {"publish_max_writes = 0\n", 1, "publish_max_writes must be between 1",
@@ -1600,6 +1641,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, declared_utilization);
   tcase_add_test(tc, whatif_per_node);
   tcase_add_test(tc, model_rejects_bad_input);
+  tcase_add_test(tc, whatif_keeps_spare_nodes);
   tcase_add_test(tc, ha_promoted_never_onto_its_standby);
   tcase_add_test(tc, ha_failover_promotes_the_standby);
   tcase_add_test(tc, ha_whatif_counts_the_promotion);
