@@ -119,6 +119,12 @@ int bal_service_set_ha(bal_cluster_t *c, int svc, enum bal_ha mode,
                        int primary);
 enum bal_ha bal_service_ha(const bal_cluster_t *c, int svc);
 
+/* The node svc should return to (fail-back), -1: none. The planner moves
+ * it back, after failover and before balance moves, when node is online
+ * and allowed, and svc fits there under threshold; otherwise it notes why
+ * it waits. Not counted against max_moves. */
+int bal_service_set_home(bal_cluster_t *c, int svc, int node);
+
 /* Hard capacities the HA stack enforces by itself (Pacemaker utilization
  * attributes under a placement strategy other than "default"): a node may
  * not receive a service whose declared need exceeds what is declared free.
@@ -166,6 +172,7 @@ enum bal_reason {
   BAL_WHY_SWAP,     /* half of a heavy-for-light swap */
   BAL_WHY_FAILOVER, /* a service of a failed node, or one left stopped */
   BAL_WHY_ROOM,     /* a running service moved to make room for one */
+  BAL_WHY_FAILBACK, /* back to the node it ran on before that failed */
 };
 const char *bal_reason_name(enum bal_reason r);
 

@@ -244,7 +244,8 @@ int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
   if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)) < 0)
     return -ENOMEM;
   struct bal_service *s = &c->svcs[c->nsvcs];
-  *s = (struct bal_service){.node = node, .colo = (int)c->nsvcs, .primary = -1};
+  *s = (struct bal_service){
+      .node = node, .colo = (int)c->nsvcs, .primary = -1, .home = -1};
   s->name = strdup(name);
   if (!s->name)
     return -ENOMEM;
@@ -289,6 +290,14 @@ int bal_service_set_ha(bal_cluster_t *c, int svc, enum bal_ha mode,
     return -EINVAL;
   s->ha = mode;
   s->primary = primary;
+  return 0;
+}
+
+int bal_service_set_home(bal_cluster_t *c, int svc, int node) {
+  struct bal_service *s = svc_at(c, svc);
+  if (!s || node < -1 || node >= (int)c->nnodes)
+    return -EINVAL;
+  s->home = node;
   return 0;
 }
 

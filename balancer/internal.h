@@ -58,6 +58,7 @@ struct bal_service {
   int colo; /* union-find parent for bal_service_colocate */
   enum bal_ha ha;
   int primary; /* BAL_HA_UNPROMOTED: the promoted instance's service */
+  int home;    /* fail-back target, -1: none */
 };
 
 struct bal_cluster {
@@ -333,12 +334,23 @@ struct bal_state_rsc {
   char *constraint_to; /* node of a constraint our move left, or NULL */
   char *at;            /* where our last successful move put it, or NULL */
   bool this_pass;      /* moved by the current pass (not saved) */
+  char *seen;          /* the online node it last ran on, or NULL */
+  char *lost_from;     /* the node it ran on when that failed, or NULL */
+  time_t lost_at;      /* when that pass saw the node offline */
+  bool listed;         /* fail-back manual: journaled once */
+};
+
+struct bal_state_back { /* a node online again after a failure */
+  char *node;
+  time_t since; /* the pass that first saw it online again */
 };
 
 struct bal_state {
   struct bal_state_rsc *rsc;
   size_t n;
   char **offline; /* nodes offline at the last pass, NULL-terminated */
+  struct bal_state_back *back;
+  size_t nback;
 };
 
 /* A missing file is an empty state. */
@@ -350,6 +362,35 @@ struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
 int bal_state_set_offline(struct bal_state *st, char **nodes);
 bool bal_state_was_offline(const struct bal_state *st, const char *node);
 void bal_state_free(struct bal_state *st);
+
+/* ---- fail-back ------------------------------------------------------------
+ */
+
+enum bal_failback { BAL_FB_NEVER, BAL_FB_MANUAL, BAL_FB_AUTO };
+/* "never", "manual", "auto"; -EINVAL for anything else. */
+int bal_failback_parse(const char *s, enum bal_failback *ret);
+const char *bal_failback_name(enum bal_failback m);
+
+enum bal_fb_action {
+  BAL_FB_NONE, /* never: Pacemaker's stickiness keeps it where it is */
+  BAL_FB_WAIT, /* auto: the node is not online for the stable time yet */
+  BAL_FB_LIST, /* manual: listed (--explain, the moves journal) */
+  BAL_FB_MOVE, /* auto: move it back when it fits */
+};
+/* What to do now with a resource lost from a node that has been online
+ * continuously since back (0: it is not online). Pure. */
+enum bal_fb_action bal_failback_due(enum bal_failback m, time_t back,
+                                    time_t now, unsigned stable);
+/* Updates st from the cluster as pc shows it at now: a node online again
+ * after a failure gets a back time (kept while it stays online, dropped
+ * when it goes offline); a resource whose seen node is offline now was
+ * lost from it (kept until it runs there again); every running resource's
+ * seen node. Call before bal_state_set_offline with this pass's nodes.
+ * 0 or -ENOMEM. */
+int bal_failback_track(struct bal_state *st, const struct bal_pcmk *pc,
+                       time_t now);
+/* When node came back (0: not back, or never failed). */
+time_t bal_state_back_since(const struct bal_state *st, const char *node);
 
 /* Appends "ISO-time text" to the journal (no-op without a path). */
 int bal_journal(const char *path, time_t now, const char *fmt, ...)

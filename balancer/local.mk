@@ -8,8 +8,8 @@ libbalancer_la_SOURCES = \
 	balancer/config.c balancer/exec.c balancer/pcmk-internal.h balancer/pcmk.c \
 	balancer/pcmk-status.c balancer/pcmk-cib.c balancer/pcmk-constraints.c \
 	balancer/pcmk-simulate.c balancer/metrics.c balancer/engine-utilization.c \
-	balancer/state.c balancer/publish.c balancer/engine-internal.h \
-	balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
+	balancer/state.c balancer/failback.c balancer/publish.c \
+	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
 	balancer/engine-avail.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
@@ -49,9 +49,9 @@ t_balance_mkrrd_SOURCES = t/balance-mkrrd.c
 t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh \
-	t/balance-publish.sh
+	t/balance-publish.sh t/balance-ha.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
-	t/balance-daemon.sh t/balance-publish.sh
+	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

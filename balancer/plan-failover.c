@@ -271,6 +271,35 @@ void plan_absorb(struct work *w, int *v, size_t n) {
   bal_ints_free(&unknown);
 }
 
+void plan_failback(struct work *w) {
+  for (size_t i = 0; i < w->nu; i++) {
+    struct unit *x = &w->u[i];
+    int h = w->c->svcs[x->root].home;
+    if (h < 0 || x->node == h || x->homeless || x->node < 0)
+      continue;
+    if (x->fixed || x->unknown) {
+      plan_note(w, "%s: fail-back to %s waits: %s", plan_uname(w, (int)i),
+                plan_nname(w, h),
+                x->unknown ? "its demand is unknown" : "it may not move");
+      continue;
+    }
+    if (!plan_fits(w, (int)i, h, -1, w->p.threshold)) {
+      char dem[128];
+      plan_fmt_demand(w, (int)i, dem, sizeof(dem));
+      plan_note(w,
+                "%s (%s): fail-back to %s waits: %s (%.0f%% with it, "
+                "threshold %.0f%%)",
+                plan_uname(w, (int)i), dem, plan_nname(w, h),
+                plan_permitted(w, (int)i, h, -1) ? "no room there"
+                                                 : "it may not run there now",
+                100 * plan_util_with(w, h, (int)i, -1), 100 * w->p.threshold);
+      continue;
+    }
+    plan_do_move(w, (int)i, h, BAL_WHY_FAILBACK, -1);
+    x->cooldown = true; /* not moved away again by this plan */
+  }
+}
+
 int plan_promote(struct work *w, int x) {
   const struct unit *ux = &w->u[x];
   int best = -1;

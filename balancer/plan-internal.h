@@ -147,6 +147,11 @@ int plan_promote(struct work *w, int x);
  * instances are left to the others); notes why any stays unplaced. */
 void plan_failover(struct work *w);
 
+/* Moves units whose representative service has a home (fail-back) back
+ * there when it is a target, permitted, and they fit under threshold;
+ * notes why one waits. */
+void plan_failback(struct work *w);
+
 /* ---- plan-overload.c ----------------------------------------------------- */
 
 /* Brings nodes above threshold under it within the move budget; notes the

@@ -45,14 +45,13 @@ struct bal_plan {
 };
 
 static const char *const reason_names[] = {
-    [BAL_WHY_OVERLOAD] = "overload",
-    [BAL_WHY_SWAP] = "swap",
-    [BAL_WHY_FAILOVER] = "failover",
-    [BAL_WHY_ROOM] = "make-room",
+    [BAL_WHY_OVERLOAD] = "overload", [BAL_WHY_SWAP] = "swap",
+    [BAL_WHY_FAILOVER] = "failover", [BAL_WHY_ROOM] = "make-room",
+    [BAL_WHY_FAILBACK] = "failback",
 };
 
 const char *bal_reason_name(enum bal_reason r) {
-  return (unsigned)r <= BAL_WHY_ROOM ? reason_names[r] : "?";
+  return (unsigned)r <= BAL_WHY_FAILBACK ? reason_names[r] : "?";
 }
 
 void bal_params_init(bal_params_t *p) {
@@ -109,6 +108,11 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
     else
       pm_buf_printf(b, "repack to fit failed services: %s (%s) from %s to %s",
                     plan_uname(w, r->unit), dem, src, plan_nname(w, r->to));
+    break;
+  case BAL_WHY_FAILBACK:
+    pm_buf_printf(b, "fail-back: %s (%s) returns to %s (%.0f%% -> %.0f%%)",
+                  plan_uname(w, r->unit), dem, plan_nname(w, r->to),
+                  100 * r->dst_before, 100 * r->dst_after);
     break;
   }
   if (!isnan(r->gain))
@@ -243,6 +247,7 @@ int bal_plan_compute(const bal_cluster_t *c, const bal_params_t *p,
   int r = plan_work_init(&w, c, p);
   if (r == 0) {
     plan_failover(&w);
+    plan_failback(&w);
     plan_fix_overloads(&w);
     r = w.oom ? -ENOMEM : finish(&w, ret);
   }

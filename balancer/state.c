@@ -5,6 +5,11 @@
  *                                              constraint it left, the node
  *                                              it put the service on
  *   offline NODE                               seen offline last pass
+ *   home ID SEEN|- LOST|- LOST_AT LISTED       fail-back: the online node
+ *                                              it last ran on, the node it
+ *                                              was lost from and when, and
+ *                                              whether manual listed it
+ *   back NODE SINCE                            online again since SINCE
  *
  * Unknown or malformed lines are skipped: the state only tunes cooldowns
  * and clean-up, losing it is harmless. */
@@ -22,7 +27,12 @@ void bal_state_free(struct bal_state *st) {
     free(st->rsc[i].rsc);
     free(st->rsc[i].constraint_to);
     free(st->rsc[i].at);
+    free(st->rsc[i].seen);
+    free(st->rsc[i].lost_from);
   }
+  for (size_t i = 0; i < st->nback; i++)
+    free(st->back[i].node);
+  free(st->back);
   free(st->rsc);
   bal_argv_free(st->offline);
   *st = (struct bal_state){0};
@@ -93,6 +103,29 @@ int bal_state_load(const char *path, struct bal_state *st) {
       free(s->at);
       s->constraint_to = strcmp(node, "-") ? strdup(node) : NULL;
       s->at = strcmp(at, "-") ? strdup(at) : NULL;
+    } else if (sscanf(line, "home %511s %511s %511s %lld %d", id, node, at,
+                      &moved, &failed) == 5) {
+      struct bal_state_rsc *s = bal_state_get(st, id, true);
+      if (!s) {
+        r = -ENOMEM;
+        break;
+      }
+      free(s->seen);
+      free(s->lost_from);
+      s->seen = strcmp(node, "-") ? strdup(node) : NULL;
+      s->lost_from = strcmp(at, "-") ? strdup(at) : NULL;
+      s->lost_at = (time_t)moved;
+      s->listed = failed != 0;
+    } else if (sscanf(line, "back %511s %lld", node, &moved) == 2) {
+      struct bal_state_back *v =
+          realloc(st->back, (st->nback + 1) * sizeof(*st->back));
+      if (!v || !(v[st->nback].node = strdup(node))) {
+        st->back = v ? v : st->back;
+        r = -ENOMEM;
+        break;
+      }
+      st->back = v;
+      v[st->nback++].since = (time_t)moved;
     } else if (sscanf(line, "offline %511s", node) == 1) {
       char **o = realloc(off, (noff + 2) * sizeof(char *));
       if (!o || !(o[noff] = strdup(node))) {
@@ -116,7 +149,8 @@ int bal_state_load(const char *path, struct bal_state *st) {
 int bal_state_save(const char *path, const struct bal_state *st) {
   pm_buf_t b = {0};
   int r = pm_buf_puts(&b, "# patmon-balance state: rsc ID MOVED FAILED "
-                          "CONSTRAINT AT, offline NODE\n");
+                          "CONSTRAINT AT, offline NODE, home ID SEEN LOST "
+                          "LOST_AT LISTED, back NODE SINCE\n");
   for (size_t i = 0; r == 0 && i < st->n; i++) {
     const struct bal_state_rsc *s = &st->rsc[i];
     if (!token_ok(s->rsc))
@@ -126,9 +160,21 @@ int bal_state_save(const char *path, const struct bal_state *st) {
                       token_ok(s->constraint_to) ? s->constraint_to : "-",
                       token_ok(s->at) ? s->at : "-");
   }
+  for (size_t i = 0; r == 0 && i < st->n; i++) {
+    const struct bal_state_rsc *s = &st->rsc[i];
+    if (token_ok(s->rsc) && (token_ok(s->seen) || token_ok(s->lost_from)))
+      r = pm_buf_printf(&b, "home %s %s %s %lld %d\n", s->rsc,
+                        token_ok(s->seen) ? s->seen : "-",
+                        token_ok(s->lost_from) ? s->lost_from : "-",
+                        (long long)s->lost_at, s->listed ? 1 : 0);
+  }
   for (char **p = st->offline; r == 0 && p && *p; p++)
     if (token_ok(*p))
       r = pm_buf_printf(&b, "offline %s\n", *p);
+  for (size_t i = 0; r == 0 && i < st->nback; i++)
+    if (token_ok(st->back[i].node))
+      r = pm_buf_printf(&b, "back %s %lld\n", st->back[i].node,
+                        (long long)st->back[i].since);
   if (r == 0) {
     r = pm_file_replace(path, b.data, b.len, 0644);
     r = r > 0 ? 0 : r;

@@ -1570,6 +1570,123 @@ START_TEST(argv_templates) {
 }
 END_TEST
 
+/* A cluster as crm_mon shows it, by hand: n1 and n2, with st1 the state of
+ * n1 (n2 stays online), db and web where on (NULL: stopped). */
+static void fb_pass(struct bal_state *st, time_t now, enum bal_node_state st1,
+                    const char *db_on, const char *web_on) {
+  struct bal_pcmk_node nodes[2] = {{.name = "n1", .state = st1},
+                                   {.name = "n2", .state = BAL_NODE_ONLINE}};
+  struct bal_pcmk_rsc rscs[2] = {{.id = "db", .node = (char *)db_on},
+                                 {.id = "web", .node = (char *)web_on}};
+  struct bal_pcmk pc = {.nodes = nodes, .nnodes = 2, .rscs = rscs, .nrscs = 2};
+  ck_assert_int_eq(bal_failback_track(st, &pc, now), 0);
+  char **off = calloc(2, sizeof(char *));
+  if (st1 == BAL_NODE_OFFLINE)
+    off[0] = strdup("n1");
+  bal_state_set_offline(st, off);
+}
+
+START_TEST(failback_after_stable_time) {
+  enum bal_failback m;
+  ck_assert_int_eq(bal_failback_parse("auto", &m), 0);
+  ck_assert_int_eq(m, BAL_FB_AUTO);
+  ck_assert_int_eq(bal_failback_parse("sometimes", &m), -EINVAL);
+  char path[] = "/tmp/check_balancer_fb.XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  struct bal_state st = {0};
+  /* t 1000: db on n1, web on n2. t 1060: n1 is lost, Pacemaker restarted
+   * db on n2: db was lost from n1. */
+  fb_pass(&st, 1000, BAL_NODE_ONLINE, "n1", "n2");
+  ck_assert_ptr_null(bal_state_get(&st, "db", false)->lost_from);
+  fb_pass(&st, 1060, BAL_NODE_OFFLINE, "n2", "n2");
+  struct bal_state_rsc *db = bal_state_get(&st, "db", false);
+  ck_assert_str_eq(db->lost_from, "n1");
+  ck_assert_int_eq(db->lost_at, 1060);
+  ck_assert_ptr_null(bal_state_get(&st, "web", false)->lost_from);
+  /* The balancer restarts: the state file keeps the loss. */
+  ck_assert_int_eq(bal_state_save(path, &st), 0);
+  bal_state_free(&st);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  ck_assert_str_eq(bal_state_get(&st, "db", false)->lost_from, "n1");
+  ck_assert_int_eq(bal_state_back_since(&st, "n1"), 0);
+  /* t 1200: n1 is back. With failback_stable 300: auto waits until 1500
+   * (1499 is 299 s), then moves; manual lists; never does nothing. */
+  fb_pass(&st, 1200, BAL_NODE_ONLINE, "n2", "n2");
+  time_t back = bal_state_back_since(&st, "n1");
+  ck_assert_int_eq(back, 1200);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, back, 1200, 300), BAL_FB_WAIT);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, back, 1499, 300), BAL_FB_WAIT);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, back, 1500, 300), BAL_FB_MOVE);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_MANUAL, back, 1499, 300),
+                   BAL_FB_WAIT);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_MANUAL, back, 1500, 300),
+                   BAL_FB_LIST);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_NEVER, back, 9999, 300),
+                   BAL_FB_NONE);
+  /* Online continuously: n1 lost again at 1300 and back at 1400 starts
+   * the stable time over. The back time survives a restart. */
+  fb_pass(&st, 1300, BAL_NODE_OFFLINE, "n2", "n2");
+  ck_assert_int_eq(bal_state_back_since(&st, "n1"), 0);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, 0, 1500, 300), BAL_FB_WAIT);
+  fb_pass(&st, 1400, BAL_NODE_ONLINE, "n2", "n2");
+  ck_assert_int_eq(bal_state_save(path, &st), 0);
+  bal_state_free(&st);
+  ck_assert_int_eq(bal_state_load(path, &st), 0);
+  back = bal_state_back_since(&st, "n1");
+  ck_assert_int_eq(back, 1400);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, back, 1500, 300), BAL_FB_WAIT);
+  ck_assert_int_eq(bal_failback_due(BAL_FB_AUTO, back, 1700, 300), BAL_FB_MOVE);
+  ck_assert_str_eq(bal_state_get(&st, "db", false)->lost_from, "n1");
+  /* db runs on n1 again (moved back): the loss is over. */
+  fb_pass(&st, 1700, BAL_NODE_ONLINE, "n1", "n2");
+  ck_assert_ptr_null(bal_state_get(&st, "db", false)->lost_from);
+  bal_state_free(&st);
+  unlink(path);
+}
+END_TEST
+
+START_TEST(failback_only_with_room) {
+  bal_params_t p;
+  bal_params_init(&p);
+  /* db (4) lost from n1, now on n2 (10 cores each); n1 runs x (3). */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  int db = svc(c, "db", "n2", 4);
+  int x = svc(c, "x", "n1", 3);
+  /* No home: nothing to do (n2 at 40% is under threshold). */
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  bal_plan_free(pl);
+  /* Home n1: 3 + 4 = 70% <= 80%: moved back, not counted as balance. */
+  ck_assert_int_eq(bal_service_set_home(c, db, 0), 0);
+  p.max_moves = 1;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  ck_assert_int_eq(m.reason, BAL_WHY_FAILBACK);
+  ck_assert_str_eq(m.from, "n2");
+  ck_assert_str_eq(m.to, "n1");
+  ck_assert_str_eq(bal_reason_name(m.reason), "failback");
+  ck_assert_double_eq_tol(after(pl, c, "n1"), 0.7, 1e-9);
+  bal_plan_free(pl);
+  /* x grows to 5: 5 + 4 = 90% > 80%: no room, it waits, and says so. */
+  double five[BAL_NDIM] = {5, 0, 0};
+  bal_service_set_demand(c, x, five);
+  bal_node_set_load(c, 0, five);
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  ck_assert(has_note(pl, "db (cpu 4.00): fail-back to n1 waits: no room "
+                         "there (90% with it, threshold 80%)"));
+  bal_plan_free(pl);
+  ck_assert_int_eq(bal_service_set_home(c, db, 7), -EINVAL);
+  bal_cluster_free(c);
+}
+END_TEST
+
 START_TEST(state_round_trip) {
   char path[] = "/tmp/check_balancer_state.XXXXXX";
   int fd = mkstemp(path);
@@ -1659,6 +1776,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, config_include_errors_name_the_file);
   tcase_add_test(tc, argv_templates);
   tcase_add_test(tc, state_round_trip);
+  tcase_add_test(tc, failback_after_stable_time);
+  tcase_add_test(tc, failback_only_with_room);
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
