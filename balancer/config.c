@@ -102,6 +102,8 @@ static cfg_opt_t top_opts[] = {
     CFG_BOOL("swaps", cfg_true, CFGF_NONE),
     CFG_BOOL("repack", cfg_true, CFGF_NONE),
     CFG_INT("spare_nodes", 0, CFGF_NONE),
+    CFG_STR("failback", "never", CFGF_NONE),
+    CFG_INT("failback_stable", 300, CFGF_NONE),
     CFG_STR("estimate", "auto", CFGF_NONE),
     CFG_BOOL("upper", cfg_true, CFGF_NONE),
     CFG_FLOAT("z", 1.0, CFGF_NONE),
@@ -498,6 +500,8 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"interval", 1, 86400, offsetof(struct bal_conf, interval)},
       {"max_moves", 0, 100000, offsetof(struct bal_conf, max_moves)},
       {"spare_nodes", 0, 1000, offsetof(struct bal_conf, spare_nodes)},
+      {"failback_stable", 0, 7 * 86400,
+       offsetof(struct bal_conf, failback_stable)},
       {"cooldown", 0, 7 * 86400, offsetof(struct bal_conf, cooldown)},
       {"horizon", 0, 86400, offsetof(struct bal_conf, horizon)},
       {"window", 10, 30 * 86400, offsetof(struct bal_conf, window)},
@@ -535,6 +539,10 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
                "unknown estimate (known: latest, average, forecast, self, "
                "auto)");
   c->estimate = (enum bal_estimate)k;
+  const char *fb = cfg_getstr(top, "failback");
+  if (bal_failback_parse(fb, &c->failback) < 0)
+    return bad(x, NULL, NULL, "failback", fb,
+               "unknown failback (known: never, manual, auto)");
   const char *src = cfg_getstr(top, "source");
   k = pick(src, sources, sizeof(sources) / sizeof(sources[0]));
   if (k < 0)

@@ -66,6 +66,7 @@ struct pass {
   bool passive;        /* not the active decision-maker: plan only */
   pm_buf_t data_notes; /* missing or stale series, for --explain */
   char **went_offline; /* nodes offline since the last pass */
+  pm_buf_t failback;   /* fail-back waiting or listed, for --explain */
   pm_buf_t done;       /* what this pass did, one "; "-separated list */
 };
 
@@ -89,6 +90,18 @@ int pass_inventory_static(struct pass *p);
 void pass_offline_events(struct pass *p);
 /* Builds p->c from p->pc and the configuration, then measures it. */
 int pass_build_model(struct pass *p);
+
+/* ---- engine-failback.c --------------------------------------------------- */
+
+/* Tracks in p->st what failed nodes lost and when they came back (before
+ * pass_offline_events updates the offline list). */
+void pass_failback_track(struct pass *p);
+/* For each resource a failed node lost, by its policy (patmon-failback,
+ * else failback): auto, once the node has been online for failback_stable
+ * seconds, gives it that node as its home (the planner moves it back if it
+ * fits); manual lists it (--explain, and the moves journal once); the
+ * waits are listed too. 0 or -ENOMEM. */
+int pass_failback(struct pass *p);
 
 /* ---- engine-metrics.c ---------------------------------------------------- */
 

@@ -138,6 +138,8 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
       pm_buf_printf(b, "fixed: %s: %s\n", c->svcs[s].name,
                     c->svcs[s].why_fixed);
   explain_ha(p, b);
+  if (p->failback.len)
+    pm_buf_puts(b, p->failback.data);
   if (p->data_notes.len)
     pm_buf_printf(b, "data:\n%s", p->data_notes.data);
 }

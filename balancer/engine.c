@@ -175,6 +175,7 @@ static void pass_free(struct pass *p) {
   pm_buf_free(&p->cib);
   pm_buf_free(&p->mon);
   pm_buf_free(&p->data_notes);
+  pm_buf_free(&p->failback);
   pm_buf_free(&p->done);
   bal_argv_free(p->went_offline);
   bal_state_free(&p->st);
@@ -282,8 +283,9 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     r = 0;
     goto out;
   }
+  pass_failback_track(&p);
   pass_offline_events(&p);
-  if ((r = pass_build_model(&p)) < 0) {
+  if ((r = pass_build_model(&p)) < 0 || (r = pass_failback(&p)) < 0) {
     bal_elog(e, BAL_LOG_ERR, "cannot build the cluster model: %s",
              r == -EEXIST ? "a node or service is listed twice" : strerror(-r));
     goto out;

@@ -97,6 +97,9 @@ enum bal_estimate {
 
 enum bal_source { BAL_SRC_PACEMAKER, BAL_SRC_STATIC };
 
+/* Fail-back policy of a resource (see failback.c). */
+enum bal_failback { BAL_FB_NEVER, BAL_FB_MANUAL, BAL_FB_AUTO };
+
 /* How one dimension is measured. Templates under data_dir: %h host, %s
  * service; forecast templates also %P (plugin directory) and %T (type file
  * stem) of the measured series. Forecast files hold the measured series'
@@ -148,7 +151,10 @@ struct bal_conf {
   unsigned interval;
   double threshold;
   unsigned max_moves;
-  unsigned spare_nodes; /* N+M: nodes' worth kept free by the what-if */
+  unsigned spare_nodes;       /* N+M: nodes' worth kept free by the what-if */
+  enum bal_failback failback; /* the default; a resource's patmon-failback
+                               * meta attribute overrides it */
+  unsigned failback_stable;   /* seconds a returned node stays online first */
   unsigned cooldown;
   bool swaps, repack;
   enum bal_estimate estimate;
@@ -244,6 +250,7 @@ struct bal_pcmk_rsc {
   bool managed, failed, wanted, clone, multi;
   char *why_fixed;            /* set when Pacemaker would refuse a move */
   double util[BAL_MAX_ATTRS]; /* declared utilization, NAN when absent */
+  char *failback;             /* its patmon-failback meta attribute, or NULL */
   struct bal_ints instances;  /* clones: nodes with an instance */
   bool promotable;            /* clones: promotable (multi_state) */
   struct bal_ints promoted;   /* promotable: nodes of promoted instances */
@@ -366,7 +373,6 @@ void bal_state_free(struct bal_state *st);
 /* ---- fail-back ------------------------------------------------------------
  */
 
-enum bal_failback { BAL_FB_NEVER, BAL_FB_MANUAL, BAL_FB_AUTO };
 /* "never", "manual", "auto"; -EINVAL for anything else. */
 int bal_failback_parse(const char *s, enum bal_failback *ret);
 const char *bal_failback_name(enum bal_failback m);

@@ -11,7 +11,7 @@ libbalancer_la_SOURCES = \
 	balancer/state.c balancer/failback.c balancer/publish.c \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
-	balancer/engine-avail.c
+	balancer/engine-avail.c balancer/engine-failback.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm

@@ -161,6 +161,9 @@ int pcmk_parse_cib_resources(struct bal_pcmk *p, xmlNode *cib) {
     const char *tr = nvpair(x, "meta_attributes", "target-role");
     if (tr && strcasecmp(tr, "Stopped") == 0)
       rs->wanted = false;
+    const char *fb = nvpair(x, "meta_attributes", "patmon-failback");
+    if (fb && !(rs->failback = strdup(fb)))
+      return -ENOMEM;
     r = read_util(p, x, rs->util);
     for (xmlNode *m = x->children; r == 0 && m; m = m->next)
       if (pm_xml_is(m, "primitive")) {

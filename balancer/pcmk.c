@@ -123,6 +123,7 @@ void bal_pcmk_free(struct bal_pcmk *p) {
     bal_argv_free(r->members);
     free(r->why_fixed);
     bal_ints_free(&r->instances);
+    free(r->failback);
     bal_ints_free(&r->promoted);
     bal_argv_free(r->inner);
   }
