@@ -16,7 +16,8 @@ t_cluster_watch_LDADD = libpm.la
 # The live cluster tests (t/cluster-lib.sh): not in `make check` (which runs
 # tests two at a time beside the hotplug tests); `make check-live` runs them
 # one after the other, as ./quickstart's live stage does.
-LIVE_TESTS = t/live-migration.sh t/live-balance.sh t/live-failover.sh
+LIVE_TESTS = t/live-migration.sh t/live-balance.sh t/live-failover.sh \
+	t/live-failback.sh
 EXTRA_DIST += $(LIVE_TESTS) t/cluster-lib.sh t/cluster-alert-log
 check-live: all
 	$(MAKE) $(AM_MAKEFLAGS) -j1 check TESTS="$(LIVE_TESTS)"
