@@ -257,7 +257,9 @@ static void reactive_step(struct sim *s, const struct rule *ru, int t) {
  */
 
 /* Plans with libbalancer on demand estimates for step t + 1: patmon's own
- * (ts->est) or the true ones (perfect). */
+ * (ts->est), or (perfect) the same with only the next step's demand
+ * replaced by the truth: its spread 0, the horizon levels, their spreads,
+ * the weights and z as patmon has them. */
 static int patmon_step(struct sim *s, int t, bool perfect) {
   const struct sim_cfg *cf = s->cf;
   bal_cluster_t *c = bal_cluster_new();
@@ -271,15 +273,11 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
                              s->dead[n] ? BAL_NODE_OFFLINE : BAL_NODE_ONLINE);
   }
   for (size_t i = 0; r >= 0 && i < s->ns; i++) {
-    double v, sd = 0, lv = NAN, lsd = 0;
+    const struct est_cell *e = est_at(s->ts, i, t);
+    double v = e->value, sd = e->spread, lv = e->level, lsd = e->level_sd;
     if (perfect) {
       v = demand(s->ts, i, t + 1);
-    } else {
-      const struct est_cell *e = est_at(s->ts, i, t);
-      v = e->value;
-      sd = e->spread;
-      lv = e->level;
-      lsd = e->level_sd;
+      sd = 0;
     }
     int n = s->where[i];
     if (n >= 0 && !s->dead[n])
@@ -308,9 +306,9 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
     bal_params_init(&p);
     p.threshold = TRIGGER;
     p.max_moves = cf->budget;
-    p.z = perfect ? 0 : cf->z;
+    p.z = cf->z;
     p.move_cost = cf->plan_cost;
-    p.near_weight = perfect ? 1 : cf->near_weight;
+    p.near_weight = cf->near_weight;
     p.spread_scale = cf->spread_scale;
     r = bal_plan_compute(c, &p, &plan);
   }

@@ -22,7 +22,8 @@
  *     that stays under 70%, until the node is under 70%;
  *   tuned 75/60+cd: the same at 75% down to 60%, with patmon's cooldown;
  *   patmon: libbalancer on bal_estimate_auto's estimates;
- *   patmon perfect*: libbalancer on the next step's true demand;
+ *   patmon perfect*: patmon with only the next step's demand replaced by
+ *     the true one (horizon levels, weights and z unchanged);
  *   clairvoyant*: every service re-placed each step by first-fit
  *     decreasing on the next step's true demand, free moves.
  * A move costs its source move_cost x the moved demand for the step of the
