@@ -24,15 +24,14 @@ void plan_sort_units(struct work *w, int *v, size_t n) {
     qsort_r(v, n, sizeof(int), cmp_size_desc, w);
 }
 
-/* Places x under threshold if possible, else under capacity. */
-static bool place_greedy(struct work *w, int x, enum bal_reason why,
-                         int other) {
+/* Places x under threshold if possible, else under lim. */
+static bool place_greedy(struct work *w, int x, double lim) {
   int t = plan_best_target(w, x, w->p.threshold, -1, PICK_LOWEST);
-  if (t < 0)
-    t = plan_best_target(w, x, 1.0, -1, PICK_LOWEST);
+  if (t < 0 && lim > w->p.threshold)
+    t = plan_best_target(w, x, lim, -1, PICK_LOWEST);
   if (t < 0)
     return false;
-  plan_do_move(w, x, t, why, other);
+  plan_do_move(w, x, t, BAL_WHY_FAILOVER, -1);
   return true;
 }
 
@@ -42,10 +41,13 @@ static bool can_evict(const struct work *w, int v) {
   return !uv->fixed && !uv->unknown && !uv->homeless;
 }
 
-/* Where v can go to make room (not m): under threshold if possible. */
-static int room_target(struct work *w, int v, int m) {
+/* Where v can go to make room (not m): under threshold if possible, else
+ * under lim. */
+static int room_target(struct work *w, int v, int m, double lim) {
   int k = plan_best_target(w, v, w->p.threshold, m, PICK_LOWEST);
-  return k >= 0 ? k : plan_best_target(w, v, 1.0, m, PICK_LOWEST);
+  return k >= 0 || lim <= w->p.threshold
+             ? k
+             : plan_best_target(w, v, lim, m, PICK_LOWEST);
 }
 
 /* Evictable units on m, smallest first, into cand. */
@@ -66,8 +68,9 @@ static size_t evictable_on(struct work *w, int m, int *cand) {
 /* Frees room for x by moving one running unit off some node m, choosing
  * among all (m, unit) pairs the one whose worst resulting utilisation (of m
  * with x, and of the unit's new node) is lowest; failing that, two units off
- * one node. Then places x on m. Bounded by search_limit steps. */
-static bool make_room(struct work *w, int x) {
+ * one node. Then places x on m. Everything stays under lim (a fraction of
+ * capacity). Bounded by search_limit steps. */
+static bool make_room(struct work *w, int x, double lim) {
   unsigned long stop = w->work + w->p.search_limit;
   int *cand = malloc((w->nu + 1) * sizeof(*cand));
   bool ok = false;
@@ -85,9 +88,9 @@ static bool make_room(struct work *w, int x) {
       int v = cand[i];
       /* m must fit x once v is gone. */
       if (!plan_allowed(w, x, (int)m, v) ||
-          plan_util_with(w, (int)m, x, v) > 1.0 + EPS)
+          plan_util_with(w, (int)m, x, v) > lim + EPS)
         continue;
-      int k = room_target(w, v, (int)m);
+      int k = room_target(w, v, (int)m, lim);
       if (k < 0)
         continue;
       double score =
@@ -111,22 +114,22 @@ static bool make_room(struct work *w, int x) {
     size_t nc = evictable_on(w, (int)m, cand);
     for (size_t i = 0; i < nc && !ok && w->work < stop; i++) {
       size_t mark = w->nlog;
-      int k = room_target(w, cand[i], (int)m);
+      int k = room_target(w, cand[i], (int)m, lim);
       if (k < 0)
         continue;
       plan_do_move(w, cand[i], k, BAL_WHY_ROOM, x);
       for (size_t j = i + 1; j < nc && w->work < stop; j++) {
-        if (plan_fits(w, x, (int)m, -1, 1.0))
+        if (plan_fits(w, x, (int)m, -1, lim))
           break;
         size_t mark2 = w->nlog;
-        int k2 = room_target(w, cand[j], (int)m);
+        int k2 = room_target(w, cand[j], (int)m, lim);
         if (k2 < 0)
           continue;
         plan_do_move(w, cand[j], k2, BAL_WHY_ROOM, x);
-        if (!plan_fits(w, x, (int)m, -1, 1.0))
+        if (!plan_fits(w, x, (int)m, -1, lim))
           plan_rollback(w, mark2);
       }
-      if (plan_fits(w, x, (int)m, -1, 1.0)) {
+      if (plan_fits(w, x, (int)m, -1, lim)) {
         plan_do_move(w, x, (int)m, BAL_WHY_FAILOVER, -1);
         ok = true;
       } else {
@@ -139,9 +142,9 @@ static bool make_room(struct work *w, int x) {
 }
 
 /* Lifts every evictable unit and the unplaced ones, and puts them back in
- * decreasing size, each on its own node when it still fits there (sticky)
- * or on the tightest fit. */
-static bool repack(struct work *w, bool sticky) {
+ * decreasing size under lim, each on its own node when it still fits there
+ * (sticky) or on the tightest fit. */
+static bool repack(struct work *w, bool sticky, double lim) {
   size_t mark = w->nlog, n = 0;
   int *v = malloc((w->nu + 1) * sizeof(*v));
   if (!v) {
@@ -164,10 +167,10 @@ static bool repack(struct work *w, bool sticky) {
     struct unit *x = &w->u[v[i]];
     int home = x->homeless ? -1 : x->orig;
     int t = -1;
-    if (sticky && home >= 0 && plan_fits(w, v[i], home, -1, 1.0))
+    if (sticky && home >= 0 && plan_fits(w, v[i], home, -1, lim))
       t = home;
     if (t < 0)
-      t = plan_best_target(w, v[i], 1.0, -1, PICK_TIGHTEST);
+      t = plan_best_target(w, v[i], lim, -1, PICK_TIGHTEST);
     if (t < 0)
       ok = false;
     else
@@ -242,29 +245,60 @@ static void explain_unplaced(struct work *w, int x, const char *cause) {
             plan_nname(w, best), proof);
 }
 
-/* Places the units v (homeless, or lifted off a failing node): greedily,
- * then by making room, then by a whole repack. What stays unplaced ends in
- * w->unplaced, units of unknown demand last (they are never placed). */
-void plan_absorb(struct work *w, int *v, size_t n) {
-  struct bal_ints unknown = {0};
-  plan_sort_units(w, v, n);
-  for (size_t i = 0; i < n; i++) {
-    struct bal_ints *to = w->u[v[i]].unknown ? &unknown : &w->unplaced;
-    if (to == &unknown || !place_greedy(w, v[i], BAL_WHY_FAILOVER, -1))
-      if (bal_ints_push(to, v[i]) < 0)
-        w->oom = 1;
-  }
+/* One attempt to place the units v (of known demand) under lim: greedily,
+ * then by making room, then by a whole repack. What stays unplaced ends
+ * in w->unplaced. */
+static void absorb_under(struct work *w, const int *v, size_t n, double lim) {
+  for (size_t i = 0; i < n; i++)
+    if (!place_greedy(w, v[i], lim) && bal_ints_push(&w->unplaced, v[i]) < 0)
+      w->oom = 1;
   if (w->p.repack && w->unplaced.n) {
     struct bal_ints left = {0};
     for (size_t i = 0; i < w->unplaced.n; i++)
-      if (!make_room(w, w->unplaced.v[i]))
+      if (!make_room(w, w->unplaced.v[i], lim))
         if (bal_ints_push(&left, w->unplaced.v[i]) < 0)
           w->oom = 1;
     bal_ints_free(&w->unplaced);
     w->unplaced = left;
-    if (w->unplaced.n && (repack(w, true) || repack(w, false)))
+    if (w->unplaced.n && (repack(w, true, lim) || repack(w, false, lim)))
       w->unplaced.n = 0;
   }
+}
+
+/* The attempts, the first that places everything wins: everything under
+ * threshold, then under capacity, both with the move charge on the
+ * sources of running units moved to make room (they still carry them
+ * while they move); then under capacity without it. */
+static const struct {
+  bool at_threshold, charged;
+} attempts[] = {{true, true}, {false, true}, {false, false}};
+
+void plan_absorb(struct work *w, int *v, size_t n) {
+  struct bal_ints unknown = {0};
+  int *known = malloc((n + 1) * sizeof(*known));
+  size_t nk = 0;
+  if (!known) {
+    w->oom = 1;
+    return;
+  }
+  plan_sort_units(w, v, n);
+  for (size_t i = 0; i < n; i++)
+    if (!w->u[v[i]].unknown)
+      known[nk++] = v[i];
+    else if (bal_ints_push(&unknown, v[i]) < 0)
+      w->oom = 1;
+  size_t na = sizeof(attempts) / sizeof(attempts[0]);
+  for (size_t a = 0; a < na; a++) {
+    size_t mark = w->nlog;
+    w->charged = attempts[a].charged;
+    absorb_under(w, known, nk, attempts[a].at_threshold ? w->p.threshold : 1.0);
+    if (!w->unplaced.n || a + 1 == na)
+      break;
+    plan_rollback(w, mark);
+    w->unplaced.n = 0;
+  }
+  w->charged = false;
+  free(known);
   for (size_t i = 0; i < unknown.n; i++)
     if (bal_ints_push(&w->unplaced, unknown.v[i]) < 0)
       w->oom = 1;

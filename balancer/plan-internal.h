@@ -40,6 +40,11 @@ struct work {
   double (*load)[BAL_NDIM];
   double (*var)[BAL_NDIM]; /* variance of each node's load */
   double (*lload)[BAL_NDIM], (*lvar)[BAL_NDIM]; /* over the horizon */
+  /* move_charge x the demand of running units planned off each node: what
+   * it still carries while they move; counted in its forecast when
+   * charged (failover) */
+  double (*charge)[BAL_NDIM];
+  bool charged;
   double *before;                /* forecast utilisation before the plan */
   double (*used)[BAL_MAX_ATTRS]; /* declared need placed per node */
   bool *target;
@@ -68,7 +73,8 @@ void plan_note(struct work *w, const char *fmt, ...)
  * deviations) with unit x (or -1) added and unit y (or -1) taken away. */
 double plan_load_of(const struct work *w, int n, int d, int x, int y);
 /* Forecast utilisation of n: max over balanced dimensions of (planned
- * load + z standard deviations) / capacity. */
+ * load + z standard deviations) / capacity; while w->charged, the load
+ * includes the move charge of the running units planned off n. */
 double plan_util_of(const struct work *w, int n);
 /* The same with unit x (or -1) added and unit y (or -1) taken away. */
 double plan_util_with(const struct work *w, int n, int x, int y);
@@ -133,8 +139,11 @@ void plan_fmt_demand(const struct work *w, int x, char *buf, size_t len);
 /* Sorts units v by decreasing size. */
 void plan_sort_units(struct work *w, int *v, size_t n);
 /* Places the units v (homeless, or lifted off a failing node): greedily,
- * then by making room, then by a whole repack. What stays unplaced ends in
- * w->unplaced, units of unknown demand last (they are never placed). */
+ * then by making room, then by a whole repack; all under threshold if that
+ * can be done, else under capacity, both counting the move charge on the
+ * sources of moved running units, else under capacity without it. What
+ * stays unplaced ends in w->unplaced, units of unknown demand last (they
+ * are never placed). */
 void plan_absorb(struct work *w, int *v, size_t n);
 /* Unit x, promoted, lost its node: counts the promotion of its standby
  * on a target node (the lowest utilisation afterwards; whatever the room,

@@ -27,9 +27,19 @@ void plan_note(struct work *w, const char *fmt, ...) {
 
 /* ---- utilisation and fitting --------------------------------------------- */
 
+/* Whether moving x off n leaves n its move charge: x runs on n now. */
+static bool charges(const struct work *w, int x, int n) {
+  return !w->u[x].homeless && w->u[x].orig == n;
+}
+
 double plan_load_of(const struct work *w, int n, int d, int x, int y) {
   double l =
       w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) - (y >= 0 ? w->u[y].d[d] : 0);
+  if (w->charged) {
+    double c = w->p.move_charge;
+    l += w->charge[n][d] - (x >= 0 && charges(w, x, n) ? c * w->u[x].d[d] : 0) +
+         (y >= 0 && charges(w, y, n) ? c * w->u[y].d[d] : 0);
+  }
   if (w->p.z > 0) {
     double v = w->var[n][d] + (x >= 0 ? w->u[x].s2[d] : 0) -
                (y >= 0 ? w->u[y].s2[d] : 0);
@@ -203,6 +213,12 @@ static void list_remove(struct bal_ints *l, int x) {
 
 static void shift(struct work *w, int x, int from, int to) {
   struct unit *ux = &w->u[x];
+  if (!ux->homeless && from != to && (from == ux->orig || to == ux->orig)) {
+    double c = from == ux->orig ? w->p.move_charge : -w->p.move_charge;
+    for (int d = 0; d < BAL_NDIM; d++)
+      if (!isnan(ux->d[d]))
+        w->charge[ux->orig][d] += c * ux->d[d];
+  }
   if (from >= 0) {
     for (int d = 0; d < BAL_NDIM; d++) {
       w->load[from][d] -= ux->d[d];
@@ -297,6 +313,7 @@ void plan_work_free(struct work *w) {
   free(w->var);
   free(w->lload);
   free(w->lvar);
+  free(w->charge);
   free(w->before);
   free(w->used);
   free(w->target);
@@ -325,6 +342,7 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
   w->var = calloc(nn + 1, sizeof(*w->var));
   w->lload = calloc(nn + 1, sizeof(*w->lload));
   w->lvar = calloc(nn + 1, sizeof(*w->lvar));
+  w->charge = calloc(nn + 1, sizeof(*w->charge));
   w->before = calloc(nn + 1, sizeof(*w->before));
   w->used = calloc(nn + 1, sizeof(*w->used));
   w->target = calloc(nn + 1, sizeof(*w->target));
@@ -332,8 +350,9 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
   w->u = calloc(ns + 1, sizeof(*w->u));
   w->members = calloc(ns + 1, sizeof(*w->members));
   w->unit_of = calloc(ns + 1, sizeof(*w->unit_of));
-  if (!w->load || !w->var || !w->lload || !w->lvar || !w->before || !w->used ||
-      !w->target || !w->on || !w->u || !w->members || !w->unit_of)
+  if (!w->load || !w->var || !w->lload || !w->lvar || !w->charge ||
+      !w->before || !w->used || !w->target || !w->on || !w->u || !w->members ||
+      !w->unit_of)
     return -ENOMEM;
 
   int ncap[BAL_NDIM] = {0};

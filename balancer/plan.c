@@ -63,7 +63,8 @@ void bal_params_init(bal_params_t *p) {
                       .z = 1.0,
                       .move_cost = 0.01,
                       .near_weight = 0.3,
-                      .spread_scale = 1.5};
+                      .spread_scale = 1.5,
+                      .move_charge = 1.0};
 }
 
 /* ---- the plan

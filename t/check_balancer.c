@@ -422,19 +422,26 @@ START_TEST(relief_when_threshold_cannot_be_met) {
 }
 END_TEST
 
-START_TEST(failover_repack_beats_greedy) {
-  /* n1 fails with x (6 cores). n2 runs 5, n3 runs 3 + 2: 5 cores free on
-   * each, so a greedy pass (Pacemaker's utilization strategies) leaves x
-   * stopped. Moving mid (3) to n2 makes room on n3 and leaves both
-   * survivors at 80% (moving small would leave n3 at 90%). */
+/* Nodes of 10 cores; n1 fails with x (6); n2 runs big, n3 mid (3) and
+ * small (2). */
+static bal_cluster_t *x_fails_big_mid_small(double big) {
   bal_cluster_t *c = bal_cluster_new();
   node(c, "n1", 10, BAL_NODE_OFFLINE);
   node(c, "n2", 10, BAL_NODE_ONLINE);
   node(c, "n3", 10, BAL_NODE_ONLINE);
   svc(c, "x", "n1", 6);
-  svc(c, "big", "n2", 5);
+  svc(c, "big", "n2", big);
   svc(c, "mid", "n3", 3);
   svc(c, "small", "n3", 2);
+  return c;
+}
+
+START_TEST(failover_repack_beats_greedy) {
+  /* n1 fails with x (6 cores). n2 runs 5, n3 runs 3 + 2: 5 cores free on
+   * each, so a greedy pass (Pacemaker's utilization strategies) leaves x
+   * stopped. Moving mid (3) to n2 makes room on n3 and leaves both
+   * survivors at 80% (moving small would leave n3 at 90%). */
+  bal_cluster_t *c = x_fails_big_mid_small(5);
   bal_params_t p;
   bal_params_init(&p);
 
@@ -460,6 +467,59 @@ START_TEST(failover_repack_beats_greedy) {
   ck_assert_str_eq(m.from, "n1");
   ck_assert_double_eq_tol(after(pl, c, "n2"), 0.8, 1e-9);
   ck_assert_double_eq_tol(after(pl, c, "n3"), 0.9 - 0.1, 1e-9);
+  bal_plan_free(pl);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(failover_counts_the_move_charge) {
+  /* n1 fails with x (6). Under 80% x fits only if room is made: big (3)
+   * off n2 to n3 (both end at 60% and 80%), or mid (3) off n3 to n2. A
+   * running service still loads its source while it moves (move_charge of
+   * its demand): at 0.5 n2 carries 6 + 1.5 meanwhile, under 80%, but n3
+   * would carry 8 + 1.5, so only big moves; at 1 (the default, a live
+   * migration) neither source stays under 80% while it moves, and x goes
+   * where it fits as things are, n2 at 90%, no running service moved to
+   * make room. */
+  bal_cluster_t *c = x_fails_big_mid_small(3);
+  bal_params_t p;
+  bal_params_init(&p);
+  ck_assert_double_eq(p.move_charge, 1.0);
+  p.move_cost = 1e9; /* balance moves after the failover left aside */
+
+  p.move_charge = 0.5;
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_ROOM);
+  ck_assert_str_eq(m.services[0], "big");
+  ck_assert_str_eq(m.to, "n3");
+  ck_assert_str_eq(dest(pl, c, "x"), "n2");
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.6, 1e-9);
+  ck_assert_double_eq_tol(after(pl, c, "n3"), 0.8, 1e-9);
+  bal_plan_free(pl);
+
+  p.move_charge = 1.0;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nunplaced(pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_plan_move(pl, 0, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_FAILOVER);
+  ck_assert_str_eq(m.services[0], "x");
+  ck_assert_str_eq(m.to, "n2");
+  ck_assert_double_eq_tol(after(pl, c, "n2"), 0.9, 1e-9);
+  bal_plan_free(pl);
+
+  /* Without a charge, the first room found under 80% is taken. */
+  p.move_charge = 0;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 2);
+  bal_plan_move(pl, 0, &m);
+  ck_assert_int_eq(m.reason, BAL_WHY_ROOM);
+  ck_assert(after(pl, c, "n2") <= 0.8 + 1e-9);
+  ck_assert(after(pl, c, "n3") <= 0.8 + 1e-9);
   bal_plan_free(pl);
   bal_cluster_free(c);
 }
@@ -1751,6 +1811,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, swap_heavy_for_light);
   tcase_add_test(tc, relief_when_threshold_cannot_be_met);
   tcase_add_test(tc, failover_repack_beats_greedy);
+  tcase_add_test(tc, failover_counts_the_move_charge);
   tcase_add_test(tc, failover_evicts_two);
   tcase_add_test(tc, failover_full_repack);
   tcase_add_test(tc, failover_reports_what_cannot_fit);

@@ -310,6 +310,7 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
     p.move_cost = cf->plan_cost;
     p.near_weight = cf->near_weight;
     p.spread_scale = cf->spread_scale;
+    p.move_charge = cf->move_cost;
     r = bal_plan_compute(c, &p, &plan);
   }
   for (size_t k = 0; r >= 0 && k < bal_plan_nmoves(plan); k++) {
