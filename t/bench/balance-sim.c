@@ -463,7 +463,7 @@ static int fail(struct sim *s, int t, struct result *res) {
     if (declared) {
       if (s->pol == P_PATMON)
         s->decl_cap = s->cf->cap;
-      place_declared(s, homeless, nh, t);
+      res->pcmk_stopped = place_declared(s, homeless, nh, t);
     } else {
       place_default(s, homeless, nh, t);
     }

@@ -204,11 +204,11 @@ static void report(const struct scenario *sc, const struct opts *o) {
   printf("failure run: the busiest node dies after the step of the highest "
          "total demand (sums over %s x seeds)\n",
          single ? "the day" : "units");
-  printf("%-17s %8s %12s %10s %11s %10s %8s %9s %9s\n", "policy", "stopped",
-         "unserved", "surv>100%", "pcmk>100%", ">100%aft", "moves", "packing",
-         "target");
+  printf("%-17s %8s %12s %10s %11s %10s %8s %9s %9s %10s\n", "policy",
+         "stopped", "unserved", "surv>100%", "pcmk>100%", ">100%aft", "moves",
+         "packing", "target", "pcmk-stop");
   for (int pol = 0; pol <= NPOL; pol++) {
-    double stopped = 0, uns = 0, surv = 0, pcmk = 0, o100 = 0, mv = 0;
+    double stopped = 0, uns = 0, surv = 0, pcmk = 0, o100 = 0, mv = 0, ps = 0;
     int pack = 0, runs = 0, bad = 0;
     for (int u = 0; u < sc->nunits; u++)
       for (int k = 0; k < sc->nseeds; k++) {
@@ -217,6 +217,7 @@ static void report(const struct scenario *sc, const struct opts *o) {
         uns += f->unserved_after;
         surv += (double)f->survivors_over;
         pcmk += (double)f->pcmk_over;
+        ps += (double)f->pcmk_stopped;
         o100 += f->over100_after;
         mv += (double)f->fail_moves;
         pack += f->packing > 0;
@@ -224,9 +225,9 @@ static void report(const struct scenario *sc, const struct opts *o) {
         bad += f->packing > 0 && (f->unserved_after > 0 || f->survivors_over);
       }
     printf("%-17s %8.0f %12.1f %10.0f %11.0f %10.0f %8.1f %5d/%-3d %5d "
-           "bad\n",
+           "bad %10.0f\n",
            pol < NPOL ? pol_name[pol] : "patmon+publish", stopped, uns, surv,
-           pcmk, o100, mv / runs, pack, runs, bad);
+           pcmk, o100, mv / runs, pack, runs, bad, ps);
   }
 }
 

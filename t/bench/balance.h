@@ -124,6 +124,7 @@ struct result {
   /* failure run */
   int dead;
   long stopped, stopped_end, survivors_over, pcmk_over, fail_moves;
+  long pcmk_stopped; /* left stopped by Pacemaker's own placement */
   double over100_after, over80_after, unserved_after;
   int packing; /* 1: first-fit decreasing packs the survivors, 0: not */
 };
