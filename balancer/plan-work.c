@@ -455,7 +455,8 @@ int plan_work_init(struct work *w, const bal_cluster_t *c,
       for (int d = 0; d < BAL_NDIM; d++) {
         w->var[x->node][d] += x->s2[d];
         w->lvar[x->node][d] += x->ls2[d];
-        if (isnan(w->c->nodes[x->node].level[d]))
+        /* (a unit of unknown demand leaves the node's load as measured) */
+        if (isnan(w->c->nodes[x->node].level[d]) && !isnan(x->ld[d] - x->d[d]))
           w->lload[x->node][d] += x->ld[d] - x->d[d];
       }
     }
