@@ -164,8 +164,9 @@ typedef struct bal_params {
   unsigned spare_nodes;  /* N+M: what-if keeps this many nodes' worth of
                           * capacity free (0), see bal_whatif */
   double move_charge;    /* fraction of a moved running service's demand
-                          * its source still carries while it moves (1: a
-                          * live migration); failover counts it (1) */
+                          * its source still carries at the next step,
+                          * while it moves (1: a live migration); failover
+                          * and the next step's overload count it (1) */
 } bal_params_t;
 
 void bal_params_init(bal_params_t *p);

@@ -79,7 +79,8 @@ double plan_util_of(const struct work *w, int n);
 /* The same with unit x (or -1) added and unit y (or -1) taken away. */
 double plan_util_with(const struct work *w, int n, int x, int y);
 /* Expected overload of n with x (or -1) added and y (or -1) taken away:
- * for its load at the next step and over the placement horizon (weighed
+ * for its load at the next step (with the move charge of the running units
+ * planned off n, y's included) and over the placement horizon (weighed
  * near_weight and 1 - near_weight), each taken as normal around its mean
  * with its variance widened by spread_scale, the probability of being
  * above threshold x capacity plus the expected excess there as a fraction

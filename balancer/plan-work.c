@@ -98,10 +98,15 @@ double plan_risk(const struct work *w, int n, int x, int y) {
     double a = w->p.threshold * nd->cap[d], cap = nd->cap[d];
     double m = w->load[n][d] + (ux ? ux->d[d] : 0) - (uy ? uy->d[d] : 0);
     double v = w->var[n][d] + (ux ? ux->s2[d] : 0) - (uy ? uy->s2[d] : 0);
+    /* At the next step n still carries the move charge of what leaves. */
+    double c = w->p.move_charge;
+    double nm = m + w->charge[n][d] +
+                (uy && charges(w, y, n) ? c * uy->d[d] : 0) -
+                (ux && charges(w, x, n) ? c * ux->d[d] : 0);
     double lm = w->lload[n][d] + (ux ? ux->ld[d] : 0) - (uy ? uy->ld[d] : 0);
     double lv = w->lvar[n][d] + (ux ? ux->ls2[d] : 0) - (uy ? uy->ls2[d] : 0);
     if (wn > 0)
-      r += wn * overload(m, k2 * v, a, cap);
+      r += wn * overload(nm, k2 * v, a, cap);
     if (wn < 1)
       r += (1 - wn) * overload(lm, k2 * lv, a, cap);
   }
