@@ -233,3 +233,48 @@ const char *const *pat_group_types(pat_class_t cls, unsigned group) {
       return d->groups[i].types;
   return NULL;
 }
+
+/* ---- gmond names ---- */
+
+/* gmond turns what it does not keep into '_' when it stores a name (and
+ * ':' whatever it is told), so names are made with what it keeps. */
+static void put_safe(char *buf, size_t len, size_t *pos, const char *s) {
+  for (; *s && *pos + 1 < len; s++) {
+    char ch = *s;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+    buf[(*pos)++] = ok ? ch : '_';
+  }
+  buf[*pos] = '\0';
+}
+
+void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
+                    size_t len) {
+  size_t pos = 0;
+  if (len == 0)
+    return;
+  buf[0] = '\0';
+  if (en) {
+    put_safe(buf, len, &pos, pat_class_desc(en->cls)->gmond_prefix);
+    put_safe(buf, len, &pos, "_");
+    put_safe(buf, len, &pos, en->instance);
+    put_safe(buf, len, &pos, "_");
+  }
+  put_safe(buf, len, &pos, suffix);
+}
+
+int pat_gmond_names(const pat_entry_t *en, pat_gname_fn fn, void *ud) {
+  const struct pat_class_desc *d = pat_class_desc(en->cls);
+  char name[PAT_GMETRIC_NAME_MAX + 1];
+  for (unsigned g = 0; d && d->groups[g].name; g++) {
+    if (!(en->metrics & 1u << g))
+      continue;
+    for (const struct pat_gmond_desc *m = d->groups[g].gmond; m->suffix; m++) {
+      pat_gmond_name(en, m->suffix, name, sizeof(name));
+      int r = fn(name, ud);
+      if (r)
+        return r;
+    }
+  }
+  return 0;
+}

@@ -768,6 +768,10 @@ int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret) {
   return 0;
 }
 
+const pat_entry_t *pat_entries_at(const pat_entries_t *e, size_t i) {
+  return e && i < e->n ? &e->recs[i].pub : NULL;
+}
+
 pat_entries_t *pat_entries_ref(pat_entries_t *e) {
   if (e)
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);

@@ -337,9 +337,29 @@ static int fmt_collectd(const pat_entries_t *e, const char *source,
 
 /* ---- gmond: loading patmon's gmond module, and what it publishes ---- */
 
+static const pat_gmond_self_t self_metrics[] = {
+    {"patmon_entries", "entries", "both", false,
+     "Entries the pattern file expands to on this node"},
+    {"patmon_metrics", "metrics", "both", false,
+     "Metrics patmon published in its last read"},
+    {"patmon_expansions", "expansions", "positive", false,
+     "Expansions of the pattern file since gmond started"},
+    {"patmon_events", "events", "positive", false,
+     "Hotplug, mount and HA events since gmond started"},
+    {"patmon_dropped_events", "messages", "positive", false,
+     "Malformed event socket messages since gmond started"},
+    {"patmon_expansion_ms", "ms", "both", true,
+     "Duration of the last expansion"},
+};
+
+const pat_gmond_self_t *pat_gmond_self_metrics(size_t *ret_n) {
+  *ret_n = sizeof(self_metrics) / sizeof(self_metrics[0]);
+  return self_metrics;
+}
+
 struct gnames {
   pm_buf_t *out;
-  pat_gmond_t *held; /* which entry holds each name */
+  pm_map_t held; /* metric name -> the entry that publishes it */
   const pat_entry_t *en;
 };
 
@@ -347,13 +367,14 @@ struct gnames {
  * first entry's. */
 static int put_gname(const char *name, void *ud) {
   struct gnames *gn = ud;
-  char holder[PAT_GMETRIC_NAME_MAX + 16];
-  int r = pat_gmond_hold(gn->held, name, gn->en, holder, sizeof(holder));
-  if (r < 0)
-    return r;
-  if (r == 1)
-    return pm_buf_printf(gn->out, "#   %s  (not published: %s's already)\n",
-                         name, holder) < 0
+  const pat_entry_t *holder = pm_map_get(&gn->held, name);
+  if (!holder && pm_map_set(&gn->held, name, (void *)gn->en) < 0)
+    return -ENOMEM;
+  if (holder && (holder->cls != gn->en->cls ||
+                 strcmp(holder->instance, gn->en->instance) != 0))
+    return pm_buf_printf(gn->out, "#   %s  (not published: %s %s's already)\n",
+                         name, pat_class_name(holder->cls),
+                         holder->instance) < 0
                ? -1
                : 0;
   return pm_buf_printf(gn->out, "#   %s\n", name) < 0 ? -1 : 0;
@@ -396,7 +417,7 @@ static int fmt_gmond(const pat_entries_t *e, const char *source,
               "<name>_fc_h<H>[_lower|_upper] of those its forecast\n# param "
               "names.\n");
   struct gnames gn = {.out = out};
-  int r = pat_gmond_new(1, &gn.held);
+  int r = 0;
   for (size_t i = 0; r == 0 && i < e->n; i++) {
     const pat_entry_t *en = &e->recs[i].pub;
     gn.en = en;
@@ -407,7 +428,7 @@ static int fmt_gmond(const pat_entries_t *e, const char *source,
     pm_buf_puts(out, ")\n");
     r = pat_gmond_names(en, put_gname, &gn);
   }
-  pat_gmond_free(gn.held);
+  pm_map_free(&gn.held, NULL);
   return r < 0 ? -ENOMEM : 0;
 }
 

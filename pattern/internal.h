@@ -13,7 +13,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#define PAT_NAME_MAX 100  /* longest instance name (collectd allows 127) */
 #define PAT_ATTR_MAX 4096 /* longest sysfs attribute value kept (a page) */
 /* PCRE2 limits per value matched: a regex that needs more gives up (and the
  * expansion reports it) rather than spend seconds on one value. */
@@ -22,56 +21,9 @@
 #define PAT_MAX_CAPTURES 9 /* %1..%9 */
 #define PAT_NO_KEY UINT32_MAX
 
-/* ---- class descriptions (classes.c) ---- */
+/* ---- classes (classes.c) ---- */
 
-/* How a gmond metric's value comes from its data source. */
-enum pat_gmond_conv {
-  PAT_GM_GAUGE, /* the value itself */
-  PAT_GM_RATE,  /* a counter: per second between two reads */
-  PAT_GM_AVG,   /* collectd's disk_time: a counter that grows by the read
-                   interval times the average per operation */
-};
-
-/* One gmond metric of a metric group: `<prefix>_<instance>_<suffix>` is
- * data source `ds` of the value list (plugin, type, tinst), converted. */
-struct pat_gmond_desc {
-  const char *suffix;
-  const char *plugin; /* NULL: the class's plugin */
-  const char *type;
-  const char *tinst; /* NULL: none */
-  unsigned ds;
-  enum pat_gmond_conv conv;
-  double scale; /* applied last; 0 means 1 */
-  const char *units;
-};
-
-struct pat_group_desc {
-  const char *name;
-  const char *const *types;           /* collectd types dispatched */
-  const struct pat_gmond_desc *gmond; /* gmond metrics, suffix NULL ends */
-};
-
-struct pat_class_desc {
-  const char *name;
-  const char *plugin;       /* collectd plugin of its identifiers */
-  const char *gmond_prefix; /* gmond metric name prefix */
-  const char *gmond_group;  /* gmond's GROUP of its metrics */
-  const char *const *keys;  /* condition keys; "ENV{}" allows any ENV{x} */
-  const char *const *vars;  /* template variables: "env", "attr", "param" */
-  bool parents;             /* objects carry parent levels (ATTRS) */
-  const struct pat_group_desc *groups;
-};
-
-const struct pat_class_desc *pat_class_desc(pat_class_t cls);
 int pat_class_lookup(const char *name, pat_class_t *ret);
-
-/* ---- gmond names (gmond.c) ---- */
-
-/* Whether entry en may publish gmond metric `name` in converter g: 0 when
- * it holds the name (now, if it was free), 1 when another entry holds it
- * (described, "class instance", in holder), or -ENOMEM. */
-int pat_gmond_hold(pat_gmond_t *g, const char *name, const pat_entry_t *en,
-                   char *holder, size_t len);
 
 /* ---- arena (inventory.c) ---- */
 

@@ -5,8 +5,7 @@ libpattern_la_SOURCES = \
 	pattern/pattern.h pattern/internal.h pattern/json.h \
 	pattern/classes.c pattern/inventory.c pattern/json.c pattern/snapshot.c \
 	pattern/match.c pattern/name.c pattern/parse.c pattern/expand.c \
-	pattern/format.c pattern/scan.c pattern/monitor.c pattern/collect.c \
-	pattern/gmond.c \
+	pattern/format.c pattern/scan.c pattern/monitor.c \
 	pattern/prov_udev.c pattern/prov_mount.c pattern/prov_proc.c \
 	pattern/prov_unit.c pattern/prov_pcmk.c
 libpattern_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS) $(PCRE2_CFLAGS) \
@@ -61,15 +60,3 @@ t_fuzz_fuzz_snapshot_LDADD = libpattern.la
 endif
 EXTRA_DIST += t/fuzz/fuzz_patterns.c t/fuzz/fuzz_snapshot.c t/fuzz/corpus
 
-
-UNIT_TESTS += t/check_collect
-t_check_collect_SOURCES = t/check_collect.c t/check_expand.h
-t_check_collect_CPPFLAGS = $(PATTERN_CPPFLAGS)
-t_check_collect_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_check_collect_LDADD = libpattern.la $(CHECK_LIBS)
-
-UNIT_TESTS += t/check_gmond
-t_check_gmond_SOURCES = t/check_gmond.c t/check_expand.h
-t_check_gmond_CPPFLAGS = $(PATTERN_CPPFLAGS)
-t_check_gmond_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_check_gmond_LDADD = libpattern.la $(CHECK_LIBS)

@@ -31,6 +31,9 @@ typedef enum pat_class {
 
 #define PAT_ALL_CLASSES ((1u << PAT_NCLASSES) - 1)
 
+/* Longest instance name (collectd allows 127). */
+#define PAT_NAME_MAX 100
+
 /* "disk", "partition", ...; NULL for an out-of-range class. */
 const char *pat_class_name(pat_class_t cls);
 /* The collectd plugin whose identifiers entries of this class use
@@ -42,6 +45,53 @@ const char *pat_group_name(pat_class_t cls, unsigned group);
 /* The collectd types group i dispatches, NULL-terminated; NULL past the
  * last group. */
 const char *const *pat_group_types(pat_class_t cls, unsigned group);
+
+/* ---- the class table (classes.c) ---------------------------------------- */
+
+/* One read-only row per class: its names, what patterns may test, its
+ * metric groups with the collectd types each dispatches and the gmond
+ * metrics made of them. */
+
+/* How a gmond metric's value comes from its data source. */
+enum pat_gmond_conv {
+  PAT_GM_GAUGE, /* the value itself */
+  PAT_GM_RATE,  /* a counter: per second between two reads */
+  PAT_GM_AVG,   /* collectd's disk_time: a counter that grows by the read
+                   interval times the average per operation */
+};
+
+/* One gmond metric of a metric group: `<prefix>_<instance>_<suffix>` is
+ * data source `ds` of the value list (plugin, type, tinst), converted. */
+struct pat_gmond_desc {
+  const char *suffix;
+  const char *plugin; /* NULL: the class's plugin */
+  const char *type;
+  const char *tinst; /* NULL: none */
+  unsigned ds;
+  enum pat_gmond_conv conv;
+  double scale; /* applied last; 0 means 1 */
+  const char *units;
+};
+
+struct pat_group_desc {
+  const char *name;
+  const char *const *types;           /* collectd types dispatched */
+  const struct pat_gmond_desc *gmond; /* gmond metrics, suffix NULL ends */
+};
+
+struct pat_class_desc {
+  const char *name;
+  const char *plugin;       /* collectd plugin of its identifiers */
+  const char *gmond_prefix; /* gmond metric name prefix */
+  const char *gmond_group;  /* gmond's GROUP of its metrics */
+  const char *const *keys;  /* condition keys; "ENV{}" allows any ENV{x} */
+  const char *const *vars;  /* template variables: "env", "attr", "param" */
+  bool parents;             /* objects carry parent levels (ATTRS) */
+  const struct pat_group_desc *groups;
+};
+
+/* The row of cls, NULL for an out-of-range class. */
+const struct pat_class_desc *pat_class_desc(pat_class_t cls);
 
 /* ---- pattern files ------------------------------------------------------ */
 
@@ -143,6 +193,13 @@ size_t pat_entries_count(const pat_entries_t *e);
 unsigned pat_entries_errors(const pat_entries_t *e, pm_error_t *ret);
 /* Entry i (0 <= i < count) into *ret; -ERANGE otherwise. */
 int pat_entries_get(const pat_entries_t *e, size_t i, pat_entry_t *ret);
+/* Entry i itself (NULL past the last): valid, like its strings, while e
+ * lives; for a reader that hands the entry on with what it read. */
+const pat_entry_t *pat_entries_at(const pat_entries_t *e, size_t i);
+/* The instance collectd's df plugin gives mount point mnt ("/" -> "root",
+ * "/srv/data" -> "srv-data"), made collectd-safe, into buf (at least
+ * PAT_NAME_MAX + 1 bytes). */
+void pat_mount_instance(const char *mnt, char *buf, size_t len);
 /* Entry sets are reference counted so one thread can swap in a new set
  * while another still reads the old one. pat_expand() returns one
  * reference; pat_entries_ref() adds one; pat_entries_free() drops one and
@@ -231,80 +288,7 @@ unsigned pat_monitor_classes(pat_monitor_t *m);
 const pat_set_t *pat_monitor_set(pat_monitor_t *m);
 void pat_monitor_free(pat_monitor_t *m);
 
-/* ---- reading values (collect.c) ----------------------------------------- */
-
-/* Data sources of a value list at most (collectd's load has 3). */
-#define PAT_VALUES_MAX 3
-
-/* One collectd value list: what collectd's own plugin would dispatch for the
- * object (same plugin, type and type instance). */
-typedef struct pat_value {
-  const char *plugin;          /* "disk", "interface", "df", "processes" */
-  const char *plugin_instance; /* the entry's instance (volumes: theirs) */
-  const char *type;            /* a types.db type */
-  const char *type_instance;   /* "" when none */
-  unsigned nvalues;            /* 1 to PAT_VALUES_MAX */
-  bool derive;                 /* counters (DERIVE) rather than gauges */
-  int64_t counter[PAT_VALUES_MAX];
-  double gauge[PAT_VALUES_MAX];
-  const pat_entry_t *entry; /* the entry it was read for; NULL for the
-                               node's own values (pat_reader_read_node) */
-} pat_value_t;
-
-typedef int (*pat_emit_fn)(const pat_value_t *v, void *ud);
-
-typedef struct pat_read_opts {
-  const char *proc_root;   /* NULL: "/proc" (diskstats, net/dev, PIDs) */
-  const char *cgroup_root; /* NULL: /sys/fs/cgroup, then its unified/ and
-                              systemd/ hierarchies */
-  double interval;         /* the host's read interval, seconds */
-  bool quick_second;       /* an entry read once is due again at the next
-                              call whatever its interval, so that a host that
-                              turns counters into rates itself can show a new
-                              entry soon (the gmond module calls again a
-                              second later) */
-  bool sparse;             /* send a type only where collectd 5.12's own
-                              plugin would: nothing for a disk that never did
-                              I/O, disk_octets once non-zero, disk_merged,
-                              disk_io_time and pending_operations from the
-                              first read that saw them non-zero, no inodes
-                              when none are free (the collectd plugin); else
-                              every type of the groups asked for (the gmond
-                              module declares them all) */
-} pat_read_opts_t;
-
-typedef struct pat_reader pat_reader_t;
-
-int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret);
-/* Reads the entries of e that are due at `now` (seconds, monotonic; an
- * entry with an interval is read that often, others every call) and calls
- * emit for each value list. A process group's counters stay monotonic when
- * members exit or join; units are read as the processes of their cgroup; a
- * resource's data volume is read as df and disk values unless an entry
- * already covers it. State of entries no longer in e is dropped. Returns
- * the number of value lists emitted or a negative errno. Not thread-safe:
- * one reader per thread. */
-int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
-                    pat_emit_fn emit, void *ud);
-/* Reads at once the entries of e this reader has never read (a disk, NIC,
- * mount or process group just added), leaving every other entry's state and
- * schedule as they are: for a host that wants a new entry's first values
- * without waiting for its next regular read. The next pat_reader_read()
- * reads them again whatever their interval, so counters give rates from
- * then on. Returns the number of value lists emitted or a negative errno.
- * The same reader as pat_reader_read(): not at the same time. */
-int pat_reader_read_new(pat_reader_t *r, const pat_entries_t *e, double now,
-                        pat_emit_fn emit, void *ud);
-void pat_reader_free(pat_reader_t *r);
-
-/* Reads the node itself as collectd's load and cpu plugins do (aggregated,
- * ReportByCpu false, ValuesPercentage true): load/load (shortterm, midterm,
- * longterm) and cpu/percent-<state> (user nice system idle wait interrupt
- * softirq steal, from the second call on), each with entry NULL. Returns
- * the number of value lists emitted or a negative errno. */
-int pat_reader_read_node(pat_reader_t *r, pat_emit_fn emit, void *ud);
-
-/* ---- gmond metrics (gmond.c) -------------------------------------------- */
+/* ---- gmond names (classes.c) ------------------------------------------- */
 
 /* gmond has no plugin/type identifiers: a value list's data sources become
  * metrics named `<prefix>_<instance>_<suffix>` (disk_sda_read_bytes,
@@ -314,20 +298,6 @@ int pat_reader_read_node(pat_reader_t *r, pat_emit_fn emit, void *ud);
 /* Longest metric name made here, NUL excluded. */
 #define PAT_GMETRIC_NAME_MAX 127
 
-typedef struct pat_gmetric {
-  const char *name;   /* characters gmond keeps: [A-Za-z0-9_.-] */
-  const char *suffix; /* the metric group's part of the name */
-  double value;
-  const char *units;
-  const char *group;        /* gmond's GROUP ("disk", "network", ...) */
-  const pat_entry_t *entry; /* NULL for the node's own values */
-  int interval;             /* seconds between two values of it */
-  bool announce; /* send its metadata with this value: its first value since
-                    it was new (or retired), or announce_every of its
-                    intervals since the last one */
-} pat_gmetric_t;
-
-typedef int (*pat_gmetric_fn)(const pat_gmetric_t *m, void *ud);
 typedef int (*pat_gname_fn)(const char *name, void *ud);
 
 /* Calls fn with the name of every metric entry en may publish (its metric
@@ -339,42 +309,6 @@ int pat_gmond_names(const pat_entry_t *en, pat_gname_fn fn, void *ud);
  * (at least PAT_GMETRIC_NAME_MAX + 1 bytes). */
 void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
                     size_t len);
-
-/* A converter keeps each metric's previous counter, and which metrics it
- * has made, so that metrics of entries that went away can be retired. */
-typedef struct pat_gmond pat_gmond_t;
-
-/* announce_every: how many of a metric's intervals may pass between two
- * values marked announce (0 or 1: every value). */
-int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret);
-void pat_gmond_free(pat_gmond_t *g);
-
-/* Turns value list v, read at now (seconds, monotonic) by a reader whose
- * interval is `interval`, into gmond metrics and calls fn for each:
- * gauges as they are; counters as rates against the same metric's previous
- * value (the first value, or one below the previous, only primes it); disk
- * latency as the average per operation. Node values are named as gmond's
- * own metrics (load_one, cpu_idle, ...). Returns how many metrics fn was
- * called for, fn's first negative return, or -ENOMEM. */
-int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
-                      double interval, pat_gmetric_fn fn, void *ud);
-
-/* Counters primed (first seen or reset) since the previous call: each
- * gives a rate at its next read. */
-unsigned pat_gmond_take_primed(pat_gmond_t *g);
-
-/* Forgets every metric made for an entry that is not in e (same class and
- * instance), calling fn (may be NULL) with its name first. Returns how
- * many were forgotten or -ENOMEM. */
-int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
-                     void *ud);
-
-/* Names two entries would both publish, found since the previous call: the
- * entry first seen keeps the name. Describes the first in `first`. */
-unsigned pat_gmond_take_clashes(pat_gmond_t *g, char *first, size_t len);
-
-/* Metrics the converter knows. */
-size_t pat_gmond_count(const pat_gmond_t *g);
 
 /* The gmond module's own metrics: the only ones it declares to gmond (and
  * that a collection_group lists); it pushes the others. */

@@ -24,6 +24,12 @@ void pat_mount_name(const char *mnt, char *buf, size_t len) {
       *p = '-';
 }
 
+void pat_mount_instance(const char *mnt, char *buf, size_t len) {
+  char name[PATH_MAX];
+  pat_mount_name(mnt, name, sizeof(name));
+  pat_sanitize(name, buf, len);
+}
+
 /* Undoes the kernel's octal escapes (\040 for a space) in place. */
 static void unescape(char *s) {
   char *w = s;

@@ -27,6 +27,7 @@
 #include "forecast.h"
 #include "hotplug/hotplug.h"
 #include "pattern.h"
+#include "reading/reading.h"
 
 #include <ganglia.h>
 #include <gm_metric.h>
@@ -58,8 +59,8 @@ struct instance {
   /* the libraries */
   fl_t *follow;
   pat_monitor_t *mon; /* the follower's */
-  pat_reader_t *reader;
-  pat_gmond_t *conv;
+  rd_reader_t *reader;
+  rd_gmond_t *conv;
   fc_set_t *fcs;
   fc_model_t *fcm;
   /* where metrics go: sockets to gmond's own udp_send_channels, in a pool
@@ -232,7 +233,7 @@ static void forecast_names(const struct instance *p, const char *name,
 
 /* Feeds one measured value; publishes its forecast H intervals ahead with
  * the interval's bounds (floored at 0: every metric here is >= 0). */
-static void forecast(struct cycle *c, const pat_gmetric_t *m) {
+static void forecast(struct cycle *c, const rd_gmetric_t *m) {
   struct instance *p = c->p;
   fc_kind_t kind = FC_KIND_GAUGE;
   fc_source_t *src;
@@ -270,7 +271,7 @@ static void forecast(struct cycle *c, const pat_gmetric_t *m) {
 
 /* ---- reading ---- */
 
-static int on_metric(const pat_gmetric_t *m, void *ud) {
+static int on_metric(const rd_gmetric_t *m, void *ud) {
   struct cycle *c = ud;
   if (m->entry) { /* node values are gmond's own metrics: forecasts only */
     char desc[256];
@@ -286,10 +287,9 @@ static int on_metric(const pat_gmetric_t *m, void *ud) {
   return 0;
 }
 
-static int on_value(const pat_value_t *v, void *ud) {
+static int on_value(const rd_value_t *v, void *ud) {
   struct cycle *c = ud;
-  int r =
-      pat_gmond_convert(c->p->conv, v, c->now, c->p->interval, on_metric, c);
+  int r = rd_gmond_convert(c->p->conv, v, c->now, c->p->interval, on_metric, c);
   return r < 0 ? r : 0;
 }
 
@@ -300,11 +300,11 @@ static bool read_cycle(struct instance *p, double now, bool on_grid) {
   if (!cycle_begin(p, now, on_grid, &c))
     return false;
   pat_entries_t *e = pat_monitor_entries(p->mon);
-  int r = pat_reader_read(p->reader, e, now, on_value, &c);
+  int r = rd_reader_read(p->reader, e, now, on_value, &c);
   if (r < 0)
     err_msg(MODULE ": reading values failed: %s", strerror(-r));
   if (on_grid && p->fcs) {
-    pat_reader_read_node(p->reader, on_value, &c);
+    rd_reader_read_node(p->reader, on_value, &c);
     fc_set_refit(p->fcs, p->fcm);
     fc_set_evict(p->fcs, now);
   }
@@ -313,13 +313,13 @@ static bool read_cycle(struct instance *p, double now, bool on_grid) {
   if (on_grid) /* a read after an event sends only what it concerns */
     __atomic_store_n(&p->metrics, c.sent, __ATOMIC_RELAXED);
   char first[PAT_GMETRIC_NAME_MAX * 3];
-  unsigned clashes = pat_gmond_take_clashes(p->conv, first, sizeof(first));
+  unsigned clashes = rd_gmond_take_clashes(p->conv, first, sizeof(first));
   if (clashes)
     err_msg(MODULE ": %u metric name%s two entries would share; the entry "
                    "seen first keeps each (patmon-expand -f gmond marks "
                    "them). First: %s",
             clashes, clashes == 1 ? "" : "s", first);
-  return pat_gmond_take_primed(p->conv) > 0;
+  return rd_gmond_take_primed(p->conv) > 0;
 }
 
 /* ---- following the machine ---- */
@@ -347,7 +347,7 @@ static void retire_gone(struct instance *p) {
   struct cycle c;
   pat_entries_t *e = pat_monitor_entries(p->mon);
   if (cycle_begin(p, now_s(), false, &c)) {
-    if (pat_gmond_retire(p->conv, e, tombstone, &c) < 0)
+    if (rd_gmond_retire(p->conv, e, tombstone, &c) < 0)
       err_msg(MODULE ": out of memory retiring metrics");
     cycle_end(&c);
   }
@@ -409,8 +409,8 @@ static void instance_free(struct instance *p) {
   if (!p)
     return;
   fl_free(p->follow); /* stops its thread first */
-  pat_reader_free(p->reader);
-  pat_gmond_free(p->conv);
+  rd_reader_free(p->reader);
+  rd_gmond_free(p->conv);
   fc_model_free(p->fcm);
   fc_set_free(p->fcs);
   if (p->pool)
@@ -671,9 +671,9 @@ static int init(apr_pool_t *pool) {
   }
   p->mon = fl_monitor(p->follow);
   give_entries_dir(p, existed);
-  pat_read_opts_t ro = {.interval = p->interval, .quick_second = true};
-  if (pat_reader_new(&ro, &p->reader) < 0 ||
-      pat_gmond_new(p->dmax ? 1 : ANNOUNCE_EVERY, &p->conv) < 0)
+  rd_opts_t ro = {.interval = p->interval, .quick_second = true};
+  if (rd_reader_new(&ro, &p->reader) < 0 ||
+      rd_gmond_new(p->dmax ? 1 : ANNOUNCE_EVERY, &p->conv) < 0)
     goto fail;
   if (has_globs(p) && (!(p->fcs = fc_set_new(&p->fc, sizeof(double))) ||
                        !(p->fcm = fc_model_new(&p->fc))))

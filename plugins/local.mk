@@ -6,7 +6,7 @@ pattern_la_SOURCES = plugins/pattern.c
 pattern_la_CPPFLAGS = -I$(top_srcdir) -I$(top_srcdir)/common \
 	-I$(top_srcdir)/pattern $(COLLECTD_CPPFLAGS) $(PM_PATH_CPPFLAGS)
 pattern_la_LDFLAGS = $(PM_MODULE_FLAGS) -export-symbols-regex '^module_register$$'
-pattern_la_LIBADD = libfollow.la libpattern.la libhotplug.la
+pattern_la_LIBADD = libfollow.la libreading.la libpattern.la libhotplug.la
 
 # The gmond module: gmond's headers need APR, TI-RPC and libconfuse; the
 # module pushes metrics with libganglia. Only the mmodule is exported.
@@ -16,7 +16,7 @@ modpatmon_la_CPPFLAGS = -I$(top_srcdir) -I$(top_srcdir)/common \
 	-I$(top_srcdir)/pattern -I$(top_srcdir)/forecast \
 	$(APR_CFLAGS) $(TIRPC_CFLAGS) $(CONFUSE_CFLAGS) $(PM_PATH_CPPFLAGS)
 modpatmon_la_LDFLAGS = $(PM_MODULE_FLAGS) -export-symbols-regex '^patmon_module$$'
-modpatmon_la_LIBADD = libfollow.la libpattern.la libhotplug.la libforecast.la \
+modpatmon_la_LIBADD = libfollow.la libreading.la libpattern.la libhotplug.la libforecast.la \
 	$(GANGLIA_LIBS) $(APR_LIBS) $(CONFUSE_LIBS) -lm
 
 TESTS += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \

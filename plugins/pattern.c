@@ -21,6 +21,7 @@
 #include "follow/follow.h"
 #include "hotplug/hotplug.h"
 #include "pattern.h"
+#include "reading/reading.h"
 
 #define PLUGIN "pattern"
 
@@ -31,7 +32,7 @@ struct instance {
   fl_t *follow;
   pat_monitor_t *mon; /* the follower's, once it expanded: published with
                          release */
-  pat_reader_t *reader;
+  rd_reader_t *reader;
   /* The reader and the meta data cache: the read callback reads on
    * schedule, the worker reads new entries at once. */
   pthread_mutex_t read_lock;
@@ -50,7 +51,7 @@ static void instance_free(void *arg) {
   if (!p)
     return;
   fl_free(p->follow); /* stops its thread first */
-  pat_reader_free(p->reader);
+  rd_reader_free(p->reader);
   meta_data_destroy(p->meta);
   pthread_mutex_destroy(&p->read_lock);
   fl_opts_clear(&p->fo);
@@ -79,7 +80,7 @@ static void check_intervals(struct instance *p) {
             want, CDTIME_T_TO_DOUBLE(p->interval));
 }
 
-static int dispatch(const pat_value_t *v, void *ud);
+static int dispatch(const rd_value_t *v, void *ud);
 static void release_meta(struct instance *p);
 
 /* New entries are read now, not at the next read: their first values
@@ -87,7 +88,7 @@ static void release_meta(struct instance *p);
 static void read_new(struct instance *p) {
   pat_entries_t *e = pat_monitor_entries(p->mon);
   pthread_mutex_lock(&p->read_lock);
-  int r = pat_reader_read_new(p->reader, e, mono_s(), dispatch, p);
+  int r = rd_reader_read_new(p->reader, e, mono_s(), dispatch, p);
   release_meta(p);
   pthread_mutex_unlock(&p->read_lock);
   pat_entries_free(e);
@@ -120,10 +121,9 @@ static fl_opts_t follow_opts(const struct instance *p) {
  * next read tries again from scratch. */
 static int start(struct instance *p) {
   char why[HP_WHY_MAX];
-  pat_read_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global),
-                        .sparse = true};
+  rd_opts_t ro = {.interval = CDTIME_T_TO_DOUBLE(p->global), .sparse = true};
   fl_opts_t fo = follow_opts(p);
-  if (pat_reader_new(&ro, &p->reader) < 0) {
+  if (rd_reader_new(&ro, &p->reader) < 0) {
     ERROR(PLUGIN " plugin: out of memory");
     return -1;
   }
@@ -143,15 +143,15 @@ static int start(struct instance *p) {
   return 0;
 fail:
   fl_free(p->follow);
-  pat_reader_free(p->reader);
+  rd_reader_free(p->reader);
   p->follow = NULL;
   p->reader = NULL;
   return -1;
 }
 
-static int dispatch(const pat_value_t *v, void *ud) {
+static int dispatch(const rd_value_t *v, void *ud) {
   struct instance *p = ud;
-  value_t values[PAT_VALUES_MAX];
+  value_t values[RD_VALUES_MAX];
   value_list_t vl = VALUE_LIST_INIT;
   for (unsigned i = 0; i < v->nvalues; i++) {
     if (v->derive)
@@ -229,7 +229,7 @@ static int pattern_read(user_data_t *ud) {
   pat_entries_t *e = pat_monitor_entries(mon);
   dispatch_self(p, e);
   pthread_mutex_lock(&p->read_lock);
-  int r = pat_reader_read(p->reader, e, mono_s(), dispatch, p);
+  int r = rd_reader_read(p->reader, e, mono_s(), dispatch, p);
   release_meta(p);
   pthread_mutex_unlock(&p->read_lock);
   pat_entries_free(e);

@@ -1,11 +1,11 @@
-/* Unit tests for reading values (pattern/collect.c) and the monitor
+/* Unit tests for reading values (reading/collect.c) and the monitor
  * (pattern/monitor.c): captured /proc formats in a private tree, exact
  * expected counters, process groups whose members come and go. */
 #include "config.h"
 
 #include "check_expand.h"
-#include "pattern.h"
 #include "pm_map.h"
+#include "reading.h"
 
 #include <check.h>
 #include <errno.h>
@@ -126,7 +126,7 @@ static void load_types_db(void) {
  * (its type in types.db, as many values, DERIVE for counters) and one of the
  * types the class table lists for the entry's class: the table and the
  * reader name the same types. */
-static void check_value_type(const pat_value_t *v) {
+static void check_value_type(const rd_value_t *v) {
   load_types_db();
   uintptr_t t = (uintptr_t)pm_map_get(&types_db, v->type);
   ck_assert_msg(t != 0, "type %s is not in types.db", v->type);
@@ -178,7 +178,7 @@ struct got {
   int n;
 };
 
-static int collect(const pat_value_t *v, void *ud) {
+static int collect(const rd_value_t *v, void *ud) {
   struct got *g = ud;
   ck_assert_int_lt(g->n, 256);
   check_value_type(v);
@@ -214,36 +214,35 @@ static void assert_line(const struct got *g, const char *want) {
   ck_abort_msg("missing %s in:\n%s", want, all);
 }
 
-static pat_reader_t *reader_opts(double interval, bool quick_second,
-                                 bool sparse) {
+static rd_reader_t *reader_opts(double interval, bool quick_second,
+                                bool sparse) {
   char proc[256];
   snprintf(proc, sizeof(proc), "%s/proc", tmp);
-  pat_read_opts_t o = {.proc_root = proc,
-                       .interval = interval,
-                       .quick_second = quick_second,
-                       .sparse = sparse};
-  pat_reader_t *r = NULL;
-  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  rd_opts_t o = {.proc_root = proc,
+                 .interval = interval,
+                 .quick_second = quick_second,
+                 .sparse = sparse};
+  rd_reader_t *r = NULL;
+  ck_assert_int_eq(rd_reader_new(&o, &r), 0);
   return r;
 }
 
-static pat_reader_t *reader_quick(double interval, bool quick_second) {
+static rd_reader_t *reader_quick(double interval, bool quick_second) {
   return reader_opts(interval, quick_second, false);
 }
 
-static pat_reader_t *reader(double interval) {
+static rd_reader_t *reader(double interval) {
   return reader_quick(interval, false);
 }
 
 /* A reader of the test's /proc and its cgroup tree (units). */
-static pat_reader_t *reader_cg(double interval) {
+static rd_reader_t *reader_cg(double interval) {
   char proc[256], cg[256];
   snprintf(proc, sizeof(proc), "%s/proc", tmp);
   snprintf(cg, sizeof(cg), "%s/cg", tmp);
-  pat_read_opts_t o = {
-      .proc_root = proc, .cgroup_root = cg, .interval = interval};
-  pat_reader_t *r = NULL;
-  ck_assert_int_eq(pat_reader_new(&o, &r), 0);
+  rd_opts_t o = {.proc_root = proc, .cgroup_root = cg, .interval = interval};
+  rd_reader_t *r = NULL;
+  ck_assert_int_eq(rd_reader_new(&o, &r), 0);
   return r;
 }
 
@@ -268,10 +267,10 @@ static const char disk_snap[] =
 START_TEST(disk_values_like_collectd) {
   pat_entries_t *e =
       expand("pattern \"d\" { class = disk  name = \"sys-%k\" }\n", disk_snap);
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
   put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
-  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 5);
+  ck_assert_int_eq(rd_reader_read(r, e, 0, collect, &g), 5);
   assert_line(&g, "disk-sys-vda/disk_octets=1024000:2048000");
   assert_line(&g, "disk-sys-vda/disk_ops=100:50");
   assert_line(&g, "disk-sys-vda/disk_merged=12:34");
@@ -282,10 +281,10 @@ START_TEST(disk_values_like_collectd) {
    * 10 more writes took 500 ms: 50 ms each -> +500 (collectd's disk_time). */
   put_file("proc/diskstats", diskstats(120, 2100, 800, 60, 4100, 1500));
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 6);
+  ck_assert_int_eq(rd_reader_read(r, e, 10, collect, &g), 6);
   assert_line(&g, "disk-sys-vda/disk_time=150:500");
   assert_line(&g, "disk-sys-vda/pending_operations=2");
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -298,7 +297,7 @@ START_TEST(disk_types_sent_as_collectd_does) {
   static const char line[] =
       " 251       0 vda %d 0 %d 0 %d 0 %d 0 %d %d %d 0 0 0 0 0 0\n";
   pat_entries_t *e = expand("pattern \"d\" { class = disk }\n", disk_snap);
-  pat_reader_t *r = reader_opts(1, false, true);
+  rd_reader_t *r = reader_opts(1, false, true);
   static const struct {
     int rd, rds, wr, wrs, inprog, iot, wiot;
     const char *want; /* the types sent, in order */
@@ -317,7 +316,7 @@ START_TEST(disk_types_sent_as_collectd_does) {
              reads[i].wrs, reads[i].inprog, reads[i].iot, reads[i].wiot);
     put_file("proc/diskstats", text);
     struct got g = {0};
-    ck_assert_int_ge(pat_reader_read(r, e, (double)i, collect, &g), 0);
+    ck_assert_int_ge(rd_reader_read(r, e, (double)i, collect, &g), 0);
     for (int k = 0; k < g.n; k++) {
       char *slash = strchr(g.lines[k], '/');
       size_t l = strcspn(slash + 1, "=");
@@ -327,13 +326,13 @@ START_TEST(disk_types_sent_as_collectd_does) {
     ck_assert_msg(strcmp(types, reads[i].want) == 0,
                   "read %zu: [%s], want [%s]", i, types, reads[i].want);
   }
-  pat_reader_free(r);
+  rd_reader_free(r);
   r = reader(1);
   struct got g = {0};
-  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 5);
+  ck_assert_int_eq(rd_reader_read(r, e, 0, collect, &g), 5);
   assert_line(&g, "disk-vda/disk_merged=0:0");
   assert_line(&g, "disk-vda/pending_operations=0");
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -353,16 +352,16 @@ START_TEST(disk_groups_and_intervals) {
               {true, {100, 101, 110, 120, 140}, {2, 2, 2, 0, 2}}};
   put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
   for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-    pat_reader_t *r = reader_quick(10, runs[i].quick);
+    rd_reader_t *r = reader_quick(10, runs[i].quick);
     for (int k = 0; k < 5; k++) {
       struct got g = {0};
-      ck_assert_msg(pat_reader_read(r, e, runs[i].t[k], collect, &g) ==
+      ck_assert_msg(rd_reader_read(r, e, runs[i].t[k], collect, &g) ==
                         runs[i].n[k],
                     "quick %d, read at %g", runs[i].quick, runs[i].t[k]);
       if (runs[i].n[k])
         assert_line(&g, "disk-vda/disk_ops=100:50");
     }
-    pat_reader_free(r);
+    rd_reader_free(r);
   }
   pat_entries_free(e);
 }
@@ -370,24 +369,24 @@ END_TEST
 
 /* The node's load and cpu, as collectd's load and cpu plugins give them. */
 START_TEST(node_load_and_cpu) {
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
   put_file("proc/loadavg", "2.00 3.00 4.00 1/345 12345\n");
   put_file("proc/stat", "cpu  100 0 50 800 50 0 0 0 0 0\n"
                         "cpu0 100 0 50 800 50 0 0 0 0 0\n");
   /* The first call has no cpu interval yet: load only. */
-  ck_assert_int_eq(pat_reader_read_node(r, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read_node(r, collect, &g), 1);
   assert_line(&g, "load-/load=2:3:4");
   g.n = 0;
   put_file("proc/stat", "cpu  130 0 60 950 60 0 0 0 0 0\n");
-  ck_assert_int_eq(pat_reader_read_node(r, collect, &g), 9);
+  ck_assert_int_eq(rd_reader_read_node(r, collect, &g), 9);
   /* 200 jiffies: user 30, system 10, idle 150, wait 10. */
   assert_line(&g, "cpu-/percent-user=15");
   assert_line(&g, "cpu-/percent-system=5");
   assert_line(&g, "cpu-/percent-idle=75");
   assert_line(&g, "cpu-/percent-wait=5");
   assert_line(&g, "cpu-/percent-steal=0");
-  pat_reader_free(r);
+  rd_reader_free(r);
 }
 END_TEST
 
@@ -408,12 +407,12 @@ START_TEST(nic_values) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", \"name\": "
       "\"eth0\", \"props\": {\"NAME\": \"eth0\"}}, {\"class\": \"nic\", "
       "\"name\": \"lo\", \"props\": {\"NAME\": \"lo\"}}]}");
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
-  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 2);
+  ck_assert_int_eq(rd_reader_read(r, e, 0, collect, &g), 2);
   assert_line(&g, "interface-eth0/if_octets=123456:654321");
   assert_line(&g, "interface-eth0/if_errors=1:3");
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -431,26 +430,26 @@ START_TEST(new_entries_read_at_once) {
            "\"name\": \"eth0\", \"props\": {\"NAME\": \"eth0\"}}, "
            "{\"class\": \"nic\", \"name\": \"eth1\", \"props\": {\"NAME\": "
            "\"eth1\"}}]}");
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
-  ck_assert_int_eq(pat_reader_read(r, old, 0, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, old, 0, collect, &g), 1);
   /* eth1 comes at 3 s: read at once, eth0 not (due at 10 s) */
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read_new(r, now, 3, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read_new(r, now, 3, collect, &g), 1);
   assert_line(&g, "interface-eth1/if_octets=5:7");
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read_new(r, now, 3.5, collect, &g), 0);
+  ck_assert_int_eq(rd_reader_read_new(r, now, 3.5, collect, &g), 0);
   /* the regular read at 10 s reads both, eth1 whatever its last read */
-  ck_assert_int_eq(pat_reader_read(r, now, 10, collect, &g), 2);
+  ck_assert_int_eq(rd_reader_read(r, now, 10, collect, &g), 2);
   assert_line(&g, "interface-eth0/if_octets=123456:654321");
   assert_line(&g, "interface-eth1/if_octets=5:7");
   /* and from then on eth1 keeps the schedule like any other entry */
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, now, 12, collect, &g), 0);
-  ck_assert_int_eq(pat_reader_read(r, now, 20, collect, &g), 2);
+  ck_assert_int_eq(rd_reader_read(r, now, 12, collect, &g), 0);
+  ck_assert_int_eq(rd_reader_read(r, now, 20, collect, &g), 2);
   /* an entry read at once and gone before the next read leaves nothing */
-  ck_assert_int_eq(pat_reader_read_new(r, old, 21, collect, &g), 0);
-  pat_reader_free(r);
+  ck_assert_int_eq(rd_reader_read_new(r, old, 21, collect, &g), 0);
+  rd_reader_free(r);
   pat_entries_free(old);
   pat_entries_free(now);
 }
@@ -464,9 +463,9 @@ START_TEST(mount_values_add_up) {
       "{\"class\": "
       "\"mount\", \"name\": \"x\", \"object\": \"/nonexistent/mnt\", "
       "\"props\": {}}]}");
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
-  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 5);
+  ck_assert_int_gt(rd_reader_read(r, e, 0, collect, &g), 5);
   struct statvfs st;
   ck_assert_int_eq(statvfs("/", &st), 0);
   double f, res, u;
@@ -490,7 +489,7 @@ START_TEST(mount_values_add_up) {
   else
     ck_assert_ptr_null(find(&g, "df-root/df_inodes-used="));
   ck_assert_ptr_null(find(&g, "df-x/")); /* not mounted: nothing, no zeros */
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -504,12 +503,12 @@ static const char group_snap[] =
 
 START_TEST(process_group_stays_monotonic) {
   pat_entries_t *e = expand("pattern \"p\" { class = process }\n", group_snap);
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
   put_uptime(1000);
   put_proc(10, "web", 100, 50, 1000, 10, 1000);
   put_proc(11, "web", 200, 20, 2000, 20, 500);
-  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 0, collect, &g), 0);
   char want[128];
   /* Two processes of three threads each; the counters start at 0, as
    * collectd's do, whatever the processes used before. */
@@ -530,7 +529,7 @@ START_TEST(process_group_stays_monotonic) {
   snprintf(path, sizeof(path), "%s/proc/11/stat", tmp);
   ck_assert_int_eq(unlink(path), 0);
   g.n = 0;
-  ck_assert_int_gt(pat_reader_read(r, e, 10, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 10, collect, &g), 0);
   assert_line(&g, "processes-web/ps_count=1:3");
   snprintf(want, sizeof(want), "processes-web/ps_cputime=%lld:0",
            100LL * 1000000 / hz);
@@ -541,20 +540,20 @@ START_TEST(process_group_stays_monotonic) {
   put_uptime(1020);
   put_proc(10, "web", 5, 5, 9999, 10, 0);
   g.n = 0;
-  ck_assert_int_gt(pat_reader_read(r, e, 20, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 20, collect, &g), 0);
   assert_line(&g, want);
   /* A zombie is no process (ps_count 0:0, as collectd counts it) and
    * changes no counter. */
   put_uptime(1030);
   put_proc_state(10, "web", 'Z', 0, 0, 9999, 0, 0);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 0);
+  ck_assert_int_eq(rd_reader_read(r, e, 30, collect, &g), 0);
   /* Every member gone: nothing at all, not zeros. */
   snprintf(path, sizeof(path), "%s/proc/10/stat", tmp);
   ck_assert_int_eq(unlink(path), 0);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 40, collect, &g), 0);
-  pat_reader_free(r);
+  ck_assert_int_eq(rd_reader_read(r, e, 40, collect, &g), 0);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -569,11 +568,11 @@ START_TEST(unit_reads_its_cgroup) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
       "\"nfs.service\", \"props\": {\"UNIT\": \"nfs.service\", \"CGROUP\": "
       "\"/system.slice/nfs.service\"}}]}");
-  pat_reader_t *r = reader_cg(10);
+  rd_reader_t *r = reader_cg(10);
   struct got g = {0};
-  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, e, 0, collect, &g), 1);
   assert_line(&g, "processes-nfs.service/ps_count=2:6");
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -589,29 +588,29 @@ START_TEST(unit_counters_survive_an_empty_cgroup) {
       "{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"unit\", \"name\": "
       "\"u.service\", \"props\": {\"UNIT\": \"u.service\", \"CGROUP\": "
       "\"/u.service\"}}]}");
-  pat_reader_t *r = reader_cg(10);
+  rd_reader_t *r = reader_cg(10);
   struct got g = {0};
   char want[128];
-  ck_assert_int_eq(pat_reader_read(r, e, 0, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, e, 0, collect, &g), 1);
   assert_line(&g, "processes-u.service/ps_cputime=0:0");
   put_proc(20, "nfsd", 1010, 0, 100, 1, 0);
   put_uptime(510);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 10, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, e, 10, collect, &g), 1);
   snprintf(want, sizeof(want), "processes-u.service/ps_cputime=%lld:0",
            10LL * 1000000 / hz);
   assert_line(&g, want);
   put_file("cg/u.service/cgroup.procs", "");
   put_uptime(520);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 20, collect, &g), 0);
+  ck_assert_int_eq(rd_reader_read(r, e, 20, collect, &g), 0);
   /* An old process joins (started at boot + 2 s): only its growth from
    * now on counts. */
   put_proc(21, "nfsd", 5, 0, 200, 1, 0);
   put_file("cg/u.service/cgroup.procs", "21\n");
   put_uptime(530);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 30, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, e, 30, collect, &g), 1);
   assert_line(&g, want);
   /* A process started since the last read: all it used was while the
    * service was watched, and counts (as collectd counts a new process). */
@@ -619,11 +618,11 @@ START_TEST(unit_counters_survive_an_empty_cgroup) {
   put_file("cg/u.service/cgroup.procs", "21\n22\n");
   put_uptime(540);
   g.n = 0;
-  ck_assert_int_eq(pat_reader_read(r, e, 40, collect, &g), 1);
+  ck_assert_int_eq(rd_reader_read(r, e, 40, collect, &g), 1);
   snprintf(want, sizeof(want), "processes-u.service/ps_cputime=%lld:%lld",
            17LL * 1000000 / hz, 3LL * 1000000 / hz);
   assert_line(&g, want);
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -631,13 +630,13 @@ END_TEST
 /* The wall clock stepping back must not stop the readings. */
 START_TEST(clock_going_back) {
   pat_entries_t *e = expand("pattern \"d\" { class = disk }\n", disk_snap);
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
   put_file("proc/diskstats", diskstats(100, 2000, 500, 50, 4000, 1000));
-  ck_assert_int_gt(pat_reader_read(r, e, 10000, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 10000, collect, &g), 0);
   g.n = 0;
-  ck_assert_int_gt(pat_reader_read(r, e, 6400, collect, &g), 0);
-  pat_reader_free(r);
+  ck_assert_int_gt(rd_reader_read(r, e, 6400, collect, &g), 0);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST
@@ -654,9 +653,9 @@ START_TEST(resource_volume) {
       "\"props\": "
       "{\"MOUNT\": \"/\"}}]}";
   pat_entries_t *e = expand("pattern \"r\" { class = resource }\n", snap);
-  pat_reader_t *r = reader(10);
+  rd_reader_t *r = reader(10);
   struct got g = {0};
-  ck_assert_int_gt(pat_reader_read(r, e, 0, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 0, collect, &g), 0);
   ck_assert_ptr_nonnull(find(&g, "df-root/df_complex-used="));
   pat_entries_free(e);
   e = expand(
@@ -664,10 +663,10 @@ START_TEST(resource_volume) {
       "metrics = { inodes } }\n",
       snap);
   g.n = 0;
-  ck_assert_int_gt(pat_reader_read(r, e, 10, collect, &g), 0);
+  ck_assert_int_gt(rd_reader_read(r, e, 10, collect, &g), 0);
   ck_assert_ptr_null(find(&g, "df-root/df_complex")); /* the mount entry's */
   ck_assert_ptr_nonnull(find(&g, "df-root/df_inodes-used="));
-  pat_reader_free(r);
+  rd_reader_free(r);
   pat_entries_free(e);
 }
 END_TEST

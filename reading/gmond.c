@@ -3,7 +3,10 @@
  * applies it, keeping what rates need between reads. */
 #include "config.h"
 
-#include "internal.h"
+#include "reading.h"
+
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,26 +29,6 @@ static const struct pat_gmond_desc node_metrics[] = {
     {"cpu_steal", "cpu", "percent", "steal", 0, PAT_GM_GAUGE, 0, "%"},
     {NULL, NULL, NULL, NULL, 0, PAT_GM_GAUGE, 0, NULL}};
 
-static const pat_gmond_self_t self_metrics[] = {
-    {"patmon_entries", "entries", "both", false,
-     "Entries the pattern file expands to on this node"},
-    {"patmon_metrics", "metrics", "both", false,
-     "Metrics patmon published in its last read"},
-    {"patmon_expansions", "expansions", "positive", false,
-     "Expansions of the pattern file since gmond started"},
-    {"patmon_events", "events", "positive", false,
-     "Hotplug, mount and HA events since gmond started"},
-    {"patmon_dropped_events", "messages", "positive", false,
-     "Malformed event socket messages since gmond started"},
-    {"patmon_expansion_ms", "ms", "both", true,
-     "Duration of the last expansion"},
-};
-
-const pat_gmond_self_t *pat_gmond_self_metrics(size_t *ret_n) {
-  *ret_n = sizeof(self_metrics) / sizeof(self_metrics[0]);
-  return self_metrics;
-}
-
 /* One metric made so far. */
 struct gstate {
   char *name;
@@ -58,7 +41,7 @@ struct gstate {
   double prev_t, announced_t;
 };
 
-struct pat_gmond {
+struct rd_gmond {
   pm_map_t states; /* metric name -> struct gstate */
   unsigned primed;
   unsigned announce_every;
@@ -75,8 +58,8 @@ static void gstate_free(void *p) {
   free(s);
 }
 
-int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
-  pat_gmond_t *g = calloc(1, sizeof(*g));
+int rd_gmond_new(unsigned announce_every, rd_gmond_t **ret) {
+  rd_gmond_t *g = calloc(1, sizeof(*g));
   if (!g)
     return -ENOMEM;
   g->announce_every = announce_every ? announce_every : 1;
@@ -84,23 +67,23 @@ int pat_gmond_new(unsigned announce_every, pat_gmond_t **ret) {
   return 0;
 }
 
-void pat_gmond_free(pat_gmond_t *g) {
+void rd_gmond_free(rd_gmond_t *g) {
   if (!g)
     return;
   pm_map_free(&g->states, gstate_free);
   free(g);
 }
 
-size_t pat_gmond_count(const pat_gmond_t *g) { return g->states.n; }
+size_t rd_gmond_count(const rd_gmond_t *g) { return g->states.n; }
 
-unsigned pat_gmond_take_primed(pat_gmond_t *g) {
+unsigned rd_gmond_take_primed(rd_gmond_t *g) {
   unsigned n = g->primed;
   g->primed = 0;
   return n;
 }
 
 /* The state of name, made when new. */
-static struct gstate *lookup(pat_gmond_t *g, const char *name,
+static struct gstate *lookup(rd_gmond_t *g, const char *name,
                              const pat_entry_t *en) {
   struct gstate *s = pm_map_get(&g->states, name);
   if (s)
@@ -119,55 +102,12 @@ static struct gstate *lookup(pat_gmond_t *g, const char *name,
   return n;
 }
 
-/* gmond turns what it does not keep into '_' when it stores a name (and
- * ':' whatever it is told), so names are made with what it keeps. */
-static void put_safe(char *buf, size_t len, size_t *pos, const char *s) {
-  for (; *s && *pos + 1 < len; s++) {
-    char ch = *s;
-    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-    buf[(*pos)++] = ok ? ch : '_';
-  }
-  buf[*pos] = '\0';
-}
-
-void pat_gmond_name(const pat_entry_t *en, const char *suffix, char *buf,
-                    size_t len) {
-  size_t pos = 0;
-  if (len == 0)
-    return;
-  buf[0] = '\0';
-  if (en) {
-    put_safe(buf, len, &pos, pat_class_desc(en->cls)->gmond_prefix);
-    put_safe(buf, len, &pos, "_");
-    put_safe(buf, len, &pos, en->instance);
-    put_safe(buf, len, &pos, "_");
-  }
-  put_safe(buf, len, &pos, suffix);
-}
-
-int pat_gmond_names(const pat_entry_t *en, pat_gname_fn fn, void *ud) {
-  const struct pat_class_desc *d = pat_class_desc(en->cls);
-  char name[PAT_GMETRIC_NAME_MAX + 1];
-  for (unsigned g = 0; d && d->groups[g].name; g++) {
-    if (!(en->metrics & 1u << g))
-      continue;
-    for (const struct pat_gmond_desc *m = d->groups[g].gmond; m->suffix; m++) {
-      pat_gmond_name(en, m->suffix, name, sizeof(name));
-      int r = fn(name, ud);
-      if (r)
-        return r;
-    }
-  }
-  return 0;
-}
-
 static bool same(const char *a, const char *b) {
   return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
 static bool describes(const struct pat_gmond_desc *m, const char *plugin,
-                      const pat_value_t *v) {
+                      const rd_value_t *v) {
   return m->ds < v->nvalues && strcmp(m->type, v->type) == 0 &&
          same(m->tinst, v->type_instance) &&
          strcmp(m->plugin ? m->plugin : plugin, v->plugin) == 0;
@@ -188,7 +128,7 @@ static void describe_holder(const struct gstate *s, char *buf, size_t len) {
            s->instance ? " " : "", s->instance ? s->instance : "");
 }
 
-static void clash(pat_gmond_t *g, struct gstate *s, const pat_entry_t *en,
+static void clash(rd_gmond_t *g, struct gstate *s, const pat_entry_t *en,
                   const char *name) {
   if (s->clashed)
     return;
@@ -201,18 +141,7 @@ static void clash(pat_gmond_t *g, struct gstate *s, const pat_entry_t *en,
   }
 }
 
-int pat_gmond_hold(pat_gmond_t *g, const char *name, const pat_entry_t *en,
-                   char *holder, size_t len) {
-  struct gstate *s = lookup(g, name, en);
-  if (!s)
-    return -ENOMEM;
-  if (!held_by_other(s, en))
-    return 0;
-  describe_holder(s, holder, len);
-  return 1;
-}
-
-unsigned pat_gmond_take_clashes(pat_gmond_t *g, char *first, size_t len) {
+unsigned rd_gmond_take_clashes(rd_gmond_t *g, char *first, size_t len) {
   unsigned n = g->clashes;
   if (n && len)
     snprintf(first, len, "%s", g->clash);
@@ -221,8 +150,8 @@ unsigned pat_gmond_take_clashes(pat_gmond_t *g, char *first, size_t len) {
 }
 
 /* The value of metric m from v, or false when it only primed a counter. */
-static bool value_of(pat_gmond_t *g, struct gstate *s,
-                     const struct pat_gmond_desc *m, const pat_value_t *v,
+static bool value_of(rd_gmond_t *g, struct gstate *s,
+                     const struct pat_gmond_desc *m, const rd_value_t *v,
                      double now, double interval, double *ret) {
   if (m->conv == PAT_GM_GAUGE || !v->derive) {
     *ret = v->derive ? (double)v->counter[m->ds] : v->gauge[m->ds];
@@ -242,8 +171,8 @@ static bool value_of(pat_gmond_t *g, struct gstate *s,
   return ok;
 }
 
-int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
-                      double interval, pat_gmetric_fn fn, void *ud) {
+int rd_gmond_convert(rd_gmond_t *g, const rd_value_t *v, double now,
+                     double interval, rd_gmetric_fn fn, void *ud) {
   const pat_entry_t *en = v->entry;
   const struct pat_class_desc *d = en ? pat_class_desc(en->cls) : NULL;
   if (en && !d)
@@ -268,13 +197,13 @@ int pat_gmond_convert(pat_gmond_t *g, const pat_value_t *v, double now,
       double x;
       if (!value_of(g, s, m, v, now, interval, &x))
         continue;
-      pat_gmetric_t gm = {.name = name,
-                          .suffix = m->suffix,
-                          .value = x * (m->scale != 0 ? m->scale : 1),
-                          .units = m->units,
-                          .group = d ? d->gmond_group : m->plugin,
-                          .entry = en,
-                          .interval = (int)(interval + 0.5)};
+      rd_gmetric_t gm = {.name = name,
+                         .suffix = m->suffix,
+                         .value = x * (m->scale != 0 ? m->scale : 1),
+                         .units = m->units,
+                         .group = d ? d->gmond_group : m->plugin,
+                         .entry = en,
+                         .interval = (int)(interval + 0.5)};
       /* 5% slack: reads due every interval come a little early or late. */
       gm.announce = !s->announced || now - s->announced_t >=
                                          (g->announce_every - 0.05) * interval;
@@ -299,14 +228,14 @@ static void entry_key(char *buf, size_t len, pat_class_t cls,
   snprintf(buf, len, "%u/%s", (unsigned)cls, instance);
 }
 
-int pat_gmond_retire(pat_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
-                     void *ud) {
+int rd_gmond_retire(rd_gmond_t *g, const pat_entries_t *e, pat_gname_fn fn,
+                    void *ud) {
   pm_map_t stay = {0};
   PM_VEC(struct gstate *) gone = {0};
   char key[PAT_NAME_MAX + 16];
   int r = 0;
-  for (size_t i = 0; r >= 0 && e && i < e->n; i++) {
-    const pat_entry_t *en = &e->recs[i].pub;
+  for (size_t i = 0; r >= 0 && e && i < pat_entries_count(e); i++) {
+    const pat_entry_t *en = pat_entries_at(e, i);
     entry_key(key, sizeof(key), en->cls, en->instance);
     r = pm_map_set(&stay, key, NULL);
   }

@@ -4,7 +4,10 @@
  * many entries are read once per cycle. */
 #include "config.h"
 
-#include "internal.h"
+#include "reading.h"
+
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -67,37 +70,37 @@ struct rows {
   bool read;
 };
 
-struct pat_reader {
-  pat_read_opts_t o;
+struct rd_reader {
+  rd_opts_t o;
   char proc[PATH_MAX];
   char cgroup[PATH_MAX]; /* o.cgroup_root points here when given */
   long hz, page;
   pm_map_t states; /* "plugin/instance" -> struct rstate */
-  /* the node's cpu jiffies at the previous pat_reader_read_node() */
+  /* the node's cpu jiffies at the previous rd_reader_read_node() */
   int64_t cpu[8];
   bool cpu_seen;
 };
 
 /* One read cycle. */
 struct cyc {
-  pat_reader_t *r;
+  rd_reader_t *r;
   const pat_entries_t *e;
   pm_map_t states; /* the next table: states of entries still there */
   double now;
   int procfd;
   double uptime; /* seconds since boot, read once a cycle; < 0: unknown */
   struct rows disks, nets;
-  pat_emit_fn emit;
+  rd_emit_fn emit;
   void *ud;
   int count;
-  bool only_new; /* pat_reader_read_new: entries never read, others kept */
+  bool only_new; /* rd_reader_read_new: entries never read, others kept */
 };
 
-int pat_reader_new(const pat_read_opts_t *o, pat_reader_t **ret) {
-  pat_reader_t *r = calloc(1, sizeof(*r));
+int rd_reader_new(const rd_opts_t *o, rd_reader_t **ret) {
+  rd_reader_t *r = calloc(1, sizeof(*r));
   if (!r)
     return -ENOMEM;
-  r->o = o ? *o : (pat_read_opts_t){0};
+  r->o = o ? *o : (rd_opts_t){0};
   /* The roots are copied: a caller's buffers need not outlive the call. */
   snprintf(r->proc, sizeof(r->proc), "%s",
            r->o.proc_root ? r->o.proc_root : "/proc");
@@ -125,7 +128,7 @@ static void state_free(void *p) {
   free(s);
 }
 
-void pat_reader_free(pat_reader_t *r) {
+void rd_reader_free(rd_reader_t *r) {
   if (!r)
     return;
   pm_map_free(&r->states, state_free);
@@ -210,13 +213,13 @@ static bool wants(const pat_entry_t *e, const char *group) {
 static int put(struct cyc *c, const pat_entry_t *e, const char *plugin,
                const char *inst, const char *type, const char *tinst,
                unsigned n, bool derive, const double *g, const int64_t *k) {
-  pat_value_t v = {.plugin = plugin,
-                   .plugin_instance = inst,
-                   .type = type,
-                   .type_instance = tinst ? tinst : "",
-                   .nvalues = n,
-                   .derive = derive,
-                   .entry = e};
+  rd_value_t v = {.plugin = plugin,
+                  .plugin_instance = inst,
+                  .type = type,
+                  .type_instance = tinst ? tinst : "",
+                  .nvalues = n,
+                  .derive = derive,
+                  .entry = e};
   for (unsigned i = 0; i < n; i++) {
     if (derive)
       v.counter[i] = k[i];
@@ -779,8 +782,8 @@ static int read_cgroup_group(struct cyc *c, const pat_entry_t *e) {
 /* Whether an entry of class cls in e already reads `what` (its object for
  * mounts, its kernel name for disks). */
 static bool covered(const pat_entries_t *e, pat_class_t cls, const char *what) {
-  for (size_t i = 0; i < e->n; i++) {
-    const pat_entry_t *o = &e->recs[i].pub;
+  for (size_t i = 0; i < pat_entries_count(e); i++) {
+    const pat_entry_t *o = pat_entries_at(e, i);
     if ((o->cls == cls || (cls == PAT_DISK && o->cls == PAT_PARTITION)) &&
         strcmp(cls == PAT_MOUNT ? o->object : o->kernel, what) == 0)
       return true;
@@ -796,9 +799,8 @@ static int read_resource(struct cyc *c, const pat_entry_t *e) {
     return r;
   if (e->volume_dir && is_mount_point(e->volume_dir) &&
       !covered(c->e, PAT_MOUNT, e->volume_dir)) {
-    char name[PATH_MAX], inst[PAT_NAME_MAX + 1];
-    pat_mount_name(e->volume_dir, name, sizeof(name));
-    pat_sanitize(name, inst, sizeof(inst));
+    char inst[PAT_NAME_MAX + 1];
+    pat_mount_instance(e->volume_dir, inst, sizeof(inst));
     r = read_df_values(c, e, e->volume_dir, inst);
   }
   char real[PATH_MAX];
@@ -836,21 +838,21 @@ static int move_states(pm_map_t *to, pm_map_t *from) {
   return rc;
 }
 
-static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
-                      pat_emit_fn emit, void *ud, bool only_new);
+static int read_cycle(rd_reader_t *r, const pat_entries_t *e, double now,
+                      rd_emit_fn emit, void *ud, bool only_new);
 
-int pat_reader_read(pat_reader_t *r, const pat_entries_t *e, double now,
-                    pat_emit_fn emit, void *ud) {
+int rd_reader_read(rd_reader_t *r, const pat_entries_t *e, double now,
+                   rd_emit_fn emit, void *ud) {
   return read_cycle(r, e, now, emit, ud, false);
 }
 
-int pat_reader_read_new(pat_reader_t *r, const pat_entries_t *e, double now,
-                        pat_emit_fn emit, void *ud) {
+int rd_reader_read_new(rd_reader_t *r, const pat_entries_t *e, double now,
+                       rd_emit_fn emit, void *ud) {
   return read_cycle(r, e, now, emit, ud, true);
 }
 
-static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
-                      pat_emit_fn emit, void *ud, bool only_new) {
+static int read_cycle(rd_reader_t *r, const pat_entries_t *e, double now,
+                      rd_emit_fn emit, void *ud, bool only_new) {
   struct cyc c = {.r = r,
                   .e = e,
                   .now = now,
@@ -860,8 +862,8 @@ static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
                   .only_new = only_new};
   int rc = 0;
   c.procfd = open(r->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  for (size_t i = 0; e && rc >= 0 && i < e->n; i++) {
-    const pat_entry_t *en = &e->recs[i].pub;
+  for (size_t i = 0; e && rc >= 0 && i < pat_entries_count(e); i++) {
+    const pat_entry_t *en = pat_entries_at(e, i);
     rc = readers[en->cls](&c, en);
   }
   if (c.procfd >= 0)
@@ -883,17 +885,17 @@ static int read_cycle(pat_reader_t *r, const pat_entries_t *e, double now,
 
 /* ---- the node itself ---- */
 
-int pat_reader_read_node(pat_reader_t *r, pat_emit_fn emit, void *ud) {
+int rd_reader_read_node(rd_reader_t *r, rd_emit_fn emit, void *ud) {
   char path[PATH_MAX + 32];
   pm_buf_t b = {0};
   int count = 0, rc = 0;
   snprintf(path, sizeof(path), "%s/loadavg", r->proc);
   if (pm_file_read(path, 4096, &b) == 0 && b.data) {
-    pat_value_t v = {.plugin = "load",
-                     .plugin_instance = "",
-                     .type = "load",
-                     .type_instance = "",
-                     .nvalues = 3};
+    rd_value_t v = {.plugin = "load",
+                    .plugin_instance = "",
+                    .type = "load",
+                    .type_instance = "",
+                    .nvalues = 3};
     if (sscanf(b.data, "%lf %lf %lf", &v.gauge[0], &v.gauge[1], &v.gauge[2]) ==
         3) {
       count++;
@@ -919,12 +921,12 @@ int pat_reader_read_node(pat_reader_t *r, pat_emit_fn emit, void *ud) {
     }
     r->cpu_seen = true;
     for (int i = 0; rc == 0 && total > 0 && i < 8; i++) {
-      pat_value_t v = {.plugin = "cpu",
-                       .plugin_instance = "",
-                       .type = "percent",
-                       .type_instance = states[i],
-                       .nvalues = 1,
-                       .gauge = {100.0 * (double)d[i] / (double)total}};
+      rd_value_t v = {.plugin = "cpu",
+                      .plugin_instance = "",
+                      .type = "percent",
+                      .type_instance = states[i],
+                      .nvalues = 1,
+                      .gauge = {100.0 * (double)d[i] / (double)total}};
       count++;
       rc = emit(&v, ud);
     }
