@@ -33,27 +33,24 @@ struct fl {
   uint64_t events, dropped, expansions, last_us;
 };
 
-/* Which classes each kind of event lists again. A resource brings its data
- * volume (mount, disk); a volume may belong to a resource. */
+/* The hotplug library's kinds of event as the class table's (its rows say
+ * which classes each lists again). */
 static const struct {
-  unsigned kind, classes;
-} relist[] = {
-    {HP_DEVICE, 1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_NET, 1u << PAT_NIC},
-    {HP_MOUNT, 1u << PAT_MOUNT},
-    {HP_RESOURCE, 1u << PAT_RESOURCE | 1u << PAT_UNIT | 1u << PAT_MOUNT |
-                      1u << PAT_DISK | 1u << PAT_PARTITION},
-    {HP_VOLUME, 1u << PAT_MOUNT | 1u << PAT_DISK | 1u << PAT_PARTITION |
-                    1u << PAT_RESOURCE},
-    {HP_RESCAN, PAT_ALL_CLASSES},
+  unsigned kind, events;
+} kinds[] = {
+    {HP_DEVICE, PAT_EV_DEVICE}, {HP_NET, PAT_EV_NET},
+    {HP_MOUNT, PAT_EV_MOUNT},   {HP_RESOURCE, PAT_EV_RESOURCE},
+    {HP_VOLUME, PAT_EV_VOLUME},
 };
 
-unsigned fl_classes_for_kinds(unsigned kinds) {
-  unsigned classes = 0;
-  for (size_t i = 0; i < sizeof(relist) / sizeof(relist[0]); i++)
-    if (kinds & relist[i].kind)
-      classes |= relist[i].classes;
-  return classes;
+unsigned fl_classes_for_kinds(unsigned hp_kinds) {
+  if (hp_kinds & HP_RESCAN)
+    return PAT_ALL_CLASSES;
+  unsigned events = 0;
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+    if (hp_kinds & kinds[i].kind)
+      events |= kinds[i].events;
+  return pat_classes_for_events(events);
 }
 
 static double mono_s(void) { return (double)pm_now_ns() / 1e9; }

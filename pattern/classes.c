@@ -1,5 +1,8 @@
-/* classes.c: one row per class of things patmon can watch. A new class is a
- * new row here plus a provider. */
+/* classes.c: one row per class of things patmon can watch: its names, the
+ * provider that lists it, the reader that reads it (reading/), the events
+ * that list it again, what patterns may test, and its metric groups with
+ * their collectd types and gmond metrics. A new class is a new row here
+ * plus its provider and its reader. */
 #include "config.h"
 
 #include "internal.h"
@@ -136,8 +139,14 @@ static const struct pat_group_desc resource_groups[] = {
             GMP("vol_writes", "disk", "disk_ops", NULL, 1, RATE, "ops/sec"))},
     {NULL, NULL, NULL}};
 
+/* Events: a resource brings its data volume (mount, disk), a volume may
+ * belong to a resource; processes are listed again on the rescan schedule
+ * only. */
 static const struct pat_class_desc classes[PAT_NCLASSES] = {
     [PAT_DISK] = {.name = "disk",
+                  .provider = pat_prov_udev,
+                  .reader = PAT_READ_DISK,
+                  .relist = PAT_EV_DEVICE | PAT_EV_RESOURCE | PAT_EV_VOLUME,
                   .plugin = "disk",
                   .gmond_prefix = "disk",
                   .gmond_group = "disk",
@@ -146,6 +155,10 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                   .parents = true,
                   .groups = disk_groups},
     [PAT_PARTITION] = {.name = "partition",
+                       .provider = pat_prov_udev,
+                       .reader = PAT_READ_DISK,
+                       .relist =
+                           PAT_EV_DEVICE | PAT_EV_RESOURCE | PAT_EV_VOLUME,
                        .plugin = "disk",
                        .gmond_prefix = "disk",
                        .gmond_group = "disk",
@@ -154,6 +167,9 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                        .parents = true,
                        .groups = disk_groups},
     [PAT_NIC] = {.name = "nic",
+                 .provider = pat_prov_udev,
+                 .reader = PAT_READ_NIC,
+                 .relist = PAT_EV_NET,
                  .plugin = "interface",
                  .gmond_prefix = "net",
                  .gmond_group = "network",
@@ -162,6 +178,9 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                  .parents = true,
                  .groups = nic_groups},
     [PAT_MOUNT] = {.name = "mount",
+                   .provider = pat_prov_mount,
+                   .reader = PAT_READ_DF,
+                   .relist = PAT_EV_MOUNT | PAT_EV_RESOURCE | PAT_EV_VOLUME,
                    .plugin = "df",
                    .gmond_prefix = "fs",
                    .gmond_group = "filesystem",
@@ -169,6 +188,9 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                    .vars = no_vars,
                    .groups = mount_groups},
     [PAT_PROCESS] = {.name = "process",
+                     .provider = pat_prov_proc,
+                     .reader = PAT_READ_PROCESSES,
+                     .relist = 0,
                      .plugin = "processes",
                      .gmond_prefix = "proc",
                      .gmond_group = "process",
@@ -176,6 +198,9 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                      .vars = no_vars,
                      .groups = process_groups},
     [PAT_UNIT] = {.name = "unit",
+                  .provider = pat_prov_unit,
+                  .reader = PAT_READ_CGROUP,
+                  .relist = PAT_EV_RESOURCE,
                   .plugin = "processes",
                   .gmond_prefix = "unit",
                   .gmond_group = "unit",
@@ -183,6 +208,9 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
                   .vars = no_vars,
                   .groups = process_groups},
     [PAT_RESOURCE] = {.name = "resource",
+                      .provider = pat_prov_pcmk,
+                      .reader = PAT_READ_RESOURCE,
+                      .relist = PAT_EV_RESOURCE | PAT_EV_VOLUME,
                       .plugin = "processes",
                       .gmond_prefix = "rsc",
                       .gmond_group = "resource",
@@ -193,6 +221,23 @@ static const struct pat_class_desc classes[PAT_NCLASSES] = {
 
 const struct pat_class_desc *pat_class_desc(pat_class_t cls) {
   return (unsigned)cls < PAT_NCLASSES ? &classes[cls] : NULL;
+}
+
+unsigned pat_classes_for_events(unsigned events) {
+  unsigned mask = 0;
+  for (unsigned i = 0; i < PAT_NCLASSES; i++)
+    if (classes[i].relist & events)
+      mask |= 1u << i;
+  return mask;
+}
+
+unsigned pat_provider_classes(pat_class_t cls) {
+  const struct pat_class_desc *d = pat_class_desc(cls);
+  unsigned mask = 0;
+  for (unsigned i = 0; d && i < PAT_NCLASSES; i++)
+    if (classes[i].provider == d->provider)
+      mask |= 1u << i;
+  return mask;
 }
 
 int pat_class_lookup(const char *name, pat_class_t *ret) {

@@ -79,8 +79,38 @@ struct pat_group_desc {
   const struct pat_gmond_desc *gmond; /* gmond metrics, suffix NULL ends */
 };
 
+/* Kinds of event after which a class's objects are listed again (follow/
+ * maps the hotplug library's kinds onto these). */
+#define PAT_EV_DEVICE 0x01u   /* a block device came, went or changed */
+#define PAT_EV_NET 0x02u      /* a network interface came, went or changed */
+#define PAT_EV_MOUNT 0x04u    /* the mount table changed */
+#define PAT_EV_RESOURCE 0x08u /* an HA resource started, stopped or moved */
+#define PAT_EV_VOLUME 0x10u   /* a data volume came or went */
+
+/* How reading/ reads a class's entries: as collectd's disk, interface, df
+ * or processes plugin would, a cgroup's processes as one group, or a
+ * resource's processes and its data volume. */
+typedef enum pat_read {
+  PAT_READ_DISK,
+  PAT_READ_NIC,
+  PAT_READ_DF,
+  PAT_READ_PROCESSES,
+  PAT_READ_CGROUP,
+  PAT_READ_RESOURCE,
+  PAT_NREADS
+} pat_read_t;
+
+struct pat_inventory;
+struct pat_scan_opts;
+
 struct pat_class_desc {
   const char *name;
+  /* lists the objects of the classes in mask `classes` that share it
+   * (pattern/'s own; one call lists all of them) */
+  int (*provider)(struct pat_inventory *inv, const struct pat_scan_opts *o,
+                  unsigned classes);
+  pat_read_t reader;
+  unsigned relist;          /* PAT_EV_* kinds that list it again */
   const char *plugin;       /* collectd plugin of its identifiers */
   const char *gmond_prefix; /* gmond metric name prefix */
   const char *gmond_group;  /* gmond's GROUP of its metrics */
@@ -92,6 +122,8 @@ struct pat_class_desc {
 
 /* The row of cls, NULL for an out-of-range class. */
 const struct pat_class_desc *pat_class_desc(pat_class_t cls);
+/* The classes some PAT_EV_* kind in events lists again. */
+unsigned pat_classes_for_events(unsigned events);
 
 /* ---- pattern files ------------------------------------------------------ */
 

@@ -1,4 +1,5 @@
-/* scan.c: list this machine's objects, one provider per row. */
+/* scan.c: list this machine's objects with the providers the class table
+ * names. */
 #include "config.h"
 
 #include "internal.h"
@@ -7,24 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-
-static const struct {
-  unsigned classes;
-  int (*list)(pat_inventory_t *inv, const pat_scan_opts_t *o, unsigned classes);
-} providers[] = {
-    {1u << PAT_DISK | 1u << PAT_PARTITION | 1u << PAT_NIC, pat_prov_udev},
-    {1u << PAT_MOUNT, pat_prov_mount},
-    {1u << PAT_PROCESS, pat_prov_proc},
-    {1u << PAT_UNIT, pat_prov_unit},
-    {1u << PAT_RESOURCE, pat_prov_pcmk},
-};
-
-unsigned pat_provider_classes(pat_class_t cls) {
-  for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
-    if (providers[i].classes & 1u << cls)
-      return providers[i].classes;
-  return 0;
-}
 
 int pat_inventory_scan(const pat_scan_opts_t *opts, pat_inventory_t **ret) {
   pat_scan_opts_t o = opts ? *opts : (pat_scan_opts_t){0};
@@ -36,10 +19,14 @@ int pat_inventory_scan(const pat_scan_opts_t *opts, pat_inventory_t **ret) {
     return -ENOMEM;
   if (uname(&u) == 0 && !(inv->host = strdup(u.nodename)))
     r = -ENOMEM;
-  for (size_t i = 0; r == 0 && i < sizeof(providers) / sizeof(providers[0]);
-       i++)
-    if (classes & providers[i].classes)
-      r = providers[i].list(inv, &o, classes & providers[i].classes);
+  /* each provider once, for all the classes asked for that it lists */
+  for (unsigned c = 0, done = 0; r == 0 && c < PAT_NCLASSES; c++) {
+    unsigned mine = classes & pat_provider_classes((pat_class_t)c);
+    if (mine & 1u << c && !(done & mine)) {
+      r = pat_class_desc((pat_class_t)c)->provider(inv, &o, mine);
+      done |= mine;
+    }
+  }
   if (r < 0) {
     pat_inventory_free(inv);
     return r;

@@ -812,11 +812,14 @@ static int read_resource(struct cyc *c, const pat_entry_t *e) {
   return r;
 }
 
-static int (*const readers[PAT_NCLASSES])(struct cyc *, const pat_entry_t *) = {
-    [PAT_DISK] = read_disk,         [PAT_PARTITION] = read_disk,
-    [PAT_NIC] = read_nic,           [PAT_MOUNT] = read_mount,
-    [PAT_PROCESS] = read_process,   [PAT_UNIT] = read_cgroup_group,
-    [PAT_RESOURCE] = read_resource,
+/* The readers the class table's rows name. */
+static int (*const readers[PAT_NREADS])(struct cyc *, const pat_entry_t *) = {
+    [PAT_READ_DISK] = read_disk,
+    [PAT_READ_NIC] = read_nic,
+    [PAT_READ_DF] = read_mount,
+    [PAT_READ_PROCESSES] = read_process,
+    [PAT_READ_CGROUP] = read_cgroup_group,
+    [PAT_READ_RESOURCE] = read_resource,
 };
 
 /* Moves every state of from into to (a state to cannot take is freed) and
@@ -864,7 +867,8 @@ static int read_cycle(rd_reader_t *r, const pat_entries_t *e, double now,
   c.procfd = open(r->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   for (size_t i = 0; e && rc >= 0 && i < pat_entries_count(e); i++) {
     const pat_entry_t *en = pat_entries_at(e, i);
-    rc = readers[en->cls](&c, en);
+    const struct pat_class_desc *d = pat_class_desc(en->cls);
+    rc = d ? readers[d->reader](&c, en) : 0;
   }
   if (c.procfd >= 0)
     close(c.procfd);

@@ -172,6 +172,34 @@ START_TEST(class_types_are_in_types_db) {
 }
 END_TEST
 
+/* Every row of the class table names its provider, its reader and, for
+ * each gmond metric, a types.db type of its group (or of the plugin it
+ * names) with the data source it reads. */
+START_TEST(class_rows_are_complete) {
+  load_types_db();
+  for (unsigned c = 0; c < PAT_NCLASSES; c++) {
+    const struct pat_class_desc *d = pat_class_desc(c);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_msg(d->provider != NULL, "%s: no provider", d->name);
+    ck_assert_msg(d->reader < PAT_NREADS, "%s: no reader", d->name);
+    for (const struct pat_group_desc *g = d->groups; g->name; g++)
+      for (const struct pat_gmond_desc *m = g->gmond; m->suffix; m++) {
+        uintptr_t t = (uintptr_t)pm_map_get(&types_db, m->type);
+        ck_assert_msg(t != 0, "%s/%s: %s not in types.db", d->name, g->name,
+                      m->type);
+        ck_assert_msg(m->ds < t / 4, "%s/%s: %s has no data source %u", d->name,
+                      g->name, m->type, m->ds);
+        bool listed = m->plugin != NULL;
+        for (const char *const *ty = g->types; *ty; ty++)
+          listed |= strcmp(*ty, m->type) == 0;
+        ck_assert_msg(listed, "%s/%s: gmond %s reads %s, not one of the group",
+                      d->name, g->name, m->suffix, m->type);
+      }
+  }
+  ck_assert_ptr_null(pat_class_desc(PAT_NCLASSES));
+}
+END_TEST
+
 /* Collected value lists, as "plugin-inst/type-tinst=v1[:v2]". */
 struct got {
   char lines[256][160];
@@ -812,6 +840,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, class_types_are_in_types_db);
+  tcase_add_test(tc, class_rows_are_complete);
   tcase_add_test(tc, disk_values_like_collectd);
   tcase_add_test(tc, disk_types_sent_as_collectd_does);
   tcase_add_test(tc, disk_groups_and_intervals);
