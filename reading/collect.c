@@ -248,6 +248,35 @@ static int cmp_row(const void *a, const void *b) {
   return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
 }
 
+/* One line of such a file into *row: the name_field'th word (':'
+ * stripped) and up to 16 numbers after it. False when it has no name. */
+static bool parse_row(char *line, int name_field, struct row *row) {
+  *row = (struct row){0};
+  char *p = line;
+  for (int field = 0; field <= name_field; field++) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    char *w = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != ':')
+      p++;
+    if (field == name_field)
+      snprintf(row->name, sizeof(row->name), "%.*s", (int)(p - w), w);
+    if (*p == ':') /* "eth0:123" when the counter is wide */
+      p++;
+  }
+  for (int nv = 0; nv < 16; nv++) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p < '0' || *p > '9')
+      break;
+    int64_t v = 0;
+    while (*p >= '0' && *p <= '9')
+      v = v * 10 + (*p++ - '0');
+    row->v[nv] = v;
+  }
+  return row->name[0] != '\0';
+}
+
 /* Reads proc/<file> into rows: `skip` header lines, then per line a name
  * (the `name_field`th word, ':' stripped) and the numbers after it. */
 static int read_rows(struct cyc *c, const char *file, int skip, int name_field,
@@ -278,33 +307,7 @@ static int read_rows(struct cyc *c, const char *file, int skip, int name_field,
     next = strchr(line, '\n');
     if (next)
       *next++ = '\0';
-    if (lineno++ < skip)
-      continue;
-    struct row *row = &out->r[out->n];
-    *row = (struct row){0};
-    char *p = line;
-    for (int field = 0; field <= name_field; field++) {
-      while (*p == ' ' || *p == '\t')
-        p++;
-      char *w = p;
-      while (*p && *p != ' ' && *p != '\t' && *p != ':')
-        p++;
-      if (field == name_field)
-        snprintf(row->name, sizeof(row->name), "%.*s", (int)(p - w), w);
-      if (*p == ':') /* "eth0:123" when the counter is wide */
-        p++;
-    }
-    for (int nv = 0; nv < 16; nv++) {
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p < '0' || *p > '9')
-        break;
-      int64_t v = 0;
-      while (*p >= '0' && *p <= '9')
-        v = v * 10 + (*p++ - '0');
-      row->v[nv] = v;
-    }
-    if (row->name[0])
+    if (lineno++ >= skip && parse_row(line, name_field, &out->r[out->n]))
       out->n++;
   }
   pm_buf_free(&b);
@@ -672,21 +675,22 @@ static double uptime(struct cyc *c) {
  * life was watched (collectd adds a new process's counters too). Any other
  * joiner adds only its growth from now on: no jump when an old process
  * joins. Zombies count as no process, as in collectd. */
-static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
-                      size_t n) {
-  struct rstate *s = state(c, "processes", e->instance);
-  if (!s)
-    return -ENOMEM;
-  if (!due(c, s, e))
-    return 0;
+/* What the group's live members add up to in one read. */
+struct group_sum {
+  unsigned procs, threads;
+  double vm, rss, data, code, stack;
+  bool has_io;
+};
+
+/* Samples pids into sum and s's counters (the rules above); s keeps the
+ * members seen for the next read. -ENOMEM leaves s as it was. */
+static int sum_group(struct cyc *c, const pat_entry_t *e, struct rstate *s,
+                     const int *pids, size_t n, struct group_sum *sum) {
   bool io = wants(e, "io"), mem = wants(e, "memory");
   struct pid_state *next = calloc(n ? n : 1, sizeof(*next));
   if (!next)
     return -ENOMEM;
   size_t nn = 0;
-  unsigned procs = 0, threads = 0;
-  double vm = 0, rss = 0, data = 0, code = 0, stack = 0;
-  bool has_io = false;
   double hz = (double)c->r->hz, now = uptime(c);
   double since = s->uptime - interval_of(c, e);
   if (since < s->first_uptime)
@@ -703,11 +707,11 @@ static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
         next[nn++] = *old; /* counters as they were: nothing to add */
       continue;
     }
-    procs++;
-    threads += ps.threads;
-    vm += ps.vm, rss += ps.rss, data += ps.data, code += ps.code;
-    stack += ps.stack;
-    has_io |= ps.io;
+    sum->procs++;
+    sum->threads += ps.threads;
+    sum->vm += ps.vm, sum->rss += ps.rss, sum->data += ps.data;
+    sum->code += ps.code, sum->stack += ps.stack;
+    sum->has_io |= ps.io;
     bool fresh =
         !old && s->seen && s->uptime > 0 && (double)ps.start / hz >= since;
     for (int k = 0; k < C_N; k++)
@@ -722,43 +726,61 @@ static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
     s->first_uptime = now;
   s->seen = true;
   s->uptime = now;
-  s->has_io |= has_io;
-  if (procs == 0)
-    return 0; /* all gone: the next expansion drops the entry; no zeros */
+  s->has_io |= sum->has_io;
+  return 0;
+}
+
+/* Sends the groups e asked for, as collectd's processes plugin names them. */
+static int put_group(struct cyc *c, const pat_entry_t *e,
+                     const struct rstate *s, const struct group_sum *sum) {
+  const char *in = e->instance;
   int r = 0;
   if (wants(e, "count")) {
-    double g[2] = {procs, threads};
-    r = put(c, e, "processes", e->instance, "ps_count", NULL, 2, false, g,
-            NULL);
+    double g[2] = {sum->procs, sum->threads};
+    r = put(c, e, "processes", in, "ps_count", NULL, 2, false, g, NULL);
   }
-  if (r == 0 && mem) {
-    r = gauge(c, e, "processes", e->instance, "ps_rss", NULL, rss);
+  if (r == 0 && wants(e, "memory")) {
+    r = gauge(c, e, "processes", in, "ps_rss", NULL, sum->rss);
     if (r == 0)
-      r = gauge(c, e, "processes", e->instance, "ps_vm", NULL, vm);
+      r = gauge(c, e, "processes", in, "ps_vm", NULL, sum->vm);
     if (r == 0)
-      r = gauge(c, e, "processes", e->instance, "ps_data", NULL, data);
+      r = gauge(c, e, "processes", in, "ps_data", NULL, sum->data);
     if (r == 0)
-      r = gauge(c, e, "processes", e->instance, "ps_code", NULL, code);
+      r = gauge(c, e, "processes", in, "ps_code", NULL, sum->code);
     if (r == 0)
-      r = gauge(c, e, "processes", e->instance, "ps_stacksize", NULL, stack);
+      r = gauge(c, e, "processes", in, "ps_stacksize", NULL, sum->stack);
   }
   if (r == 0 && wants(e, "cpu"))
-    r = put2(c, e, "processes", e->instance, "ps_cputime", s->acc[C_USER],
+    r = put2(c, e, "processes", in, "ps_cputime", s->acc[C_USER],
              s->acc[C_SYST]);
   if (r == 0 && wants(e, "faults"))
-    r = put2(c, e, "processes", e->instance, "ps_pagefaults", s->acc[C_MINFLT],
+    r = put2(c, e, "processes", in, "ps_pagefaults", s->acc[C_MINFLT],
              s->acc[C_MAJFLT]);
-  if (r == 0 && io && s->has_io) {
-    r = put2(c, e, "processes", e->instance, "io_octets", s->acc[C_RCHAR],
+  if (r == 0 && wants(e, "io") && s->has_io) {
+    r = put2(c, e, "processes", in, "io_octets", s->acc[C_RCHAR],
              s->acc[C_WCHAR]);
     if (r == 0)
-      r = put2(c, e, "processes", e->instance, "io_ops", s->acc[C_SYSCR],
+      r = put2(c, e, "processes", in, "io_ops", s->acc[C_SYSCR],
                s->acc[C_SYSCW]);
     if (r == 0)
-      r = put2(c, e, "processes", e->instance, "disk_octets", s->acc[C_RBYTES],
+      r = put2(c, e, "processes", in, "disk_octets", s->acc[C_RBYTES],
                s->acc[C_WBYTES]);
   }
   return r;
+}
+
+static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
+                      size_t n) {
+  struct rstate *s = state(c, "processes", e->instance);
+  if (!s)
+    return -ENOMEM;
+  if (!due(c, s, e))
+    return 0;
+  struct group_sum sum = {0};
+  int r = sum_group(c, e, s, pids, n, &sum);
+  if (r < 0 || sum.procs == 0)
+    return r; /* all gone: the next expansion drops the entry; no zeros */
+  return put_group(c, e, s, &sum);
 }
 
 static int read_process(struct cyc *c, const pat_entry_t *e) {
