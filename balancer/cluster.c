@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,91 +17,28 @@ const char *bal_dim_name(enum bal_dim d) {
 
 /* ---- small containers ---------------------------------------------------- */
 
-static int map_grow(struct bal_map *m) {
-  size_t cap = m->cap ? m->cap * 2 : 64;
-  char **keys = calloc(cap, sizeof(*keys));
-  int *vals = calloc(cap, sizeof(*vals));
-  if (!keys || !vals) {
-    free(keys);
-    free(vals);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < m->cap; i++) {
-    if (!m->keys[i])
-      continue;
-    size_t j = pm_hash_str(m->keys[i]) & (cap - 1);
-    while (keys[j])
-      j = (j + 1) & (cap - 1);
-    keys[j] = m->keys[i];
-    vals[j] = m->vals[i];
-  }
-  free(m->keys);
-  free(m->vals);
-  m->keys = keys;
-  m->vals = vals;
-  m->cap = cap;
-  return 0;
-}
-
 int bal_map_put(struct bal_map *m, const char *key, int val) {
-  if ((m->len + 1) * 2 > m->cap) {
-    int r = map_grow(m);
-    if (r < 0)
-      return r;
-  }
-  size_t j = pm_hash_str(key) & (m->cap - 1);
-  while (m->keys[j]) {
-    if (strcmp(m->keys[j], key) == 0) {
-      m->vals[j] = val;
-      return 0;
-    }
-    j = (j + 1) & (m->cap - 1);
-  }
-  m->keys[j] = strdup(key);
-  if (!m->keys[j])
-    return -ENOMEM;
-  m->vals[j] = val;
-  m->len++;
-  return 0;
+  if (!key || val < 0 || val == INT_MAX)
+    return -EINVAL;
+  return pm_map_set(&m->m, key, (void *)(intptr_t)(val + 1));
 }
 
 int bal_map_get(const struct bal_map *m, const char *key) {
-  if (!m->cap || !key)
-    return -ENOENT;
-  size_t j = pm_hash_str(key) & (m->cap - 1);
-  while (m->keys[j]) {
-    if (strcmp(m->keys[j], key) == 0)
-      return m->vals[j];
-    j = (j + 1) & (m->cap - 1);
-  }
-  return -ENOENT;
+  intptr_t v = key ? (intptr_t)pm_map_get(&m->m, key) : 0;
+  return v ? (int)(v - 1) : -ENOENT;
 }
 
-void bal_map_free(struct bal_map *m) {
-  for (size_t i = 0; i < m->cap; i++)
-    free(m->keys[i]);
-  free(m->keys);
-  free(m->vals);
-  *m = (struct bal_map){0};
-}
+void bal_map_free(struct bal_map *m) { pm_map_free(&m->m, NULL); }
 
 int bal_ints_push(struct bal_ints *a, int x) {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 4;
-    int *v = realloc(a->v, cap * sizeof(*v));
-    if (!v)
-      return -ENOMEM;
-    a->v = v;
-    a->cap = cap;
-  }
-  a->v[a->n++] = x;
+  int *slot = pm_vec_push(a);
+  if (!slot)
+    return -ENOMEM;
+  *slot = x;
   return 0;
 }
 
-void bal_ints_free(struct bal_ints *a) {
-  free(a->v);
-  *a = (struct bal_ints){0};
-}
+void bal_ints_free(struct bal_ints *a) { pm_vec_free(a); }
 
 /* ---- model --------------------------------------------------------------- */
 

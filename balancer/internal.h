@@ -4,6 +4,8 @@
 
 #include "balancer.h"
 #include "pm_conf.h"
+#include "pm_map.h"
+#include "pm_vec.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,17 +16,16 @@
 
 #define BAL_MAX_ATTRS 8
 
-/* A string -> index map (open addressing, owned keys). */
+/* A string -> index map: common's pm_map holding index + 1 (so that a
+ * stored 0 is not a missing key). */
 struct bal_map {
-  char **keys;
-  int *vals;
-  size_t cap, len;
+  pm_map_t m;
 };
 int bal_map_put(struct bal_map *m, const char *key, int val);
 int bal_map_get(const struct bal_map *m, const char *key);
 void bal_map_free(struct bal_map *m);
 
-/* A growable array of int. */
+/* A growable array of int: a pm_vec (v, n, cap), grown by pm_vec_push. */
 struct bal_ints {
   int *v;
   size_t n, cap;
