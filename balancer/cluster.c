@@ -66,26 +66,17 @@ void bal_cluster_free(bal_cluster_t *c) {
   free(c);
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return 0;
-  size_t nc = *cap ? *cap * 2 : 16;
-  void *q = realloc(*p, nc * size);
-  if (!q)
-    return -ENOMEM;
-  *p = q;
-  *cap = nc;
-  return 0;
-}
-
 int bal_cluster_add_node(bal_cluster_t *c, const char *name,
                          const double cap[BAL_NDIM], enum bal_node_state st) {
   if (!name || !*name || (unsigned)st > BAL_NODE_OFFLINE)
     return -EINVAL;
   if (bal_map_get(&c->node_ix, name) >= 0)
     return -EEXIST;
-  if (grow((void **)&c->nodes, &c->capnodes, c->nnodes, sizeof(*c->nodes)) < 0)
+  void *grown =
+      pm_vec_grow(c->nodes, &c->capnodes, c->nnodes + 1, sizeof(*c->nodes));
+  if (!grown)
     return -ENOMEM;
+  c->nodes = grown;
   struct bal_node *n = &c->nodes[c->nnodes];
   *n = (struct bal_node){.state = st};
   n->name = strdup(name);
@@ -179,8 +170,11 @@ int bal_cluster_add_service(bal_cluster_t *c, const char *name, int node,
     return -EINVAL;
   if (bal_map_get(&c->svc_ix, name) >= 0)
     return -EEXIST;
-  if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)) < 0)
+  void *grown =
+      pm_vec_grow(c->svcs, &c->capsvcs, c->nsvcs + 1, sizeof(*c->svcs));
+  if (!grown)
     return -ENOMEM;
+  c->svcs = grown;
   struct bal_service *s = &c->svcs[c->nsvcs];
   *s = (struct bal_service){
       .node = node, .colo = (int)c->nsvcs, .primary = -1, .home = -1};

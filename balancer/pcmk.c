@@ -160,7 +160,8 @@ int bal_pcmk_find_node(const struct bal_pcmk *p, const char *name) {
 int pcmk_grow(void **v, size_t n, size_t size) {
   if (n & (n - 1)) /* not a power of two: room left */
     return 0;
-  void *q = realloc(*v, (n ? n * 2 : 1) * size);
+  size_t cap = n; /* full: the array keeps no capacity of its own */
+  void *q = pm_vec_grow(*v, &cap, n + 1, size);
   if (!q)
     return -ENOMEM;
   *v = q;
