@@ -27,3 +27,14 @@ void *pm_vec_grow(void *p, size_t *cap, size_t need, size_t size) {
   *cap = c;
   return q;
 }
+
+int pm_strv_push(char ***list, size_t *n, const char *s) {
+  char **v = realloc(*list, (*n + 2) * sizeof(*v));
+  if (!v)
+    return -ENOMEM;
+  *list = v;
+  if (!(v[*n] = strdup(s)))
+    return -ENOMEM;
+  v[++*n] = NULL;
+  return 0;
+}

@@ -64,4 +64,9 @@ void *pm_vec_grow(void *p, size_t *cap, size_t need, size_t size);
     }                                                                          \
   } while (0)
 
+/* Appends a copy of s to *list, a NULL-ended array of *n strings (NULL and
+ * 0 for an empty one): 0, or -ENOMEM with the list as it was (still
+ * NULL-ended; it may have moved). For lists handed on as char **. */
+int pm_strv_push(char ***list, size_t *n, const char *s);
+
 #endif

@@ -370,6 +370,24 @@ START_TEST(conf_parse_from_two_threads) {
 }
 END_TEST
 
+START_TEST(strv_push_keeps_null_end) {
+  char **list = NULL;
+  size_t n = 0;
+  const char *words[] = {"node1", "", "node3"};
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(pm_strv_push(&list, &n, words[i]), 0);
+    ck_assert_uint_eq(n, i + 1);
+    ck_assert_ptr_null(list[n]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    ck_assert_str_eq(list[i], words[i]);
+    ck_assert_ptr_ne(list[i], words[i]); /* copies */
+    free(list[i]);
+  }
+  free(list);
+}
+END_TEST
+
 START_TEST(vec_grows_keeps_and_zeroes) {
   PM_VEC(struct {
     int a;
@@ -492,6 +510,7 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, buf_grows_and_escapes);
   tcase_add_test(tc, vec_grows_keeps_and_zeroes);
+  tcase_add_test(tc, strv_push_keeps_null_end);
   tcase_add_test(tc, map_sets_gets_deletes);
   tcase_add_test(tc, replace_writes_only_on_change);
   tcase_add_test(tc, spawn_captures_and_times_out);
