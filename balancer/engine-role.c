@@ -140,15 +140,9 @@ void pass_tell(struct pass *p) {
   size_t n = 0;
   while (t->nodes && t->nodes[n])
     n++;
-  for (char **g = p->went_offline; g && *g; g++) {
-    char **v = realloc(t->nodes, (n + 2) * sizeof(char *));
-    if (!v || !(v[n] = strdup(*g))) {
-      t->nodes = v ? v : t->nodes;
+  for (char **g = p->went_offline; g && *g; g++)
+    if (pm_strv_push(&t->nodes, &n, *g) < 0)
       break;
-    }
-    v[++n] = NULL;
-    t->nodes = v;
-  }
   bool waiting = n > 0;
   if (waiting && done)
     pm_buf_printf(&t->done, "%s%s", t->done.len ? "; " : "", done);

@@ -5,6 +5,7 @@
 
 #include "hotplug/hotplug.h"
 #include "pm.h"
+#include "pm_vec.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -75,12 +76,7 @@ static bool add(bal_events_t *ev, const hp_batch_t *b) {
       known = strcmp(n->lost[k], it->name) == 0;
     if (known || ev->nlost == MAX_LOST)
       continue;
-    char **v = realloc(n->lost, (ev->nlost + 2) * sizeof(char *));
-    if (!v)
-      continue;
-    n->lost = v;
-    if ((v[ev->nlost] = strdup(it->name)))
-      v[++ev->nlost] = NULL;
+    pm_strv_push(&n->lost, &ev->nlost, it->name); /* else: not listed */
   }
   /* Node events beyond the listed items: a replan all the same. */
   if (b->unlisted && b->kinds & HP_NODE)

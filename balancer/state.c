@@ -127,14 +127,8 @@ int bal_state_load(const char *path, struct bal_state *st) {
       st->back = v;
       v[st->nback++].since = (time_t)moved;
     } else if (sscanf(line, "offline %511s", node) == 1) {
-      char **o = realloc(off, (noff + 2) * sizeof(char *));
-      if (!o || !(o[noff] = strdup(node))) {
-        off = o ? o : off;
-        r = -ENOMEM;
+      if ((r = pm_strv_push(&off, &noff, node)) < 0)
         break;
-      }
-      off = o;
-      off[++noff] = NULL;
     }
   }
   if (off)
