@@ -210,9 +210,37 @@ static bool wants(const pat_entry_t *e, const char *group) {
   return e->metrics & bit;
 }
 
+/* Type k of metric group `group` in the class table's row for cls, or
+ * NULL: the readers name their collectd types through the rows, so each
+ * type is written once. Callers pass string literals: looked up once per
+ * class, literal and k. */
+static const char *type_of(pat_class_t cls, const char *group, unsigned k) {
+  static __thread struct {
+    const char *group, *type;
+    pat_class_t cls;
+    unsigned k;
+  } cache[48];
+  static __thread unsigned ncache;
+  for (unsigned i = 0; i < ncache; i++)
+    if (cache[i].group == group && cache[i].cls == cls && cache[i].k == k)
+      return cache[i].type;
+  const char *type = NULL;
+  for (unsigned g = 0; pat_group_name(cls, g); g++)
+    if (strcmp(pat_group_name(cls, g), group) == 0)
+      for (const char *const *t = pat_group_types(cls, g); *t; t++)
+        if (t - pat_group_types(cls, g) == k)
+          type = *t;
+  if (ncache < 48 && type)
+    cache[ncache++] = (typeof(cache[0])){group, type, cls, k};
+  return type;
+}
+
+/* Sends one value list; -EINVAL for a type the class table lacks. */
 static int put(struct cyc *c, const pat_entry_t *e, const char *plugin,
                const char *inst, const char *type, const char *tinst,
                unsigned n, bool derive, const double *g, const int64_t *k) {
+  if (!type)
+    return -EINVAL;
   rd_value_t v = {.plugin = plugin,
                   .plugin_instance = inst,
                   .type = type,
@@ -385,19 +413,23 @@ static int read_disk_values(struct cyc *c, const pat_entry_t *e,
   s->has_io_time |= !sparse || v[D_IOT] != 0;
   if (r == 0 && (all || wants(e, "io"))) {
     if (!sparse || v[D_RDS] || v[D_WRS])
-      r = put2(c, e, "disk", inst, "disk_octets", v[D_RDS] * 512,
+      r = put2(c, e, "disk", inst, type_of(PAT_DISK, "io", 0), v[D_RDS] * 512,
                v[D_WRS] * 512);
     if (r == 0)
-      r = put2(c, e, "disk", inst, "disk_ops", v[D_RD], v[D_WR]);
+      r = put2(c, e, "disk", inst, type_of(PAT_DISK, "io", 1), v[D_RD],
+               v[D_WR]);
   }
   if (r == 0 && (all || wants(e, "latency")) && (s->avg_rd || s->avg_wr))
-    r = put2(c, e, "disk", inst, "disk_time", s->avg_rd, s->avg_wr);
+    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "latency", 0), s->avg_rd,
+             s->avg_wr);
   if (r == 0 && (all || wants(e, "merged")) && s->has_merged)
-    r = put2(c, e, "disk", inst, "disk_merged", v[D_RDM], v[D_WRM]);
+    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "merged", 0), v[D_RDM],
+             v[D_WRM]);
   if (r == 0 && (all || wants(e, "utilization")) && s->has_io_time)
-    r = put2(c, e, "disk", inst, "disk_io_time", v[D_IOT], v[D_WIOT]);
+    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "utilization", 0), v[D_IOT],
+             v[D_WIOT]);
   if (r == 0 && (all || wants(e, "pending")) && s->has_pending)
-    r = gauge(c, e, "disk", inst, "pending_operations", NULL,
+    r = gauge(c, e, "disk", inst, type_of(PAT_DISK, "pending", 0), NULL,
               (double)v[D_INPROG]);
   return r;
 }
@@ -429,17 +461,18 @@ static int read_nic(struct cyc *c, const pat_entry_t *e) {
   if (!due(c, s, e))
     return 0;
   static const struct {
-    const char *group, *type;
+    const char *group;
     int rx, tx;
-  } nic_types[] = {{"traffic", "if_octets", 0, 8},
-                   {"packets", "if_packets", 1, 9},
-                   {"errors", "if_errors", 2, 10},
-                   {"dropped", "if_dropped", 3, 11}};
+  } nic_types[] = {{"traffic", 0, 8},
+                   {"packets", 1, 9},
+                   {"errors", 2, 10},
+                   {"dropped", 3, 11}};
   for (size_t i = 0; r == 0 && i < sizeof(nic_types) / sizeof(nic_types[0]);
        i++)
     if (wants(e, nic_types[i].group))
-      r = put2(c, e, "interface", e->instance, nic_types[i].type,
-               row->v[nic_types[i].rx], row->v[nic_types[i].tx]);
+      r = put2(c, e, "interface", e->instance,
+               type_of(PAT_NIC, nic_types[i].group, 0), row->v[nic_types[i].rx],
+               row->v[nic_types[i].tx]);
   return r;
 }
 
@@ -501,16 +534,18 @@ static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
   static const char *const parts[3] = {"free", "reserved", "used"};
   int r = 0;
   for (int i = 0; r == 0 && i < 3 && (all || wants(e, "space")); i++)
-    r = gauge(c, e, "df", inst, "df_complex", parts[i], blk[i] * bs);
+    r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "space", 0), parts[i],
+              blk[i] * bs);
   for (int i = 0; r == 0 && i < 3 && files > 0 && (all || wants(e, "inodes"));
        i++)
-    r = gauge(c, e, "df", inst, "df_inodes", parts[i], ino[i]);
+    r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "inodes", 0), parts[i],
+              ino[i]);
   if (r == 0 && !all && wants(e, "percent")) {
     for (int i = 0; r == 0 && i < 3 && blocks > 0; i++)
-      r = gauge(c, e, "df", inst, "percent_bytes", parts[i],
+      r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "percent", 0), parts[i],
                 100.0 * blk[i] / blocks);
     for (int i = 0; r == 0 && i < 3 && files > 0; i++)
-      r = gauge(c, e, "df", inst, "percent_inodes", parts[i],
+      r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "percent", 1), parts[i],
                 100.0 * ino[i] / files);
   }
   return r;
@@ -737,34 +772,40 @@ static int put_group(struct cyc *c, const pat_entry_t *e,
   int r = 0;
   if (wants(e, "count")) {
     double g[2] = {sum->procs, sum->threads};
-    r = put(c, e, "processes", in, "ps_count", NULL, 2, false, g, NULL);
+    r = put(c, e, "processes", in, type_of(PAT_PROCESS, "count", 0), NULL, 2,
+            false, g, NULL);
   }
   if (r == 0 && wants(e, "memory")) {
-    r = gauge(c, e, "processes", in, "ps_rss", NULL, sum->rss);
+    r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 0), NULL,
+              sum->rss);
     if (r == 0)
-      r = gauge(c, e, "processes", in, "ps_vm", NULL, sum->vm);
+      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 1), NULL,
+                sum->vm);
     if (r == 0)
-      r = gauge(c, e, "processes", in, "ps_data", NULL, sum->data);
+      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 2), NULL,
+                sum->data);
     if (r == 0)
-      r = gauge(c, e, "processes", in, "ps_code", NULL, sum->code);
+      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 3), NULL,
+                sum->code);
     if (r == 0)
-      r = gauge(c, e, "processes", in, "ps_stacksize", NULL, sum->stack);
+      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 4), NULL,
+                sum->stack);
   }
   if (r == 0 && wants(e, "cpu"))
-    r = put2(c, e, "processes", in, "ps_cputime", s->acc[C_USER],
-             s->acc[C_SYST]);
+    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "cpu", 0),
+             s->acc[C_USER], s->acc[C_SYST]);
   if (r == 0 && wants(e, "faults"))
-    r = put2(c, e, "processes", in, "ps_pagefaults", s->acc[C_MINFLT],
-             s->acc[C_MAJFLT]);
+    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "faults", 0),
+             s->acc[C_MINFLT], s->acc[C_MAJFLT]);
   if (r == 0 && wants(e, "io") && s->has_io) {
-    r = put2(c, e, "processes", in, "io_octets", s->acc[C_RCHAR],
-             s->acc[C_WCHAR]);
+    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 0),
+             s->acc[C_RCHAR], s->acc[C_WCHAR]);
     if (r == 0)
-      r = put2(c, e, "processes", in, "io_ops", s->acc[C_SYSCR],
-               s->acc[C_SYSCW]);
+      r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 1),
+               s->acc[C_SYSCR], s->acc[C_SYSCW]);
     if (r == 0)
-      r = put2(c, e, "processes", in, "disk_octets", s->acc[C_RBYTES],
-               s->acc[C_WBYTES]);
+      r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 2),
+               s->acc[C_RBYTES], s->acc[C_WBYTES]);
   }
   return r;
 }
