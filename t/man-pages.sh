@@ -11,7 +11,7 @@ make -s -C "$top_builddir" install DESTDIR="$root" > "$T/install.log" 2>&1 ||
   fail "make install failed: $(tail -20 "$T/install.log")"
 version=$(sed -n 's/^VERSION = //p' "$top_builddir/Makefile")
 # A make variable of the build, expanded (sysconfdir is ${prefix}/etc).
-var() { printf 'print-%%:\n\t@echo $($*)\n' | make -s -C "$top_builddir" -f Makefile -f - "print-$1"; }
+var() { printf 'print-%%:\n\t@echo $($*)\n' | make -s --no-print-directory -C "$top_builddir" -f Makefile -f - "print-$1"; }
 installed() { find "$root" -name "$1" \( -type f -o -type l \) | head -1; }
 man=$top_builddir/man
 
