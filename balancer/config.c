@@ -102,6 +102,7 @@ static cfg_opt_t top_opts[] = {
     CFG_BOOL("swaps", cfg_true, CFGF_NONE),
     CFG_BOOL("repack", cfg_true, CFGF_NONE),
     CFG_INT("spare_nodes", 0, CFGF_NONE),
+    CFG_FLOAT("move_charge", 1.0, CFGF_NONE),
     CFG_STR("failback", "never", CFGF_NONE),
     CFG_INT("failback_stable", 300, CFGF_NONE),
     CFG_STR("estimate", "auto", CFGF_NONE),
@@ -486,6 +487,11 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
                "capacity)");
   if (!(c->z >= 0 && c->z <= 10))
     return bad(x, NULL, NULL, "z", NULL, "z must be between 0 and 10");
+  c->move_charge = cfg_getfloat(top, "move_charge");
+  if (!(c->move_charge >= 0 && c->move_charge <= 1))
+    return bad(x, NULL, NULL, "move_charge", NULL,
+               "move_charge must be between 0 and 1 (a fraction of the moved "
+               "service's demand)");
   c->publish_utilization = cfg_getbool(top, "publish_utilization");
   c->publish_change = cfg_getfloat(top, "publish_change");
   if (!(c->publish_change >= 0 && c->publish_change <= 10))

@@ -296,6 +296,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   p.params.swaps = cf->swaps;
   p.params.repack = cf->repack;
   p.params.spare_nodes = cf->spare_nodes;
+  p.params.move_charge = cf->move_charge;
   bool can_verify = cf->source == BAL_SRC_PACEMAKER &&
                     strcmp(cf->exec.type, "pacemaker") == 0 && cf->exec.verify;
   bool verified = !can_verify;

@@ -153,6 +153,7 @@ struct bal_conf {
   double threshold;
   unsigned max_moves;
   unsigned spare_nodes;       /* N+M: nodes' worth kept free by the what-if */
+  double move_charge;         /* share of a moved service its source keeps */
   enum bal_failback failback; /* the default; a resource's patmon-failback
                                * meta attribute overrides it */
   unsigned failback_stable;   /* seconds a returned node stays online first */

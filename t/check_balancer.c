@@ -1465,6 +1465,7 @@ START_TEST(config_example_and_defaults) {
   ck_assert_uint_eq(c->interval, 60);
   ck_assert_uint_eq(c->max_moves, 8);
   ck_assert_uint_eq(c->spare_nodes, 0);
+  ck_assert_double_eq(c->move_charge, 1.0);
   ck_assert_int_eq(c->failback, BAL_FB_NEVER);
   ck_assert_uint_eq(c->failback_stable, 300);
   ck_assert_uint_eq(c->cooldown, 1800);
@@ -1502,6 +1503,7 @@ static const struct bad_conf {
     {"# a comment\nthreshold = 1.5\n", 2, "threshold must be above 0", NULL},
     {"\n\ninterval = 0\n", 3, "interval must be between 1 and 86400", "0"},
     {"spare_nodes = -1\n", 1, "spare_nodes must be between 0 and 1000", "-1"},
+    {"\n\nmove_charge = 1.5\n", 3, "move_charge must be between 0 and 1", NULL},
     {"\nfailback = \"sometimes\"\n", 2, "unknown failback", "sometimes"},
     {"estimate = \"magic\"\n", 1, "unknown estimate", "magic"},
     {"\npublish_change = -0.5\n", 2, "publish_change must be between 0", NULL},
