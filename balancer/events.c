@@ -45,7 +45,7 @@ static void keep(bal_events_news_t *n, const hp_event_t *it, int64_t t_ms) {
   if (n->nnodes == MAX_LOST)
     return;
   struct bal_node_news *v =
-      realloc(n->nodes, (n->nnodes + 1) * sizeof(*n->nodes));
+      pm_vec_grow(n->nodes, &n->capnodes, n->nnodes + 1, sizeof(*v));
   if (!v)
     return;
   n->nodes = v;

@@ -30,7 +30,7 @@ typedef struct bal_events_news {
     bool lost;
     int64_t t_ms;
   } * nodes;
-  size_t nnodes;
+  size_t nnodes, capnodes; /* capnodes: the storage's size */
   unsigned dropped;
   char first_dropped[192]; /* why, and an excerpt; "" when none */
 } bal_events_news_t;

@@ -55,15 +55,7 @@ static void back_drop(struct bal_state *st, const char *node) {
 
 static int back_set(struct bal_state *st, const char *node, time_t since) {
   back_drop(st, node);
-  struct bal_state_back *v =
-      realloc(st->back, (st->nback + 1) * sizeof(*st->back));
-  if (!v)
-    return -ENOMEM;
-  st->back = v;
-  if (!(v[st->nback].node = strdup(node)))
-    return -ENOMEM;
-  v[st->nback++].since = since;
-  return 0;
+  return bal_state_add_back(st, node, since);
 }
 
 static int set_str(char **dst, const char *s) {

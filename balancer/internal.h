@@ -356,10 +356,10 @@ struct bal_state_back { /* a node online again after a failure */
 
 struct bal_state {
   struct bal_state_rsc *rsc;
-  size_t n;
+  size_t n, cap;
   char **offline; /* nodes offline at the last pass, NULL-terminated */
   struct bal_state_back *back;
-  size_t nback;
+  size_t nback, back_cap;
 };
 
 /* A missing file is an empty state. */
@@ -370,6 +370,8 @@ struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
 /* Takes ownership of nodes. */
 int bal_state_set_offline(struct bal_state *st, char **nodes);
 bool bal_state_was_offline(const struct bal_state *st, const char *node);
+/* Appends "node back online since": 0 or -ENOMEM (state unchanged). */
+int bal_state_add_back(struct bal_state *st, const char *node, time_t since);
 void bal_state_free(struct bal_state *st);
 
 /* ---- fail-back ------------------------------------------------------------

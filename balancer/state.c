@@ -45,7 +45,8 @@ struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
       return &st->rsc[i];
   if (!create)
     return NULL;
-  struct bal_state_rsc *v = realloc(st->rsc, (st->n + 1) * sizeof(*v));
+  struct bal_state_rsc *v =
+      pm_vec_grow(st->rsc, &st->cap, st->n + 1, sizeof(*v));
   if (!v)
     return NULL;
   st->rsc = v;
@@ -53,6 +54,18 @@ struct bal_state_rsc *bal_state_get(struct bal_state *st, const char *rsc,
   if (!v[st->n].rsc)
     return NULL;
   return &v[st->n++];
+}
+
+int bal_state_add_back(struct bal_state *st, const char *node, time_t since) {
+  struct bal_state_back *v =
+      pm_vec_grow(st->back, &st->back_cap, st->nback + 1, sizeof(*v));
+  if (!v)
+    return -ENOMEM;
+  st->back = v;
+  if (!(v[st->nback].node = strdup(node)))
+    return -ENOMEM;
+  v[st->nback++].since = since;
+  return 0;
 }
 
 int bal_state_set_offline(struct bal_state *st, char **nodes) {
@@ -117,15 +130,8 @@ int bal_state_load(const char *path, struct bal_state *st) {
       s->lost_at = (time_t)moved;
       s->listed = failed != 0;
     } else if (sscanf(line, "back %511s %lld", node, &moved) == 2) {
-      struct bal_state_back *v =
-          realloc(st->back, (st->nback + 1) * sizeof(*st->back));
-      if (!v || !(v[st->nback].node = strdup(node))) {
-        st->back = v ? v : st->back;
-        r = -ENOMEM;
+      if ((r = bal_state_add_back(st, node, (time_t)moved)) < 0)
         break;
-      }
-      st->back = v;
-      v[st->nback++].since = (time_t)moved;
     } else if (sscanf(line, "offline %511s", node) == 1) {
       if ((r = pm_strv_push(&off, &noff, node)) < 0)
         break;
