@@ -29,9 +29,10 @@ static bool attr_true(const xmlNode *n, const char *name) {
 }
 
 static int seen_add(struct seen_list *l, struct seen s) {
-  if (av_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+  struct seen *e = pm_vec_push(l);
+  if (!e)
     return -ENOMEM;
-  l->v[l->n++] = s;
+  *e = s;
   return 0;
 }
 
@@ -116,15 +117,16 @@ static int history(xmlDoc *cib, struct op_list *l) {
         long long t = when ? strtoll(when, &end, 10) : 0;
         if (!when || *end || t <= 0 || t > INT64_MAX / 1000)
           continue;
-        if (av_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+        struct op *e = pm_vec_push(l);
+        if (!e)
           return -ENOMEM;
-        l->v[l->n++] = (struct op){.rsc = rsc,
-                                   .node = node,
-                                   .task = task,
-                                   .rc = atoi(rc),
-                                   .probe = !iv || strcmp(iv, "0") == 0,
-                                   /* it ran from last-rc-change */
-                                   .t_ms = t * 1000 + (exec ? atoi(exec) : 0)};
+        *e = (struct op){.rsc = rsc,
+                         .node = node,
+                         .task = task,
+                         .rc = atoi(rc),
+                         .probe = !iv || strcmp(iv, "0") == 0,
+                         /* it ran from last-rc-change */
+                         .t_ms = t * 1000 + (exec ? atoi(exec) : 0)};
       }
     }
   }

@@ -3,6 +3,7 @@
 #define PATMON_AVAIL_INTERNAL_H
 
 #include "avail.h"
+#include "pm_vec.h"
 
 #include <sys/types.h>
 
@@ -37,11 +38,6 @@ struct av_journal {
   size_t n, cap;
   struct av_model live; /* the state after every recorded event */
 };
-
-/* Makes room for one more element of size bytes in *v (n used, *cap
- * allocated), doubling. 0, or -ENOMEM with *v unchanged. The least this
- * area needs until common/ has a growing array. */
-int av_grow(void **v, size_t *cap, size_t n, size_t size);
 
 /* Applies ev (valid). Returns 1 when it changed a state, 0 when not, or
  * -ENOMEM (the model is then only fit for av_model_free). */

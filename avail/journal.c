@@ -123,9 +123,11 @@ int av_event_format(const av_event_t *ev, char *buf, size_t len) {
 }
 
 static int push(av_journal_t *j, const av_event_t *ev) {
-  if (av_grow((void **)&j->ev, &j->cap, j->n, sizeof(*j->ev)) < 0)
+  av_event_t *v = pm_vec_grow(j->ev, &j->cap, j->n + 1, sizeof(*v));
+  if (!v)
     return -ENOMEM;
-  j->ev[j->n++] = *ev;
+  j->ev = v;
+  v[j->n++] = *ev;
   return 0;
 }
 

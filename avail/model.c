@@ -62,18 +62,6 @@ bool av_name_ok(const char *name, size_t len) {
   return true;
 }
 
-int av_grow(void **v, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return 0;
-  size_t c = *cap ? 2 * *cap : 8;
-  void *p = realloc(*v, c * size);
-  if (!p)
-    return -ENOMEM;
-  *v = p;
-  *cap = c;
-  return 0;
-}
-
 struct av_subject *av_model_find(const struct av_model *m, av_kind_t kind,
                                  const char *name) {
   for (size_t i = 0; i < m->n; i++)
@@ -87,9 +75,11 @@ static struct av_subject *get(struct av_model *m, av_kind_t kind,
   struct av_subject *s = av_model_find(m, kind, name);
   if (s)
     return s;
-  if (av_grow((void **)&m->s, &m->cap, m->n, sizeof(*m->s)) < 0)
+  struct av_subject *v = pm_vec_grow(m->s, &m->cap, m->n + 1, sizeof(*v));
+  if (!v)
     return NULL;
-  s = &m->s[m->n];
+  m->s = v;
+  s = &v[m->n];
   *s = (struct av_subject){.fig = {.kind = kind, .name = strdup(name)}};
   if (!s->fig.name)
     return NULL;
@@ -171,8 +161,12 @@ static size_t inst_remove(struct av_subject *s, const char *node) {
 }
 
 static int inst_add(struct av_subject *s, const char *node, bool promoted) {
-  if (av_grow((void **)&s->inst, &s->instcap, s->ninst, sizeof(*s->inst)) < 0 ||
-      !(s->inst[s->ninst].node = strdup(node)))
+  struct av_inst *v =
+      pm_vec_grow(s->inst, &s->instcap, s->ninst + 1, sizeof(*v));
+  if (!v)
+    return -ENOMEM;
+  s->inst = v;
+  if (!(v[s->ninst].node = strdup(node)))
     return -ENOMEM;
   s->inst[s->ninst++].promoted = promoted;
   return 0;
