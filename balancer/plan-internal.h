@@ -89,10 +89,10 @@ double plan_util_with(const struct work *w, int n, int x, int y);
 double plan_risk(const struct work *w, int n, int x, int y);
 /* Whether n's forecast crosses threshold x capacity in some balanced
  * dimension, with its uncertainty (load plus z standard deviations): at
- * the next step (plan_util_of) or, when the horizon has weight, over the
- * placement horizon. Only such nodes are relieved by balance moves: a
- * quiet cluster stays still. */
-bool plan_forecast_over(const struct work *w, int n);
+ * the next step (util: plan_util_of(w, n), which the caller has) or, when
+ * the horizon has weight, over the placement horizon. Only such nodes are
+ * relieved by balance moves: a quiet cluster stays still. */
+bool plan_forecast_over(const struct work *w, int n, double util);
 /* Whether node n is among x's bans. */
 bool plan_banned(const struct unit *x, int n);
 /* Whether unit x may run on n at all (a target, not banned, no unit it

@@ -118,7 +118,7 @@ static void candidates(struct search *s, double *util) {
     util[n] = plan_util_of(w, (int)n);
     s->tgt[s->ntgt++] = (int)n;
     if (w->c->nodes[n].state == BAL_NODE_ONLINE && s->rk[n] > MIN_GAIN &&
-        plan_forecast_over(w, (int)n))
+        plan_forecast_over(w, (int)n, util[n]))
       s->src[s->nsrc++] = (int)n;
   }
   qsort_r(s->src, s->nsrc, sizeof(int), cmp_risk_desc, s->rk);

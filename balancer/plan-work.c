@@ -113,9 +113,9 @@ double plan_risk(const struct work *w, int n, int x, int y) {
   return r;
 }
 
-bool plan_forecast_over(const struct work *w, int n) {
+bool plan_forecast_over(const struct work *w, int n, double util) {
   const struct bal_node *nd = &w->c->nodes[n];
-  if (plan_util_of(w, n) > w->p.threshold + EPS)
+  if (util > w->p.threshold + EPS)
     return true;
   if (!(w->p.near_weight < 1))
     return false;
