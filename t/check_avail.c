@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "avail.h"
+#include "check_run.h"
 
 #include <check.h>
 #include <math.h>
@@ -659,10 +660,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return check_run(suite()); }

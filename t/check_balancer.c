@@ -2,6 +2,7 @@
  * configuration and Pacemaker XML parsing (good and bad input). */
 #include "config.h"
 
+#include "check_run.h"
 #include "internal.h"
 
 #include <check.h>
@@ -1863,10 +1864,4 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return check_run(suite()); }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "check_expand.h"
+#include "check_run.h"
 #include "pm_map.h"
 #include "reading.h"
 
@@ -857,9 +858,5 @@ int main(void) {
   tcase_add_test(tc, monitor_write_error_and_gone_file);
   tcase_add_test(tc, monitor_bad_file_at_start);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -3,6 +3,7 @@
  * and ticks, and the log lines a step calls for. */
 #include "config.h"
 
+#include "check_run.h"
 #include "follow.h"
 #include "hotplug/hotplug.h"
 
@@ -290,9 +291,5 @@ int main(void) {
   tcase_add_test(tc, run_retries_the_first_expansion);
   tcase_add_test(tc, steps_say_what_is_wrong_or_new);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

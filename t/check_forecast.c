@@ -15,6 +15,7 @@
  *   TOL_FC     0.15  their forecasts, in units of the innovation s.d. (1). */
 #include "config.h"
 
+#include "check_run.h"
 #include "forecast.h"
 #include "internal.h"
 #include "pm.h"
@@ -1010,9 +1011,5 @@ int main(void) {
   tcase_add_test(sets, set_refits_due_sources_and_evicts_idle_ones);
   tcase_add_test(sets, set_survives_concurrent_writers_and_refits);
   suite_add_tcase(s, sets);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

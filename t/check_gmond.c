@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "check_expand.h"
+#include "check_run.h"
 #include "reading.h"
 
 #include <check.h>
@@ -379,9 +380,5 @@ int main(void) {
   tcase_add_test(tc, retire_what_went_away);
   tcase_add_test(tc, self_metrics_are_named_for_gmond);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

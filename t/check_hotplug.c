@@ -2,6 +2,7 @@
  * the event socket file, and real events (sockets, mounts, veth). */
 #include "config.h"
 
+#include "check_run.h"
 #include "hotplug/hotplug.h"
 #include "hotplug/internal.h"
 #include "pm.h"
@@ -938,9 +939,5 @@ int main(void) {
     printf("SKIP: mountinfo_changes, udev_net_events: need root\n");
   }
 
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

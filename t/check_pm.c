@@ -1,6 +1,7 @@
 /* Unit tests for common/: buffers, containers, atomic replacement, spawning. */
 #include "config.h"
 
+#include "check_run.h"
 #include "pm.h"
 #include "pm_conf.h"
 #include "pm_map.h"
@@ -523,9 +524,5 @@ int main(void) {
   tcase_add_test(tc, conf_unclosed_comment);
   tcase_add_test(tc, conf_titles_are_restored);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -1,4 +1,4 @@
-EXTRA_DIST += t/valgrind-run t/lib.sh
+EXTRA_DIST += t/valgrind-run t/lib.sh t/check_run.h
 
 # Every Check unit test is also a test program of `make check`.
 check_PROGRAMS += $(UNIT_TESTS)
