@@ -776,20 +776,11 @@ static int put_group(struct cyc *c, const pat_entry_t *e,
             false, g, NULL);
   }
   if (r == 0 && wants(e, "memory")) {
-    r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 0), NULL,
-              sum->rss);
-    if (r == 0)
-      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 1), NULL,
-                sum->vm);
-    if (r == 0)
-      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 2), NULL,
-                sum->data);
-    if (r == 0)
-      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 3), NULL,
-                sum->code);
-    if (r == 0)
-      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", 4), NULL,
-                sum->stack);
+    /* In the order of the memory group's types in the class row. */
+    const double mem[] = {sum->rss, sum->vm, sum->data, sum->code, sum->stack};
+    for (unsigned i = 0; r == 0 && i < sizeof(mem) / sizeof(mem[0]); i++)
+      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", i), NULL,
+                mem[i]);
   }
   if (r == 0 && wants(e, "cpu"))
     r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "cpu", 0),
