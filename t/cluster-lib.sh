@@ -420,14 +420,18 @@ node_kill() {
 # ---- the cluster -----------------------------------------------------------------
 
 # crm CMD...: a Pacemaker command on the first live node (outside its PID
-# namespace).
-crm() {
+# namespace); crm_from N CMD...: the same, from node N on (a node that has
+# just rejoined may still be taking the cluster's CIB: a change made there
+# can be lost in that sync).
+crm() { crm_from 1 "$@"; }
+crm_from() {
   local n
-  for ((n = 1; n <= CL_N; n++)); do
+  for ((n = $1; n <= CL_N; n++)); do
     [ -n "$(node_pid "$n")" ] && kill -0 "$(node_pid "$n")" 2> /dev/null || continue
     # The node's network and mounts (Pacemaker's IPC), not its PID
     # namespace: the tests' own crm_mon and cibadmin calls, every 20 ms
     # while they wait, must not count as that node's CPU.
+    shift
     nsenter -t "$(node_pid "$n")" -n -m -u -- "$@"
     return
   done

@@ -140,17 +140,26 @@ fi
 note "node1 lost $(lost_at "$kill1" node1) s after the kill"
 
 # node1 back, a and b home again (by hand, constraints cleared after).
+# Asked through node2: node1 has just joined and may still be taking the
+# cluster's CIB. Once the cluster is idle again a and b must still be on
+# node1; this is the set-up of the next proof, so a placement Pacemaker
+# undid is reported and done again (three times at most), not failed.
 node_boot 1
 wait_for 60 cluster_online 3 || fail "node1 did not rejoin"
-# The first crm node is node1, which has just joined: its CIB may not take
-# a constraint yet; the move is tried again until it does.
-move_home() { crm crm_resource --move -r "$1" -N node1 > "$T/move.out" 2>&1 || running_on "$1" node1; }
-for r in a b; do poll 60 move_home $r || fail "move $r back: $(cat "$T/move.out")"; done
-wait_for 60 running_on a node1 && wait_for 60 running_on b node1 || fail "a, b not back on node1"
-for r in a b; do crm crm_resource --clear -r $r > /dev/null 2>&1; done
+move_home() { crm_from 2 crm_resource --move -r "$1" -N node1 > "$T/move.out" 2>&1 || running_on "$1" node1; }
+home() { running_on a node1 && running_on b node1; }
+for try in 1 2 3; do
+  for r in a b; do poll 60 move_home $r || fail "move $r back: $(cat "$T/move.out")"; done
+  wait_for 60 home || fail "a, b not back on node1: $(crm crm_mon -1)"
+  for r in a b; do crm_from 2 crm_resource --clear -r $r > /dev/null 2>&1; done
+  crm_from 2 crm_resource --wait --timeout 60s > /dev/null 2>&1 || note "the cluster is still busy"
+  home && break
+  note "a, b left node1 again after their constraints were cleared (try $try): $(placement | tr '\n' ' ')"
+  [ $try = 3 ] && fail "a, b do not stay on node1: $(crm crm_mon -1; crm cibadmin -Q -o constraints)"
+done
 
 # ---- proof 3 with patmon, and proof 5 ------------------------------------------------
-settled 120 || fail "not settled after node1's return: $(cat "$CL/explain")"
+settled 120 || fail "not settled after node1's return: $(cat "$CL/explain"; placement | tr '\n' ' ')"
 cluster_balancer node2
 wait_for 30 grep -q "the active decision-maker: balancer runs here (node2)" "$CL/shared/balancer.log" ||
   fail "the balancer is not active: $(cat "$CL/shared/balancer.log")"
@@ -171,8 +180,15 @@ wait_for 45 grep -qs ' offline node1: ' "$CL/shared/told" ||
 crm crm_resource --wait --timeout 60s > /dev/null 2>&1 || note "the cluster is still busy"
 wait_for 30 all_running || fail "not all running: $(crm crm_mon -1)"
 placement > "$T/after2"
-over=$(over_capacity)
-[ -z "$over" ] || fail "survivors over capacity by the planning numbers: $over"
+# The planning numbers average the last window of samples: right after
+# the moves it still holds the load generators' start and the balancer's
+# own busy pass. The placement was judged above by declared loads; the
+# measured numbers must agree once the window holds only what came after.
+no_over() { [ -z "$(over_capacity)" ]; }
+t_over=$SECONDS
+poll $((${CL_BAL_WINDOW:-10} + 30)) no_over ||
+  fail "survivors over capacity by the planning numbers: $(over_capacity | tr '\n' ' '): $(cat "$T/explain")"
+note "the planning numbers show no survivor over capacity $((SECONDS - t_over)) s after all ran"
 note "with patmon: $(tr '\n' ' ' < "$T/after2")"
 note "kill -> all running, no survivor above capacity: $good s (node1 seen lost at $lost s)"
 echo "$good $lost" > "$top_builddir/t/live-failover.time"
