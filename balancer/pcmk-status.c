@@ -144,12 +144,12 @@ static int add_inner(char ***v, const char *id) {
   for (; *v && (*v)[n]; n++)
     if (strlen((*v)[n]) == len && strncmp((*v)[n], id, len) == 0)
       return 0;
-  char **nv = realloc(*v, (n + 2) * sizeof(char *));
-  if (!nv)
+  char *inner = strndup(id, len);
+  if (!inner)
     return -ENOMEM;
-  *v = nv;
-  nv[n + 1] = NULL;
-  return (nv[n] = strndup(id, len)) ? 0 : -ENOMEM;
+  int r = pm_strv_push(v, &n, inner);
+  free(inner);
+  return r;
 }
 
 /* Whether a status role is the promoted one (Pacemaker 2.1, and before). */

@@ -261,16 +261,12 @@ int plan_src_of(const struct work *w, int x) {
 
 void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
                   int other) {
-  if (w->nlog == w->caplog) {
-    size_t cap = w->caplog ? w->caplog * 2 : 64;
-    struct rec *l = realloc(w->log, cap * sizeof(*l));
-    if (!l) {
-      w->oom = 1;
-      return;
-    }
-    w->log = l;
-    w->caplog = cap;
+  struct rec *l = pm_vec_grow(w->log, &w->caplog, w->nlog + 1, sizeof(*l));
+  if (!l) {
+    w->oom = 1;
+    return;
   }
+  w->log = l;
   int from = w->u[x].node, src = plan_src_of(w, x);
   struct rec *r = &w->log[w->nlog++];
   *r = (struct rec){.unit = x,
