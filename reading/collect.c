@@ -374,11 +374,12 @@ static int64_t delta(int64_t now, int64_t before) {
 
 static int read_disk_values(struct cyc *c, const pat_entry_t *e,
                             const char *kernel, const char *inst, double iv) {
+  const char *pl = pat_class_plugin(PAT_DISK);
   int r = read_rows(c, "diskstats", 0, 2, &c->disks);
   if (r < 0)
     return r;
   const struct row *row = find_row(&c->disks, kernel);
-  struct rstate *s = row ? state(c, "disk", inst) : NULL;
+  struct rstate *s = row ? state(c, pl, inst) : NULL;
   if (!row)
     return 0; /* gone since the last expansion */
   if (!s)
@@ -413,23 +414,22 @@ static int read_disk_values(struct cyc *c, const pat_entry_t *e,
   s->has_io_time |= !sparse || v[D_IOT] != 0;
   if (r == 0 && (all || wants(e, "io"))) {
     if (!sparse || v[D_RDS] || v[D_WRS])
-      r = put2(c, e, "disk", inst, type_of(PAT_DISK, "io", 0), v[D_RDS] * 512,
+      r = put2(c, e, pl, inst, type_of(PAT_DISK, "io", 0), v[D_RDS] * 512,
                v[D_WRS] * 512);
     if (r == 0)
-      r = put2(c, e, "disk", inst, type_of(PAT_DISK, "io", 1), v[D_RD],
-               v[D_WR]);
+      r = put2(c, e, pl, inst, type_of(PAT_DISK, "io", 1), v[D_RD], v[D_WR]);
   }
   if (r == 0 && (all || wants(e, "latency")) && (s->avg_rd || s->avg_wr))
-    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "latency", 0), s->avg_rd,
+    r = put2(c, e, pl, inst, type_of(PAT_DISK, "latency", 0), s->avg_rd,
              s->avg_wr);
   if (r == 0 && (all || wants(e, "merged")) && s->has_merged)
-    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "merged", 0), v[D_RDM],
+    r = put2(c, e, pl, inst, type_of(PAT_DISK, "merged", 0), v[D_RDM],
              v[D_WRM]);
   if (r == 0 && (all || wants(e, "utilization")) && s->has_io_time)
-    r = put2(c, e, "disk", inst, type_of(PAT_DISK, "utilization", 0), v[D_IOT],
+    r = put2(c, e, pl, inst, type_of(PAT_DISK, "utilization", 0), v[D_IOT],
              v[D_WIOT]);
   if (r == 0 && (all || wants(e, "pending")) && s->has_pending)
-    r = gauge(c, e, "disk", inst, type_of(PAT_DISK, "pending", 0), NULL,
+    r = gauge(c, e, pl, inst, type_of(PAT_DISK, "pending", 0), NULL,
               (double)v[D_INPROG]);
   return r;
 }
@@ -449,13 +449,14 @@ static int read_disk(struct cyc *c, const pat_entry_t *e) {
 /* /proc/net/dev after the name: rx bytes packets errs drop fifo frame
  * compressed multicast, then tx bytes packets errs drop ... */
 static int read_nic(struct cyc *c, const pat_entry_t *e) {
+  const char *pl = pat_class_plugin(PAT_NIC);
   int r = read_rows(c, "net/dev", 2, 0, &c->nets);
   if (r < 0)
     return r;
   const struct row *row = find_row(&c->nets, e->kernel);
   if (!row)
     return 0;
-  struct rstate *s = state(c, "interface", e->instance);
+  struct rstate *s = state(c, pl, e->instance);
   if (!s)
     return -ENOMEM;
   if (!due(c, s, e))
@@ -470,9 +471,8 @@ static int read_nic(struct cyc *c, const pat_entry_t *e) {
   for (size_t i = 0; r == 0 && i < sizeof(nic_types) / sizeof(nic_types[0]);
        i++)
     if (wants(e, nic_types[i].group))
-      r = put2(c, e, "interface", e->instance,
-               type_of(PAT_NIC, nic_types[i].group, 0), row->v[nic_types[i].rx],
-               row->v[nic_types[i].tx]);
+      r = put2(c, e, pl, e->instance, type_of(PAT_NIC, nic_types[i].group, 0),
+               row->v[nic_types[i].rx], row->v[nic_types[i].tx]);
   return r;
 }
 
@@ -512,12 +512,13 @@ static double df_split(fsblkcnt_t total, fsblkcnt_t free, fsblkcnt_t avail,
 
 static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
                           const char *inst) {
+  const char *pl = pat_class_plugin(PAT_MOUNT);
   struct statvfs st;
   if (statvfs(dir, &st) < 0)
     return 0; /* unmounted meanwhile: nothing, no zeros */
   if (st.f_blocks == 0)
     return 0; /* no blocks (proc, sysfs): collectd's df skips it too */
-  struct rstate *s = state(c, "df", inst);
+  struct rstate *s = state(c, pl, inst);
   if (!s)
     return -ENOMEM;
   if (!due(c, s, e))
@@ -534,18 +535,18 @@ static int read_df_values(struct cyc *c, const pat_entry_t *e, const char *dir,
   static const char *const parts[3] = {"free", "reserved", "used"};
   int r = 0;
   for (int i = 0; r == 0 && i < 3 && (all || wants(e, "space")); i++)
-    r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "space", 0), parts[i],
+    r = gauge(c, e, pl, inst, type_of(PAT_MOUNT, "space", 0), parts[i],
               blk[i] * bs);
   for (int i = 0; r == 0 && i < 3 && files > 0 && (all || wants(e, "inodes"));
        i++)
-    r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "inodes", 0), parts[i],
+    r = gauge(c, e, pl, inst, type_of(PAT_MOUNT, "inodes", 0), parts[i],
               ino[i]);
   if (r == 0 && !all && wants(e, "percent")) {
     for (int i = 0; r == 0 && i < 3 && blocks > 0; i++)
-      r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "percent", 0), parts[i],
+      r = gauge(c, e, pl, inst, type_of(PAT_MOUNT, "percent", 0), parts[i],
                 100.0 * blk[i] / blocks);
     for (int i = 0; r == 0 && i < 3 && files > 0; i++)
-      r = gauge(c, e, "df", inst, type_of(PAT_MOUNT, "percent", 1), parts[i],
+      r = gauge(c, e, pl, inst, type_of(PAT_MOUNT, "percent", 1), parts[i],
                 100.0 * ino[i] / files);
   }
   return r;
@@ -768,42 +769,43 @@ static int sum_group(struct cyc *c, const pat_entry_t *e, struct rstate *s,
 /* Sends the groups e asked for, as collectd's processes plugin names them. */
 static int put_group(struct cyc *c, const pat_entry_t *e,
                      const struct rstate *s, const struct group_sum *sum) {
+  const char *pl = pat_class_plugin(PAT_PROCESS);
   const char *in = e->instance;
   int r = 0;
   if (wants(e, "count")) {
     double g[2] = {sum->procs, sum->threads};
-    r = put(c, e, "processes", in, type_of(PAT_PROCESS, "count", 0), NULL, 2,
-            false, g, NULL);
+    r = put(c, e, pl, in, type_of(PAT_PROCESS, "count", 0), NULL, 2, false, g,
+            NULL);
   }
   if (r == 0 && wants(e, "memory")) {
     /* In the order of the memory group's types in the class row. */
     const double mem[] = {sum->rss, sum->vm, sum->data, sum->code, sum->stack};
     for (unsigned i = 0; r == 0 && i < sizeof(mem) / sizeof(mem[0]); i++)
-      r = gauge(c, e, "processes", in, type_of(PAT_PROCESS, "memory", i), NULL,
-                mem[i]);
+      r = gauge(c, e, pl, in, type_of(PAT_PROCESS, "memory", i), NULL, mem[i]);
   }
   if (r == 0 && wants(e, "cpu"))
-    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "cpu", 0),
-             s->acc[C_USER], s->acc[C_SYST]);
+    r = put2(c, e, pl, in, type_of(PAT_PROCESS, "cpu", 0), s->acc[C_USER],
+             s->acc[C_SYST]);
   if (r == 0 && wants(e, "faults"))
-    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "faults", 0),
-             s->acc[C_MINFLT], s->acc[C_MAJFLT]);
+    r = put2(c, e, pl, in, type_of(PAT_PROCESS, "faults", 0), s->acc[C_MINFLT],
+             s->acc[C_MAJFLT]);
   if (r == 0 && wants(e, "io") && s->has_io) {
-    r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 0),
-             s->acc[C_RCHAR], s->acc[C_WCHAR]);
+    r = put2(c, e, pl, in, type_of(PAT_PROCESS, "io", 0), s->acc[C_RCHAR],
+             s->acc[C_WCHAR]);
     if (r == 0)
-      r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 1),
-               s->acc[C_SYSCR], s->acc[C_SYSCW]);
+      r = put2(c, e, pl, in, type_of(PAT_PROCESS, "io", 1), s->acc[C_SYSCR],
+               s->acc[C_SYSCW]);
     if (r == 0)
-      r = put2(c, e, "processes", in, type_of(PAT_PROCESS, "io", 2),
-               s->acc[C_RBYTES], s->acc[C_WBYTES]);
+      r = put2(c, e, pl, in, type_of(PAT_PROCESS, "io", 2), s->acc[C_RBYTES],
+               s->acc[C_WBYTES]);
   }
   return r;
 }
 
 static int read_group(struct cyc *c, const pat_entry_t *e, const int *pids,
                       size_t n) {
-  struct rstate *s = state(c, "processes", e->instance);
+  const char *pl = pat_class_plugin(PAT_PROCESS);
+  struct rstate *s = state(c, pl, e->instance);
   if (!s)
     return -ENOMEM;
   if (!due(c, s, e))
