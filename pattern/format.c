@@ -175,23 +175,6 @@ static void sec_cgroups(const struct pat_entry_rec *r, pm_buf_t *b) {
   pm_buf_printf(b, "  # %s: %s\n", r->pub.pattern, r->pub.instance);
 }
 
-static bool in_disk(const struct pat_entry_rec *r) {
-  return r->pub.cls == PAT_DISK || r->pub.cls == PAT_PARTITION;
-}
-static bool in_interface(const struct pat_entry_rec *r) {
-  return r->pub.cls == PAT_NIC;
-}
-static bool in_df(const struct pat_entry_rec *r) {
-  return r->pub.cls == PAT_MOUNT ||
-         (r->pub.cls == PAT_RESOURCE && r->pub.volume_dir);
-}
-static bool in_processes(const struct pat_entry_rec *r) {
-  return r->pub.cls == PAT_PROCESS;
-}
-static bool in_cgroups(const struct pat_entry_rec *r) {
-  return r->pub.cls == PAT_UNIT && r->pub.cgroup;
-}
-
 /* Whether an entry of the df block asks for metric group `group`: a
  * resource's data volume gives space and inodes. */
 static bool df_wants(const struct pat_entry_rec *r, const char *group) {
@@ -205,10 +188,12 @@ static bool df_wants(const struct pat_entry_rec *r, const char *group) {
 
 /* collectd's df sends inodes and percentages only when told: as the
  * pattern plugin does when an entry asks for them. */
-static void tail_df(const pat_entries_t *e, pm_buf_t *b) {
+static bool in_block(size_t k, const struct pat_entry_rec *r);
+
+static void tail_df(const pat_entries_t *e, size_t k, pm_buf_t *b) {
   bool inodes = false, percent = false;
   for (size_t i = 0; i < e->n; i++)
-    if (in_df(&e->recs[i])) {
+    if (in_block(k, &e->recs[i])) {
       inodes |= df_wants(&e->recs[i], "inodes");
       percent |= df_wants(&e->recs[i], "percent");
     }
@@ -219,13 +204,15 @@ static void tail_df(const pat_entries_t *e, pm_buf_t *b) {
     pm_buf_puts(b, "  ValuesPercentage true\n");
 }
 
-static void tail_ignore(const pat_entries_t *e, pm_buf_t *b) {
+static void tail_ignore(const pat_entries_t *e, size_t k, pm_buf_t *b) {
   (void)e;
+  (void)k;
   pm_buf_puts(b, "  IgnoreSelected false\n");
 }
 
-static void tail_none(const pat_entries_t *e, pm_buf_t *b) {
+static void tail_none(const pat_entries_t *e, size_t k, pm_buf_t *b) {
   (void)e;
+  (void)k;
   (void)b;
 }
 
@@ -242,28 +229,37 @@ static const char *key_cgroup(const struct pat_entry_rec *r) {
   return r->pub.cgroup;
 }
 
-/* One collectd plugin block per row. `key` is what a line selects: a
+/* One collectd plugin block per row; an entry is in the block its class
+ * row names as `stock`. `key` is what a line selects (NULL: the entry has
+ * nothing this block could select, e.g. a unit without a cgroup): a
  * second entry selecting the same thing (a mount that is also a resource's
  * data volume) adds no line. */
 static const struct {
   const char *plugin;
-  bool (*wants)(const struct pat_entry_rec *r);
   const char *(*key)(const struct pat_entry_rec *r);
   section_fn line;
-  void (*tail)(const pat_entries_t *e, pm_buf_t *b); /* after the lines */
+  /* after the lines; k: the block's row */
+  void (*tail)(const pat_entries_t *e, size_t k, pm_buf_t *b);
 } collectd_blocks[] = {
-    {"disk", in_disk, key_kernel, sec_disk, tail_ignore},
-    {"interface", in_interface, key_kernel, sec_interface, tail_ignore},
-    {"df", in_df, key_mount, sec_df, tail_df},
-    {"processes", in_processes, key_instance, sec_processes, tail_none},
-    {"cgroups", in_cgroups, key_cgroup, sec_cgroups, tail_ignore},
+    {"disk", key_kernel, sec_disk, tail_ignore},
+    {"interface", key_kernel, sec_interface, tail_ignore},
+    {"df", key_mount, sec_df, tail_df},
+    {"processes", key_instance, sec_processes, tail_none},
+    {"cgroups", key_cgroup, sec_cgroups, tail_ignore},
 };
+
+/* Whether entry r belongs in block k. */
+static bool in_block(size_t k, const struct pat_entry_rec *r) {
+  const struct pat_class_desc *d = pat_class_desc(r->pub.cls);
+  return d && d->stock && strcmp(d->stock, collectd_blocks[k].plugin) == 0 &&
+         collectd_blocks[k].key(r);
+}
 
 /* Whether an entry before i in block k selects the same thing. */
 static bool selected_before(const pat_entries_t *e, size_t k, size_t i) {
   const char *key = collectd_blocks[k].key(&e->recs[i]);
   for (size_t j = 0; j < i; j++)
-    if (collectd_blocks[k].wants(&e->recs[j]) &&
+    if (in_block(k, &e->recs[j]) &&
         strcmp(collectd_blocks[k].key(&e->recs[j]), key) == 0)
       return true;
   return false;
@@ -272,7 +268,7 @@ static bool selected_before(const pat_entries_t *e, size_t k, size_t i) {
 static bool mixed_intervals(const pat_entries_t *e, size_t k) {
   int first = -1;
   for (size_t i = 0; i < e->n; i++)
-    if (collectd_blocks[k].wants(&e->recs[i])) {
+    if (in_block(k, &e->recs[i])) {
       if (first >= 0 && e->recs[i].pub.interval != first)
         return true;
       first = e->recs[i].pub.interval;
@@ -292,7 +288,7 @@ static int fmt_collectd(const pat_entries_t *e, const char *source,
     size_t n = 0;
     int interval = -1;
     for (size_t i = 0; i < e->n; i++)
-      if (collectd_blocks[k].wants(&e->recs[i])) {
+      if (in_block(k, &e->recs[i])) {
         int iv = e->recs[i].pub.interval;
         interval = n == 0 || iv == interval ? iv : 0;
         n++;
@@ -312,9 +308,9 @@ static int fmt_collectd(const pat_entries_t *e, const char *source,
       pm_buf_printf(out, "\nLoadPlugin %s\n", collectd_blocks[k].plugin);
     pm_buf_printf(out, "<Plugin %s>\n", collectd_blocks[k].plugin);
     for (size_t i = 0; i < e->n; i++)
-      if (collectd_blocks[k].wants(&e->recs[i]) && !selected_before(e, k, i))
+      if (in_block(k, &e->recs[i]) && !selected_before(e, k, i))
         collectd_blocks[k].line(&e->recs[i], out);
-    collectd_blocks[k].tail(e, out);
+    collectd_blocks[k].tail(e, k, out);
     pm_buf_puts(out, "</Plugin>\n");
   }
   int r = 0;

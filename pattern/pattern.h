@@ -110,8 +110,11 @@ struct pat_class_desc {
   int (*provider)(struct pat_inventory *inv, const struct pat_scan_opts *o,
                   unsigned classes);
   pat_read_t reader;
-  unsigned relist;          /* PAT_EV_* kinds that list it again */
-  const char *plugin;       /* collectd plugin of its identifiers */
+  unsigned relist;    /* PAT_EV_* kinds that list it again */
+  const char *plugin; /* collectd plugin of its identifiers */
+  /* the stock collectd plugin whose block selects its objects in the
+   * collectd format (patmon-expand -f collectd); NULL: none */
+  const char *stock;
   const char *gmond_prefix; /* gmond metric name prefix */
   const char *gmond_group;  /* gmond's GROUP of its metrics */
   const char *const *keys;  /* condition keys; "ENV{}" allows any ENV{x} */
