@@ -372,6 +372,26 @@ static int64_t delta(int64_t now, int64_t before) {
   return now >= before ? now - before : now; /* a reset counts from zero */
 }
 
+/* Adds the mean time a read and a write took since the last read, times
+ * the interval (as collectd's disk plugin accumulates disk_time), to s's
+ * sums, and keeps the counters for the next read. */
+static void track_latency(struct rstate *s, const int64_t *v, double iv) {
+  if (s->seen) {
+    int64_t drd = delta(v[D_RD], s->rd_ops), dwr = delta(v[D_WR], s->wr_ops);
+    if (drd)
+      s->avg_rd +=
+          (int64_t)(iv * (double)delta(v[D_RDT], s->rd_time) / (double)drd +
+                    .5);
+    if (dwr)
+      s->avg_wr +=
+          (int64_t)(iv * (double)delta(v[D_WRT], s->wr_time) / (double)dwr +
+                    .5);
+  }
+  s->seen = true;
+  s->rd_ops = v[D_RD], s->wr_ops = v[D_WR];
+  s->rd_time = v[D_RDT], s->wr_time = v[D_WRT];
+}
+
 static int read_disk_values(struct cyc *c, const pat_entry_t *e,
                             const char *kernel, const char *inst, double iv) {
   const char *pl = pat_class_plugin(PAT_DISK);
@@ -392,20 +412,7 @@ static int read_disk_values(struct cyc *c, const pat_entry_t *e,
   /* As collectd's disk plugin: a disk that never did I/O sends nothing. */
   if (sparse && v[D_RD] == 0 && v[D_WR] == 0)
     return 0;
-  if (s->seen) {
-    int64_t drd = delta(v[D_RD], s->rd_ops), dwr = delta(v[D_WR], s->wr_ops);
-    if (drd)
-      s->avg_rd +=
-          (int64_t)(iv * (double)delta(v[D_RDT], s->rd_time) / (double)drd +
-                    .5);
-    if (dwr)
-      s->avg_wr +=
-          (int64_t)(iv * (double)delta(v[D_WRT], s->wr_time) / (double)dwr +
-                    .5);
-  }
-  s->seen = true;
-  s->rd_ops = v[D_RD], s->wr_ops = v[D_WR];
-  s->rd_time = v[D_RDT], s->wr_time = v[D_WRT];
+  track_latency(s, v, iv);
   /* Types that stay zero on some devices (zram never merges nor queues)
    * are sent from the first read that saw them non-zero, as collectd
    * does. */
