@@ -174,6 +174,28 @@ int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
                          const char *cib, size_t cib_len, const char *file,
                          int64_t now_ms, pm_error_t *err);
 
+/* The spool: node alerts that reached no balancer. patmon-alert appends an
+ * alert there, as a journal line with Pacemaker's time of the alert, when
+ * no one listens on the event socket (the balancer's node died and the
+ * balancer is not yet running elsewhere); the next active instance takes
+ * the spool before it reconciles, so a node loss it would otherwise only
+ * learn from crm_mon keeps its time, and so do the resource restarts that
+ * followed it.
+ *
+ * av_spool_append appends ev's line to path (created mode 0660) with one
+ * write() and an fdatasync(). 0, or a negative errno. */
+int av_spool_append(const char *path, const av_event_t *ev);
+/* Moves the spool at path aside (path.taking; one left by a crash is taken
+ * first), records its events in time order as alerts, and removes it.
+ * Events not later than the journal's latest one are stale and skipped
+ * (alerts no instance took while another went on recording); duplicates
+ * are not counted twice (see av_journal_add). Bad lines are skipped and
+ * described in *ret_load (may be NULL). Returns the number of events
+ * recorded (0 as well when there is no spool), or a negative errno with
+ * err filled. */
+int av_journal_take_spool(av_journal_t *j, const char *path,
+                          av_load_t *ret_load, pm_error_t *err);
+
 /* The recorded events, in the order recorded; valid until the next add. */
 const av_event_t *av_journal_events(const av_journal_t *j, size_t *ret_n);
 

@@ -1,7 +1,7 @@
 # avail: the availability journal and its figures (libavail).
 noinst_LTLIBRARIES += libavail.la
 libavail_la_SOURCES = avail/avail.h avail/internal.h avail/model.c \
-	avail/journal.c avail/crm.c
+	avail/journal.c avail/crm.c avail/spool.c
 libavail_la_CPPFLAGS = -I$(top_srcdir)/avail $(AM_CPPFLAGS)
 libavail_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 libavail_la_LIBADD = libpm.la $(XML_LIBS) -lm

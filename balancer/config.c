@@ -126,6 +126,7 @@ static cfg_opt_t top_opts[] = {
     CFG_STR("node_name", "", CFGF_NONE),
     CFG_STR("event_socket", "", CFGF_NONE),
     CFG_STR("event_socket_group", "haclient", CFGF_NONE),
+    CFG_STR("event_spool", "", CFGF_NONE),
     CFG_STR("unixsock", "", CFGF_NONE),
     CFG_STR("publish_host", "", CFGF_NONE),
     CFG_STR("crm_mon", "crm_mon", CFGF_NONE),
@@ -570,6 +571,7 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"node_name", offsetof(struct bal_conf, node_name)},
       {"event_socket", offsetof(struct bal_conf, event_socket)},
       {"event_socket_group", offsetof(struct bal_conf, event_socket_group)},
+      {"event_spool", offsetof(struct bal_conf, event_spool)},
       {"unixsock", offsetof(struct bal_conf, unixsock)},
       {"publish_host", offsetof(struct bal_conf, publish_host)},
       {"crm_mon", offsetof(struct bal_conf, crm_mon)},
@@ -588,6 +590,9 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   if (c->event_socket[0] && c->event_socket[0] != '/')
     return bad(x, NULL, NULL, "event_socket", c->event_socket,
                "event_socket must be an absolute path (or \"\" for none)");
+  if (c->event_spool[0] && c->event_spool[0] != '/')
+    return bad(x, NULL, NULL, "event_spool", c->event_spool,
+               "event_spool must be an absolute path (or \"\" for none)");
   if (c->avail_journal[0] && c->avail_journal[0] != '/')
     return bad(x, NULL, NULL, "availability_journal", c->avail_journal,
                "availability_journal must be an absolute path (or \"\" for "
@@ -657,15 +662,15 @@ int bal_conf_load_buf(const char *buf, size_t len, const char *name,
 void bal_conf_free(struct bal_conf *c) {
   if (!c)
     return;
-  char **strs[] = {&c->data_dir,     &c->host_format,
-                   &c->state_file,   &c->journal,
-                   &c->lock_file,    &c->unixsock,
-                   &c->publish_host, &c->crm_mon,
-                   &c->cibadmin,     &c->crm_simulate,
-                   &c->crm_resource, &c->crm_attribute,
-                   &c->own_resource, &c->node_name,
-                   &c->event_socket, &c->event_socket_group,
-                   &c->avail_journal};
+  char **strs[] = {&c->data_dir,      &c->host_format,
+                   &c->state_file,    &c->journal,
+                   &c->lock_file,     &c->unixsock,
+                   &c->publish_host,  &c->crm_mon,
+                   &c->cibadmin,      &c->crm_simulate,
+                   &c->crm_resource,  &c->crm_attribute,
+                   &c->own_resource,  &c->node_name,
+                   &c->event_socket,  &c->event_socket_group,
+                   &c->avail_journal, &c->event_spool};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

@@ -2,8 +2,9 @@
  * decision-maker. Each pass reconciles the journal with the crm_mon output
  * it read (what changed since: resource starts and stops, failures, nodes
  * whose alert did not reach us); node alerts from the event socket are
- * recorded at once with the time they arrived (bal_engine_avail_event). A
- * standby instance or a dry run writes nothing. */
+ * recorded at once with the time they arrived (bal_engine_avail_event);
+ * those that came while no instance listened are taken from event_spool
+ * first. A standby instance or a dry run writes nothing. */
 #include "config.h"
 
 #include "engine-internal.h"
@@ -15,26 +16,50 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Opens the journal on first use; false when there is none to write. */
-static bool journal(bal_engine_t *e) {
-  const char *path = e->conf->avail_journal;
-  if (e->avail || !path[0])
-    return e->avail != NULL;
-  av_load_t ld;
+/* Records the node alerts patmon-alert spooled while no one listened
+ * (event_spool), before anything newer. */
+static void take_spool(bal_engine_t *e) {
+  const char *path = e->conf->event_spool;
+  if (!path[0])
+    return;
+  av_load_t ld = {0};
   pm_error_t err = {0};
   char buf[1024];
-  if (av_journal_open(path, &e->avail, &ld, &err) < 0) {
-    bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
+  int r = av_journal_take_spool(e->avail, path, &ld, &err);
+  if (r < 0)
+    bal_elog(e, BAL_LOG_ERR, "availability journal: event_spool: %s",
              pm_error_str(&err, buf, sizeof(buf)));
-    return false;
-  }
   if (ld.skipped)
-    bal_elog(e, BAL_LOG_WARNING,
-             "availability journal: %u line(s) skipped, first: %s", ld.skipped,
-             pm_error_str(&ld.first, buf, sizeof(buf)));
-  bal_elog(e, BAL_LOG_INFO, "availability journal %s: %u events", path,
-           ld.events);
-  return true;
+    bal_elog(e, BAL_LOG_WARNING, "event_spool: %u line(s) skipped, first: %s",
+             ld.skipped, pm_error_str(&ld.first, buf, sizeof(buf)));
+  if (r > 0)
+    bal_elog(e, BAL_LOG_INFO,
+             "availability journal: %d node alert(s) taken from %s", r, path);
+}
+
+/* Opens the journal on first use and takes the spool; false when there is
+ * no journal to write. */
+static bool journal(bal_engine_t *e) {
+  const char *path = e->conf->avail_journal;
+  if (!e->avail && path[0]) {
+    av_load_t ld;
+    pm_error_t err = {0};
+    char buf[1024];
+    if (av_journal_open(path, &e->avail, &ld, &err) < 0) {
+      bal_elog(e, BAL_LOG_ERR, "availability journal: %s",
+               pm_error_str(&err, buf, sizeof(buf)));
+      return false;
+    }
+    if (ld.skipped)
+      bal_elog(e, BAL_LOG_WARNING,
+               "availability journal: %u line(s) skipped, first: %s",
+               ld.skipped, pm_error_str(&ld.first, buf, sizeof(buf)));
+    bal_elog(e, BAL_LOG_INFO, "availability journal %s: %u events", path,
+             ld.events);
+  }
+  if (e->avail)
+    take_spool(e);
+  return e->avail != NULL;
 }
 
 void pass_availability(struct pass *p) {

@@ -175,6 +175,7 @@ struct bal_conf {
   char *node_name;    /* this node's name ("": crm_node -n, else uname) */
   char *event_socket, *event_socket_group; /* node events (daemon) */
   char *avail_journal; /* the availability journal ("": none) */
+  char *event_spool;   /* node alerts no one heard ("": none) */
   char *crm_mon, *cibadmin, *crm_simulate, *crm_resource, *crm_attribute;
   bool publish_utilization;    /* demands and capacities to Pacemaker */
   double publish_change;       /* relative change worth a write (0.2) */

@@ -11,11 +11,13 @@ libhotplug_la_SOURCES = hotplug/batch.c hotplug/socket.c hotplug/watch.c \
 libhotplug_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS)
 libhotplug_la_LIBADD = libhpmsg.la $(UDEV_LIBS)
 
-# The Pacemaker alert agent, linked with the grammar only (libc otherwise).
+# The Pacemaker alert agent, linked with the grammar and the availability
+# journal's line format (its spool); libxml2 comes with it, which every
+# Pacemaker node has already.
 patmonlibexecdir = $(libexecdir)/patmon
 patmonlibexec_PROGRAMS = contrib/pacemaker/patmon-alert
 contrib_pacemaker_patmon_alert_SOURCES = contrib/pacemaker/patmon-alert.c
-contrib_pacemaker_patmon_alert_LDADD = libhpmsg.la
+contrib_pacemaker_patmon_alert_LDADD = libhpmsg.la libavail.la
 
 UNIT_TESTS += t/check_hotplug
 t_check_hotplug_SOURCES = t/check_hotplug.c

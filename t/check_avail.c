@@ -7,6 +7,7 @@
 #include "check_run.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,6 +487,92 @@ START_TEST(reconcile_dated) {
 }
 END_TEST
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The spool dates a loss the balancer missed (its own node died). The
+ * journal: n1 and n2 members at 0, db started on n1 at 5, web on n2 at 6.
+ * The spool (both survivors' agents): n1 lost at 40, twice; n2 lost at 3
+ * (stale: not later than 6, the journal's latest); a bad line. Taken: 1
+ * event, the spool gone. Then reconcile_dated's crm_mon and CIB at 60: db
+ * started on n2 at 47.010, web stopped at 55.010 (2 events), and at 100 the
+ * same figures: db up 87.990 s, repair 7.010 s, 1 failure; n1 up 40 s,
+ * repair 60 s. Without the spool, crm_mon shows the loss at 60, db's
+ * restart cannot be earlier: dated 60, repair 0, up 95 s, n1 repair 40 s.
+ * A crash left spool.taking (n1 member at 70) and a new spool holds n1
+ * lost at 80: both taken, in that order: n1 up 40 + 10 = 50 s, repair 30 +
+ * 20 = 50 s, 2 failures. */
+START_TEST(spool_dates_missed_loss) {
+  pm_error_t err;
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(5), AV_START, "db", "n1"), ev(AT(6), AV_START, "web", "n2")};
+  size_t len, clen;
+  char *xml = slurp(DATA "crm_mon-moved.xml", &len),
+       *cib = slurp(DATA "cib-moved.xml", &clen);
+  char spool[sizeof(jpath) + 16], taking[sizeof(spool) + 8];
+  snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
+  snprintf(taking, sizeof(taking), "%s.taking", spool);
+  for (int with = 0; with < 2; with++) {
+    av_journal_t *j = journal_of(e, sizeof(e) / sizeof(e[0]));
+    av_event_t lost = ev(AT(40), AV_LOST, "n1", NULL),
+               stale = ev(AT(3), AV_LOST, "n2", NULL);
+    av_load_t ld;
+    if (with) {
+      ck_assert_int_eq(av_spool_append(spool, &lost), 0);
+      ck_assert_int_eq(av_spool_append(spool, &stale), 0);
+      ck_assert_int_eq(av_spool_append(spool, &lost), 0);
+      FILE *f = fopen(spool, "a");
+      fputs("garbage\n", f);
+      fclose(f);
+      ck_assert_int_eq(av_journal_take_spool(j, spool, &ld, &err), 1);
+      ck_assert_uint_eq(ld.skipped, 1);
+      ck_assert_int_eq(access(spool, F_OK), -1);
+      ck_assert_int_eq(access(taking, F_OK), -1);
+    }
+    /* No spool: nothing, no error. */
+    ck_assert_int_eq(av_journal_take_spool(j, spool, NULL, &err), 0);
+    ck_assert_int_eq(
+        av_journal_reconcile(j, xml, len, cib, clen, "x", AT(60), &err),
+        with ? 2 : 3);
+    size_t n;
+    const av_event_t *got = av_journal_events(j, &n);
+    av_report_t *r;
+    ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+    if (with) {
+      expect(r, AV_RESOURCE, "db", 1, 87990, 7010);
+      expect(r, AV_NODE, "n1", 1, 40000, 60000);
+    } else {
+      expect(r, AV_RESOURCE, "db", 1, 95000, 0);
+      expect(r, AV_NODE, "n1", 1, 60000, 40000);
+    }
+    av_report_free(r);
+    if (with) {
+      char line[64];
+      snprintf(line, sizeof(line), "%" PRId64 " node member n1\n", AT(70));
+      write_text(taking, line);
+      av_event_t again = ev(AT(80), AV_LOST, "n1", NULL);
+      ck_assert_int_eq(av_spool_append(spool, &again), 0);
+      ck_assert_int_eq(av_journal_take_spool(j, spool, NULL, &err), 1);
+      ck_assert_int_eq(av_journal_take_spool(j, spool, NULL, &err), 1);
+      ck_assert_int_eq(access(taking, F_OK), -1);
+      got = av_journal_events(j, &n);
+      ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+      expect(r, AV_NODE, "n1", 2, 50000, 50000);
+      av_report_free(r);
+    }
+    av_journal_free(j);
+    unlink(jpath);
+  }
+  free(xml);
+  free(cib);
+}
+END_TEST
+
 /* An alert stands against crm_mon for AV_ALERT_LEAD_MS (30 s): n1's
  * member alert at 0, crm_mon showing it offline at 10 s (the DC has not
  * recorded the join yet): n1 is left online; n2 joins, db starts on n2 and
@@ -651,6 +738,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, reconcile_fresh);
   tcase_add_test(tc, reconcile_missed);
   tcase_add_test(tc, reconcile_dated);
+  tcase_add_test(tc, spool_dates_missed_loss);
   tcase_add_test(tc, standby_maintenance);
   tcase_add_test(tc, alert_lead);
   tcase_add_test(tc, line_format);

@@ -123,7 +123,10 @@ cluster_write_cib() {
   CIB_file=$f cibadmin --create -o configuration --xml-text \
     '<rsc_defaults><meta_attributes id="rsc-options"><nvpair id="rsc-options-stickiness" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>' ||
     fail "rsc_defaults"
-  sed -e "s|/usr/libexec/patmon/patmon-alert|$CL_ALERT|" "$top_srcdir/contrib/pacemaker/alerts.xml" > "$CL/alerts.xml"
+  # Node alerts no balancer heard wait in $CL/shared/balance.spool.
+  sed -e "s|/usr/libexec/patmon/patmon-alert|$CL_ALERT|" \
+    -e "s|name=\"patmon_spool\" value=\"\"|name=\"patmon_spool\" value=\"$CL/shared/balance.spool\"|" \
+    "$top_srcdir/contrib/pacemaker/alerts.xml" > "$CL/alerts.xml"
   CIB_file=$f cibadmin --create -o configuration --xml-file "$CL/alerts.xml" || fail "alerts"
   chown hacluster:haclient "$f"
   chmod 0600 "$f"
@@ -635,6 +638,7 @@ data_dir = "$CL/rrd"
 state_file = "$CL/shared/balance.state"
 journal = "$CL/shared/balance.journal"
 availability_journal = "$CL/shared/availability.journal"
+event_spool = "$CL/shared/balance.spool"
 lock_file = "/run/patmon-balance.lock"
 own_resource = "balancer"
 event_socket = "/run/patmon/balance.sock"

@@ -15,12 +15,19 @@
  * socket (patmon not running) is not an error. Exit status 1, with a line on
  * stderr that Pacemaker logs, only for what an operator must fix.
  *
+ * A node alert that finds no one listening (patmon-balance is not running:
+ * its node died and Pacemaker is starting it elsewhere) is appended to the
+ * spool file named by the instance attribute patmon_spool, when set, as an
+ * availability journal line dated by Pacemaker (CRM_alert_timestamp_epoch
+ * and _usec): the next patmon-balance takes it (its event_spool).
+ *
  * This node is the one named by the alert's instance attribute patmon_node
  * when set, else uname's node name, compared case-insensitively in full or
  * up to the first dot. crm_node -n is not used: it asks the cluster, which
  * is what is running this agent, and could make it wait. */
 #include "config.h"
 
+#include "avail/avail.h"
 #include "hotplug/hotplug.h"
 
 #include <errno.h>
@@ -81,6 +88,39 @@ static bool node_is_local(const char *node) {
     return strcmp(node, mine) == 0;
   struct utsname u;
   return uname(&u) == 0 && same_host(node, u.nodename);
+}
+
+/* When Pacemaker made the alert, in milliseconds; now without it. */
+static int64_t alert_ms(void) {
+  const char *s = env("CRM_alert_timestamp_epoch"),
+             *us = env("CRM_alert_timestamp_usec");
+  char *end;
+  long long t = s ? strtoll(s, &end, 10) : 0;
+  if (!s || *end || t <= 0 || t > INT64_MAX / 1000)
+    return pm_wall_ms();
+  long u = us ? strtol(us, &end, 10) : 0;
+  if (!us || *end || u < 0 || u > 999999)
+    u = 0;
+  return t * 1000 + u / 1000;
+}
+
+/* Appends a node alert no one heard to patmon_spool (when set). */
+static int spool(const hp_event_t *ev) {
+  const char *path = env("patmon_spool");
+  if (!path)
+    return 0;
+  av_event_t a = {.t_ms = alert_ms(),
+                  .action = ev->action == HP_ACT_MEMBER ? AV_MEMBER : AV_LOST};
+  size_t len = strlen(ev->name);
+  if (len < sizeof(a.name))
+    memcpy(a.name, ev->name, len + 1); /* longer: av_spool_append says so */
+  int r = path[0] == '/' ? av_spool_append(path, &a) : -EINVAL;
+  if (r == 0)
+    return 0;
+  fprintf(stderr, "patmon-alert: cannot spool \"node %s %s\" to %s: %s\n",
+          hp_action_name(ev->action), ev->name, path,
+          r == -EINVAL ? "not an absolute path, or a bad name" : strerror(-r));
+  return 1;
 }
 
 /* Pacemaker runs the agent without arguments; an operator trying it may
@@ -165,7 +205,9 @@ int main(int argc, char **argv) {
   }
   int r = hp_send(path, msg, (size_t)n, SEND_WAIT_MS);
   /* No socket, or nobody bound to it: patmon is not running, and will scan
-   * everything when it starts. */
+   * everything when it starts; a node alert waits in the spool. */
+  if ((r == -ENOENT || r == -ECONNREFUSED) && ev.kind == HP_NODE)
+    return spool(&ev);
   if (r == 0 || r == -ENOENT || r == -ECONNREFUSED)
     return 0;
   fprintf(stderr, "patmon-alert: cannot send \"%.*s\" to %s: %s%s\n", n - 1,
