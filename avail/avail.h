@@ -210,6 +210,17 @@ typedef struct av_figures {
   double mttf_s, mttr_s, availability; /* NaN when undefined */
 } av_figures_t;
 
+/* One loss of a node (see "Node losses" above av_report_losses). */
+typedef struct av_loss {
+  const char *node; /* owned by the report */
+  int64_t t_ms;     /* when it left: "lost", or "fenced" when that came first */
+  bool fenced;      /* a "fenced" event came while it was down */
+  unsigned failed;  /* resources its loss failed (it ran their last instance) */
+  int64_t outage_ms;   /* to its next "member"; -1 while it is down */
+  int64_t recovery_ms; /* to when all those resources ran again; 0 when
+                          none failed; -1 while one does not run */
+} av_loss_t;
+
 typedef struct av_report av_report_t;
 
 /* Figures for every node and resource named in events[0..n), over the
@@ -227,6 +238,19 @@ const av_figures_t *av_report_get(const av_report_t *r, size_t i);
 const av_figures_t *av_report_find(const av_report_t *r, av_kind_t kind,
                                    const char *name);
 
+/* Node losses. Per loss of a node that was up: its outage, from the loss
+ * to its next "member" (the node's repair time for that failure), and the
+ * recovery of its services, from the loss to the moment every resource
+ * the loss failed (those whose last running instance was there) has
+ * started again somewhere: the longest of their repairs. The detection
+ * itself (from the node's death to corosync's "lost") happens before the
+ * first event and cannot be measured from events. "fenced" after a loss
+ * marks it (recorded once per loss); "fenced" of an up node is the loss.
+ *
+ * The losses with t_ms inside the report's window, in time order; *ret
+ * points into the report. */
+size_t av_report_losses(const av_report_t *r, const av_loss_t **ret);
+
 /* Parses a window length: a number followed by s, m, h or d ("30d",
  * "24h"). 0 with *ret_ms, or -EINVAL. */
 int av_parse_duration(const char *s, int64_t *ret_ms);
@@ -234,7 +258,10 @@ int av_parse_duration(const char *s, int64_t *ret_ms);
 /* Appends the report as a table to out, one row per node and resource:
  * kind, name, state, failures, MTTF, MTTR and availability (in percent,
  * three decimals), "-" where undefined; durations as "1d02h", "3h04m",
- * "5m06s" or "7.2s". 0, or -ENOMEM. */
+ * "5m06s" or "7.2s". Then, when the window holds node losses, one row per
+ * loss: node, when (UTC, milliseconds), fenced, outage and recovery in
+ * seconds with one decimal ("-" while open), resources failed. 0, or
+ * -ENOMEM. */
 int av_report_format(const av_report_t *r, pm_buf_t *out);
 
 #endif

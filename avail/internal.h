@@ -13,10 +13,18 @@ struct av_inst {
   bool promoted;
 };
 
+/* A node loss, and how many of the resources it failed still do not run. */
+struct av_loss_rec {
+  av_loss_t loss; /* node: owned by the node's subject */
+  unsigned pending;
+};
+
 struct av_subject {
   av_figures_t fig; /* name owned here; state and since are the live ones */
   bool down_counts; /* nodes: offline after being online (a repair) */
   bool told;        /* nodes: the last change came from an alert */
+  size_t loss;      /* nodes: 1 + its open loss in av_model.losses, or 0;
+                       resources: 1 + the loss that failed it, while failed */
   struct av_inst *inst;
   size_t ninst, instcap;
 };
@@ -26,6 +34,8 @@ struct av_subject {
 struct av_model {
   struct av_subject *s;
   size_t n, cap;
+  struct av_loss_rec *losses; /* every node loss, in order */
+  size_t nlosses, caplosses;
   int64_t last_t; /* the latest time applied (times never go back) */
   int64_t lo, hi;
 };

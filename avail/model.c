@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
   av_action_t action;
@@ -120,6 +121,13 @@ static void set_state(struct av_model *m, struct av_subject *s, av_state_t st,
 
 enum cause { RUN, STOP, FAIL };
 
+/* A resource the loss (1 + index) failed runs again at t. */
+static void recovered(struct av_model *m, size_t loss, int64_t t) {
+  struct av_loss_rec *l = &m->losses[loss - 1];
+  if (l->pending > 0 && --l->pending == 0)
+    l->loss.recovery_ms = t - l->loss.t_ms;
+}
+
 /* The resource's state from its instances after an event of cause. */
 static void settle(struct av_model *m, struct av_subject *s, enum cause c,
                    int64_t t) {
@@ -133,6 +141,10 @@ static void settle(struct av_model *m, struct av_subject *s, enum cause c,
     st = s->fig.state == AV_FAILED ? AV_FAILED : AV_STOPPED;
   } else {
     st = AV_FAILED;
+  }
+  if (st != s->fig.state && s->loss && is_up(st)) {
+    recovered(m, s->loss, t);
+    s->loss = 0;
   }
   if (st != s->fig.state)
     set_state(m, s, st, t);
@@ -183,19 +195,55 @@ static int apply_node(struct av_model *m, const av_event_t *ev, int64_t t) {
   if (to != AV_OFFLINE) {
     if (s->fig.state == to)
       return 0;
+    if (s->loss) { /* back: its outage is over */
+      struct av_loss_rec *l = &m->losses[s->loss - 1];
+      l->loss.outage_ms = t - l->loss.t_ms;
+      s->loss = 0;
+    }
     set_state(m, s, to, t);
     s->told = !ev->reconciled;
     return 1;
   }
-  if (s->fig.state == AV_OFFLINE)
-    return 0;
+  if (s->fig.state == AV_OFFLINE) {
+    /* Fenced after its loss: the loss is marked, once. */
+    if (ev->action != AV_FENCED || !s->loss ||
+        m->losses[s->loss - 1].loss.fenced)
+      return 0;
+    m->losses[s->loss - 1].loss.fenced = true;
+    return 1;
+  }
+  bool was_up = is_up(s->fig.state);
   set_state(m, s, AV_OFFLINE, t);
   s->told = !ev->reconciled;
-  /* Its instances are gone with it. */
+  size_t loss = 0;
+  if (was_up) {
+    struct av_loss_rec *v =
+        pm_vec_grow(m->losses, &m->caplosses, m->nlosses + 1, sizeof(*v));
+    if (!v)
+      return -ENOMEM;
+    m->losses = v;
+    v[m->nlosses] =
+        (struct av_loss_rec){.loss = {.node = s->fig.name,
+                                      .t_ms = t,
+                                      .fenced = ev->action == AV_FENCED,
+                                      .outage_ms = -1}};
+    loss = s->loss = ++m->nlosses;
+  }
+  /* Its instances are gone with it; the resources it ran last wait for
+   * their recovery. */
   for (size_t i = 0; i < m->n; i++) {
     struct av_subject *r = &m->s[i];
-    if (r->fig.kind == AV_RESOURCE && inst_remove(r, ev->name) > 0)
-      settle(m, r, FAIL, t);
+    if (r->fig.kind != AV_RESOURCE || inst_remove(r, ev->name) == 0)
+      continue;
+    bool was_failed = r->fig.state == AV_FAILED;
+    settle(m, r, FAIL, t);
+    if (loss && !was_failed && r->fig.state == AV_FAILED) {
+      struct av_loss_rec *l = &m->losses[loss - 1];
+      r->loss = loss;
+      l->loss.failed++;
+      l->pending++;
+      l->loss.recovery_ms = -1;
+    }
   }
   return 1;
 }
@@ -260,6 +308,7 @@ void av_model_free(struct av_model *m) {
     free((char *)m->s[i].fig.name);
   }
   free(m->s);
+  free(m->losses);
   *m = (struct av_model){0};
 }
 
@@ -269,6 +318,8 @@ struct av_report {
   struct av_model m;
   av_figures_t *rows;
   size_t n;
+  av_loss_t *losses; /* inside the window */
+  size_t nlosses;
 };
 
 static void finish(av_figures_t *f) {
@@ -290,7 +341,8 @@ int av_report_new(const av_event_t *events, size_t n, int64_t since_ms,
   for (size_t i = 0; i < n && err >= 0; i++)
     if (events[i].t_ms <= now_ms)
       err = av_model_apply(&r->m, &events[i]);
-  if (err >= 0 && !(r->rows = calloc(r->m.n + 1, sizeof(*r->rows))))
+  if (err >= 0 && (!(r->rows = calloc(r->m.n + 1, sizeof(*r->rows))) ||
+                   !(r->losses = calloc(r->m.nlosses + 1, sizeof(*r->losses)))))
     err = -ENOMEM;
   if (err < 0) {
     av_report_free(r);
@@ -303,6 +355,9 @@ int av_report_new(const av_event_t *events, size_t n, int64_t since_ms,
         r->rows[r->n] = r->m.s[i].fig;
         finish(&r->rows[r->n++]);
       }
+  for (size_t i = 0; i < r->m.nlosses; i++)
+    if (r->m.losses[i].loss.t_ms >= since_ms)
+      r->losses[r->nlosses++] = r->m.losses[i].loss;
   *ret = r;
   return 0;
 }
@@ -312,10 +367,16 @@ void av_report_free(av_report_t *r) {
     return;
   av_model_free(&r->m);
   free(r->rows);
+  free(r->losses);
   free(r);
 }
 
 size_t av_report_count(const av_report_t *r) { return r->n; }
+
+size_t av_report_losses(const av_report_t *r, const av_loss_t **ret) {
+  *ret = r->losses;
+  return r->nlosses;
+}
 
 const av_figures_t *av_report_get(const av_report_t *r, size_t i) {
   return i < r->n ? &r->rows[i] : NULL;
@@ -369,6 +430,14 @@ static void fmt_dur(char *buf, size_t len, double s) {
     snprintf(buf, len, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
 }
 
+/* Milliseconds as seconds with one decimal; "-" for -1 (still open). */
+static void secs_str(char *buf, size_t len, int64_t ms) {
+  if (ms < 0)
+    snprintf(buf, len, "-");
+  else
+    snprintf(buf, len, "%.1f", (double)ms / 1000);
+}
+
 int av_report_format(const av_report_t *r, pm_buf_t *out) {
   pm_buf_printf(out, "%-8s %-24s %-9s %8s %10s %10s %9s\n", "KIND", "NAME",
                 "STATE", "FAILURES", "MTTF", "MTTR", "AVAIL%");
@@ -384,6 +453,23 @@ int av_report_format(const av_report_t *r, pm_buf_t *out) {
     pm_buf_printf(out, "%-8s %-24s %-9s %8u %10s %10s %9s\n",
                   f->kind == AV_NODE ? "node" : "resource", f->name,
                   av_state_name(f->state), f->failures, mttf, mttr, avail);
+  }
+  if (r->nlosses)
+    pm_buf_printf(out, "\n%-24s %-23s %-6s %9s %11s %6s\n", "NODE LOST",
+                  "AT (UTC)", "FENCED", "OUTAGE(s)", "RECOVERY(s)", "FAILED");
+  for (size_t i = 0; i < r->nlosses; i++) {
+    const av_loss_t *l = &r->losses[i];
+    char at[32], outage[32], recovery[32];
+    time_t secs = (time_t)(l->t_ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm) ||
+        !strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm))
+      snprintf(at, sizeof(at), "?");
+    secs_str(outage, sizeof(outage), l->outage_ms);
+    secs_str(recovery, sizeof(recovery), l->recovery_ms);
+    pm_buf_printf(out, "%-24s %s.%03d %-6s %9s %11s %6u\n", l->node, at,
+                  (int)(l->t_ms % 1000), l->fenced ? "yes" : "no", outage,
+                  recovery, l->failed);
   }
   return out->err ? -ENOMEM : 0;
 }

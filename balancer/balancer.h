@@ -339,12 +339,12 @@ const char *bal_engine_event_socket(const bal_engine_t *e,
 
 /* The configured availability journal (NULL: none). */
 const char *bal_engine_availability_journal(const bal_engine_t *e);
-/* Records a node alert (lost, else member) at t_ms (wall time, ms) in the
- * availability journal, when this instance is the active decision-maker
- * and a journal is configured. 1 when recorded, 0 when not (a duplicate,
- * no change, not active, no journal), or a negative errno. */
-int bal_engine_avail_event(bal_engine_t *e, bool lost, const char *node,
-                           int64_t t_ms);
+/* Records a node alert (fenced, else lost, else member) at t_ms (wall
+ * time, ms) in the availability journal, when this instance is the active
+ * decision-maker and a journal is configured. 1 when recorded, 0 when not (a
+ * duplicate, no change, not active, no journal), or a negative errno. */
+int bal_engine_avail_event(bal_engine_t *e, bool lost, bool fenced,
+                           const char *node, int64_t t_ms);
 
 /* What the last pass found this instance to be. With own_resource set,
  * only the instance on the node where Pacemaker runs that resource acts;

@@ -79,11 +79,14 @@ void pass_availability(struct pass *p) {
              "availability journal: %d change(s) found in crm_mon", r);
 }
 
-int bal_engine_avail_event(bal_engine_t *e, bool lost, const char *node,
-                           int64_t t_ms) {
+int bal_engine_avail_event(bal_engine_t *e, bool lost, bool fenced,
+                           const char *node, int64_t t_ms) {
   if (e->role != BAL_ROLE_ACTIVE || !journal(e))
     return 0;
-  av_event_t ev = {.t_ms = t_ms, .action = lost ? AV_LOST : AV_MEMBER};
+  av_event_t ev = {.t_ms = t_ms,
+                   .action = fenced ? AV_FENCED
+                             : lost ? AV_LOST
+                                    : AV_MEMBER};
   if (strlen(node) > AV_NAME_MAX)
     return -EINVAL;
   strcpy(ev.name, node);
@@ -105,6 +108,26 @@ static void val(char *buf, size_t len, double v) {
     snprintf(buf, len, "U");
   else
     snprintf(buf, len, "%.6g", v);
+}
+
+/* A node's latest loss in the window: its outage and its services'
+ * recovery, in seconds ("U" while open, or without a loss). */
+static void publish_loss(const av_report_t *r, const char *node, const char *id,
+                         long long t, unsigned iv, pm_buf_t *cmds) {
+  const av_loss_t *l, *last = NULL;
+  size_t n = av_report_losses(r, &l);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(l[i].node, node) == 0)
+      last = &l[i];
+  char o[32], rc[32];
+  val(o, sizeof(o),
+      last && last->outage_ms >= 0 ? (double)last->outage_ms / 1000 : NAN);
+  val(rc, sizeof(rc),
+      last && last->recovery_ms >= 0 ? (double)last->recovery_ms / 1000 : NAN);
+  pm_buf_printf(cmds,
+                "PUTVAL \"%s/duration-outage_last\" interval=%u %lld:%s\n"
+                "PUTVAL \"%s/duration-recovery_last\" interval=%u %lld:%s\n",
+                id, iv, t, o, id, iv, t, rc);
 }
 
 void pass_avail_publish(struct pass *p, const char *host, long long t,
@@ -144,6 +167,8 @@ void pass_avail_publish(struct pass *p, const char *host, long long t,
     val(v, sizeof(v), f->mttr_s);
     pm_buf_printf(cmds, "PUTVAL \"%s/duration-mttr_30d\" interval=%u %lld:%s\n",
                   id, iv, t, v);
+    if (f->kind == AV_NODE)
+      publish_loss(last, f->name, id, t, iv, cmds);
   }
 out:
   for (size_t w = 0; w < NWIN; w++)

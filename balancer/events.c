@@ -51,6 +51,7 @@ static void keep(bal_events_news_t *n, const hp_event_t *it, int64_t t_ms) {
   n->nodes = v;
   if ((v[n->nnodes].node = strdup(it->name))) {
     v[n->nnodes].lost = it->action != HP_ACT_MEMBER;
+    v[n->nnodes].fenced = it->action == HP_ACT_FENCED;
     v[n->nnodes++].t_ms = t_ms;
   }
 }

@@ -27,7 +27,8 @@ typedef struct bal_events_news {
    * vector. */
   struct bal_node_news {
     char *node;
-    bool lost;
+    bool lost;   /* lost or fenced; else member */
+    bool fenced; /* fenced */
     int64_t t_ms;
   } * nodes;
   size_t nnodes, capnodes; /* capnodes: the storage's size */

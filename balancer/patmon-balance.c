@@ -227,11 +227,14 @@ static bool take_news(bal_engine_t *e, bal_events_t *ev, struct pending *pend,
   bal_events_take(ev, &n);
   bool any = n.lost || n.joined || n.dropped;
   for (size_t i = 0; i < n.nnodes; i++) {
-    int r = bal_engine_avail_event(e, n.nodes[i].lost, n.nodes[i].node,
-                                   n.nodes[i].t_ms);
+    const struct bal_node_news *nn = &n.nodes[i];
+    int r = bal_engine_avail_event(e, nn->lost, nn->fenced, nn->node, nn->t_ms);
     if (r < 0)
       logf_line(o, BAL_LOG_ERR, "availability journal: node %s %s: %s",
-                n.nodes[i].node, n.nodes[i].lost ? "lost" : "member",
+                nn->node,
+                nn->fenced ? "fenced"
+                : nn->lost ? "lost"
+                           : "member",
                 strerror(-r));
   }
   for (char **l = n.lost; l && *l; l++) {

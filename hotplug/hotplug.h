@@ -50,6 +50,7 @@ typedef enum hp_action {
   HP_ACT_MIGRATE,
   HP_ACT_LOST,   /* a node left the cluster's membership */
   HP_ACT_MEMBER, /* a node (re)joined it */
+  HP_ACT_FENCED, /* a node was fenced (it is gone, if it was not already) */
 } hp_action_t;
 
 /* One event. name is a resource name, a volume path, a node name, a
@@ -143,7 +144,7 @@ int hp_watch_wake(hp_watch_t *w);
  *                                      "." or ".." component, no trailing
  *                                      "/"), no control character, at most
  *                                      HP_PATH_MAX bytes; may hold spaces
- *   node lost|member NODE              NODE: a cluster node's name,
+ *   node lost|member|fenced NODE       NODE: a cluster node's name,
  *                                      [A-Za-z0-9_.-] (bytes >= 0x80 count
  *                                      as letters), at most HP_NAME_MAX bytes
  *   rescan

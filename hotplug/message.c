@@ -56,6 +56,11 @@ static const struct hp_verb {
      .kind = HP_NODE,
      .action = HP_ACT_MEMBER,
      .arg = ARG_NODE},
+    {.type = "node",
+     .verb = "fenced",
+     .kind = HP_NODE,
+     .action = HP_ACT_FENCED,
+     .arg = ARG_NODE},
     {.type = "rescan",
      .kind = HP_RESCAN,
      .action = HP_ACT_NONE,
@@ -79,6 +84,7 @@ static const char *const action_names[] = {
     [HP_ACT_MOVE] = "move",     [HP_ACT_START] = "start",
     [HP_ACT_STOP] = "stop",     [HP_ACT_MIGRATE] = "migrate",
     [HP_ACT_LOST] = "lost",     [HP_ACT_MEMBER] = "member",
+    [HP_ACT_FENCED] = "fenced",
 };
 
 void hp_why(char *why, size_t whylen, const char *fmt, ...) {

@@ -573,6 +573,63 @@ START_TEST(spool_dates_missed_loss) {
 }
 END_TEST
 
+/* Node losses in the reference sequence at 1000 s: n1 lost at 100 with db
+ * on it (db's last instance: failed), back at 130: outage 30 s; db started
+ * on n2 at 108: recovery 8 s, 1 resource failed. n1 lost again at 400,
+ * running nothing (db is on n2): outage 20 s, recovery 0 s, none failed.
+ * Fencing: n1 fenced at 103 marks the first loss (recorded: 1); a second
+ * fenced alert at 104 changes nothing (0). n2 fenced at 600 while up, db
+ * on it: that is n2's loss, fenced; at 1000 n2 is still down (outage -1)
+ * and db runs nowhere (recovery -1), n2 has 1 failure, up 600 s, repair
+ * 400 s. A window from 200 s keeps the losses at 400 and 600 only. */
+START_TEST(node_losses) {
+  av_journal_t *j;
+  ck_assert_int_eq(av_journal_open(jpath, &j, NULL, NULL), 0);
+  for (size_t i = 0; i < NSEQ; i++) {
+    av_event_t e = seq_ev(i);
+    ck_assert_int_ge(av_journal_add(j, &e), 0);
+    if (seq[i].s == 100) {
+      av_event_t f = ev(AT(103), AV_FENCED, "n1", NULL),
+                 g = ev(AT(104), AV_FENCED, "n1", NULL);
+      ck_assert_int_eq(av_journal_add(j, &f), 1);
+      ck_assert_int_eq(av_journal_add(j, &g), 0);
+    }
+  }
+  av_event_t f = ev(AT(600), AV_FENCED, "n2", NULL);
+  ck_assert_int_eq(av_journal_add(j, &f), 1);
+  size_t n;
+  const av_event_t *got = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(1000), &r), 0);
+  const av_loss_t *l;
+  ck_assert_uint_eq(av_report_losses(r, &l), 3);
+  ck_assert_str_eq(l[0].node, "n1");
+  ck_assert_int_eq(l[0].t_ms, AT(100));
+  ck_assert(l[0].fenced);
+  ck_assert_int_eq(l[0].outage_ms, 30000);
+  ck_assert_int_eq(l[0].recovery_ms, 8000);
+  ck_assert_uint_eq(l[0].failed, 1);
+  ck_assert_int_eq(l[1].t_ms, AT(400));
+  ck_assert(!l[1].fenced);
+  ck_assert_int_eq(l[1].outage_ms, 20000);
+  ck_assert_int_eq(l[1].recovery_ms, 0);
+  ck_assert_uint_eq(l[1].failed, 0);
+  ck_assert_str_eq(l[2].node, "n2");
+  ck_assert_int_eq(l[2].t_ms, AT(600));
+  ck_assert(l[2].fenced);
+  ck_assert_int_eq(l[2].outage_ms, -1);
+  ck_assert_int_eq(l[2].recovery_ms, -1);
+  ck_assert_uint_eq(l[2].failed, 1);
+  expect(r, AV_NODE, "n2", 1, 600000, 400000);
+  av_report_free(r);
+  ck_assert_int_eq(av_report_new(got, n, AT(200), AT(1000), &r), 0);
+  ck_assert_uint_eq(av_report_losses(r, &l), 2);
+  ck_assert_int_eq(l[0].t_ms, AT(400));
+  av_report_free(r);
+  av_journal_free(j);
+}
+END_TEST
+
 /* An alert stands against crm_mon for AV_ALERT_LEAD_MS (30 s): n1's
  * member alert at 0, crm_mon showing it offline at 10 s (the DC has not
  * recorded the join yet): n1 is left online; n2 joins, db starts on n2 and
@@ -690,7 +747,14 @@ START_TEST(table) {
       "node     n2                       online           0          -      "
       "    -   100.000\n"
       "resource db                       started          2      8m10s      "
-      " 6.0s    98.790\n");
+      " 6.0s    98.790\n"
+      "\n"
+      "NODE LOST                AT (UTC)                FENCED OUTAGE(s) "
+      "RECOVERY(s) FAILED\n"
+      "n1                       2023-11-14 22:15:00.000 no          30.0 "
+      "        8.0      1\n"
+      "n1                       2023-11-14 22:20:00.000 no          20.0 "
+      "        0.0      0\n");
   pm_buf_free(&out);
   av_report_free(r);
   free(events);
@@ -729,6 +793,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, fail_repair_cycle);
+  tcase_add_test(tc, node_losses);
   tcase_add_test(tc, restart_and_duplicates);
   tcase_add_test(tc, late_duplicate);
   tcase_add_test(tc, torn_line);

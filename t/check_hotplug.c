@@ -66,6 +66,7 @@ static const struct parse_case {
     {"node lost node1\n", 0, 0, HP_NODE, HP_ACT_LOST, "node1"},
     {"node member 10-db.example_1", 0, 0, HP_NODE, HP_ACT_MEMBER,
      "10-db.example_1"},
+    {"node fenced n3\n", 0, 0, HP_NODE, HP_ACT_FENCED, "n3"},
     {"node lost", 0, -EBADMSG, 0, 0, "node name missing"},
     {"node lost a b", 0, -EBADMSG, 0, 0, "unexpected text after node name"},
     {"node lost web:1", 0, -EBADMSG, 0, 0, "bad character in node name"},

@@ -8,7 +8,8 @@
  * successful (rc 0) start, stop, migrate_to or migrate_from of a resource on
  * this node becomes one datagram "resource start|stop|migrate NAME"; a node
  * alert (any node: Pacemaker runs it on every member) becomes "node
- * lost|member NODE"; everything else is ignored.
+ * lost|member NODE", a successful fencing alert "node fenced NODE" (the
+ * target); everything else is ignored.
  *
  * It never blocks Pacemaker for long and loses no event: hp_send waits for
  * room while patmon's queue is full, SEND_WAIT_MS at most, and a missing
@@ -110,7 +111,9 @@ static int spool(const hp_event_t *ev) {
   if (!path)
     return 0;
   av_event_t a = {.t_ms = alert_ms(),
-                  .action = ev->action == HP_ACT_MEMBER ? AV_MEMBER : AV_LOST};
+                  .action = ev->action == HP_ACT_MEMBER   ? AV_MEMBER
+                            : ev->action == HP_ACT_FENCED ? AV_FENCED
+                                                          : AV_LOST};
   size_t len = strlen(ev->name);
   if (len < sizeof(a.name))
     memcpy(a.name, ev->name, len + 1); /* longer: av_spool_append says so */
@@ -183,8 +186,16 @@ int main(int argc, char **argv) {
       return 0;
     name = node;
     what = "node";
+  } else if (strcmp(kind, "fencing") == 0) {
+    /* CRM_alert_node is the target; rc 0: it was fenced. */
+    if (!env_is("CRM_alert_rc", "0"))
+      return 0;
+    ev.kind = HP_NODE;
+    ev.action = HP_ACT_FENCED;
+    name = node;
+    what = "node";
   } else {
-    return 0; /* fencing, attributes */
+    return 0; /* attributes */
   }
 
   if (path[0] != '/') {
