@@ -165,8 +165,10 @@ int av_journal_add(av_journal_t *j, const av_event_t *ev);
  * time is now_ms, except for a resource event that the CIB (cib, cib_len
  * bytes: `cibadmin --query`; may be NULL) dates: when the latest operation
  * that explains it (a start or migrate_from, promote, stop or migrate_to,
- * or a failed one) ended, last-rc-change (whole seconds) plus exec-time,
- * when later than the resource's last event and not later than now_ms. A CIB
+ * or a failed one) ended: last-rc-change (when it began, cut to whole
+ * seconds) plus half a second plus exec-time, within +-0.5 s (now_ms when
+ * that half second passes it), when later than the resource's last event
+ * and not later than now_ms. A CIB
  * that cannot be read only loses those times. Returns the number of events
  * recorded, or -EBADMSG with err filled for bad XML, or another negative errno
  * (the events recorded so far stay). */

@@ -120,13 +120,14 @@ static int history(xmlDoc *cib, struct op_list *l) {
         struct op *e = pm_vec_push(l);
         if (!e)
           return -ENOMEM;
+        /* It ran from last-rc-change, a time cut to whole seconds: from
+         * half a second later on average; the error is within +-0.5 s. */
         *e = (struct op){.rsc = rsc,
                          .node = node,
                          .task = task,
                          .rc = atoi(rc),
                          .probe = !iv || strcmp(iv, "0") == 0,
-                         /* it ran from last-rc-change */
-                         .t_ms = t * 1000 + (exec ? atoi(exec) : 0)};
+                         .t_ms = t * 1000 + 500 + (exec ? atoi(exec) : 0)};
       }
     }
   }
@@ -162,12 +163,15 @@ static int64_t when(const struct op_list *l, const char *name, const char *node,
   char rn[AV_NAME_MAX + 1];
   for (size_t i = 0; i < l->n; i++) {
     const struct op *o = &l->v[i];
-    if (o->t_ms <= after || o->t_ms > now || o->t_ms <= best ||
+    /* The half second added may pass now: an operation that ended just
+     * now. */
+    int64_t t = o->t_ms > now && o->t_ms - 500 <= now ? now : o->t_ms;
+    if (t <= after || t > now || t <= best ||
         (node && strcmp(o->node, node) != 0) || !explains(o, a))
       continue;
     strip(rn, o->rsc);
     if (strcmp(rn, name) == 0)
-      best = o->t_ms;
+      best = t;
   }
   return best;
 }

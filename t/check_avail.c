@@ -450,11 +450,12 @@ END_TEST
 /* The CIB dates what crm_mon shows changed. The journal: n1 and n2 members
  * at 0, db started on n1 at 5, web on n2 at 6, n1 lost at 40 (its alert)
  * so db failed at 40. At 60, crm_mon shows db on n2 and web stopped; the
- * CIB's operations say db's start on n2 ran from 47 s for 10 ms, and web's
- * stop from 55 s for 10 ms (its probe at 1 s, rc 7, is no failure). 2
- * events, at 47.010 and 55.010. At 100 s: db up 5-40 (35 s) + 47.010-100
- * (52.990 s) = 87.990 s, repair 40-47.010 = 7.010 s, 1 failure; web up
- * 6-55.010 = 49.010 s, stopped since, no failure. Without the CIB both
+ * CIB's operations say db's start on n2 ran from 47 s (whole seconds: from
+ * 47.5 on average) for 10 ms, and web's stop from 55 s for 10 ms (its probe
+ * at 1 s, rc 7, is no failure). 2 events, at 47.510 and 55.510. At 100 s:
+ * db up 5-40 (35 s) + 47.510-100 (52.490 s) = 87.490 s, repair 40-47.510 =
+ * 7.510 s, 1 failure; web up 6-55.510 = 49.510 s, stopped since, no
+ * failure. Without the CIB both
  * would be dated 60. */
 START_TEST(reconcile_dated) {
   pm_error_t err;
@@ -471,14 +472,14 @@ START_TEST(reconcile_dated) {
   size_t n;
   const av_event_t *got = av_journal_events(j, &n);
   ck_assert_uint_eq(n, 7);
-  ck_assert_int_eq(got[5].t_ms, AT(47) + 10);
+  ck_assert_int_eq(got[5].t_ms, AT(47) + 510);
   ck_assert_int_eq(got[5].action, AV_START);
-  ck_assert_int_eq(got[6].t_ms, AT(55) + 10);
+  ck_assert_int_eq(got[6].t_ms, AT(55) + 510);
   ck_assert_int_eq(got[6].action, AV_STOP);
   av_report_t *r;
   ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
-  expect(r, AV_RESOURCE, "db", 1, 87990, 7010);
-  expect(r, AV_RESOURCE, "web", 0, 49010, 0);
+  expect(r, AV_RESOURCE, "db", 1, 87490, 7510);
+  expect(r, AV_RESOURCE, "web", 0, 49510, 0);
   ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "web")->state, AV_STOPPED);
   av_report_free(r);
   av_journal_free(j);
@@ -499,8 +500,8 @@ static void write_text(const char *path, const char *text) {
  * The spool (both survivors' agents): n1 lost at 40, twice; n2 lost at 3
  * (stale: not later than 6, the journal's latest); a bad line. Taken: 1
  * event, the spool gone. Then reconcile_dated's crm_mon and CIB at 60: db
- * started on n2 at 47.010, web stopped at 55.010 (2 events), and at 100 the
- * same figures: db up 87.990 s, repair 7.010 s, 1 failure; n1 up 40 s,
+ * started on n2 at 47.510, web stopped at 55.510 (2 events), and at 100 the
+ * same figures: db up 87.490 s, repair 7.510 s, 1 failure; n1 up 40 s,
  * repair 60 s. Without the spool, crm_mon shows the loss at 60, db's
  * restart cannot be earlier: dated 60, repair 0, up 95 s, n1 repair 40 s.
  * A crash left spool.taking (n1 member at 70) and a new spool holds n1
@@ -544,7 +545,7 @@ START_TEST(spool_dates_missed_loss) {
     av_report_t *r;
     ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
     if (with) {
-      expect(r, AV_RESOURCE, "db", 1, 87990, 7010);
+      expect(r, AV_RESOURCE, "db", 1, 87490, 7510);
       expect(r, AV_NODE, "n1", 1, 40000, 60000);
     } else {
       expect(r, AV_RESOURCE, "db", 1, 95000, 0);
