@@ -72,6 +72,11 @@ for state in lost member; do
     fail "node alert $state exited $?"
   expect "node alert $state" "node $state other-node"
 done
+# A fencing alert: its target fenced (rc 0); a failed fencing is ignored.
+step
+alert - 1 other-node - CRM_alert_kind=fencing CRM_alert_desc=failed || fail "failed fencing alert exited $?"
+alert - 0 other-node - CRM_alert_kind=fencing CRM_alert_desc=ok || fail "fencing alert exited $?"
+expect "fencing alert" "node fenced other-node"
 
 # Ignored: failures, other operations, other nodes, other kinds, no
 # recipient. A marker sent after them arrives without them (the socket keeps
@@ -102,6 +107,15 @@ alert start 0 "$node" fs_srv CRM_alert_recipient="$T/absent.sock" 2>"$T/err" ||
   fail "an absent socket is an error: $(cat "$T/err")"
 [ $(($(date +%s%3N) - start)) -lt 1000 ] || fail "the agent took a second without a socket"
 [ ! -s "$T/err" ] || fail "the agent complained without a socket: $(cat "$T/err")"
+# A node alert no one hears waits in patmon_spool, dated by Pacemaker; a
+# resource alert does not.
+mkdir -m 0777 "$T/spool.d"
+alert - 0 other-node - CRM_alert_kind=node CRM_alert_desc=lost CRM_alert_recipient="$T/absent.sock" \
+  CRM_alert_timestamp_epoch=1700000100 CRM_alert_timestamp_usec=250999 patmon_spool="$T/spool.d/spool" ||
+  fail "spooling a node alert failed"
+alert start 0 "$node" fs_srv CRM_alert_recipient="$T/absent.sock" patmon_spool="$T/spool.d/spool" ||
+  fail "a resource alert with patmon_spool failed"
+[ "$(cat "$T/spool.d/spool")" = "1700000100250 node lost other-node" ] || fail "spool: $(cat "$T/spool.d/spool")"
 
 # Nothing else was reported, and hp-watch stops cleanly on SIGTERM.
 kill "$pid"
