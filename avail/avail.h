@@ -185,7 +185,10 @@ int av_journal_reconcile(av_journal_t *j, const char *xml, size_t len,
  * followed it.
  *
  * av_spool_append appends ev's line to path (created mode 0660) with one
- * write() and an fdatasync(). 0, or a negative errno. */
+ * write() and an fdatasync(). 0, or a negative errno: -EFBIG when the
+ * spool already holds AV_SPOOL_MAX bytes (no balancer takes it: a node
+ * whose local spool no instance reads grows by one line per node alert). */
+#define AV_SPOOL_MAX (1 << 20)
 int av_spool_append(const char *path, const av_event_t *ev);
 /* Moves the spool at path aside (path.taking; one left by a crash is taken
  * first), records its events in time order as alerts, and removes it.

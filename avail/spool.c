@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int av_spool_append(const char *path, const av_event_t *ev) {
@@ -24,8 +25,11 @@ int av_spool_append(const char *path, const av_event_t *ev) {
       open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0660);
   if (fd < 0)
     return -errno;
+  struct stat st;
+  int r = fstat(fd, &st) < 0 ? -errno : st.st_size >= AV_SPOOL_MAX ? -EFBIG : 0;
   /* One write() of one line: appends from several agents do not mix. */
-  int r = pm_write_all(fd, line, (size_t)len);
+  if (r == 0)
+    r = pm_write_all(fd, line, (size_t)len);
   if (r == 0 && fdatasync(fd) < 0)
     r = -errno;
   if (close(fd) < 0 && r == 0)

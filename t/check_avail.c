@@ -506,7 +506,7 @@ static void write_text(const char *path, const char *text) {
  * restart cannot be earlier: dated 60, repair 0, up 95 s, n1 repair 40 s.
  * A crash left spool.taking (n1 member at 70) and a new spool holds n1
  * lost at 80: both taken, in that order: n1 up 40 + 10 = 50 s, repair 30 +
- * 20 = 50 s, 2 failures. */
+ * 20 = 50 s, 2 failures. A spool of AV_SPOOL_MAX bytes takes no more. */
 START_TEST(spool_dates_missed_loss) {
   pm_error_t err;
   av_event_t e[] = {
@@ -569,6 +569,12 @@ START_TEST(spool_dates_missed_loss) {
     av_journal_free(j);
     unlink(jpath);
   }
+  /* A spool no one takes stops at AV_SPOOL_MAX bytes. */
+  av_event_t one = ev(AT(90), AV_MEMBER, "n1", NULL);
+  ck_assert_int_eq(av_spool_append(spool, &one), 0);
+  ck_assert_int_eq(truncate(spool, AV_SPOOL_MAX), 0);
+  ck_assert_int_eq(av_spool_append(spool, &one), -EFBIG);
+  unlink(spool);
   free(xml);
   free(cib);
 }

@@ -122,7 +122,9 @@ static int spool(const hp_event_t *ev) {
     return 0;
   fprintf(stderr, "patmon-alert: cannot spool \"node %s %s\" to %s: %s\n",
           hp_action_name(ev->action), ev->name, path,
-          r == -EINVAL ? "not an absolute path, or a bad name" : strerror(-r));
+          r == -EINVAL  ? "not an absolute path, or a bad name"
+          : r == -EFBIG ? "full (does patmon-balance's event_spool name it?)"
+                        : strerror(-r));
   return 1;
 }
 
