@@ -19,13 +19,8 @@ cluster_test "$@"
 t0=$SECONDS
 J=$CL/shared/availability.journal
 ALERTS=$CL/shared/alerts.log
-# Issue changes through a node that has been up all along: one that has
-# just joined may still be taking the CIB.
-declare -F crm_from > /dev/null || crm_from() {
-  local n=$1
-  shift
-  nsenter -t "$(node_pid "$n")" -n -m -u -- "$@"
-}
+# Changes go through node2, up all along (crm_from): a node that has just
+# joined may still be taking the CIB.
 
 cluster_start 3
 # Capacity well above the loads: the balancer has nothing to move, every
