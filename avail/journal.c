@@ -292,8 +292,13 @@ int av_journal_add(av_journal_t *j, const av_event_t *in) {
   int r = push(j, &ev);
   if (r < 0)
     return r;
+  /* An event that changes nothing does not move the journal's time on:
+   * reconcile offers every node at the pass time, and the resource
+   * changes after it are dated earlier, by the CIB. */
+  int64_t last = j->live.last_t;
   r = av_model_apply(&j->live, &ev);
   if (r == 0) {
+    j->live.last_t = last;
     j->n--;
     return 0;
   }

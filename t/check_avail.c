@@ -580,6 +580,33 @@ START_TEST(spool_dates_missed_loss) {
 }
 END_TEST
 
+/* An event that changes nothing does not move the journal's time on (a
+ * reconcile offers every node at the pass time, before the resource
+ * changes the CIB dates earlier). n1 member at 0, db on n1 at 5; n1 member
+ * again at 50 changes nothing (0): a spooled loss of n1 at 45 is still
+ * news (1), and db fails with it at 45: up 40 s, repair 55 s at 100. */
+START_TEST(no_change_keeps_time) {
+  av_event_t e[] = {ev(AT(0), AV_MEMBER, "n1", NULL),
+                    ev(AT(5), AV_START, "db", "n1")};
+  av_journal_t *j = journal_of(e, 2);
+  av_event_t again = ev(AT(50), AV_MEMBER, "n1", NULL),
+             lost = ev(AT(45), AV_LOST, "n1", NULL);
+  ck_assert_int_eq(av_journal_add(j, &again), 0);
+  char spool[sizeof(jpath) + 16];
+  snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
+  ck_assert_int_eq(av_spool_append(spool, &lost), 0);
+  pm_error_t err;
+  ck_assert_int_eq(av_journal_take_spool(j, spool, NULL, &err), 1);
+  size_t n;
+  const av_event_t *got = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+  expect(r, AV_RESOURCE, "db", 1, 40000, 55000);
+  av_report_free(r);
+  av_journal_free(j);
+}
+END_TEST
+
 /* Node losses in the reference sequence at 1000 s: n1 lost at 100 with db
  * on it (db's last instance: failed), back at 130: outage 30 s; db started
  * on n2 at 108: recovery 8 s, 1 resource failed. n1 lost again at 400,
@@ -811,6 +838,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, reconcile_missed);
   tcase_add_test(tc, reconcile_dated);
   tcase_add_test(tc, spool_dates_missed_loss);
+  tcase_add_test(tc, no_change_keeps_time);
   tcase_add_test(tc, standby_maintenance);
   tcase_add_test(tc, alert_lead);
   tcase_add_test(tc, line_format);
