@@ -4,7 +4,7 @@
 #
 # The balancer runs as a Pacemaker resource on node3 (--daemon, its
 # journal and the alert spool in $CL/shared). Loads a, b, c run on node1,
-# node2, node3. Then: node1 is killed (SIGKILL to every process of it) and
+# node2, node3 (a and b kept off node3). Then: node1 is killed (SIGKILL to every process of it) and
 # boots again; b is stopped by its target-role and started again; node3,
 # the balancer's own node, is killed and boots again: its loss reaches the
 # next balancer instance only through the spool. The figures the balancer
@@ -28,6 +28,13 @@ cluster_start 3
 cluster_capacity 4
 cluster_alert_log
 cluster_loads a:0.02:node1 b:0.02:node2 c:0.02:node3
+# a and b never go to node3, which is killed second: each fails once, by
+# the test's hand, whatever Pacemaker chooses.
+for r in a b; do
+  crm cibadmin --create -o constraints --xml-text \
+    "<rsc_location id=\"$r-not-node3\" rsc=\"$r\" node=\"node3\" score=\"-INFINITY\"/>" ||
+    fail "keep $r off node3"
+done
 cluster_balance_conf
 cluster_balancer node3
 wait_for 30 grep -q "the active decision-maker: balancer runs here (node3)" "$CL/shared/balancer.log" ||
