@@ -36,8 +36,11 @@
  * Duplicates. An event that changes nothing (a node lost that is already
  * offline, a start where the resource already runs) is not recorded, nor is
  * an exact copy (same time, action and names) of a recorded event: a
- * duplicated alert is never counted twice. Times that go backwards (a clock
- * step, a late alert) are taken as the latest time seen.
+ * duplicated alert is never counted twice. The journal's live state takes
+ * events in the order recorded, a time that goes backwards (a clock step, a
+ * late alert) as the latest time seen; a report takes them in time order
+ * (equal times in the order recorded), since a change the CIB dates can be
+ * recorded after an alert that came later.
  *
  * The journal file: one event per line, "MS ACTION NAME [NODE] [reconciled]"
  * (MS: milliseconds since the epoch; ACTION "node lost|member|fenced|

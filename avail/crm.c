@@ -225,6 +225,16 @@ static int nodes(av_journal_t *j, xmlNode *nodes, int64_t now, int *count) {
   return 0;
 }
 
+/* Whether an alert lost node less than AV_ALERT_LEAD_MS before now:
+ * crm_mon may still list what ran there (the DC has not recorded the loss
+ * yet), which is not running. */
+static bool held_offline(const struct av_model *live, const char *node,
+                         int64_t now) {
+  const struct av_subject *s = av_model_find(live, AV_NODE, node);
+  return s && s->told && s->fig.state == AV_OFFLINE &&
+         now - s->fig.since_ms < AV_ALERT_LEAD_MS;
+}
+
 /* One resource: the instances crm_mon lists against the journal's. */
 static int resource(av_journal_t *j, struct av_model *live,
                     const struct seen_list *l, const struct op_list *ops,
@@ -236,7 +246,7 @@ static int resource(av_journal_t *j, struct av_model *live,
     strip(rn, l->v[i].rsc);
     if (strcmp(rn, name) == 0) {
       failed |= l->v[i].failed;
-      runs |= l->v[i].node != NULL;
+      runs |= l->v[i].node && !held_offline(live, l->v[i].node, now);
     }
   }
   /* Instances the journal has and crm_mon does not: copy the names first,
@@ -267,7 +277,8 @@ static int resource(av_journal_t *j, struct av_model *live,
   for (size_t i = 0; i < l->n && r == 0; i++) {
     strip(rn, l->v[i].rsc);
     av_action_t up = l->v[i].promoted ? AV_PROMOTE : AV_START;
-    if (l->v[i].node && strcmp(rn, name) == 0)
+    if (l->v[i].node && strcmp(rn, name) == 0 &&
+        !held_offline(live, l->v[i].node, now))
       r = record(j, up, name, l->v[i].node,
                  dated(when(ops, name, l->v[i].node, up, after, now), now),
                  count);

@@ -329,6 +329,18 @@ static void finish(av_figures_t *f) {
   f->availability = up + rep > 0 ? up / (up + rep) : NAN;
 }
 
+/* An event's place: by time, then by its index (a stable order). */
+struct place {
+  int64_t t;
+  size_t i;
+};
+
+static int by_place(const void *a, const void *b) {
+  const struct place *x = a, *y = b;
+  return x->t != y->t ? (x->t > y->t) - (x->t < y->t)
+                      : (x->i > y->i) - (x->i < y->i);
+}
+
 int av_report_new(const av_event_t *events, size_t n, int64_t since_ms,
                   int64_t now_ms, av_report_t **ret) {
   if (since_ms > now_ms)
@@ -337,10 +349,22 @@ int av_report_new(const av_event_t *events, size_t n, int64_t since_ms,
   if (!r)
     return -ENOMEM;
   r->m = (struct av_model){.lo = since_ms, .hi = now_ms, .last_t = INT64_MIN};
+  /* In time order: a change the CIB dates may be recorded after an alert
+   * that came later (the pass that saw it came after the alert); equal
+   * times keep the journal's order. */
+  struct place *order = malloc((n + 1) * sizeof(*order));
+  if (!order) {
+    free(r);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++)
+    order[i] = (struct place){.t = events[i].t_ms, .i = i};
+  qsort(order, n, sizeof(*order), by_place);
   int err = 0;
   for (size_t i = 0; i < n && err >= 0; i++)
-    if (events[i].t_ms <= now_ms)
-      err = av_model_apply(&r->m, &events[i]);
+    if (order[i].t <= now_ms)
+      err = av_model_apply(&r->m, &events[order[i].i]);
+  free(order);
   if (err >= 0 && (!(r->rows = calloc(r->m.n + 1, sizeof(*r->rows))) ||
                    !(r->losses = calloc(r->m.nlosses + 1, sizeof(*r->losses)))))
     err = -ENOMEM;

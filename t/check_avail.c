@@ -311,9 +311,9 @@ END_TEST
 /* A clone with instances on n1 and n2: losing n1 leaves it running on n2,
  * no failure; a node first seen lost is not counted until it joins. At
  * 100 s: web up 0-100 (100 s), no failure. n3 lost at 0 (never seen up),
- * member at 40: up 60 s, no repair, no failure. A time that goes back (the
- * member of n1 at 30 after its loss at 50) is taken as 50: n1 up 0-50 and
- * 50-100, repair 0, 1 failure. */
+ * member at 40: up 60 s, no repair, no failure. A report takes events in
+ * time order: n1's member at 30, recorded after its loss at 50, comes
+ * before it and changes nothing: n1 up 0-50, repair 50-100, 1 failure. */
 START_TEST(clone_and_unknown) {
   av_event_t e[] = {
       ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
@@ -335,9 +335,9 @@ START_TEST(clone_and_unknown) {
   ck_assert_int_eq(f->repair_ms, 0);
   f = av_report_find(r, AV_NODE, "n1");
   ck_assert_uint_eq(f->failures, 1);
-  ck_assert_int_eq(f->up_ms, 100000);
-  ck_assert_int_eq(f->repair_ms, 0);
-  ck_assert_double_eq(f->availability, 1.0);
+  ck_assert_int_eq(f->up_ms, 50000);
+  ck_assert_int_eq(f->repair_ms, 50000);
+  ck_assert_double_eq(f->availability, 0.5);
   av_report_free(r);
 }
 END_TEST
@@ -687,6 +687,66 @@ START_TEST(alert_lead) {
 }
 END_TEST
 
+/* Right after an alert lost a node, crm_mon may still list what ran there
+ * (the DC has not recorded the loss): that is not running. n1 and n2
+ * members at 0, db on n2 at 5, n2 lost by an alert at 50 (db failed). At
+ * 55, crm_mon (crm_mon-moved.xml) still shows db on n2 and n1 offline: n1
+ * lost and web (new) stopped (2 events), db not started on n2. At 100 s: db up
+ * 45 s, repair 50 s, failed. At 81 s (31 s after the alert) crm_mon wins: n2
+ * online, db started (2 events). */
+START_TEST(alert_lead_instances) {
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(5), AV_START, "db", "n2"), ev(AT(50), AV_LOST, "n2", NULL)};
+  av_journal_t *j = journal_of(e, 4);
+  size_t len, n;
+  pm_error_t err;
+  char *xml = slurp(DATA "crm_mon-moved.xml", &len);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(55), &err), 2);
+  const av_event_t *got = av_journal_events(j, &n);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+  expect(r, AV_RESOURCE, "db", 1, 45000, 50000);
+  ck_assert_int_eq(av_report_find(r, AV_RESOURCE, "db")->state, AV_FAILED);
+  av_report_free(r);
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, NULL, 0, "x", AT(81), &err), 2);
+  av_journal_free(j);
+  free(xml);
+}
+END_TEST
+
+/* The report takes events in time order: a restart the CIB dates at 47.510
+ * recorded after n1's member alert at 48 (reconcile_dated's journal, then
+ * member n1 at 48, then the reconcile at 60) still ends db's repair at
+ * 47.510 (7.510 s), not at 48. */
+START_TEST(report_time_order) {
+  av_event_t e[] = {
+      ev(AT(0), AV_MEMBER, "n1", NULL), ev(AT(0), AV_MEMBER, "n2", NULL),
+      ev(AT(5), AV_START, "db", "n1"),  ev(AT(6), AV_START, "web", "n2"),
+      ev(AT(40), AV_LOST, "n1", NULL),  ev(AT(48), AV_MEMBER, "n1", NULL)};
+  av_journal_t *j = journal_of(e, sizeof(e) / sizeof(e[0]));
+  size_t len, clen, n;
+  pm_error_t err;
+  char *xml = slurp(DATA "crm_mon-moved.xml", &len),
+       *cib = slurp(DATA "cib-moved.xml", &clen);
+  /* n1's alert stands (12 s old): db on n2 and web stopped are dated. */
+  ck_assert_int_eq(
+      av_journal_reconcile(j, xml, len, cib, clen, "x", AT(60), &err), 2);
+  const av_event_t *got = av_journal_events(j, &n);
+  ck_assert_int_eq(got[6].t_ms, AT(47) + 510);
+  av_report_t *r;
+  ck_assert_int_eq(av_report_new(got, n, INT64_MIN, AT(100), &r), 0);
+  expect(r, AV_RESOURCE, "db", 1, 87490, 7510);
+  expect(r, AV_NODE, "n1", 1, 92000, 8000);
+  av_report_free(r);
+  av_journal_free(j);
+  free(xml);
+  free(cib);
+}
+END_TEST
+
 /* Standby and maintenance are up; a loss from either is a failure. n1:
  * member 0, standby 10, maintenance 20, member 30, standby 40, lost 50,
  * member 80 (a second member at 90 changes nothing). At 100: up 50 + 20 =
@@ -841,6 +901,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, no_change_keeps_time);
   tcase_add_test(tc, standby_maintenance);
   tcase_add_test(tc, alert_lead);
+  tcase_add_test(tc, alert_lead_instances);
+  tcase_add_test(tc, report_time_order);
   tcase_add_test(tc, line_format);
   tcase_add_test(tc, table);
   tcase_add_test(tc, durations);
