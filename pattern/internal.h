@@ -176,6 +176,7 @@ struct pat_glob_alt {
 
 struct pat_cond {
   char *text;     /* as written */
+  char *value;    /* the glob or regex, quotes and outer blanks gone */
   char *key;      /* normalised: KERNEL, ENV{X}, ATTR{x} (also for ATTRS) */
   bool any_level; /* ATTRS: the device or any parent */
   bool attr;      /* ATTR/ATTRS: a missing value never holds (udev) */
@@ -237,6 +238,7 @@ struct pat_pattern {
   size_t nexclude;
   struct pat_tmpl tmpl;
   bool has_tmpl;
+  char *tmpl_text; /* the name template as written, when has_tmpl */
   unsigned metrics;
   int interval;
   const char *file;

@@ -5,7 +5,7 @@ libpattern_la_SOURCES = \
 	pattern/pattern.h pattern/internal.h pattern/json.h \
 	pattern/classes.c pattern/inventory.c pattern/json.c pattern/snapshot.c \
 	pattern/match.c pattern/name.c pattern/parse.c pattern/expand.c \
-	pattern/format.c pattern/scan.c pattern/monitor.c \
+	pattern/format.c pattern/scan.c pattern/monitor.c pattern/digest.c \
 	pattern/prov_udev.c pattern/prov_mount.c pattern/prov_proc.c \
 	pattern/prov_unit.c pattern/prov_pcmk.c
 libpattern_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS) $(PCRE2_CFLAGS) \

@@ -293,12 +293,13 @@ int pat_cond_parse(struct pat_cond *c, const char *text, pat_class_t cls,
   c->kind = ops[op].kind;
   r = c->kind == PAT_COND_GLOB ? compile_glob(c, val, err)
                                : compile_regex(c, val, err);
-  free(val);
+  c->value = val;
   return r;
 }
 
 void pat_cond_clear(struct pat_cond *c) {
   free(c->text);
+  free(c->value);
   free(c->key);
   for (size_t i = 0; i < c->nalts; i++)
     free(c->alts[i].pat);

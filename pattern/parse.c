@@ -158,6 +158,8 @@ static int compile_pattern(pat_set_t *set, const pm_conf_t *conf, cfg_t *sec,
     if (r < 0)
       return r;
     p->has_tmpl = true;
+    if (!(p->tmpl_text = strdup(name)))
+      return -ENOMEM;
     if (p->tmpl.max_capture > p->ncaptures) {
       snprintf(err->msg, sizeof(err->msg),
                "name uses %%%u but the match conditions capture %u group%s",
@@ -280,6 +282,7 @@ void pat_set_free(pat_set_t *set) {
     free(p->match);
     free(p->exclude);
     pat_tmpl_clear(&p->tmpl);
+    free(p->tmpl_text);
     free(p->name);
   }
   free(set->pats);

@@ -25,6 +25,7 @@ struct opts {
   const char *mountinfo;
   pat_format_t format;
   bool explain;
+  int digest; /* 1: --digest, 2: --canonical */
 };
 
 static void usage(FILE *f) {
@@ -33,6 +34,7 @@ static void usage(FILE *f) {
           "list|json|collectd|gmond]\n"
           "                     [--explain] [-o FILE] [--node NAME]\n"
           "       patmon-expand --save-snapshot FILE\n"
+          "       patmon-expand [-p PATTERNS] --digest|--canonical\n"
           "\n"
           "Expands a pattern file into the concrete disks, NICs, mounts, "
           "processes, units\n"
@@ -53,6 +55,10 @@ static void usage(FILE *f) {
           "      --proc-root DIR     read processes from DIR instead of /proc\n"
           "      --mountinfo FILE    read mounts from FILE instead of "
           "/proc/self/mountinfo\n"
+          "      --digest            print the pattern set's digest (SHA-256 "
+          "of --canonical)\n"
+          "      --canonical         print the canonical form that is "
+          "digested\n"
           "  -h, --help              this text\n"
           "  -V, --version           the version\n"
           "\n"
@@ -63,7 +69,7 @@ static void usage(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
-  enum { OPT_SAVE = 256, OPT_PROC, OPT_MOUNTINFO };
+  enum { OPT_SAVE = 256, OPT_PROC, OPT_MOUNTINFO, OPT_DIGEST, OPT_CANON };
   static const struct option longopts[] = {
       {"patterns", required_argument, NULL, 'p'},
       {"snapshot", required_argument, NULL, 's'},
@@ -74,6 +80,8 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"save-snapshot", required_argument, NULL, OPT_SAVE},
       {"proc-root", required_argument, NULL, OPT_PROC},
       {"mountinfo", required_argument, NULL, OPT_MOUNTINFO},
+      {"digest", no_argument, NULL, OPT_DIGEST},
+      {"canonical", no_argument, NULL, OPT_CANON},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
@@ -113,6 +121,12 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     case OPT_MOUNTINFO:
       o->mountinfo = optarg;
       break;
+    case OPT_DIGEST:
+      o->digest = 1;
+      break;
+    case OPT_CANON:
+      o->digest = 2;
+      break;
     case 'h':
       usage(stdout);
       exit(0);
@@ -148,6 +162,30 @@ static int save_snapshot(const struct opts *o) {
   pat_inventory_free(inv);
   pm_buf_free(&out);
   return r < 0 ? EXIT_ERROR : EXIT_WRITTEN;
+}
+
+/* --digest, --canonical: what nodes compare (pattern.h). */
+static int print_digest(const struct opts *o) {
+  pm_error_t err = {0};
+  pat_set_t *set = NULL;
+  pm_buf_t out = {0};
+  char msg[1200], hex[PAT_DIGEST_HEX + 1];
+  int r = pat_set_load(o->patterns, &set, &err);
+  if (r < 0) {
+    fprintf(stderr, "patmon-expand: %s\n",
+            pm_error_str(&err, msg, sizeof(msg)));
+    return EXIT_ERROR;
+  }
+  r = o->digest == 1 ? pat_set_digest(set, hex) : pat_set_canonical(set, &out);
+  if (r == 0 && o->digest == 1)
+    printf("%s\n", hex);
+  else if (r == 0)
+    fwrite(out.data, 1, out.len, stdout);
+  pat_set_free(set);
+  pm_buf_free(&out);
+  if (r < 0)
+    fprintf(stderr, "patmon-expand: %s\n", strerror(-r));
+  return r == 0 && fflush(stdout) == 0 ? EXIT_WRITTEN : EXIT_ERROR;
 }
 
 static int run(const struct opts *o) {
@@ -237,5 +275,7 @@ int main(int argc, char **argv) {
     return EXIT_ERROR;
   if (o.save_snapshot)
     return save_snapshot(&o);
+  if (o.digest)
+    return print_digest(&o);
   return run(&o);
 }

@@ -150,6 +150,47 @@ long pat_set_interval_gcd(const pat_set_t *set, long base_ms);
 /* The pattern file's `node = "..."` (local Pacemaker node name) or NULL. */
 const char *pat_set_node(const pat_set_t *set);
 
+/* ---- the set's digest (digest.c) ---------------------------------------- */
+
+/* Whether two nodes watch alike is a question about what their pattern sets
+ * mean, not about how the files are written: the digest is SHA-256 of a
+ * canonical form of the compiled set, so comments, blank lines, layout,
+ * quoting, which file includes what and the order of metric groups change
+ * nothing, while a pattern, its order, a condition, a name template, a
+ * metric group or an interval does. The form (version 1), one item a line:
+ *
+ *   patmon-patterns canonical 1
+ *   patterns N
+ *   pattern "NAME" class CLASS          (each pattern, in file order)
+ *     match KEY OP "VALUE"              (as written, in order: regex
+ *     exclude KEY OP "VALUE"             captures are numbered that way)
+ *     name "TEMPLATE"                   (only when given)
+ *     metrics GROUP...                  (the groups taken, in table order)
+ *     interval SECONDS                  (0: the host's)
+ *
+ * with two blanks before each item of a pattern, KEY as written (ATTRS{x}
+ * stays ATTRS), VALUE without its quotes and outer blanks, strings with '"'
+ * and '\' escaped by '\' and control bytes as \xHH. The pattern file's
+ * `node` is left out: it names the local node, which differs by design. */
+#define PAT_DIGEST_HEX 64
+/* The node attribute that carries a node's digest. */
+#define PAT_DIGEST_ATTR "patmon-pattern-digest"
+
+/* Appends the canonical form of set to out. -ENOMEM (out unchanged). */
+int pat_set_canonical(const pat_set_t *set, pm_buf_t *out);
+/* SHA-256 of the canonical form as 64 lower-case hex digits. -ENOMEM. */
+int pat_set_digest(const pat_set_t *set, char ret[PAT_DIGEST_HEX + 1]);
+/* The digest's first 32 bits (its first 8 hex digits, big-endian): what a
+ * numeric metric can carry. */
+uint32_t pat_digest_gauge(const char *hex);
+/* Sets this node's PAT_DIGEST_ATTR to hex with `attrd_updater -n ATTR -U
+ * HEX [-N node]` (a transient attribute: Pacemaker drops it when the node
+ * leaves). 0 when done; -ENOENT when attrd_updater is not installed,
+ * -ENOTCONN when Pacemaker does not run here, else -EIO or a negative
+ * errno, with the reason in why. Blocks up to timeout_ms (0: 10 s). */
+int pat_digest_publish(const char *hex, const char *node, int timeout_ms,
+                       char *why, size_t whylen);
+
 /* ---- inventory ---------------------------------------------------------- */
 
 typedef struct pat_inventory pat_inventory_t;

@@ -1086,6 +1086,167 @@ START_TEST(format_names) {
 }
 END_TEST
 
+/* Two files that say the same thing in different words: comments, quoting,
+ * blanks around operators, one line or several, `node` and the order of
+ * metric groups differ. Both give this canonical form; its digest is
+ * `sha256sum` of that text (checked with coreutils). */
+static const char same_a[] =
+    "# disks\n"
+    "pattern \"sas\" {\n"
+    "  class = disk\n"
+    "  match = {\"KERNEL==sd*\", \"ATTRS{vendor}==\\\"ATA \\\"\"}\n"
+    "  name = \"%k\"\n"
+    "  metrics = {latency, io}\n"
+    "}\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n"
+    "node = \"n1\"\n";
+static const char same_b[] =
+    "node = \"n2\"\n"
+    "pattern sas {\n"
+    "        class = \"disk\"        /* block devices */\n"
+    "        match = { \"KERNEL == sd*\" , \"ATTRS{vendor} == \\\"ATA \\\"\" "
+    "}\n"
+    "        name = \"%k\"\n"
+    "        metrics = { io, latency }\n"
+    "}\n"
+    "\n"
+    "pattern \"nics\" {\n"
+    "  class = nic\n"
+    "  match = {\"KERNEL =~ ^en(.*)$\"}\n"
+    "  interval = 10\n"
+    "}\n";
+static const char same_canonical[] =
+    "patmon-patterns canonical 1\n"
+    "patterns 2\n"
+    "pattern \"sas\" class disk\n"
+    "  match KERNEL == \"sd*\"\n"
+    "  match ATTRS{vendor} == \"ATA \"\n"
+    "  name \"%k\"\n"
+    "  metrics io latency\n"
+    "  interval 0\n"
+    "pattern \"nics\" class nic\n"
+    "  match KERNEL =~ \"^en(.*)$\"\n"
+    "  metrics traffic packets errors dropped\n"
+    "  interval 10\n";
+#define SAME_DIGEST                                                            \
+  "c280351ab76ff2b4972e96df35691760057773674afd0f1919a7430b8b331fda"
+
+static void digest_of(const char *text, char hex[PAT_DIGEST_HEX + 1]) {
+  pat_set_t *set = parse_ok(text);
+  ck_assert_int_eq(pat_set_digest(set, hex), 0);
+  pat_set_free(set);
+}
+
+START_TEST(digest_ignores_how_it_is_written) {
+  const char *texts[] = {same_a, same_b};
+  for (size_t i = 0; i < 2; i++) {
+    pat_set_t *set = parse_ok(texts[i]);
+    pm_buf_t b = {0};
+    char hex[PAT_DIGEST_HEX + 1];
+    ck_assert_int_eq(pat_set_canonical(set, &b), 0);
+    ck_assert_str_eq(b.data, same_canonical);
+    ck_assert_int_eq(pat_set_digest(set, hex), 0);
+    ck_assert_str_eq(hex, SAME_DIGEST);
+    pm_buf_free(&b);
+    pat_set_free(set);
+  }
+  /* The gauge: the first 8 hex digits, c280351a. */
+  ck_assert_uint_eq(pat_digest_gauge(SAME_DIGEST), 0xc280351au);
+  ck_assert_uint_eq(pat_digest_gauge("00000001ff"), 1u);
+  ck_assert_uint_eq(pat_digest_gauge("ffffffff"), 4294967295u);
+  /* No pattern at all. */
+  pat_set_t *set = parse_ok("# nothing yet\n");
+  pm_buf_t b = {0};
+  ck_assert_int_eq(pat_set_canonical(set, &b), 0);
+  ck_assert_str_eq(b.data, "patmon-patterns canonical 1\npatterns 0\n");
+  pm_buf_free(&b);
+  pat_set_free(set);
+}
+END_TEST
+
+/* Each of these means something else than same_a: each digest differs from
+ * SAME_DIGEST and from every other one. */
+static const char *const differ[] = {
+    /* patterns in the other order (the first match wins) */
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n"
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} "
+    "}\n",
+    /* another interval */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 20 "
+    "}\n",
+    /* one metric group fewer */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* ATTR (the device only) for ATTRS (any parent) */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTR{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* the value's trailing blank, significant inside quotes */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA\\\"\"} name = \"%k\" metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* != for == */
+    "pattern sas { class = disk match = {\"KERNEL!=sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* the condition as an exclude */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\"} exclude = "
+    "{\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} "
+    "}\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* no name template (the default name is the same here, but not in
+     * general) */
+    "pattern sas { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+    /* a pattern renamed */
+    "pattern sata { class = disk match = {\"KERNEL==sd*\", "
+    "\"ATTRS{vendor}==\\\"ATA \\\"\"} name = \"%k\" metrics = {io, latency} }\n"
+    "pattern nics { class = nic match = {\"KERNEL=~^en(.*)$\"} interval = 10 "
+    "}\n",
+};
+
+START_TEST(digest_follows_meaning) {
+  char base[PAT_DIGEST_HEX + 1],
+      seen[sizeof(differ) / sizeof(differ[0])][PAT_DIGEST_HEX + 1];
+  digest_of(same_a, base);
+  for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
+    digest_of(differ[i], seen[i]);
+    ck_assert_msg(strcmp(seen[i], base) != 0, "variant %zu: same digest", i);
+    for (size_t j = 0; j < i; j++)
+      ck_assert_msg(strcmp(seen[i], seen[j]) != 0,
+                    "variants %zu and %zu: same digest", j, i);
+  }
+  /* A string with a quote, a backslash and a control byte is escaped, so
+   * no value can imitate the form's own syntax. libconfuse reads the value
+   * x\\\\y<TAB>z as x\\y<TAB>z (its own escapes): two backslashes. */
+  pat_set_t *set = parse_ok("pattern \"a\\\"b\" { class = unit match = "
+                            "{\"UNIT==x\\\\\\\\y\\tz\"} }\n");
+  pm_buf_t b = {0};
+  ck_assert_int_eq(pat_set_canonical(set, &b), 0);
+  ck_assert_str_eq(b.data, "patmon-patterns canonical 1\n"
+                           "patterns 1\n"
+                           "pattern \"a\\\"b\" class unit\n"
+                           "  match UNIT == \"x\\\\\\\\y\\x09z\"\n"
+                           "  metrics cpu memory count io faults\n"
+                           "  interval 0\n");
+  pm_buf_free(&b);
+  pat_set_free(set);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pattern");
   struct {
@@ -1105,6 +1266,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(parse, parse_errors, 0,
                       sizeof(bad_files) / sizeof(bad_files[0]));
   tcase_add_test(parse, parse_include_error_names_included_file);
+  tcase_add_test(parse, digest_ignores_how_it_is_written);
+  tcase_add_test(parse, digest_follows_meaning);
   tcase_add_loop_test(match, glob_semantics, 0,
                       sizeof(globs) / sizeof(globs[0]));
   tcase_add_test(match, regex_is_whole_value_and_missing_is_empty);

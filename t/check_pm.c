@@ -5,6 +5,7 @@
 #include "pm.h"
 #include "pm_conf.h"
 #include "pm_map.h"
+#include "pm_sha256.h"
 #include "pm_vec.h"
 
 #include <check.h>
@@ -502,6 +503,44 @@ START_TEST(map_sets_gets_deletes) {
 }
 END_TEST
 
+/* FIPS 180-4's examples (NIST's "SHA256.pdf": "abc" and the 448-bit
+ * message) and the empty string, at once and fed in pieces that cross the
+ * 64-byte blocks and the 56-byte padding limit; a million 'a' (FIPS
+ * 180-2's third example). */
+START_TEST(sha256_known_digests) {
+  static const struct {
+    const char *in, *hex;
+  } v[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc",
+       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  char hex[PM_SHA256_HEX + 1];
+  for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+    pm_sha256_hex(v[i].in, strlen(v[i].in), hex);
+    ck_assert_str_eq(hex, v[i].hex);
+  }
+  /* 56 bytes need a second padding block; fed 1, 2, ... bytes at a time. */
+  pm_sha256_t s;
+  uint8_t d[PM_SHA256_LEN];
+  const char *m = v[2].in;
+  pm_sha256_init(&s);
+  for (size_t at = 0, k = 1; at < strlen(m); at += k, k++)
+    pm_sha256_update(&s, m + at, at + k > strlen(m) ? strlen(m) - at : k);
+  pm_sha256_final(&s, d);
+  ck_assert_uint_eq(d[0], 0x24);
+  ck_assert_uint_eq(d[1], 0x8d);
+  ck_assert_uint_eq(d[31], 0xc1);
+  static char a[1000000];
+  memset(a, 'a', sizeof(a));
+  pm_sha256_hex(a, sizeof(a), hex);
+  ck_assert_str_eq(
+      hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pm");
   TCase *tc = tcase_create("core");
@@ -510,6 +549,7 @@ int main(void) {
    * valgrind on a busy machine took 6.5 s (1 s of CPU). */
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, buf_grows_and_escapes);
+  tcase_add_test(tc, sha256_known_digests);
   tcase_add_test(tc, vec_grows_keeps_and_zeroes);
   tcase_add_test(tc, strv_push_keeps_null_end);
   tcase_add_test(tc, map_sets_gets_deletes);
