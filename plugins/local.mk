@@ -20,10 +20,12 @@ modpatmon_la_LIBADD = libfollow.la libreading.la libpattern.la libhotplug.la lib
 	$(GANGLIA_LIBS) $(APR_LIBS) $(CONFUSE_LIBS) -lm
 
 TESTS += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/plugin-pattern-config.sh t/gmond-module.sh t/collectd-compare.sh \
+	t/plugin-pattern-config.sh t/plugin-pattern-digest.sh t/gmond-module.sh \
+	t/collectd-compare.sh \
 	t/prometheus.sh
 EXTRA_DIST += t/plugin-pattern.sh t/plugin-pattern-units-standin.sh \
-	t/plugin-pattern-config.sh t/gmond-module.sh t/gmond-lib.sh \
+	t/plugin-pattern-config.sh t/plugin-pattern-digest.sh t/gmond-module.sh \
+	t/gmond-lib.sh \
 	t/collectd-compare.sh t/prometheus.sh
 
 # Benchmarks (run by hand): t/bench/hotplug, t/bench/read-overhead, t/bench/storm.

@@ -40,6 +40,12 @@ struct instance {
   /* the entry whose meta data was made last, reused for its value lists */
   const pat_entry_t *meta_entry;
   meta_data_t *meta;
+  /* The pattern set's digest: its first 32 bits for pattern/gauge-digest
+   * (bit 32 set once known; atomic), and on the follower's thread the one
+   * attrd_updater took and the last failure reported. */
+  uint64_t digest_gauge;
+  char published[PAT_DIGEST_HEX + 1];
+  char warned[PAT_DIGEST_HEX + 1];
 };
 
 /* Readings and timers use the monotonic clock: a step of the wall clock
@@ -96,10 +102,45 @@ static void read_new(struct instance *p) {
     ERROR(PLUGIN " plugin: reading new entries failed: %s", STRERROR(-r));
 }
 
+/* The pattern set's digest becomes the node attribute PAT_DIGEST_ATTR
+ * (patmon-balance compares the nodes'): set when it changes, and again at
+ * each full rescan (`again`), because Pacemaker drops a node's transient
+ * attributes when the node leaves the cluster. Without Pacemaker (or
+ * attrd_updater) nothing is said; another failure is said once per
+ * digest. On the follower's thread: attrd_updater may take a while. */
+static void digest_step(struct instance *p, fl_t *f, bool again) {
+  const pat_set_t *set = pat_monitor_set(fl_monitor(f));
+  char hex[PAT_DIGEST_HEX + 1], why[400];
+  if (pat_set_digest(set, hex) < 0)
+    return;
+  __atomic_store_n(&p->digest_gauge, 1ull << 32 | pat_digest_gauge(hex),
+                   __ATOMIC_RELEASE);
+  bool changed = strcmp(hex, p->published) != 0;
+  if (!changed && !again)
+    return;
+  const char *node = p->fo.node ? p->fo.node : pat_set_node(set);
+  int r = pat_digest_publish(hex, node, 0, why, sizeof(why));
+  if (r == 0 && changed)
+    INFO(PLUGIN " plugin: pattern set digest %s published as node "
+                "attribute " PAT_DIGEST_ATTR,
+         hex);
+  if (r == 0)
+    sstrncpy(p->published, hex, sizeof(p->published));
+  else
+    p->published[0] = '\0'; /* tried again at the next change or rescan */
+  if (r < 0 && r != -ENOENT && r != -ENOTCONN && strcmp(hex, p->warned)) {
+    WARNING(PLUGIN " plugin: cannot publish the pattern set digest: %s", why);
+    sstrncpy(p->warned, hex, sizeof(p->warned));
+  }
+}
+
 /* Expansion happens on the follower's thread, never on collectd's read or
  * write threads; new entries are read at once. */
 static double step(fl_t *f, const fl_step_t *s, void *ud) {
   struct instance *p = ud;
+  bool reloaded = s->refreshed && s->rc == 0 && s->info.reloaded;
+  if (s->started || reloaded || (s->refreshed && s->classes == PAT_ALL_CLASSES))
+    digest_step(p, f, !s->started && !reloaded);
   if (s->started)
     __atomic_store_n(&p->mon, fl_monitor(f), __ATOMIC_RELEASE);
   if (s->refreshed && s->rc == 0 && s->info.added)
@@ -181,22 +222,27 @@ static int dispatch(const rd_value_t *v, void *ud) {
 }
 
 /* The plugin's own activity, as pattern/count-entries,
- * pattern/operations-{expansions,events,dropped_events} and
- * pattern/duration-expansion (the last one, seconds). */
+ * pattern/operations-{expansions,events,dropped_events},
+ * pattern/duration-expansion (the last one, seconds) and
+ * pattern/gauge-digest (the pattern set digest's first 32 bits, an
+ * integer below 2^32: nodes that watch alike show the same value). */
 static void dispatch_self(struct instance *p, const pat_entries_t *e) {
   fl_stats_t st;
   fl_stats(p->follow, &st);
   static const struct {
     const char *type, *tinst;
     bool derive;
-  } self[] = {{"count", "entries", false},
-              {"operations", "expansions", true},
-              {"operations", "events", true},
-              {"operations", "dropped_events", true},
-              {"duration", "expansion", false}};
-  double v[] = {(double)pat_entries_count(e), (double)st.expansions,
-                (double)st.events, (double)st.dropped,
-                (double)st.last_us / 1e6};
+  } self[] = {
+      {"count", "entries", false},      {"operations", "expansions", true},
+      {"operations", "events", true},   {"operations", "dropped_events", true},
+      {"duration", "expansion", false}, {"gauge", "digest", false}};
+  uint64_t digest = __atomic_load_n(&p->digest_gauge, __ATOMIC_ACQUIRE);
+  double v[] = {(double)pat_entries_count(e),
+                (double)st.expansions,
+                (double)st.events,
+                (double)st.dropped,
+                (double)st.last_us / 1e6,
+                digest >> 32 ? (double)(uint32_t)digest : NAN};
   for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
     value_t value;
     value_list_t vl = VALUE_LIST_INIT;
