@@ -91,7 +91,7 @@ static cfg_opt_t exec_opts[] = {CFG_STR_LIST("move", NULL, CFGF_NONE),
 
 static cfg_opt_t hook_opts[] = {
     CFG_STR_LIST("command", NULL, CFGF_NONE),
-    CFG_STR_LIST("on", "{plan, offline}", CFGF_NONE), CFG_END()};
+    CFG_STR_LIST("on", "{plan, offline, config}", CFGF_NONE), CFG_END()};
 
 static cfg_opt_t top_opts[] = {
     CFG_BOOL("execute", cfg_false, CFGF_NONE),
@@ -463,9 +463,12 @@ static int load_hooks(struct ctx *x, cfg_t *top, struct bal_conf *c) {
         h->on_plan = true;
       else if (strcmp(ev, "offline") == 0)
         h->on_offline = true;
+      else if (strcmp(ev, "config") == 0)
+        h->on_config = true;
       else
         return bad(x, "hook", h->name, ev, ev,
-                   "hook %s: unknown event (known: plan, offline)", h->name);
+                   "hook %s: unknown event (known: plan, offline, config)",
+                   h->name);
     }
   }
   return 0;

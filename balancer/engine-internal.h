@@ -67,6 +67,7 @@ struct pass {
   pm_buf_t data_notes; /* missing or stale series, for --explain */
   char **went_offline; /* nodes offline since the last pass */
   pm_buf_t failback;   /* fail-back waiting or listed, for --explain */
+  pm_buf_t patterns;   /* the nodes' pattern sets compared, for --explain */
   pm_buf_t done;       /* what this pass did, one "; "-separated list */
 };
 
@@ -102,6 +103,14 @@ void pass_failback_track(struct pass *p);
  * fits); manual lists it (--explain, and the moves journal once); the
  * waits are listed too. 0 or -ENOMEM. */
 int pass_failback(struct pass *p);
+
+/* ---- engine-digest.c ----------------------------------------------------- */
+
+/* Compares the pattern set digests the online nodes published (node
+ * attribute BAL_DIGEST_ATTR) for --explain; the active instance reports a
+ * difference from the majority once per change (log, config hooks), and
+ * once when all agree again. */
+void pass_patterns(struct pass *p);
 
 /* ---- engine-metrics.c ---------------------------------------------------- */
 

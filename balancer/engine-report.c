@@ -140,6 +140,8 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
   explain_ha(p, b);
   if (p->failback.len)
     pm_buf_puts(b, p->failback.data);
+  if (p->patterns.len)
+    pm_buf_puts(b, p->patterns.data);
   if (p->data_notes.len)
     pm_buf_printf(b, "data:\n%s", p->data_notes.data);
 }
@@ -209,21 +211,35 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
   pm_buf_free(&err);
 }
 
-void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
-                   bool told, const char *node, size_t count, const char *msg) {
+enum hook_event { EV_PLAN, EV_OFFLINE, EV_CONFIG };
+
+static bool hook_wants(const struct bal_hook *h, enum hook_event ev,
+                       bool told) {
+  switch (ev) {
+  case EV_PLAN:
+    return h->on_plan && !(told && h->on_offline);
+  case EV_OFFLINE:
+    return h->on_offline;
+  case EV_CONFIG:
+    return h->on_config;
+  }
+  return false;
+}
+
+static void run_hooks(bal_engine_t *e, const struct bal_conf *cf,
+                      enum hook_event ev, bool told, const char *node,
+                      size_t count, const char *msg) {
+  static const char *const names[] = {"plan", "offline", "config"};
   char host[256] = "";
   gethostname(host, sizeof(host) - 1);
   char cnt[32];
   snprintf(cnt, sizeof(cnt), "%zu", count);
-  const struct bal_kv kv[] = {{'e', plan ? "plan" : "offline"},
-                              {'n', node ? node : "-"},
-                              {'c', cnt},
-                              {'m', msg},
-                              {'h', host},
-                              {0, NULL}};
+  const struct bal_kv kv[] = {{'e', names[ev]}, {'n', node ? node : "-"},
+                              {'c', cnt},       {'m', msg},
+                              {'h', host},      {0, NULL}};
   for (size_t i = 0; i < cf->nhooks; i++) {
     const struct bal_hook *h = &cf->hooks[i];
-    if (plan ? !h->on_plan || (told && h->on_offline) : !h->on_offline)
+    if (!hook_wants(h, ev, told))
       continue;
     char **argv = NULL;
     pm_buf_t err = {0};
@@ -238,4 +254,14 @@ void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
     pm_buf_free(&err);
     bal_argv_free(argv);
   }
+}
+
+void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
+                   bool told, const char *node, size_t count, const char *msg) {
+  run_hooks(e, cf, plan ? EV_PLAN : EV_OFFLINE, told, node, count, msg);
+}
+
+void bal_run_config_hooks(bal_engine_t *e, const struct bal_conf *cf,
+                          const char *node, const char *msg) {
+  run_hooks(e, cf, EV_CONFIG, false, node, 0, msg);
 }

@@ -176,6 +176,7 @@ static void pass_free(struct pass *p) {
   pm_buf_free(&p->mon);
   pm_buf_free(&p->data_notes);
   pm_buf_free(&p->failback);
+  pm_buf_free(&p->patterns);
   pm_buf_free(&p->done);
   bal_argv_free(p->went_offline);
   bal_state_free(&p->st);
@@ -283,6 +284,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     r = 0;
     goto out;
   }
+  pass_patterns(&p);
   pass_failback_track(&p);
   pass_offline_events(&p);
   if ((r = pass_build_model(&p)) < 0 || (r = pass_failback(&p)) < 0) {

@@ -5,6 +5,7 @@
 #include "balancer.h"
 #include "pm_conf.h"
 #include "pm_map.h"
+#include "pm_sha256.h"
 #include "pm_vec.h"
 
 #include <math.h>
@@ -144,7 +145,7 @@ struct bal_exec_conf {
 struct bal_hook {
   char *name;
   char **argv;
-  bool on_plan, on_offline;
+  bool on_plan, on_offline, on_config;
 };
 
 struct bal_conf {
@@ -356,6 +357,9 @@ struct bal_state_back { /* a node online again after a failure */
 };
 
 struct bal_state {
+  /* the pattern set differences last reported (bal_digest_result's key),
+   * "" when none */
+  char patterns[PM_SHA256_HEX + 1];
   struct bal_state_rsc *rsc;
   size_t n, cap;
   char **offline; /* nodes offline at the last pass, NULL-terminated */
@@ -374,6 +378,42 @@ bool bal_state_was_offline(const struct bal_state *st, const char *node);
 /* Appends "node back online since": 0 or -ENOMEM (state unchanged). */
 int bal_state_add_back(struct bal_state *st, const char *node, time_t since);
 void bal_state_free(struct bal_state *st);
+
+/* ---- configuration consistency (digest.c) ---------------------------------
+ */
+
+/* The node attribute each node's pattern plugin sets to its pattern set
+ * digest (pattern.h's PAT_DIGEST_ATTR: the balancer does not link the
+ * pattern library). */
+#define BAL_DIGEST_ATTR "patmon-pattern-digest"
+
+/* A node and the pattern set digest it published. */
+struct bal_node_digest {
+  const char *node, *digest;
+};
+
+struct bal_digest_result {
+  size_t nodes;  /* nodes compared */
+  size_t sets;   /* distinct digests among them */
+  bool majority; /* sets > 1 and one digest is held by more nodes than any
+                    other: the others are the minority */
+  /* What differs, as a SHA-256 in hex of the minority's nodes and digests
+   * and the majority's digest (or, without a majority, of every node's):
+   * the same text while nothing changes, "" when all agree (or fewer than
+   * two digests to compare). */
+  char key[PM_SHA256_HEX + 1];
+  char *line; /* for the log and --explain (malloc'd; "" for no node) */
+  /* the first minority node by name (without a majority: the first node),
+   * one of the caller's strings; "-" when all agree */
+  const char *first;
+};
+
+/* Compares the digests of n nodes (each node once). With a majority the
+ * line names each minority node and its digest, then the majority; without
+ * one, each digest and its nodes. Nodes are named in order, digests by
+ * their first 12 hex digits. 0, or -ENOMEM (nothing to free). */
+int bal_digest_compare(const struct bal_node_digest *nodes, size_t n,
+                       struct bal_digest_result *ret);
 
 /* ---- fail-back ------------------------------------------------------------
  */
@@ -413,5 +453,9 @@ int bal_putval(const char *sock, const pm_buf_t *cmds, pm_buf_t *err);
  * pass told them already. */
 void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
                    bool told, const char *node, size_t count, const char *msg);
+/* Runs the hooks that take config events (pattern sets that differ, or
+ * agree again): %e "config", %n the first node that differs or "-". */
+void bal_run_config_hooks(bal_engine_t *e, const struct bal_conf *cf,
+                          const char *node, const char *msg);
 
 #endif

@@ -11,7 +11,8 @@ libbalancer_la_SOURCES = \
 	balancer/state.c balancer/failback.c balancer/publish.c \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
-	balancer/engine-avail.c balancer/engine-failback.c
+	balancer/engine-avail.c balancer/engine-failback.c balancer/digest.c \
+	balancer/engine-digest.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
@@ -49,9 +50,11 @@ t_balance_mkrrd_SOURCES = t/balance-mkrrd.c
 t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh \
-	t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh
+	t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
+	t/balance-digest.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
-	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh
+	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
+	t/balance-digest.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

@@ -10,6 +10,8 @@
  *                                              was lost from and when, and
  *                                              whether manual listed it
  *   back NODE SINCE                            online again since SINCE
+ *   patterns KEY                               the pattern set differences
+ *                                              last reported (absent: none)
  *
  * Unknown or malformed lines are skipped: the state only tunes cooldowns
  * and clean-up, losing it is harmless. */
@@ -129,6 +131,8 @@ int bal_state_load(const char *path, struct bal_state *st) {
       s->lost_from = strcmp(at, "-") ? strdup(at) : NULL;
       s->lost_at = (time_t)moved;
       s->listed = failed != 0;
+    } else if (sscanf(line, "patterns %64s", st->patterns) == 1) {
+      continue;
     } else if (sscanf(line, "back %511s %lld", node, &moved) == 2) {
       if ((r = bal_state_add_back(st, node, (time_t)moved)) < 0)
         break;
@@ -150,7 +154,7 @@ int bal_state_save(const char *path, const struct bal_state *st) {
   pm_buf_t b = {0};
   int r = pm_buf_puts(&b, "# patmon-balance state: rsc ID MOVED FAILED "
                           "CONSTRAINT AT, offline NODE, home ID SEEN LOST "
-                          "LOST_AT LISTED, back NODE SINCE\n");
+                          "LOST_AT LISTED, back NODE SINCE, patterns KEY\n");
   for (size_t i = 0; r == 0 && i < st->n; i++) {
     const struct bal_state_rsc *s = &st->rsc[i];
     if (!token_ok(s->rsc))
@@ -175,6 +179,8 @@ int bal_state_save(const char *path, const struct bal_state *st) {
     if (token_ok(st->back[i].node))
       r = pm_buf_printf(&b, "back %s %lld\n", st->back[i].node,
                         (long long)st->back[i].since);
+  if (r == 0 && token_ok(st->patterns))
+    r = pm_buf_printf(&b, "patterns %s\n", st->patterns);
   if (r == 0) {
     r = pm_file_replace(path, b.data, b.len, 0644);
     r = r > 0 ? 0 : r;

@@ -122,13 +122,19 @@ int pat_digest_publish(const char *hex, const char *node, int timeout_ms,
   int status = 0;
   int r =
       pm_spawn(argv, timeout_ms > 0 ? timeout_ms : 10000, NULL, &err, &status);
-  if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+  /* attrd_updater -U says nothing when it worked. collectd ignores
+   * SIGCHLD, so inside it every child's status reads as 0: what it wrote
+   * on stderr tells the failures apart there. */
+  bool said = err.data && err.len;
+  if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !said)
     goto out;
   if (r == -ENOENT)
     snprintf(why, whylen, "attrd_updater is not installed");
   else if (r < 0)
     snprintf(why, whylen, "attrd_updater: %s", pm_strerror(r));
-  else if (WIFEXITED(status) && WEXITSTATUS(status) == EX_NOT_CONNECTED) {
+  else if ((WIFEXITED(status) && WEXITSTATUS(status) == EX_NOT_CONNECTED) ||
+           (said && (strstr(err.data, "Connection refused") ||
+                     strstr(err.data, "Could not connect")))) {
     snprintf(why, whylen, "Pacemaker is not running here");
     r = -ENOTCONN;
   } else {

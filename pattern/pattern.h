@@ -187,7 +187,9 @@ uint32_t pat_digest_gauge(const char *hex);
  * HEX [-N node]` (a transient attribute: Pacemaker drops it when the node
  * leaves). 0 when done; -ENOENT when attrd_updater is not installed,
  * -ENOTCONN when Pacemaker does not run here, else -EIO or a negative
- * errno, with the reason in why. Blocks up to timeout_ms (0: 10 s). */
+ * errno, with the reason in why (anything attrd_updater writes on stderr
+ * counts as a failure: inside collectd, which ignores SIGCHLD, exit statuses
+ * are lost). Blocks up to timeout_ms (0: 10 s). */
 int pat_digest_publish(const char *hex, const char *node, int timeout_ms,
                        char *why, size_t whylen);
 

@@ -1663,6 +1663,97 @@ static void fb_pass(struct bal_state *st, time_t now, enum bal_node_state st1,
   bal_state_set_offline(st, off);
 }
 
+/* ---- pattern set digests compared (digest.c) ---- */
+
+#define DA "aaaaaaaaaaaa0000000000000000000000000000000000000000000000000000"
+#define DB "bbbbbbbbbbbb1111111111111111111111111111111111111111111111111111"
+#define DC "cccccccccccc2222222222222222222222222222222222222222222222222222"
+
+static void compare_ok(const struct bal_node_digest *v, size_t n,
+                       struct bal_digest_result *d) {
+  ck_assert_int_eq(bal_digest_compare(v, n, d), 0);
+}
+
+/* The key is SHA-256 of "NODE DIGEST\n" per minority node (by name), then
+ * "majority DIGEST\n"; without a majority, of "NODE DIGEST\n" per node. */
+static void want_key(const struct bal_digest_result *d, const char *text) {
+  char hex[PM_SHA256_HEX + 1];
+  pm_sha256_hex(text, strlen(text), hex);
+  ck_assert_str_eq(d->key, hex);
+}
+
+START_TEST(digests_majority_and_minority) {
+  struct bal_digest_result d;
+  /* All three alike: nothing to report. */
+  const struct bal_node_digest same[] = {{"n2", DA}, {"n1", DA}, {"n3", DA}};
+  compare_ok(same, 3, &d);
+  ck_assert_str_eq(d.line,
+                   "the 3 nodes publishing a digest agree (aaaaaaaaaaaa)");
+  ck_assert_str_eq(d.key, "");
+  ck_assert_str_eq(d.first, "-");
+  ck_assert_uint_eq(d.sets, 1);
+  free(d.line);
+  const struct bal_node_digest one[] = {{"n1", DA}};
+  compare_ok(one, 1, &d);
+  ck_assert_str_eq(d.line,
+                   "the 1 node publishing a digest agrees (aaaaaaaaaaaa)");
+  ck_assert_str_eq(d.key, "");
+  free(d.line);
+
+  /* n3 differs from n1 and n2 (given out of order): named with its
+   * digest, then the majority. */
+  const struct bal_node_digest minority[] = {
+      {"n3", DB}, {"n2", DA}, {"n1", DA}};
+  compare_ok(minority, 3, &d);
+  ck_assert_str_eq(d.line, "pattern sets differ: n3 has bbbbbbbbbbbb; the "
+                           "majority (2 of 3: n1, n2) has aaaaaaaaaaaa");
+  ck_assert(d.majority);
+  ck_assert_str_eq(d.first, "n3");
+  want_key(&d, "n3 " DB "\nmajority " DA "\n");
+  char key[PM_SHA256_HEX + 1];
+  memcpy(key, d.key, sizeof(key));
+  free(d.line);
+
+  /* The same situation in another order: the same key. */
+  const struct bal_node_digest again[] = {{"n1", DA}, {"n3", DB}, {"n2", DA}};
+  compare_ok(again, 3, &d);
+  ck_assert_str_eq(d.key, key);
+  free(d.line);
+
+  /* n3 changes again, and n4 joins the minority with its own: new key. */
+  const struct bal_node_digest two[] = {
+      {"n4", DB}, {"n1", DA}, {"n3", DC}, {"n2", DA}, {"n5", DA}};
+  compare_ok(two, 5, &d);
+  ck_assert_str_eq(d.line,
+                   "pattern sets differ: n3 has cccccccccccc, n4 has "
+                   "bbbbbbbbbbbb; the majority (3 of 5: n1, n2, n5) has "
+                   "aaaaaaaaaaaa");
+  ck_assert_str_eq(d.first, "n3");
+  want_key(&d, "n3 " DC "\nn4 " DB "\nmajority " DA "\n");
+  ck_assert_str_ne(d.key, key);
+  free(d.line);
+
+  /* Two against two: no majority; each digest with its nodes, larger
+   * groups first, equal ones by digest. */
+  const struct bal_node_digest tie[] = {
+      {"n4", DA}, {"n2", DB}, {"n3", DB}, {"n1", DA}};
+  compare_ok(tie, 4, &d);
+  ck_assert_str_eq(d.line, "pattern sets differ and none has a majority: "
+                           "aaaaaaaaaaaa on n1, n4; bbbbbbbbbbbb on n2, n3");
+  ck_assert(!d.majority);
+  ck_assert_uint_eq(d.sets, 2);
+  ck_assert_str_eq(d.first, "n1");
+  want_key(&d, "n1 " DA "\nn2 " DB "\nn3 " DB "\nn4 " DA "\n");
+  free(d.line);
+
+  /* Nobody: an empty line. */
+  compare_ok(NULL, 0, &d);
+  ck_assert_str_eq(d.line, "");
+  ck_assert_str_eq(d.key, "");
+  free(d.line);
+}
+END_TEST
+
 START_TEST(failback_after_stable_time) {
   enum bal_failback m;
   ck_assert_int_eq(bal_failback_parse("auto", &m), 0);
@@ -1780,6 +1871,8 @@ START_TEST(state_round_trip) {
   char **off = calloc(2, sizeof(char *));
   off[0] = strdup("n5");
   bal_state_set_offline(&st, off);
+  /* the pattern set differences last reported (bal_digest_result.key) */
+  snprintf(st.patterns, sizeof(st.patterns), "%s", DA);
   ck_assert_int_eq(bal_state_save(path, &st), 0);
   bal_state_free(&st);
   ck_assert_int_eq(bal_state_load(path, &st), 0);
@@ -1796,6 +1889,7 @@ START_TEST(state_round_trip) {
   ck_assert(bal_state_was_offline(&st, "n5"));
   ck_assert(!bal_state_was_offline(&st, "n1"));
   ck_assert_ptr_null(bal_state_get(&st, "none", false));
+  ck_assert_str_eq(st.patterns, DA);
   bal_state_free(&st);
   /* A missing file is an empty state; garbage lines are skipped. */
   FILE *f = fopen(path, "w");
@@ -1805,6 +1899,7 @@ START_TEST(state_round_trip) {
   ck_assert_uint_eq(st.n, 2);
   ck_assert_ptr_null(bal_state_get(&st, "old", false)->at);
   ck_assert_str_eq(bal_state_get(&st, "ok", false)->at, "n1");
+  ck_assert_str_eq(st.patterns, ""); /* none reported */
   bal_state_free(&st);
   unlink(path);
   ck_assert_int_eq(bal_state_load(path, &st), 0);
@@ -1856,6 +1951,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, state_round_trip);
   tcase_add_test(tc, failback_after_stable_time);
   tcase_add_test(tc, failback_only_with_room);
+  tcase_add_test(tc, digests_majority_and_minority);
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
