@@ -5,7 +5,9 @@
 # percent of a core; the prediction interval is drawn only where the
 # forecast has one (not before the first forecast, not where the interval
 # has no width); a threshold, marks and a warning are accepted; bad options
-# and missing files are refused with a clear message.
+# and missing files are refused with a clear message. With -A, the
+# availability figures per node and resource, from RRD files with known
+# values: lowest and last printed exactly.
 . "$top_srcdir/t/lib.sh"
 need_cmd rrdtool
 graph=$top_srcdir/contrib/graphs/patmon-graph
@@ -74,4 +76,50 @@ bad 2 "-h 0: not a horizon" -h 0 -o "$T/x.png" processes-web/ps_cputime
 bad 1 "has no data source idle" -D user+idle -o "$T/x.png" processes-web/ps_cputime
 bad 1 "no $d/processes-db/ps_cputime.rrd" -o "$T/x.png" processes-db/ps_cputime
 [ ! -e "$T/x.png" ] || fail "a PNG was written for a bad command line"
+# -A: availability over time, as patmon-balance publishes it through
+# collectd (type percent, data source value). 90 steps: node n1 at 100%
+# for 50 steps, then 95%; resource db at 100%, then 98.79% from step 61;
+# resource web unknown (U) for its first 30 steps, then 99.5%. The 7d
+# window has only n1's file.
+a=$T/rrd/hub
+mkpct() { # FILE AWK-EXPRESSION: collectd's percent type, one value per step
+  mkdir -p "$(dirname "$1")"
+  rrdtool create "$1" --step $step --start $((t0 - step)) \
+    DS:value:GAUGE:$((2 * step)):0:100 RRA:AVERAGE:0.5:1:$n || fail "rrdtool create $1"
+  awk -v t0=$t0 -v s=$step -v n=$n "BEGIN { for (i = 1; i <= n; i++) printf \"%d:%s\n\", t0 + i * s, $2 }" > "$T/upd"
+  xargs -a "$T/upd" rrdtool update "$1" || fail "rrdtool update $1"
+}
+mkpct "$a/availability-node_n1/percent-24h.rrd" '(i <= 50 ? 100 : 95)'
+mkpct "$a/availability-resource_db/percent-24h.rrd" '(i <= 60 ? 100 : 98.79)'
+mkpct "$a/availability-resource_web/percent-24h.rrd" '(i <= 30 ? "U" : 99.5)'
+mkpct "$a/availability-node_n1/percent-7d.rrd" '(i <= 50 ? 100 : 99)'
+arun() { "$graph" -A -d "$T/rrd" -H hub -s $((t0 + step)) -e $((t0 + n * step)) "$@"; }
+arun -o "$T/avail.png" > "$T/out" 2> "$T/err" || fail "patmon-graph -A: status $?: $(cat "$T/err")"
+cat "$T/out"
+[ "$(head -c 8 "$T/avail.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$T/avail.png is not a PNG"
+# Every availability-* of the host, in name order, with exact figures.
+printf '%s\n' "$T/avail.png" \
+  "  node_n1: lowest 95.000, last 95.000 % over 24h" \
+  "  resource_db: lowest 98.790, last 98.790 % over 24h" \
+  "  resource_web: lowest 99.500, last 99.500 % over 24h" > "$T/want"
+diff "$T/want" "$T/out" || fail "patmon-graph -A printed otherwise"
+# Chosen names and another window.
+arun -w 7d -t "n1, 7 days" -o "$T/avail7.png" node_n1 > "$T/out" || fail "patmon-graph -A -w 7d: status $?"
+grep -qx "  node_n1: lowest 99.000, last 99.000 % over 7d" "$T/out" || fail "-w 7d: $(cat "$T/out")"
+# A graph that ends before n1's drop (step 45): lowest 100.
+"$graph" -A -d "$T/rrd" -H hub -s $((t0 + step)) -e $((t0 + 45 * step)) -o "$T/a45.png" node_n1 > "$T/out" ||
+  fail "patmon-graph -A before the drop: status $?"
+grep -qx "  node_n1: lowest 100.000, last 100.000 % over 24h" "$T/out" || fail "before the drop: $(cat "$T/out")"
+bad_a() { # STATUS MESSAGE ARGS...
+  local want=$1 msg=$2 st=0
+  shift 2
+  arun "$@" > /dev/null 2> "$T/err" || st=$?
+  [ $st = "$want" ] || fail "patmon-graph -A $*: status $st, not $want"
+  grep -qF -- "$msg" "$T/err" || fail "patmon-graph -A $*: no '$msg' in: $(cat "$T/err")"
+}
+bad_a 2 "-w 1y: not 24h, 7d or 30d" -w 1y -o "$T/y.png"
+bad_a 2 "db: not node_NAME or resource_NAME" -o "$T/y.png" db
+bad_a 1 "no $a/availability-resource_db/percent-30d.rrd" -w 30d -o "$T/y.png" resource_db
+bad_a 1 "no $T/rrd/nohost/availability-*/percent-24h.rrd" -H nohost -o "$T/y.png"
+[ ! -e "$T/y.png" ] || fail "a PNG was written for a bad -A command line"
 exit 0
