@@ -45,6 +45,9 @@ struct instance {
    * attrd_updater took and the last failure reported. */
   uint64_t digest_gauge;
   char published[PAT_DIGEST_HEX + 1];
+  double retry_at, retry_s; /* a failed publication is tried again then
+                               (monotonic s; 0: not due), every 5 s
+                               doubling up to the rescan interval */
   char warned[PAT_DIGEST_HEX + 1];
 };
 
@@ -105,9 +108,11 @@ static void read_new(struct instance *p) {
 /* The pattern set's digest becomes the node attribute PAT_DIGEST_ATTR
  * (patmon-balance compares the nodes'): set when it changes, and again at
  * each full rescan (`again`), because Pacemaker drops a node's transient
- * attributes when the node leaves the cluster. Without Pacemaker (or
- * attrd_updater) nothing is said; another failure is said once per
- * digest. On the follower's thread: attrd_updater may take a while. */
+ * attributes when the node leaves the cluster. A failure is tried again
+ * soon (collectd usually starts before Pacemaker at boot), then less and
+ * less often. Without Pacemaker (or attrd_updater) nothing is said;
+ * another failure is said once per digest. On the follower's thread:
+ * attrd_updater may take a while. */
 static void digest_step(struct instance *p, fl_t *f, bool again) {
   const pat_set_t *set = pat_monitor_set(fl_monitor(f));
   char hex[PAT_DIGEST_HEX + 1], why[400];
@@ -124,10 +129,17 @@ static void digest_step(struct instance *p, fl_t *f, bool again) {
     INFO(PLUGIN " plugin: pattern set digest %s published as node "
                 "attribute " PAT_DIGEST_ATTR,
          hex);
-  if (r == 0)
+  if (r == 0) {
     sstrncpy(p->published, hex, sizeof(p->published));
-  else
-    p->published[0] = '\0'; /* tried again at the next change or rescan */
+    p->retry_at = p->retry_s = 0;
+  } else {
+    int most = p->fo.rescan_s ? p->fo.rescan_s : FL_RESCAN_S;
+    p->published[0] = '\0';
+    p->retry_s = p->retry_s ? 2 * p->retry_s : 5;
+    if (p->retry_s > most)
+      p->retry_s = most;
+    p->retry_at = mono_s() + p->retry_s;
+  }
   if (r < 0 && r != -ENOENT && r != -ENOTCONN && strcmp(hex, p->warned)) {
     WARNING(PLUGIN " plugin: cannot publish the pattern set digest: %s", why);
     sstrncpy(p->warned, hex, sizeof(p->warned));
@@ -139,7 +151,9 @@ static void digest_step(struct instance *p, fl_t *f, bool again) {
 static double step(fl_t *f, const fl_step_t *s, void *ud) {
   struct instance *p = ud;
   bool reloaded = s->refreshed && s->rc == 0 && s->info.reloaded;
-  if (s->started || reloaded || (s->refreshed && s->classes == PAT_ALL_CLASSES))
+  bool retry = p->retry_at > 0 && mono_s() >= p->retry_at;
+  if (s->started || reloaded || retry ||
+      (s->refreshed && s->classes == PAT_ALL_CLASSES))
     digest_step(p, f, !s->started && !reloaded);
   if (s->started)
     __atomic_store_n(&p->mon, fl_monitor(f), __ATOMIC_RELEASE);
@@ -148,7 +162,7 @@ static double step(fl_t *f, const fl_step_t *s, void *ud) {
   if (s->refreshed && s->rc == 0 && s->info.reloaded)
     check_intervals(p);
   fl_step_lines(f, s, log_line, p);
-  return 0;
+  return p->retry_at;
 }
 
 static fl_opts_t follow_opts(const struct instance *p) {
