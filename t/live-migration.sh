@@ -9,7 +9,8 @@
 # left stops dispatching them (its RRD files stop growing). The time from
 # the resource's start (Pacemaker's alert timestamp) to the entry in the
 # target's entries file is measured for each move (median and worst are
-# printed and kept in $top_builddir/t/live-migration.time).
+# printed and kept in $top_builddir/t/live-migration.time). Each node's
+# pattern set digest is checked as its node attribute on the way.
 #
 # The loop device is host-wide: it is made by name and removed by name
 # (also when the sandbox dies), and this test runs alone (./quickstart's
@@ -70,6 +71,16 @@ still() {
 wait_for 30 entry 1 || fail "node1's entries do not list data-fs with its volume: $(cat "$CL/node1/entries.json")"
 wait_for 30 growing 1 || fail "node1 dispatches no df/disk values for data-fs: $(rrds 1)"
 note "data group on node1 (loop device $loop) after $((SECONDS - t0)) s"
+
+# Each node's pattern plugin published its pattern set's digest as the
+# transient node attribute patmon-pattern-digest (attrd_updater): the same
+# on all three, that of the shared pattern file.
+want=$("$CL_BUILD/patmon-expand" -p "$CL/patterns.conf" --digest) || fail "patmon-expand --digest"
+digest_on() { [ "$(crm crm_attribute -G -N "node$1" -n patmon-pattern-digest -l reboot -q 2> /dev/null)" = "$want" ]; }
+for n in 1 2 3; do
+  wait_for 60 digest_on $n || fail "node$n's patmon-pattern-digest is not $want: $(crm crm_attribute -G -N "node$n" -n patmon-pattern-digest -l reboot 2>&1)"
+done
+note "patmon-pattern-digest $want on node1..3 after $((SECONDS - t0)) s"
 
 # started N: when Pacemaker last recorded data-fs's start on node N, in
 # seconds since the epoch: its log line "Result of start operation", whose
