@@ -8,12 +8,12 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,12 +303,72 @@ static int resolve_program(const char *prog, char ret_path[PATH_MAX]) {
   return -ENOENT;
 }
 
+/* The program's process, a copy of the watcher (signals default and
+ * unblocked): stdin from /dev/null, stdout and stderr into the pipes, then
+ * prog. Only system calls. Never returns. */
+static void exec_child(const char *prog, char *const argv[], int out, int err) {
+  /* The pipes above 2 first, so no dup2 below overwrites one (a caller
+   * may run with 0-2 closed); all of them close at exec but 0-2. */
+  out = fcntl(out, F_DUPFD_CLOEXEC, 3);
+  err = fcntl(err, F_DUPFD_CLOEXEC, 3);
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out < 0 || err < 0 || in < 0)
+    _exit(127);
+  if ((in == 0 ? fcntl(0, F_SETFD, 0) : dup2(in, 0)) < 0 || dup2(out, 1) < 0 ||
+      dup2(err, 2) < 0)
+    _exit(127);
+  execve(prog, argv, environ);
+  _exit(127);
+}
+
+/* Reads exactly len bytes: 0, or -1 at an early end or an error. */
+static int read_full(int fd, void *buf, size_t len) {
+  for (size_t got = 0; got < len;) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+/* The watcher child of pm_spawn: starts prog as its own child, writes its
+ * pid and then its wait status to status, and exits. It keeps no other
+ * descriptor open, so no other spawn's pipes stay open through it. Only
+ * system calls (the copy may hold another thread's locks). */
+static void watch_child(const char *prog, char *const argv[], int out, int err,
+                        int status) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (int sig = 1; sig < NSIG; sig++)
+    sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP, the RT ones libc keeps:
+                                   refused, harmlessly */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  pid_t pid =
+      (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid == 0)
+    exec_child(prog, argv, out, err);
+  int fd = fcntl(status, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0 || pid < 0)
+    _exit(127);
+  syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
+  syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
+  int st = 0;
+  if (write(fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+    _exit(127);
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR)
+      _exit(127);
+  _exit(write(fd, &st, sizeof(st)) == (ssize_t)sizeof(st) ? 0 : 127);
+}
+
 int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
              int *ret_status) {
-  int po[2] = {-1, -1}, pe[2] = {-1, -1};
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  pid_t pid = -1;
+  int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
+  pid_t pid = -1, watcher = -1;
   int r;
 
   char prog[PATH_MAX];
@@ -321,23 +381,26 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
     r = -errno;
     goto out_pipes;
   }
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  r = -posix_spawn(&pid, prog, &fa, &at, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
+  /* The program runs as the grandchild: a watcher child (signals default,
+   * SIGCHLD included) waits for it and passes on its pid, then its wait
+   * status. A host that ignores SIGCHLD (collectd does) has its own
+   * children reaped by the kernel the moment they exit, their status lost;
+   * the watcher's is not needed. */
+  if (pipe2(ps, O_CLOEXEC) < 0) {
+    r = -errno;
+    goto out_pipes;
+  }
+  watcher =
+      (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+  if (watcher == 0)
+    watch_child(prog, argv, po[1], pe[1], ps[1]);
+  r = watcher < 0 ? -errno : 0;
   close(po[1]);
   close(pe[1]);
-  po[1] = pe[1] = -1;
+  close(ps[1]);
+  po[1] = pe[1] = ps[1] = -1;
+  if (r == 0 && read_full(ps[0], &pid, sizeof(pid)) < 0)
+    r = -ECHILD; /* the watcher could not start the program */
   if (r < 0)
     goto out_pipes;
 
@@ -371,8 +434,8 @@ int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
   if (r < 0)
     kill(pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  if (read_full(ps[0], &status, sizeof(status)) < 0 && r == 0)
+    r = -ECHILD; /* the watcher died: the status is unknown */
   if (r == 0 && ret_status)
     *ret_status = status;
   /* Output cut short is not output: say so rather than parse half of it. */
@@ -384,7 +447,13 @@ out_pipes:
       close(po[i]);
     if (pe[i] >= 0)
       close(pe[i]);
+    if (ps[i] >= 0)
+      close(ps[i]);
   }
+  /* The watcher exits once it has said the status (ECHILD: the kernel
+   * reaped it already). */
+  while (watcher > 0 && waitpid(watcher, NULL, 0) < 0 && errno == EINTR)
+    ;
   return r;
 }
 

@@ -119,6 +119,31 @@ START_TEST(spawn_captures_and_times_out) {
 }
 END_TEST
 
+/* Inside a host that ignores SIGCHLD (collectd does), the kernel reaps an
+ * ordinary child at once and its exit status is lost: a failing command
+ * must still read as failed, with what it wrote, and a signal the host
+ * ignores must not be ignored by the child. */
+START_TEST(spawn_status_survives_an_ignored_sigchld) {
+  struct sigaction ign = {.sa_handler = SIG_IGN}, old, oldpipe;
+  ck_assert_int_eq(sigaction(SIGCHLD, &ign, &old), 0);
+  ck_assert_int_eq(sigaction(SIGPIPE, &ign, &oldpipe), 0);
+  pm_buf_t out = {0};
+  int st = -1;
+  char *argv[] = {"sh", "-c", "echo failed; exit 3", NULL};
+  int r = pm_spawn(argv, 5000, &out, NULL, &st);
+  char *pipe_kill[] = {"sh", "-c", "kill -PIPE $$; exit 0", NULL};
+  int st2 = -1, r2 = pm_spawn(pipe_kill, 5000, NULL, NULL, &st2);
+  sigaction(SIGCHLD, &old, NULL);
+  sigaction(SIGPIPE, &oldpipe, NULL);
+  ck_assert_int_eq(r, 0);
+  ck_assert_str_eq(out.data, "failed\n");
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+  ck_assert_int_eq(r2, 0);
+  ck_assert(WIFSIGNALED(st2) && WTERMSIG(st2) == SIGPIPE);
+  pm_buf_free(&out);
+}
+END_TEST
+
 /* What goes to a log has no control character in it. */
 START_TEST(error_text_is_printable) {
   pm_error_t e;
@@ -555,6 +580,7 @@ int main(void) {
   tcase_add_test(tc, map_sets_gets_deletes);
   tcase_add_test(tc, replace_writes_only_on_change);
   tcase_add_test(tc, spawn_captures_and_times_out);
+  tcase_add_test(tc, spawn_status_survives_an_ignored_sigchld);
   tcase_add_test(tc, conf_lines_survive_comments);
   tcase_add_test(tc, conf_includes_relative_and_mapped);
   tcase_add_test(tc, conf_include_errors);
