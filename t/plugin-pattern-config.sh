@@ -71,7 +71,10 @@ wait_for 30 eval '[ "$(dropped)" = 100 ] || [ "$(dropped)" = 100.000000 ]' ||
   fail "dropped_events says $(dropped), 100 were sent"
 lines=$(grep -c "pattern plugin: event socket: " "$T/drops.log")
 [ "$lines" -eq 1 ] || fail "$lines log lines for 100 bad datagrams: $(grep 'event socket' "$T/drops.log" | head -3)"
-assert_grep 'event socket: 1 dropped, first: unknown action for resource: "resource restart web' "$T/drops.log"
+# The line counts what came before the follower got to it (1 on a quiet
+# machine; more when a step, e.g. the start's digest publication, ran
+# while the datagrams 30 ms apart arrived) and quotes the first.
+assert_grep 'event socket: [0-9]* dropped, first: unknown action for resource: "resource restart web' "$T/drops.log"
 kill "$pid"
 wait "$pid"
 echo "PASS: bad or missing pattern configuration is refused or said once; bad datagrams are counted, logged once"
