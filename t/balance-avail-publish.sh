@@ -16,6 +16,8 @@
 #   web: start 0, fail 3000, start 3010, stop 4000 (planned: frozen): up
 #        3000 + 990 = 3990 s, repair 10 s, 1 failure, MTTF 3990, MTTR 10,
 #        availability 3990 / 4000 = 99.75% in all three windows; stopped.
+#   n1's loss at 1000: outage 50 s (to its member), recovery 60 s (to db's
+#   start, the one resource it failed); n2 never lost: both U.
 # States (gauge-state): 1 online, 3 started, 5 stopped.
 . "$top_srcdir/t/lib.sh"
 need_integration
@@ -77,6 +79,11 @@ for name in node_n1 node_n2 resource_db resource_web; do
     wait_for "$WAIT" test -n "$(value $name $type)" || fail "collectd wrote no $name/$type: $(ls -R "$T/csv")"
   done
 done
+for name in node_n1 node_n2; do
+  for type in duration-outage_last duration-recovery_last; do
+    wait_for "$WAIT" test -n "$(value $name $type)" || fail "collectd wrote no $name/$type: $(ls -R "$T/csv")"
+  done
+done
 # exact NAME TYPE WANT: the value, as a number, is WANT; "nan" for U.
 exact() {
   local got
@@ -96,6 +103,8 @@ exact resource_web gauge-state 5
 exact node_n1 count-failures_30d 1
 exact node_n1 duration-mttr_30d 50
 exact node_n1 gauge-state 1
+exact node_n1 duration-outage_last 50
+exact node_n1 duration-recovery_last 60
 exact resource_db count-failures_30d 1
 exact resource_db duration-mttr_30d 60
 exact resource_db gauge-state 3
@@ -104,6 +113,8 @@ exact node_n2 count-failures_30d 0
 exact node_n2 duration-mttf_30d nan
 exact node_n2 duration-mttr_30d nan
 exact node_n2 gauge-state 1
+exact node_n2 duration-outage_last nan
+exact node_n2 duration-recovery_last nan
 # What grows with time, from the time the value was given (the pass's
 # clock, whole seconds; the figures use its milliseconds: within 2 s).
 near() { # NAME TYPE UP-FROM-SECONDS REPAIR KIND
