@@ -357,12 +357,12 @@ static void watch_child(const char *prog, char *const argv[], int out, int err,
   syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
   syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
   int st = 0;
-  if (write(fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+  if (pm_write_all(fd, &pid, sizeof(pid)) < 0)
     _exit(127);
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR)
       _exit(127);
-  _exit(write(fd, &st, sizeof(st)) == (ssize_t)sizeof(st) ? 0 : 127);
+  _exit(pm_write_all(fd, &st, sizeof(st)) < 0 ? 127 : 0);
 }
 
 int pm_spawn(char *const argv[], int timeout_ms, pm_buf_t *out, pm_buf_t *err,
