@@ -2,16 +2,16 @@
 PATTERN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pattern
 noinst_LTLIBRARIES += libpattern.la
 libpattern_la_SOURCES = \
-	pattern/pattern.h pattern/internal.h pattern/json.h \
-	pattern/classes.c pattern/inventory.c pattern/json.c pattern/snapshot.c \
+	pattern/pattern.h pattern/internal.h \
+	pattern/classes.c pattern/inventory.c pattern/snapshot.c \
 	pattern/match.c pattern/name.c pattern/parse.c pattern/expand.c \
 	pattern/format.c pattern/scan.c pattern/monitor.c pattern/digest.c \
 	pattern/prov_udev.c pattern/prov_mount.c pattern/prov_proc.c \
 	pattern/prov_unit.c pattern/prov_pcmk.c
 libpattern_la_CFLAGS = $(AM_CFLAGS) $(UDEV_CFLAGS) $(PCRE2_CFLAGS) \
-	$(CONFUSE_CFLAGS) $(SYSTEMD_CFLAGS) $(XML_CFLAGS)
+	$(CONFUSE_CFLAGS) $(SYSTEMD_CFLAGS) $(XML_CFLAGS) $(JSONC_CFLAGS)
 libpattern_la_LIBADD = libpm.la $(UDEV_LIBS) $(PCRE2_LIBS) $(CONFUSE_LIBS) \
-	$(SYSTEMD_LIBS) $(XML_LIBS)
+	$(SYSTEMD_LIBS) $(XML_LIBS) $(JSONC_LIBS)
 
 bin_PROGRAMS += patmon-expand
 patmon_expand_SOURCES = pattern/patmon-expand.c

@@ -14,169 +14,344 @@
 #include "config.h"
 
 #include "internal.h"
-#include "json.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SNAPSHOT_VERSION 1
 #define SNAPSHOT_MAX (256u << 20)
+/* Nesting json-c accepts inside a member of the top object. */
+#define SNAPSHOT_DEPTH 30
 
-struct pending { /* one object's properties until its class is known */
-  char *key, *val;
-  int level; /* 0: the object itself, n: parent n */
+/* json-c parses each value of the top object, and each element of
+ * "objects", on its own, so one object's tree is in memory at a time (a
+ * whole snapshot's tree is four times the text); only the punctuation
+ * between them is read here. Strings are copied into the inventory. */
+struct reader {
+  const char *buf, *name;
+  size_t len, pos;
+  pm_error_t *err;
+  json_tokener *tok;
+  bool failed;
 };
 
-struct obj_reader {
-  PM_VEC(struct pending) props;
-};
+/* Records what is wrong at offset pos (its line, and the text there);
+ * returns -EBADMSG. Only the first error is kept. */
+static int fail_at(struct reader *r, size_t pos, const char *what) {
+  if (!r->failed) {
+    unsigned line = 1;
+    for (size_t i = 0; i < pos && i < r->len; i++)
+      line += r->buf[i] == '\n';
+    char text[24];
+    size_t n = pos < r->len ? r->len - pos : 0;
+    snprintf(text, sizeof(text), "%.*s", (int)(n < 20 ? n : 20),
+             r->buf + (pos < r->len ? pos : r->len));
+    for (char *t = text; *t; t++)
+      if ((unsigned char)*t < 0x20)
+        *t = ' ';
+    pm_error_set(r->err, r->name, line, text, "%s", what);
+  }
+  r->failed = true;
+  return -EBADMSG;
+}
 
-static int push(struct obj_reader *o, char *key, char *val, int level) {
-  struct pending *p = pm_vec_push(&o->props);
-  if (!p)
-    return -ENOMEM;
-  *p = (struct pending){key, val, level};
+/* The next character after white space, or -1 at the end. */
+static int peek(struct reader *r) {
+  while (r->pos < r->len && strchr(" \t\r\n", r->buf[r->pos]) && r->buf[r->pos])
+    r->pos++;
+  return r->pos < r->len ? (unsigned char)r->buf[r->pos] : -1;
+}
+
+static int expect(struct reader *r, char c) {
+  if (peek(r) == (unsigned char)c) {
+    r->pos++;
+    return 0;
+  }
+  char what[32];
+  snprintf(what, sizeof(what), "expected '%c'", c);
+  return fail_at(r, r->pos, what);
+}
+
+static bool in_string(const struct reader *r) {
+  enum json_tokener_state st = r->tok->stack[r->tok->depth].state;
+  return st == json_tokener_state_string ||
+         st == json_tokener_state_string_escape;
+}
+
+/* Why json-c stopped, in the words patmon uses for any input. */
+static const char *why(struct reader *r) {
+  switch (json_tokener_get_error(r->tok)) {
+  case json_tokener_continue:
+    return in_string(r) ? "unterminated string" : "unexpected end of input";
+  case json_tokener_error_depth:
+    return "nested too deeply";
+  case json_tokener_error_parse_string:
+    return "bad escape in string";
+  case json_tokener_error_parse_utf8_string:
+    return "invalid UTF-8 in string";
+  case json_tokener_error_parse_number:
+    return "bad number";
+  case json_tokener_error_parse_object_key_name:
+  case json_tokener_error_parse_object_key_sep:
+  case json_tokener_error_parse_object_value_sep:
+    return "bad object";
+  case json_tokener_error_parse_array:
+    return "bad array";
+  case json_tokener_error_size:
+    return "value too large";
+  default:
+    return "expected a value";
+  }
+}
+
+/* Reads the value at the current position; the caller puts *ret (NULL for
+ * a JSON null). */
+static int value(struct reader *r, json_object **ret) {
+  if (peek(r) < 0)
+    return fail_at(r, r->pos, "unexpected end of input");
+  json_tokener_reset(r->tok);
+  size_t left = r->len - r->pos;
+  int n = left > INT32_MAX ? INT32_MAX : (int)left;
+  json_object *o = json_tokener_parse_ex(r->tok, r->buf + r->pos, n);
+  size_t end = r->pos + json_tokener_get_parse_end(r->tok);
+  enum json_tokener_error e = json_tokener_get_error(r->tok);
+  if (e == json_tokener_continue && end == r->len && !in_string(r)) {
+    /* a number at the very end: json-c waits for more */
+    o = json_tokener_parse_ex(r->tok, "", 1);
+    e = json_tokener_get_error(r->tok);
+  }
+  if (e != json_tokener_success) {
+    json_object_put(o);
+    return fail_at(r, end > r->pos ? end - 1 : end, why(r));
+  }
+  r->pos = end;
+  *ret = o;
   return 0;
 }
 
-static int read_props(struct pat_json *j, struct obj_reader *o, int level) {
-  bool first = true;
-  char *key, *val;
-  int r = pat_json_expect(j, '{');
-  while (r == 0 && (r = pat_json_member(j, &first, &key)) > 0) {
-    r = pat_json_string(j, &val);
-    if (r == 0)
-      r = push(o, key, val, level);
-  }
-  return r;
+/* A string value. *bad is set when it holds a control character (JSON
+ * forbids them raw; json-c's tokener cannot be strict here, since a value
+ * is followed by more text) or a NUL (json-c decodes \\u0000 to one). */
+static const char *string_of(json_object *o, bool *bad) {
+  if (!json_object_is_type(o, json_type_string))
+    return NULL;
+  const char *s = json_object_get_string(o);
+  size_t len = (size_t)json_object_get_string_len(o);
+  if (strlen(s) != len)
+    *bad = true;
+  for (const char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20 && !strchr("\t\n\r\b\f", *p))
+      *bad = true;
+  return s;
 }
 
-static int read_object(pat_inventory_t *inv, struct pat_json *j,
-                       struct obj_reader *o) {
-  char *key, *cls_name = NULL, *name = NULL, *object = NULL;
-  long pid = 0;
-  bool first = true;
-  int r = pat_json_expect(j, '{');
-  int levels = 0;
-  char *at = j->p;
-  o->props.n = 0;
-  while (r == 0 && (r = pat_json_member(j, &first, &key)) > 0) {
-    if (strcmp(key, "class") == 0) {
-      r = pat_json_string(j, &cls_name);
-    } else if (strcmp(key, "name") == 0) {
-      r = pat_json_string(j, &name);
-    } else if (strcmp(key, "object") == 0) {
-      r = pat_json_string(j, &object);
-    } else if (strcmp(key, "pid") == 0) {
-      r = pat_json_int(j, &pid);
-    } else if (strcmp(key, "props") == 0) {
-      r = read_props(j, o, 0);
-    } else if (strcmp(key, "parents") == 0) {
-      bool f = true;
-      r = pat_json_expect(j, '[');
-      while (r == 0 && (r = pat_json_element(j, &f)) > 0)
-        r = read_props(j, o, ++levels);
-    } else {
-      r = pat_json_skip(j); /* newer snapshots may carry more */
-    }
+/* One level of properties (an object of strings) at object offset at. */
+static int add_level(pat_inventory_t *inv, struct reader *r, size_t at,
+                     json_object *props, uint32_t *prev) {
+  if (!props)
+    return 0;
+  if (!json_object_is_type(props, json_type_object))
+    return fail_at(r, at, "expected '{'");
+  json_object_object_foreach(props, k, v) {
+    bool nul = false;
+    const char *val = string_of(v, &nul);
+    if (!val)
+      return fail_at(r, at, "expected a string");
+    if (nul)
+      return fail_at(r, at, "control character or \\u0000 in a string");
+    uint32_t id = pat_inv_intern_after(inv, *prev, k, strlen(k));
+    int rc = pat_inv_prop_id(inv, id, val, true);
+    if (rc < 0)
+      return rc;
+    *prev = id;
   }
-  if (r < 0)
-    return r;
+  return 0;
+}
+
+static const char *member_string(json_object *o, const char *key, bool *nul) {
+  json_object *v;
+  return json_object_object_get_ex(o, key, &v) ? string_of(v, nul) : NULL;
+}
+
+/* One element of "objects", which started at offset at. */
+static int add_object(pat_inventory_t *inv, struct reader *r, size_t at,
+                      json_object *o) {
+  if (!json_object_is_type(o, json_type_object))
+    return fail_at(r, at, "expected '{'");
+  bool nul = false;
+  const char *cls_name = member_string(o, "class", &nul);
+  const char *name = member_string(o, "name", &nul);
+  const char *object = member_string(o, "object", &nul);
+  if (nul)
+    return fail_at(r, at, "control character or \\u0000 in a string");
+  json_object *pid_v = NULL, *props = NULL, *parents = NULL;
+  int64_t pid = 0;
+  if (json_object_object_get_ex(o, "pid", &pid_v)) {
+    if (!json_object_is_type(pid_v, json_type_int))
+      return fail_at(r, at, "expected an integer");
+    pid = json_object_get_int64(pid_v);
+  }
   pat_class_t cls;
   if (!cls_name || pat_class_lookup(cls_name, &cls) < 0) {
     char msg[160];
     snprintf(msg, sizeof(msg), "object without a known \"class\" (%.100s)",
              cls_name ? cls_name : "missing");
-    j->p = at;
-    return pat_json_fail(j, msg);
+    return fail_at(r, at, msg);
   }
-  if (!name || !*name || pid < 0 || pid > INT32_MAX) {
-    j->p = at;
-    return pat_json_fail(j, "object without a \"name\" or with a bad \"pid\"");
-  }
-  r = pat_inv_begin(inv, cls, name, object ? object : name, (int)pid, false);
-  /* Level by level: "parents" may come before "props" (jq -S sorts it so). */
+  if (!name || !*name || pid < 0 || pid > INT32_MAX)
+    return fail_at(r, at, "object without a \"name\" or with a bad \"pid\"");
+  json_object_object_get_ex(o, "props", &props);
+  json_object_object_get_ex(o, "parents", &parents);
+  if (parents && !json_object_is_type(parents, json_type_array))
+    return fail_at(r, at, "expected '['");
+  int rc =
+      pat_inv_begin(inv, cls, name, object ? object : name, (int)pid, true);
   uint32_t prev = PAT_NO_KEY;
-  for (int level = 0; r == 0 && level <= levels; level++) {
-    if (level > 0)
-      r = pat_inv_level(inv);
-    for (size_t i = 0; r == 0 && i < o->props.n; i++) {
-      if (o->props.v[i].level != level)
-        continue;
-      const char *k = o->props.v[i].key;
-      uint32_t id = pat_inv_intern_after(inv, prev, k, strlen(k));
-      r = pat_inv_prop_id(inv, id, o->props.v[i].val, false);
-      prev = id;
-    }
+  if (rc == 0)
+    rc = add_level(inv, r, at, props, &prev);
+  size_t n = parents ? json_object_array_length(parents) : 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    rc = pat_inv_level(inv);
+    if (rc == 0)
+      rc = add_level(inv, r, at, json_object_array_get_idx(parents, i), &prev);
   }
-  if (r == -E2BIG) {
+  if (rc == -E2BIG) {
     pat_inv_abort(inv);
-    j->p = at;
-    return pat_json_fail(j, "too many parent levels");
+    return fail_at(r, at, "too many parent levels");
   }
-  return r == 0 ? pat_inv_end(inv) : r;
+  if (rc < 0) {
+    pat_inv_abort(inv);
+    return rc;
+  }
+  return pat_inv_end(inv);
 }
 
-static int read_top(pat_inventory_t *inv, struct pat_json *j) {
-  char *key;
-  bool first = true, versioned = false;
-  struct obj_reader o = {0};
-  int r = pat_json_expect(j, '{');
-  while (r == 0 && (r = pat_json_member(j, &first, &key)) > 0) {
-    if (strcmp(key, "patmon_snapshot") == 0) {
-      long v;
-      r = pat_json_int(j, &v);
-      if (r == 0 && v != SNAPSHOT_VERSION) {
-        pm_error_set(j->err, j->name, 0, NULL,
-                     "snapshot format %ld is not supported (this is %d)", v,
-                     SNAPSHOT_VERSION);
-        r = -EBADMSG;
-      }
-      versioned = true;
-    } else if (strcmp(key, "host") == 0) {
-      char *h;
-      r = pat_json_string(j, &h);
-      if (r == 0) {
-        free(inv->host);
-        inv->host = strdup(h);
-      }
-    } else if (strcmp(key, "classes") == 0) {
-      bool f = true;
-      char *c;
-      pat_class_t cls;
-      r = pat_json_expect(j, '[');
-      while (r == 0 && (r = pat_json_element(j, &f)) > 0)
-        if ((r = pat_json_string(j, &c)) == 0 && pat_class_lookup(c, &cls) == 0)
-          inv->scanned |= 1u << cls;
-    } else if (strcmp(key, "notes") == 0) {
-      bool f = true;
-      char *c, *note;
-      pat_class_t cls;
-      r = pat_json_expect(j, '{');
-      while (r == 0 && (r = pat_json_member(j, &f, &c)) > 0)
-        if ((r = pat_json_string(j, &note)) == 0 &&
-            pat_class_lookup(c, &cls) == 0)
-          r = pat_inv_note(inv, cls, "%s", note);
-    } else if (strcmp(key, "objects") == 0) {
-      bool f = true;
-      r = pat_json_expect(j, '[');
-      while (r == 0 && (r = pat_json_element(j, &f)) > 0)
-        r = read_object(inv, j, &o);
-    } else {
-      r = pat_json_skip(j);
+/* The elements of "objects", one json-c tree at a time. */
+static int read_objects(pat_inventory_t *inv, struct reader *r) {
+  int rc = expect(r, '[');
+  if (rc == 0 && peek(r) == ']') {
+    r->pos++;
+    return 0;
+  }
+  while (rc == 0) {
+    json_object *o = NULL;
+    size_t at = (peek(r), r->pos);
+    rc = value(r, &o);
+    if (rc == 0)
+      rc = add_object(inv, r, at, o);
+    json_object_put(o);
+    if (rc < 0)
+      return rc;
+    int c = peek(r);
+    r->pos++;
+    if (c == ']')
+      return 0;
+    if (c != ',')
+      return fail_at(r, r->pos - 1, "expected ',' or ']'");
+  }
+  return rc;
+}
+
+/* A member of the top object other than "objects". */
+static int read_member(pat_inventory_t *inv, struct reader *r, const char *key,
+                       bool *versioned) {
+  size_t at = (peek(r), r->pos);
+  json_object *v = NULL;
+  int rc = value(r, &v);
+  if (rc < 0)
+    return rc;
+  bool nul = false;
+  if (strcmp(key, "patmon_snapshot") == 0) {
+    *versioned = true;
+    if (!json_object_is_type(v, json_type_int)) {
+      rc = fail_at(r, at, "expected an integer");
+    } else if (json_object_get_int64(v) != SNAPSHOT_VERSION) {
+      pm_error_set(r->err, r->name, 0, NULL,
+                   "snapshot format %lld is not supported (this is %d)",
+                   (long long)json_object_get_int64(v), SNAPSHOT_VERSION);
+      r->failed = true;
+      rc = -EBADMSG;
     }
+  } else if (strcmp(key, "host") == 0) {
+    const char *h = string_of(v, &nul);
+    if (!h)
+      rc = fail_at(r, at, "expected a string");
+    else if (!(free(inv->host), inv->host = strdup(h)))
+      rc = -ENOMEM;
+  } else if (strcmp(key, "classes") == 0 &&
+             json_object_is_type(v, json_type_array)) {
+    pat_class_t cls;
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+      const char *c = string_of(json_object_array_get_idx(v, i), &nul);
+      if (!c) {
+        rc = fail_at(r, at, "expected a string");
+        break;
+      }
+      if (pat_class_lookup(c, &cls) == 0)
+        inv->scanned |= 1u << cls;
+    }
+  } else if (strcmp(key, "notes") == 0 &&
+             json_object_is_type(v, json_type_object)) {
+    pat_class_t cls;
+    json_object_object_foreach(v, c, nv) {
+      const char *note = string_of(nv, &nul);
+      if (!note) {
+        rc = fail_at(r, at, "expected a string");
+        break;
+      }
+      if (pat_class_lookup(c, &cls) == 0 &&
+          (rc = pat_inv_note(inv, cls, "%s", note)) < 0)
+        break;
+    }
+  } else if (strcmp(key, "classes") == 0 || strcmp(key, "notes") == 0) {
+    rc = fail_at(r, at, strcmp(key, "notes") ? "expected '['" : "expected '{'");
   }
-  pm_vec_free(&o.props);
-  if (r == 0)
-    r = pat_json_end(j);
-  if (r == 0 && !versioned) {
-    pm_error_set(j->err, j->name, 1, NULL,
+  /* other members: newer snapshots may carry more */
+  json_object_put(v);
+  return rc;
+}
+
+static int read_top(pat_inventory_t *inv, struct reader *r) {
+  bool versioned = false;
+  int rc = expect(r, '{');
+  if (rc == 0 && peek(r) == '}')
+    r->pos++;
+  else
+    while (rc == 0) {
+      size_t at = (peek(r), r->pos);
+      json_object *k = NULL;
+      if (peek(r) != '"')
+        return fail_at(r, at, "expected a string");
+      rc = value(r, &k);
+      if (rc < 0)
+        return rc;
+      char key[64];
+      snprintf(key, sizeof(key), "%s", json_object_get_string(k));
+      json_object_put(k);
+      rc = expect(r, ':');
+      if (rc == 0)
+        rc = strcmp(key, "objects") == 0 ? read_objects(inv, r)
+                                         : read_member(inv, r, key, &versioned);
+      if (rc < 0)
+        return rc;
+      int c = peek(r);
+      r->pos++;
+      if (c == '}')
+        break;
+      if (c != ',')
+        return fail_at(r, r->pos - 1, "expected ',' or '}'");
+    }
+  if (rc == 0 && peek(r) >= 0)
+    return fail_at(r, r->pos, "trailing text after the value");
+  if (rc == 0 && !versioned) {
+    pm_error_set(r->err, r->name, 1, NULL,
                  "not a patmon snapshot (no \"patmon_snapshot\" member)");
-    r = -EBADMSG;
+    rc = -EBADMSG;
   }
-  return r;
+  return rc;
 }
 
 int pat_inventory_load_buf(const char *buf, size_t len, const char *name,
@@ -185,24 +360,24 @@ int pat_inventory_load_buf(const char *buf, size_t len, const char *name,
   if (!err)
     err = &scratch;
   pat_inventory_t *inv = pat_inventory_new();
-  if (!inv)
-    return -ENOMEM;
-  /* Values point into this copy; the NUL stops number parsing at the end. */
-  inv->buf = malloc(len + 1);
-  if (!inv->buf) {
+  struct reader r = {.buf = buf ? buf : "",
+                     .len = buf ? len : 0,
+                     .name = name,
+                     .err = err,
+                     .tok = json_tokener_new_ex(SNAPSHOT_DEPTH)};
+  if (!inv || !r.tok) {
     pat_inventory_free(inv);
+    if (r.tok)
+      json_tokener_free(r.tok);
     return -ENOMEM;
   }
-  memcpy(inv->buf, buf, len);
-  inv->buf[len] = '\0';
-  struct pat_json j;
-  pat_json_init(&j, inv->buf, len, name, err);
-  int r = read_top(inv, &j);
-  if (r < 0) {
-    if (r == -ENOMEM)
+  int rc = read_top(inv, &r);
+  json_tokener_free(r.tok);
+  if (rc < 0) {
+    if (rc == -ENOMEM)
       pm_error_set(err, name, 0, NULL, "out of memory");
     pat_inventory_free(inv);
-    return r;
+    return rc;
   }
   pat_inv_finish(inv);
   *ret = inv;
@@ -219,27 +394,9 @@ int pat_inventory_load(const char *path, pat_inventory_t **ret,
     pm_buf_free(&b);
     return r;
   }
-  /* The buffer becomes the inventory's: no second copy of a big file. */
-  pat_inventory_t *inv = pat_inventory_new();
-  if (!inv) {
-    pm_buf_free(&b);
-    return -ENOMEM;
-  }
-  if (!b.data && pm_buf_puts(&b, "") < 0) {
-    pat_inventory_free(inv);
-    return -ENOMEM;
-  }
-  inv->buf = b.data;
-  struct pat_json j;
-  pat_json_init(&j, inv->buf, b.len, path, err);
-  r = read_top(inv, &j);
-  if (r < 0) {
-    pat_inventory_free(inv);
-    return r;
-  }
-  pat_inv_finish(inv);
-  *ret = inv;
-  return 0;
+  r = pat_inventory_load_buf(b.data ? b.data : "", b.len, path, ret, err);
+  pm_buf_free(&b);
+  return r;
 }
 
 /* ---- saving ---- */
