@@ -29,10 +29,19 @@
 /* json-c parses each value of the top object, and each element of
  * "objects", on its own, so one object's tree is in memory at a time (a
  * whole snapshot's tree is four times the text); only the punctuation
- * between them is read here. Strings are copied into the inventory. */
+ * between them is read here. The text is the inventory's (inv->buf): an
+ * object's strings are written back into the text of the objects before
+ * it, which a decoded string never outgrows, so the inventory points there
+ * and a big snapshot is not copied again (the arena takes what does not
+ * fit). */
 struct reader {
   const char *buf, *name;
+  char *own; /* buf, writable */
   size_t len, pos;
+  size_t out;     /* the next byte of own a string may take */
+  size_t limit;   /* own is read and free below this */
+  size_t counted; /* lines counted below this */
+  unsigned lines;
   pm_error_t *err;
   json_tokener *tok;
   bool failed;
@@ -42,8 +51,8 @@ struct reader {
  * returns -EBADMSG. Only the first error is kept. */
 static int fail_at(struct reader *r, size_t pos, const char *what) {
   if (!r->failed) {
-    unsigned line = 1;
-    for (size_t i = 0; i < pos && i < r->len; i++)
+    unsigned line = 1 + r->lines;
+    for (size_t i = r->counted; i < pos && i < r->len; i++)
       line += r->buf[i] == '\n';
     char text[24];
     size_t n = pos < r->len ? r->len - pos : 0;
@@ -107,6 +116,26 @@ static const char *why(struct reader *r) {
   }
 }
 
+/* Frees the text below offset at for strings; its lines are counted
+ * first (errors name lines, and strings hold no line ends of the text). */
+static void free_below(struct reader *r, size_t at) {
+  for (size_t i = r->counted; i < at; i++)
+    r->lines += r->buf[i] == '\n';
+  r->counted = r->limit = at;
+}
+
+/* s (len bytes) written into the free text, or NULL when it does not fit
+ * (the caller has the inventory copy it). */
+static const char *keep(struct reader *r, const char *s, size_t len) {
+  if (!r->own || r->out + len + 1 > r->limit)
+    return NULL;
+  char *p = r->own + r->out;
+  memcpy(p, s, len);
+  p[len] = '\0';
+  r->out += len + 1;
+  return p;
+}
+
 /* Reads the value at the current position; the caller puts *ret (NULL for
  * a JSON null). */
 static int value(struct reader *r, json_object **ret) {
@@ -163,7 +192,8 @@ static int add_level(pat_inventory_t *inv, struct reader *r, size_t at,
     if (nul)
       return fail_at(r, at, "control character or \\u0000 in a string");
     uint32_t id = pat_inv_intern_after(inv, *prev, k, strlen(k));
-    int rc = pat_inv_prop_id(inv, id, val, true);
+    const char *kept = keep(r, val, (size_t)json_object_get_string_len(v));
+    int rc = pat_inv_prop_id(inv, id, kept ? kept : val, !kept);
     if (rc < 0)
       return rc;
     *prev = id;
@@ -207,8 +237,12 @@ static int add_object(pat_inventory_t *inv, struct reader *r, size_t at,
   json_object_object_get_ex(o, "parents", &parents);
   if (parents && !json_object_is_type(parents, json_type_array))
     return fail_at(r, at, "expected '['");
-  int rc =
-      pat_inv_begin(inv, cls, name, object ? object : name, (int)pid, true);
+  if (!object)
+    object = name;
+  const char *kname = keep(r, name, strlen(name));
+  const char *kobject = kname ? keep(r, object, strlen(object)) : NULL;
+  int rc = kobject ? pat_inv_begin(inv, cls, kname, kobject, (int)pid, false)
+                   : pat_inv_begin(inv, cls, name, object, (int)pid, true);
   uint32_t prev = PAT_NO_KEY;
   if (rc == 0)
     rc = add_level(inv, r, at, props, &prev);
@@ -239,6 +273,7 @@ static int read_objects(pat_inventory_t *inv, struct reader *r) {
   while (rc == 0) {
     json_object *o = NULL;
     size_t at = (peek(r), r->pos);
+    free_below(r, at);
     rc = value(r, &o);
     if (rc == 0)
       rc = add_object(inv, r, at, o);
@@ -354,49 +389,75 @@ static int read_top(pat_inventory_t *inv, struct reader *r) {
   return rc;
 }
 
-int pat_inventory_load_buf(const char *buf, size_t len, const char *name,
-                           pat_inventory_t **ret, pm_error_t *err) {
-  pm_error_t scratch;
-  if (!err)
-    err = &scratch;
-  pat_inventory_t *inv = pat_inventory_new();
-  struct reader r = {.buf = buf ? buf : "",
-                     .len = buf ? len : 0,
+/* Reads text (len bytes, NUL after them), which becomes inv's. */
+static int load(pat_inventory_t *inv, char *text, size_t len, const char *name,
+                pm_error_t *err) {
+  inv->buf = text;
+  struct reader r = {.buf = text,
+                     .own = text,
+                     .len = len,
                      .name = name,
                      .err = err,
                      .tok = json_tokener_new_ex(SNAPSHOT_DEPTH)};
-  if (!inv || !r.tok) {
-    pat_inventory_free(inv);
-    if (r.tok)
-      json_tokener_free(r.tok);
+  if (!r.tok)
     return -ENOMEM;
-  }
   int rc = read_top(inv, &r);
   json_tokener_free(r.tok);
-  if (rc < 0) {
-    if (rc == -ENOMEM)
-      pm_error_set(err, name, 0, NULL, "out of memory");
+  if (rc == -ENOMEM)
+    pm_error_set(err, name, 0, NULL, "out of memory");
+  if (rc == 0)
+    pat_inv_finish(inv);
+  return rc;
+}
+
+int pat_inventory_load_buf(const char *buf, size_t len, const char *name,
+                           pat_inventory_t **ret, pm_error_t *err) {
+  pm_error_t scratch;
+  pat_inventory_t *inv = pat_inventory_new();
+  char *text = malloc(len + 1);
+  if (!inv || !text) {
     pat_inventory_free(inv);
-    return rc;
+    free(text);
+    return -ENOMEM;
   }
-  pat_inv_finish(inv);
+  if (len)
+    memcpy(text, buf, len);
+  text[len] = '\0';
+  int r = load(inv, text, len, name, err ? err : &scratch);
+  if (r < 0) {
+    pat_inventory_free(inv);
+    return r;
+  }
   *ret = inv;
   return 0;
 }
 
 int pat_inventory_load(const char *path, pat_inventory_t **ret,
                        pm_error_t *err) {
+  pm_error_t scratch;
   pm_buf_t b = {0};
   int r = pm_file_read(path, SNAPSHOT_MAX, &b);
+  if (r == 0 && !b.data)
+    r = pm_buf_puts(&b, "") < 0 ? -ENOMEM : 0;
   if (r < 0) {
     pm_error_set(err, path, 0, NULL, "cannot read snapshot: %s",
                  r == -EFBIG ? "larger than 256 MiB" : pm_strerror(r));
     pm_buf_free(&b);
     return r;
   }
-  r = pat_inventory_load_buf(b.data ? b.data : "", b.len, path, ret, err);
-  pm_buf_free(&b);
-  return r;
+  /* The text becomes the inventory's: no second copy of a big file. */
+  pat_inventory_t *inv = pat_inventory_new();
+  if (!inv) {
+    pm_buf_free(&b);
+    return -ENOMEM;
+  }
+  r = load(inv, b.data, b.len, path, err ? err : &scratch);
+  if (r < 0) {
+    pat_inventory_free(inv);
+    return r;
+  }
+  *ret = inv;
+  return 0;
 }
 
 /* ---- saving ---- */
