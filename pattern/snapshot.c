@@ -136,6 +136,25 @@ static const char *keep(struct reader *r, const char *s, size_t len) {
   return p;
 }
 
+/* Whether the JSON text [from, to) has a raw control character inside a
+ * string (JSON forbids them; json-c's tokener cannot be strict here, since
+ * a value is followed by more text). Escaped ones (\u001b) are fine. */
+static bool raw_control(const struct reader *r, size_t from, size_t to) {
+  bool in = false;
+  for (size_t i = from; i < to; i++) {
+    unsigned char ch = (unsigned char)r->buf[i];
+    if (!in)
+      in = ch == '"';
+    else if (ch == '\\')
+      i++;
+    else if (ch == '"')
+      in = false;
+    else if (ch < 0x20)
+      return true;
+  }
+  return false;
+}
+
 /* Reads the value at the current position; the caller puts *ret (NULL for
  * a JSON null). */
 static int value(struct reader *r, json_object **ret) {
@@ -156,14 +175,18 @@ static int value(struct reader *r, json_object **ret) {
     json_object_put(o);
     return fail_at(r, end > r->pos ? end - 1 : end, why(r));
   }
+  if (raw_control(r, r->pos, end)) {
+    json_object_put(o);
+    return fail_at(r, r->pos, "control character or \\u0000 in a string");
+  }
   r->pos = end;
   *ret = o;
   return 0;
 }
 
-/* A string value. *bad is set when it holds a control character (JSON
- * forbids them raw; json-c's tokener cannot be strict here, since a value
- * is followed by more text) or a NUL (json-c decodes \\u0000 to one). */
+/* A string value. *bad is set when it holds a NUL (json-c decodes \\u0000
+ * to one; the inventory's strings end at NUL). Raw control characters were
+ * refused in the text (raw_control). */
 static const char *string_of(json_object *o, bool *bad) {
   if (!json_object_is_type(o, json_type_string))
     return NULL;
@@ -171,9 +194,6 @@ static const char *string_of(json_object *o, bool *bad) {
   size_t len = (size_t)json_object_get_string_len(o);
   if (strlen(s) != len)
     *bad = true;
-  for (const char *p = s; *p; p++)
-    if ((unsigned char)*p < 0x20 && !strchr("\t\n\r\b\f", *p))
-      *bad = true;
   return s;
 }
 

@@ -779,6 +779,11 @@ static const struct {
      "\"name\": \"a\", \"props\": {\"K\": 5}}]}",
      3, "expected a string"},
     {"", 1, "expected '{'"},
+    {"{\"patmon_snapshot\": 1,\n \"host\": \"a\x1b[0m\"}", 2,
+     "control character"},
+    {"{\"patmon_snapshot\": 1,\n \"objects\": [{\"class\": \"disk\", "
+     "\"name\": \"a\",\n \"props\": {\"K\": \"x\\u0000y\"}}]}",
+     2, "\\u0000"},
 };
 
 START_TEST(snapshot_errors) {
@@ -793,6 +798,26 @@ START_TEST(snapshot_errors) {
   ck_assert_msg(err.line == bad_snapshots[_i].line, "case %d: line %u", _i,
                 err.line);
   ck_assert_str_eq(err.file, "s.json");
+}
+END_TEST
+
+/* A control character a snapshot saved escaped (\u001b) loads back. */
+START_TEST(snapshot_escaped_control_round_trip) {
+  pat_inventory_t *inv =
+      load_ok("{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", "
+              "\"name\": \"eth0\", \"props\": {\"ATTR{ifalias}\": "
+              "\"a\\u001b[0m\\tb\"}}]}");
+  pm_buf_t out = {0};
+  ck_assert_int_eq(pat_inventory_save(inv, &out), 0);
+  ck_assert_ptr_nonnull(strstr(out.data, "\"a\\u001b[0m\\tb\""));
+  pat_inventory_t *again = NULL;
+  pm_error_t err = {0};
+  ck_assert_int_eq(
+      pat_inventory_load_buf(out.data, out.len, "saved", &again, &err), 0);
+  ck_assert_uint_eq(pat_inventory_count(again), 1);
+  pat_inventory_free(again);
+  pat_inventory_free(inv);
+  pm_buf_free(&out);
 }
 END_TEST
 
@@ -1290,6 +1315,7 @@ static Suite *suite(void) {
                       sizeof(bad_snapshots) / sizeof(bad_snapshots[0]));
   tcase_add_test(snap, snapshot_unicode);
   tcase_add_test(snap, snapshot_parents_first);
+  tcase_add_test(snap, snapshot_escaped_control_round_trip);
   tcase_add_test(snap, snapshot_object_without_props);
   tcase_add_loop_test(exp, expand_formats, 0,
                       sizeof(formats) / sizeof(formats[0]));
