@@ -81,43 +81,6 @@ int pm_buf_printf(pm_buf_t *b, const char *fmt, ...) {
   return r;
 }
 
-int pm_buf_json_str(pm_buf_t *b, const char *s) {
-  int r = pm_buf_putc(b, '"');
-  while (r == 0 && *s) {
-    /* Runs of characters that need no escape go in at once. */
-    size_t n = 0;
-    while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20 &&
-           s[n] != 0x7f)
-      n++;
-    if (n) {
-      r = pm_buf_append(b, s, n);
-      s += n;
-      continue;
-    }
-    unsigned char c = (unsigned char)*s++;
-    switch (c) {
-    case '"':
-      r = pm_buf_puts(b, "\\\"");
-      break;
-    case '\\':
-      r = pm_buf_puts(b, "\\\\");
-      break;
-    case '\n':
-      r = pm_buf_puts(b, "\\n");
-      break;
-    case '\t':
-      r = pm_buf_puts(b, "\\t");
-      break;
-    case '\r':
-      r = pm_buf_puts(b, "\\r");
-      break;
-    default:
-      r = pm_buf_printf(b, "\\u%04x", c);
-    }
-  }
-  return r < 0 ? r : pm_buf_putc(b, '"');
-}
-
 void pm_buf_reset(pm_buf_t *b) {
   b->len = 0;
   if (b->data)

@@ -29,8 +29,6 @@ int pm_buf_printf(pm_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int pm_buf_vprintf(pm_buf_t *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
-/* Appends s as a JSON string literal, quotes included. */
-int pm_buf_json_str(pm_buf_t *b, const char *s);
 void pm_buf_reset(pm_buf_t *b);
 void pm_buf_free(pm_buf_t *b);
 

@@ -44,9 +44,9 @@ static int fmt_list(const pat_entries_t *e, const char *source, pm_buf_t *out) {
 
 static void json_member(pm_buf_t *b, const char *key, const char *val) {
   pm_buf_puts(b, ", ");
-  pm_buf_json_str(b, key);
+  pat_json_str(b, key);
   pm_buf_puts(b, ": ");
-  pm_buf_json_str(b, val);
+  pat_json_str(b, val);
 }
 
 static int fmt_json(const pat_entries_t *e, const char *source, pm_buf_t *out) {
@@ -54,7 +54,7 @@ static int fmt_json(const pat_entries_t *e, const char *source, pm_buf_t *out) {
   for (size_t i = 0; i < e->n; i++) {
     const pat_entry_t *en = &e->recs[i].pub;
     pm_buf_puts(out, i ? ",\n {\"class\": " : "\n {\"class\": ");
-    pm_buf_json_str(out, pat_class_name(en->cls));
+    pat_json_str(out, pat_class_name(en->cls));
     json_member(out, "instance", en->instance);
     json_member(out, "pattern", en->pattern);
     json_member(out, "plugin", pat_class_plugin(en->cls));
@@ -70,16 +70,16 @@ static int fmt_json(const pat_entries_t *e, const char *source, pm_buf_t *out) {
     pm_buf_puts(out, ", \"from\": {");
     for (size_t f = 0; f < en->nfrom; f++) {
       pm_buf_puts(out, f ? ", " : "");
-      pm_buf_json_str(out, en->from_keys[f]);
+      pat_json_str(out, en->from_keys[f]);
       pm_buf_puts(out, ": ");
-      pm_buf_json_str(out, en->from_values[f]);
+      pat_json_str(out, en->from_values[f]);
     }
     pm_buf_puts(out, "}, \"metrics\": [");
     bool first = true;
     for (unsigned g = 0; pat_group_name(en->cls, g); g++)
       if (en->metrics & 1u << g) {
         pm_buf_puts(out, first ? "" : ", ");
-        pm_buf_json_str(out, pat_group_name(en->cls, g));
+        pat_json_str(out, pat_group_name(en->cls, g));
         first = false;
       }
     pm_buf_putc(out, ']');
@@ -95,9 +95,9 @@ static int fmt_json(const pat_entries_t *e, const char *source, pm_buf_t *out) {
       for (int v = 0; v < 3; v++)
         if (vv[v]) {
           pm_buf_puts(out, vfirst ? "" : ", ");
-          pm_buf_json_str(out, vk[v]);
+          pat_json_str(out, vk[v]);
           pm_buf_puts(out, ": ");
-          pm_buf_json_str(out, vv[v]);
+          pat_json_str(out, vv[v]);
           vfirst = false;
         }
       pm_buf_putc(out, '}');

@@ -109,6 +109,9 @@ int pat_inv_note(pat_inventory_t *inv, pat_class_t cls, const char *fmt, ...)
 /* Sorts objects (class, name in version order, pid) and indexes classes. */
 void pat_inv_finish(pat_inventory_t *inv);
 const char *pat_obj_get(const struct pat_level *lv, uint32_t key);
+/* Appends s as a JSON string, quotes included, escaped by json-c
+ * (snapshot.c); 0 or -ENOMEM. */
+int pat_json_str(pm_buf_t *b, const char *s);
 
 /* ---- providers (prov_*.c) ---- */
 

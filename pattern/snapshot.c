@@ -488,6 +488,21 @@ static int cmp_key_name(const void *a, const void *b, void *inv) {
   return strcmp(keys[x->key].name, keys[y->key].name);
 }
 
+/* Appends s to b as a JSON string, quotes included, escaped by json-c (the
+ * layout around it is written here, so output keeps one object a line).
+ * Returns 0 or -ENOMEM. */
+int pat_json_str(pm_buf_t *b, const char *s) {
+  json_object *o = json_object_new_string(s);
+  if (!o)
+    return -ENOMEM;
+  size_t n = 0;
+  const char *t = json_object_to_json_string_length(
+      o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+  int r = t ? pm_buf_append(b, t, n) : -ENOMEM;
+  json_object_put(o);
+  return r;
+}
+
 static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
                       pm_buf_t *out) {
   struct pat_prop *p = malloc((lv->nprops ? lv->nprops : 1) * sizeof(*p));
@@ -501,9 +516,9 @@ static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
   for (uint32_t i = 0; r == 0 && i < lv->nprops; i++) {
     if (i)
       pm_buf_puts(out, ", ");
-    pm_buf_json_str(out, inv->keys.v[p[i].key].name);
+    pat_json_str(out, inv->keys.v[p[i].key].name);
     pm_buf_puts(out, ": ");
-    r = pm_buf_json_str(out, p[i].val);
+    r = pat_json_str(out, p[i].val);
   }
   free(p);
   return r < 0 ? r : pm_buf_putc(out, '}');
@@ -512,13 +527,13 @@ static int save_level(const pat_inventory_t *inv, const struct pat_level *lv,
 int pat_inventory_save(const pat_inventory_t *inv, pm_buf_t *out) {
   int r = pm_buf_printf(
       out, "{\"patmon_snapshot\": %d, \"host\": ", SNAPSHOT_VERSION);
-  pm_buf_json_str(out, inv->host ? inv->host : "");
+  pat_json_str(out, inv->host ? inv->host : "");
   pm_buf_puts(out, ",\n \"classes\": [");
   bool first = true;
   for (unsigned c = 0; c < PAT_NCLASSES; c++)
     if (inv->scanned & 1u << c) {
       pm_buf_puts(out, first ? "" : ", ");
-      pm_buf_json_str(out, pat_class_name((pat_class_t)c));
+      pat_json_str(out, pat_class_name((pat_class_t)c));
       first = false;
     }
   pm_buf_puts(out, "],\n \"notes\": {");
@@ -526,20 +541,20 @@ int pat_inventory_save(const pat_inventory_t *inv, pm_buf_t *out) {
   for (unsigned c = 0; c < PAT_NCLASSES; c++)
     if (inv->notes[c]) {
       pm_buf_puts(out, first ? "" : ", ");
-      pm_buf_json_str(out, pat_class_name((pat_class_t)c));
+      pat_json_str(out, pat_class_name((pat_class_t)c));
       pm_buf_puts(out, ": ");
-      pm_buf_json_str(out, inv->notes[c]);
+      pat_json_str(out, inv->notes[c]);
       first = false;
     }
   pm_buf_puts(out, "},\n \"objects\": [");
   for (size_t i = 0; r == 0 && i < inv->objs.n; i++) {
     const struct pat_obj *o = &inv->objs.v[i];
     pm_buf_puts(out, i ? ",\n  {\"class\": " : "\n  {\"class\": ");
-    pm_buf_json_str(out, pat_class_name((pat_class_t)o->cls));
+    pat_json_str(out, pat_class_name((pat_class_t)o->cls));
     pm_buf_puts(out, ", \"name\": ");
-    pm_buf_json_str(out, o->name);
+    pat_json_str(out, o->name);
     pm_buf_puts(out, ", \"object\": ");
-    pm_buf_json_str(out, o->object);
+    pat_json_str(out, o->object);
     if (o->pid)
       pm_buf_printf(out, ", \"pid\": %d", o->pid);
     pm_buf_puts(out, ", \"props\": ");

@@ -821,6 +821,19 @@ START_TEST(snapshot_escaped_control_round_trip) {
 }
 END_TEST
 
+/* Strings are written by json-c: quotes, backslashes and control characters
+ * escaped, '/' left alone, the layout around them ours. */
+START_TEST(json_strings_escaped) {
+  pm_buf_t b = {0};
+  ck_assert_int_eq(pat_json_str(&b, "a\"b\\c\n\x01/d"), 0);
+  ck_assert_str_eq(b.data, "\"a\\\"b\\\\c\\n\\u0001/d\"");
+  pm_buf_reset(&b);
+  ck_assert_int_eq(pat_json_str(&b, ""), 0);
+  ck_assert_str_eq(b.data, "\"\"");
+  pm_buf_free(&b);
+}
+END_TEST
+
 START_TEST(snapshot_object_without_props) {
   pat_inventory_t *inv =
       load_ok("{\"patmon_snapshot\": 1, \"objects\": [{\"class\": \"nic\", "
@@ -1317,6 +1330,7 @@ static Suite *suite(void) {
   tcase_add_test(snap, snapshot_parents_first);
   tcase_add_test(snap, snapshot_escaped_control_round_trip);
   tcase_add_test(snap, snapshot_object_without_props);
+  tcase_add_test(snap, json_strings_escaped);
   tcase_add_loop_test(exp, expand_formats, 0,
                       sizeof(formats) / sizeof(formats[0]));
   tcase_add_test(exp, expand_explain);
