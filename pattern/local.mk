@@ -40,7 +40,8 @@ EXTRA_DIST += t/pattern-cli.sh t/pattern-hotplug.sh t/pattern-units-standin.sh \
 # Benchmark (run by hand: t/bench/expand).
 EXTRA_PROGRAMS += t/bench/gen-expand t/bench/bench-expand
 t_bench_gen_expand_SOURCES = t/bench/gen-expand.c
-t_bench_gen_expand_LDADD = libpm.la
+t_bench_gen_expand_CPPFLAGS = $(PATTERN_CPPFLAGS)
+t_bench_gen_expand_LDADD = libpattern.la
 t_bench_bench_expand_SOURCES = t/bench/bench-expand.c
 t_bench_bench_expand_CPPFLAGS = $(PATTERN_CPPFLAGS)
 t_bench_bench_expand_LDADD = libpattern.la

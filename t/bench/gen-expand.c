@@ -10,7 +10,7 @@
  * veths), 600 mounts, 6,000 processes, 300 units and 100 resources. */
 #include "config.h"
 
-#include "pm.h"
+#include "internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +33,9 @@ static void prop(pm_buf_t *b, int *first, const char *key, const char *fmt,
   va_end(ap);
   pm_buf_puts(b, *first ? "" : ", ");
   *first = 0;
-  pm_buf_json_str(b, key);
+  pat_json_str(b, key);
   pm_buf_puts(b, ": ");
-  pm_buf_json_str(b, val);
+  pat_json_str(b, val);
 }
 
 /* The ~70 queue/, mq/ and power/ attributes a block device shows. */
@@ -109,9 +109,9 @@ static void block_attrs(pm_buf_t *b, int *f, unsigned long sectors, int rot) {
 static void object_begin(pm_buf_t *b, const char *cls, const char *name,
                          const char *object, int pid) {
   pm_buf_printf(b, ",\n  {\"class\": \"%s\", \"name\": ", cls);
-  pm_buf_json_str(b, name);
+  pat_json_str(b, name);
   pm_buf_puts(b, ", \"object\": ");
-  pm_buf_json_str(b, object);
+  pat_json_str(b, object);
   if (pid)
     pm_buf_printf(b, ", \"pid\": %d", pid);
   pm_buf_puts(b, ", \"props\": {");
