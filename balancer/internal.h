@@ -311,6 +311,65 @@ int bal_pcmk_simulate(const char *crm_simulate, int timeout_ms, const char *cib,
                       const char *const *node, size_t nmoves,
                       struct bal_pcmk **ret, pm_error_t *err);
 
+/* ---- zone records in the CIB (pcmk-zone.c) -------------------------------
+ *
+ * The zones' shared state (zone.h's records) kept in the CIB: each record
+ * is its own <cluster_property_set id="patmon-zone-KEY"> in crm_config
+ * holding one <nvpair name="patmon-zone-KEY" value="VALUE">. crm_config
+ * because cibadmin --create refuses an id its section already holds (exit
+ * 108, CRM_EX_EXISTS) atomically on the DC: one create-if-absent for the
+ * whole cluster; node attributes cannot be created that way. Pacemaker
+ * ignores cluster options it does not know; a set keeps the CIB's order
+ * (creation order) when its value is modified. */
+
+#define BAL_ZREC_PREFIX "patmon-zone-"
+#define BAL_ZREC_KEY_MAX 64
+#define BAL_ZREC_VALUE_MAX 1024
+
+enum bal_zrec_op {
+  BAL_ZREC_SET,    /* cibadmin --modify --allow-create: overwrite */
+  BAL_ZREC_CREATE, /* cibadmin --create: -EEXIST when the key exists */
+  BAL_ZREC_DELETE, /* cibadmin --delete: absent is no error */
+};
+
+struct bal_zrec {
+  char *key, *value;
+};
+
+/* The records read from the CIB, in its order. A malformed record (a set
+ * without its nvpair, a key or value out of the format) is skipped and
+ * counted in nbad; the first is described in bad. */
+struct bal_zrecs {
+  struct bal_zrec *v;
+  size_t n;
+  unsigned nbad;
+  pm_error_t bad;
+};
+
+/* Whether key is 1-64 characters of [A-Za-z0-9._-]; whether value is at
+ * most 1,024 printable ASCII characters (one line). */
+bool bal_zrec_key_ok(const char *key);
+bool bal_zrec_value_ok(const char *value);
+/* Reads the records from cibadmin --query output (the whole CIB, or
+ * --scope crm_config) named name in messages. -EBADMSG with err for a
+ * document that is not XML or neither, -ENOMEM. On success *ret (which
+ * the caller frees with bal_zrecs_free, also after an error) holds them. */
+int bal_zrec_parse(const char *xml, size_t len, const char *name,
+                   struct bal_zrecs *ret, pm_error_t *err);
+/* The same from `cibadmin --query --scope crm_config` (one call; CIB_file
+ * is honoured as by every Pacemaker tool). A command that fails: its
+ * negative errno (bal_run_exit) with its reason in err. */
+int bal_zrec_read(const char *cibadmin, int timeout_ms, struct bal_zrecs *ret,
+                  pm_error_t *err);
+/* Writes one record (value ignored for DELETE): 0, -EEXIST for a CREATE
+ * of a key that exists, -EINVAL for a key or value out of the format
+ * (nothing run), else the command's error with a one-line reason in
+ * err_text (may be NULL). */
+int bal_zrec_write(const char *cibadmin, int timeout_ms, enum bal_zrec_op op,
+                   const char *key, const char *value, pm_buf_t *err_text);
+/* Frees the records and empties z; NULL is a no-op. */
+void bal_zrecs_free(struct bal_zrecs *z);
+
 /* ---- metrics ------------------------------------------------------------- */
 
 /* The planning grid: n samples of step seconds ending at end. */

@@ -1908,6 +1908,187 @@ START_TEST(state_round_trip) {
 }
 END_TEST
 
+/* ---- zone records in the CIB --------------------------------------------- */
+
+/* crm_config as cibadmin --query --scope crm_config prints it: records
+ * between Pacemaker's own set and a set that only looks like a record. */
+static const char zone_crm_config[] =
+    "<crm_config>\n"
+    "  <cluster_property_set id=\"cib-bootstrap-options\">\n"
+    "    <nvpair id=\"cib-bootstrap-options-stonith-enabled\" "
+    "name=\"stonith-enabled\" value=\"false\"/>\n"
+    "  </cluster_property_set>\n"
+    "  <cluster_property_set id=\"patmon-zone-post.b\">\n"
+    "    <nvpair id=\"patmon-zone-post.b-v\" name=\"patmon-zone-post.b\" "
+    "value=\"pass=3 spare=1/-/-\"/>\n"
+    "  </cluster_property_set>\n"
+    "  <cluster_property_set id=\"patmon-zone-req.a.1\">\n"
+    "    <nvpair id=\"patmon-zone-req.a.1-v\" name=\"patmon-zone-req.a.1\" "
+    "value=\"to=b &quot;x&amp;y&lt;z&gt;\"/>\n"
+    "  </cluster_property_set>\n"
+    "  <cluster_property_set id=\"patmon-zone-grant.req.a.1\">\n"
+    "    <nvpair id=\"other\" name=\"someone-else\" value=\"1\"/>\n"
+    "  </cluster_property_set>\n"
+    "  <cluster_property_set id=\"patmon-zone-adopt.a.1\">\n"
+    "    <nvpair id=\"patmon-zone-adopt.a.1-v\" name=\"patmon-zone-adopt.a.1\" "
+    "value=\"by=b since=5\"/>\n"
+    "  </cluster_property_set>\n"
+    "  <cluster_property_set id=\"patmon-zonex\"/>\n"
+    "</crm_config>\n";
+
+START_TEST(zone_records_parse) {
+  struct bal_zrecs z;
+  pm_error_t err = {0};
+  ck_assert_int_eq(bal_zrec_parse(zone_crm_config, strlen(zone_crm_config),
+                                  "crm_config", &z, &err),
+                   0);
+  ck_assert_uint_eq(z.n, 3); /* in the CIB's order */
+  ck_assert_str_eq(z.v[0].key, "post.b");
+  ck_assert_str_eq(z.v[0].value, "pass=3 spare=1/-/-");
+  ck_assert_str_eq(z.v[1].key, "req.a.1");
+  ck_assert_str_eq(z.v[1].value, "to=b \"x&y<z>");
+  ck_assert_str_eq(z.v[2].key, "adopt.a.1");
+  /* The set whose nvpair is not its own is skipped, and said. */
+  ck_assert_uint_eq(z.nbad, 1);
+  ck_assert_uint_eq(z.bad.line, 12);
+  ck_assert_ptr_nonnull(strstr(z.bad.msg, "patmon-zone-grant.req.a.1"));
+  ck_assert_ptr_nonnull(strstr(z.bad.msg, "no <nvpair> named as the set"));
+  ck_assert_ptr_nonnull(strstr(z.bad.text, "name=\"someone-else\""));
+  bal_zrecs_free(&z);
+  ck_assert_uint_eq(z.n, 0);
+  bal_zrecs_free(NULL);
+
+  /* The whole CIB works as well (the pass's own cibadmin --query). */
+  size_t cl;
+  char *cib = slurp("cib.xml", &cl);
+  ck_assert_int_eq(bal_zrec_parse(cib, cl, "cib.xml", &z, &err), 0);
+  ck_assert_uint_eq(z.n, 0);
+  bal_zrecs_free(&z);
+  free(cib);
+
+  /* Not a CIB, not XML, a truncated answer: refused with the text. */
+  static const char not_cib[] = "<pacemaker-result/>";
+  ck_assert_int_eq(bal_zrec_parse(not_cib, strlen(not_cib), "mon", &z, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "root element pacemaker-result"));
+  bal_zrecs_free(&z);
+  ck_assert_int_eq(bal_zrec_parse(zone_crm_config, 300, "cut", &z, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "bad XML"));
+  ck_assert_uint_eq(err.line, 6);
+  ck_assert_ptr_nonnull(strstr(err.text, "patmon-zone-post.b-v"));
+  bal_zrecs_free(&z);
+
+  /* Keys and values out of the format are never written. */
+  ck_assert(bal_zrec_key_ok("grant.req.zone-A_1.12"));
+  ck_assert(!bal_zrec_key_ok(""));
+  ck_assert(!bal_zrec_key_ok("a b"));
+  ck_assert(!bal_zrec_key_ok("a/b"));
+  char longkey[BAL_ZREC_KEY_MAX + 2];
+  memset(longkey, 'k', sizeof(longkey) - 1);
+  longkey[sizeof(longkey) - 1] = '\0';
+  ck_assert(!bal_zrec_key_ok(longkey));
+  longkey[BAL_ZREC_KEY_MAX] = '\0';
+  ck_assert(bal_zrec_key_ok(longkey));
+  ck_assert(bal_zrec_value_ok(""));
+  ck_assert(!bal_zrec_value_ok("two\nlines"));
+  ck_assert(!bal_zrec_value_ok("\xc3\xa9"));
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", 1000, BAL_ZREC_SET, "a b", "v", NULL),
+      -EINVAL);
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", 1000, BAL_ZREC_CREATE, "k", "tab\there", NULL),
+      -EINVAL);
+}
+END_TEST
+
+/* The store on a CIB file (CIB_file): create-if-absent, overwrite in
+ * place, delete, read back in creation order. Run only where cibadmin
+ * is installed (see main). */
+START_TEST(zone_records_cib_file) {
+  char dir[] = "/tmp/check_balancer_zone.XXXXXX", cib[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(cib, sizeof(cib), "%s/cib.xml", dir);
+  FILE *f = fopen(cib, "w");
+  ck_assert_ptr_nonnull(f);
+  pm_buf_t out = {0}, why = {0};
+  char *empty[] = {"cibadmin", "--empty", NULL};
+  ck_assert_int_eq(bal_run(empty, 30000, &out, &why), 0);
+  fwrite(out.data, 1, out.len, f);
+  fclose(f);
+  setenv("CIB_file", cib, 1);
+  char *nofence[] = {"crm_attribute", "--name", "stonith-enabled",
+                     "--update",      "false",  NULL};
+  ck_assert_int_eq(bal_run(nofence, 30000, NULL, &why), 0);
+  struct bal_zrecs z;
+  pm_error_t err = {0};
+  const int ms = 30000;
+
+  ck_assert_int_eq(bal_zrec_read("cibadmin", ms, &z, &err), 0);
+  ck_assert_uint_eq(z.n, 0);
+  bal_zrecs_free(&z);
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_SET, "post.b", "pass=1", &why),
+      0);
+  ck_assert_int_eq(bal_zrec_write("cibadmin", ms, BAL_ZREC_CREATE, "req.a.1",
+                                  "to=b <&\"'>", &why),
+                   0);
+  /* The second create of a key finds it: someone decided first. */
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_CREATE, "req.a.1", "to=c", &why),
+      -EEXIST);
+  ck_assert_int_eq(bal_zrec_write("cibadmin", ms, BAL_ZREC_CREATE, "adopt.a.1",
+                                  "by=b", &why),
+                   0);
+  /* Overwriting keeps the record's place. */
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_SET, "post.b", "pass=2", &why),
+      0);
+  ck_assert_int_eq(bal_zrec_read("cibadmin", ms, &z, &err), 0);
+  ck_assert_uint_eq(z.n, 3);
+  ck_assert_uint_eq(z.nbad, 0);
+  ck_assert_str_eq(z.v[0].key, "post.b");
+  ck_assert_str_eq(z.v[0].value, "pass=2");
+  ck_assert_str_eq(z.v[1].key, "req.a.1");
+  ck_assert_str_eq(z.v[1].value, "to=b <&\"'>");
+  ck_assert_str_eq(z.v[2].key, "adopt.a.1");
+  bal_zrecs_free(&z);
+  /* Delete, twice: absent is no error. */
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_DELETE, "req.a.1", NULL, &why),
+      0);
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_DELETE, "req.a.1", NULL, &why),
+      0);
+  ck_assert_int_eq(bal_zrec_read("cibadmin", ms, &z, &err), 0);
+  ck_assert_uint_eq(z.n, 2);
+  ck_assert_str_eq(z.v[1].key, "adopt.a.1");
+  bal_zrecs_free(&z);
+  /* Created again after the delete: a new record, at the end. */
+  ck_assert_int_eq(
+      bal_zrec_write("cibadmin", ms, BAL_ZREC_CREATE, "req.a.1", "to=c", &why),
+      0);
+  ck_assert_int_eq(bal_zrec_read("cibadmin", ms, &z, &err), 0);
+  ck_assert_uint_eq(z.n, 3);
+  ck_assert_str_eq(z.v[2].key, "req.a.1");
+  ck_assert_str_eq(z.v[2].value, "to=c");
+  bal_zrecs_free(&z);
+  /* The records keep the CIB valid. */
+  char *verify[] = {"crm_verify", "--xml-file", cib, NULL};
+  ck_assert_int_eq(bal_run(verify, ms, NULL, &why), 0);
+
+  /* A CIB that is gone: the command's failure, said. */
+  unlink(cib);
+  ck_assert_int_lt(bal_zrec_read("cibadmin", ms, &z, &err), 0);
+  ck_assert_ptr_nonnull(strstr(err.msg, "cibadmin --query --scope crm_config"));
+  bal_zrecs_free(&z);
+  unsetenv("CIB_file");
+  pm_buf_free(&out);
+  pm_buf_free(&why);
+  rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("balancer");
   TCase *tc = tcase_create("planner");
@@ -1952,6 +2133,19 @@ static Suite *suite(void) {
   tcase_add_test(tc, failback_after_stable_time);
   tcase_add_test(tc, failback_only_with_room);
   tcase_add_test(tc, digests_majority_and_minority);
+  tcase_add_test(tc, zone_records_parse);
+  /* The store's commands on a CIB file need Pacemaker's tools. */
+  char *which[] = {"sh", "-c",
+                   "command -v cibadmin && command -v crm_verify && command -v "
+                   "crm_attribute",
+                   NULL};
+  if (bal_run(which, 10000, NULL, NULL) == 0)
+    tcase_add_test(tc, zone_records_cib_file);
+  else
+    fprintf(
+        stderr,
+        "check_balancer: cibadmin, crm_verify or crm_attribute not found: the "
+        "zone store test on a CIB file is not run\n");
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
