@@ -1,7 +1,8 @@
 /* fuzz_balancer: the balancer's parsers on arbitrary input. The first byte
  * picks one: 0 the configuration (libconfuse through pm_conf, then the
  * balancer's own checks), 1 crm_mon XML (with a small valid CIB), 2 a CIB
- * (with a small valid crm_mon document). Nothing may crash or leak. */
+ * (with a small valid crm_mon document), 3 the zone records of a CIB or
+ * its crm_config. Nothing may crash or leak. */
 #include "config.h"
 
 #include "internal.h"
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = (const char *)data + 1;
   size_t len = size - 1;
   pm_error_t err = {0};
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
   case 0: {
     struct bal_conf *c = NULL;
     /* pm_conf wants text without NUL bytes; it says so itself. */
@@ -38,13 +39,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 1:
   case 2: {
     struct bal_pcmk *p = NULL;
-    int r = data[0] % 3 == 1
+    int r = data[0] % 4 == 1
                 ? bal_pcmk_parse(text, len, "mon", cib, sizeof(cib) - 1, "cib",
                                  1767225600, &p, &err)
                 : bal_pcmk_parse(mon, sizeof(mon) - 1, "mon", text, len, "cib",
                                  1767225600, &p, &err);
     if (r == 0)
       bal_pcmk_free(p);
+    break;
+  }
+  case 3: {
+    struct bal_zrecs z;
+    bal_zrec_parse(text, len, "crm_config", &z, &err);
+    bal_zrecs_free(&z);
     break;
   }
   }
