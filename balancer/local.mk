@@ -44,6 +44,13 @@ patmon_balance_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 	-DPM_SYSCONFDIR='"$(sysconfdir)"'
 patmon_balance_LDADD = libbalancer.la libhotplug.la
 
+# The zone record store from the command line (t/live-zone-store.sh).
+noinst_PROGRAMS += t/zone-store
+t_zone_store_SOURCES = t/zone-store.c
+t_zone_store_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_zone_store_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS)
+t_zone_store_LDADD = libbalancer.la
+
 # Integration tests: the real patmon-balance on a CIB_file cluster.
 check_PROGRAMS += t/balance-mkrrd
 t_balance_mkrrd_SOURCES = t/balance-mkrrd.c

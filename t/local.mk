@@ -17,7 +17,7 @@ t_cluster_watch_LDADD = libpm.la
 # tests two at a time beside the hotplug tests); `make check-live` runs them
 # one after the other, as ./quickstart's live stage does.
 LIVE_TESTS = t/live-migration.sh t/live-balance.sh t/live-failover.sh \
-	t/live-failback.sh t/live-availability.sh
+	t/live-failback.sh t/live-availability.sh t/live-zone-store.sh
 EXTRA_DIST += $(LIVE_TESTS) t/cluster-lib.sh t/cluster-alert-log
 check-live: all
 	$(MAKE) $(AM_MAKEFLAGS) -j1 check TESTS="$(LIVE_TESTS)"
