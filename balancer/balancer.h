@@ -177,6 +177,8 @@ enum bal_reason {
   BAL_WHY_FAILOVER, /* a service of a failed node, or one left stopped */
   BAL_WHY_ROOM,     /* a running service moved to make room for one */
   BAL_WHY_FAILBACK, /* back to the node it ran on before that failed */
+  BAL_WHY_GRANT,    /* to another zone's node, granted by its instance
+                     * (zone.h) */
 };
 const char *bal_reason_name(enum bal_reason r);
 

@@ -12,7 +12,7 @@ libbalancer_la_SOURCES = \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
 	balancer/engine-avail.c balancer/engine-failback.c balancer/digest.c \
-	balancer/engine-digest.c
+	balancer/engine-digest.c balancer/zone.h balancer/zone.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
@@ -36,6 +36,12 @@ t_check_balancer_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS) \
 t_check_balancer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(XML_CFLAGS)
 t_check_balancer_LDADD = libbalancer.la $(CHECK_LIBS)
+
+UNIT_TESTS += t/check_zone
+t_check_zone_SOURCES = t/check_zone.c
+t_check_zone_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_check_zone_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_check_zone_LDADD = libbalancer.la $(CHECK_LIBS)
 
 sbin_PROGRAMS += patmon-balance
 patmon_balance_SOURCES = balancer/patmon-balance.c balancer/events.c \

@@ -47,11 +47,11 @@ struct bal_plan {
 static const char *const reason_names[] = {
     [BAL_WHY_OVERLOAD] = "overload", [BAL_WHY_SWAP] = "swap",
     [BAL_WHY_FAILOVER] = "failover", [BAL_WHY_ROOM] = "make-room",
-    [BAL_WHY_FAILBACK] = "failback",
+    [BAL_WHY_FAILBACK] = "failback", [BAL_WHY_GRANT] = "grant",
 };
 
 const char *bal_reason_name(enum bal_reason r) {
-  return (unsigned)r <= BAL_WHY_FAILBACK ? reason_names[r] : "?";
+  return (unsigned)r <= BAL_WHY_GRANT ? reason_names[r] : "?";
 }
 
 void bal_params_init(bal_params_t *p) {
@@ -114,6 +114,8 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
     pm_buf_printf(b, "fail-back: %s (%s) returns to %s (%.0f%% -> %.0f%%)",
                   plan_uname(w, r->unit), dem, plan_nname(w, r->to),
                   100 * r->dst_before, 100 * r->dst_after);
+    break;
+  case BAL_WHY_GRANT: /* made by zone.c, never by the planner */
     break;
   }
   if (!isnan(r->gain))

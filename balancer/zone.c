@@ -1,0 +1,1501 @@
+/* zone.c: one balancer instance per zone (see zone.h for the records). */
+#include "config.h"
+
+#include "internal.h"
+#include "zone.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EPS 1e-9
+
+/* What a zone's records say, and when this instance saw its post change. */
+struct zinfo {
+  char *name;
+  long pass;       /* of its post, -1 none */
+  int64_t changed; /* reader's clock: pass last changed, or first seen */
+  bool posted;     /* a post this step */
+  double spare[BAL_NDIM], max[BAL_NDIM];
+  int adopt_k;    /* latest adoption episode, 0 none */
+  char *adopt_by; /* its adopter */
+  int64_t adopt_since;
+  bool adopt_ended;
+};
+
+/* A unit's worth: its services and demand. */
+struct zunit {
+  char **names;
+  size_t n;
+  double dem[BAL_NDIM];
+};
+
+/* A grant this instance made: capacity reserved on node until the units
+ * arrive there or it expires. */
+struct zgrant {
+  char *key;
+  struct zunit *units;
+  char **nodes;
+  size_t n;
+  int64_t t;
+  bool confirmed;
+};
+
+/* A request this instance made. */
+struct zreq {
+  char *key, *to;
+  struct zunit *units;
+  size_t n;
+  int64_t t;
+  bool confirmed;
+};
+
+/* A refusal remembered: unit (its first service) not to be asked of zone
+ * again before it expires. */
+struct zrefusal {
+  char *unit, *zone;
+  int64_t t;
+};
+
+enum akind { A_ADOPT, A_END, A_GRANT, A_REQ, A_POST };
+
+struct zaction {
+  enum bal_zone_op op;
+  char *key, *value;
+  enum akind kind;
+  size_t ref; /* A_ADOPT: zone index; A_GRANT, A_REQ: index in grants/reqs */
+};
+
+struct xmove {
+  char **names;
+  size_t n;
+  char *from, *to, *why;
+};
+
+struct bal_zone {
+  char *name;
+  bal_zone_params_t p;
+  int64_t now;
+  long pass;     /* of this instance's last post */
+  long next_req; /* next request number */
+  struct zinfo *z;
+  size_t nz;
+  bal_record_t *rec; /* copies */
+  size_t nrec;
+  bool *plan_zone; /* per zinfo: planned at step 2 */
+  bool leader;     /* plans services that run nowhere and have no home */
+  struct zaction *act;
+  size_t nact;
+  struct zgrant *grants;
+  size_t ngrants;
+  struct zreq *reqs;
+  size_t nreqs;
+  struct zrefusal *refusals;
+  size_t nrefusals;
+  bal_cluster_t *sub;
+  bal_plan_t *plan;
+  struct xmove *cross;
+  size_t ncross;
+  bal_zone_stats_t st;
+};
+
+void bal_zone_params_init(bal_zone_params_t *p) {
+  *p = (bal_zone_params_t){.interval = 60,
+                           .silent_intervals = 2,
+                           .cross_cost = 5,
+                           .max_requests = 4};
+}
+
+static bool name_ok(const char *s, size_t max, bool dot) {
+  size_t n = strlen(s);
+  if (n == 0 || n > max)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
+        !(dot && s[i] == '.'))
+      return false;
+  return true;
+}
+
+bal_zone_t *bal_zone_new(const char *name, const bal_zone_params_t *p) {
+  if (!name || !name_ok(name, BAL_ZONE_NAME_MAX, false) ||
+      (p && (p->interval == 0 || p->silent_intervals == 0 ||
+             !(p->cross_cost >= 0)))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  bal_zone_t *z = calloc(1, sizeof(*z));
+  if (!z || !(z->name = strdup(name))) {
+    free(z);
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (p)
+    z->p = *p;
+  else
+    bal_zone_params_init(&z->p);
+  z->pass = 0;
+  z->next_req = 1;
+  return z;
+}
+
+const char *bal_zone_name(const bal_zone_t *z) { return z->name; }
+
+static void unit_free(struct zunit *u) {
+  for (size_t i = 0; i < u->n; i++)
+    free(u->names[i]);
+  free(u->names);
+}
+
+static void units_free(struct zunit *u, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    unit_free(&u[i]);
+  free(u);
+}
+
+static void grant_free(struct zgrant *g) {
+  free(g->key);
+  units_free(g->units, g->n);
+  for (size_t i = 0; i < g->n; i++)
+    free(g->nodes[i]);
+  free(g->nodes);
+}
+
+static void req_free(struct zreq *r) {
+  free(r->key);
+  free(r->to);
+  units_free(r->units, r->n);
+}
+
+/* Drops what the last step 2 computed, and with records (a new step 1)
+ * the records and actions too. */
+static void step_reset(bal_zone_t *z, bool records) {
+  for (size_t i = 0; i < z->ncross; i++) {
+    for (size_t k = 0; k < z->cross[i].n; k++)
+      free(z->cross[i].names[k]);
+    free(z->cross[i].names);
+    free(z->cross[i].from);
+    free(z->cross[i].to);
+    free(z->cross[i].why);
+  }
+  free(z->cross);
+  z->cross = NULL;
+  z->ncross = 0;
+  bal_plan_free(z->plan);
+  z->plan = NULL;
+  bal_cluster_free(z->sub);
+  z->sub = NULL;
+  if (!records)
+    return;
+  for (size_t i = 0; i < z->nact; i++) {
+    free(z->act[i].key);
+    free(z->act[i].value);
+  }
+  free(z->act);
+  z->act = NULL;
+  z->nact = 0;
+  for (size_t i = 0; i < z->nrec; i++) {
+    free((char *)z->rec[i].key);
+    free((char *)z->rec[i].value);
+  }
+  free(z->rec);
+  z->rec = NULL;
+  z->nrec = 0;
+}
+
+void bal_zone_free(bal_zone_t *z) {
+  if (!z)
+    return;
+  step_reset(z, true);
+  for (size_t i = 0; i < z->nz; i++) {
+    free(z->z[i].name);
+    free(z->z[i].adopt_by);
+  }
+  free(z->z);
+  free(z->plan_zone);
+  for (size_t i = 0; i < z->ngrants; i++)
+    grant_free(&z->grants[i]);
+  free(z->grants);
+  for (size_t i = 0; i < z->nreqs; i++)
+    req_free(&z->reqs[i]);
+  free(z->reqs);
+  for (size_t i = 0; i < z->nrefusals; i++) {
+    free(z->refusals[i].unit);
+    free(z->refusals[i].zone);
+  }
+  free(z->refusals);
+  free(z->name);
+  free(z);
+}
+
+/* ---- parsing values ------------------------------------------------------ */
+
+/* The text of field name= in value (space-separated tokens) in buf; false
+ * when absent or longer than buf. A bare first token is field "". */
+static bool field(const char *value, const char *name, char *buf, size_t sz) {
+  size_t ln = strlen(name);
+  for (const char *p = value; *p;) {
+    while (*p == ' ')
+      p++;
+    const char *e = strchr(p, ' ');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    bool hit = ln ? n > ln && strncmp(p, name, ln) == 0 && p[ln] == '='
+                  : p == value && !memchr(p, '=', n);
+    if (hit) {
+      size_t off = ln ? ln + 1 : 0;
+      if (n - off >= sz)
+        return false;
+      memcpy(buf, p + off, n - off);
+      buf[n - off] = '\0';
+      return true;
+    }
+    p += n;
+  }
+  return false;
+}
+
+static bool parse_long(const char *s, long *ret) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end)
+    return false;
+  *ret = v;
+  return true;
+}
+
+static bool parse_i64(const char *s, int64_t *ret) {
+  long v;
+  if (!parse_long(s, &v))
+    return false;
+  *ret = v;
+  return true;
+}
+
+/* "C/M/N", each a number or "-" (NAN). */
+static bool parse_dims(const char *s, double ret[BAL_NDIM]) {
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (*s == '-' && (s[1] == '/' || s[1] == '\0' || s[1] == ',')) {
+      ret[d] = NAN;
+      s++;
+    } else {
+      char *end;
+      ret[d] = strtod(s, &end);
+      if (end == s || !isfinite(ret[d]))
+        return false;
+      s = end;
+    }
+    if (d < BAL_NDIM - 1 && *s++ != '/')
+      return false;
+  }
+  return *s == '\0' || *s == ',';
+}
+
+static void fmt_dims(pm_buf_t *b, const double v[BAL_NDIM]) {
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (d)
+      pm_buf_putc(b, '/');
+    if (isfinite(v[d]))
+      pm_buf_printf(b, "%.6g", v[d]);
+    else
+      pm_buf_putc(b, '-');
+  }
+}
+
+/* "a+b@C/M/N,c@C/M/N" into units. -EBADMSG. */
+static int parse_units(const char *s, struct zunit **ret, size_t *ret_n) {
+  struct zunit *u = NULL;
+  size_t n = 0;
+  int r = 0;
+  while (*s && r == 0) {
+    const char *at = strchr(s, '@');
+    if (!at || at == s) {
+      r = -EBADMSG;
+      break;
+    }
+    struct zunit *nu = realloc(u, (n + 1) * sizeof(*u));
+    if (!nu) {
+      r = -ENOMEM;
+      break;
+    }
+    u = nu;
+    struct zunit *x = &u[n++];
+    *x = (struct zunit){0};
+    for (const char *p = s; p < at && r == 0;) {
+      const char *e = memchr(p, '+', (size_t)(at - p));
+      size_t len = e ? (size_t)(e - p) : (size_t)(at - p);
+      char **nn = realloc(x->names, (x->n + 1) * sizeof(char *));
+      if (nn)
+        x->names = nn;
+      if (!nn || len == 0) {
+        r = nn ? -EBADMSG : -ENOMEM;
+        break;
+      }
+      x->names = nn;
+      if (!(x->names[x->n] = strndup(p, len)))
+        r = -ENOMEM;
+      else
+        x->n++;
+      p += len + (e ? 1 : 0);
+    }
+    if (r == 0 && !parse_dims(at + 1, x->dem))
+      r = -EBADMSG;
+    const char *c = strchr(at, ',');
+    s = c ? c + 1 : at + strlen(at);
+  }
+  if (r == 0 && n == 0)
+    r = -EBADMSG;
+  if (r < 0) {
+    units_free(u, n);
+    return r;
+  }
+  *ret = u;
+  *ret_n = n;
+  return 0;
+}
+
+static int unit_dup(const struct zunit *u, struct zunit *ret) {
+  *ret = (struct zunit){.names = calloc(u->n + 1, sizeof(char *))};
+  if (!ret->names)
+    return -ENOMEM;
+  memcpy(ret->dem, u->dem, sizeof(ret->dem));
+  for (; ret->n < u->n; ret->n++)
+    if (!(ret->names[ret->n] = strdup(u->names[ret->n]))) {
+      unit_free(ret);
+      return -ENOMEM;
+    }
+  return 0;
+}
+
+static void fmt_unit(pm_buf_t *b, const struct zunit *u) {
+  for (size_t i = 0; i < u->n; i++)
+    pm_buf_printf(b, "%s%s", i ? "+" : "", u->names[i]);
+  pm_buf_putc(b, '@');
+  fmt_dims(b, u->dem);
+}
+
+/* ---- step 1: records, liveness, adoption --------------------------------- */
+
+static int zone_find(const bal_zone_t *z, const char *name, size_t len) {
+  for (size_t i = 0; i < z->nz; i++)
+    if (strlen(z->z[i].name) == len && strncmp(z->z[i].name, name, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+static int zone_get(bal_zone_t *z, const char *name, size_t len) {
+  int i = zone_find(z, name, len);
+  if (i >= 0)
+    return i;
+  struct zinfo *nz = realloc(z->z, (z->nz + 1) * sizeof(*nz));
+  if (!nz)
+    return -ENOMEM;
+  z->z = nz;
+  bool *np = realloc(z->plan_zone, (z->nz + 1) * sizeof(bool));
+  if (!np)
+    return -ENOMEM;
+  z->plan_zone = np;
+  struct zinfo *x = &z->z[z->nz];
+  *x = (struct zinfo){.pass = -1, .changed = z->now};
+  for (int d = 0; d < BAL_NDIM; d++)
+    x->spare[d] = x->max[d] = NAN;
+  if (!(x->name = strndup(name, len)))
+    return -ENOMEM;
+  return (int)z->nz++;
+}
+
+static bool zone_live(const bal_zone_t *z, size_t i) {
+  if (strcmp(z->z[i].name, z->name) == 0)
+    return true;
+  return z->now - z->z[i].changed <
+         (int64_t)z->p.silent_intervals * z->p.interval;
+}
+
+static bool expired(const bal_zone_t *z, int64_t t) {
+  return z->now - t >= (int64_t)z->p.silent_intervals * z->p.interval;
+}
+
+static int add_action(bal_zone_t *z, enum bal_zone_op op, char *key,
+                      char *value, enum akind kind, size_t ref) {
+  struct zaction *na = realloc(z->act, (z->nact + 1) * sizeof(*na));
+  if (!na || !key || !value) {
+    if (na)
+      z->act = na;
+    free(key);
+    free(value);
+    return -ENOMEM;
+  }
+  z->act = na;
+  z->act[z->nact++] = (struct zaction){op, key, value, kind, ref};
+  return 0;
+}
+
+static char *bufdup(pm_buf_t *b) {
+  char *s = b->err ? NULL : strdup(b->data ? b->data : "");
+  pm_buf_free(b);
+  return s;
+}
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...) {
+  pm_buf_t b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  pm_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  return bufdup(&b);
+}
+
+/* Reads one record into the zones' state. -EINVAL when it does not parse,
+ * 0 otherwise (records of other prefixes are kept for step 2). */
+static int read_record(bal_zone_t *z, const bal_record_t *r) {
+  char buf[BAL_ZONE_VALUE_MAX + 1];
+  const char *k = r->key;
+  if (strncmp(k, "post.", 5) == 0) {
+    long pass;
+    if (!field(r->value, "pass", buf, sizeof(buf)) || !parse_long(buf, &pass))
+      return -EINVAL;
+    int i = zone_get(z, k + 5, strlen(k + 5));
+    if (i < 0)
+      return i;
+    struct zinfo *x = &z->z[i];
+    if (x->pass != pass)
+      x->changed = z->now;
+    x->pass = pass;
+    x->posted = true;
+    if (!field(r->value, "spare", buf, sizeof(buf)) ||
+        !parse_dims(buf, x->spare) ||
+        !field(r->value, "max", buf, sizeof(buf)) || !parse_dims(buf, x->max))
+      return -EINVAL;
+    if (strcmp(x->name, z->name) == 0 && pass > z->pass)
+      z->pass = pass;
+    return 0;
+  }
+  if (strncmp(k, "adopt.", 6) == 0) {
+    const char *dot = strrchr(k + 6, '.');
+    long ep;
+    int64_t since;
+    if (!dot || dot == k + 6 || !parse_long(dot + 1, &ep) || ep < 1 ||
+        !field(r->value, "since", buf, sizeof(buf)) || !parse_i64(buf, &since))
+      return -EINVAL;
+    char by[BAL_ZONE_NAME_MAX + 1];
+    if (!field(r->value, "by", by, sizeof(by)))
+      return -EINVAL;
+    int i = zone_get(z, k + 6, (size_t)(dot - (k + 6)));
+    if (i < 0)
+      return i;
+    struct zinfo *x = &z->z[i];
+    if (ep < x->adopt_k)
+      return 0;
+    char *nb = strdup(by);
+    if (!nb)
+      return -ENOMEM;
+    free(x->adopt_by);
+    x->adopt_by = nb;
+    x->adopt_k = (int)ep;
+    x->adopt_since = since;
+    x->adopt_ended = field(r->value, "ended", buf, sizeof(buf));
+    return 0;
+  }
+  if (strncmp(k, "req.", 4) == 0) {
+    const char *dot = strrchr(k + 4, '.');
+    long n;
+    if (!dot || dot == k + 4 || !parse_long(dot + 1, &n) ||
+        !field(r->value, "to", buf, sizeof(buf)))
+      return -EINVAL;
+    size_t len = (size_t)(dot - (k + 4));
+    if (len == strlen(z->name) && strncmp(k + 4, z->name, len) == 0 &&
+        n >= z->next_req)
+      z->next_req = n + 1;
+    return 0;
+  }
+  if (strncmp(k, "grant.", 6) == 0)
+    return field(r->value, "", buf, sizeof(buf)) &&
+                   (strcmp(buf, "ok") == 0 || strcmp(buf, "refused") == 0)
+               ? 0
+               : -EINVAL;
+  return 0;
+}
+
+int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
+                   const char *const *zones, size_t nzones, int64_t now,
+                   const char **ret_bad) {
+  int r = 0;
+  step_reset(z, true);
+  if (now < z->now)
+    now = z->now;
+  z->now = now;
+  z->rec = calloc(nrec ? nrec : 1, sizeof(*z->rec));
+  if (!z->rec)
+    return -ENOMEM;
+  for (size_t i = 0; i < nrec; i++) {
+    if (!rec[i].key || !rec[i].value)
+      return -EINVAL;
+    z->rec[i].key = strdup(rec[i].key);
+    z->rec[i].value = strdup(rec[i].value);
+    z->nrec++;
+    if (!z->rec[i].key || !z->rec[i].value)
+      return -ENOMEM;
+  }
+  if (zone_get(z, z->name, strlen(z->name)) < 0)
+    return -ENOMEM;
+  for (size_t i = 0; i < nzones; i++)
+    if (zones[i] && zone_get(z, zones[i], strlen(zones[i])) < 0)
+      return -ENOMEM;
+  for (size_t i = 0; i < z->nz; i++)
+    z->z[i].posted = false;
+  for (size_t i = 0; i < nrec; i++) {
+    int k = read_record(z, &z->rec[i]);
+    if (k == -ENOMEM)
+      return k;
+    if (k < 0 && r == 0) {
+      r = k;
+      if (ret_bad)
+        *ret_bad = rec[i].key;
+    }
+  }
+  /* The live instance with the lowest zone name adopts the silent zones
+   * and plans what runs nowhere without a home. */
+  int low = -1;
+  for (size_t i = 0; i < z->nz; i++)
+    if (zone_live(z, i) &&
+        (low < 0 || strcmp(z->z[i].name, z->z[low].name) < 0))
+      low = (int)i;
+  z->leader = strcmp(z->z[low].name, z->name) == 0;
+  for (size_t i = 0; i < z->nz; i++) {
+    struct zinfo *x = &z->z[i];
+    bool mine = strcmp(x->name, z->name) == 0;
+    bool open = x->adopt_k > 0 && !x->adopt_ended;
+    int by = open ? zone_find(z, x->adopt_by, strlen(x->adopt_by)) : -1;
+    bool by_me = open && strcmp(x->adopt_by, z->name) == 0;
+    bool by_live = by_me || (by >= 0 && zone_live(z, (size_t)by));
+    z->plan_zone[i] = false;
+    if (mine) {
+      /* Wait while a live adopter still plans this zone. */
+      z->plan_zone[i] = !open || by_me || !by_live;
+      continue;
+    }
+    if (zone_live(z, i)) {
+      if (by_me) { /* its instance returned: end the adoption */
+        char *key = strf("adopt.%s.%d", x->name, x->adopt_k);
+        char *val = strf("by=%s since=%" PRId64 " ended=%" PRId64, z->name,
+                         x->adopt_since, now);
+        if ((r = add_action(z, BAL_ZONE_SET, key, val, A_END, i)) == -ENOMEM)
+          return r;
+      }
+      continue;
+    }
+    if (by_live) {
+      z->plan_zone[i] = by_me;
+      continue;
+    }
+    if (!z->leader)
+      continue;
+    char *key = strf("adopt.%s.%d", x->name, x->adopt_k + 1);
+    char *val = strf("by=%s since=%" PRId64, z->name, now);
+    int k = add_action(z, BAL_ZONE_CREATE, key, val, A_ADOPT, i);
+    if (k < 0)
+      return k;
+  }
+  return r;
+}
+
+size_t bal_zone_nplanned(const bal_zone_t *z) {
+  size_t n = 0;
+  for (size_t i = 0; i < z->nz; i++)
+    n += z->plan_zone[i];
+  return n;
+}
+
+const char *bal_zone_planned(const bal_zone_t *z, size_t i) {
+  int own = zone_find(z, z->name, strlen(z->name));
+  if (own >= 0 && z->plan_zone[own] && i-- == 0)
+    return z->name;
+  for (size_t k = 0; k < z->nz; k++)
+    if ((int)k != own && z->plan_zone[k] && i-- == 0)
+      return z->z[k].name;
+  return NULL;
+}
+
+size_t bal_zone_nactions(const bal_zone_t *z) { return z->nact; }
+
+int bal_zone_action(const bal_zone_t *z, size_t i, bal_zone_action_t *ret) {
+  if (i >= z->nact)
+    return -ERANGE;
+  *ret = (bal_zone_action_t){z->act[i].op, z->act[i].key, z->act[i].value};
+  return 0;
+}
+
+int bal_zone_written(bal_zone_t *z, size_t i, int rc) {
+  if (i >= z->nact)
+    return -ERANGE;
+  struct zaction *a = &z->act[i];
+  switch (a->kind) {
+  case A_ADOPT:
+    if (rc == 0)
+      z->plan_zone[a->ref] = true;
+    break;
+  case A_GRANT:
+    z->grants[a->ref].confirmed = rc == 0;
+    if (rc == 0 && a->value[0] == 'o')
+      z->st.granted++;
+    else if (rc == 0)
+      z->st.refused++;
+    break;
+  case A_REQ:
+    z->reqs[a->ref].confirmed = rc == 0;
+    break;
+  case A_END:
+  case A_POST:
+    break;
+  }
+  return 0;
+}
+
+/* ---- step 2: the local plan --------------------------------------------- */
+
+/* What nodes and services both carry besides their demand or load. */
+#define COPY_ESTIMATES(y, x)                                                   \
+  do {                                                                         \
+    memcpy((y)->spread, (x)->spread, sizeof((y)->spread));                     \
+    memcpy((y)->level, (x)->level, sizeof((y)->level));                        \
+    memcpy((y)->level_sd, (x)->level_sd, sizeof((y)->level_sd));               \
+    memcpy((y)->attr, (x)->attr, sizeof((y)->attr));                           \
+  } while (0)
+
+/* c restricted to the nodes keep[] and the services on them (or stopped
+ * and taken: take[]), with every constraint between what is kept.
+ * ret_nmap[n]: sub index of c's node n (-1). */
+static int subset(const bal_cluster_t *c, const bool *keep, const bool *take,
+                  bal_cluster_t **ret, int *nmap, int *smap) {
+  bal_cluster_t *s = bal_cluster_new();
+  if (!s)
+    return -ENOMEM;
+  int r = 0;
+  for (size_t a = 0; a < c->nattrs && r >= 0; a++)
+    r = bal_cluster_add_attr(s, c->attrs[a]);
+  for (size_t n = 0; n < c->nnodes && r >= 0; n++) {
+    nmap[n] = -1;
+    if (!keep[n])
+      continue;
+    const struct bal_node *x = &c->nodes[n];
+    int k = bal_cluster_add_node(s, x->name, x->cap, x->state);
+    if (k < 0) {
+      r = k;
+      break;
+    }
+    nmap[n] = k;
+    struct bal_node *y = &s->nodes[k];
+    memcpy(y->load, x->load, sizeof(y->load));
+    COPY_ESTIMATES(y, x);
+  }
+  for (size_t i = 0; i < c->nsvcs && r >= 0; i++) {
+    const struct bal_service *x = &c->svcs[i];
+    smap[i] = -1;
+    if (!(x->node >= 0 ? keep[x->node] : take[i]))
+      continue;
+    int k = bal_cluster_add_service(
+        s, x->name, x->node >= 0 ? nmap[x->node] : -1, x->demand);
+    if (k < 0) {
+      r = k;
+      break;
+    }
+    smap[i] = k;
+    struct bal_service *y = &s->svcs[k];
+    COPY_ESTIMATES(y, x);
+    r = bal_service_set_flags(s, k, x->flags, x->why_fixed);
+    for (size_t b = 0; b < x->bans.n && r >= 0; b++)
+      if (nmap[x->bans.v[b]] >= 0)
+        r = bal_service_ban(s, k, nmap[x->bans.v[b]]);
+    if (r >= 0 && x->home >= 0 && nmap[x->home] >= 0)
+      r = bal_service_set_home(s, k, nmap[x->home]);
+  }
+  /* Second sweep: relations need both ends indexed. */
+  for (size_t i = 0; i < c->nsvcs && r >= 0; i++) {
+    const struct bal_service *x = &c->svcs[i];
+    if (smap[i] < 0)
+      continue;
+    int root = bal_colo_root(c, (int)i);
+    if (root != (int)i && smap[root] >= 0)
+      r = bal_service_colocate(s, smap[root], smap[i]);
+    if (r >= 0 && x->ha != BAL_HA_PRIMITIVE)
+      r = bal_service_set_ha(s, smap[i], x->ha,
+                             x->ha == BAL_HA_UNPROMOTED && x->primary >= 0
+                                 ? smap[x->primary]
+                                 : -1);
+  }
+  for (size_t k = 0; k + 1 < c->sep.n && r >= 0; k += 2) {
+    int a = smap[c->sep.v[k]], b = smap[c->sep.v[k + 1]];
+    if (a >= 0 && b >= 0)
+      r = bal_service_separate(s, a, b);
+  }
+  if (r < 0) {
+    bal_cluster_free(s);
+    return r;
+  }
+  *ret = s;
+  return 0;
+}
+
+/* Whether demand dem fits on sub node n with load l under threshold. */
+static bool fits(const struct bal_node *n, const double l[BAL_NDIM],
+                 const double dem[BAL_NDIM], double thr) {
+  if (n->state != BAL_NODE_ONLINE)
+    return false;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (!bal_dim_on(n, d))
+      continue;
+    double x = isfinite(dem[d]) ? dem[d] : 0;
+    if (!isfinite(l[d]) || l[d] + x > thr * n->cap[d] + EPS)
+      return false;
+  }
+  return true;
+}
+
+/* Excess above threshold as a fraction of capacity (max over dims). */
+static double excess(const struct bal_node *n, const double l[BAL_NDIM],
+                     double thr) {
+  double e = 0;
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (bal_dim_on(n, d) && isfinite(l[d]))
+      e = fmax(e, (l[d] - thr * n->cap[d]) / n->cap[d]);
+  return e;
+}
+
+static double unit_size(const struct bal_node *n, const double dem[BAL_NDIM]) {
+  double e = 0;
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (bal_dim_on(n, d) && isfinite(dem[d]))
+      e = fmax(e, dem[d] / n->cap[d]);
+  return e;
+}
+
+static bool unit_known(const double dem[BAL_NDIM]) {
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (isnan(dem[d]))
+      return false;
+  return true;
+}
+
+/* The unit (colocation set) of c's service i as names and summed demand. */
+static int unit_of(const bal_cluster_t *c, int i, struct zunit *ret) {
+  *ret = (struct zunit){0};
+  int root = bal_colo_root(c, i);
+  for (size_t k = 0; k < c->nsvcs; k++) {
+    if (bal_colo_root(c, (int)k) != root)
+      continue;
+    char **nn = realloc(ret->names, (ret->n + 1) * sizeof(char *));
+    if (!nn)
+      goto fail;
+    ret->names = nn;
+    if (!(ret->names[ret->n] = strdup(c->svcs[k].name)))
+      goto fail;
+    ret->n++;
+    for (int d = 0; d < BAL_NDIM; d++)
+      ret->dem[d] += c->svcs[k].demand[d];
+  }
+  return 0;
+fail:
+  unit_free(ret);
+  return -ENOMEM;
+}
+
+static bool refused_recently(const bal_zone_t *z, const char *unit,
+                             const char *zone) {
+  for (size_t i = 0; i < z->nrefusals; i++)
+    if (!expired(z, z->refusals[i].t) &&
+        strcmp(z->refusals[i].unit, unit) == 0 &&
+        strcmp(z->refusals[i].zone, zone) == 0)
+      return true;
+  return false;
+}
+
+static bool in_pending_request(const bal_zone_t *z, const char *svc) {
+  for (size_t i = 0; i < z->nreqs; i++)
+    for (size_t u = 0; u < z->reqs[i].n; u++)
+      for (size_t k = 0; k < z->reqs[i].units[u].n; k++)
+        if (strcmp(z->reqs[i].units[u].names[k], svc) == 0)
+          return true;
+  return false;
+}
+
+static const char *record(const bal_zone_t *z, const char *key) {
+  for (size_t i = 0; i < z->nrec; i++)
+    if (strcmp(z->rec[i].key, key) == 0)
+      return z->rec[i].value;
+  return NULL;
+}
+
+/* State of step 2 shared by its parts. */
+struct pass {
+  const bal_cluster_t *c;
+  const bal_params_t *p;
+  int *nmap, *smap;
+  double (*after)[BAL_NDIM]; /* per sub node: load after plan, grants */
+  bool *moved;               /* per c service: moved this pass */
+  int *dest;                 /* per c service: c node after the plan */
+};
+
+static int add_cross(bal_zone_t *z, const struct zunit *u, const char *from,
+                     const char *to, const char *why) {
+  struct xmove *nx = realloc(z->cross, (z->ncross + 1) * sizeof(*nx));
+  if (!nx)
+    return -ENOMEM;
+  z->cross = nx;
+  struct xmove *x = &z->cross[z->ncross];
+  *x = (struct xmove){0};
+  x->names = calloc(u->n, sizeof(char *));
+  x->from = strdup(from);
+  x->to = strdup(to);
+  x->why = strdup(why);
+  if (!x->names || !x->from || !x->to || !x->why)
+    goto fail;
+  for (size_t k = 0; k < u->n; k++, x->n++)
+    if (!(x->names[k] = strdup(u->names[k])))
+      goto fail;
+  z->ncross++;
+  return 0;
+fail:
+  for (size_t k = 0; k < x->n; k++)
+    free(x->names[k]);
+  free(x->names);
+  free(x->from);
+  free(x->to);
+  free(x->why);
+  return -ENOMEM;
+}
+
+/* Grants received for this instance's requests: the units still on its
+ * nodes go where the grant says; refusals are remembered. */
+static int follow_grants(bal_zone_t *z, struct pass *ps) {
+  const bal_cluster_t *c = ps->c;
+  for (size_t i = 0; i < z->nreqs;) {
+    struct zreq *q = &z->reqs[i];
+    char gkey[BAL_ZONE_KEY_MAX + 8];
+    snprintf(gkey, sizeof(gkey), "grant.%s", q->key);
+    const char *g = q->confirmed ? record(z, gkey) : NULL;
+    if (!g && !expired(z, q->t) && q->confirmed) {
+      i++;
+      continue;
+    }
+    char verdict[16], nodes[BAL_ZONE_VALUE_MAX + 1];
+    if (g && field(g, "", verdict, sizeof(verdict)) &&
+        strcmp(verdict, "ok") == 0 && field(g, "nodes", nodes, sizeof(nodes))) {
+      char *save = NULL, *tok = strtok_r(nodes, ",", &save);
+      for (size_t u = 0; u < q->n && tok;
+           u++, tok = strtok_r(NULL, ",", &save)) {
+        int to = bal_cluster_find_node(c, tok);
+        int s0 = bal_cluster_find_service(c, q->units[u].names[0]);
+        bool here = to >= 0 && s0 >= 0 && c->svcs[s0].node >= 0 &&
+                    ps->nmap[c->svcs[s0].node] >= 0;
+        for (size_t k = 0; here && k < q->units[u].n; k++) {
+          int s = bal_cluster_find_service(c, q->units[u].names[k]);
+          here = s >= 0 && !ps->moved[s] && c->svcs[s].node == c->svcs[s0].node;
+        }
+        if (!here)
+          continue;
+        char why[BAL_ZONE_KEY_MAX * 2 + 64];
+        snprintf(why, sizeof(why), "zone %s granted room on %s (%s)", q->to,
+                 tok, q->key);
+        int r = add_cross(z, &q->units[u], c->nodes[c->svcs[s0].node].name, tok,
+                          why);
+        if (r < 0)
+          return r;
+        z->st.cross++;
+        int from = ps->nmap[c->svcs[s0].node];
+        for (size_t k = 0; k < q->units[u].n; k++)
+          ps->moved[bal_cluster_find_service(c, q->units[u].names[k])] = true;
+        for (int d = 0; d < BAL_NDIM; d++)
+          if (isfinite(q->units[u].dem[d]))
+            ps->after[from][d] -= q->units[u].dem[d];
+      }
+    } else if (g) {
+      for (size_t u = 0; u < q->n; u++) {
+        struct zrefusal *nr =
+            realloc(z->refusals, (z->nrefusals + 1) * sizeof(*nr));
+        if (!nr)
+          return -ENOMEM;
+        z->refusals = nr;
+        nr[z->nrefusals] = (struct zrefusal){strdup(q->units[u].names[0]),
+                                             strdup(q->to), z->now};
+        if (!nr[z->nrefusals].unit || !nr[z->nrefusals].zone) {
+          free(nr[z->nrefusals].unit);
+          free(nr[z->nrefusals].zone);
+          return -ENOMEM;
+        }
+        z->nrefusals++;
+      }
+    }
+    req_free(q);
+    z->reqs[i] = z->reqs[--z->nreqs];
+  }
+  /* Old refusals go. */
+  for (size_t i = 0; i < z->nrefusals;)
+    if (expired(z, z->refusals[i].t)) {
+      free(z->refusals[i].unit);
+      free(z->refusals[i].zone);
+      z->refusals[i] = z->refusals[--z->nrefusals];
+    } else {
+      i++;
+    }
+  return 0;
+}
+
+/* Reservations of earlier grants still on their way count on their node;
+ * arrived or expired ones go. */
+static void keep_reservations(bal_zone_t *z, struct pass *ps) {
+  const bal_cluster_t *c = ps->c;
+  for (size_t i = 0; i < z->ngrants;) {
+    struct zgrant *g = &z->grants[i];
+    bool any = false;
+    for (size_t u = 0; g->confirmed && !expired(z, g->t) && u < g->n; u++) {
+      int n = bal_cluster_find_node(c, g->nodes[u]);
+      int s = bal_cluster_find_service(c, g->units[u].names[0]);
+      if (n < 0 || s < 0 || c->svcs[s].node == n || ps->nmap[n] < 0)
+        continue; /* arrived, or gone */
+      any = true;
+      for (int d = 0; d < BAL_NDIM; d++)
+        if (isfinite(g->units[u].dem[d]))
+          ps->after[ps->nmap[n]][d] += g->units[u].dem[d];
+    }
+    if (any) {
+      i++;
+      continue;
+    }
+    grant_free(g);
+    z->grants[i] = z->grants[--z->ngrants];
+  }
+}
+
+/* Decides, in record order, the requests addressed to the zones planned
+ * here that nobody decided yet. */
+static int grant_requests(bal_zone_t *z, struct pass *ps) {
+  const bal_cluster_t *c = ps->c;
+  const bal_cluster_t *s = z->sub;
+  char to[BAL_ZONE_NAME_MAX + 2], units[BAL_ZONE_VALUE_MAX + 1];
+  for (size_t i = 0; i < z->nrec; i++) {
+    const bal_record_t *r = &z->rec[i];
+    if (strncmp(r->key, "req.", 4) != 0 ||
+        !field(r->value, "to", to, sizeof(to)))
+      continue;
+    int tz = zone_find(z, to, strlen(to));
+    if (tz < 0 || !z->plan_zone[tz])
+      continue;
+    char gkey[BAL_ZONE_KEY_MAX + 8];
+    snprintf(gkey, sizeof(gkey), "grant.%s", r->key);
+    if (record(z, gkey) || strlen(gkey) > BAL_ZONE_KEY_MAX)
+      continue;
+    const char *dot = strrchr(r->key + 4, '.');
+    int from = zone_find(z, r->key + 4, (size_t)(dot - (r->key + 4)));
+    struct zunit *u = NULL;
+    size_t n = 0;
+    const char *why = NULL;
+    if (from >= 0 && z->plan_zone[from])
+      why = "stale"; /* from a zone planned here now */
+    else if (!field(r->value, "units", units, sizeof(units)) ||
+             parse_units(units, &u, &n) < 0)
+      why = "unknown";
+    char **nodes = n ? calloc(n, sizeof(char *)) : NULL;
+    if (n && !nodes) {
+      units_free(u, n);
+      return -ENOMEM;
+    }
+    /* Tentative: each unit to the node with the most room after it. */
+    double(*save)[BAL_NDIM] = NULL;
+    if (!why && !(save = malloc(s->nnodes * sizeof(*save)))) {
+      units_free(u, n);
+      free(nodes);
+      return -ENOMEM;
+    }
+    if (save)
+      memcpy(save, ps->after, s->nnodes * sizeof(*save));
+    for (size_t k = 0; !why && k < n; k++) {
+      if (!unit_known(u[k].dem)) {
+        why = "unknown";
+        break;
+      }
+      int best = -1;
+      double best_room = -INFINITY;
+      for (size_t m = 0; m < s->nnodes; m++) {
+        const struct bal_node *nd = &s->nodes[m];
+        if (!fits(nd, ps->after[m], u[k].dem, ps->p->threshold))
+          continue;
+        int cn = bal_cluster_find_node(c, nd->name);
+        bool banned = false;
+        for (size_t j = 0; j < u[k].n && !banned; j++) {
+          int sv = bal_cluster_find_service(c, u[k].names[j]);
+          if (sv < 0) {
+            why = "unknown";
+            break;
+          }
+          for (size_t b = 0; b < c->svcs[sv].bans.n; b++)
+            banned |= c->svcs[sv].bans.v[b] == cn;
+        }
+        if (why)
+          break;
+        double after[BAL_NDIM];
+        for (int d = 0; d < BAL_NDIM; d++)
+          after[d] = ps->after[m][d] + u[k].dem[d];
+        double room = -excess(nd, after, ps->p->threshold);
+        if (!banned && room > best_room) {
+          best = (int)m;
+          best_room = room;
+        }
+      }
+      if (why)
+        break;
+      if (best < 0) {
+        why = "nofit";
+        break;
+      }
+      for (int d = 0; d < BAL_NDIM; d++)
+        ps->after[best][d] += u[k].dem[d];
+      nodes[k] = s->nodes[best].name;
+    }
+    pm_buf_t b = {0};
+    if (why) {
+      if (save)
+        memcpy(ps->after, save, s->nnodes * sizeof(*save));
+      pm_buf_printf(&b, "refused by=%s t=%" PRId64 " why=%s", z->name, z->now,
+                    why);
+    } else {
+      pm_buf_printf(&b, "ok by=%s t=%" PRId64 " nodes=", z->name, z->now);
+      for (size_t k = 0; k < n; k++)
+        pm_buf_printf(&b, "%s%s", k ? "," : "", nodes[k]);
+    }
+    free(save);
+    /* The grant is remembered (a reservation) until written. */
+    struct zgrant *ng = realloc(z->grants, (z->ngrants + 1) * sizeof(*ng));
+    if (!ng) {
+      units_free(u, n);
+      free(nodes);
+      pm_buf_free(&b);
+      return -ENOMEM;
+    }
+    z->grants = ng;
+    struct zgrant *g = &z->grants[z->ngrants];
+    *g = (struct zgrant){.key = strdup(r->key), .t = z->now};
+    if (!why) {
+      g->units = u;
+      g->n = n;
+      u = NULL;
+      g->nodes = nodes;
+      bool oom = false;
+      for (size_t k = 0; k < n; k++)
+        oom |= !(nodes[k] = strdup(nodes[k]));
+      nodes = NULL;
+      if (oom || !g->key) {
+        z->ngrants++;
+        pm_buf_free(&b);
+        return -ENOMEM;
+      }
+    }
+    units_free(u, why ? n : 0);
+    free(nodes);
+    z->ngrants++;
+    int k = add_action(z, BAL_ZONE_CREATE, strdup(gkey), bufdup(&b), A_GRANT,
+                       z->ngrants - 1);
+    if (k < 0)
+      return k;
+  }
+  return 0;
+}
+
+/* A surplus unit and the node it leaves. */
+struct surplus {
+  struct zunit u;
+  int node; /* sub index, -1: runs nowhere */
+  double gain;
+};
+
+static int cmp_surplus(const void *a, const void *b) {
+  const struct surplus *x = a, *y = b;
+  return (x->gain < y->gain) - (x->gain > y->gain);
+}
+
+/* What the local plan leaves: units on nodes above threshold that no
+ * planned node can take (the planner's budget is not a reason to go
+ * across), worth cross_cost local moves, and services it could not
+ * start. */
+static int find_surplus(bal_zone_t *z, struct pass *ps, struct surplus **ret,
+                        size_t *ret_n) {
+  const bal_cluster_t *c = ps->c, *s = z->sub;
+  const double thr = ps->p->threshold;
+  const double worth = z->p.cross_cost * ps->p->move_cost;
+  struct surplus *v = NULL;
+  size_t n = 0;
+  int r = 0;
+  for (size_t i = 0; i < c->nsvcs && r == 0; i++) {
+    if (ps->smap[i] < 0 || ps->moved[i] ||
+        in_pending_request(z, c->svcs[i].name))
+      continue;
+    int root = bal_colo_root(c, (int)i);
+    if (root != (int)i && ps->smap[root] >= 0)
+      continue; /* the unit is looked at from its root */
+    int dn = ps->dest[i];
+    bool stopped = dn < 0 || c->nodes[dn].state == BAL_NODE_OFFLINE;
+    const struct bal_service *x = &c->svcs[i];
+    if (!stopped && ((x->flags & (BAL_SVC_FIXED | BAL_SVC_COOLDOWN)) ||
+                     x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED))
+      continue;
+    int sn = stopped ? -1 : ps->nmap[dn];
+    if (sn >= 0 && excess(&s->nodes[sn], ps->after[sn], thr) <= EPS)
+      continue;
+    struct surplus *nv = realloc(v, (n + 1) * sizeof(*v));
+    if (!nv) {
+      r = -ENOMEM;
+      break;
+    }
+    v = nv;
+    struct surplus *y = &v[n];
+    if ((r = unit_of(c, (int)i, &y->u)) < 0)
+      break;
+    n++;
+    y->node = sn;
+    y->gain = 0;
+  }
+  /* Per node above threshold: the smallest unit that brings it under,
+   * else the largest, until it is under or nothing is worth the move. */
+  struct surplus *keep = NULL;
+  size_t nk = 0;
+  bool *used = r == 0 ? calloc(n + 1, sizeof(bool)) : NULL;
+  if (r == 0 && !used)
+    r = -ENOMEM;
+  for (size_t m = 0; r == 0 && m < s->nnodes; m++) {
+    const struct bal_node *nd = &s->nodes[m];
+    for (;;) {
+      double e = excess(nd, ps->after[m], thr);
+      if (e <= EPS)
+        break;
+      int pick = -1;
+      bool pick_covers = false;
+      for (size_t k = 0; k < n; k++) {
+        if (used[k] || v[k].node != (int)m)
+          continue;
+        double left[BAL_NDIM];
+        for (int d = 0; d < BAL_NDIM; d++)
+          left[d] = ps->after[m][d] - v[k].u.dem[d];
+        bool covers = excess(nd, left, thr) <= EPS;
+        double sz = unit_size(nd, v[k].u.dem);
+        double psz = pick >= 0 ? unit_size(nd, v[pick].u.dem) : 0;
+        if (pick < 0 || (covers && !pick_covers) ||
+            (covers && pick_covers && sz < psz) ||
+            (!covers && !pick_covers && sz > psz)) {
+          pick = (int)k;
+          pick_covers = covers;
+        }
+      }
+      if (pick < 0)
+        break;
+      used[pick] = true;
+      double gain = pick_covers ? 1 + e : unit_size(nd, v[pick].u.dem);
+      if (gain <= worth)
+        break;
+      /* Not for lack of budget or of confidence: when a planned node
+       * takes it, the local planner decides (now or at its next pass). */
+      bool local = false;
+      for (size_t o = 0; o < s->nnodes && !local; o++)
+        local = o != m && fits(&s->nodes[o], ps->after[o], v[pick].u.dem, thr);
+      if (local)
+        break;
+      struct surplus *nk2 = realloc(keep, (nk + 1) * sizeof(*keep));
+      if (!nk2) {
+        r = -ENOMEM;
+        break;
+      }
+      keep = nk2;
+      keep[nk] = v[pick];
+      keep[nk].gain = gain;
+      v[pick].u = (struct zunit){0};
+      nk++;
+      for (int d = 0; d < BAL_NDIM; d++)
+        ps->after[m][d] -=
+            isfinite(keep[nk - 1].u.dem[d]) ? keep[nk - 1].u.dem[d] : 0;
+    }
+  }
+  /* Services left stopped: always worth it. */
+  for (size_t k = 0; r == 0 && k < n; k++) {
+    if (v[k].node >= 0 || used[k])
+      continue;
+    struct surplus *nk2 = realloc(keep, (nk + 1) * sizeof(*keep));
+    if (!nk2) {
+      r = -ENOMEM;
+      break;
+    }
+    keep = nk2;
+    keep[nk] = v[k];
+    keep[nk++].gain = INFINITY;
+    v[k].u = (struct zunit){0};
+  }
+  free(used);
+  for (size_t k = 0; k < n; k++)
+    unit_free(&v[k].u);
+  free(v);
+  if (r < 0) {
+    for (size_t k = 0; k < nk; k++)
+      unit_free(&keep[k].u);
+    free(keep);
+    return r;
+  }
+  /* Give back what was taken off the nodes: the post shows the load as
+   * it stays until a grant moves it. */
+  for (size_t k = 0; k < nk; k++)
+    if (keep[k].node >= 0)
+      for (int d = 0; d < BAL_NDIM; d++)
+        ps->after[keep[k].node][d] +=
+            isfinite(keep[k].u.dem[d]) ? keep[k].u.dem[d] : 0;
+  qsort(keep, nk, sizeof(*keep), cmp_surplus);
+  *ret = keep;
+  *ret_n = nk;
+  return 0;
+}
+
+/* Requests for the surplus: each unit to the live zone (not planned here)
+ * whose posted largest spare takes it and that has most spare left; one
+ * request per zone, up to max_requests. Sets req[k] for what is asked. */
+static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
+                         bool *asked) {
+  double(*left)[2][BAL_NDIM] = calloc(z->nz + 1, sizeof(*left));
+  int *target = calloc(nsp + 1, sizeof(int));
+  int r = left && target ? 0 : -ENOMEM;
+  for (size_t i = 0; r == 0 && i < z->nz; i++)
+    for (int d = 0; d < BAL_NDIM; d++) {
+      left[i][0][d] = z->z[i].spare[d];
+      left[i][1][d] = z->z[i].max[d];
+    }
+  for (size_t k = 0; r == 0 && k < nsp; k++) {
+    target[k] = -1;
+    double best = -INFINITY;
+    if (!unit_known(sp[k].u.dem))
+      continue;
+    for (size_t i = 0; i < z->nz; i++) {
+      if (z->plan_zone[i] || !z->z[i].posted || !zone_live(z, i) ||
+          refused_recently(z, sp[k].u.names[0], z->z[i].name))
+        continue;
+      bool ok = false;
+      for (int d = 0; d < BAL_NDIM; d++)
+        if (isfinite(left[i][1][d])) {
+          ok = sp[k].u.dem[d] <= left[i][1][d] + EPS &&
+               sp[k].u.dem[d] <= left[i][0][d] + EPS;
+          if (!ok)
+            break;
+        }
+      double room = isfinite(left[i][0][0]) ? left[i][0][0] : 0;
+      if (ok && room > best) {
+        best = room;
+        target[k] = (int)i;
+      }
+    }
+    if (target[k] >= 0)
+      for (int d = 0; d < BAL_NDIM; d++)
+        if (isfinite(left[target[k]][0][d]))
+          left[target[k]][0][d] -= sp[k].u.dem[d];
+  }
+  for (unsigned nreq = 0; r == 0 && nreq < z->p.max_requests; nreq++) {
+    int tz = -1;
+    for (size_t k = 0; k < nsp && tz < 0; k++)
+      if (target[k] >= 0 && !asked[k])
+        tz = target[k];
+    if (tz < 0)
+      break;
+    struct zreq q = {.t = z->now};
+    pm_buf_t b = {0};
+    pm_buf_printf(&b, "to=%s pass=%ld t=%" PRId64 " units=", z->z[tz].name,
+                  z->pass + 1, z->now);
+    for (size_t k = 0; k < nsp; k++) {
+      if (target[k] != tz || asked[k])
+        continue;
+      size_t mark = b.len;
+      if (q.n)
+        pm_buf_putc(&b, ',');
+      fmt_unit(&b, &sp[k].u);
+      if (b.len > BAL_ZONE_VALUE_MAX) { /* the rest next pass */
+        b.len = mark;
+        b.data[mark] = '\0';
+        break;
+      }
+      struct zunit *nu = realloc(q.units, (q.n + 1) * sizeof(*nu));
+      if (!nu) {
+        r = -ENOMEM;
+        break;
+      }
+      q.units = nu;
+      if ((r = unit_dup(&sp[k].u, &q.units[q.n])) < 0)
+        break;
+      asked[k] = true;
+      q.n++;
+    }
+    q.key = strf("req.%s.%ld", z->name, z->next_req++);
+    q.to = strdup(z->z[tz].name);
+    char *val = bufdup(&b);
+    struct zreq *nq = realloc(z->reqs, (z->nreqs + 1) * sizeof(*nq));
+    if (r < 0 || !nq || !q.key || !q.to || !val || q.n == 0) {
+      if (nq)
+        z->reqs = nq;
+      req_free(&q);
+      free(val);
+      r = r < 0 || q.n ? -ENOMEM : 0;
+      break;
+    }
+    z->reqs = nq;
+    z->reqs[z->nreqs++] = q;
+    z->st.requested += (unsigned)q.n;
+    r = add_action(z, BAL_ZONE_CREATE, strdup(q.key), val, A_REQ, z->nreqs - 1);
+  }
+  free(left);
+  free(target);
+  return r;
+}
+
+static int post(bal_zone_t *z, struct pass *ps, const struct surplus *sp,
+                size_t nsp) {
+  double spare[BAL_NDIM] = {0}, max[BAL_NDIM] = {0};
+  const bal_cluster_t *s = z->sub;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    bool on = false;
+    for (size_t m = 0; s && m < s->nnodes; m++) {
+      const struct bal_node *nd = &s->nodes[m];
+      if (!bal_dim_on(nd, d))
+        continue;
+      on = true;
+      if (nd->state != BAL_NODE_ONLINE || !isfinite(ps->after[m][d]))
+        continue;
+      double room = fmax(0, ps->p->threshold * nd->cap[d] - ps->after[m][d]);
+      spare[d] += room;
+      max[d] = fmax(max[d], room);
+    }
+    if (!on)
+      spare[d] = max[d] = NAN;
+  }
+  z->pass++;
+  pm_buf_t b = {0};
+  pm_buf_printf(&b, "pass=%ld t=%" PRId64 " spare=", z->pass, z->now);
+  fmt_dims(&b, spare);
+  pm_buf_puts(&b, " max=");
+  fmt_dims(&b, max);
+  pm_buf_puts(&b, " plans=");
+  for (size_t i = 0, k = 0; i < bal_zone_nplanned(z); i++)
+    pm_buf_printf(&b, "%s%s", k++ ? "," : "", bal_zone_planned(z, i));
+  pm_buf_puts(&b, " surplus=");
+  size_t more = 0;
+  for (size_t k = 0; k < nsp; k++) {
+    size_t mark = b.len;
+    if (k - more)
+      pm_buf_putc(&b, ',');
+    fmt_unit(&b, &sp[k].u);
+    if (b.len > BAL_ZONE_VALUE_MAX - 16) {
+      b.len = mark;
+      b.data[mark] = '\0';
+      more = nsp - k;
+      break;
+    }
+  }
+  if (more)
+    pm_buf_printf(&b, " more=%zu", more);
+  return add_action(z, BAL_ZONE_SET, strf("post.%s", z->name), bufdup(&b),
+                    A_POST, 0);
+}
+
+int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
+                  const char *const *node_zone, const bal_params_t *p) {
+  if (!c || !node_zone || !p)
+    return -EINVAL;
+  step_reset(z, false);
+  z->st = (bal_zone_stats_t){0};
+  struct pass ps = {.c = c, .p = p};
+  struct surplus *sp = NULL;
+  size_t nsp = 0;
+  bool *keep = calloc(c->nnodes + 1, sizeof(bool));
+  bool *take = calloc(c->nsvcs + 1, sizeof(bool));
+  bool *asked = NULL;
+  ps.nmap = calloc(c->nnodes + 1, sizeof(int));
+  ps.smap = calloc(c->nsvcs + 1, sizeof(int));
+  ps.moved = calloc(c->nsvcs + 1, sizeof(bool));
+  ps.dest = calloc(c->nsvcs + 1, sizeof(int));
+  int r =
+      keep && take && ps.nmap && ps.smap && ps.moved && ps.dest ? 0 : -ENOMEM;
+  for (size_t n = 0; r == 0 && n < c->nnodes; n++) {
+    int i =
+        node_zone[n] ? zone_find(z, node_zone[n], strlen(node_zone[n])) : -1;
+    keep[n] = i >= 0 && z->plan_zone[i];
+  }
+  for (size_t i = 0; r == 0 && i < c->nsvcs; i++) {
+    const struct bal_service *x = &c->svcs[i];
+    if (x->node < 0)
+      take[i] = x->home >= 0 ? keep[x->home] : z->leader;
+  }
+  if (r == 0)
+    r = subset(c, keep, take, &z->sub, ps.nmap, ps.smap);
+  if (r == 0 && !(ps.after = calloc(z->sub->nnodes + 1, sizeof(*ps.after))))
+    r = -ENOMEM;
+  if (r == 0 && z->sub->nnodes)
+    r = bal_plan_compute(z->sub, p, &z->plan);
+  for (size_t m = 0; r == 0 && m < z->sub->nnodes; m++)
+    r = bal_plan_node_load(z->plan, (int)m, ps.after[m]);
+  for (size_t i = 0; r == 0 && i < c->nsvcs; i++)
+    ps.dest[i] = c->svcs[i].node;
+  for (size_t k = 0; r == 0 && z->plan && k < bal_plan_nmoves(z->plan); k++) {
+    bal_move_t m;
+    bal_plan_move(z->plan, k, &m);
+    for (size_t j = 0; j < m.nservices; j++) {
+      int i = bal_cluster_find_service(c, m.services[j]);
+      if (i >= 0) {
+        ps.dest[i] = bal_cluster_find_node(c, m.to);
+        ps.moved[i] = true;
+      }
+    }
+  }
+  if (r == 0 && bal_zone_nplanned(z) > 0) {
+    keep_reservations(z, &ps);
+    r = follow_grants(z, &ps);
+    if (r == 0)
+      r = grant_requests(z, &ps);
+    if (r == 0)
+      r = find_surplus(z, &ps, &sp, &nsp);
+    z->st.surplus = (unsigned)nsp;
+    if (r == 0 && !(asked = calloc(nsp + 1, sizeof(bool))))
+      r = -ENOMEM;
+    if (r == 0)
+      r = request_spare(z, sp, nsp, asked);
+  }
+  if (r == 0)
+    r = post(z, &ps, sp, nsp);
+  for (size_t k = 0; k < nsp; k++)
+    unit_free(&sp[k].u);
+  free(sp);
+  free(asked);
+  free(keep);
+  free(take);
+  free(ps.nmap);
+  free(ps.smap);
+  free(ps.moved);
+  free(ps.dest);
+  free(ps.after);
+  return r;
+}
+
+const bal_plan_t *bal_zone_local(const bal_zone_t *z) { return z->plan; }
+const bal_cluster_t *bal_zone_cluster(const bal_zone_t *z) { return z->sub; }
+
+size_t bal_zone_ncross(const bal_zone_t *z) { return z->ncross; }
+
+int bal_zone_cross(const bal_zone_t *z, size_t i, bal_move_t *ret) {
+  if (i >= z->ncross)
+    return -ERANGE;
+  const struct xmove *x = &z->cross[i];
+  *ret = (bal_move_t){.services = (const char *const *)x->names,
+                      .nservices = x->n,
+                      .from = x->from,
+                      .to = x->to,
+                      .reason = BAL_WHY_GRANT,
+                      .why = x->why,
+                      .gain = NAN};
+  return 0;
+}
+
+void bal_zone_stats(const bal_zone_t *z, bal_zone_stats_t *ret) {
+  *ret = z->st;
+}
