@@ -60,7 +60,7 @@ struct zrefusal {
   int64_t t;
 };
 
-enum akind { A_ADOPT, A_END, A_GRANT, A_REQ, A_POST };
+enum akind { A_ADOPT, A_END, A_GRANT, A_REQ, A_POST, A_DEL };
 
 struct zaction {
   enum bal_zone_op op;
@@ -650,6 +650,7 @@ int bal_zone_written(bal_zone_t *z, size_t i, int rc) {
     break;
   case A_END:
   case A_POST:
+  case A_DEL:
     break;
   }
   return 0;
@@ -929,8 +930,34 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
         z->nrefusals++;
       }
     }
+    /* Done with: the request and its answer are deleted. */
+    int r = q->confirmed ? add_action(z, BAL_ZONE_DELETE, strdup(q->key),
+                                      strdup(""), A_DEL, 0)
+                         : 0;
+    if (r == 0 && g)
+      r = add_action(z, BAL_ZONE_DELETE, strdup(gkey), strdup(""), A_DEL, 0);
+    if (r < 0)
+      return r;
     req_free(q);
     z->reqs[i] = z->reqs[--z->nreqs];
+  }
+  /* Answers to requests this instance no longer has (deleted, or made
+   * before it restarted) and requests it forgot go too. */
+  char pre[BAL_ZONE_NAME_MAX + 16];
+  int plen = snprintf(pre, sizeof(pre), "req.%s.", z->name);
+  for (size_t i = 0; i < z->nrec; i++) {
+    const char *k = z->rec[i].key;
+    const char *rk = strncmp(k, "grant.", 6) == 0 ? k + 6 : k;
+    if (strncmp(rk, pre, (size_t)plen) != 0)
+      continue;
+    bool known = false;
+    for (size_t q = 0; q < z->nreqs && !known; q++)
+      known = strcmp(z->reqs[q].key, rk) == 0;
+    if (!known) {
+      int r = add_action(z, BAL_ZONE_DELETE, strdup(k), strdup(""), A_DEL, 0);
+      if (r < 0)
+        return r;
+    }
   }
   /* Old refusals go. */
   for (size_t i = 0; i < z->nrefusals;)

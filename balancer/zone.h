@@ -19,8 +19,9 @@
  *
  * The shared state (the seam with the daemon, which keeps it in the CIB) is
  * an ordered array of records (key, value), in creation order. A pass
- * returns actions: SET (overwrite a record this instance owns) or CREATE
- * (create if absent; the writer reports -EEXIST when it exists). Every
+ * returns actions: SET (overwrite a record this instance owns), DELETE (of
+ * a record it owns) or CREATE (create if absent; the writer reports
+ * -EEXIST when it exists). Every
  * CREATE decides something once for everybody: when it comes back -EEXIST,
  * someone else decided first and the core follows the recorded decision
  * at its next pass. The core reads no clock (time is given, seconds), no
@@ -31,7 +32,11 @@
  * at most 32 characters. Numbers are %.6g; "-" is an unknown or unbalanced
  * dimension; a demand or spare is cpu/memory/net (cores, bytes, bytes/s).
  * A unit is the services that move together (a colocation set), their
- * names joined by '+'.
+ * names joined by '+'. Records do not pile up: the requester DELETEs
+ * req.A.N and its grant once it followed the answer or gave up waiting
+ * (silent_intervals), and any req.A.N or grant.req.A.N of its zone that
+ * it no longer waits for (an instance that restarted forgets its
+ * requests: their answers are not followed).
  *
  *   post.Z      SET by Z's instance each pass:
  *               "pass=N t=T spare=C/M/N max=C/M/N plans=Z[,X...]
@@ -74,6 +79,7 @@ typedef struct bal_record {
 enum bal_zone_op {
   BAL_ZONE_SET,    /* overwrite (a record this instance owns) */
   BAL_ZONE_CREATE, /* create if absent, else -EEXIST */
+  BAL_ZONE_DELETE, /* remove if present (value ""); absent is no error */
 };
 
 typedef struct bal_zone_action {

@@ -31,6 +31,16 @@ static int store_find(const struct store *s, const char *key) {
 static int store_write(struct store *s, enum bal_zone_op op, const char *key,
                        const char *value) {
   int i = store_find(s, key);
+  if (op == BAL_ZONE_DELETE) {
+    if (i >= 0) { /* keeps the creation order of the rest */
+      free(s->key[i]);
+      free(s->value[i]);
+      memmove(&s->key[i], &s->key[i + 1], (s->n - i - 1) * sizeof(char *));
+      memmove(&s->value[i], &s->value[i + 1], (s->n - i - 1) * sizeof(char *));
+      s->n--;
+    }
+    return 0;
+  }
   if (i >= 0 && op == BAL_ZONE_CREATE)
     return -EEXIST;
   if (i >= 0) {
@@ -201,6 +211,11 @@ START_TEST(grant_order_first_recorded_wins) {
   pass(a, &s, &w, 120);
   ck_assert(cross_to(c, "c-small", "b1"));
   ck_assert_uint_eq(bal_zone_ncross(a), 0);
+  /* Answered requests are deleted by their requesters. */
+  ck_assert_ptr_null(store_get(&s, "req.C.1"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.C.1"));
+  ck_assert_ptr_null(store_get(&s, "req.A.1"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.A.1"));
   bal_zone_stats(c, &st);
   ck_assert_uint_eq(st.cross, 1);
   finish(&w, &s, (bal_zone_t *[]){a, b, c}, 3);
@@ -229,6 +244,13 @@ START_TEST(refused_when_larger_than_spare) {
   pass(b, &s, &w, 100);
   ck_assert_str_eq(store_get(&s, "grant.req.A.3"),
                    "refused by=B t=100 why=unknown");
+  /* A's instance starts: it waits for none of these and deletes them. */
+  bal_zone_t *a = bal_zone_new("A", NULL);
+  pass(a, &s, &w, 110);
+  ck_assert_ptr_null(store_get(&s, "req.A.3"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.A.3"));
+  ck_assert_ptr_null(store_get(&s, "req.A.1"));
+  bal_zone_free(a);
   finish(&w, &s, (bal_zone_t *[]){b}, 1);
 }
 END_TEST
