@@ -20,7 +20,7 @@ libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_L
 # Benchmarks, run by hand (README: "Benchmarks").
 noinst_PROGRAMS += t/bench/balance
 t_bench_balance_SOURCES = t/bench/balance.c t/bench/balance.h \
-	t/bench/balance-data.c t/bench/balance-sim.c
+	t/bench/balance-data.c t/bench/balance-sim.c t/bench/balance-zones.c
 t_bench_balance_CPPFLAGS = -I$(top_srcdir)/balancer -I$(top_srcdir)/forecast \
 	$(AM_CPPFLAGS) -DPATMON_SRCDIR='"$(abs_top_srcdir)"'
 t_bench_balance_LDADD = libbalancer.la libforecast.la

@@ -40,22 +40,6 @@ const char *const pol_name[NPOL] = {
 const bool pol_oracle[NPOL] = {
     [P_STATIC_MEAN] = true, [P_PERFECT] = true, [P_CLAIRVOYANT] = true};
 
-struct sim {
-  const struct sim_cfg *cf;
-  const struct trace_set *ts;
-  enum policy pol;
-  int nn;
-  size_t ns;
-  int *where;  /* node per service, -1 stopped */
-  int *moved;  /* step of the last move (cooldowns), -1 never */
-  int *charge; /* node carrying the move's cost during the next step */
-  bool *dead;
-  double *load; /* per node: summed demand of the step decided on */
-  long moves;
-  double *decl; /* declared utilization (static policies, publish) */
-  double decl_cap;
-};
-
 /* xorshift: the same shuffle on every machine. */
 static unsigned long long rng_state;
 static unsigned rnd(void) {
@@ -83,12 +67,17 @@ static void loads_at(struct sim *s, int t) {
       s->load[s->where[i]] += demand(s->ts, i, t);
 }
 
-static void move(struct sim *s, size_t i, int m, int t) {
+void sim_move(struct sim *s, size_t i, int m, int t) {
   int from = s->where[i];
   if (from == m)
     return;
-  if (from >= 0 && !s->dead[from] && s->cf->move_cost > 0)
+  bool cross = from >= 0 && zone_of_node(s->cf, from) != zone_of_node(s->cf, m);
+  if (from >= 0 && !s->dead[from] && s->cf->move_cost > 0) {
     s->charge[i] = from;
+    s->charge_left[i] = cross ? (int)lround(fmax(1, s->cf->cross_cost)) : 1;
+  }
+  if (cross && s->res)
+    s->res->cross_moves++;
   s->where[i] = m;
   s->moved[i] = t;
   s->moves++;
@@ -127,7 +116,7 @@ static long place_declared(struct sim *s, size_t *svc, size_t n, int t) {
         best = m;
     if (best >= 0 && used[best] + s->decl[i] <= s->decl_cap + 1e-9) {
       if (t >= 0)
-        move(s, i, best, t);
+        sim_move(s, i, best, t);
       else
         s->where[i] = best;
       used[best] += s->decl[i];
@@ -213,7 +202,7 @@ static void reactive_step(struct sim *s, const struct rule *ru, int t) {
     double d = demand(s->ts, i, t);
     int best = least_loaded(s, -1, d, cap);
     if (best >= 0) {
-      move(s, i, best, t);
+      sim_move(s, i, best, t);
       s->load[best] += d;
     }
   }
@@ -246,7 +235,7 @@ static void reactive_step(struct sim *s, const struct rule *ru, int t) {
       }
       if (pick == s->ns)
         break;
-      move(s, pick, to, t);
+      sim_move(s, pick, to, t);
       s->load[n] -= pd;
       s->load[to] += pd;
     }
@@ -260,14 +249,14 @@ static void reactive_step(struct sim *s, const struct rule *ru, int t) {
  * (ts->est), or (perfect) the same with only the next step's demand
  * replaced by the truth: its spread 0, the horizon levels, their spreads,
  * the weights and z as patmon has them. */
-static int patmon_step(struct sim *s, int t, bool perfect) {
+int sim_cluster(struct sim *s, int t, bool perfect, bal_cluster_t **ret) {
   const struct sim_cfg *cf = s->cf;
   bal_cluster_t *c = bal_cluster_new();
   double *sum = calloc((size_t)s->nn, sizeof(double));
   int r = c && sum ? 0 : -ENOMEM;
   for (int n = 0; r >= 0 && n < s->nn; n++) {
     char name[32];
-    snprintf(name, sizeof(name), "node%02d", n);
+    snprintf(name, sizeof(name), "node%04d", n);
     double cap[BAL_NDIM] = {cf->cap, NAN, NAN};
     r = bal_cluster_add_node(c, name, cap,
                              s->dead[n] ? BAL_NODE_OFFLINE : BAL_NODE_ONLINE);
@@ -300,25 +289,47 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
     double l[BAL_NDIM] = {sum[n], 0, 0};
     bal_node_set_load(c, n, l);
   }
+  free(sum);
+  if (r < 0) {
+    bal_cluster_free(c);
+    return r;
+  }
+  *ret = c;
+  return 0;
+}
+
+void sim_params(const struct sim_cfg *cf, bal_params_t *p) {
+  bal_params_init(p);
+  p->threshold = TRIGGER;
+  p->max_moves = cf->budget;
+  p->z = cf->z;
+  p->move_cost = cf->plan_cost;
+  p->near_weight = cf->near_weight;
+  p->spread_scale = cf->spread_scale;
+  p->move_charge = cf->move_cost;
+}
+
+static int patmon_step(struct sim *s, int t, bool perfect) {
+  const struct sim_cfg *cf = s->cf;
+  bal_cluster_t *c = NULL;
+  int r = sim_cluster(s, t, perfect, &c);
   bal_plan_t *plan = NULL;
   if (r >= 0) {
     bal_params_t p;
-    bal_params_init(&p);
-    p.threshold = TRIGGER;
-    p.max_moves = cf->budget;
-    p.z = cf->z;
-    p.move_cost = cf->plan_cost;
-    p.near_weight = cf->near_weight;
-    p.spread_scale = cf->spread_scale;
-    p.move_charge = cf->move_cost;
+    sim_params(cf, &p);
+    int64_t t0 = pm_now_ns();
     r = bal_plan_compute(c, &p, &plan);
+    double dt = (double)(pm_now_ns() - t0) / 1e9;
+    s->res->plan_s += dt;
+    s->res->plan_max_s = fmax(s->res->plan_max_s, dt);
+    s->res->plan_passes++;
   }
   for (size_t k = 0; r >= 0 && k < bal_plan_nmoves(plan); k++) {
     bal_move_t m;
     bal_plan_move(plan, k, &m);
     for (size_t j = 0; j < m.nservices; j++) {
       int i = bal_cluster_find_service(c, m.services[j]);
-      move(s, (size_t)i, bal_cluster_find_node(c, m.to), t);
+      sim_move(s, (size_t)i, bal_cluster_find_node(c, m.to), t);
       if (m.reason == BAL_WHY_FAILOVER) /* no cooldown, as the daemon */
         s->moved[i] = -1;
     }
@@ -336,7 +347,6 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
       s->decl[i] = est_at(s->ts, i, t)->value;
   bal_plan_free(plan);
   bal_cluster_free(c);
-  free(sum);
   return r < 0 ? r : 0;
 }
 
@@ -418,7 +428,7 @@ static void place_default(struct sim *s, const size_t *svc, size_t n, int t) {
     for (int m = 0; m < s->nn; m++)
       if (!s->dead[m] && (best < 0 || count[m] < count[best]))
         best = m;
-    move(s, svc[k], best, t);
+    sim_move(s, svc[k], best, t);
     count[best]++;
   }
   free(count);
@@ -437,6 +447,8 @@ static int decide(struct sim *s, int t) {
   case P_CLAIRVOYANT:
     clairvoyant_step(s, t);
     return 0;
+  case P_ZONES:
+    return zones_step(s, t);
   default:
     return 0;
   }
@@ -487,14 +499,18 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
   s.where = calloc(s.ns, sizeof(int));
   s.moved = calloc(s.ns, sizeof(int));
   s.charge = calloc(s.ns, sizeof(int));
+  s.charge_left = calloc(s.ns, sizeof(int));
+  s.res = res;
   s.dead = calloc((size_t)s.nn, sizeof(bool));
   s.load = calloc((size_t)s.nn, sizeof(double));
-  int r = s.where && s.moved && s.charge && s.dead && s.load ? 0 : -ENOMEM;
+  int r = s.where && s.moved && s.charge && s.charge_left && s.dead && s.load
+              ? 0
+              : -ENOMEM;
   for (size_t i = 0; i < s.ns; i++) {
     s.moved[i] = -1;
     s.charge[i] = -1;
   }
-  *res = (struct result){.dead = -1, .packing = -1};
+  *res = (struct result){.dead = -1, .packing = -1, .adopted_at = -1};
   if (r == 0 && (pol == P_STATIC_PEAK || pol == P_STATIC_MEAN))
     place_static(&s, pol == P_STATIC_MEAN);
   else if (r == 0)
@@ -516,12 +532,20 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
       }
       if (s.charge[i] >= 0)
         cost[s.charge[i]] += cf->move_cost * d;
-      s.charge[i] = -1;
+      if (--s.charge_left[i] <= 0)
+        s.charge[i] = -1;
     }
     for (int n = 0; n < s.nn; n++) {
       if (s.dead[n])
         continue;
       double u = (s.load[n] + cost[n]) / cf->cap;
+      if (u > TRIGGER && zone_of_node(cf, n) == cf->dead_zone &&
+          t >= cf->dead_from && t < cf->dead_to) {
+        res->dead_over80 += STEP_MIN;
+        int from = res->adopted_at >= 0 ? res->adopted_at : cf->dead_ref;
+        if (from >= 0 && t > from)
+          res->dead_over80_adopted += STEP_MIN;
+      }
       if (u > TRIGGER) {
         res->over80 += STEP_MIN;
         if (fail_at >= 0 && t > fail_at)
@@ -550,6 +574,8 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
   free(s.where);
   free(s.moved);
   free(s.charge);
+  free(s.charge_left);
+  zones_free(&s);
   free(s.dead);
   free(s.load);
   free(s.decl);

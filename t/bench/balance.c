@@ -67,7 +67,10 @@ struct opts {
   int seeds, seed0, nodes;
   struct sim_cfg sim;
   struct est_cfg est;
-  int failure; /* run the failure runs */
+  int failure;   /* run the failure runs */
+  int replicate; /* copies of each trace set (--zones; 0: nodes / the
+                  * set's nodes, rounded up) */
+  bool dead;     /* --zones: also the run with one instance dead */
 };
 
 /* Results of one scenario (data set at one load): per unit (a day, a week,
@@ -263,6 +266,161 @@ static int run_set(struct scenario *sc, struct trace_set *ts, int u,
   return 0;
 }
 
+/* ---- --zones K: one instance per zone against the global planner ---- */
+
+enum { ZR_GLOBAL, ZR_ZONES, ZR_DEAD, ZR_GLOBAL_DEAD, NZR };
+static const char *const zr_name[NZR] = {"global", "zones", "zones, dead",
+                                         "global, dead"};
+
+struct zscenario {
+  int nunits, nseeds;
+  struct result r[MAX_UNITS][MAX_SEEDS][NZR];
+  int dead_from[MAX_UNITS];
+};
+
+static double zmean(const struct zscenario *zc, int u, int k, metric_fn f) {
+  double s = 0;
+  for (int j = 0; j < zc->nseeds; j++)
+    s += f(&zc->r[u][j][k]);
+  return s / zc->nseeds;
+}
+
+static double m_cross(const struct result *r) { return (double)r->cross_moves; }
+static double m_dead(const struct result *r) { return r->dead_over80; }
+static double m_dead_adopted(const struct result *r) {
+  return r->dead_over80_adopted;
+}
+
+/* min / median / max over units of the per-unit means over seeds, and
+ * their mean. */
+static void zspread(const struct zscenario *zc, int k, metric_fn f,
+                    double ret[4]) {
+  double v[MAX_UNITS], tot = 0;
+  for (int u = 0; u < zc->nunits; u++)
+    tot += v[u] = zmean(zc, u, k, f);
+  mmm(v, zc->nunits, ret);
+  ret[3] = tot / zc->nunits;
+}
+
+static void zone_report(const struct zscenario *zc, const struct opts *o,
+                        const char *set, double load, size_t nsvc) {
+  printf("\n=== %s x%d (%zu services), mean load %.0f%%: %d nodes in %d "
+         "zones, cross-zone move cost %.0fx, %d %s x %d seeds ===\n",
+         set, o->replicate, nsvc, 100 * load, o->sim.nodes, o->sim.zones,
+         o->sim.cross_cost, zc->nunits, zc->nunits == 1 ? "day" : "units",
+         zc->nseeds);
+  printf("%-13s %28s %10s %9s %9s %7s %12s %12s %9s\n", "planner",
+         ">80% node-min min/med/max", "mean", ">100%", "moves", "cross",
+         "plan ms/pass", "max ms", "grant/ref");
+  for (int k = 0; k < (o->dead ? NZR : 2); k++) {
+    double a[4], b[4], mv[4], cr[4];
+    zspread(zc, k, m_over80, a);
+    zspread(zc, k, m_over100, b);
+    zspread(zc, k, m_moves, mv);
+    zspread(zc, k, m_cross, cr);
+    double ps = 0, pmax = 0, passes = 0, gr = 0, rf = 0;
+    for (int u = 0; u < zc->nunits; u++)
+      for (int j = 0; j < zc->nseeds; j++) {
+        const struct result *x = &zc->r[u][j][k];
+        ps += x->plan_s;
+        passes += (double)x->plan_passes;
+        pmax = fmax(pmax, x->plan_max_s);
+        gr += (double)x->granted;
+        rf += (double)x->refused;
+      }
+    printf("%-13s %9.0f %9.0f %9.0f %10.1f %9.1f %9.1f %6.1f%% %12.2f "
+           "%12.1f %4.0f/%-4.0f\n",
+           zr_name[k], a[0], a[1], a[2], a[3], b[3], mv[3],
+           mv[3] > 0 ? 100 * cr[3] / mv[3] : 0, passes ? 1e3 * ps / passes : 0,
+           1e3 * pmax, gr, rf);
+  }
+  double g[4], z[4];
+  zspread(zc, ZR_GLOBAL, m_over80, g);
+  zspread(zc, ZR_ZONES, m_over80, z);
+  double v[MAX_UNITS];
+  for (int u = 0; u < zc->nunits; u++) {
+    double gu = zmean(zc, u, ZR_GLOBAL, m_over80),
+           zu = zmean(zc, u, ZR_ZONES, m_over80);
+    v[u] = gu > 0 ? zu / gu : (zu > 0 ? INFINITY : 1);
+  }
+  double rr[3];
+  mmm(v, zc->nunits, rr);
+  double mz[4], cz[4];
+  zspread(zc, ZR_ZONES, m_moves, mz);
+  zspread(zc, ZR_ZONES, m_cross, cz);
+  printf("targets: zones/global node-min above 80%%: %.3f on the means (per "
+         "%s min/med/max %.3f/%.3f/%.3f; target <= 1.10): %s\n",
+         g[3] > 0 ? z[3] / g[3] : 1, zc->nunits == 1 ? "day" : "unit", rr[0],
+         rr[1], rr[2], z[3] <= 1.10 * g[3] + 1e-9 ? "holds" : "DOES NOT hold");
+  printf("         cross-zone moves %.1f%% of the zones' moves (target <= "
+         "10%%): %s\n",
+         mz[3] > 0 ? 100 * cz[3] / mz[3] : 0,
+         cz[3] <= 0.10 * mz[3] + 1e-9 ? "holds" : "DOES NOT hold");
+  if (!o->dead)
+    return;
+  double dz[4], dg[4], az[4], ag[4];
+  zspread(zc, ZR_DEAD, m_dead, dz);
+  zspread(zc, ZR_GLOBAL_DEAD, m_dead, dg);
+  zspread(zc, ZR_DEAD, m_dead_adopted, az);
+  zspread(zc, ZR_GLOBAL_DEAD, m_dead_adopted, ag);
+  int late = 0, never = 0;
+  for (int u = 0; u < zc->nunits; u++)
+    for (int j = 0; j < zc->nseeds; j++) {
+      int at = zc->r[u][j][ZR_DEAD].adopted_at;
+      never += at < 0;
+      late = at >= 0
+                 ? (at - zc->dead_from[u] > late ? at - zc->dead_from[u] : late)
+                 : late;
+    }
+  printf("dead instance (zone z00's, for 12 steps = 1 h from 6 steps before "
+         "the peak): its nodes' node-min above 80%% in that hour: zones %.1f "
+         "vs global %.1f; after the adoption: zones %.1f vs global %.1f "
+         "(%s); adopted at the latest at the %d. pass it missed, %d runs "
+         "never\n",
+         dz[3], dg[3], az[3], ag[3],
+         az[3] <= ag[3] + 1e-9 ? "no worse: holds" : "WORSE", late + 1, never);
+}
+
+static int zone_runs(const struct trace_set *base, const struct opts *o,
+                     double load, struct zscenario *zc, int u,
+                     size_t *ret_nsvc) {
+  struct trace_set rep;
+  int r = traces_replicate(base, o->replicate, &rep);
+  if (r < 0)
+    return r;
+  *ret_nsvc = rep.n;
+  struct sim_cfg cf = o->sim;
+  cf.cap = round(traces_mean_total(&rep) / (load * cf.nodes) * 100) / 100;
+  int peak = peak_step(&rep);
+  cf.dead_from = peak - 6 > 1 ? peak - 6 : 1;
+  cf.dead_to = cf.dead_from + 12 < rep.steps ? cf.dead_from + 12 : rep.steps;
+  zc->dead_from[u] = cf.dead_from;
+  for (int k = 0; r == 0 && k < zc->nseeds; k++) {
+    unsigned long long seed = (unsigned long long)(o->seed0 + k);
+    struct result *x = zc->r[u][k];
+    cf.dead_zone = -1;
+    r = sim_run(&cf, &rep, P_PATMON, seed, -1, &x[ZR_GLOBAL]);
+    if (r == 0)
+      r = sim_run(&cf, &rep, P_ZONES, seed, -1, &x[ZR_ZONES]);
+    if (r == 0 && o->dead) {
+      cf.dead_zone = 0;
+      r = sim_run(&cf, &rep, P_ZONES, seed, -1, &x[ZR_DEAD]);
+      cf.dead_ref = x[ZR_DEAD].adopted_at;
+      if (r == 0)
+        r = sim_run(&cf, &rep, P_PATMON, seed, -1, &x[ZR_GLOBAL_DEAD]);
+    }
+    if (r == 0 && o->sim.verbose)
+      printf("  %s seed %llu: >80%% global %.0f zones %.0f; moves %ld (cross "
+             "%ld) vs %ld (cross %ld)\n",
+             rep.label, seed, x[ZR_GLOBAL].over80, x[ZR_ZONES].over80,
+             x[ZR_GLOBAL].moves, x[ZR_GLOBAL].cross_moves, x[ZR_ZONES].moves,
+             x[ZR_ZONES].cross_moves);
+    fflush(stdout);
+  }
+  traces_free(&rep);
+  return r;
+}
+
 static int prepare(struct trace_set *ts, const struct opts *o,
                    unsigned long used[BAL_NEST]) {
   return traces_estimate(ts, &o->est, used);
@@ -274,6 +432,8 @@ static void usage(FILE *f) {
           "               [--days LIST] [--seeds K] [--seed0 S] [--nodes N]\n"
           "               [--move-cost F] [--no-failure] [--verbose]\n"
           "               [--planetlab DIR] [--bitbrains DIR]\n"
+          "  zones: --zones K --nodes N [--replicate R] [--cross-cost C]\n"
+          "         [--dead]\n"
           "  patmon: [--window STEPS] [--budget MOVES] [--cooldown STEPS]\n"
           "          [--z Z] [--plan-cost C] [--fixed-smooth]\n"
           "          [--qwindow STEPS] [--quantile Q] [--burst B]\n"
@@ -325,16 +485,21 @@ int main(int argc, char **argv) {
            PATMON_SRCDIR);
   /* The daemon's defaults in steps of 300 s: window 2 h, cooldown 30 min,
    * 8 moves a pass, z 1. The forecast plugin: window 48, refit every 6. */
-  struct opts o = {
-      .planetlab = def_pl,
-      .bitbrains = def_bb,
-      .loads = {0.6},
-      .nloads = 1,
-      .seeds = 5,
-      .seed0 = 1,
-      .failure = 1,
-      .sim = {.move_cost = 1.0, .cooldown = 6, .budget = 8, .z = 1.0},
-      .est = {.window = 24, .fc_window = 48, .fc_refit = 6}};
+  struct opts o = {.planetlab = def_pl,
+                   .bitbrains = def_bb,
+                   .loads = {0.6},
+                   .nloads = 1,
+                   .seeds = 5,
+                   .seed0 = 1,
+                   .failure = 1,
+                   .sim = {.move_cost = 1.0,
+                           .cooldown = 6,
+                           .budget = 8,
+                           .z = 1.0,
+                           .cross_cost = 5,
+                           .dead_zone = -1,
+                           .dead_ref = -1},
+                   .est = {.window = 24, .fc_window = 48, .fc_refit = 6}};
   bal_est_params_init(&o.est.p);
   {
     bal_params_t bp;
@@ -368,6 +533,10 @@ int main(int argc, char **argv) {
       {"est-horizon", required_argument, NULL, 'H'},
       {"near-weight", required_argument, NULL, 'N'},
       {"spread-scale", required_argument, NULL, 'K'},
+      {"zones", required_argument, NULL, 'Z'},
+      {"cross-cost", required_argument, NULL, 'X'},
+      {"replicate", required_argument, NULL, 'R'},
+      {"dead", no_argument, NULL, 'd'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -456,6 +625,18 @@ int main(int argc, char **argv) {
     case 'K':
       o.sim.spread_scale = atof(optarg);
       break;
+    case 'Z':
+      o.sim.zones = atoi(optarg);
+      break;
+    case 'X':
+      o.sim.cross_cost = atof(optarg);
+      break;
+    case 'R':
+      o.replicate = atoi(optarg);
+      break;
+    case 'd':
+      o.dead = true;
+      break;
     case 'v':
       o.sim.verbose++;
       break;
@@ -467,7 +648,9 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (o.seeds < 1 || o.seeds > MAX_SEEDS || o.nloads < 1 || o.est.window < 2) {
+  if (o.seeds < 1 || o.seeds > MAX_SEEDS || o.nloads < 1 || o.est.window < 2 ||
+      o.sim.zones < 0 || o.replicate < 0 ||
+      (o.sim.zones > 0 && (o.nodes < o.sim.zones || o.sim.zones > 100))) {
     usage(stderr);
     return 2;
   }
@@ -525,7 +708,26 @@ int main(int argc, char **argv) {
     printf("\n%s: %d unit(s), estimates in %.1f s\n", set_names[set], nunits,
            now_s() - t0);
     print_used(set_names[set], used);
-    for (int l = 0; l < o.nloads; l++) {
+    for (int l = 0; o.sim.zones > 0 && l < o.nloads; l++) {
+      struct zscenario *zc = calloc(1, sizeof(*zc));
+      struct opts oo = o;
+      oo.sim.nodes = o.nodes;
+      if (!oo.replicate)
+        oo.replicate = (o.nodes + set_nodes[set] - 1) / set_nodes[set];
+      zc->nunits = nunits;
+      zc->nseeds = o.seeds;
+      size_t nsvc = 0;
+      double t1 = now_s();
+      for (int u = 0; zc && u < nunits; u++)
+        if (zone_runs(&ts[u], &oo, o.loads[l], zc, u, &nsvc) < 0)
+          return 1;
+      if (!zc)
+        return 1;
+      zone_report(zc, &oo, set_names[set], o.loads[l], nsvc);
+      printf("(simulated in %.1f s)\n", now_s() - t1);
+      free(zc);
+    }
+    for (int l = 0; o.sim.zones == 0 && l < o.nloads; l++) {
       memset(sc, 0, sizeof(*sc));
       sc->set = set_names[set];
       sc->load = o.loads[l];

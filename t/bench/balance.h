@@ -98,7 +98,8 @@ enum policy {
   P_PATMON,
   P_PERFECT, /* oracle: patmon fed the next step's demand */
   P_CLAIRVOYANT,
-  NPOL
+  NPOL,
+  P_ZONES = NPOL /* patmon, one instance per zone (balance-zones.c) */
 };
 extern const char *const pol_name[NPOL];
 extern const bool pol_oracle[NPOL];
@@ -115,6 +116,15 @@ struct sim_cfg {
   double near_weight, spread_scale; /* and the rest of its bal_params_t */
   double z;
   int verbose;
+  /* Zones (--zones K): node n is in zone n * zones / nodes; a move between
+   * zones charges its source for cross_cost steps instead of one. */
+  int zones;
+  double cross_cost;
+  /* The instance of zone dead_zone is down during steps [dead_from,
+   * dead_to) (P_ZONES; -1: none); every policy counts the overload of that
+   * zone's nodes over the window. */
+  int dead_zone, dead_from, dead_to;
+  int dead_ref; /* policies without adoption: "adopted" counts from it */
 };
 
 struct result {
@@ -127,6 +137,17 @@ struct result {
   long pcmk_stopped; /* left stopped by Pacemaker's own placement */
   double over100_after, over80_after, unserved_after;
   int packing; /* 1: first-fit decreasing packs the survivors, 0: not */
+  /* zones */
+  long cross_moves;          /* moves between zones */
+  double plan_s, plan_max_s; /* planning time summed and the longest, per
+                              * planner pass (per zone instance for
+                              * P_ZONES) */
+  long plan_passes;
+  long granted, refused;      /* cross-zone requests */
+  double dead_over80;         /* node-minutes above 80% of dead_zone's nodes in
+                               * [dead_from, dead_to) */
+  double dead_over80_adopted; /* the same from the adoption on */
+  int adopted_at;             /* step of the adoption, -1 none */
 };
 
 /* Runs one policy over the day with start placement seed; fail_at >= 0
@@ -134,6 +155,49 @@ struct result {
 int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
             enum policy pol, unsigned long long seed, int fail_at,
             struct result *res);
+
+/* One simulated day under one policy (balance-sim.c). */
+struct sim {
+  const struct sim_cfg *cf;
+  const struct trace_set *ts;
+  enum policy pol;
+  int nn;
+  size_t ns;
+  int *where;       /* node per service, -1 stopped */
+  int *moved;       /* step of the last move (cooldowns), -1 never */
+  int *charge;      /* node carrying the move's cost during the next step */
+  int *charge_left; /* steps it still carries it */
+  bool *dead;
+  double *load; /* per node: summed demand of the step decided on */
+  long moves;
+  double *decl; /* declared utilization (static policies, publish) */
+  double decl_cap;
+  struct result *res;
+  struct zones *zs; /* P_ZONES: the instances and their records */
+};
+
+/* Moves service i to node m at the decision after step t (counted, its
+ * source charged; cross_cost steps when it leaves its zone). */
+void sim_move(struct sim *s, size_t i, int m, int t);
+/* The cluster patmon plans on after step t (estimates, or with perfect
+ * the next step's true demand), services named as in the trace set and
+ * nodes "nodeNNNN". */
+int sim_cluster(struct sim *s, int t, bool perfect, bal_cluster_t **ret);
+/* The planner's parameters of the simulated patmon. */
+void sim_params(const struct sim_cfg *cf, bal_params_t *p);
+
+/* P_ZONES (balance-zones.c): one zone instance per zone plans after step
+ * t over the records they share; zones_free at the end of the run. */
+int zones_step(struct sim *s, int t);
+/* ts copies times over (service names suffixed ~k), estimates included. */
+int traces_replicate(const struct trace_set *ts, int copies,
+                     struct trace_set *ret);
+void zones_free(struct sim *s);
+
+/* Zone of node n under cf (0 without zones). */
+static inline int zone_of_node(const struct sim_cfg *cf, int n) {
+  return cf->zones > 0 ? (int)((long)n * cf->zones / cf->nodes) : 0;
+}
 
 /* The step of the highest summed demand. */
 int peak_step(const struct trace_set *ts);
