@@ -71,6 +71,7 @@ struct opts {
   int replicate; /* copies of each trace set (--zones; 0: nodes / the
                   * set's nodes, rounded up) */
   bool dead;     /* --zones: also the run with one instance dead */
+  bool no_wide;  /* --zones: not the global planner with K budgets */
 };
 
 /* Results of one scenario (data set at one load): per unit (a day, a week,
@@ -268,9 +269,11 @@ static int run_set(struct scenario *sc, struct trace_set *ts, int u,
 
 /* ---- --zones K: one instance per zone against the global planner ---- */
 
-enum { ZR_GLOBAL, ZR_ZONES, ZR_DEAD, ZR_GLOBAL_DEAD, NZR };
-static const char *const zr_name[NZR] = {"global", "zones", "zones, dead",
-                                         "global, dead"};
+/* The global planner has one budget of moves a pass; K instances have K:
+ * the global planner with K budgets is run too. */
+enum { ZR_GLOBAL, ZR_ZONES, ZR_GLOBAL_K, ZR_DEAD, ZR_GLOBAL_DEAD, NZR };
+static const char *const zr_name[NZR] = {"global", "zones", "global, K x",
+                                         "zones, dead", "global, dead"};
 
 struct zscenario {
   int nunits, nseeds;
@@ -312,7 +315,9 @@ static void zone_report(const struct zscenario *zc, const struct opts *o,
   printf("%-13s %28s %10s %9s %9s %7s %12s %12s %9s\n", "planner",
          ">80% node-min min/med/max", "mean", ">100%", "moves", "cross",
          "plan ms/pass", "max ms", "grant/ref");
-  for (int k = 0; k < (o->dead ? NZR : 2); k++) {
+  for (int k = 0; k < (o->dead ? NZR : ZR_DEAD); k++) {
+    if (k == ZR_GLOBAL_K && o->no_wide)
+      continue;
     double a[4], b[4], mv[4], cr[4];
     zspread(zc, k, m_over80, a);
     zspread(zc, k, m_over100, b);
@@ -352,6 +357,12 @@ static void zone_report(const struct zscenario *zc, const struct opts *o,
          "%s min/med/max %.3f/%.3f/%.3f; target <= 1.10): %s\n",
          g[3] > 0 ? z[3] / g[3] : 1, zc->nunits == 1 ? "day" : "unit", rr[0],
          rr[1], rr[2], z[3] <= 1.10 * g[3] + 1e-9 ? "holds" : "DOES NOT hold");
+  double gk[4];
+  zspread(zc, ZR_GLOBAL_K, m_over80, gk);
+  if (!o->no_wide)
+    printf("         (against the global planner with %d x its budget: "
+           "%.3f)\n",
+           o->sim.zones, gk[3] > 0 ? z[3] / gk[3] : 1);
   printf("         cross-zone moves %.1f%% of the zones' moves (target <= "
          "10%%): %s\n",
          mz[3] > 0 ? 100 * cz[3] / mz[3] : 0,
@@ -402,6 +413,10 @@ static int zone_runs(const struct trace_set *base, const struct opts *o,
     r = sim_run(&cf, &rep, P_PATMON, seed, -1, &x[ZR_GLOBAL]);
     if (r == 0)
       r = sim_run(&cf, &rep, P_ZONES, seed, -1, &x[ZR_ZONES]);
+    struct sim_cfg wide = cf;
+    wide.budget = cf.budget * (unsigned)cf.zones;
+    if (r == 0 && !o->no_wide)
+      r = sim_run(&wide, &rep, P_PATMON, seed, -1, &x[ZR_GLOBAL_K]);
     if (r == 0 && o->dead) {
       cf.dead_zone = 0;
       r = sim_run(&cf, &rep, P_ZONES, seed, -1, &x[ZR_DEAD]);
@@ -433,7 +448,7 @@ static void usage(FILE *f) {
           "               [--move-cost F] [--no-failure] [--verbose]\n"
           "               [--planetlab DIR] [--bitbrains DIR]\n"
           "  zones: --zones K --nodes N [--replicate R] [--cross-cost C]\n"
-          "         [--dead]\n"
+          "         [--dead] [--no-wide]\n"
           "  patmon: [--window STEPS] [--budget MOVES] [--cooldown STEPS]\n"
           "          [--z Z] [--plan-cost C] [--fixed-smooth]\n"
           "          [--qwindow STEPS] [--quantile Q] [--burst B]\n"
@@ -537,6 +552,7 @@ int main(int argc, char **argv) {
       {"cross-cost", required_argument, NULL, 'X'},
       {"replicate", required_argument, NULL, 'R'},
       {"dead", no_argument, NULL, 'd'},
+      {"no-wide", no_argument, NULL, 'W'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -636,6 +652,9 @@ int main(int argc, char **argv) {
       break;
     case 'd':
       o.dead = true;
+      break;
+    case 'W':
+      o.no_wide = true;
       break;
     case 'v':
       o.sim.verbose++;
