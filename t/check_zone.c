@@ -432,6 +432,50 @@ START_TEST(bad_names_and_records) {
 }
 END_TEST
 
+/* The cross-zone cost gates requests: 34 units of 0.25 cores keep a1 at
+ * 85%; moving one relieves 2.5% of a node, not worth 5 local moves of
+ * move cost 0.01 (0.05), worth 1 (0.01): then the two that bring it under
+ * are asked for. And a unit a node of its own zone could take is left to
+ * the local planner, even when it did not move it. */
+START_TEST(cross_cost_gates_requests) {
+  char svcs[1024] = "";
+  for (int i = 0; i < 34; i++)
+    snprintf(svcs + strlen(svcs), sizeof(svcs) - strlen(svcs), "u%02d=a1:0.25 ",
+             i);
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10", svcs);
+  struct store s = {0};
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  bal_zone_t *b = bal_zone_new("B", &zp), *a = bal_zone_new("A", &zp);
+  pass(b, &s, &w, 0);
+  pass(a, &s, &w, 0);
+  ck_assert_ptr_nonnull(strstr(store_get(&s, "post.A"), "surplus="));
+  ck_assert_ptr_null(strstr(store_get(&s, "post.A"), "@"));
+  ck_assert_ptr_null(store_get(&s, "req.A.1"));
+  bal_zone_free(a);
+  zp.cross_cost = 1;
+  a = bal_zone_new("A", &zp);
+  pass(a, &s, &w, 60);
+  const char *q = store_get(&s, "req.A.1");
+  ck_assert_ptr_nonnull(q);
+  ck_assert_ptr_nonnull(strstr(q, "to=B "));
+  ck_assert_ptr_nonnull(strstr(q, "@0.25/0/0,u"));
+  ck_assert_ptr_null(strstr(strstr(q, ",") + 1, ","));
+  finish(&w, &s, (bal_zone_t *[]){a, b}, 2);
+
+  world_init(&w, "a1=A:10 a2=A:10 b1=B:10", "x=a1:3 y=a1:6 z=a2:4");
+  w.p.move_cost = 1e9; /* the local planner moves nothing */
+  b = bal_zone_new("B", NULL);
+  a = bal_zone_new("A", NULL);
+  pass(b, &s, &w, 0);
+  pass(a, &s, &w, 0);
+  ck_assert_ptr_null(store_get(&s, "req.A.1"));
+  ck_assert_uint_eq(bal_plan_nmoves(bal_zone_local(a)), 0);
+  finish(&w, &s, (bal_zone_t *[]){a, b}, 2);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
       grant_order_first_recorded_wins,
@@ -440,6 +484,7 @@ int main(void) {
       adoption_after_two_silent_intervals_and_return,
       adoption_claim_lost,
       bad_names_and_records,
+      cross_cost_gates_requests,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
