@@ -24,6 +24,7 @@ struct zinfo {
   char *adopt_by; /* its adopter */
   int64_t adopt_since;
   bool adopt_ended;
+  bool planned; /* by this instance at step 2 */
 };
 
 /* A unit's worth: its services and demand. */
@@ -32,14 +33,15 @@ struct zunit {
   size_t n;
   double dem[BAL_NDIM];
 };
+typedef PM_VEC(struct zunit) zunits_t;
 
 /* A grant this instance made: capacity reserved on node until the units
  * arrive there or it expires. */
 struct zgrant {
   char *key;
-  struct zunit *units;
-  char **nodes;
-  size_t n;
+  zunits_t units;
+  char **nodes; /* one per unit, NULL-ended */
+  size_t nnodes;
   int64_t t;
   bool confirmed;
 };
@@ -47,8 +49,7 @@ struct zgrant {
 /* A request this instance made. */
 struct zreq {
   char *key, *to;
-  struct zunit *units;
-  size_t n;
+  zunits_t units;
   int64_t t;
   bool confirmed;
 };
@@ -70,8 +71,7 @@ struct zaction {
 };
 
 struct xmove {
-  char **names;
-  size_t n;
+  struct zunit u;
   char *from, *to, *why;
 };
 
@@ -79,26 +79,19 @@ struct bal_zone {
   char *name;
   bal_zone_params_t p;
   int64_t now;
-  long pass;     /* of this instance's last post */
-  long next_req; /* next request number */
-  struct zinfo *z;
-  size_t nz;
-  bal_record_t *rec; /* copies */
+  long pass;               /* of this instance's last post */
+  long next_req;           /* next request number */
+  PM_VEC(struct zinfo) zs; /* every zone seen, this instance's too */
+  bal_record_t *rec;       /* copies */
   size_t nrec;
-  bool *plan_zone; /* per zinfo: planned at step 2 */
-  bool leader;     /* plans services that run nowhere and have no home */
-  struct zaction *act;
-  size_t nact;
-  struct zgrant *grants;
-  size_t ngrants;
-  struct zreq *reqs;
-  size_t nreqs;
-  struct zrefusal *refusals;
-  size_t nrefusals;
+  bool leader; /* plans services that run nowhere and have no home */
+  PM_VEC(struct zaction) act;
+  PM_VEC(struct zgrant) grants;
+  PM_VEC(struct zreq) reqs;
+  PM_VEC(struct zrefusal) refusals;
   bal_cluster_t *sub;
   bal_plan_t *plan;
-  struct xmove *cross;
-  size_t ncross;
+  PM_VEC(struct xmove) cross;
   bal_zone_stats_t st;
 };
 
@@ -150,16 +143,16 @@ static void unit_free(struct zunit *u) {
   free(u->names);
 }
 
-static void units_free(struct zunit *u, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    unit_free(&u[i]);
-  free(u);
+static void units_free(zunits_t *u) {
+  for (size_t i = 0; i < u->n; i++)
+    unit_free(&u->v[i]);
+  pm_vec_free(u);
 }
 
 static void grant_free(struct zgrant *g) {
   free(g->key);
-  units_free(g->units, g->n);
-  for (size_t i = 0; i < g->n; i++)
+  units_free(&g->units);
+  for (size_t i = 0; i < g->nnodes; i++)
     free(g->nodes[i]);
   free(g->nodes);
 }
@@ -167,36 +160,30 @@ static void grant_free(struct zgrant *g) {
 static void req_free(struct zreq *r) {
   free(r->key);
   free(r->to);
-  units_free(r->units, r->n);
+  units_free(&r->units);
 }
 
 /* Drops what the last step 2 computed, and with records (a new step 1)
  * the records and actions too. */
 static void step_reset(bal_zone_t *z, bool records) {
-  for (size_t i = 0; i < z->ncross; i++) {
-    for (size_t k = 0; k < z->cross[i].n; k++)
-      free(z->cross[i].names[k]);
-    free(z->cross[i].names);
-    free(z->cross[i].from);
-    free(z->cross[i].to);
-    free(z->cross[i].why);
+  for (size_t i = 0; i < z->cross.n; i++) {
+    unit_free(&z->cross.v[i].u);
+    free(z->cross.v[i].from);
+    free(z->cross.v[i].to);
+    free(z->cross.v[i].why);
   }
-  free(z->cross);
-  z->cross = NULL;
-  z->ncross = 0;
+  pm_vec_free(&z->cross);
   bal_plan_free(z->plan);
   z->plan = NULL;
   bal_cluster_free(z->sub);
   z->sub = NULL;
   if (!records)
     return;
-  for (size_t i = 0; i < z->nact; i++) {
-    free(z->act[i].key);
-    free(z->act[i].value);
+  for (size_t i = 0; i < z->act.n; i++) {
+    free(z->act.v[i].key);
+    free(z->act.v[i].value);
   }
-  free(z->act);
-  z->act = NULL;
-  z->nact = 0;
+  pm_vec_free(&z->act);
   for (size_t i = 0; i < z->nrec; i++) {
     free((char *)z->rec[i].key);
     free((char *)z->rec[i].value);
@@ -210,23 +197,22 @@ void bal_zone_free(bal_zone_t *z) {
   if (!z)
     return;
   step_reset(z, true);
-  for (size_t i = 0; i < z->nz; i++) {
-    free(z->z[i].name);
-    free(z->z[i].adopt_by);
+  for (size_t i = 0; i < z->zs.n; i++) {
+    free(z->zs.v[i].name);
+    free(z->zs.v[i].adopt_by);
   }
-  free(z->z);
-  free(z->plan_zone);
-  for (size_t i = 0; i < z->ngrants; i++)
-    grant_free(&z->grants[i]);
-  free(z->grants);
-  for (size_t i = 0; i < z->nreqs; i++)
-    req_free(&z->reqs[i]);
-  free(z->reqs);
-  for (size_t i = 0; i < z->nrefusals; i++) {
-    free(z->refusals[i].unit);
-    free(z->refusals[i].zone);
+  pm_vec_free(&z->zs);
+  for (size_t i = 0; i < z->grants.n; i++)
+    grant_free(&z->grants.v[i]);
+  pm_vec_free(&z->grants);
+  for (size_t i = 0; i < z->reqs.n; i++)
+    req_free(&z->reqs.v[i]);
+  pm_vec_free(&z->reqs);
+  for (size_t i = 0; i < z->refusals.n; i++) {
+    free(z->refusals.v[i].unit);
+    free(z->refusals.v[i].zone);
   }
-  free(z->refusals);
+  pm_vec_free(&z->refusals);
   free(z->name);
   free(z);
 }
@@ -305,40 +291,29 @@ static void fmt_dims(pm_buf_t *b, const double v[BAL_NDIM]) {
   }
 }
 
-/* "a+b@C/M/N,c@C/M/N" into units. -EBADMSG. */
-static int parse_units(const char *s, struct zunit **ret, size_t *ret_n) {
-  struct zunit *u = NULL;
-  size_t n = 0;
-  int r = 0;
+/* "a+b@C/M/N,c@C/M/N" appended to *ret: 0, -EBADMSG (nothing appended),
+ * -ENOMEM. */
+static int parse_units(const char *s, zunits_t *ret) {
+  zunits_t u = {0};
+  int r = *s ? 0 : -EBADMSG;
   while (*s && r == 0) {
     const char *at = strchr(s, '@');
-    if (!at || at == s) {
-      r = -EBADMSG;
+    struct zunit *x = at && at != s ? pm_vec_push(&u) : NULL;
+    if (!x) {
+      r = at && at != s ? -ENOMEM : -EBADMSG;
       break;
     }
-    struct zunit *nu = realloc(u, (n + 1) * sizeof(*u));
-    if (!nu) {
-      r = -ENOMEM;
-      break;
-    }
-    u = nu;
-    struct zunit *x = &u[n++];
-    *x = (struct zunit){0};
     for (const char *p = s; p < at && r == 0;) {
       const char *e = memchr(p, '+', (size_t)(at - p));
       size_t len = e ? (size_t)(e - p) : (size_t)(at - p);
-      char **nn = realloc(x->names, (x->n + 1) * sizeof(char *));
-      if (nn)
-        x->names = nn;
-      if (!nn || len == 0) {
-        r = nn ? -EBADMSG : -ENOMEM;
+      char name[BAL_ZONE_VALUE_MAX + 1];
+      if (len == 0 || len > BAL_ZONE_VALUE_MAX) {
+        r = -EBADMSG;
         break;
       }
-      x->names = nn;
-      if (!(x->names[x->n] = strndup(p, len)))
-        r = -ENOMEM;
-      else
-        x->n++;
+      memcpy(name, p, len);
+      name[len] = '\0';
+      r = pm_strv_push(&x->names, &x->n, name);
       p += len + (e ? 1 : 0);
     }
     if (r == 0 && !parse_dims(at + 1, x->dem))
@@ -346,24 +321,19 @@ static int parse_units(const char *s, struct zunit **ret, size_t *ret_n) {
     const char *c = strchr(at, ',');
     s = c ? c + 1 : at + strlen(at);
   }
-  if (r == 0 && n == 0)
-    r = -EBADMSG;
   if (r < 0) {
-    units_free(u, n);
+    units_free(&u);
     return r;
   }
   *ret = u;
-  *ret_n = n;
   return 0;
 }
 
 static int unit_dup(const struct zunit *u, struct zunit *ret) {
-  *ret = (struct zunit){.names = calloc(u->n + 1, sizeof(char *))};
-  if (!ret->names)
-    return -ENOMEM;
+  *ret = (struct zunit){0};
   memcpy(ret->dem, u->dem, sizeof(ret->dem));
-  for (; ret->n < u->n; ret->n++)
-    if (!(ret->names[ret->n] = strdup(u->names[ret->n]))) {
+  for (size_t i = 0; i < u->n; i++)
+    if (pm_strv_push(&ret->names, &ret->n, u->names[i]) < 0) {
       unit_free(ret);
       return -ENOMEM;
     }
@@ -380,8 +350,9 @@ static void fmt_unit(pm_buf_t *b, const struct zunit *u) {
 /* ---- step 1: records, liveness, adoption --------------------------------- */
 
 static int zone_find(const bal_zone_t *z, const char *name, size_t len) {
-  for (size_t i = 0; i < z->nz; i++)
-    if (strlen(z->z[i].name) == len && strncmp(z->z[i].name, name, len) == 0)
+  for (size_t i = 0; i < z->zs.n; i++)
+    if (strlen(z->zs.v[i].name) == len &&
+        strncmp(z->zs.v[i].name, name, len) == 0)
       return (int)i;
   return -1;
 }
@@ -390,27 +361,22 @@ static int zone_get(bal_zone_t *z, const char *name, size_t len) {
   int i = zone_find(z, name, len);
   if (i >= 0)
     return i;
-  struct zinfo *nz = realloc(z->z, (z->nz + 1) * sizeof(*nz));
-  if (!nz)
+  char *copy = strndup(name, len);
+  struct zinfo *x = copy ? pm_vec_push(&z->zs) : NULL;
+  if (!x) {
+    free(copy);
     return -ENOMEM;
-  z->z = nz;
-  bool *np = realloc(z->plan_zone, (z->nz + 1) * sizeof(bool));
-  if (!np)
-    return -ENOMEM;
-  z->plan_zone = np;
-  struct zinfo *x = &z->z[z->nz];
-  *x = (struct zinfo){.pass = -1, .changed = z->now};
+  }
+  *x = (struct zinfo){.name = copy, .pass = -1, .changed = z->now};
   for (int d = 0; d < BAL_NDIM; d++)
     x->spare[d] = x->max[d] = NAN;
-  if (!(x->name = strndup(name, len)))
-    return -ENOMEM;
-  return (int)z->nz++;
+  return (int)z->zs.n - 1;
 }
 
 static bool zone_live(const bal_zone_t *z, size_t i) {
-  if (strcmp(z->z[i].name, z->name) == 0)
+  if (strcmp(z->zs.v[i].name, z->name) == 0)
     return true;
-  return z->now - z->z[i].changed <
+  return z->now - z->zs.v[i].changed <
          (int64_t)z->p.silent_intervals * z->p.interval;
 }
 
@@ -420,16 +386,13 @@ static bool expired(const bal_zone_t *z, int64_t t) {
 
 static int add_action(bal_zone_t *z, enum bal_zone_op op, char *key,
                       char *value, enum akind kind, size_t ref) {
-  struct zaction *na = realloc(z->act, (z->nact + 1) * sizeof(*na));
-  if (!na || !key || !value) {
-    if (na)
-      z->act = na;
+  struct zaction *a = key && value ? pm_vec_push(&z->act) : NULL;
+  if (!a) {
     free(key);
     free(value);
     return -ENOMEM;
   }
-  z->act = na;
-  z->act[z->nact++] = (struct zaction){op, key, value, kind, ref};
+  *a = (struct zaction){op, key, value, kind, ref};
   return 0;
 }
 
@@ -461,7 +424,7 @@ static int read_record(bal_zone_t *z, const bal_record_t *r) {
     int i = zone_get(z, k + 5, strlen(k + 5));
     if (i < 0)
       return i;
-    struct zinfo *x = &z->z[i];
+    struct zinfo *x = &z->zs.v[i];
     if (x->pass != pass)
       x->changed = z->now;
     x->pass = pass;
@@ -487,7 +450,7 @@ static int read_record(bal_zone_t *z, const bal_record_t *r) {
     int i = zone_get(z, k + 6, (size_t)(dot - (k + 6)));
     if (i < 0)
       return i;
-    struct zinfo *x = &z->z[i];
+    struct zinfo *x = &z->zs.v[i];
     if (ep < x->adopt_k)
       return 0;
     char *nb = strdup(by);
@@ -545,8 +508,8 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
   for (size_t i = 0; i < nzones; i++)
     if (zones[i] && zone_get(z, zones[i], strlen(zones[i])) < 0)
       return -ENOMEM;
-  for (size_t i = 0; i < z->nz; i++)
-    z->z[i].posted = false;
+  for (size_t i = 0; i < z->zs.n; i++)
+    z->zs.v[i].posted = false;
   for (size_t i = 0; i < nrec; i++) {
     int k = read_record(z, &z->rec[i]);
     if (k == -ENOMEM)
@@ -560,22 +523,22 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
   /* The live instance with the lowest zone name adopts the silent zones
    * and plans what runs nowhere without a home. */
   int low = -1;
-  for (size_t i = 0; i < z->nz; i++)
+  for (size_t i = 0; i < z->zs.n; i++)
     if (zone_live(z, i) &&
-        (low < 0 || strcmp(z->z[i].name, z->z[low].name) < 0))
+        (low < 0 || strcmp(z->zs.v[i].name, z->zs.v[low].name) < 0))
       low = (int)i;
-  z->leader = strcmp(z->z[low].name, z->name) == 0;
-  for (size_t i = 0; i < z->nz; i++) {
-    struct zinfo *x = &z->z[i];
+  z->leader = strcmp(z->zs.v[low].name, z->name) == 0;
+  for (size_t i = 0; i < z->zs.n; i++) {
+    struct zinfo *x = &z->zs.v[i];
     bool mine = strcmp(x->name, z->name) == 0;
     bool open = x->adopt_k > 0 && !x->adopt_ended;
     int by = open ? zone_find(z, x->adopt_by, strlen(x->adopt_by)) : -1;
     bool by_me = open && strcmp(x->adopt_by, z->name) == 0;
     bool by_live = by_me || (by >= 0 && zone_live(z, (size_t)by));
-    z->plan_zone[i] = false;
+    z->zs.v[i].planned = false;
     if (mine) {
       /* Wait while a live adopter still plans this zone. */
-      z->plan_zone[i] = !open || by_me || !by_live;
+      z->zs.v[i].planned = !open || by_me || !by_live;
       continue;
     }
     if (zone_live(z, i)) {
@@ -589,7 +552,7 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
       continue;
     }
     if (by_live) {
-      z->plan_zone[i] = by_me;
+      z->zs.v[i].planned = by_me;
       continue;
     }
     if (!z->leader)
@@ -605,48 +568,49 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
 
 size_t bal_zone_nplanned(const bal_zone_t *z) {
   size_t n = 0;
-  for (size_t i = 0; i < z->nz; i++)
-    n += z->plan_zone[i];
+  for (size_t i = 0; i < z->zs.n; i++)
+    n += z->zs.v[i].planned;
   return n;
 }
 
 const char *bal_zone_planned(const bal_zone_t *z, size_t i) {
   int own = zone_find(z, z->name, strlen(z->name));
-  if (own >= 0 && z->plan_zone[own] && i-- == 0)
+  if (own >= 0 && z->zs.v[own].planned && i-- == 0)
     return z->name;
-  for (size_t k = 0; k < z->nz; k++)
-    if ((int)k != own && z->plan_zone[k] && i-- == 0)
-      return z->z[k].name;
+  for (size_t k = 0; k < z->zs.n; k++)
+    if ((int)k != own && z->zs.v[k].planned && i-- == 0)
+      return z->zs.v[k].name;
   return NULL;
 }
 
-size_t bal_zone_nactions(const bal_zone_t *z) { return z->nact; }
+size_t bal_zone_nactions(const bal_zone_t *z) { return z->act.n; }
 
 int bal_zone_action(const bal_zone_t *z, size_t i, bal_zone_action_t *ret) {
-  if (i >= z->nact)
+  if (i >= z->act.n)
     return -ERANGE;
-  *ret = (bal_zone_action_t){z->act[i].op, z->act[i].key, z->act[i].value};
+  *ret =
+      (bal_zone_action_t){z->act.v[i].op, z->act.v[i].key, z->act.v[i].value};
   return 0;
 }
 
 int bal_zone_written(bal_zone_t *z, size_t i, int rc) {
-  if (i >= z->nact)
+  if (i >= z->act.n)
     return -ERANGE;
-  struct zaction *a = &z->act[i];
+  struct zaction *a = &z->act.v[i];
   switch (a->kind) {
   case A_ADOPT:
     if (rc == 0)
-      z->plan_zone[a->ref] = true;
+      z->zs.v[a->ref].planned = true;
     break;
   case A_GRANT:
-    z->grants[a->ref].confirmed = rc == 0;
+    z->grants.v[a->ref].confirmed = rc == 0;
     if (rc == 0 && a->value[0] == 'o')
       z->st.granted++;
     else if (rc == 0)
       z->st.refused++;
     break;
   case A_REQ:
-    z->reqs[a->ref].confirmed = rc == 0;
+    z->reqs.v[a->ref].confirmed = rc == 0;
     break;
   case A_END:
   case A_POST:
@@ -788,37 +752,31 @@ static int unit_of(const bal_cluster_t *c, int i, struct zunit *ret) {
   for (size_t k = 0; k < c->nsvcs; k++) {
     if (bal_colo_root(c, (int)k) != root)
       continue;
-    char **nn = realloc(ret->names, (ret->n + 1) * sizeof(char *));
-    if (!nn)
-      goto fail;
-    ret->names = nn;
-    if (!(ret->names[ret->n] = strdup(c->svcs[k].name)))
-      goto fail;
-    ret->n++;
+    if (pm_strv_push(&ret->names, &ret->n, c->svcs[k].name) < 0) {
+      unit_free(ret);
+      return -ENOMEM;
+    }
     for (int d = 0; d < BAL_NDIM; d++)
       ret->dem[d] += c->svcs[k].demand[d];
   }
   return 0;
-fail:
-  unit_free(ret);
-  return -ENOMEM;
 }
 
 static bool refused_recently(const bal_zone_t *z, const char *unit,
                              const char *zone) {
-  for (size_t i = 0; i < z->nrefusals; i++)
-    if (!expired(z, z->refusals[i].t) &&
-        strcmp(z->refusals[i].unit, unit) == 0 &&
-        strcmp(z->refusals[i].zone, zone) == 0)
+  for (size_t i = 0; i < z->refusals.n; i++)
+    if (!expired(z, z->refusals.v[i].t) &&
+        strcmp(z->refusals.v[i].unit, unit) == 0 &&
+        strcmp(z->refusals.v[i].zone, zone) == 0)
       return true;
   return false;
 }
 
 static bool in_pending_request(const bal_zone_t *z, const char *svc) {
-  for (size_t i = 0; i < z->nreqs; i++)
-    for (size_t u = 0; u < z->reqs[i].n; u++)
-      for (size_t k = 0; k < z->reqs[i].units[u].n; k++)
-        if (strcmp(z->reqs[i].units[u].names[k], svc) == 0)
+  for (size_t i = 0; i < z->reqs.n; i++)
+    for (size_t u = 0; u < z->reqs.v[i].units.n; u++)
+      for (size_t k = 0; k < z->reqs.v[i].units.v[u].n; k++)
+        if (strcmp(z->reqs.v[i].units.v[u].names[k], svc) == 0)
           return true;
   return false;
 }
@@ -842,30 +800,17 @@ struct pass {
 
 static int add_cross(bal_zone_t *z, const struct zunit *u, const char *from,
                      const char *to, const char *why) {
-  struct xmove *nx = realloc(z->cross, (z->ncross + 1) * sizeof(*nx));
-  if (!nx)
-    return -ENOMEM;
-  z->cross = nx;
-  struct xmove *x = &z->cross[z->ncross];
-  *x = (struct xmove){0};
-  x->names = calloc(u->n, sizeof(char *));
-  x->from = strdup(from);
-  x->to = strdup(to);
-  x->why = strdup(why);
-  if (!x->names || !x->from || !x->to || !x->why)
-    goto fail;
-  for (size_t k = 0; k < u->n; k++, x->n++)
-    if (!(x->names[k] = strdup(u->names[k])))
-      goto fail;
-  z->ncross++;
-  return 0;
-fail:
-  for (size_t k = 0; k < x->n; k++)
-    free(x->names[k]);
-  free(x->names);
-  free(x->from);
-  free(x->to);
-  free(x->why);
+  struct xmove x = {.from = strdup(from), .to = strdup(to), .why = strdup(why)};
+  struct xmove *slot = NULL;
+  if (x.from && x.to && x.why && unit_dup(u, &x.u) == 0 &&
+      (slot = pm_vec_push(&z->cross)))
+    *slot = x;
+  if (slot)
+    return 0;
+  unit_free(&x.u);
+  free(x.from);
+  free(x.to);
+  free(x.why);
   return -ENOMEM;
 }
 
@@ -873,8 +818,8 @@ fail:
  * nodes go where the grant says; refusals are remembered. */
 static int follow_grants(bal_zone_t *z, struct pass *ps) {
   const bal_cluster_t *c = ps->c;
-  for (size_t i = 0; i < z->nreqs;) {
-    struct zreq *q = &z->reqs[i];
+  for (size_t i = 0; i < z->reqs.n;) {
+    struct zreq *q = &z->reqs.v[i];
     char gkey[BAL_ZONE_KEY_MAX + 8];
     snprintf(gkey, sizeof(gkey), "grant.%s", q->key);
     const char *g = q->confirmed ? record(z, gkey) : NULL;
@@ -886,14 +831,14 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
     if (g && field(g, "", verdict, sizeof(verdict)) &&
         strcmp(verdict, "ok") == 0 && field(g, "nodes", nodes, sizeof(nodes))) {
       char *save = NULL, *tok = strtok_r(nodes, ",", &save);
-      for (size_t u = 0; u < q->n && tok;
+      for (size_t u = 0; u < q->units.n && tok;
            u++, tok = strtok_r(NULL, ",", &save)) {
         int to = bal_cluster_find_node(c, tok);
-        int s0 = bal_cluster_find_service(c, q->units[u].names[0]);
+        int s0 = bal_cluster_find_service(c, q->units.v[u].names[0]);
         bool here = to >= 0 && s0 >= 0 && c->svcs[s0].node >= 0 &&
                     ps->nmap[c->svcs[s0].node] >= 0;
-        for (size_t k = 0; here && k < q->units[u].n; k++) {
-          int s = bal_cluster_find_service(c, q->units[u].names[k]);
+        for (size_t k = 0; here && k < q->units.v[u].n; k++) {
+          int s = bal_cluster_find_service(c, q->units.v[u].names[k]);
           here = s >= 0 && !ps->moved[s] && c->svcs[s].node == c->svcs[s0].node;
         }
         if (!here)
@@ -901,33 +846,30 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
         char why[BAL_ZONE_KEY_MAX * 2 + 64];
         snprintf(why, sizeof(why), "zone %s granted room on %s (%s)", q->to,
                  tok, q->key);
-        int r = add_cross(z, &q->units[u], c->nodes[c->svcs[s0].node].name, tok,
-                          why);
+        int r = add_cross(z, &q->units.v[u], c->nodes[c->svcs[s0].node].name,
+                          tok, why);
         if (r < 0)
           return r;
         z->st.cross++;
         int from = ps->nmap[c->svcs[s0].node];
-        for (size_t k = 0; k < q->units[u].n; k++)
-          ps->moved[bal_cluster_find_service(c, q->units[u].names[k])] = true;
+        for (size_t k = 0; k < q->units.v[u].n; k++)
+          ps->moved[bal_cluster_find_service(c, q->units.v[u].names[k])] = true;
         for (int d = 0; d < BAL_NDIM; d++)
-          if (isfinite(q->units[u].dem[d]))
-            ps->after[from][d] -= q->units[u].dem[d];
+          if (isfinite(q->units.v[u].dem[d]))
+            ps->after[from][d] -= q->units.v[u].dem[d];
       }
     } else if (g) {
-      for (size_t u = 0; u < q->n; u++) {
-        struct zrefusal *nr =
-            realloc(z->refusals, (z->nrefusals + 1) * sizeof(*nr));
-        if (!nr)
-          return -ENOMEM;
-        z->refusals = nr;
-        nr[z->nrefusals] = (struct zrefusal){strdup(q->units[u].names[0]),
-                                             strdup(q->to), z->now};
-        if (!nr[z->nrefusals].unit || !nr[z->nrefusals].zone) {
-          free(nr[z->nrefusals].unit);
-          free(nr[z->nrefusals].zone);
+      for (size_t u = 0; u < q->units.n; u++) {
+        struct zrefusal x = {strdup(q->units.v[u].names[0]), strdup(q->to),
+                             z->now};
+        struct zrefusal *slot =
+            x.unit && x.zone ? pm_vec_push(&z->refusals) : NULL;
+        if (!slot) {
+          free(x.unit);
+          free(x.zone);
           return -ENOMEM;
         }
-        z->nrefusals++;
+        *slot = x;
       }
     }
     /* Done with: the request and its answer are deleted. */
@@ -939,7 +881,7 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
     if (r < 0)
       return r;
     req_free(q);
-    z->reqs[i] = z->reqs[--z->nreqs];
+    z->reqs.v[i] = z->reqs.v[--z->reqs.n];
   }
   /* Answers to requests this instance no longer has (deleted, or made
    * before it restarted) and requests it forgot go too. */
@@ -951,8 +893,8 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
     if (strncmp(rk, pre, (size_t)plen) != 0)
       continue;
     bool known = false;
-    for (size_t q = 0; q < z->nreqs && !known; q++)
-      known = strcmp(z->reqs[q].key, rk) == 0;
+    for (size_t q = 0; q < z->reqs.n && !known; q++)
+      known = strcmp(z->reqs.v[q].key, rk) == 0;
     if (!known) {
       int r = add_action(z, BAL_ZONE_DELETE, strdup(k), strdup(""), A_DEL, 0);
       if (r < 0)
@@ -960,11 +902,11 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
     }
   }
   /* Old refusals go. */
-  for (size_t i = 0; i < z->nrefusals;)
-    if (expired(z, z->refusals[i].t)) {
-      free(z->refusals[i].unit);
-      free(z->refusals[i].zone);
-      z->refusals[i] = z->refusals[--z->nrefusals];
+  for (size_t i = 0; i < z->refusals.n;)
+    if (expired(z, z->refusals.v[i].t)) {
+      free(z->refusals.v[i].unit);
+      free(z->refusals.v[i].zone);
+      z->refusals.v[i] = z->refusals.v[--z->refusals.n];
     } else {
       i++;
     }
@@ -975,41 +917,114 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
  * arrived or expired ones go. */
 static void keep_reservations(bal_zone_t *z, struct pass *ps) {
   const bal_cluster_t *c = ps->c;
-  for (size_t i = 0; i < z->ngrants;) {
-    struct zgrant *g = &z->grants[i];
+  for (size_t i = 0; i < z->grants.n;) {
+    struct zgrant *g = &z->grants.v[i];
     bool any = false;
-    for (size_t u = 0; g->confirmed && !expired(z, g->t) && u < g->n; u++) {
+    for (size_t u = 0; g->confirmed && !expired(z, g->t) && u < g->nnodes;
+         u++) {
       int n = bal_cluster_find_node(c, g->nodes[u]);
-      int s = bal_cluster_find_service(c, g->units[u].names[0]);
+      int s = bal_cluster_find_service(c, g->units.v[u].names[0]);
       if (n < 0 || s < 0 || c->svcs[s].node == n || ps->nmap[n] < 0)
         continue; /* arrived, or gone */
       any = true;
       for (int d = 0; d < BAL_NDIM; d++)
-        if (isfinite(g->units[u].dem[d]))
-          ps->after[ps->nmap[n]][d] += g->units[u].dem[d];
+        if (isfinite(g->units.v[u].dem[d]))
+          ps->after[ps->nmap[n]][d] += g->units.v[u].dem[d];
     }
     if (any) {
       i++;
       continue;
     }
     grant_free(g);
-    z->grants[i] = z->grants[--z->ngrants];
+    z->grants.v[i] = z->grants.v[--z->grants.n];
   }
+}
+
+/* The node of the planned ones with most room under threshold after unit
+ * u, where no service of u is banned; -1 none. -ENOENT: a service of u is
+ * unknown. */
+static int best_node(const struct pass *ps, const bal_cluster_t *s,
+                     const struct zunit *u) {
+  const bal_cluster_t *c = ps->c;
+  int best = -1;
+  double best_room = -INFINITY;
+  for (size_t m = 0; m < s->nnodes; m++) {
+    const struct bal_node *nd = &s->nodes[m];
+    if (!fits(nd, ps->after[m], u->dem, ps->p->threshold))
+      continue;
+    int cn = bal_cluster_find_node(c, nd->name);
+    bool banned = false;
+    for (size_t j = 0; j < u->n; j++) {
+      int sv = bal_cluster_find_service(c, u->names[j]);
+      if (sv < 0)
+        return -ENOENT;
+      for (size_t b = 0; b < c->svcs[sv].bans.n; b++)
+        banned |= c->svcs[sv].bans.v[b] == cn;
+    }
+    double after[BAL_NDIM];
+    for (int d = 0; d < BAL_NDIM; d++)
+      after[d] = ps->after[m][d] + u->dem[d];
+    double room = -excess(nd, after, ps->p->threshold);
+    if (!banned && room > best_room) {
+      best = (int)m;
+      best_room = room;
+    }
+  }
+  return best;
+}
+
+/* Decides request value (from zone index from) into g: NULL when granted
+ * (g->units and g->nodes filled, their room taken in ps->after), else why
+ * it is refused (ps->after unchanged). *ret_r: -ENOMEM. */
+static const char *decide(bal_zone_t *z, struct pass *ps, const char *value,
+                          int from, struct zgrant *g, int *ret_r) {
+  const bal_cluster_t *s = z->sub;
+  char units[BAL_ZONE_VALUE_MAX + 1];
+  if (from >= 0 && z->zs.v[from].planned)
+    return "stale"; /* from a zone planned here now */
+  int pr = field(value, "units", units, sizeof(units))
+               ? parse_units(units, &g->units)
+               : -EBADMSG;
+  if (pr == -ENOMEM)
+    *ret_r = pr;
+  if (pr < 0)
+    return pr == -ENOMEM ? NULL : "unknown";
+  double(*save)[BAL_NDIM] = malloc((s->nnodes + 1) * sizeof(*save));
+  if (!save) {
+    *ret_r = -ENOMEM;
+    return NULL;
+  }
+  memcpy(save, ps->after, s->nnodes * sizeof(*save));
+  const char *why = NULL;
+  for (size_t k = 0; !why && k < g->units.n; k++) {
+    const struct zunit *u = &g->units.v[k];
+    int best = unit_known(u->dem) ? best_node(ps, s, u) : -ENOENT;
+    if (best < 0) {
+      why = best == -ENOENT ? "unknown" : "nofit";
+      break;
+    }
+    for (int d = 0; d < BAL_NDIM; d++)
+      ps->after[best][d] += u->dem[d];
+    if ((*ret_r = pm_strv_push(&g->nodes, &g->nnodes, s->nodes[best].name)) < 0)
+      break;
+  }
+  if (why)
+    memcpy(ps->after, save, s->nnodes * sizeof(*save));
+  free(save);
+  return why;
 }
 
 /* Decides, in record order, the requests addressed to the zones planned
  * here that nobody decided yet. */
 static int grant_requests(bal_zone_t *z, struct pass *ps) {
-  const bal_cluster_t *c = ps->c;
-  const bal_cluster_t *s = z->sub;
-  char to[BAL_ZONE_NAME_MAX + 2], units[BAL_ZONE_VALUE_MAX + 1];
+  char to[BAL_ZONE_NAME_MAX + 2];
   for (size_t i = 0; i < z->nrec; i++) {
     const bal_record_t *r = &z->rec[i];
     if (strncmp(r->key, "req.", 4) != 0 ||
         !field(r->value, "to", to, sizeof(to)))
       continue;
     int tz = zone_find(z, to, strlen(to));
-    if (tz < 0 || !z->plan_zone[tz])
+    if (tz < 0 || !z->zs.v[tz].planned)
       continue;
     char gkey[BAL_ZONE_KEY_MAX + 8];
     snprintf(gkey, sizeof(gkey), "grant.%s", r->key);
@@ -1017,116 +1032,29 @@ static int grant_requests(bal_zone_t *z, struct pass *ps) {
       continue;
     const char *dot = strrchr(r->key + 4, '.');
     int from = zone_find(z, r->key + 4, (size_t)(dot - (r->key + 4)));
-    struct zunit *u = NULL;
-    size_t n = 0;
-    const char *why = NULL;
-    if (from >= 0 && z->plan_zone[from])
-      why = "stale"; /* from a zone planned here now */
-    else if (!field(r->value, "units", units, sizeof(units)) ||
-             parse_units(units, &u, &n) < 0)
-      why = "unknown";
-    char **nodes = n ? calloc(n, sizeof(char *)) : NULL;
-    if (n && !nodes) {
-      units_free(u, n);
+    /* The grant is remembered (a reservation) until written. */
+    struct zgrant *g = pm_vec_push(&z->grants);
+    if (!g || !(g->key = strdup(r->key)))
       return -ENOMEM;
-    }
-    /* Tentative: each unit to the node with the most room after it. */
-    double(*save)[BAL_NDIM] = NULL;
-    if (!why && !(save = malloc(s->nnodes * sizeof(*save)))) {
-      units_free(u, n);
-      free(nodes);
-      return -ENOMEM;
-    }
-    if (save)
-      memcpy(save, ps->after, s->nnodes * sizeof(*save));
-    for (size_t k = 0; !why && k < n; k++) {
-      if (!unit_known(u[k].dem)) {
-        why = "unknown";
-        break;
-      }
-      int best = -1;
-      double best_room = -INFINITY;
-      for (size_t m = 0; m < s->nnodes; m++) {
-        const struct bal_node *nd = &s->nodes[m];
-        if (!fits(nd, ps->after[m], u[k].dem, ps->p->threshold))
-          continue;
-        int cn = bal_cluster_find_node(c, nd->name);
-        bool banned = false;
-        for (size_t j = 0; j < u[k].n && !banned; j++) {
-          int sv = bal_cluster_find_service(c, u[k].names[j]);
-          if (sv < 0) {
-            why = "unknown";
-            break;
-          }
-          for (size_t b = 0; b < c->svcs[sv].bans.n; b++)
-            banned |= c->svcs[sv].bans.v[b] == cn;
-        }
-        if (why)
-          break;
-        double after[BAL_NDIM];
-        for (int d = 0; d < BAL_NDIM; d++)
-          after[d] = ps->after[m][d] + u[k].dem[d];
-        double room = -excess(nd, after, ps->p->threshold);
-        if (!banned && room > best_room) {
-          best = (int)m;
-          best_room = room;
-        }
-      }
-      if (why)
-        break;
-      if (best < 0) {
-        why = "nofit";
-        break;
-      }
-      for (int d = 0; d < BAL_NDIM; d++)
-        ps->after[best][d] += u[k].dem[d];
-      nodes[k] = s->nodes[best].name;
-    }
+    g->t = z->now;
+    int rc = 0;
+    const char *why = decide(z, ps, r->value, from, g, &rc);
+    if (rc < 0)
+      return rc;
     pm_buf_t b = {0};
     if (why) {
-      if (save)
-        memcpy(ps->after, save, s->nnodes * sizeof(*save));
+      units_free(&g->units);
       pm_buf_printf(&b, "refused by=%s t=%" PRId64 " why=%s", z->name, z->now,
                     why);
     } else {
       pm_buf_printf(&b, "ok by=%s t=%" PRId64 " nodes=", z->name, z->now);
-      for (size_t k = 0; k < n; k++)
-        pm_buf_printf(&b, "%s%s", k ? "," : "", nodes[k]);
+      for (size_t k = 0; k < g->nnodes; k++)
+        pm_buf_printf(&b, "%s%s", k ? "," : "", g->nodes[k]);
     }
-    free(save);
-    /* The grant is remembered (a reservation) until written. */
-    struct zgrant *ng = realloc(z->grants, (z->ngrants + 1) * sizeof(*ng));
-    if (!ng) {
-      units_free(u, n);
-      free(nodes);
-      pm_buf_free(&b);
-      return -ENOMEM;
-    }
-    z->grants = ng;
-    struct zgrant *g = &z->grants[z->ngrants];
-    *g = (struct zgrant){.key = strdup(r->key), .t = z->now};
-    if (!why) {
-      g->units = u;
-      g->n = n;
-      u = NULL;
-      g->nodes = nodes;
-      bool oom = false;
-      for (size_t k = 0; k < n; k++)
-        oom |= !(nodes[k] = strdup(nodes[k]));
-      nodes = NULL;
-      if (oom || !g->key) {
-        z->ngrants++;
-        pm_buf_free(&b);
-        return -ENOMEM;
-      }
-    }
-    units_free(u, why ? n : 0);
-    free(nodes);
-    z->ngrants++;
-    int k = add_action(z, BAL_ZONE_CREATE, strdup(gkey), bufdup(&b), A_GRANT,
-                       z->ngrants - 1);
-    if (k < 0)
-      return k;
+    rc = add_action(z, BAL_ZONE_CREATE, strdup(gkey), bufdup(&b), A_GRANT,
+                    z->grants.n - 1);
+    if (rc < 0)
+      return rc;
   }
   return 0;
 }
@@ -1143,19 +1071,19 @@ static int cmp_surplus(const void *a, const void *b) {
   return (x->gain < y->gain) - (x->gain > y->gain);
 }
 
-/* What the local plan leaves: units on nodes above threshold that no
- * planned node can take (the planner's budget is not a reason to go
- * across), worth cross_cost local moves, and services it could not
- * start. */
-static int find_surplus(bal_zone_t *z, struct pass *ps, struct surplus **ret,
-                        size_t *ret_n) {
+typedef PM_VEC(struct surplus) surpluses_t;
+
+static void surpluses_free(surpluses_t *v) {
+  for (size_t k = 0; k < v->n; k++)
+    unit_free(&v->v[k].u);
+  pm_vec_free(v);
+}
+
+/* The units planned here that sit on a node above threshold after the
+ * plan, or that run nowhere, and may move. */
+static int candidates(bal_zone_t *z, struct pass *ps, surpluses_t *v) {
   const bal_cluster_t *c = ps->c, *s = z->sub;
-  const double thr = ps->p->threshold;
-  const double worth = z->p.cross_cost * ps->p->move_cost;
-  struct surplus *v = NULL;
-  size_t n = 0;
-  int r = 0;
-  for (size_t i = 0; i < c->nsvcs && r == 0; i++) {
+  for (size_t i = 0; i < c->nsvcs; i++) {
     if (ps->smap[i] < 0 || ps->moved[i] ||
         in_pending_request(z, c->svcs[i].name))
       continue;
@@ -1169,114 +1097,107 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, struct surplus **ret,
                      x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED))
       continue;
     int sn = stopped ? -1 : ps->nmap[dn];
-    if (sn >= 0 && excess(&s->nodes[sn], ps->after[sn], thr) <= EPS)
+    if (sn >= 0 &&
+        excess(&s->nodes[sn], ps->after[sn], ps->p->threshold) <= EPS)
       continue;
-    struct surplus *nv = realloc(v, (n + 1) * sizeof(*v));
-    if (!nv) {
-      r = -ENOMEM;
-      break;
+    struct surplus *y = pm_vec_push(v);
+    if (!y || unit_of(c, (int)i, &y->u) < 0) {
+      v->n -= y != NULL;
+      return -ENOMEM;
     }
-    v = nv;
-    struct surplus *y = &v[n];
-    if ((r = unit_of(c, (int)i, &y->u)) < 0)
-      break;
-    n++;
     y->node = sn;
-    y->gain = 0;
   }
-  /* Per node above threshold: the smallest unit that brings it under,
-   * else the largest, until it is under or nothing is worth the move. */
-  struct surplus *keep = NULL;
-  size_t nk = 0;
-  bool *used = r == 0 ? calloc(n + 1, sizeof(bool)) : NULL;
-  if (r == 0 && !used)
-    r = -ENOMEM;
+  return 0;
+}
+
+/* Moves candidate k into keep with its gain. */
+static int keep_one(surpluses_t *v, size_t k, double gain, surpluses_t *keep) {
+  struct surplus *y = pm_vec_push(keep);
+  if (!y)
+    return -ENOMEM;
+  *y = v->v[k];
+  y->gain = gain;
+  v->v[k].u = (struct zunit){0};
+  v->v[k].node = -2; /* taken */
+  return 0;
+}
+
+/* The candidate on node m to take off next: the smallest that brings it
+ * under threshold, else the largest; -1 none. */
+static int pick_on(const struct pass *ps, const struct bal_node *nd, int m,
+                   const surpluses_t *v, bool *ret_covers) {
+  int pick = -1;
+  bool pick_covers = false;
+  for (size_t k = 0; k < v->n; k++) {
+    if (v->v[k].node != m)
+      continue;
+    double left[BAL_NDIM];
+    for (int d = 0; d < BAL_NDIM; d++)
+      left[d] = ps->after[m][d] - v->v[k].u.dem[d];
+    bool covers = excess(nd, left, ps->p->threshold) <= EPS;
+    double sz = unit_size(nd, v->v[k].u.dem);
+    double psz = pick >= 0 ? unit_size(nd, v->v[pick].u.dem) : 0;
+    if (pick < 0 || (covers && !pick_covers) ||
+        (covers && pick_covers && sz < psz) ||
+        (!covers && !pick_covers && sz > psz)) {
+      pick = (int)k;
+      pick_covers = covers;
+    }
+  }
+  *ret_covers = pick_covers;
+  return pick;
+}
+
+/* What the local plan leaves: units on nodes above threshold that no
+ * planned node can take (the planner's budget is not a reason to go
+ * across), worth cross_cost local moves, and services it could not
+ * start; the most worth first. */
+static int find_surplus(bal_zone_t *z, struct pass *ps, surpluses_t *keep) {
+  const bal_cluster_t *s = z->sub;
+  const double thr = ps->p->threshold;
+  const double worth = z->p.cross_cost * ps->p->move_cost;
+  surpluses_t v = {0};
+  int r = candidates(z, ps, &v);
+  /* Per node above threshold, until it is under or nothing is worth the
+   * move. */
   for (size_t m = 0; r == 0 && m < s->nnodes; m++) {
     const struct bal_node *nd = &s->nodes[m];
-    for (;;) {
-      double e = excess(nd, ps->after[m], thr);
-      if (e <= EPS)
-        break;
-      int pick = -1;
-      bool pick_covers = false;
-      for (size_t k = 0; k < n; k++) {
-        if (used[k] || v[k].node != (int)m)
-          continue;
-        double left[BAL_NDIM];
-        for (int d = 0; d < BAL_NDIM; d++)
-          left[d] = ps->after[m][d] - v[k].u.dem[d];
-        bool covers = excess(nd, left, thr) <= EPS;
-        double sz = unit_size(nd, v[k].u.dem);
-        double psz = pick >= 0 ? unit_size(nd, v[pick].u.dem) : 0;
-        if (pick < 0 || (covers && !pick_covers) ||
-            (covers && pick_covers && sz < psz) ||
-            (!covers && !pick_covers && sz > psz)) {
-          pick = (int)k;
-          pick_covers = covers;
-        }
-      }
+    double e;
+    while (r == 0 && (e = excess(nd, ps->after[m], thr)) > EPS) {
+      bool covers;
+      int pick = pick_on(ps, nd, (int)m, &v, &covers);
       if (pick < 0)
         break;
-      used[pick] = true;
-      double gain = pick_covers ? 1 + e : unit_size(nd, v[pick].u.dem);
-      if (gain <= worth)
-        break;
+      double gain = covers ? 1 + e : unit_size(nd, v.v[pick].u.dem);
       /* Not for lack of budget or of confidence: when a planned node
        * takes it, the local planner decides (now or at its next pass). */
       bool local = false;
       for (size_t o = 0; o < s->nnodes && !local; o++)
-        local = o != m && fits(&s->nodes[o], ps->after[o], v[pick].u.dem, thr);
-      if (local)
+        local =
+            o != m && fits(&s->nodes[o], ps->after[o], v.v[pick].u.dem, thr);
+      if (gain <= worth || local)
         break;
-      struct surplus *nk2 = realloc(keep, (nk + 1) * sizeof(*keep));
-      if (!nk2) {
-        r = -ENOMEM;
-        break;
-      }
-      keep = nk2;
-      keep[nk] = v[pick];
-      keep[nk].gain = gain;
-      v[pick].u = (struct zunit){0};
-      nk++;
       for (int d = 0; d < BAL_NDIM; d++)
         ps->after[m][d] -=
-            isfinite(keep[nk - 1].u.dem[d]) ? keep[nk - 1].u.dem[d] : 0;
+            isfinite(v.v[pick].u.dem[d]) ? v.v[pick].u.dem[d] : 0;
+      r = keep_one(&v, (size_t)pick, gain, keep);
     }
   }
   /* Services left stopped: always worth it. */
-  for (size_t k = 0; r == 0 && k < n; k++) {
-    if (v[k].node >= 0 || used[k])
-      continue;
-    struct surplus *nk2 = realloc(keep, (nk + 1) * sizeof(*keep));
-    if (!nk2) {
-      r = -ENOMEM;
-      break;
-    }
-    keep = nk2;
-    keep[nk] = v[k];
-    keep[nk++].gain = INFINITY;
-    v[k].u = (struct zunit){0};
-  }
-  free(used);
-  for (size_t k = 0; k < n; k++)
-    unit_free(&v[k].u);
-  free(v);
-  if (r < 0) {
-    for (size_t k = 0; k < nk; k++)
-      unit_free(&keep[k].u);
-    free(keep);
+  for (size_t k = 0; r == 0 && k < v.n; k++)
+    if (v.v[k].node == -1)
+      r = keep_one(&v, k, INFINITY, keep);
+  surpluses_free(&v);
+  if (r < 0)
     return r;
-  }
   /* Give back what was taken off the nodes: the post shows the load as
    * it stays until a grant moves it. */
-  for (size_t k = 0; k < nk; k++)
-    if (keep[k].node >= 0)
+  for (size_t k = 0; k < keep->n; k++)
+    if (keep->v[k].node >= 0)
       for (int d = 0; d < BAL_NDIM; d++)
-        ps->after[keep[k].node][d] +=
-            isfinite(keep[k].u.dem[d]) ? keep[k].u.dem[d] : 0;
-  qsort(keep, nk, sizeof(*keep), cmp_surplus);
-  *ret = keep;
-  *ret_n = nk;
+        ps->after[keep->v[k].node][d] +=
+            isfinite(keep->v[k].u.dem[d]) ? keep->v[k].u.dem[d] : 0;
+  qsort(keep->v, keep->n, sizeof(*keep->v), cmp_surplus);
   return 0;
 }
 
@@ -1285,22 +1206,22 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, struct surplus **ret,
  * request per zone, up to max_requests. Sets req[k] for what is asked. */
 static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
                          bool *asked) {
-  double(*left)[2][BAL_NDIM] = calloc(z->nz + 1, sizeof(*left));
+  double(*left)[2][BAL_NDIM] = calloc(z->zs.n + 1, sizeof(*left));
   int *target = calloc(nsp + 1, sizeof(int));
   int r = left && target ? 0 : -ENOMEM;
-  for (size_t i = 0; r == 0 && i < z->nz; i++)
+  for (size_t i = 0; r == 0 && i < z->zs.n; i++)
     for (int d = 0; d < BAL_NDIM; d++) {
-      left[i][0][d] = z->z[i].spare[d];
-      left[i][1][d] = z->z[i].max[d];
+      left[i][0][d] = z->zs.v[i].spare[d];
+      left[i][1][d] = z->zs.v[i].max[d];
     }
   for (size_t k = 0; r == 0 && k < nsp; k++) {
     target[k] = -1;
     double best = -INFINITY;
     if (!unit_known(sp[k].u.dem))
       continue;
-    for (size_t i = 0; i < z->nz; i++) {
-      if (z->plan_zone[i] || !z->z[i].posted || !zone_live(z, i) ||
-          refused_recently(z, sp[k].u.names[0], z->z[i].name))
+    for (size_t i = 0; i < z->zs.n; i++) {
+      if (z->zs.v[i].planned || !z->zs.v[i].posted || !zone_live(z, i) ||
+          refused_recently(z, sp[k].u.names[0], z->zs.v[i].name))
         continue;
       bool ok = false;
       for (int d = 0; d < BAL_NDIM; d++)
@@ -1330,13 +1251,13 @@ static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
       break;
     struct zreq q = {.t = z->now};
     pm_buf_t b = {0};
-    pm_buf_printf(&b, "to=%s pass=%ld t=%" PRId64 " units=", z->z[tz].name,
+    pm_buf_printf(&b, "to=%s pass=%ld t=%" PRId64 " units=", z->zs.v[tz].name,
                   z->pass + 1, z->now);
     for (size_t k = 0; k < nsp; k++) {
       if (target[k] != tz || asked[k])
         continue;
       size_t mark = b.len;
-      if (q.n)
+      if (q.units.n)
         pm_buf_putc(&b, ',');
       fmt_unit(&b, &sp[k].u);
       if (b.len > BAL_ZONE_VALUE_MAX) { /* the rest next pass */
@@ -1344,33 +1265,30 @@ static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
         b.data[mark] = '\0';
         break;
       }
-      struct zunit *nu = realloc(q.units, (q.n + 1) * sizeof(*nu));
-      if (!nu) {
+      struct zunit *x = pm_vec_push(&q.units);
+      if (!x || unit_dup(&sp[k].u, x) < 0) {
+        q.units.n -= x != NULL;
         r = -ENOMEM;
         break;
       }
-      q.units = nu;
-      if ((r = unit_dup(&sp[k].u, &q.units[q.n])) < 0)
-        break;
       asked[k] = true;
-      q.n++;
     }
     q.key = strf("req.%s.%ld", z->name, z->next_req++);
-    q.to = strdup(z->z[tz].name);
+    q.to = strdup(z->zs.v[tz].name);
     char *val = bufdup(&b);
-    struct zreq *nq = realloc(z->reqs, (z->nreqs + 1) * sizeof(*nq));
-    if (r < 0 || !nq || !q.key || !q.to || !val || q.n == 0) {
-      if (nq)
-        z->reqs = nq;
+    struct zreq *slot = r == 0 && q.units.n && q.key && q.to && val
+                            ? pm_vec_push(&z->reqs)
+                            : NULL;
+    if (!slot) { /* nothing fitted in a value is no error */
+      r = r < 0 || q.units.n ? -ENOMEM : 0;
       req_free(&q);
       free(val);
-      r = r < 0 || q.n ? -ENOMEM : 0;
       break;
     }
-    z->reqs = nq;
-    z->reqs[z->nreqs++] = q;
-    z->st.requested += (unsigned)q.n;
-    r = add_action(z, BAL_ZONE_CREATE, strdup(q.key), val, A_REQ, z->nreqs - 1);
+    *slot = q;
+    z->st.requested += (unsigned)q.units.n;
+    r = add_action(z, BAL_ZONE_CREATE, strdup(q.key), val, A_REQ,
+                   z->reqs.n - 1);
   }
   free(left);
   free(target);
@@ -1433,8 +1351,7 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
   step_reset(z, false);
   z->st = (bal_zone_stats_t){0};
   struct pass ps = {.c = c, .p = p};
-  struct surplus *sp = NULL;
-  size_t nsp = 0;
+  surpluses_t sp = {0};
   bool *keep = calloc(c->nnodes + 1, sizeof(bool));
   bool *take = calloc(c->nsvcs + 1, sizeof(bool));
   bool *asked = NULL;
@@ -1447,7 +1364,7 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
   for (size_t n = 0; r == 0 && n < c->nnodes; n++) {
     int i =
         node_zone[n] ? zone_find(z, node_zone[n], strlen(node_zone[n])) : -1;
-    keep[n] = i >= 0 && z->plan_zone[i];
+    keep[n] = i >= 0 && z->zs.v[i].planned;
   }
   for (size_t i = 0; r == 0 && i < c->nsvcs; i++) {
     const struct bal_service *x = &c->svcs[i];
@@ -1481,18 +1398,16 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
     if (r == 0)
       r = grant_requests(z, &ps);
     if (r == 0)
-      r = find_surplus(z, &ps, &sp, &nsp);
-    z->st.surplus = (unsigned)nsp;
-    if (r == 0 && !(asked = calloc(nsp + 1, sizeof(bool))))
+      r = find_surplus(z, &ps, &sp);
+    z->st.surplus = (unsigned)sp.n;
+    if (r == 0 && !(asked = calloc(sp.n + 1, sizeof(bool))))
       r = -ENOMEM;
     if (r == 0)
-      r = request_spare(z, sp, nsp, asked);
+      r = request_spare(z, sp.v, sp.n, asked);
   }
   if (r == 0)
-    r = post(z, &ps, sp, nsp);
-  for (size_t k = 0; k < nsp; k++)
-    unit_free(&sp[k].u);
-  free(sp);
+    r = post(z, &ps, sp.v, sp.n);
+  surpluses_free(&sp);
   free(asked);
   free(keep);
   free(take);
@@ -1507,14 +1422,14 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
 const bal_plan_t *bal_zone_local(const bal_zone_t *z) { return z->plan; }
 const bal_cluster_t *bal_zone_cluster(const bal_zone_t *z) { return z->sub; }
 
-size_t bal_zone_ncross(const bal_zone_t *z) { return z->ncross; }
+size_t bal_zone_ncross(const bal_zone_t *z) { return z->cross.n; }
 
 int bal_zone_cross(const bal_zone_t *z, size_t i, bal_move_t *ret) {
-  if (i >= z->ncross)
+  if (i >= z->cross.n)
     return -ERANGE;
-  const struct xmove *x = &z->cross[i];
-  *ret = (bal_move_t){.services = (const char *const *)x->names,
-                      .nservices = x->n,
+  const struct xmove *x = &z->cross.v[i];
+  *ret = (bal_move_t){.services = (const char *const *)x->u.names,
+                      .nservices = x->u.n,
                       .from = x->from,
                       .to = x->to,
                       .reason = BAL_WHY_GRANT,
