@@ -291,13 +291,14 @@ static void fmt_dims(pm_buf_t *b, const double v[BAL_NDIM]) {
   }
 }
 
-/* "a+b@C/M/N,c@C/M/N" appended to *ret: 0, -EBADMSG (nothing appended),
- * -ENOMEM. */
+/* "a+b@C/M/N,c@C/M/N" into *ret: 0, -EBADMSG, -ENOMEM. A name may hold
+ * '@' (the last one of a unit starts its demand), not ',', '+' or ' '. */
 static int parse_units(const char *s, zunits_t *ret) {
   zunits_t u = {0};
   int r = *s ? 0 : -EBADMSG;
   while (*s && r == 0) {
-    const char *at = strchr(s, '@');
+    const char *end = strchr(s, ',');
+    const char *at = memrchr(s, '@', end ? (size_t)(end - s) : strlen(s));
     struct zunit *x = at && at != s ? pm_vec_push(&u) : NULL;
     if (!x) {
       r = at && at != s ? -ENOMEM : -EBADMSG;
@@ -318,8 +319,7 @@ static int parse_units(const char *s, zunits_t *ret) {
     }
     if (r == 0 && !parse_dims(at + 1, x->dem))
       r = -EBADMSG;
-    const char *c = strchr(at, ',');
-    s = c ? c + 1 : at + strlen(at);
+    s = end ? end + 1 : at + strlen(at);
   }
   if (r < 0) {
     units_free(&u);
@@ -338,6 +338,15 @@ static int unit_dup(const struct zunit *u, struct zunit *ret) {
       return -ENOMEM;
     }
   return 0;
+}
+
+/* Whether u's names can stand in a record value. */
+static bool unit_writable(const struct zunit *u) {
+  for (size_t i = 0; i < u->n; i++)
+    for (const char *p = u->names[i]; *p; p++)
+      if (*p == ',' || *p == '+' || *p <= ' ' || *p > '~')
+        return false;
+  return true;
 }
 
 static void fmt_unit(pm_buf_t *b, const struct zunit *u) {
@@ -1106,6 +1115,10 @@ static int candidates(bal_zone_t *z, struct pass *ps, surpluses_t *v) {
       return -ENOMEM;
     }
     y->node = sn;
+    if (!unit_writable(&y->u)) { /* stays with the local planner */
+      unit_free(&y->u);
+      v->n--;
+    }
   }
   return 0;
 }

@@ -476,6 +476,24 @@ START_TEST(cross_cost_gates_requests) {
 }
 END_TEST
 
+/* Service names may hold '@' (the Bitbrains traces' do): the last '@' of
+ * a unit starts its demand. */
+START_TEST(names_with_at_sign) {
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10", "x@1=a1:3 y@2=a1:6");
+  struct store s = {0};
+  bal_zone_t *a = bal_zone_new("A", NULL), *b = bal_zone_new("B", NULL);
+  pass(b, &s, &w, 0);
+  pass(a, &s, &w, 0);
+  ck_assert_str_eq(store_get(&s, "req.A.1"), "to=B pass=1 t=0 units=x@1@3/0/0");
+  pass(b, &s, &w, 60);
+  ck_assert_str_eq(store_get(&s, "grant.req.A.1"), "ok by=B t=60 nodes=b1");
+  pass(a, &s, &w, 60);
+  ck_assert(cross_to(a, "x@1", "b1"));
+  finish(&w, &s, (bal_zone_t *[]){a, b}, 2);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
       grant_order_first_recorded_wins,
@@ -485,6 +503,7 @@ int main(void) {
       adoption_claim_lost,
       bad_names_and_records,
       cross_cost_gates_requests,
+      names_with_at_sign,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
