@@ -929,7 +929,8 @@ static void keep_reservations(bal_zone_t *z, struct pass *ps) {
   for (size_t i = 0; i < z->grants.n;) {
     struct zgrant *g = &z->grants.v[i];
     bool any = false;
-    for (size_t u = 0; g->confirmed && !expired(z, g->t) && u < g->nnodes;
+    for (size_t u = 0;
+         g->confirmed && !expired(z, g->t) && u < g->nnodes && u < g->units.n;
          u++) {
       int n = bal_cluster_find_node(c, g->nodes[u]);
       int s = bal_cluster_find_service(c, g->units.v[u].names[0]);
@@ -1051,8 +1052,13 @@ static int grant_requests(bal_zone_t *z, struct pass *ps) {
     if (rc < 0)
       return rc;
     pm_buf_t b = {0};
-    if (why) {
+    if (why) { /* nothing reserved */
       units_free(&g->units);
+      for (size_t k = 0; k < g->nnodes; k++)
+        free(g->nodes[k]);
+      free(g->nodes);
+      g->nodes = NULL;
+      g->nnodes = 0;
       pm_buf_printf(&b, "refused by=%s t=%" PRId64 " why=%s", z->name, z->now,
                     why);
     } else {

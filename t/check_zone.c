@@ -238,6 +238,15 @@ START_TEST(refused_when_larger_than_spare) {
                    "refused by=B t=60 why=nofit");
   /* The refusal took nothing: the next request still fits. */
   ck_assert_str_eq(store_get(&s, "grant.req.A.2"), "ok by=B t=60 nodes=b1");
+  /* A request whose first unit fits and second does not is refused whole
+   * and reserves nothing. */
+  store_write(&s, BAL_ZONE_CREATE, "req.C.1",
+              "to=B pass=1 t=60 units=c-small@0.5/0/0,c-big@6/0/0");
+  pass(b, &s, &w, 70);
+  ck_assert_str_eq(store_get(&s, "grant.req.C.1"),
+                   "refused by=B t=70 why=nofit");
+  pass(b, &s, &w, 80);
+  ck_assert_ptr_nonnull(strstr(store_get(&s, "post.B"), "spare=1/"));
   /* A request naming a service that does not exist is refused. */
   store_write(&s, BAL_ZONE_CREATE, "req.A.3",
               "to=B pass=2 t=60 units=ghost@1/0/0");
