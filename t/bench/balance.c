@@ -305,6 +305,18 @@ static void zspread(const struct zscenario *zc, int k, metric_fn f,
   ret[3] = tot / zc->nunits;
 }
 
+/* min / median / max over seeds of the means over units. */
+static void zseeds(const struct zscenario *zc, int k, metric_fn f,
+                   double ret[3]) {
+  double v[MAX_SEEDS];
+  for (int j = 0; j < zc->nseeds; j++) {
+    v[j] = 0;
+    for (int u = 0; u < zc->nunits; u++)
+      v[j] += f(&zc->r[u][j][k]) / zc->nunits;
+  }
+  mmm(v, zc->nseeds, ret);
+}
+
 static void zone_report(const struct zscenario *zc, const struct opts *o,
                         const char *set, double load, size_t nsvc) {
   printf("\n=== %s x%d (%zu services), mean load %.0f%%: %d nodes in %d "
@@ -312,13 +324,14 @@ static void zone_report(const struct zscenario *zc, const struct opts *o,
          set, o->replicate, nsvc, 100 * load, o->sim.nodes, o->sim.zones,
          o->sim.cross_cost, zc->nunits, zc->nunits == 1 ? "day" : "units",
          zc->nseeds);
-  printf("%-13s %28s %10s %9s %9s %7s %12s %12s %9s\n", "planner",
+  printf("%-13s %28s %10s %9s %9s %7s %12s %12s %9s %22s\n", "planner",
          ">80% node-min min/med/max", "mean", ">100%", "moves", "cross",
-         "plan ms/pass", "max ms", "grant/ref");
+         "plan ms/pass", "max ms", "grant/ref", "over seeds min/med/max");
   for (int k = 0; k < (o->dead ? NZR : ZR_DEAD); k++) {
     if (k == ZR_GLOBAL_K && o->no_wide)
       continue;
-    double a[4], b[4], mv[4], cr[4];
+    double a[4], b[4], mv[4], cr[4], sd[3];
+    zseeds(zc, k, m_over80, sd);
     zspread(zc, k, m_over80, a);
     zspread(zc, k, m_over100, b);
     zspread(zc, k, m_moves, mv);
@@ -334,10 +347,10 @@ static void zone_report(const struct zscenario *zc, const struct opts *o,
         rf += (double)x->refused;
       }
     printf("%-13s %9.0f %9.0f %9.0f %10.1f %9.1f %9.1f %6.1f%% %12.2f "
-           "%12.1f %4.0f/%-4.0f\n",
+           "%12.1f %4.0f/%-4.0f %7.0f/%.0f/%.0f\n",
            zr_name[k], a[0], a[1], a[2], a[3], b[3], mv[3],
            mv[3] > 0 ? 100 * cr[3] / mv[3] : 0, passes ? 1e3 * ps / passes : 0,
-           1e3 * pmax, gr, rf);
+           1e3 * pmax, gr, rf, sd[0], sd[1], sd[2]);
   }
   double g[4], z[4];
   zspread(zc, ZR_GLOBAL, m_over80, g);
