@@ -170,7 +170,8 @@ int zones_step(struct sim *s, int t) {
   int64_t now = (int64_t)(t + 1) * STEP_MIN * 60;
   zmoves_t mv = {0};
   for (int k = 0; r == 0 && k < zs->k; k++) {
-    bool down = k == cf->dead_zone && t >= cf->dead_from && t < cf->dead_to;
+    bool down = cf->dead_kill && k == cf->dead_zone && t >= cf->dead_from &&
+                t < cf->dead_to;
     if (down) {
       bal_zone_free(zs->inst[k]);
       zs->inst[k] = NULL;

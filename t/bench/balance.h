@@ -124,7 +124,8 @@ struct sim_cfg {
    * dead_to) (P_ZONES; -1: none); every policy counts the overload of that
    * zone's nodes over the window. */
   int dead_zone, dead_from, dead_to;
-  int dead_ref; /* policies without adoption: "adopted" counts from it */
+  int dead_ref;   /* policies without adoption: "adopted" counts from it */
+  bool dead_kill; /* P_ZONES: the instance is down (else only counted) */
 };
 
 struct result {
