@@ -1394,8 +1394,12 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
     r = subset(c, keep, take, &z->sub, ps.nmap, ps.smap);
   if (r == 0 && !(ps.after = calloc(z->sub->nnodes + 1, sizeof(*ps.after))))
     r = -ENOMEM;
-  if (r == 0 && z->sub->nnodes)
-    r = bal_plan_compute(z->sub, p, &z->plan);
+  if (r == 0 && z->sub->nnodes) {
+    /* An adopted zone is planned as its own: with its own move budget. */
+    bal_params_t pz = *p;
+    pz.max_moves = p->max_moves * (unsigned)bal_zone_nplanned(z);
+    r = bal_plan_compute(z->sub, &pz, &z->plan);
+  }
   for (size_t m = 0; r == 0 && m < z->sub->nnodes; m++)
     r = bal_plan_node_load(z->plan, (int)m, ps.after[m]);
   for (size_t i = 0; r == 0 && i < c->nsvcs; i++)

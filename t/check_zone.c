@@ -503,6 +503,23 @@ START_TEST(names_with_at_sign) {
 }
 END_TEST
 
+/* An adopted zone is planned as its own: with its own move budget. */
+START_TEST(adopted_zone_keeps_its_budget) {
+  struct world w;
+  world_init(&w, "a1=A:10 a2=A:10 b1=B:10 b2=B:10",
+             "a-1=a1:3 a-2=a1:6 b-1=b1:3 b-2=b1:6");
+  w.p.max_moves = 1;
+  struct store s = {0};
+  bal_zone_t *b = bal_zone_new("B", NULL);
+  pass(b, &s, &w, 0);
+  ck_assert_uint_eq(bal_plan_nmoves(bal_zone_local(b)), 1);
+  pass(b, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_nplanned(b), 2);
+  ck_assert_uint_eq(bal_plan_nmoves(bal_zone_local(b)), 2);
+  finish(&w, &s, (bal_zone_t *[]){b}, 1);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
       grant_order_first_recorded_wins,
@@ -513,6 +530,7 @@ int main(void) {
       bad_names_and_records,
       cross_cost_gates_requests,
       names_with_at_sign,
+      adopted_zone_keeps_its_budget,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
