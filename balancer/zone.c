@@ -1216,7 +1216,8 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, surpluses_t *keep) {
       for (int d = 0; d < BAL_NDIM; d++)
         ps->after[keep->v[k].node][d] +=
             isfinite(keep->v[k].u.dem[d]) ? keep->v[k].u.dem[d] : 0;
-  qsort(keep->v, keep->n, sizeof(*keep->v), cmp_surplus);
+  if (keep->n > 1) /* v is NULL when nothing is kept */
+    qsort(keep->v, keep->n, sizeof(*keep->v), cmp_surplus);
   return 0;
 }
 
