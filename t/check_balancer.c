@@ -2119,6 +2119,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, failover_room_under_declared_utilization);
   suite_add_tcase(s, tc);
   tc = tcase_create("input");
+  /* Its tests spawn Pacemaker's tools (crm_simulate, cibadmin on a CIB file):
+   * seconds each on a busy machine, more under ASan or valgrind. */
+  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, pcmk_fixture);
   tcase_add_test(tc, pcmk_promotable_clone);
   tcase_add_test(tc, pcmk_bad_input);
