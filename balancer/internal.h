@@ -323,8 +323,8 @@ int bal_pcmk_simulate(const char *crm_simulate, int timeout_ms, const char *cib,
  * (creation order) when its value is modified. */
 
 #define BAL_ZREC_PREFIX "patmon-zone-"
-#define BAL_ZREC_KEY_MAX 64
-#define BAL_ZREC_VALUE_MAX 1024
+/* Keys and values are the zone core's records (zone.h: BAL_ZONE_KEY_MAX,
+ * BAL_ZONE_VALUE_MAX). */
 
 enum bal_zrec_op {
   BAL_ZREC_SET,    /* cibadmin --modify --allow-create: overwrite */

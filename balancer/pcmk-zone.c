@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "pcmk-internal.h"
+#include "zone.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 
 bool bal_zrec_key_ok(const char *key) {
   size_t n = key ? strlen(key) : 0;
-  if (n == 0 || n > BAL_ZREC_KEY_MAX)
+  if (n == 0 || n > BAL_ZONE_KEY_MAX)
     return false;
   for (size_t i = 0; i < n; i++) {
     char c = key[i];
@@ -35,7 +36,7 @@ bool bal_zrec_value_ok(const char *value) {
   for (; value[n]; n++)
     if (value[n] < 0x20 || value[n] > 0x7e)
       return false;
-  return n <= BAL_ZREC_VALUE_MAX;
+  return n <= BAL_ZONE_VALUE_MAX;
 }
 
 void bal_zrecs_free(struct bal_zrecs *z) {

@@ -102,19 +102,19 @@ void bal_zone_params_init(bal_zone_params_t *p) {
                            .max_requests = 4};
 }
 
-static bool name_ok(const char *s, size_t max, bool dot) {
+/* A zone name: 1 to BAL_ZONE_NAME_MAX of [A-Za-z0-9_-]. */
+static bool zone_name_ok(const char *s) {
   size_t n = strlen(s);
-  if (n == 0 || n > max)
+  if (n == 0 || n > BAL_ZONE_NAME_MAX)
     return false;
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
-        !(dot && s[i] == '.'))
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
       return false;
   return true;
 }
 
 bal_zone_t *bal_zone_new(const char *name, const bal_zone_params_t *p) {
-  if (!name || !name_ok(name, BAL_ZONE_NAME_MAX, false) ||
+  if (!name || !zone_name_ok(name) ||
       (p && (p->interval == 0 || p->silent_intervals == 0 ||
              !(p->cross_cost >= 0)))) {
     errno = EINVAL;

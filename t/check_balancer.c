@@ -4,6 +4,7 @@
 
 #include "check_run.h"
 #include "internal.h"
+#include "zone.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1984,11 +1985,11 @@ START_TEST(zone_records_parse) {
   ck_assert(!bal_zrec_key_ok(""));
   ck_assert(!bal_zrec_key_ok("a b"));
   ck_assert(!bal_zrec_key_ok("a/b"));
-  char longkey[BAL_ZREC_KEY_MAX + 2];
+  char longkey[BAL_ZONE_KEY_MAX + 2];
   memset(longkey, 'k', sizeof(longkey) - 1);
   longkey[sizeof(longkey) - 1] = '\0';
   ck_assert(!bal_zrec_key_ok(longkey));
-  longkey[BAL_ZREC_KEY_MAX] = '\0';
+  longkey[BAL_ZONE_KEY_MAX] = '\0';
   ck_assert(bal_zrec_key_ok(longkey));
   ck_assert(bal_zrec_value_ok(""));
   ck_assert(!bal_zrec_value_ok("two\nlines"));
