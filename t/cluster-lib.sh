@@ -600,6 +600,10 @@ where() {
     inside && /<\/resource>/ { inside = 0; if (!g) exit }'
 }
 running_on() { [ "$(where "$1")" = "$2" ]; }
+# away RSC NODE: true once crm_mon shows RSC started on a node other than
+# NODE; that node is left in $at. Wait with it and read $at, not where
+# again: a crm_mon a moment later can show RSC in no started role.
+away() { at=$(where "$1"); [ -n "$at" ] && [ "$at" != "$2" ]; }
 
 # cluster_alert_log: every resource operation's and node's alert, on every
 # node, is logged to $CL/shared/alerts.log by t/cluster-alert-log (its

@@ -62,7 +62,6 @@ alert_time() {
     END { if (best != "") printf "%.3f\n", best }' "$ALERTS"
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-away() { local w; w=$(where "$1"); [ -n "$w" ] && [ "$w" != "$2" ]; }
 # within A B: |A - B| <= 1 s.
 within() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d <= 1 && d >= -1) }'; }
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
@@ -84,7 +83,7 @@ k1=$(date +%s.%N)
 k1_ms=$(now_ms)
 node_kill 1
 wait_for 90 away a node1 || fail "a not restarted: $(crm_from 2 crm_mon -1)"
-a_at=$(where a)
+a_at=$at
 wait_for 60 journaled "^node lost node1" "$k1_ms" || fail "node1's loss not journaled: $(cat "$J")"
 node_boot 1
 wait_for 90 cluster_online 3 || fail "node1 did not rejoin"
@@ -108,8 +107,9 @@ k3=$(date +%s.%N)
 k3_ms=$(now_ms)
 node_kill 3
 wait_for 90 away c node3 || fail "c not restarted: $(crm_from 2 crm_mon -1)"
+c_at=$at
 wait_for 90 away balancer node3 || fail "the balancer not restarted: $(crm_from 2 crm_mon -1)"
-c_at=$(where c) bal_at=$(where balancer)
+bal_at=$at
 wait_for 60 journaled "^node lost node3" "$k3_ms" || fail "node3's loss not journaled: $(cat "$J"; tail "$CL/shared/balancer.log")"
 # No balancer listened when the survivors' agents ran: the next one took
 # the loss from the spool, an alert (not reconciled) with its own time.

@@ -25,10 +25,11 @@ wait_for 30 grep -q "the active decision-maker: balancer runs here (node2)" "$CL
 wait_for 30 grep -qs '^home a node1 ' "$CL/shared/balance.state" ||
   fail "no pass recorded a on node1: $(cat "$CL/shared/balance.state")"
 
-away() { local w; w=$(where "$1"); [ -n "$w" ] && [ "$w" != node1 ]; }
 node_kill 1
-wait_for 90 away a && wait_for 90 away b || fail "a, b not restarted: $(crm crm_mon -1)"
-a_at=$(where a) b_at=$(where b)
+wait_for 90 away a node1 || fail "a not restarted: $(crm crm_mon -1)"
+a_at=$at
+wait_for 90 away b node1 || fail "b not restarted: $(crm crm_mon -1)"
+b_at=$at
 note "node1 killed; a restarted on $a_at, b on $b_at"
 wait_for 60 grep -qs "^home a $a_at node1 " "$CL/shared/balance.state" ||
   fail "a's loss from node1 not recorded: $(cat "$CL/shared/balance.state")"
