@@ -328,6 +328,12 @@ void bal_engine_free(bal_engine_t *e);
 void bal_engine_set_log(bal_engine_t *e, bal_log_fn fn, void *ud);
 /* Re-reads the configuration; on error the old one stays in force. */
 int bal_engine_reload(bal_engine_t *e, pm_error_t *err);
+/* This instance's zone (patmon-balance --zone): name, or NULL for the
+ * configuration's zone option; it outlasts reloads. -EINVAL for a name
+ * that is not 1-32 of [A-Za-z0-9_-], -ENOMEM. */
+int bal_engine_set_zone(bal_engine_t *e, const char *zone);
+/* This instance's zone, NULL when it has none. */
+const char *bal_engine_zone(const bal_engine_t *e);
 /* Seconds between passes in daemon mode. */
 unsigned bal_engine_interval(const bal_engine_t *e);
 /* Takes the configured lock file (one active decision-maker). -EWOULDBLOCK

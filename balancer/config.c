@@ -74,10 +74,13 @@ static cfg_opt_t metric_opts[] = {
     CFG_FLOAT("utilization_scale", 0, CFGF_NODEFAULT),
     CFG_END()};
 
-static cfg_opt_t node_opts[] = {
-    CFG_STR("cpu", NULL, CFGF_NONE), CFG_STR("memory", NULL, CFGF_NONE),
-    CFG_STR("net", NULL, CFGF_NONE), CFG_STR("host", NULL, CFGF_NONE),
-    CFG_STR("uri", NULL, CFGF_NONE), CFG_END()};
+static cfg_opt_t node_opts[] = {CFG_STR("cpu", NULL, CFGF_NONE),
+                                CFG_STR("memory", NULL, CFGF_NONE),
+                                CFG_STR("net", NULL, CFGF_NONE),
+                                CFG_STR("host", NULL, CFGF_NONE),
+                                CFG_STR("uri", NULL, CFGF_NONE),
+                                CFG_STR("zone", NULL, CFGF_NONE),
+                                CFG_END()};
 
 static cfg_opt_t svc_opts[] = {CFG_STR("node", NULL, CFGF_NONE), CFG_END()};
 
@@ -124,6 +127,7 @@ static cfg_opt_t top_opts[] = {
             CFGF_NONE),
     CFG_STR("own_resource", "", CFGF_NONE),
     CFG_STR("node_name", "", CFGF_NONE),
+    CFG_STR("zone", "", CFGF_NONE),
     CFG_STR("event_socket", "", CFGF_NONE),
     CFG_STR("event_socket_group", "haclient", CFGF_NONE),
     CFG_STR("event_spool", "", CFGF_NONE),
@@ -314,8 +318,12 @@ static int load_nodes(struct ctx *x, cfg_t *top, struct bal_conf *c) {
     nd->name = strdup(t);
     nd->host = dup_or_null(cfg_getstr(s, "host"));
     nd->uri = dup_or_null(cfg_getstr(s, "uri"));
-    if (!nd->name)
+    nd->zone = dup_or_null(cfg_getstr(s, "zone"));
+    if (!nd->name || (cfg_getstr(s, "zone") && !nd->zone))
       return -ENOMEM;
+    if (nd->zone && !bal_conf_zone_ok(nd->zone))
+      return bad(x, "node", t, "zone", nd->zone,
+                 "node %s: a zone name is 1-32 of [A-Za-z0-9_-]", t);
     for (int d = 0; d < BAL_NDIM; d++) {
       const char *v = cfg_getstr(s, bal_dim_name(d));
       nd->cap[d] = NAN;
@@ -572,6 +580,7 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
       {"availability_journal", offsetof(struct bal_conf, avail_journal)},
       {"own_resource", offsetof(struct bal_conf, own_resource)},
       {"node_name", offsetof(struct bal_conf, node_name)},
+      {"zone", offsetof(struct bal_conf, zone)},
       {"event_socket", offsetof(struct bal_conf, event_socket)},
       {"event_socket_group", offsetof(struct bal_conf, event_socket_group)},
       {"event_spool", offsetof(struct bal_conf, event_spool)},
@@ -599,6 +608,10 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
   if (c->avail_journal[0] && c->avail_journal[0] != '/')
     return bad(x, NULL, NULL, "availability_journal", c->avail_journal,
                "availability_journal must be an absolute path (or \"\" for "
+               "none)");
+  if (c->zone[0] && !bal_conf_zone_ok(c->zone))
+    return bad(x, NULL, NULL, "zone", c->zone,
+               "zone: a zone name is 1-32 of [A-Za-z0-9_-] (or \"\" for "
                "none)");
   if (c->own_resource[0] && c->source != BAL_SRC_PACEMAKER)
     return bad(x, NULL, NULL, "own_resource", c->own_resource,
@@ -673,7 +686,8 @@ void bal_conf_free(struct bal_conf *c) {
                    &c->crm_resource,  &c->crm_attribute,
                    &c->own_resource,  &c->node_name,
                    &c->event_socket,  &c->event_socket_group,
-                   &c->avail_journal, &c->event_spool};
+                   &c->avail_journal, &c->event_spool,
+                   &c->zone};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);
@@ -696,6 +710,7 @@ void bal_conf_free(struct bal_conf *c) {
     free(c->nodes[i].name);
     free(c->nodes[i].host);
     free(c->nodes[i].uri);
+    free(c->nodes[i].zone);
   }
   free(c->nodes);
   for (size_t i = 0; i < c->nsvcs; i++) {
@@ -724,6 +739,13 @@ bool bal_conf_movable(const struct bal_conf *c, const char *name) {
     if (fnmatch(*g, name, 0) == 0)
       return true;
   return false;
+}
+
+bool bal_conf_zone_ok(const char *name) {
+  size_t n = strlen(name);
+  return n >= 1 && n <= BAL_CONF_ZONE_MAX &&
+         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_-") == n;
 }
 
 const struct bal_node_conf *bal_conf_node(const struct bal_conf *c,

@@ -27,7 +27,14 @@ struct bal_engine {
   struct bal_tell tell;
   bool acted; /* the last pass ran moves (the next may find them under way) */
   struct av_journal *avail; /* the availability journal, once opened */
+  char *zone; /* --zone (bal_engine_set_zone), else the configuration's */
 };
+
+/* engine-zone.c: a file of this instance: base, or with a zone
+ * "base.ZONE" in buf (the instances of several zones may share a node);
+ * base when it is "" (none). NULL when buf is too small. */
+const char *engine_zone_path(const bal_engine_t *e, const char *base, char *buf,
+                             size_t len);
 
 /* Logs through the hook the engine's caller set (nothing without one). */
 void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...)
@@ -154,6 +161,12 @@ void pass_clear_constraints(struct pass *p);
 
 /* Writes the --explain report; ok and wu are bal_whatif_all's. */
 void pass_explain(struct pass *p, const int *ok, const double *wu);
+/* engine-zone.c: the zone of a node: its node section's zone, else its
+ * Pacemaker node attribute zone, else "default". */
+const char *pass_node_zone(const struct pass *p, const char *node);
+/* The zones and their nodes, and the zone records in the CIB the pass
+ * read, when zones are in use. */
+void pass_explain_zones(struct pass *p, pm_buf_t *b);
 /* Sends the pass's figures to collectd's unixsock (when configured). */
 void pass_publish(struct pass *p, const int *ok, const double *wu);
 

@@ -117,6 +117,7 @@ void pass_explain(struct pass *p, const int *ok, const double *wu) {
     else
       pm_buf_puts(b, "   -\n");
   }
+  pass_explain_zones(p, b);
   for (size_t i = 0; i < bal_plan_nmoves(p->plan); i++) {
     bal_move_t m;
     bal_plan_move(p->plan, i, &m);

@@ -58,6 +58,7 @@ void bal_engine_free(bal_engine_t *e) {
   free(e->path);
   free(e->node);
   free(e->role_where);
+  free(e->zone);
   bal_argv_free(e->offline);
   bal_argv_free(e->tell.nodes);
   pm_buf_free(&e->tell.done);
@@ -108,8 +109,11 @@ bool bal_engine_saw_offline(const bal_engine_t *e, const char *node) {
 }
 
 int bal_engine_lock(bal_engine_t *e) {
-  const char *path = e->conf->lock_file;
-  if (!path || !*path)
+  char buf[4096];
+  const char *path = engine_zone_path(e, e->conf->lock_file, buf, sizeof(buf));
+  if (!path)
+    return -ENAMETOOLONG;
+  if (!*path)
     return 0;
   if (e->lock_fd >= 0)
     return 0;
@@ -255,10 +259,15 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
                    .explain = explain_out};
   int *ok = NULL;
   double *wu = NULL;
-  int r = bal_state_load(cf->state_file, &p.st);
+  char state_buf[4096];
+  const char *state_file =
+      engine_zone_path(e, cf->state_file, state_buf, sizeof(state_buf));
+  if (!state_file)
+    return -ENAMETOOLONG;
+  int r = bal_state_load(state_file, &p.st);
   if (r < 0) {
     bal_elog(e, BAL_LOG_WARNING, "state file %s: %s (starting afresh)",
-             cf->state_file, pm_strerror(r));
+             state_file, pm_strerror(r));
     p.st = (struct bal_state){0};
   }
   /* While the cluster settles after a loss, the pass after one that acted
@@ -364,9 +373,9 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     pass_publish(&p, ok, wu);
     if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
       pass_publish_utilization(&p);
-    int k = bal_state_save(cf->state_file, &p.st);
+    int k = bal_state_save(state_file, &p.st);
     if (k < 0)
-      bal_elog(e, BAL_LOG_WARNING, "state file %s: %s", cf->state_file,
+      bal_elog(e, BAL_LOG_WARNING, "state file %s: %s", state_file,
                strerror(-k));
   }
   r = (int)bal_plan_nmoves(p.plan);

@@ -124,7 +124,8 @@ struct bal_node_conf {
   char *name;
   char *host; /* host name in the RRD tree (default: host_format) */
   double cap[BAL_NDIM];
-  char *uri; /* libvirt URI of the node (virsh executor) */
+  char *uri;  /* libvirt URI of the node (virsh executor) */
+  char *zone; /* its zone (NULL: the node attribute zone decides) */
 };
 
 struct bal_svc_conf { /* source = static */
@@ -174,6 +175,7 @@ struct bal_conf {
   char *state_file, *journal, *lock_file, *unixsock, *publish_host;
   char *own_resource; /* the Pacemaker resource running this balancer */
   char *node_name;    /* this node's name ("": crm_node -n, else uname) */
+  char *zone;         /* this instance's zone ("": none; --zone wins) */
   char *event_socket, *event_socket_group; /* node events (daemon) */
   char *avail_journal; /* the availability journal ("": none) */
   char *event_spool;   /* node alerts no one heard ("": none) */
@@ -196,6 +198,12 @@ int bal_conf_load(const char *path, struct bal_conf **ret, pm_error_t *err);
 int bal_conf_load_buf(const char *buf, size_t len, const char *name,
                       struct bal_conf **ret, pm_error_t *err);
 void bal_conf_free(struct bal_conf *c);
+/* The zone of a node without one (zones, see zone records below). */
+#define BAL_ZONE_DEFAULT "default"
+#define BAL_CONF_ZONE_MAX 32
+/* Whether name is 1-32 characters of [A-Za-z0-9_-] (a zone's name goes
+ * into record keys). */
+bool bal_conf_zone_ok(const char *name);
 /* Whether a service name is movable under the services/exclude globs. */
 bool bal_conf_movable(const struct bal_conf *c, const char *name);
 const struct bal_node_conf *bal_conf_node(const struct bal_conf *c,

@@ -12,7 +12,7 @@ libbalancer_la_SOURCES = \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
 	balancer/engine-avail.c balancer/engine-failback.c balancer/digest.c \
-	balancer/engine-digest.c balancer/zone.h balancer/zone.c
+	balancer/engine-digest.c balancer/engine-zone.c balancer/zone.h balancer/zone.c
 libbalancer_la_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 libbalancer_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(RRD_CFLAGS) $(CONFUSE_CFLAGS)
 libbalancer_la_LIBADD = libpm.la libavail.la $(XML_LIBS) $(RRD_LIBS) $(CONFUSE_LIBS) -lm
@@ -64,10 +64,10 @@ t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh \
 	t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
 	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

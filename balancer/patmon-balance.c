@@ -27,6 +27,7 @@ struct cli {
   const char *config;
   bool once, daemon, dry_run, explain, check, use_syslog, availability;
   const char *since; /* --since: the availability report's window */
+  const char *zone;  /* --zone */
   int verbosity;     /* highest level logged */
 };
 
@@ -54,6 +55,11 @@ static void usage(FILE *f) {
       "       patmon-balance [-c CONFIG] --availability [--since 30d]\n"
       "\n"
       "  -c, --config FILE  configuration (default %s/patmon/balance.conf)\n"
+      "  -z, --zone ZONE    this instance's zone (overrides the `zone` "
+      "option);\n"
+      "                     --explain shows it, the zones' nodes and the "
+      "zone\n"
+      "                     records in the CIB\n"
       "      --once         one pass, then exit (for cron)\n"
       "      --daemon       a pass every `interval` seconds, and at once "
       "when a node\n"
@@ -81,6 +87,7 @@ static void usage(FILE *f) {
 
 static int parse_args(int argc, char **argv, struct cli *o) {
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                       {"zone", required_argument, NULL, 'z'},
                                        {"once", no_argument, NULL, 'o'},
                                        {"daemon", no_argument, NULL, 'd'},
                                        {"dry-run", no_argument, NULL, 'n'},
@@ -95,10 +102,13 @@ static int parse_args(int argc, char **argv, struct cli *o) {
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "c:nxvqhV", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:z:nxvqhV", opts, NULL)) != -1) {
     switch (c) {
     case 'c':
       o->config = optarg;
+      break;
+    case 'z':
+      o->zone = optarg;
       break;
     case 'o':
       o->once = true;
@@ -420,6 +430,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   bal_engine_set_log(e, log_line, &o);
+  if (o.zone && bal_engine_set_zone(e, o.zone) < 0) {
+    logf_line(&o, BAL_LOG_ERR,
+              "--zone %s: a zone name is 1-32 of [A-Za-z0-9_-]", o.zone);
+    bal_engine_free(e);
+    return 2;
+  }
   if (o.check) {
     printf("%s: OK\n", o.config);
     r = 0;

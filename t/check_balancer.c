@@ -1492,7 +1492,21 @@ START_TEST(config_example_and_defaults) {
   ck_assert(!bal_conf_movable(c, "cache"));
   ck_assert_str_eq(c->exec.move[3], "migrate");
   ck_assert_str_eq(c->svcs[0].node, "h1");
+  ck_assert_str_eq(c->zone, ""); /* no zone */
+  ck_assert_ptr_null(c->nodes[0].zone);
   bal_conf_free(c);
+
+  /* Zones: this instance's, and a node's (else its node attribute). */
+  txt = "zone = \"rack-1\"\nnode \"h1\" { zone = \"rack_2\" }\n"
+        "node \"h2\" { cpu = \"4\" }\n";
+  ck_assert_int_eq(bal_conf_load_buf(txt, strlen(txt), "z.conf", &c, &err), 0);
+  ck_assert_str_eq(c->zone, "rack-1");
+  ck_assert_str_eq(c->nodes[0].zone, "rack_2");
+  ck_assert_ptr_null(c->nodes[1].zone);
+  bal_conf_free(c);
+  ck_assert(bal_conf_zone_ok("abcdefghijklmnopqrstuvwxyz012345"));
+  ck_assert(!bal_conf_zone_ok("abcdefghijklmnopqrstuvwxyz0123456"));
+  ck_assert(!bal_conf_zone_ok(""));
 }
 END_TEST
 
@@ -1542,6 +1556,9 @@ static const struct bad_conf {
     {"threshold = 0.7\n/* off for now\ninterval = 30\n", 2,
      "'/*' is never closed", "/* off for now"},
     {"window = 9\n", 1, "window must be between 10 and", "9"},
+    {"\nzone = \"rack 1\"\n", 2, "a zone name is 1-32 of", "rack 1"},
+    {"node \"n1\" {\n  cpu = \"8\"\n  zone = \"a.b\"\n}\n", 3,
+     "node n1: a zone name is 1-32 of", "a.b"},
     {"step = 10\nwindow = 15\n", 2, "window must hold at least two steps",
      "15"},
     {"event_socket = \"run/b.sock\"\n", 1, "must be an absolute path",
