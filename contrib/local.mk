@@ -14,7 +14,9 @@ dist_gmondex_DATA = contrib/gmond/patmon.conf
 balancerexdir = $(examplesdir)/balancer
 dist_balancerex_DATA = contrib/balancer/balance.conf \
 	contrib/balancer/patmon-balance.service contrib/balancer/patmon-balance.cron \
-	contrib/balancer/pacemaker-resource.xml
+	contrib/balancer/pacemaker-resource.xml \
+	contrib/balancer/pacemaker-zones.xml \
+	contrib/balancer/patmon-balance@.service
 dist_balancerex_SCRIPTS = contrib/balancer/mail-hook
 pacemakerexdir = $(examplesdir)/pacemaker
 dist_pacemakerex_DATA = contrib/pacemaker/alerts.xml

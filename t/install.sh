@@ -24,7 +24,8 @@ for f in /bin/patmon-expand /bin/patmon-graph /sbin/patmon-balance /libexec/patm
   /examples/patterns/database-node.conf /examples/patterns/nfs-pair.conf \
   /examples/collectd/patmon.conf /examples/gmond/patmon.conf /examples/pacemaker/alerts.xml \
   /examples/balancer/balance.conf /examples/balancer/patmon-balance.service \
-  /examples/balancer/patmon-balance.cron /examples/balancer/pacemaker-resource.xml; do
+  /examples/balancer/patmon-balance.cron /examples/balancer/pacemaker-resource.xml \
+  /examples/balancer/pacemaker-zones.xml /examples/balancer/patmon-balance@.service; do
   has "$f"
 done
 grep -q '\.la$' "$T/files" && fail "libtool .la files installed: $(grep '\.la$' "$T/files")"
