@@ -56,7 +56,7 @@ grep -q "another instance holds the lock" "$T/err" && [ ! -e "$T/state.a" ] ||
 exec 9>&-
 
 # Without any zone: nothing about zones.
-for n in n1 n2 n3 n4; do crm_attribute --node $n --name zone --delete || fail "delete zone of $n"; done
+for n in n1 n2 n3 n4; do crm_attribute --node $n --name zone --delete > /dev/null || fail "delete zone of $n"; done
 for k in post.b req.a.1 bad; do
   cibadmin --delete -o crm_config --xml-text "<cluster_property_set id=\"patmon-zone-$k\"/>" || fail "delete $k"
 done
