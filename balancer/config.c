@@ -597,7 +597,9 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
               strdup(cfg_getstr(top, strs[i].name))))
       return -ENOMEM;
   if ((r = check_template(x, NULL, NULL, "host_format", c->host_format, "n")) <
-      0)
+          0 ||
+      (r = check_template(x, NULL, NULL, "own_resource", c->own_resource,
+                          "z")) < 0)
     return r;
   if (c->event_socket[0] && c->event_socket[0] != '/')
     return bad(x, NULL, NULL, "event_socket", c->event_socket,

@@ -36,6 +36,11 @@ struct bal_engine {
 const char *engine_zone_path(const bal_engine_t *e, const char *base, char *buf,
                              size_t len);
 
+/* own_resource with %z as this instance's zone (one resource per zone),
+ * in buf when expanded. NULL when it names %z without a zone, or buf is
+ * too small. */
+const char *engine_own_resource(const bal_engine_t *e, char *buf, size_t len);
+
 /* Logs through the hook the engine's caller set (nothing without one). */
 void bal_elog(bal_engine_t *e, enum bal_log_level l, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

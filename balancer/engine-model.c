@@ -219,6 +219,8 @@ static int add_instances(struct pass *p, size_t i) {
 int pass_build_model(struct pass *p) {
   const struct bal_conf *cf = p->cf;
   struct bal_pcmk *pc = p->pc;
+  char own_buf[256];
+  const char *own = engine_own_resource(p->e, own_buf, sizeof(own_buf));
   int r = 0;
   if (!(p->c = bal_cluster_new()))
     return -ENOMEM;
@@ -268,8 +270,7 @@ int pass_build_model(struct pass *p) {
     }
     /* The balancer itself is no service to balance: its CPU is part of
      * its node's background. */
-    if (rs->clone || !rs->wanted ||
-        (cf->own_resource[0] && strcmp(rs->id, cf->own_resource) == 0))
+    if (rs->clone || !rs->wanted || (own && own[0] && strcmp(rs->id, own) == 0))
       continue;
     int node = rs->node ? bal_cluster_find_node(p->c, rs->node) : -1;
     int s = bal_cluster_add_service(p->c, rs->id, node, NULL);

@@ -43,7 +43,18 @@ static const char *local_node(struct pass *p) {
 
 void pass_role(struct pass *p) {
   bal_engine_t *e = p->e;
-  const char *own = p->cf->own_resource;
+  char buf[256];
+  const char *own = engine_own_resource(e, buf, sizeof(buf));
+  if (!own) {
+    if (e->role != BAL_ROLE_STANDBY)
+      bal_elog(e, BAL_LOG_ERR,
+               "own_resource %s names the zone (%%z), but this instance has "
+               "none (--zone): not acting",
+               p->cf->own_resource);
+    e->role = BAL_ROLE_STANDBY;
+    p->passive = true;
+    return;
+  }
   if (!own[0] || !p->pc) {
     e->role = BAL_ROLE_ACTIVE;
     return;

@@ -33,6 +33,20 @@ const char *engine_zone_path(const bal_engine_t *e, const char *base, char *buf,
   return n >= 0 && (size_t)n < len ? buf : NULL;
 }
 
+const char *engine_own_resource(const bal_engine_t *e, char *buf, size_t len) {
+  const char *own = e->conf->own_resource;
+  if (!strchr(own, '%'))
+    return own;
+  const struct bal_kv kv[] = {{'z', bal_engine_zone(e)}, {0, NULL}};
+  pm_buf_t b = {0};
+  int r = bal_subst(own, kv, &b, NULL);
+  bool fits = r == 0 && b.len < len;
+  if (fits)
+    memcpy(buf, b.data, b.len + 1);
+  pm_buf_free(&b);
+  return fits ? buf : NULL;
+}
+
 const char *pass_node_zone(const struct pass *p, const char *node) {
   const struct bal_node_conf *nc = bal_conf_node(p->cf, node);
   if (nc && nc->zone)

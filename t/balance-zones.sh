@@ -12,7 +12,8 @@ need_pacemaker
 
 cib_init default
 for i in 1 2 3 4 5; do cib_node "$i" "n$i" 4; done
-start_on n1 n2 n3 n4 n5 --
+cib_primitive bal-b
+start_on n1 n2 n3 n4 n5 -- bal-b:n3
 for z in n1:a n2:a n3:b n4:b; do
   crm_attribute --node "${z%%:*}" --name zone --update "${z#*:}" || fail "zone of ${z%%:*}"
 done
@@ -54,6 +55,16 @@ flock -n 9 || fail "cannot take $T/lock.a"
 grep -q "another instance holds the lock" "$T/err" && [ ! -e "$T/state.a" ] ||
   fail "zone a's instance ran beside the lock holder: $(cat "$T/err")"
 exec 9>&-
+
+# One resource per zone: own_resource names it with %z.
+printf 'data_dir = "%s"\nown_resource = "bal-%%z"\nnode_name = "n3"\n' "$RRD" > "$T/o.conf"
+"$BAL" -c "$T/o.conf" --zone b --once --dry-run > /dev/null 2> "$T/err"
+grep -q "the active decision-maker: bal-b runs here (n3)" "$T/err" || fail "zone b's own resource: $(cat "$T/err")"
+"$BAL" -c "$T/o.conf" --zone a --once --dry-run > /dev/null 2> "$T/err"
+grep -q "own_resource bal-a is not a resource of this cluster" "$T/err" || fail "zone a's own resource: $(cat "$T/err")"
+"$BAL" -c "$T/o.conf" --once --dry-run > /dev/null 2> "$T/err"
+grep -q "own_resource bal-%z names the zone (%z), but this instance has none" "$T/err" ||
+  fail "%z without a zone: $(cat "$T/err")"
 
 # Without any zone: nothing about zones.
 for n in n1 n2 n3 n4; do crm_attribute --node $n --name zone --delete > /dev/null || fail "delete zone of $n"; done

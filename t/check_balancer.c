@@ -1557,6 +1557,8 @@ static const struct bad_conf {
      "'/*' is never closed", "/* off for now"},
     {"window = 9\n", 1, "window must be between 10 and", "9"},
     {"\nzone = \"rack 1\"\n", 2, "a zone name is 1-32 of", "rack 1"},
+    {"own_resource = \"bal-%n\"\n", 1, "own_resource: unknown escape '%n'",
+     "bal-%n"},
     {"node \"n1\" {\n  cpu = \"8\"\n  zone = \"a.b\"\n}\n", 3,
      "node n1: a zone name is 1-32 of", "a.b"},
     {"step = 10\nwindow = 15\n", 2, "window must hold at least two steps",
