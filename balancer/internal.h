@@ -378,6 +378,18 @@ int bal_zrec_write(const char *cibadmin, int timeout_ms, enum bal_zrec_op op,
 /* Frees the records and empties z; NULL is a no-op. */
 void bal_zrecs_free(struct bal_zrecs *z);
 
+/* ---- plans from parts (plan.c) ------------------------------------------- */
+
+/* The plan on c of part's moves (a plan computed on a part of c, e.g. by
+ * the zone core: bal_zone_local; may be NULL) followed by extra[0..nextra-1]
+ * (the cross-zone moves), matched by names: node loads and utilisations
+ * as bal_plan_compute reckons them on c, the moves keep their reasons and
+ * texts, part's notes and unplaced count are kept. -ENOENT for a service
+ * or node c does not have, -EINVAL, -ENOMEM. */
+int bal_plan_rebase(const bal_plan_t *part, const bal_move_t *extra,
+                    size_t nextra, const bal_cluster_t *c,
+                    const bal_params_t *p, bal_plan_t **ret);
+
 /* ---- metrics ------------------------------------------------------------- */
 
 /* The planning grid: n samples of step seconds ending at end. */

@@ -115,7 +115,12 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
                   plan_uname(w, r->unit), dem, plan_nname(w, r->to),
                   100 * r->dst_before, 100 * r->dst_after);
     break;
-  case BAL_WHY_GRANT: /* made by zone.c, never by the planner */
+  case BAL_WHY_GRANT: /* zone.c's, replayed by bal_plan_rebase */
+    pm_buf_printf(b,
+                  "granted by another zone: %s (%s) to %s (%.0f%% -> "
+                  "%.0f%%)",
+                  plan_uname(w, r->unit), dem, plan_nname(w, r->to),
+                  100 * r->dst_before, 100 * r->dst_after);
     break;
   }
   if (!isnan(r->gain))
@@ -256,6 +261,86 @@ int bal_plan_compute(const bal_cluster_t *c, const bal_params_t *p,
   }
   plan_work_free(&w);
   return r;
+}
+
+/* Moves the unit of m's first service to m's node on w (logged with m's
+ * reason). -ENOENT for a service or node w's cluster does not have. */
+static int replay(struct work *w, const bal_move_t *m) {
+  int s = m->nservices ? bal_cluster_find_service(w->c, m->services[0]) : -1;
+  int to = bal_cluster_find_node(w->c, m->to);
+  if (s < 0 || to < 0)
+    return -ENOENT;
+  plan_do_move(w, w->unit_of[s], to, m->reason, -1);
+  return w->oom ? -ENOMEM : 0;
+}
+
+/* The move of q that moves service name, or NULL. */
+static const bal_move_t *move_of(const bal_move_t *q, size_t n,
+                                 const char *name) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < q[i].nservices; k++)
+      if (strcmp(q[i].services[k], name) == 0)
+        return &q[i];
+  return NULL;
+}
+
+int bal_plan_rebase(const bal_plan_t *part, const bal_move_t *extra,
+                    size_t nextra, const bal_cluster_t *c,
+                    const bal_params_t *p, bal_plan_t **ret) {
+  if (!c || !p || !ret || (nextra && !extra))
+    return -EINVAL;
+  size_t nm = (part ? part->nmoves : 0) + nextra;
+  bal_move_t *q = calloc(nm + 1, sizeof(*q));
+  if (!q)
+    return -ENOMEM;
+  for (size_t i = 0; part && i < part->nmoves; i++)
+    bal_plan_move(part, i, &q[i]);
+  for (size_t i = 0; i < nextra; i++)
+    q[nm - nextra + i] = extra[i];
+  struct work w;
+  bal_plan_t *out = NULL;
+  int r = plan_work_init(&w, c, p);
+  for (size_t i = 0; r == 0 && i < nm; i++)
+    r = replay(&w, &q[i]);
+  if (r == 0)
+    r = finish(&w, &out);
+  /* The moves keep what their planner said of them. */
+  for (size_t i = 0; r == 0 && i < out->nmoves; i++) {
+    struct plan_move *m = &out->moves[i];
+    const bal_move_t *o = move_of(q, nm, m->names[0]);
+    char *t = o && o->why ? strdup(o->why) : NULL;
+    if (!o || (o->why && !t)) {
+      r = o ? -ENOMEM : -ENOENT;
+      break;
+    }
+    free(m->why_text);
+    m->why_text = t ? t : strdup("");
+    m->why = o->reason;
+    m->gain = o->gain;
+    if (!m->why_text)
+      r = -ENOMEM;
+  }
+  for (size_t i = 0; r == 0 && part && i < part->nnotes; i++) {
+    char **v = realloc(out->notes, (out->nnotes + 2) * sizeof(char *));
+    if (!v || !(v[out->nnotes] = strdup(part->notes[i]))) {
+      if (v)
+        out->notes = v;
+      r = -ENOMEM;
+      break;
+    }
+    out->notes = v;
+    out->nnotes++;
+  }
+  if (r == 0 && part)
+    out->nunplaced = part->nunplaced;
+  plan_work_free(&w);
+  free(q);
+  if (r < 0) {
+    bal_plan_free(out);
+    return r;
+  }
+  *ret = out;
+  return 0;
 }
 
 size_t bal_plan_nmoves(const bal_plan_t *p) { return p->nmoves; }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "check_run.h"
+#include "internal.h"
 #include "zone.h"
 
 #include <check.h>
@@ -175,6 +176,89 @@ static void two_requesters(struct world *w) {
 
 /* ---- tests ----------------------------------------------------------------
  */
+
+/* The daemon acts on the whole cluster: the local plan (on the planned
+ * zones' nodes) and the cross-zone moves become one plan on c's indices,
+ * the moves as the core described them, the loads as the planner counts. */
+START_TEST(local_plan_rebased_on_the_cluster) {
+  struct world w;
+  world_init(&w, "b1=B:10 a1=A:10 a2=A:10", "x=a1:5 y=a1:4 z=b1:1");
+  struct store s = {0};
+  bal_zone_t *a = bal_zone_new("A", NULL);
+  pass(a, &s, &w, 0);
+  const bal_plan_t *lp = bal_zone_local(a);
+  const bal_cluster_t *sub = bal_zone_cluster(a);
+  ck_assert_uint_eq(bal_cluster_nnodes(sub), 2);
+  ck_assert_uint_eq(bal_plan_nmoves(lp), 1);
+  bal_plan_t *pl = NULL;
+  ck_assert_int_eq(bal_plan_rebase(lp, NULL, 0, w.c, &w.p, &pl), 0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m, m0;
+  bal_plan_move(lp, 0, &m0);
+  bal_plan_move(pl, 0, &m);
+  ck_assert_str_eq(m.services[0], m0.services[0]);
+  ck_assert_str_eq(m.to, "a2");
+  ck_assert_str_eq(m.from, "a1");
+  ck_assert_str_eq(m.why, m0.why);
+  ck_assert_int_eq(m.reason, m0.reason);
+  for (const char *const *n = (const char *const[]){"a1", "a2", NULL}; *n;
+       n++) {
+    double b0, a0, b1, a1;
+    bal_plan_node_util(lp, bal_cluster_find_node(sub, *n), &b0, &a0);
+    bal_plan_node_util(pl, bal_cluster_find_node(w.c, *n), &b1, &a1);
+    ck_assert_double_eq_tol(b0, b1, 1e-9);
+    ck_assert_double_eq_tol(a0, a1, 1e-9);
+  }
+  double b, af;
+  bal_plan_node_util(pl, 0, &b, &af); /* b1: outside the zone, unchanged */
+  ck_assert_double_eq_tol(b, 0.1, 1e-9);
+  ck_assert_double_eq_tol(af, 0.1, 1e-9);
+  /* A move naming what c does not have is refused, nothing made. */
+  const char *ghost[] = {"ghost"};
+  bal_move_t g = {.services = ghost, .nservices = 1, .to = "b1"};
+  pl = (bal_plan_free(pl), NULL);
+  ck_assert_int_eq(bal_plan_rebase(NULL, &g, 1, w.c, &w.p, &pl), -ENOENT);
+  ck_assert_ptr_null(pl);
+  finish(&w, &s, (bal_zone_t *[]){a}, 1);
+}
+END_TEST
+
+/* A granted cross-zone move lands in the plan with its reason and text;
+ * the loads of both ends change. */
+START_TEST(cross_move_rebased_on_the_cluster) {
+  struct world w;
+  two_requesters(&w);
+  struct store s = {0};
+  bal_zone_t *b = bal_zone_new("B", NULL), *c = bal_zone_new("C", NULL);
+  pass(b, &s, &w, 0);
+  pass(c, &s, &w, 0);
+  pass(b, &s, &w, 60);
+  pass(c, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_ncross(c), 1);
+  bal_move_t x;
+  ck_assert_int_eq(bal_zone_cross(c, 0, &x), 0);
+  bal_plan_t *pl = NULL;
+  ck_assert_int_eq(bal_plan_rebase(bal_zone_local(c), &x, 1, w.c, &w.p, &pl),
+                   0);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  bal_plan_move(pl, 0, &m);
+  ck_assert_str_eq(m.services[0], "c-small");
+  ck_assert_str_eq(m.from, "c1");
+  ck_assert_str_eq(m.to, "b1");
+  ck_assert_int_eq(m.reason, BAL_WHY_GRANT);
+  ck_assert_str_eq(m.why, x.why);
+  double bb, ba, cb, ca;
+  bal_plan_node_util(pl, bal_cluster_find_node(w.c, "b1"), &bb, &ba);
+  bal_plan_node_util(pl, bal_cluster_find_node(w.c, "c1"), &cb, &ca);
+  ck_assert_double_eq_tol(bb, 0.4, 1e-9);
+  ck_assert_double_eq_tol(ba, 0.7, 1e-9);
+  ck_assert_double_eq_tol(cb, 0.9, 1e-9);
+  ck_assert_double_eq_tol(ca, 0.6, 1e-9);
+  bal_plan_free(pl);
+  finish(&w, &s, (bal_zone_t *[]){b, c}, 2);
+}
+END_TEST
 
 START_TEST(grant_order_first_recorded_wins) {
   struct world w;
@@ -531,6 +615,8 @@ int main(void) {
       cross_cost_gates_requests,
       names_with_at_sign,
       adopted_zone_keeps_its_budget,
+      local_plan_rebased_on_the_cluster,
+      cross_move_rebased_on_the_cluster,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
