@@ -5,6 +5,7 @@
 #define PATMON_BALANCER_ENGINE_INTERNAL_H
 
 #include "internal.h"
+#include "zone.h"
 
 /* Nodes gone offline whose hooks have not run yet, and what was done since
  * (engine-role.c). */
@@ -28,6 +29,7 @@ struct bal_engine {
   bool acted; /* the last pass ran moves (the next may find them under way) */
   struct av_journal *avail; /* the availability journal, once opened */
   char *zone; /* --zone (bal_engine_set_zone), else the configuration's */
+  bal_zone_t *zcore; /* the zone core of this instance's zone, once used */
 };
 
 /* engine-zone.c: a file of this instance: base, or with a zone
@@ -74,13 +76,16 @@ struct pass {
   bal_plan_t *plan;
   bal_params_t params;
   size_t executed, failed;
-  bool hold;           /* the plan could not be verified: do not act */
-  bool passive;        /* not the active decision-maker: plan only */
-  pm_buf_t data_notes; /* missing or stale series, for --explain */
-  char **went_offline; /* nodes offline since the last pass */
-  pm_buf_t failback;   /* fail-back waiting or listed, for --explain */
-  pm_buf_t patterns;   /* the nodes' pattern sets compared, for --explain */
-  pm_buf_t done;       /* what this pass did, one "; "-separated list */
+  bool hold;              /* the plan could not be verified: do not act */
+  bool passive;           /* not the active decision-maker: plan only */
+  pm_buf_t data_notes;    /* missing or stale series, for --explain */
+  char **went_offline;    /* nodes offline since the last pass */
+  pm_buf_t failback;      /* fail-back waiting or listed, for --explain */
+  pm_buf_t patterns;      /* the nodes' pattern sets compared, for --explain */
+  pm_buf_t done;          /* what this pass did, one "; "-separated list */
+  const char **node_zone; /* per node of c: its zone (with --zone) */
+  size_t zone_acts;       /* zone actions written before bal_zone_plan */
+  pm_buf_t zone_done;     /* the zone records written, for --explain */
 };
 
 /* Whether this pass acts on its plan (execute = true, not a dry run, the
@@ -172,6 +177,17 @@ const char *pass_node_zone(const struct pass *p, const char *node);
 /* The zones and their nodes, and the zone records in the CIB the pass
  * read, when zones are in use. */
 void pass_explain_zones(struct pass *p, pm_buf_t *b);
+/* With a zone (--zone), the zone core plans instead of the planner. Step
+ * 1: reads the zone records from the pass's CIB, gives the core the zones
+ * of the nodes, writes its actions (adoptions: journaled, told to the
+ * hooks). 0, or a negative errno (logged). */
+int pass_zone_begin(struct pass *p);
+/* Step 2: the core plans the zones this instance plans; p->plan becomes
+ * its local plan followed by the cross-zone moves, on p->c. */
+int pass_zone_plan(struct pass *p);
+/* Writes the core's step 2 actions (grants, requests, post): nothing in a
+ * dry run or by a standby instance (the core decides again next pass). */
+void pass_zone_end(struct pass *p);
 /* Sends the pass's figures to collectd's unixsock (when configured). */
 void pass_publish(struct pass *p, const int *ok, const double *wu);
 

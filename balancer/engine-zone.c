@@ -15,6 +15,8 @@ int bal_engine_set_zone(bal_engine_t *e, const char *zone) {
     return bal_conf_zone_ok(zone) ? -ENOMEM : -EINVAL;
   free(e->zone);
   e->zone = z;
+  bal_zone_free(e->zcore); /* made again for the zone at the next pass */
+  e->zcore = NULL;
   return 0;
 }
 
@@ -111,5 +113,156 @@ void pass_explain_zones(struct pass *p, pm_buf_t *b) {
     pm_buf_printf(b, "zone records skipped: %u, first: %s\n", z.nbad,
                   pm_error_str(&z.bad, buf, sizeof(buf)));
   }
+  bal_zone_t *zc = p->e->zcore;
+  if (mine && zc && p->node_zone) {
+    pm_buf_puts(b, "zones planned by this instance:");
+    for (size_t i = 0; i < bal_zone_nplanned(zc); i++)
+      pm_buf_printf(b, " %s", bal_zone_planned(zc, i));
+    pm_buf_puts(b, bal_zone_nplanned(zc) ? "\n" : " none\n");
+    bal_zone_stats_t st;
+    bal_zone_stats(zc, &st);
+    pm_buf_printf(b,
+                  "zone pass: %u surplus unit(s), %u requested, %u request(s) "
+                  "granted, %u refused, %u cross-zone move(s)\n",
+                  st.surplus, st.requested, st.granted, st.refused, st.cross);
+  }
+  if (p->zone_done.len)
+    pm_buf_printf(b, "zone records this pass:\n%s", p->zone_done.data);
   bal_zrecs_free(&z);
+}
+
+/* ---- planning by zone ---------------------------------------------------- */
+
+/* The core's operations as the record store's. */
+static const enum bal_zrec_op zrec_op[] = {
+    [BAL_ZONE_SET] = BAL_ZREC_SET,
+    [BAL_ZONE_CREATE] = BAL_ZREC_CREATE,
+    [BAL_ZONE_DELETE] = BAL_ZREC_DELETE,
+};
+static const char *const zop_name[] = {
+    [BAL_ZONE_SET] = "set",
+    [BAL_ZONE_CREATE] = "create",
+    [BAL_ZONE_DELETE] = "delete",
+};
+
+/* Writes the core's actions from the first on and reports each result:
+ * -EROFS for all in a dry run or on a standby instance. */
+static void write_actions(struct pass *p, size_t first) {
+  bal_zone_t *z = p->e->zcore;
+  bool ro = !pass_side_effects(p);
+  for (size_t i = first; i < bal_zone_nactions(z); i++) {
+    bal_zone_action_t a;
+    if (bal_zone_action(z, i, &a) < 0)
+      continue;
+    int r = -EROFS;
+    pm_buf_t err = {0};
+    if (!ro)
+      r = bal_zrec_write(p->cf->cibadmin, p->cf->cmd_timeout_ms, zrec_op[a.op],
+                         a.key, a.value, &err);
+    if (r < 0 && r != -EROFS && r != -EEXIST)
+      bal_elog(p->e, BAL_LOG_WARNING, "zone record %s: cannot %s it: %s", a.key,
+               zop_name[a.op], err.data ? err.data : pm_strerror(r));
+    pm_buf_free(&err);
+    bal_zone_written(z, i, r);
+    pm_buf_printf(&p->zone_done, "  %s %s%s%s: %s\n", zop_name[a.op], a.key,
+                  a.op == BAL_ZONE_DELETE ? "" : " = ",
+                  a.op == BAL_ZONE_DELETE ? "" : a.value,
+                  r == 0         ? "written"
+                  : r == -EROFS  ? "not written (dry run or standby)"
+                  : r == -EEXIST ? "exists: another instance decided first"
+                                 : "not written");
+  }
+}
+
+int pass_zone_begin(struct pass *p) {
+  const struct bal_conf *cf = p->cf;
+  bal_engine_t *e = p->e;
+  size_t nn = bal_cluster_nnodes(p->c);
+  const char **zones = calloc(nn + 1, sizeof(*zones));
+  p->node_zone = calloc(nn + 1, sizeof(*p->node_zone));
+  if (!zones || !p->node_zone) {
+    free(zones);
+    return -ENOMEM;
+  }
+  size_t nz = 0;
+  for (size_t n = 0; n < nn; n++) {
+    const char *zn = pass_node_zone(p, bal_node_name(p->c, (int)n));
+    p->node_zone[n] = zn;
+    size_t k = 0;
+    while (k < nz && strcmp(zones[k], zn) != 0)
+      k++;
+    if (k == nz)
+      zones[nz++] = zn;
+  }
+  struct bal_zrecs zr = {0};
+  pm_error_t err = {0};
+  int r = p->cib.len
+              ? bal_zrec_parse(p->cib.data, p->cib.len, "cibadmin", &zr, &err)
+              : bal_zrec_read(cf->cibadmin, cf->cmd_timeout_ms, &zr, &err);
+  bal_record_t *rec = NULL;
+  if (r == 0 && !(rec = calloc(zr.n + 1, sizeof(*rec))))
+    r = -ENOMEM;
+  if (r < 0 && r != -ENOMEM) {
+    char buf[1024];
+    bal_elog(e, BAL_LOG_ERR, "zone records: %s: no zone planning this pass",
+             pm_error_str(&err, buf, sizeof(buf)));
+  }
+  for (size_t i = 0; r == 0 && i < zr.n; i++)
+    rec[i] = (bal_record_t){zr.v[i].key, zr.v[i].value};
+  if (e->zcore && strcmp(bal_zone_name(e->zcore), bal_engine_zone(e)) != 0) {
+    bal_zone_free(e->zcore); /* a reload changed the zone */
+    e->zcore = NULL;
+  }
+  if (r == 0 && !e->zcore) {
+    bal_zone_params_t zp;
+    bal_zone_params_init(&zp);
+    zp.interval = cf->interval;
+    if (!(e->zcore = bal_zone_new(bal_engine_zone(e), &zp)))
+      r = -errno;
+  }
+  const char *bad = NULL;
+  if (r == 0)
+    r = bal_zone_begin(e->zcore, rec, zr.n, zones, nz, (int64_t)p->now, &bad);
+  if (r == -EINVAL) {
+    bal_elog(e, BAL_LOG_WARNING,
+             "zone record %s does not read as its key says: ignored",
+             bad ? bad : "?");
+    r = 0;
+  }
+  if (r == 0)
+    write_actions(p, 0);
+  p->zone_acts = r == 0 ? bal_zone_nactions(e->zcore) : 0;
+  free(rec);
+  free(zones);
+  bal_zrecs_free(&zr);
+  return r;
+}
+
+int pass_zone_plan(struct pass *p) {
+  bal_zone_t *z = p->e->zcore;
+  int r = bal_zone_plan(z, p->c, p->node_zone, &p->params);
+  size_t nx = bal_zone_ncross(z);
+  bal_move_t *x = calloc(nx + 1, sizeof(*x));
+  if (r == 0 && !x)
+    r = -ENOMEM;
+  for (size_t i = 0; r == 0 && i < nx; i++)
+    r = bal_zone_cross(z, i, &x[i]);
+  if (r == 0)
+    r = bal_plan_rebase(bal_zone_local(z), x, nx, p->c, &p->params, &p->plan);
+  free(x);
+  if (r < 0)
+    bal_elog(p->e, BAL_LOG_ERR, "zone planning: %s", pm_strerror(r));
+  return r;
+}
+
+void pass_zone_end(struct pass *p) {
+  bal_zone_t *z = p->e->zcore;
+  write_actions(p, p->zone_acts);
+  bal_zone_stats_t st;
+  bal_zone_stats(z, &st);
+  if (st.requested || st.granted || st.refused || st.cross)
+    bal_elog(p->e, BAL_LOG_INFO,
+             "zone %s: %u unit(s) requested from other zones, %u request(s) "
+             "granted, %u refused, %u unit(s) moving across zones",
+             bal_zone_name(z), st.requested, st.granted, st.refused, st.cross);
 }

@@ -59,6 +59,7 @@ void bal_engine_free(bal_engine_t *e) {
   free(e->node);
   free(e->role_where);
   free(e->zone);
+  bal_zone_free(e->zcore);
   bal_argv_free(e->offline);
   bal_argv_free(e->tell.nodes);
   pm_buf_free(&e->tell.done);
@@ -182,6 +183,8 @@ static void pass_free(struct pass *p) {
   pm_buf_free(&p->failback);
   pm_buf_free(&p->patterns);
   pm_buf_free(&p->done);
+  free(p->node_zone);
+  pm_buf_free(&p->zone_done);
   bal_argv_free(p->went_offline);
   bal_state_free(&p->st);
 }
@@ -311,10 +314,17 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   bool can_verify = cf->source == BAL_SRC_PACEMAKER &&
                     strcmp(cf->exec.type, "pacemaker") == 0 && cf->exec.verify;
   bool verified = !can_verify;
+  /* With a zone, the zone core plans; once a pass, as it decides grants
+   * and requests for everybody (a plan Pacemaker would not take is held,
+   * planned again next pass). */
+  bool zoned = bal_engine_zone(e) != NULL;
+  if (zoned && (r = pass_zone_begin(&p)) < 0)
+    goto out;
   for (int round = 0; round < 3; round++) {
     bal_plan_free(p.plan);
     p.plan = NULL;
-    if ((r = bal_plan_compute(p.c, &p.params, &p.plan)) < 0)
+    r = zoned ? pass_zone_plan(&p) : bal_plan_compute(p.c, &p.params, &p.plan);
+    if (r < 0)
       goto out;
     if (!can_verify)
       break;
@@ -327,9 +337,11 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
       verified = true;
       break;
     }
-    if (k < 0)
-      break; /* crm_simulate failed: said above */
+    if (k < 0 || zoned)
+      break; /* crm_simulate failed (said above), or planned by zone */
   }
+  if (zoned)
+    pass_zone_end(&p);
   if (!verified && bal_plan_nmoves(p.plan)) {
     bal_elog(e, BAL_LOG_ERR,
              "the plan could not be checked with crm_simulate: "
