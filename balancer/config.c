@@ -94,7 +94,7 @@ static cfg_opt_t exec_opts[] = {CFG_STR_LIST("move", NULL, CFGF_NONE),
 
 static cfg_opt_t hook_opts[] = {
     CFG_STR_LIST("command", NULL, CFGF_NONE),
-    CFG_STR_LIST("on", "{plan, offline, config}", CFGF_NONE), CFG_END()};
+    CFG_STR_LIST("on", "{plan, offline, config, zone}", CFGF_NONE), CFG_END()};
 
 static cfg_opt_t top_opts[] = {
     CFG_BOOL("execute", cfg_false, CFGF_NONE),
@@ -473,10 +473,13 @@ static int load_hooks(struct ctx *x, cfg_t *top, struct bal_conf *c) {
         h->on_offline = true;
       else if (strcmp(ev, "config") == 0)
         h->on_config = true;
+      else if (strcmp(ev, "zone") == 0)
+        h->on_zone = true;
       else
-        return bad(x, "hook", h->name, ev, ev,
-                   "hook %s: unknown event (known: plan, offline, config)",
-                   h->name);
+        return bad(
+            x, "hook", h->name, ev, ev,
+            "hook %s: unknown event (known: plan, offline, config, zone)",
+            h->name);
     }
   }
   return 0;

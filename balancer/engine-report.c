@@ -212,7 +212,7 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
   pm_buf_free(&err);
 }
 
-enum hook_event { EV_PLAN, EV_OFFLINE, EV_CONFIG };
+enum hook_event { EV_PLAN, EV_OFFLINE, EV_CONFIG, EV_ZONE };
 
 static bool hook_wants(const struct bal_hook *h, enum hook_event ev,
                        bool told) {
@@ -223,6 +223,8 @@ static bool hook_wants(const struct bal_hook *h, enum hook_event ev,
     return h->on_offline;
   case EV_CONFIG:
     return h->on_config;
+  case EV_ZONE:
+    return h->on_zone;
   }
   return false;
 }
@@ -230,7 +232,7 @@ static bool hook_wants(const struct bal_hook *h, enum hook_event ev,
 static void run_hooks(bal_engine_t *e, const struct bal_conf *cf,
                       enum hook_event ev, bool told, const char *node,
                       size_t count, const char *msg) {
-  static const char *const names[] = {"plan", "offline", "config"};
+  static const char *const names[] = {"plan", "offline", "config", "zone"};
   char host[256] = "";
   gethostname(host, sizeof(host) - 1);
   char cnt[32];
@@ -265,4 +267,9 @@ void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
 void bal_run_config_hooks(bal_engine_t *e, const struct bal_conf *cf,
                           const char *node, const char *msg) {
   run_hooks(e, cf, EV_CONFIG, false, node, 0, msg);
+}
+
+void bal_run_zone_hooks(bal_engine_t *e, const struct bal_conf *cf,
+                        const char *zone, const char *msg) {
+  run_hooks(e, cf, EV_ZONE, false, zone, 0, msg);
 }

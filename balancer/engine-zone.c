@@ -145,6 +145,32 @@ static const char *const zop_name[] = {
     [BAL_ZONE_DELETE] = "delete",
 };
 
+/* An adoption written (CREATE adopt.X.K) or its end (SET of adopt.X.K
+ * with ended=): journaled, logged and told to the hooks, once (a CREATE
+ * succeeds once; the core sets an ended adoption once). */
+static void zone_event(struct pass *p, const bal_zone_action_t *a) {
+  const char *x = a->key + strlen("adopt.");
+  const char *dot = strrchr(x, '.');
+  bool adopt = a->op == BAL_ZONE_CREATE;
+  if (strncmp(a->key, "adopt.", 6) != 0 || !dot ||
+      (!adopt && !(a->op == BAL_ZONE_SET && strstr(a->value, " ended="))))
+    return;
+  char zone[BAL_ZONE_NAME_MAX + 1], msg[256];
+  snprintf(zone, sizeof(zone), "%.*s", (int)(dot - x), x);
+  const char *me = bal_engine_zone(p->e);
+  if (adopt)
+    snprintf(msg, sizeof(msg),
+             "zone %s adopted by zone %s's instance: its instance is silent",
+             zone, me);
+  else
+    snprintf(msg, sizeof(msg),
+             "zone %s returned to its own instance (adopted by zone %s's)",
+             zone, me);
+  bal_elog(p->e, BAL_LOG_NOTICE, "%s", msg);
+  bal_journal(p->cf->journal, p->now, "%s", msg);
+  bal_run_zone_hooks(p->e, p->cf, zone, msg);
+}
+
 /* Writes the core's actions from the first on and reports each result:
  * -EROFS for all in a dry run or on a standby instance. */
 static void write_actions(struct pass *p, size_t first) {
@@ -164,6 +190,8 @@ static void write_actions(struct pass *p, size_t first) {
                zop_name[a.op], err.data ? err.data : pm_strerror(r));
     pm_buf_free(&err);
     bal_zone_written(z, i, r);
+    if (r == 0)
+      zone_event(p, &a);
     pm_buf_printf(&p->zone_done, "  %s %s%s%s: %s\n", zop_name[a.op], a.key,
                   a.op == BAL_ZONE_DELETE ? "" : " = ",
                   a.op == BAL_ZONE_DELETE ? "" : a.value,

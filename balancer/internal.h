@@ -146,7 +146,7 @@ struct bal_exec_conf {
 struct bal_hook {
   char *name;
   char **argv;
-  bool on_plan, on_offline, on_config;
+  bool on_plan, on_offline, on_config, on_zone;
 };
 
 struct bal_conf {
@@ -536,5 +536,9 @@ void bal_run_hooks(bal_engine_t *e, const struct bal_conf *cf, bool plan,
  * agree again): %e "config", %n the first node that differs or "-". */
 void bal_run_config_hooks(bal_engine_t *e, const struct bal_conf *cf,
                           const char *node, const char *msg);
+/* Runs the hooks that take zone events (a zone adopted, or returned to
+ * its own instance): %e "zone", %n the zone. */
+void bal_run_zone_hooks(bal_engine_t *e, const struct bal_conf *cf,
+                        const char *zone, const char *msg);
 
 #endif
