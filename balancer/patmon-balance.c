@@ -329,6 +329,8 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
     int k = one_pass(e, o, settling ? BAL_PASS_SETTLING : 0);
     if (k < 0)
       logf_line(o, BAL_LOG_ERR, "pass failed: %s", strerror(-k));
+    else
+      logf_line(o, BAL_LOG_DEBUG, "pass over: %d move(s) planned", k);
     double now = mono_s();
     long wait_ms = (long)bal_engine_interval(e) * 1000;
     if (settling && bal_engine_settling(e) && wait_ms > SETTLE_MS)
