@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # live-zones: planning by zone on a live 4-node cluster (t/cluster-lib.sh).
-# DRAFT (issue 15 part C): written beside the lead's CI, not yet run; not
-# in LIVE_TESTS until it has passed here (see /work/notes/issue15c.md).
-#
 # Zones: node1 and node2 are zone a, node3 zone b, node4 zone c (a third
 # zone: two zones must ask for one spare at the same time). One
 # patmon-balance --daemon --zone Z per zone, each the Pacemaker resource
 # balancer-Z (own_resource = "balancer-%z"), kept out of what they balance.
 #
-#  1. A surplus of zone a placed in another zone through a grant: both of
-#     a's nodes are above the threshold and neither can take the other's
-#     unit; b or c grants room and a's instance moves the unit there.
+#  1. A surplus placed in another zone through a grant: both of a's nodes
+#     are above the threshold and neither can take the other's unit, and
+#     c's one node too; b's node has room for one of those units: b grants
+#     it and the requester's instance moves the unit there.
 #  2. Zones a and c both ask for b's spare, which fits one unit: b grants
-#     one request (the first recorded) and refuses the other.
+#     one request (the first recorded) and refuses the other, or (the
+#     instances pass on their own clocks) the second requester sees the
+#     spare gone and asks nobody: either way b's spare is granted once.
 #  3. The node running zone a's instance is killed (balancer-a may run on
 #     node1 only, so Pacemaker cannot start it elsewhere): the live
 #     instance with the lowest zone name, b's, adopts zone a within two
@@ -46,7 +46,7 @@ rec() {
     sed -n "s/.* name=\"patmon-zone-$1\" value=\"\([^\"]*\)\".*/\1/p"
 }
 # zone_balancer ZONE NODE [ONLY]: zone ZONE's instance as the resource
-# balancer-ZONE, started on NODE (with ONLY, allowed there only).
+# balancer-ZONE, for NODE (with ONLY, allowed there only); created stopped.
 zone_balancer() {
   local z=$1 node=$2
   crm cibadmin --create -o resources --xml-text "<primitive id=\"balancer-$z\" class=\"ocf\" provider=\"heartbeat\" type=\"anything\">
@@ -64,12 +64,14 @@ zone_balancer() {
       "<rsc_location id=\"only-balancer-$z\" rsc=\"balancer-$z\"><rule id=\"only-balancer-$z-r\" score=\"-INFINITY\"><expression id=\"only-balancer-$z-e\" attribute=\"#uname\" operation=\"ne\" value=\"$node\"/></rule></rsc_location>" ||
       fail "balancer-$z only on $node"
   fi
-  cluster_start_on "balancer-$z:$node"
 }
 posts() { [ -n "$(rec "post.$1")" ]; }
 zone_balancer a node1 only
 zone_balancer b node3
 zone_balancer c node4
+# Started together: an instance that starts a few intervals after the
+# others finds its zone adopted for a while (it has been silent).
+cluster_start_on balancer-a:node1 balancer-b:node3 balancer-c:node4
 for z in a b c; do
   wait_for 60 grep -q "the active decision-maker: balancer-$z runs here" "$CL/shared/balancer-$z.log" ||
     fail "zone $z's instance is not active: $(cat "$CL/shared/balancer-$z.log")"
@@ -80,10 +82,11 @@ note "three zones posting: $(for z in a b c; do echo "$z: $(rec "post.$z");"; do
 # ---- 1 and 2: a surplus placed through a grant, one spare asked twice ----------
 # The loads rise: a: node1 a1 0.15 + a2 0.30 (above 0.4; a1, the unit
 # that brings it under, does not fit on node2, 0.30). c: node4 c1 0.15 +
-# c2 0.30, the same. b: node3 b1 0.15: room under 0.4 for one 0.15 unit,
-# not two.
+# c2 0.35, the same. b: node3 b1 0.15: room under 0.4 (less its
+# background) for one 0.15 unit, not two.
 grant_t0=$(date +%s.%N)
-for r in a2 a3 c2; do set_load $r 0.30; done
+for r in a2 a3; do set_load $r 0.30; done
+set_load c2 0.35
 rec_all() {
   crm cibadmin -Q -o crm_config 2> /dev/null |
     sed -n 's/.* name="patmon-zone-\([^"]*\)" value="\([^"]*\)".*/\1 = \2/p'
@@ -95,9 +98,11 @@ note "moved through a grant $(awk -v a="$grant_t0" -v b="$(date +%s.%N)" 'BEGIN 
 grep "granted room" "$CL/shared/balance.journal" | sed 's/^/#   journal: /'
 [ "$(grep -c "zone b granted room on node3" "$CL/shared/balance.journal")" = 1 ] ||
   fail "b's spare was granted more than once: $(cat "$CL/shared/balance.journal")"
-# The other requester was refused (its instance logged the refusal count).
-grep -q "1 refused" "$CL/shared/balancer-b.log" ||
-  fail "b refused no request: $(grep 'zone b:' "$CL/shared/balancer-b.log")"
+# The instances pass on their own clocks: the other requester's request
+# reached b before its grant (refused: nofit) or after it (b's post then
+# showed too little spare, and it asked nobody). The deterministic case is
+# t/balance-zones.sh's; here which one happened is noted.
+note "b: $(grep -c 'request(s) granted, [1-9] refused' "$CL/shared/balancer-b.log") pass(es) with a refusal; c: $(grep 'zone c:' "$CL/shared/balancer-c.log" | tail -1)"
 
 # ---- 3: adoption and return ------------------------------------------------------
 last_a=$(rec post.a)
