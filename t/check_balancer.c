@@ -1436,6 +1436,26 @@ END_TEST
 
 /* ---- configuration ------------------------------------------------------- */
 
+/* Hook events: the four by default, or those listed (zone: adoptions and
+ * returns of zones). */
+START_TEST(config_hook_events) {
+  struct bal_conf *c = NULL;
+  pm_error_t err = {0};
+  const char *all = "hook \"h\" {\n  command = {\"true\"}\n}\n";
+  ck_assert_int_eq(bal_conf_load_buf(all, strlen(all), "h.conf", &c, &err), 0);
+  ck_assert(c->hooks[0].on_plan && c->hooks[0].on_offline &&
+            c->hooks[0].on_config && c->hooks[0].on_zone);
+  bal_conf_free(c);
+  const char *zone =
+      "hook \"h\" {\n  command = {\"true\"}\n  on = {\"zone\"}\n}\n";
+  ck_assert_int_eq(bal_conf_load_buf(zone, strlen(zone), "h.conf", &c, &err),
+                   0);
+  ck_assert(!c->hooks[0].on_plan && !c->hooks[0].on_offline &&
+            !c->hooks[0].on_config && c->hooks[0].on_zone);
+  bal_conf_free(c);
+}
+END_TEST
+
 START_TEST(config_example_and_defaults) {
   struct bal_conf *c = NULL;
   pm_error_t err = {0};
@@ -2148,6 +2168,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, fifo_config_and_rrd);
   tcase_add_test(tc, config_lifetimes);
   tcase_add_test(tc, config_example_and_defaults);
+  tcase_add_test(tc, config_hook_events);
   tcase_add_loop_test(tc, config_bad_input, 0,
                       (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
   tcase_add_test(tc, config_include_errors_name_the_file);
