@@ -149,10 +149,13 @@ static const char *const zop_name[] = {
  * with ended=): journaled, logged and told to the hooks, once (a CREATE
  * succeeds once; the core sets an ended adoption once). */
 static void zone_event(struct pass *p, const bal_zone_action_t *a) {
-  const char *x = a->key + strlen("adopt.");
+  static const char pre[] = "adopt.";
+  if (strncmp(a->key, pre, sizeof(pre) - 1) != 0)
+    return;
+  const char *x = a->key + sizeof(pre) - 1;
   const char *dot = strrchr(x, '.');
   bool adopt = a->op == BAL_ZONE_CREATE;
-  if (strncmp(a->key, "adopt.", 6) != 0 || !dot ||
+  if (!dot ||
       (!adopt && !(a->op == BAL_ZONE_SET && strstr(a->value, " ended="))))
     return;
   char zone[BAL_ZONE_NAME_MAX + 1], msg[256];
