@@ -592,6 +592,11 @@ const char *bal_zone_planned(const bal_zone_t *z, size_t i) {
   return NULL;
 }
 
+bool bal_zone_leader(const bal_zone_t *z) {
+  int own = zone_find(z, z->name, strlen(z->name));
+  return z->leader && own >= 0 && z->zs.v[own].planned;
+}
+
 size_t bal_zone_nactions(const bal_zone_t *z) { return z->act.n; }
 
 int bal_zone_action(const bal_zone_t *z, size_t i, bal_zone_action_t *ret) {

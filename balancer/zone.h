@@ -157,6 +157,15 @@ int bal_zone_cross(const bal_zone_t *z, size_t i, bal_move_t *ret);
 size_t bal_zone_nplanned(const bal_zone_t *z);
 const char *bal_zone_planned(const bal_zone_t *z, size_t i);
 
+/* Whether this instance leads after step 1: its zone has the lowest name
+ * among the zones judged live (its own always is) and it does not wait for
+ * the end of its adoption. When the leader's instance falls silent the
+ * next lowest leads within silent_intervals; an instance that starts (or
+ * returns) leads from its first pass (or from the end of its adoption),
+ * the one it replaces stops at its next pass. The daemon gives the leader
+ * the duties done once for the whole cluster. false before step 1. */
+bool bal_zone_leader(const bal_zone_t *z);
+
 /* What step 2 found: units left over after the local plan, units
  * requested, requests granted and refused (by this instance), units moved
  * across zones. */

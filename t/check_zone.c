@@ -503,6 +503,45 @@ START_TEST(adoption_claim_lost) {
 }
 END_TEST
 
+/* One leader: the live instance of the lowest zone, not while it waits
+ * for the end of its adoption; the next lowest once it is silent. */
+START_TEST(leader_lowest_live_zone) {
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10 c1=C:10", "a-1=a1:2 b-1=b1:2 c-1=c1:2");
+  struct store s = {0};
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  zp.interval = 60;
+  bal_zone_t *z[3] = {bal_zone_new("A", &zp), bal_zone_new("B", &zp),
+                      bal_zone_new("C", &zp)};
+  ck_assert(!bal_zone_leader(z[1]));
+  for (int64_t t = 0; t <= 60; t += 60)
+    for (int i = 0; i < 3; i++) {
+      pass(z[i], &s, &w, t);
+      ck_assert_int_eq(bal_zone_leader(z[i]), i == 0);
+    }
+  /* A silent: still the leader for B and C at 120, not at 180. */
+  pass(z[1], &s, &w, 120);
+  pass(z[2], &s, &w, 120);
+  ck_assert(!bal_zone_leader(z[1]) && !bal_zone_leader(z[2]));
+  pass(z[1], &s, &w, 180);
+  pass(z[2], &s, &w, 180);
+  ck_assert(bal_zone_leader(z[1]) && !bal_zone_leader(z[2]));
+  ck_assert_ptr_nonnull(store_get(&s, "adopt.A.1"));
+  /* A's instance returns: it waits, B ends the adoption and hands over. */
+  bal_zone_free(z[0]);
+  z[0] = bal_zone_new("A", &zp);
+  pass(z[0], &s, &w, 240);
+  ck_assert(!bal_zone_leader(z[0]));
+  pass(z[1], &s, &w, 240);
+  ck_assert(!bal_zone_leader(z[1]));
+  pass(z[0], &s, &w, 300);
+  pass(z[2], &s, &w, 300);
+  ck_assert(bal_zone_leader(z[0]) && !bal_zone_leader(z[2]));
+  finish(&w, &s, z, 3);
+}
+END_TEST
+
 START_TEST(bad_names_and_records) {
   errno = 0;
   ck_assert_ptr_null(bal_zone_new("a.b", NULL));
@@ -611,6 +650,7 @@ int main(void) {
       create_exists_follows_the_record,
       adoption_after_two_silent_intervals_and_return,
       adoption_claim_lost,
+      leader_lowest_live_zone,
       bad_names_and_records,
       cross_cost_gates_requests,
       names_with_at_sign,
