@@ -334,6 +334,12 @@ int bal_engine_reload(bal_engine_t *e, pm_error_t *err);
 int bal_engine_set_zone(bal_engine_t *e, const char *zone);
 /* This instance's zone, NULL when it has none. */
 const char *bal_engine_zone(const bal_engine_t *e);
+/* Whether this instance does the duties done once for the whole cluster:
+ * the offline journal and hooks, node events and the availability
+ * journal, pattern reports, publishing, the event socket. Always without
+ * a zone; with one, when its last pass found it the leader of the zones
+ * (the live instance of the lowest zone name, see zone.h). */
+bool bal_engine_leads(const bal_engine_t *e);
 /* Seconds between passes in daemon mode. */
 unsigned bal_engine_interval(const bal_engine_t *e);
 /* Takes the configured lock file (one active decision-maker). -EWOULDBLOCK

@@ -64,7 +64,8 @@ static bool journal(bal_engine_t *e) {
 
 void pass_availability(struct pass *p) {
   bal_engine_t *e = p->e;
-  if (p->passive || !pass_side_effects(p) || !p->mon.data || !journal(e))
+  if (!p->lead || p->passive || !pass_side_effects(p) || !p->mon.data ||
+      !journal(e))
     return;
   pm_error_t err = {0};
   char buf[1024];
@@ -81,7 +82,7 @@ void pass_availability(struct pass *p) {
 
 int bal_engine_avail_event(bal_engine_t *e, bool lost, bool fenced,
                            const char *node, int64_t t_ms) {
-  if (e->role != BAL_ROLE_ACTIVE || !journal(e))
+  if (e->role != BAL_ROLE_ACTIVE || !bal_engine_leads(e) || !journal(e))
     return 0;
   av_event_t ev = {.t_ms = t_ms,
                    .action = fenced ? AV_FENCED

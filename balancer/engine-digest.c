@@ -63,7 +63,7 @@ void pass_patterns(struct pass *p) {
   pm_buf_printf(&p->patterns, "patterns: %s\n", d.line);
   if (missing.len)
     pm_buf_printf(&p->patterns, "patterns: no digest from %s\n", missing.data);
-  if (pass_side_effects(p))
+  if (pass_side_effects(p) && p->lead)
     report(p, &d);
   free(v);
   free(d.line);

@@ -30,6 +30,17 @@ struct bal_engine {
   struct av_journal *avail; /* the availability journal, once opened */
   char *zone; /* --zone (bal_engine_set_zone), else the configuration's */
   bal_zone_t *zcore; /* the zone core of this instance's zone, once used */
+  bool lead;         /* with a zone: the last pass led (bal_zone_leader) */
+  /* With a zone: the nodes offline, when this instance first saw each so,
+   * and whether their loss was told (by it, or by the leader of then), once
+   * off_init. */
+  struct bal_off {
+    char *node;
+    time_t seen;
+    bool told;
+  } * off_seen;
+  size_t noff_seen;
+  bool off_init;
 };
 
 /* engine-zone.c: a file of this instance: base, or with a zone
@@ -78,6 +89,8 @@ struct pass {
   size_t executed, failed;
   bool hold;              /* the plan could not be verified: do not act */
   bool passive;           /* not the active decision-maker: plan only */
+  bool lead;              /* does the duties done once for the cluster (no
+                           * zone, or this instance leads the zones) */
   pm_buf_t data_notes;    /* missing or stale series, for --explain */
   char **went_offline;    /* nodes offline since the last pass */
   pm_buf_t failback;      /* fail-back waiting or listed, for --explain */
@@ -104,7 +117,10 @@ int pass_inventory_pacemaker(struct pass *p);
 /* source = static: the configuration's nodes (online) and services. */
 int pass_inventory_static(struct pass *p);
 /* Nodes that went offline since the last pass: journaled now, told to the
- * hooks once the pass has acted (pass_tell). */
+ * hooks once the pass has acted (pass_tell), by the leader only (p->lead;
+ * with zones a new leader tells the losses it did not tell, as the old
+ * leader may have gone with its node). Records the offline nodes in the
+ * state (fail-back) in every instance. */
 void pass_offline_events(struct pass *p);
 /* Builds p->c from p->pc and the configuration, then measures it. */
 int pass_build_model(struct pass *p);
@@ -124,9 +140,9 @@ int pass_failback(struct pass *p);
 /* ---- engine-digest.c ----------------------------------------------------- */
 
 /* Compares the pattern set digests the online nodes published (node
- * attribute BAL_DIGEST_ATTR) for --explain; the active instance reports a
- * difference from the majority once per change (log, config hooks), and
- * once when all agree again. */
+ * attribute BAL_DIGEST_ATTR) for --explain; the active instance (with
+ * zones: the leader) reports a difference from the majority once per
+ * change (log, config hooks), and once when all agree again. */
 void pass_patterns(struct pass *p);
 
 /* ---- engine-metrics.c ---------------------------------------------------- */
@@ -146,8 +162,9 @@ void pass_tell(struct pass *p);
 
 /* ---- engine-avail.c ------------------------------------------------------ */
 
-/* The active instance records in the availability journal what crm_mon
- * shows changed since the journal's last event. */
+/* The active instance (with zones: the leader) records in the
+ * availability journal what crm_mon shows changed since the journal's
+ * last event. */
 void pass_availability(struct pass *p);
 /* Adds the availability figures (per node and resource: percent-24h,
  * percent-7d, percent-30d, count-failures_30d, duration-mttf_30d,
@@ -178,9 +195,10 @@ const char *pass_node_zone(const struct pass *p, const char *node);
  * read, when zones are in use. */
 void pass_explain_zones(struct pass *p, pm_buf_t *b);
 /* With a zone (--zone), the zone core plans instead of the planner. Step
- * 1: reads the zone records from the pass's CIB, gives the core the zones
- * of the nodes, writes its actions (adoptions: journaled, told to the
- * hooks). 0, or a negative errno (logged). */
+ * 1, on p->pc before the model is built: reads the zone records from the
+ * pass's CIB, gives the core the zones of the nodes, writes its actions
+ * (adoptions: journaled, told to the hooks); then bal_zone_leader says
+ * whether this instance leads. 0, or a negative errno (logged). */
 int pass_zone_begin(struct pass *p);
 /* Step 2: the core plans the zones this instance plans; p->plan becomes
  * its local plan followed by the cross-zone moves, on p->c. */

@@ -111,13 +111,40 @@ int pass_inventory_static(struct pass *p) {
   return 0;
 }
 
+/* With a zone, what this instance knows of node (offline now): *o from
+ * its last pass, else first seen now, told when the state file (written
+ * by every instance) had it offline at its first pass. A leader takes a
+ * loss it saw over LEAD_TOLD intervals ago as told by the leader of then
+ * (live then, as it led); a more recent one it tells itself, as that
+ * leader may have gone with the node or before its pass. */
+#define LEAD_TOLD 4 /* silent_intervals (2) + a pass each side */
+static bool zone_told(const struct pass *p, const char *node,
+                      struct bal_off *o) {
+  const bal_engine_t *e = p->e;
+  for (size_t i = 0; i < e->noff_seen; i++)
+    if (strcmp(e->off_seen[i].node, node) == 0) {
+      *o = e->off_seen[i];
+      if (!o->told && p->now - o->seen >= LEAD_TOLD * (time_t)p->cf->interval)
+        o->told = true;
+      return o->told;
+    }
+  *o = (struct bal_off){.seen = p->now,
+                        .told = !e->off_init &&
+                                bal_state_was_offline(&p->st, node)};
+  return o->told;
+}
+
 void pass_offline_events(struct pass *p) {
-  size_t n = 0, k = 0;
+  size_t n = 0, k = 0, nt = 0;
+  bal_engine_t *e = p->e;
+  bool zoned = bal_engine_zone(e) != NULL;
   char **now_off = calloc(p->pc->nnodes + 1, sizeof(char *));
   char **went = calloc(p->pc->nnodes + 1, sizeof(char *));
-  if (!now_off || !went) {
+  struct bal_off *seen = zoned ? calloc(p->pc->nnodes + 1, sizeof(*seen)) : 0;
+  if (!now_off || !went || (zoned && !seen)) {
     free(now_off);
     free(went);
+    free(seen);
     return;
   }
   for (size_t i = 0; i < p->pc->nnodes; i++) {
@@ -125,16 +152,30 @@ void pass_offline_events(struct pass *p) {
     if (p->pc->nodes[i].state != BAL_NODE_OFFLINE)
       continue;
     now_off[n++] = strdup(name);
-    if (bal_state_was_offline(&p->st, name))
-      continue;
-    bal_elog(p->e, BAL_LOG_WARNING, "node %s is offline", name);
-    if (!pass_side_effects(p))
-      continue;
-    bal_journal(p->cf->journal, p->now, "offline %s", name);
-    went[k++] = strdup(name);
+    struct bal_off o = {0};
+    bool told =
+        zoned ? zone_told(p, name, &o) : bal_state_was_offline(&p->st, name);
+    if (!told && p->lead) {
+      bal_elog(e, BAL_LOG_WARNING, "node %s is offline", name);
+      if (pass_side_effects(p)) {
+        bal_journal(p->cf->journal, p->now, "offline %s", name);
+        went[k++] = strdup(name);
+        o.told = true;
+      }
+    }
+    if (seen && (o.node = strdup(name)))
+      seen[nt++] = o;
   }
   bal_state_set_offline(&p->st, now_off);
   p->went_offline = went;
+  if (seen) {
+    for (size_t i = 0; i < e->noff_seen; i++)
+      free(e->off_seen[i].node);
+    free(e->off_seen);
+    e->off_seen = seen;
+    e->noff_seen = nt;
+    e->off_init = true;
+  }
 }
 
 /* ---- the model ----------------------------------------------------------- */

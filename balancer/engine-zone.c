@@ -208,7 +208,7 @@ static void write_actions(struct pass *p, size_t first) {
 int pass_zone_begin(struct pass *p) {
   const struct bal_conf *cf = p->cf;
   bal_engine_t *e = p->e;
-  size_t nn = bal_cluster_nnodes(p->c);
+  size_t nn = p->pc->nnodes;
   const char **zones = calloc(nn + 1, sizeof(*zones));
   p->node_zone = calloc(nn + 1, sizeof(*p->node_zone));
   if (!zones || !p->node_zone) {
@@ -217,8 +217,8 @@ int pass_zone_begin(struct pass *p) {
   }
   size_t nz = 0;
   for (size_t n = 0; n < nn; n++) {
-    const char *zn = pass_node_zone(p, bal_node_name(p->c, (int)n));
-    p->node_zone[n] = zn;
+    const char *zn = pass_node_zone(p, p->pc->nodes[n].name);
+    p->node_zone[n] = zn; /* c's nodes are pc's, in pc's order */
     size_t k = 0;
     while (k < nz && strcmp(zones[k], zn) != 0)
       k++;

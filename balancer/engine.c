@@ -61,6 +61,9 @@ void bal_engine_free(bal_engine_t *e) {
   free(e->zone);
   bal_zone_free(e->zcore);
   bal_argv_free(e->offline);
+  for (size_t i = 0; i < e->noff_seen; i++)
+    free(e->off_seen[i].node);
+  free(e->off_seen);
   bal_argv_free(e->tell.nodes);
   pm_buf_free(&e->tell.done);
   free(e);
@@ -101,6 +104,10 @@ const char *bal_engine_availability_journal(const bal_engine_t *e) {
 }
 
 int bal_engine_role(const bal_engine_t *e) { return e->role; }
+
+bool bal_engine_leads(const bal_engine_t *e) {
+  return !bal_engine_zone(e) || e->lead;
+}
 
 bool bal_engine_saw_offline(const bal_engine_t *e, const char *node) {
   for (char **n = e->offline; n && *n; n++)
@@ -286,7 +293,17 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     goto out;
   keep_offline(&p);
   pass_role(&p);
-  pass_availability(&p);
+  /* With a zone, step 1 of the zone core says who leads: the duties done
+   * once for the cluster are the leader's. In maintenance mode nothing is
+   * planned and no zone record read: the last pass's leader stays. */
+  bool zoned = bal_engine_zone(e) != NULL;
+  if (zoned && !p.pc->maintenance && (r = pass_zone_begin(&p)) < 0)
+    goto out;
+  if (zoned && !p.pc->maintenance)
+    e->lead = bal_zone_leader(e->zcore);
+  p.lead = !zoned || e->lead;
+  if (p.lead)
+    pass_availability(&p);
   if (p.pc->maintenance) {
     bal_elog(e, BAL_LOG_NOTICE,
              "the cluster is in maintenance mode (or stop-all-resources): "
@@ -317,9 +334,6 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   /* With a zone, the zone core plans; once a pass, as it decides grants
    * and requests for everybody (a plan Pacemaker would not take is held,
    * planned again next pass). */
-  bool zoned = bal_engine_zone(e) != NULL;
-  if (zoned && (r = pass_zone_begin(&p)) < 0)
-    goto out;
   for (int round = 0; round < 3; round++) {
     bal_plan_free(p.plan);
     p.plan = NULL;
@@ -382,8 +396,9 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   }
   if (pass_side_effects(&p)) {
     pass_tell(&p);
-    pass_publish(&p, ok, wu);
-    if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
+    if (p.lead)
+      pass_publish(&p, ok, wu);
+    if (p.lead && cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
       pass_publish_utilization(&p);
     int k = bal_state_save(state_file, &p.st);
     if (k < 0)

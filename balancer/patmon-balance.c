@@ -298,6 +298,40 @@ static void reload(bal_engine_t *e, const struct cli *o) {
              "configuration reloaded (a new event_socket takes a restart)");
 }
 
+/* The event socket is the leader's (bal_engine_leads: always without a
+ * zone): bound when this instance comes to lead, retried each pass while
+ * another process holds it (said once), closed when it stops leading. */
+static void follow_lead(bal_engine_t *e, const struct cli *o, const char *path,
+                        const char *group, bal_events_t **ev, bool *failed) {
+  bool lead = bal_engine_leads(e);
+  if (!lead)
+    *failed = false;
+  if (!path || lead == (*ev != NULL))
+    return;
+  if (!lead) {
+    bal_events_stop(*ev);
+    *ev = NULL;
+    logf_line(o, BAL_LOG_NOTICE,
+              "another zone's instance leads now: event socket %s closed",
+              path);
+    return;
+  }
+  char why[256] = "";
+  if (bal_events_start(path, group, pthread_self(), ev, why, sizeof(why)) < 0) {
+    *ev = NULL;
+    if (!*failed)
+      logf_line(o, BAL_LOG_ERR,
+                "event socket %s: %s; a lost node waits for the next pass",
+                path, why);
+    *failed = true;
+    return;
+  }
+  *failed = false;
+  if (bal_engine_zone(e))
+    logf_line(o, BAL_LOG_NOTICE,
+              "this instance leads the zones: node events on %s", path);
+}
+
 static int run_daemon(bal_engine_t *e, struct cli *o) {
   sigset_t set;
   sigemptyset(&set);
@@ -313,13 +347,13 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
     return r > 0 ? 0 : 1;
   bal_events_t *ev = NULL;
   const char *group;
-  const char *path = bal_engine_event_socket(e, &group);
-  char why[256] = "";
-  if (path &&
-      bal_events_start(path, group, pthread_self(), &ev, why, sizeof(why)) < 0)
-    logf_line(o, BAL_LOG_ERR,
-              "event socket %s: %s; a lost node waits for the next pass", path,
-              why);
+  const char *conf_path = bal_engine_event_socket(e, &group);
+  /* Kept: a reload frees the configuration (a new socket takes a
+   * restart). */
+  char *path = conf_path ? strdup(conf_path) : NULL;
+  char *grp = conf_path && group ? strdup(group) : NULL;
+  bool failed = false;
+  follow_lead(e, o, path, grp, &ev, &failed);
   logf_line(o, BAL_LOG_NOTICE, "started%s%s", ev ? ", node events on " : "",
             ev ? path : "");
   struct pending pend = {0};
@@ -332,6 +366,7 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
       logf_line(o, BAL_LOG_ERR, "pass failed: %s", strerror(-k));
     else
       logf_line(o, BAL_LOG_DEBUG, "pass over: %d move(s) planned", k);
+    follow_lead(e, o, path, grp, &ev, &failed);
     double now = mono_s();
     long wait_ms = (long)bal_engine_interval(e) * 1000;
     if (settling && bal_engine_settling(e) && wait_ms > SETTLE_MS)
@@ -357,6 +392,8 @@ static int run_daemon(bal_engine_t *e, struct cli *o) {
   log_line(o, BAL_LOG_NOTICE, "exiting on a signal");
   bal_engine_tell(e);
   bal_events_stop(ev);
+  free(path);
+  free(grp);
   for (size_t i = 0; i < pend.n; i++)
     free(pend.node[i]);
   return 0;

@@ -143,5 +143,32 @@ turn a
 assert_no_grep "move c-small" "$T/journal"
 [ -z "$(rec req.a.1)$(rec grant.req.a.1)$(rec req.c.1)$(rec grant.req.c.1)" ] ||
   fail "answered requests left in the CIB: $(cibadmin -Q -o crm_config)"
+
+# The duties done once for the whole cluster are the leader's, the live
+# instance of the lowest zone name: a node gone offline is journaled and
+# told to the offline hook once, by a's instance, though b's sees it too.
+for z in a b c; do kill "${pid[$z]}"; done
+wait "${pid[a]}" "${pid[b]}" "${pid[c]}" 2> /dev/null
+write_config "interval = 3600
+hook \"told\" {
+  command = {\"sh\", \"-c\", \"printf '%%s\\\\n' \\\"\$1\\\" >>$T/told\", \"hook\", \"%e %n\"}
+  on = {\"offline\"}
+}"
+overs() { [ "$(grep -c "pass over" "$T/daemon.$1")" -ge "$2" ]; }
+for z in b a; do
+  "$BAL" -c "$T/balance.conf" --zone "$z" --daemon -vv 2> "$T/daemon.$z" &
+  pid[$z]=$!
+  at_exit "kill ${pid[$z]}"
+  wait_for "$WAIT" overs "$z" 1 || fail "zone $z's first pass: $(cat "$T/daemon.$z")"
+done
+simulate -d c1
+for z in b a; do
+  kill -USR1 "${pid[$z]}"
+  wait_for "$WAIT" overs "$z" 2 || fail "zone $z's second pass: $(cat "$T/daemon.$z")"
+done
+[ "$(grep -c "offline c1$" "$T/journal")" = 1 ] || fail "offline c1 journaled $(grep -c "offline c1$" "$T/journal") times: $(cat "$T/journal")"
+[ "$(cat "$T/told" 2> /dev/null)" = "offline c1" ] || fail "the offline hook: $(cat "$T/told" 2> /dev/null)"
+grep -q "node c1 is offline" "$T/daemon.a" || fail "a's instance did not see c1 go: $(cat "$T/daemon.a")"
+assert_no_grep "node c1 is offline" "$T/daemon.b"
 sed 's/^/#   /' "$T/journal"
 echo PASS
