@@ -244,13 +244,16 @@ int pass_zone_begin(struct pass *p) {
     bal_zone_free(e->zcore); /* a reload changed the zone */
     e->zcore = NULL;
   }
-  if (r == 0 && !e->zcore) {
-    bal_zone_params_t zp;
-    bal_zone_params_init(&zp);
-    zp.interval = cf->interval;
-    if (!(e->zcore = bal_zone_new(bal_engine_zone(e), &zp)))
-      r = -errno;
-  }
+  /* Made once; a reload's interval reaches it (silence is counted in
+   * intervals). */
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  zp.interval = cf->interval;
+  if (r == 0 && !e->zcore &&
+      !(e->zcore = bal_zone_new(bal_engine_zone(e), &zp)))
+    r = -errno;
+  else if (r == 0)
+    r = bal_zone_set_params(e->zcore, &zp);
   const char *bad = NULL;
   if (r == 0)
     r = bal_zone_begin(e->zcore, rec, zr.n, zones, nz, (int64_t)p->now, &bad);

@@ -113,10 +113,12 @@ static bool zone_name_ok(const char *s) {
   return true;
 }
 
+static bool params_ok(const bal_zone_params_t *p) {
+  return p->interval > 0 && p->silent_intervals > 0 && p->cross_cost >= 0;
+}
+
 bal_zone_t *bal_zone_new(const char *name, const bal_zone_params_t *p) {
-  if (!name || !zone_name_ok(name) ||
-      (p && (p->interval == 0 || p->silent_intervals == 0 ||
-             !(p->cross_cost >= 0)))) {
+  if (!name || !zone_name_ok(name) || (p && !params_ok(p))) {
     errno = EINVAL;
     return NULL;
   }
@@ -133,6 +135,13 @@ bal_zone_t *bal_zone_new(const char *name, const bal_zone_params_t *p) {
   z->pass = 0;
   z->next_req = 1;
   return z;
+}
+
+int bal_zone_set_params(bal_zone_t *z, const bal_zone_params_t *p) {
+  if (!params_ok(p))
+    return -EINVAL;
+  z->p = *p;
+  return 0;
 }
 
 const char *bal_zone_name(const bal_zone_t *z) { return z->name; }

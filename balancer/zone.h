@@ -105,6 +105,9 @@ typedef struct bal_zone bal_zone_t;
  * ENOMEM. */
 bal_zone_t *bal_zone_new(const char *name, const bal_zone_params_t *p);
 void bal_zone_free(bal_zone_t *z);
+/* New parameters (a reload: interval), from the next step on; what the
+ * instance remembers stays. -EINVAL (the old ones stay). */
+int bal_zone_set_params(bal_zone_t *z, const bal_zone_params_t *p);
 const char *bal_zone_name(const bal_zone_t *z);
 
 /* A pass, in two steps. Step 1 reads the records (rec[0..nrec-1] in

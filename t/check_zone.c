@@ -503,6 +503,30 @@ START_TEST(adoption_claim_lost) {
 }
 END_TEST
 
+/* New parameters (a reload's interval) count from the next step on; the
+ * instance keeps what it knew (A's last post). */
+START_TEST(new_interval_reaches_the_core) {
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10", "a-1=a1:2 b-1=b1:2");
+  struct store s = {0};
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  zp.interval = 600;
+  bal_zone_t *a = bal_zone_new("A", &zp), *b = bal_zone_new("B", &zp);
+  pass(a, &s, &w, 0);
+  pass(b, &s, &w, 0);
+  pass(b, &s, &w, 100);
+  ck_assert_ptr_null(store_get(&s, "adopt.A.1"));
+  zp.interval = 0;
+  ck_assert_int_eq(bal_zone_set_params(b, &zp), -EINVAL);
+  zp.interval = 30;
+  ck_assert_int_eq(bal_zone_set_params(b, &zp), 0);
+  pass(b, &s, &w, 160);
+  ck_assert_str_eq(store_get(&s, "adopt.A.1"), "by=B since=160");
+  finish(&w, &s, (bal_zone_t *[]){a, b}, 2);
+}
+END_TEST
+
 /* One leader: the live instance of the lowest zone, not while it waits
  * for the end of its adoption; the next lowest once it is silent. */
 START_TEST(leader_lowest_live_zone) {
@@ -651,6 +675,7 @@ int main(void) {
       adoption_after_two_silent_intervals_and_return,
       adoption_claim_lost,
       leader_lowest_live_zone,
+      new_interval_reaches_the_core,
       bad_names_and_records,
       cross_cost_gates_requests,
       names_with_at_sign,
