@@ -50,8 +50,9 @@ struct zgrant {
 struct zreq {
   char *key, *to;
   zunits_t units;
-  int64_t t;
-  bool confirmed;
+  int64_t t;      /* made, or since followed: its give-up counts from t */
+  bool confirmed; /* its CREATE was written */
+  bool followed;  /* its grant (ok) was followed at t */
 };
 
 /* A refusal remembered: unit (its first service) not to be asked of zone
@@ -837,77 +838,82 @@ static int add_cross(bal_zone_t *z, const struct zunit *u, const char *from,
   return -ENOMEM;
 }
 
-/* Grants received for this instance's requests: the units still on its
- * nodes go where the grant says; refusals are remembered. */
-static int follow_grants(bal_zone_t *z, struct pass *ps) {
+/* Unit u of request q, granted room on node to (by name): 1 when it is
+ * there (arrived); else moved there when it is still on a node this
+ * instance plans, whole, none of its services moved this pass, fixed or
+ * cooling down (a move of it may be under way); else left to wait. */
+static int follow_unit(bal_zone_t *z, struct pass *ps, const struct zreq *q,
+                       const struct zunit *u, const char *to_name) {
   const bal_cluster_t *c = ps->c;
-  for (size_t i = 0; i < z->reqs.n;) {
-    struct zreq *q = &z->reqs.v[i];
-    char gkey[BAL_ZONE_KEY_MAX + 8];
-    snprintf(gkey, sizeof(gkey), "grant.%s", q->key);
-    const char *g = q->confirmed ? record(z, gkey) : NULL;
-    if (!g && !expired(z, q->t) && q->confirmed) {
-      i++;
-      continue;
-    }
-    char verdict[16], nodes[BAL_ZONE_VALUE_MAX + 1];
-    if (g && field(g, "", verdict, sizeof(verdict)) &&
-        strcmp(verdict, "ok") == 0 && field(g, "nodes", nodes, sizeof(nodes))) {
-      char *save = NULL, *tok = strtok_r(nodes, ",", &save);
-      for (size_t u = 0; u < q->units.n && tok;
-           u++, tok = strtok_r(NULL, ",", &save)) {
-        int to = bal_cluster_find_node(c, tok);
-        int s0 = bal_cluster_find_service(c, q->units.v[u].names[0]);
-        bool here = to >= 0 && s0 >= 0 && c->svcs[s0].node >= 0 &&
-                    ps->nmap[c->svcs[s0].node] >= 0;
-        for (size_t k = 0; here && k < q->units.v[u].n; k++) {
-          int s = bal_cluster_find_service(c, q->units.v[u].names[k]);
-          here = s >= 0 && !ps->moved[s] && c->svcs[s].node == c->svcs[s0].node;
-        }
-        if (!here)
-          continue;
-        char why[BAL_ZONE_KEY_MAX * 2 + 64];
-        snprintf(why, sizeof(why), "zone %s granted room on %s (%s)", q->to,
-                 tok, q->key);
-        int r = add_cross(z, &q->units.v[u], c->nodes[c->svcs[s0].node].name,
-                          tok, why);
-        if (r < 0)
-          return r;
-        z->st.cross++;
-        int from = ps->nmap[c->svcs[s0].node];
-        for (size_t k = 0; k < q->units.v[u].n; k++)
-          ps->moved[bal_cluster_find_service(c, q->units.v[u].names[k])] = true;
-        for (int d = 0; d < BAL_NDIM; d++)
-          if (isfinite(q->units.v[u].dem[d]))
-            ps->after[from][d] -= q->units.v[u].dem[d];
-      }
-    } else if (g) {
-      for (size_t u = 0; u < q->units.n; u++) {
-        struct zrefusal x = {strdup(q->units.v[u].names[0]), strdup(q->to),
-                             z->now};
-        struct zrefusal *slot =
-            x.unit && x.zone ? pm_vec_push(&z->refusals) : NULL;
-        if (!slot) {
-          free(x.unit);
-          free(x.zone);
-          return -ENOMEM;
-        }
-        *slot = x;
-      }
-    }
-    /* Done with: the request and its answer are deleted. */
-    int r = q->confirmed ? add_action(z, BAL_ZONE_DELETE, strdup(q->key),
-                                      strdup(""), A_DEL, 0)
-                         : 0;
-    if (r == 0 && g)
-      r = add_action(z, BAL_ZONE_DELETE, strdup(gkey), strdup(""), A_DEL, 0);
+  int to = bal_cluster_find_node(c, to_name);
+  int s0 = bal_cluster_find_service(c, u->names[0]);
+  if (to < 0 || s0 < 0)
+    return 0;
+  int on = c->svcs[s0].node;
+  bool there = on == to, here = on >= 0 && ps->nmap[on] >= 0;
+  for (size_t k = 0; (there || here) && k < u->n; k++) {
+    int s = bal_cluster_find_service(c, u->names[k]);
+    there = there && s >= 0 && c->svcs[s].node == on;
+    here = here && s >= 0 && c->svcs[s].node == on && !ps->moved[s] &&
+           !(c->svcs[s].flags & (BAL_SVC_FIXED | BAL_SVC_COOLDOWN));
+  }
+  if (there)
+    return 1;
+  if (!here)
+    return 0;
+  char why[BAL_ZONE_KEY_MAX * 2 + 64];
+  snprintf(why, sizeof(why), "zone %s granted room on %s (%s)", q->to, to_name,
+           q->key);
+  int r = add_cross(z, u, c->nodes[on].name, to_name, why);
+  if (r < 0)
+    return r;
+  z->st.cross++;
+  for (size_t k = 0; k < u->n; k++)
+    ps->moved[bal_cluster_find_service(c, u->names[k])] = true;
+  for (int d = 0; d < BAL_NDIM; d++)
+    if (isfinite(u->dem[d]))
+      ps->after[ps->nmap[on]][d] -= u->dem[d];
+  return 0;
+}
+
+/* A grant of q (value g, "ok ... nodes=..."): each unit follows it. 1 when
+ * every unit arrived where the grant said, 0 while one is on its way. */
+static int follow_ok(bal_zone_t *z, struct pass *ps, const struct zreq *q,
+                     const char *g) {
+  char nodes[BAL_ZONE_VALUE_MAX + 1];
+  if (!field(g, "nodes", nodes, sizeof(nodes)))
+    return 1; /* names no node: nothing to follow */
+  char *save = NULL, *tok = strtok_r(nodes, ",", &save);
+  bool all = true;
+  for (size_t u = 0; u < q->units.n && tok;
+       u++, tok = strtok_r(NULL, ",", &save)) {
+    int r = follow_unit(z, ps, q, &q->units.v[u], tok);
     if (r < 0)
       return r;
-    req_free(q);
-    z->reqs.v[i] = z->reqs.v[--z->reqs.n];
+    all = all && r == 1;
   }
-  /* Answers to requests this instance no longer has (deleted, or made
-   * before it restarted) and requests it forgot go too. */
+  return all;
+}
+
+/* A refusal of q: its units are not asked of that zone again for a while. */
+static int remember_refusal(bal_zone_t *z, const struct zreq *q) {
+  for (size_t u = 0; u < q->units.n; u++) {
+    struct zrefusal x = {strdup(q->units.v[u].names[0]), strdup(q->to), z->now};
+    struct zrefusal *slot = x.unit && x.zone ? pm_vec_push(&z->refusals) : NULL;
+    if (!slot) {
+      free(x.unit);
+      free(x.zone);
+      return -ENOMEM;
+    }
+    *slot = x;
+  }
+  return 0;
+}
+
+/* Answers to requests this instance no longer has (deleted, or made
+ * before it restarted) and requests it forgot are deleted; old refusals
+ * are forgotten. */
+static int drop_strays(bal_zone_t *z) {
   char pre[BAL_ZONE_NAME_MAX + 16];
   int plen = snprintf(pre, sizeof(pre), "req.%s.", z->name);
   for (size_t i = 0; i < z->nrec; i++) {
@@ -924,7 +930,6 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
         return r;
     }
   }
-  /* Old refusals go. */
   for (size_t i = 0; i < z->refusals.n;)
     if (expired(z, z->refusals.v[i].t)) {
       free(z->refusals.v[i].unit);
@@ -934,6 +939,44 @@ static int follow_grants(bal_zone_t *z, struct pass *ps) {
       i++;
     }
   return 0;
+}
+
+/* Grants received for this instance's requests: the units still on its
+ * nodes go where the grant says, pass after pass (a plan held or a move
+ * that failed is planned again) until they are there or silent_intervals
+ * after the grant was first followed; refusals are remembered. Then the
+ * request and its answer are deleted. */
+static int follow_grants(bal_zone_t *z, struct pass *ps) {
+  for (size_t i = 0; i < z->reqs.n;) {
+    struct zreq *q = &z->reqs.v[i];
+    char gkey[BAL_ZONE_KEY_MAX + 8], verdict[16];
+    snprintf(gkey, sizeof(gkey), "grant.%s", q->key);
+    const char *g = q->confirmed ? record(z, gkey) : NULL;
+    bool ok = g && field(g, "", verdict, sizeof(verdict)) &&
+              strcmp(verdict, "ok") == 0;
+    if (ok && !q->followed) {
+      q->followed = true;
+      q->t = z->now; /* from now on: the give-up counts from here */
+    }
+    int r = ok ? follow_ok(z, ps, q, g) : g ? remember_refusal(z, q) : 0;
+    if (r < 0)
+      return r;
+    bool done = ok ? r == 1 || expired(z, q->t) : g || expired(z, q->t);
+    if (!done && q->confirmed) {
+      i++;
+      continue;
+    }
+    r = q->confirmed ? add_action(z, BAL_ZONE_DELETE, strdup(q->key),
+                                  strdup(""), A_DEL, 0)
+                     : 0;
+    if (r == 0 && g)
+      r = add_action(z, BAL_ZONE_DELETE, strdup(gkey), strdup(""), A_DEL, 0);
+    if (r < 0)
+      return r;
+    req_free(q);
+    z->reqs.v[i] = z->reqs.v[--z->reqs.n];
+  }
+  return drop_strays(z);
 }
 
 /* Reservations of earlier grants still on their way count on their node;

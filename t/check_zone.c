@@ -295,13 +295,20 @@ START_TEST(grant_order_first_recorded_wins) {
   pass(a, &s, &w, 120);
   ck_assert(cross_to(c, "c-small", "b1"));
   ck_assert_uint_eq(bal_zone_ncross(a), 0);
-  /* Answered requests are deleted by their requesters. */
-  ck_assert_ptr_null(store_get(&s, "req.C.1"));
-  ck_assert_ptr_null(store_get(&s, "grant.req.C.1"));
+  /* A refusal is done with at once; a grant once its unit is there. */
   ck_assert_ptr_null(store_get(&s, "req.A.1"));
   ck_assert_ptr_null(store_get(&s, "grant.req.A.1"));
+  ck_assert_ptr_nonnull(store_get(&s, "grant.req.C.1"));
   bal_zone_stats(c, &st);
   ck_assert_uint_eq(st.cross, 1);
+  /* The move was carried out: C's next pass deletes its request. */
+  bal_cluster_free(w.c);
+  world_init(&w, "a1=A:10 b1=B:10 c1=C:10",
+             "a-small=a1:3 a-big=a1:6 b-x=b1:4 c-small=b1:3 c-big=c1:6");
+  pass(c, &s, &w, 180);
+  ck_assert_uint_eq(bal_zone_ncross(c), 0);
+  ck_assert_ptr_null(store_get(&s, "req.C.1"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.C.1"));
   finish(&w, &s, (bal_zone_t *[]){a, b, c}, 3);
 }
 END_TEST
@@ -503,6 +510,47 @@ START_TEST(adoption_claim_lost) {
 }
 END_TEST
 
+/* A grant is followed pass after pass while its unit is not there (the
+ * plan was held, or the move failed), not while a move of it may be under
+ * way (cooling down); given up silent_intervals after it was first
+ * followed. */
+START_TEST(grant_followed_until_arrival) {
+  struct world w;
+  two_requesters(&w);
+  struct store s = {0};
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  zp.interval = 60;
+  bal_zone_t *b = bal_zone_new("B", &zp), *c = bal_zone_new("C", &zp);
+  pass(b, &s, &w, 0);
+  pass(c, &s, &w, 0);
+  ck_assert_ptr_nonnull(store_get(&s, "req.C.1"));
+  pass(b, &s, &w, 30);
+  ck_assert_str_eq(store_get(&s, "grant.req.C.1"), "ok by=B t=30 nodes=b1");
+  /* Followed at 60; held: planned again at 90. */
+  pass(c, &s, &w, 60);
+  ck_assert(cross_to(c, "c-small", "b1"));
+  pass(c, &s, &w, 90);
+  ck_assert(cross_to(c, "c-small", "b1"));
+  ck_assert_ptr_nonnull(store_get(&s, "req.C.1"));
+  /* Moved, Pacemaker not done yet (cooling down): not planned twice. */
+  int cs = bal_cluster_find_service(w.c, "c-small");
+  ck_assert_int_eq(bal_service_set_flags(w.c, cs, BAL_SVC_COOLDOWN, NULL), 0);
+  pass(c, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_ncross(c), 0);
+  ck_assert_ptr_nonnull(store_get(&s, "grant.req.C.1"));
+  /* Never there: given up two intervals after 60; not asked again of B
+   * in the same pass (the request is gone, its unit may be asked later). */
+  pass(c, &s, &w, 179);
+  ck_assert_ptr_nonnull(store_get(&s, "req.C.1"));
+  pass(c, &s, &w, 180);
+  ck_assert_uint_eq(bal_zone_ncross(c), 0);
+  ck_assert_ptr_null(store_get(&s, "req.C.1"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.C.1"));
+  finish(&w, &s, (bal_zone_t *[]){b, c}, 2);
+}
+END_TEST
+
 /* New parameters (a reload's interval) count from the next step on; the
  * instance keeps what it knew (A's last post). */
 START_TEST(new_interval_reaches_the_core) {
@@ -675,6 +723,7 @@ int main(void) {
       adoption_after_two_silent_intervals_and_return,
       adoption_claim_lost,
       leader_lowest_live_zone,
+      grant_followed_until_arrival,
       new_interval_reaches_the_core,
       bad_names_and_records,
       cross_cost_gates_requests,
