@@ -97,10 +97,15 @@ struct pass {
   pm_buf_t patterns;      /* the nodes' pattern sets compared, for --explain */
   pm_buf_t done;          /* what this pass did, one "; "-separated list */
   const char **node_zone; /* per node of c: its zone (with --zone) */
+  bool *reads;            /* per node of c: read (pass_reads); NULL: all */
   size_t zone_acts;       /* zone actions written before bal_zone_plan */
   pm_buf_t zone_done;     /* the zone records written, for --explain */
 };
 
+/* Whether node n's series are read this pass, and what is known of it
+ * published: every node without a zone; with one, the nodes of the zones
+ * this instance plans (its own and those it adopted). */
+bool pass_reads(const struct pass *p, int n);
 /* Whether this pass acts on its plan (execute = true, not a dry run, the
  * plan verified). */
 bool pass_acting(const struct pass *p);

@@ -223,7 +223,7 @@ int pass_measure(struct pass *p) {
       node_ok[n] = false;
       load[n][d] = NAN;
       if (!bal_dim_on(&c->nodes[n], d) || !m->node_file[0] ||
-          c->nodes[n].state == BAL_NODE_OFFLINE)
+          c->nodes[n].state == BAL_NODE_OFFLINE || !pass_reads(p, (int)n))
         continue;
       pm_buf_reset(&path);
       if ((r = series_path(p, m->node_file, p->hosts[n], NULL, &path)) < 0)
@@ -251,6 +251,13 @@ int pass_measure(struct pass *p) {
       int rsc = p->rsc_of_svc[s], on = bal_service_node(c, (int)s);
       enum bal_ha ha = bal_service_ha(c, (int)s);
       bool fresh_here = false, any = false;
+      /* With a zone: the services on the nodes it plans (their series
+       * under any host), and the stopped ones if it leads (it places
+       * them); another zone's are unknown here, not read. */
+      if (on >= 0 ? !pass_reads(p, on) : p->reads && !p->lead) {
+        dem[s][d] = NAN;
+        continue;
+      }
       for (char *const *pr = p->prims[rsc]; *pr; pr++)
         for (size_t n = 0; n < nn; n++) {
           /* A clone instance is what its own node records. */

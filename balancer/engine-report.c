@@ -165,6 +165,8 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
   for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
     const char *name = bal_node_name(p->c, (int)n);
     double before, after;
+    if (!pass_reads(p, (int)n))
+      continue; /* another zone's instance publishes it */
     bal_plan_node_util(p->plan, (int)n, &before, &after);
     if (!isnan(after) && bal_node_state(p->c, (int)n) == BAL_NODE_ONLINE) {
       double head = 100 * (cf->threshold - after);
@@ -186,26 +188,31 @@ void pass_publish(struct pass *p, const int *ok, const double *wu) {
                     host, name, iv, t, 100 * wu[n]);
     }
   }
-  pm_buf_printf(&cmds,
-                "PUTVAL \"%s/balancer/count-plan_moves\" interval=%u "
-                "%lld:%zu\n"
-                "PUTVAL \"%s/balancer/count-executed_moves\" interval=%u "
-                "%lld:%zu\n"
-                "PUTVAL \"%s/balancer/count-failed_moves\" interval=%u "
-                "%lld:%zu\n"
-                "PUTVAL \"%s/balancer/count-unplaced\" interval=%u %lld:%zu\n"
-                "PUTVAL \"%s/balancer/count-whatif_unabsorbable\" interval=%u "
-                "%lld:%zu\n",
-                host, iv, t, bal_plan_nmoves(p->plan), host, iv, t, p->executed,
-                host, iv, t, p->failed, host, iv, t,
-                bal_plan_nunplaced(p->plan), host, iv, t, unabsorbable);
-  if (isfinite(min_head))
+  /* The values of the whole cluster: the leader's (with zones, its
+   * pass's figures). */
+  if (p->lead)
+    pm_buf_printf(
+        &cmds,
+        "PUTVAL \"%s/balancer/count-plan_moves\" interval=%u "
+        "%lld:%zu\n"
+        "PUTVAL \"%s/balancer/count-executed_moves\" interval=%u "
+        "%lld:%zu\n"
+        "PUTVAL \"%s/balancer/count-failed_moves\" interval=%u "
+        "%lld:%zu\n"
+        "PUTVAL \"%s/balancer/count-unplaced\" interval=%u %lld:%zu\n"
+        "PUTVAL \"%s/balancer/count-whatif_unabsorbable\" interval=%u "
+        "%lld:%zu\n",
+        host, iv, t, bal_plan_nmoves(p->plan), host, iv, t, p->executed, host,
+        iv, t, p->failed, host, iv, t, bal_plan_nunplaced(p->plan), host, iv, t,
+        unabsorbable);
+  if (p->lead && isfinite(min_head))
     pm_buf_printf(&cmds,
                   "PUTVAL \"%s/balancer/gauge-headroom\" interval=%u "
                   "%lld:%.3f\n",
                   host, iv, t, min_head);
-  pass_avail_publish(p, host, t, iv, &cmds);
-  if (bal_putval(cf->unixsock, &cmds, &err) < 0)
+  if (p->lead)
+    pass_avail_publish(p, host, t, iv, &cmds);
+  if (cmds.len && bal_putval(cf->unixsock, &cmds, &err) < 0)
     bal_elog(p->e, BAL_LOG_WARNING, "publishing to %s: %s", cf->unixsock,
              err.data ? err.data : "failed");
   pm_buf_free(&cmds);

@@ -126,7 +126,8 @@ static bool within_capacity(struct pass *p) {
   }
   for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
     double before, after;
-    if (bal_node_state(p->c, (int)n) == BAL_NODE_OFFLINE)
+    if (bal_node_state(p->c, (int)n) == BAL_NODE_OFFLINE ||
+        !pass_reads(p, (int)n))
       continue;
     if (bal_plan_node_util(p->plan, (int)n, &before, &after) < 0 ||
         !(before <= 1.0))

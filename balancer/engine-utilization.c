@@ -135,8 +135,8 @@ void pass_publish_utilization(struct pass *p) {
     }
     for (size_t k = 0; k < pc->nnodes; k++) {
       int nd = bal_cluster_find_node(c, pc->nodes[k].name);
-      if (nd < 0)
-        continue;
+      if (nd < 0 || !pass_reads(p, nd))
+        continue; /* (with zones: another zone's instance writes it) */
       consider(cf, ch, &n, -1, (int)k, d, a >= 0 ? pc->nodes[k].util[a] : NAN,
                c->nodes[nd].cap[d]);
     }

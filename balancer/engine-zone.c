@@ -119,6 +119,14 @@ void pass_explain_zones(struct pass *p, pm_buf_t *b) {
     for (size_t i = 0; i < bal_zone_nplanned(zc); i++)
       pm_buf_printf(b, " %s", bal_zone_planned(zc, i));
     pm_buf_puts(b, bal_zone_nplanned(zc) ? "\n" : " none\n");
+    pm_buf_t nr = {0};
+    for (size_t n = 0; p->reads && n < bal_cluster_nnodes(p->c); n++)
+      if (!p->reads[n])
+        pm_buf_printf(&nr, " %s", bal_node_name(p->c, (int)n));
+    if (nr.len)
+      pm_buf_printf(b, "not read (other zones' nodes, planned there):%s\n",
+                    nr.data);
+    pm_buf_free(&nr);
     bal_zone_stats_t st;
     bal_zone_stats(zc, &st);
     pm_buf_printf(b,
@@ -266,6 +274,13 @@ int pass_zone_begin(struct pass *p) {
   if (r == 0)
     write_actions(p, 0);
   p->zone_acts = r == 0 ? bal_zone_nactions(e->zcore) : 0;
+  /* What this pass reads: the nodes of the zones it plans. */
+  if (r == 0 && !(p->reads = calloc(nn + 1, sizeof(*p->reads))))
+    r = -ENOMEM;
+  for (size_t n = 0; r == 0 && n < nn; n++)
+    for (size_t i = 0; i < bal_zone_nplanned(e->zcore); i++)
+      if (strcmp(p->node_zone[n], bal_zone_planned(e->zcore, i)) == 0)
+        p->reads[n] = true;
   free(rec);
   free(zones);
   bal_zrecs_free(&zr);

@@ -142,6 +142,10 @@ int bal_engine_lock(bal_engine_t *e) {
   return 0;
 }
 
+bool pass_reads(const struct pass *p, int n) {
+  return !p->reads || (n >= 0 && p->reads[n]);
+}
+
 bool pass_acting(const struct pass *p) {
   return p->cf->execute && !(p->flags & BAL_PASS_DRY_RUN) && !p->hold &&
          !p->passive;
@@ -191,6 +195,7 @@ static void pass_free(struct pass *p) {
   pm_buf_free(&p->patterns);
   pm_buf_free(&p->done);
   free(p->node_zone);
+  free(p->reads);
   pm_buf_free(&p->zone_done);
   bal_argv_free(p->went_offline);
   bal_state_free(&p->st);
@@ -233,6 +238,7 @@ static void log_settling(struct pass *p) {
   for (size_t n = 0; n < bal_cluster_nnodes(p->c); n++) {
     double before, after;
     if (bal_node_state(p->c, (int)n) == BAL_NODE_OFFLINE ||
+        !pass_reads(p, (int)n) ||
         bal_plan_node_util(p->plan, (int)n, &before, &after) < 0)
       continue;
     pm_buf_printf(&b, "%s%s %.0f%%", b.len ? ", " : "",
@@ -372,7 +378,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   if ((r = bal_whatif_all(p.c, &p.params, ok, wu)) < 0)
     goto out;
   for (size_t n = 0; n < nn; n++)
-    if (ok[n] == 0)
+    if (ok[n] == 0 && pass_reads(&p, (int)n))
       bal_elog(e, BAL_LOG_WARNING,
                "what-if: the failure of %s could not be absorbed now",
                bal_node_name(p.c, (int)n));
@@ -396,9 +402,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   }
   if (pass_side_effects(&p)) {
     pass_tell(&p);
-    if (p.lead)
-      pass_publish(&p, ok, wu);
-    if (p.lead && cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
+    pass_publish(&p, ok, wu);
+    if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
       pass_publish_utilization(&p);
     int k = bal_state_save(state_file, &p.st);
     if (k < 0)

@@ -105,6 +105,12 @@ rec() { # KEY: the zone record's value (empty when absent)
 balance --zone b --once --dry-run --explain || fail "zone b's dry run"
 assert_grep "^  set post.b = pass=[0-9]* .*: not written (dry run or standby)" "$T/out"
 [ -z "$(rec post.b)" ] || fail "a dry run wrote post.b: $(rec post.b)"
+# A zone pass reads only the zones it plans: a1 and c1 are not read (no
+# load, no warning about them), b1 is.
+assert_grep "^not read (other zones' nodes, planned there): a1 c1$" "$T/out"
+assert_grep "^b1 *online" "$T/out"
+assert_no_grep "a1 cpu" "$T/err"
+assert_no_grep "the failure of a1" "$T/err"
 posted() { rec "post.$1" | grep -q "^pass=$2 "; }
 declare -A pid pass
 # ZONE's pass N is over: its post says pass N, and its daemon logged the
