@@ -156,6 +156,14 @@ static void pass(bal_zone_t *z, struct store *s, struct world *w, int64_t now) {
   write_actions(z, s, mark);
 }
 
+/* The core's default parameters with interval iv. */
+static bal_zone_params_t zparams(unsigned iv) {
+  bal_zone_params_t zp;
+  bal_zone_params_init(&zp);
+  zp.interval = iv;
+  return zp;
+}
+
 static bool cross_to(const bal_zone_t *z, const char *svc, const char *to) {
   for (size_t i = 0; i < bal_zone_ncross(z); i++) {
     bal_move_t m;
@@ -518,9 +526,7 @@ START_TEST(grant_followed_until_arrival) {
   struct world w;
   two_requesters(&w);
   struct store s = {0};
-  bal_zone_params_t zp;
-  bal_zone_params_init(&zp);
-  zp.interval = 60;
+  bal_zone_params_t zp = zparams(60);
   bal_zone_t *b = bal_zone_new("B", &zp), *c = bal_zone_new("C", &zp);
   pass(b, &s, &w, 0);
   pass(c, &s, &w, 0);
@@ -557,9 +563,7 @@ START_TEST(new_interval_reaches_the_core) {
   struct world w;
   world_init(&w, "a1=A:10 b1=B:10", "a-1=a1:2 b-1=b1:2");
   struct store s = {0};
-  bal_zone_params_t zp;
-  bal_zone_params_init(&zp);
-  zp.interval = 600;
+  bal_zone_params_t zp = zparams(600);
   bal_zone_t *a = bal_zone_new("A", &zp), *b = bal_zone_new("B", &zp);
   pass(a, &s, &w, 0);
   pass(b, &s, &w, 0);
@@ -581,9 +585,7 @@ START_TEST(leader_lowest_live_zone) {
   struct world w;
   world_init(&w, "a1=A:10 b1=B:10 c1=C:10", "a-1=a1:2 b-1=b1:2 c-1=c1:2");
   struct store s = {0};
-  bal_zone_params_t zp;
-  bal_zone_params_init(&zp);
-  zp.interval = 60;
+  bal_zone_params_t zp = zparams(60);
   bal_zone_t *z[3] = {bal_zone_new("A", &zp), bal_zone_new("B", &zp),
                       bal_zone_new("C", &zp)};
   ck_assert(!bal_zone_leader(z[1]));
