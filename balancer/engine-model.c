@@ -116,8 +116,10 @@ int pass_inventory_static(struct pass *p) {
  * by every instance) had it offline at its first pass. A leader takes a
  * loss it saw over LEAD_TOLD intervals ago as told by the leader of then
  * (live then, as it led); a more recent one it tells itself, as that
- * leader may have gone with the node or before its pass. */
-#define LEAD_TOLD 4 /* silent_intervals (2) + a pass each side */
+ * leader may have gone with the node or before its pass. A leader falls
+ * silent at most 4 intervals after its last pass (2 silent intervals, a
+ * pass of the reader each side); 2 more for slow passes on a busy node. */
+#define LEAD_TOLD 6
 static bool zone_told(const struct pass *p, const char *node,
                       struct bal_off *o) {
   const bal_engine_t *e = p->e;

@@ -146,5 +146,11 @@ sleep $((2 * IV))
 [ "$(grep -c " zone a: zone a adopted by zone b" "$CL/shared/told")" = 1 ] ||
   fail "the hook was told of the adoption $(grep -c "zone a adopted" "$CL/shared/told") times: $(cat "$CL/shared/told")"
 [ "$(grep -c " zone a: zone a returned" "$CL/shared/told")" = 1 ] || fail "the hook was not told of the return once"
+# node1's loss is told once, by the leader: a's instance went with node1,
+# b's led once a was silent and told the loss it had seen.
+[ "$(grep -c "offline node1$" "$CL/shared/balance.journal")" = 1 ] ||
+  fail "offline node1 journaled $(grep -c "offline node1$" "$CL/shared/balance.journal") times: $(cat "$CL/shared/balance.journal")"
+[ "$(grep -c " offline node1: " "$CL/shared/told")" = 1 ] ||
+  fail "the offline hook was told of node1 $(grep -c " offline node1: " "$CL/shared/told") times: $(cat "$CL/shared/told")"
 note "live-zones: $((SECONDS - t0)) s in all"
 echo PASS
