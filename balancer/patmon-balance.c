@@ -307,13 +307,14 @@ static void reload(bal_engine_t *e, const struct cli *o) {
 
 /* The event socket is the leader's (bal_engine_leads: always without a
  * zone): bound when this instance comes to lead, retried each pass while
- * another process holds it (said once), closed when it stops leading. */
+ * another process holds it (said once), closed when it stops leading.
+ * Without a zone: bound once at the start, as ever. */
 static void follow_lead(bal_engine_t *e, const struct cli *o, const char *path,
                         const char *group, bal_events_t **ev, bool *failed) {
   bool lead = bal_engine_leads(e);
   if (!lead)
     *failed = false;
-  if (!path || lead == (*ev != NULL))
+  if (!path || lead == (*ev != NULL) || (*failed && !bal_engine_zone(e)))
     return;
   if (!lead) {
     bal_events_stop(*ev);
