@@ -110,12 +110,12 @@ premise_seen() {
     /^--$/ { if (room != "" && least != "" && least <= room) ok = 1; room = ""; least = "" }
     END { exit !ok }' "$CL/posts.log"
 }
-if ! poll 120 moved_by_grant; then
+if ! poll 240 moved_by_grant; then
   # On a machine too busy to give the load generators their share, no
   # surplus arises, or b's background leaves it no room for one: that is
   # no verdict on the zones (SKIP, with the posts). When a surplus unit
   # fit in b's posted spare, the grant had to come.
-  premise_seen || skip "no surplus of a or c fit in b's posted spare in 120 s (the load generators short of their share? load average $(cut -d' ' -f1-3 /proc/loadavg)); last posts: $(rec_all | grep '^post' | tr '\n' ';')"
+  premise_seen || skip "no surplus of a or c fit in b's posted spare in 240 s (the load generators short of their share? load average $(cut -d' ' -f1-3 /proc/loadavg)); last posts: $(rec_all | grep '^post' | tr '\n' ';')"
   fail "no move through b's grant though a surplus fit b's spare: $(rec_all; tail -20 "$CL/shared/balancer-a.log")"
 fi
 note "moved through a grant $(awk -v a="$grant_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the loads rose"
