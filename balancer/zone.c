@@ -655,11 +655,25 @@ int bal_zone_written(bal_zone_t *z, size_t i, int rc) {
     memcpy((y)->attr, (x)->attr, sizeof((y)->attr));                           \
   } while (0)
 
+/* Bans sub service k from the kept nodes outside zone (a zone index, -1:
+ * none): an adopted zone is planned apart from the adopter's own. */
+static int ban_other_zones(const bal_cluster_t *c, bal_cluster_t *s, int k,
+                           const int *nzone, int zone, const int *nmap) {
+  int r = 0;
+  for (size_t n = 0; n < c->nnodes && r >= 0 && zone >= 0; n++)
+    if (nmap[n] >= 0 && nzone[n] != zone)
+      r = bal_service_ban(s, k, nmap[n]);
+  return r;
+}
+
 /* c restricted to the nodes keep[] and the services on them (or stopped
- * and taken: take[]), with every constraint between what is kept.
+ * and taken: take[]), with every constraint between what is kept. With
+ * apart, each service is banned from the nodes outside its node's (else
+ * its home's) zone, nzone[n] being the zone index of c's node n.
  * ret_nmap[n]: sub index of c's node n (-1). */
 static int subset(const bal_cluster_t *c, const bool *keep, const bool *take,
-                  bal_cluster_t **ret, int *nmap, int *smap) {
+                  const int *nzone, bool apart, bal_cluster_t **ret, int *nmap,
+                  int *smap) {
   bal_cluster_t *s = bal_cluster_new();
   if (!s)
     return -ENOMEM;
@@ -701,6 +715,9 @@ static int subset(const bal_cluster_t *c, const bool *keep, const bool *take,
         r = bal_service_ban(s, k, nmap[x->bans.v[b]]);
     if (r >= 0 && x->home >= 0 && nmap[x->home] >= 0)
       r = bal_service_set_home(s, k, nmap[x->home]);
+    int at = x->node >= 0 ? x->node : x->home;
+    if (r >= 0 && apart && at >= 0)
+      r = ban_other_zones(c, s, k, nzone, nzone[at], nmap);
   }
   /* Second sweep: relations need both ends indexed. */
   for (size_t i = 0; i < c->nsvcs && r >= 0; i++) {
@@ -820,6 +837,8 @@ struct pass {
   double (*after)[BAL_NDIM]; /* per sub node: load after plan, grants */
   bool *moved;               /* per c service: moved this pass */
   int *dest;                 /* per c service: c node after the plan */
+  int *nzone;                /* per c node: zone index, -1 none */
+  int *mzone;                /* per sub node: zone index */
 };
 
 static int add_cross(bal_zone_t *z, const struct zunit *u, const char *from,
@@ -1007,17 +1026,18 @@ static void keep_reservations(bal_zone_t *z, struct pass *ps) {
   }
 }
 
-/* The node of the planned ones with most room under threshold after unit
- * u, where no service of u is banned; -1 none. -ENOENT: a service of u is
- * unknown. */
+/* The node of the planned ones in zone only (-1: any) and not in zone
+ * skip (-1: none) with most room under threshold after unit u, where no
+ * service of u is banned; -1 none. -ENOENT: a service of u is unknown. */
 static int best_node(const struct pass *ps, const bal_cluster_t *s,
-                     const struct zunit *u) {
+                     const struct zunit *u, int only, int skip) {
   const bal_cluster_t *c = ps->c;
   int best = -1;
   double best_room = -INFINITY;
   for (size_t m = 0; m < s->nnodes; m++) {
     const struct bal_node *nd = &s->nodes[m];
-    if (!fits(nd, ps->after[m], u->dem, ps->p->threshold))
+    if ((only >= 0 && ps->mzone[m] != only) || ps->mzone[m] == skip ||
+        !fits(nd, ps->after[m], u->dem, ps->p->threshold))
       continue;
     int cn = bal_cluster_find_node(c, nd->name);
     bool banned = false;
@@ -1040,11 +1060,12 @@ static int best_node(const struct pass *ps, const bal_cluster_t *s,
   return best;
 }
 
-/* Decides request value (from zone index from) into g: NULL when granted
- * (g->units and g->nodes filled, their room taken in ps->after), else why
- * it is refused (ps->after unchanged). *ret_r: -ENOMEM. */
+/* Decides request value (from zone index from, to zone index to, whose
+ * nodes take the units) into g: NULL when granted (g->units and g->nodes
+ * filled, their room taken in ps->after), else why it is refused
+ * (ps->after unchanged). *ret_r: -ENOMEM. */
 static const char *decide(bal_zone_t *z, struct pass *ps, const char *value,
-                          int from, struct zgrant *g, int *ret_r) {
+                          int from, int to, struct zgrant *g, int *ret_r) {
   const bal_cluster_t *s = z->sub;
   char units[BAL_ZONE_VALUE_MAX + 1];
   if (from >= 0 && z->zs.v[from].planned)
@@ -1065,7 +1086,7 @@ static const char *decide(bal_zone_t *z, struct pass *ps, const char *value,
   const char *why = NULL;
   for (size_t k = 0; !why && k < g->units.n; k++) {
     const struct zunit *u = &g->units.v[k];
-    int best = unit_known(u->dem) ? best_node(ps, s, u) : -ENOENT;
+    int best = unit_known(u->dem) ? best_node(ps, s, u, to, -1) : -ENOENT;
     if (best < 0) {
       why = best == -ENOENT ? "unknown" : "nofit";
       break;
@@ -1105,7 +1126,7 @@ static int grant_requests(bal_zone_t *z, struct pass *ps) {
       return -ENOMEM;
     g->t = z->now;
     int rc = 0;
-    const char *why = decide(z, ps, r->value, from, g, &rc);
+    const char *why = decide(z, ps, r->value, from, tz, g, &rc);
     if (rc < 0)
       return rc;
     pm_buf_t b = {0};
@@ -1249,8 +1270,8 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, surpluses_t *keep) {
        * takes it, the local planner decides (now or at its next pass). */
       bool local = false;
       for (size_t o = 0; o < s->nnodes && !local; o++)
-        local =
-            o != m && fits(&s->nodes[o], ps->after[o], v.v[pick].u.dem, thr);
+        local = o != m && ps->mzone[o] == ps->mzone[m] &&
+                fits(&s->nodes[o], ps->after[o], v.v[pick].u.dem, thr);
       if (gain <= worth || local)
         break;
       for (int d = 0; d < BAL_NDIM; d++)
@@ -1275,6 +1296,41 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, surpluses_t *keep) {
             isfinite(keep->v[k].u.dem[d]) ? keep->v[k].u.dem[d] : 0;
   if (keep->n > 1) /* v is NULL when nothing is kept */
     qsort(keep->v, keep->n, sizeof(*keep->v), cmp_surplus);
+  return 0;
+}
+
+/* With adopted zones, the surplus of one planned zone that another planned
+ * zone takes moves there as a grant would have brought it (the adopter
+ * decides both sides); it leaves the surplus list. */
+static int place_inside(bal_zone_t *z, struct pass *ps, surpluses_t *sp) {
+  const bal_cluster_t *c = ps->c, *s = z->sub;
+  for (size_t k = 0; k < sp->n && bal_zone_nplanned(z) > 1;) {
+    struct surplus *x = &sp->v[k];
+    int to = x->node >= 0 && unit_known(x->u.dem)
+                 ? best_node(ps, s, &x->u, -1, ps->mzone[x->node])
+                 : -1;
+    if (to == -ENOENT || to < 0) {
+      k++;
+      continue;
+    }
+    char why[BAL_ZONE_NAME_MAX * 2 + 64];
+    snprintf(why, sizeof(why), "zone %s (adopted here) has room on %s",
+             z->zs.v[ps->mzone[to]].name, s->nodes[to].name);
+    int r = add_cross(z, &x->u, s->nodes[x->node].name, s->nodes[to].name, why);
+    if (r < 0)
+      return r;
+    z->st.cross++;
+    for (size_t j = 0; j < x->u.n; j++)
+      ps->moved[bal_cluster_find_service(c, x->u.names[j])] = true;
+    for (int d = 0; d < BAL_NDIM; d++)
+      if (isfinite(x->u.dem[d])) {
+        ps->after[x->node][d] -= x->u.dem[d];
+        ps->after[to][d] += x->u.dem[d];
+      }
+    unit_free(&x->u);
+    memmove(x, x + 1, (sp->n - k - 1) * sizeof(*x));
+    sp->n--;
+  }
   return 0;
 }
 
@@ -1421,6 +1477,71 @@ static int post(bal_zone_t *z, struct pass *ps, const struct surplus *sp,
                     A_POST, 0);
 }
 
+static void pass_free(struct pass *ps) {
+  free(ps->nmap);
+  free(ps->smap);
+  free(ps->moved);
+  free(ps->dest);
+  free(ps->nzone);
+  free(ps->mzone);
+  free(ps->after);
+}
+
+/* The sub-cluster of the zones planned here (each apart from the others
+ * when there are several) and its local plan, into z and ps. */
+static int local_plan(bal_zone_t *z, struct pass *ps,
+                      const char *const *node_zone) {
+  const bal_cluster_t *c = ps->c;
+  bool *keep = calloc(c->nnodes + 1, sizeof(bool));
+  bool *take = calloc(c->nsvcs + 1, sizeof(bool));
+  int r = keep && take ? 0 : -ENOMEM;
+  for (size_t n = 0; r == 0 && n < c->nnodes; n++) {
+    int i =
+        node_zone[n] ? zone_find(z, node_zone[n], strlen(node_zone[n])) : -1;
+    keep[n] = i >= 0 && z->zs.v[i].planned;
+    ps->nzone[n] = keep[n] ? i : -1;
+  }
+  for (size_t i = 0; r == 0 && i < c->nsvcs; i++) {
+    const struct bal_service *x = &c->svcs[i];
+    if (x->node < 0)
+      take[i] = x->home >= 0 ? keep[x->home] : z->leader;
+  }
+  size_t np = bal_zone_nplanned(z);
+  if (r == 0)
+    r = subset(c, keep, take, ps->nzone, np > 1, &z->sub, ps->nmap, ps->smap);
+  free(keep);
+  free(take);
+  if (r == 0 &&
+      (!(ps->after = calloc(z->sub->nnodes + 1, sizeof(*ps->after))) ||
+       !(ps->mzone = calloc(z->sub->nnodes + 1, sizeof(int)))))
+    r = -ENOMEM;
+  for (size_t n = 0; r == 0 && n < c->nnodes; n++)
+    if (ps->nmap[n] >= 0)
+      ps->mzone[ps->nmap[n]] = ps->nzone[n];
+  if (r == 0 && z->sub->nnodes) {
+    /* An adopted zone is planned as its own: with its own move budget. */
+    bal_params_t pz = *ps->p;
+    pz.max_moves = ps->p->max_moves * (unsigned)np;
+    r = bal_plan_compute(z->sub, &pz, &z->plan);
+  }
+  for (size_t m = 0; r == 0 && m < z->sub->nnodes; m++)
+    r = bal_plan_node_load(z->plan, (int)m, ps->after[m]);
+  for (size_t i = 0; r == 0 && i < c->nsvcs; i++)
+    ps->dest[i] = c->svcs[i].node;
+  for (size_t k = 0; r == 0 && z->plan && k < bal_plan_nmoves(z->plan); k++) {
+    bal_move_t m;
+    bal_plan_move(z->plan, k, &m);
+    for (size_t j = 0; j < m.nservices; j++) {
+      int i = bal_cluster_find_service(c, m.services[j]);
+      if (i >= 0) {
+        ps->dest[i] = bal_cluster_find_node(c, m.to);
+        ps->moved[i] = true;
+      }
+    }
+  }
+  return r;
+}
+
 int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
                   const char *const *node_zone, const bal_params_t *p) {
   if (!c || !node_zone || !p)
@@ -1429,50 +1550,15 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
   z->st = (bal_zone_stats_t){0};
   struct pass ps = {.c = c, .p = p};
   surpluses_t sp = {0};
-  bool *keep = calloc(c->nnodes + 1, sizeof(bool));
-  bool *take = calloc(c->nsvcs + 1, sizeof(bool));
   bool *asked = NULL;
   ps.nmap = calloc(c->nnodes + 1, sizeof(int));
   ps.smap = calloc(c->nsvcs + 1, sizeof(int));
   ps.moved = calloc(c->nsvcs + 1, sizeof(bool));
   ps.dest = calloc(c->nsvcs + 1, sizeof(int));
-  int r =
-      keep && take && ps.nmap && ps.smap && ps.moved && ps.dest ? 0 : -ENOMEM;
-  for (size_t n = 0; r == 0 && n < c->nnodes; n++) {
-    int i =
-        node_zone[n] ? zone_find(z, node_zone[n], strlen(node_zone[n])) : -1;
-    keep[n] = i >= 0 && z->zs.v[i].planned;
-  }
-  for (size_t i = 0; r == 0 && i < c->nsvcs; i++) {
-    const struct bal_service *x = &c->svcs[i];
-    if (x->node < 0)
-      take[i] = x->home >= 0 ? keep[x->home] : z->leader;
-  }
-  if (r == 0)
-    r = subset(c, keep, take, &z->sub, ps.nmap, ps.smap);
-  if (r == 0 && !(ps.after = calloc(z->sub->nnodes + 1, sizeof(*ps.after))))
-    r = -ENOMEM;
-  if (r == 0 && z->sub->nnodes) {
-    /* An adopted zone is planned as its own: with its own move budget. */
-    bal_params_t pz = *p;
-    pz.max_moves = p->max_moves * (unsigned)bal_zone_nplanned(z);
-    r = bal_plan_compute(z->sub, &pz, &z->plan);
-  }
-  for (size_t m = 0; r == 0 && m < z->sub->nnodes; m++)
-    r = bal_plan_node_load(z->plan, (int)m, ps.after[m]);
-  for (size_t i = 0; r == 0 && i < c->nsvcs; i++)
-    ps.dest[i] = c->svcs[i].node;
-  for (size_t k = 0; r == 0 && z->plan && k < bal_plan_nmoves(z->plan); k++) {
-    bal_move_t m;
-    bal_plan_move(z->plan, k, &m);
-    for (size_t j = 0; j < m.nservices; j++) {
-      int i = bal_cluster_find_service(c, m.services[j]);
-      if (i >= 0) {
-        ps.dest[i] = bal_cluster_find_node(c, m.to);
-        ps.moved[i] = true;
-      }
-    }
-  }
+  ps.nzone = calloc(c->nnodes + 1, sizeof(int));
+  int r = ps.nmap && ps.smap && ps.moved && ps.dest && ps.nzone
+              ? local_plan(z, &ps, node_zone)
+              : -ENOMEM;
   if (r == 0 && bal_zone_nplanned(z) > 0) {
     keep_reservations(z, &ps);
     r = follow_grants(z, &ps);
@@ -1480,6 +1566,8 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
       r = grant_requests(z, &ps);
     if (r == 0)
       r = find_surplus(z, &ps, &sp);
+    if (r == 0)
+      r = place_inside(z, &ps, &sp);
     z->st.surplus = (unsigned)sp.n;
     if (r == 0 && !(asked = calloc(sp.n + 1, sizeof(bool))))
       r = -ENOMEM;
@@ -1490,13 +1578,7 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
     r = post(z, &ps, sp.v, sp.n);
   surpluses_free(&sp);
   free(asked);
-  free(keep);
-  free(take);
-  free(ps.nmap);
-  free(ps.smap);
-  free(ps.moved);
-  free(ps.dest);
-  free(ps.after);
+  pass_free(&ps);
   return r;
 }
 

@@ -717,6 +717,54 @@ START_TEST(adopted_zone_keeps_its_budget) {
 }
 END_TEST
 
+/* Every move of local plan lp stays in its zone (node names start with
+ * their zone's letter, lower case). */
+static void moves_stay_in_zone(const bal_plan_t *lp) {
+  for (size_t i = 0; lp && i < bal_plan_nmoves(lp); i++) {
+    bal_move_t m;
+    bal_plan_move(lp, i, &m);
+    ck_assert_int_eq(m.from[0], m.to[0]);
+  }
+}
+
+/* An adopted zone is planned apart from the adopter's own (the adoption
+ * changes who plans, not how): B adopts A; a1 at 90% sheds onto a2 while
+ * a2 has room, though B's empty nodes have more; when a2 is full too, the
+ * unit goes to B's nodes as a cross-zone move, as a grant from B would
+ * have brought it. */
+START_TEST(adopted_zone_planned_apart) {
+  struct world w;
+  world_init(&w, "a1=A:10 a2=A:10 b1=B:10 b2=B:10",
+             "a-1=a1:3 a-2=a1:6 a-3=a2:4");
+  struct store s = {0};
+  bal_zone_t *b = bal_zone_new("B", NULL);
+  pass(b, &s, &w, 0);
+  pass(b, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_nplanned(b), 2);
+  ck_assert_uint_ge(bal_plan_nmoves(bal_zone_local(b)), 1);
+  moves_stay_in_zone(bal_zone_local(b));
+  ck_assert_uint_eq(bal_zone_ncross(b), 0);
+  finish(&w, &s, (bal_zone_t *[]){b}, 1);
+
+  world_init(&w, "a1=A:10 a2=A:10 b1=B:10 b2=B:10",
+             "a-1=a1:3 a-2=a1:6 a-3=a2:7");
+  s = (struct store){0};
+  b = bal_zone_new("B", NULL);
+  pass(b, &s, &w, 0);
+  pass(b, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_nplanned(b), 2);
+  moves_stay_in_zone(bal_zone_local(b));
+  ck_assert_uint_eq(bal_zone_ncross(b), 1);
+  ck_assert(cross_to(b, "a-1", "b1"));
+  bal_zone_stats_t st;
+  bal_zone_stats(b, &st);
+  ck_assert_uint_eq(st.cross, 1);
+  ck_assert_uint_eq(st.surplus, 0);
+  ck_assert_ptr_null(store_get(&s, "req.B.1"));
+  finish(&w, &s, (bal_zone_t *[]){b}, 1);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
       grant_order_first_recorded_wins,
@@ -733,6 +781,7 @@ int main(void) {
       adopted_zone_keeps_its_budget,
       local_plan_rebased_on_the_cluster,
       cross_move_rebased_on_the_cluster,
+      adopted_zone_planned_apart,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
