@@ -431,74 +431,98 @@ static char *strf(const char *fmt, ...) {
   return bufdup(&b);
 }
 
+/* post.Z: Z's pass (its change is Z's liveness), spare and max. */
+static int read_post(bal_zone_t *z, const bal_record_t *r, char *buf,
+                     size_t sz) {
+  long pass;
+  if (!field(r->value, "pass", buf, sz) || !parse_long(buf, &pass))
+    return -EINVAL;
+  int i = zone_get(z, r->key + 5, strlen(r->key + 5));
+  if (i < 0)
+    return i;
+  struct zinfo *x = &z->zs.v[i];
+  if (x->pass != pass)
+    x->changed = z->now;
+  x->pass = pass;
+  x->posted = true;
+  if (!field(r->value, "spare", buf, sz) || !parse_dims(buf, x->spare) ||
+      !field(r->value, "max", buf, sz) || !parse_dims(buf, x->max))
+    return -EINVAL;
+  if (strcmp(x->name, z->name) == 0 && pass > z->pass)
+    z->pass = pass;
+  return 0;
+}
+
+/* adopt.Z.K: the latest adoption episode of Z, its adopter and end. */
+static int read_adopt(bal_zone_t *z, const bal_record_t *r, char *buf,
+                      size_t sz) {
+  const char *k = r->key + 6, *dot = strrchr(k, '.');
+  long ep;
+  int64_t since;
+  char by[BAL_ZONE_NAME_MAX + 1];
+  if (!dot || dot == k || !parse_long(dot + 1, &ep) || ep < 1 ||
+      !field(r->value, "since", buf, sz) || !parse_i64(buf, &since) ||
+      !field(r->value, "by", by, sizeof(by)))
+    return -EINVAL;
+  int i = zone_get(z, k, (size_t)(dot - k));
+  if (i < 0)
+    return i;
+  struct zinfo *x = &z->zs.v[i];
+  if (ep < x->adopt_k)
+    return 0;
+  char *nb = strdup(by);
+  if (!nb)
+    return -ENOMEM;
+  free(x->adopt_by);
+  x->adopt_by = nb;
+  x->adopt_k = (int)ep;
+  x->adopt_since = since;
+  x->adopt_ended = field(r->value, "ended", buf, sz);
+  return 0;
+}
+
+/* req.A.N: well formed; this instance's numbers go on after the highest
+ * recorded. */
+static int read_req(bal_zone_t *z, const bal_record_t *r, char *buf,
+                    size_t sz) {
+  const char *k = r->key + 4, *dot = strrchr(k, '.');
+  long n;
+  if (!dot || dot == k || !parse_long(dot + 1, &n) ||
+      !field(r->value, "to", buf, sz))
+    return -EINVAL;
+  size_t len = (size_t)(dot - k);
+  if (len == strlen(z->name) && strncmp(k, z->name, len) == 0 &&
+      n >= z->next_req)
+    z->next_req = n + 1;
+  return 0;
+}
+
+/* grant.req.A.N: its verdict is ok or refused. */
+static int read_grant(bal_zone_t *z, const bal_record_t *r, char *buf,
+                      size_t sz) {
+  (void)z;
+  return field(r->value, "", buf, sz) &&
+                 (strcmp(buf, "ok") == 0 || strcmp(buf, "refused") == 0)
+             ? 0
+             : -EINVAL;
+}
+
 /* Reads one record into the zones' state. -EINVAL when it does not parse,
  * 0 otherwise (records of other prefixes are kept for step 2). */
 static int read_record(bal_zone_t *z, const bal_record_t *r) {
+  static const struct {
+    const char *prefix;
+    int (*read)(bal_zone_t *, const bal_record_t *, char *, size_t);
+  } readers[] = {
+      {"post.", read_post},
+      {"adopt.", read_adopt},
+      {"req.", read_req},
+      {"grant.", read_grant},
+  };
   char buf[BAL_ZONE_VALUE_MAX + 1];
-  const char *k = r->key;
-  if (strncmp(k, "post.", 5) == 0) {
-    long pass;
-    if (!field(r->value, "pass", buf, sizeof(buf)) || !parse_long(buf, &pass))
-      return -EINVAL;
-    int i = zone_get(z, k + 5, strlen(k + 5));
-    if (i < 0)
-      return i;
-    struct zinfo *x = &z->zs.v[i];
-    if (x->pass != pass)
-      x->changed = z->now;
-    x->pass = pass;
-    x->posted = true;
-    if (!field(r->value, "spare", buf, sizeof(buf)) ||
-        !parse_dims(buf, x->spare) ||
-        !field(r->value, "max", buf, sizeof(buf)) || !parse_dims(buf, x->max))
-      return -EINVAL;
-    if (strcmp(x->name, z->name) == 0 && pass > z->pass)
-      z->pass = pass;
-    return 0;
-  }
-  if (strncmp(k, "adopt.", 6) == 0) {
-    const char *dot = strrchr(k + 6, '.');
-    long ep;
-    int64_t since;
-    if (!dot || dot == k + 6 || !parse_long(dot + 1, &ep) || ep < 1 ||
-        !field(r->value, "since", buf, sizeof(buf)) || !parse_i64(buf, &since))
-      return -EINVAL;
-    char by[BAL_ZONE_NAME_MAX + 1];
-    if (!field(r->value, "by", by, sizeof(by)))
-      return -EINVAL;
-    int i = zone_get(z, k + 6, (size_t)(dot - (k + 6)));
-    if (i < 0)
-      return i;
-    struct zinfo *x = &z->zs.v[i];
-    if (ep < x->adopt_k)
-      return 0;
-    char *nb = strdup(by);
-    if (!nb)
-      return -ENOMEM;
-    free(x->adopt_by);
-    x->adopt_by = nb;
-    x->adopt_k = (int)ep;
-    x->adopt_since = since;
-    x->adopt_ended = field(r->value, "ended", buf, sizeof(buf));
-    return 0;
-  }
-  if (strncmp(k, "req.", 4) == 0) {
-    const char *dot = strrchr(k + 4, '.');
-    long n;
-    if (!dot || dot == k + 4 || !parse_long(dot + 1, &n) ||
-        !field(r->value, "to", buf, sizeof(buf)))
-      return -EINVAL;
-    size_t len = (size_t)(dot - (k + 4));
-    if (len == strlen(z->name) && strncmp(k + 4, z->name, len) == 0 &&
-        n >= z->next_req)
-      z->next_req = n + 1;
-    return 0;
-  }
-  if (strncmp(k, "grant.", 6) == 0)
-    return field(r->value, "", buf, sizeof(buf)) &&
-                   (strcmp(buf, "ok") == 0 || strcmp(buf, "refused") == 0)
-               ? 0
-               : -EINVAL;
+  for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+    if (strncmp(r->key, readers[i].prefix, strlen(readers[i].prefix)) == 0)
+      return readers[i].read(z, r, buf, sizeof(buf));
   return 0;
 }
 
