@@ -158,72 +158,88 @@ static int collect(const bal_cluster_t *c, const bal_move_t *m, zmoves_t *v) {
   return 0;
 }
 
-int zones_step(struct sim *s, int t) {
+/* One pass of zone k's instance at now (step t) on cluster c: both steps,
+ * its actions written, its moves appended to mv. A dead instance is freed
+ * (and started afresh when it returns). */
+static int zone_pass(struct sim *s, int k, int t, int64_t now,
+                     const bal_cluster_t *c, const bal_params_t *p,
+                     zmoves_t *mv) {
   const struct sim_cfg *cf = s->cf;
-  int r = s->zs ? 0 : zones_init(s);
   struct zones *zs = s->zs;
+  if (cf->dead_kill && k == cf->dead_zone && t >= cf->dead_from &&
+      t < cf->dead_to) {
+    bal_zone_free(zs->inst[k]);
+    zs->inst[k] = NULL;
+    return 0;
+  }
+  if (!zs->inst[k] && !(zs->inst[k] = bal_zone_new(zs->name[k], &zs->zp)))
+    return -errno;
+  bal_zone_t *z = zs->inst[k];
+  uint64_t t0 = pm_now_ns();
+  const char *bad = NULL;
+  int r = bal_zone_begin(z, zs->rec.v, zs->rec.n, zs->zone_names, (size_t)zs->k,
+                         now, &bad);
+  if (r < 0) {
+    fprintf(stderr, "zone %s: record %s: %s\n", zs->name[k], bad ? bad : "?",
+            strerror(-r));
+    return r;
+  }
+  uint64_t t1 = pm_now_ns();
+  r = write_actions(s, z, 0, t);
+  size_t mark = bal_zone_nactions(z);
+  uint64_t t2 = pm_now_ns();
+  if (r == 0)
+    r = bal_zone_plan(z, c, zs->node_zone, p);
+  double dt = (double)(t1 - t0 + pm_now_ns() - t2) / 1e9;
+  s->res->plan_s += dt;
+  s->res->plan_max_s = fmax(s->res->plan_max_s, dt);
+  s->res->plan_passes++;
+  if (r == 0)
+    r = write_actions(s, z, mark, t);
+  const bal_plan_t *lp = bal_zone_local(z);
+  for (size_t i = 0; r == 0 && lp && i < bal_plan_nmoves(lp); i++) {
+    bal_move_t m;
+    bal_plan_move(lp, i, &m);
+    r = collect(c, &m, mv);
+  }
+  for (size_t i = 0; r == 0 && i < bal_zone_ncross(z); i++) {
+    bal_move_t m;
+    bal_zone_cross(z, i, &m);
+    r = collect(c, &m, mv);
+  }
+  return r;
+}
+
+/* Zone k's counts of this step into the results (and, -v -v, stderr). */
+static void zone_count(struct sim *s, int k, int t) {
+  bal_zone_t *z = s->zs->inst[k];
+  if (!z)
+    return;
+  bal_zone_stats_t st;
+  bal_zone_stats(z, &st);
+  s->res->granted += st.granted;
+  s->res->refused += st.refused;
+  if (s->cf->verbose > 1 && (st.surplus || st.requested || st.cross))
+    fprintf(stderr,
+            "  t=%d %s: surplus %u requested %u granted %u refused %u "
+            "cross %u\n",
+            t, s->zs->name[k], st.surplus, st.requested, st.granted, st.refused,
+            st.cross);
+}
+
+int zones_step(struct sim *s, int t) {
+  int r = s->zs ? 0 : zones_init(s);
   bal_cluster_t *c = NULL;
   if (r == 0)
     r = sim_cluster(s, t, false, &c);
   bal_params_t p;
-  sim_params(cf, &p);
+  sim_params(s->cf, &p);
   int64_t now = (int64_t)(t + 1) * STEP_MIN * 60;
   zmoves_t mv = {0};
-  for (int k = 0; r == 0 && k < zs->k; k++) {
-    bool down = cf->dead_kill && k == cf->dead_zone && t >= cf->dead_from &&
-                t < cf->dead_to;
-    if (down) {
-      bal_zone_free(zs->inst[k]);
-      zs->inst[k] = NULL;
-      continue;
-    }
-    if (!zs->inst[k] && !(zs->inst[k] = bal_zone_new(zs->name[k], &zs->zp))) {
-      r = -errno;
-      break;
-    }
-    bal_zone_t *z = zs->inst[k];
-    uint64_t t0 = pm_now_ns();
-    const char *bad = NULL;
-    r = bal_zone_begin(z, zs->rec.v, zs->rec.n, zs->zone_names, (size_t)zs->k,
-                       now, &bad);
-    if (r < 0) {
-      fprintf(stderr, "zone %s: record %s: %s\n", zs->name[k], bad ? bad : "?",
-              strerror(-r));
-      break;
-    }
-    uint64_t t1 = pm_now_ns();
-    r = write_actions(s, z, 0, t);
-    size_t mark = bal_zone_nactions(z);
-    uint64_t t2 = pm_now_ns();
+  for (int k = 0; r == 0 && k < s->zs->k; k++) {
+    r = zone_pass(s, k, t, now, c, &p, &mv);
     if (r == 0)
-      r = bal_zone_plan(z, c, zs->node_zone, &p);
-    double dt = (double)(t1 - t0 + pm_now_ns() - t2) / 1e9;
-    s->res->plan_s += dt;
-    s->res->plan_max_s = fmax(s->res->plan_max_s, dt);
-    s->res->plan_passes++;
-    if (r == 0)
-      r = write_actions(s, z, mark, t);
-    const bal_plan_t *lp = bal_zone_local(z);
-    for (size_t i = 0; r == 0 && lp && i < bal_plan_nmoves(lp); i++) {
-      bal_move_t m;
-      bal_plan_move(lp, i, &m);
-      r = collect(c, &m, &mv);
-    }
-    for (size_t i = 0; r == 0 && i < bal_zone_ncross(z); i++) {
-      bal_move_t m;
-      bal_zone_cross(z, i, &m);
-      r = collect(c, &m, &mv);
-    }
-    bal_zone_stats_t st;
-    bal_zone_stats(z, &st);
-    s->res->granted += st.granted;
-    s->res->refused += st.refused;
-    if (r == 0 && cf->verbose > 1 && (st.surplus || st.requested || st.cross))
-      fprintf(stderr,
-              "  t=%d %s: surplus %u requested %u granted %u refused %u "
-              "cross %u\n",
-              t, zs->name[k], st.surplus, st.requested, st.granted, st.refused,
-              st.cross);
+      zone_count(s, k, t);
   }
   for (size_t i = 0; r == 0 && i < mv.n; i++) {
     sim_move(s, mv.v[i].svc, mv.v[i].to, t);
