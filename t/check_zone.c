@@ -545,6 +545,8 @@ START_TEST(grant_followed_until_arrival) {
   pass(c, &s, &w, 120);
   ck_assert_uint_eq(bal_zone_ncross(c), 0);
   ck_assert_ptr_nonnull(store_get(&s, "grant.req.C.1"));
+  /* B stays live: C adopting B would plan B's node itself. */
+  pass(b, &s, &w, 150);
   /* Never there: given up two intervals after 60; not asked again of B
    * in the same pass (the request is gone, its unit may be asked later). */
   pass(c, &s, &w, 179);
