@@ -34,7 +34,8 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
                        time_t *ret_last, const char *what, bool report) {
   char why[256] = "";
   time_t last = 0;
-  int r = bal_rrd_read(path, ds, scale, &p->g, v, &last, why, sizeof(why));
+  int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last, why,
+                       sizeof(why));
   *ret_fresh = false;
   if (r < 0) {
     if (report)
@@ -388,6 +389,7 @@ int pass_measure(struct pass *p) {
   for (size_t n = 0; n < nn; n++)
     bal_node_set_spread(c, (int)n, nspread[n]);
 out:
+  bal_rrdc_close();
   free(node_v);
   free(node_ok);
   free(whole);

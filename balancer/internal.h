@@ -172,6 +172,7 @@ struct bal_conf {
   char **services; /* globs of movable services, NULL-terminated */
   char **exclude;
   char *state_file, *journal, *lock_file, *unixsock, *publish_host;
+  char *rrdcached;    /* flush each file here first ("": read directly) */
   char *own_resource; /* the Pacemaker resource running this balancer */
   char *node_name;    /* this node's name ("": crm_node -n, else uname) */
   char *event_socket, *event_socket_group; /* node events (daemon) */
@@ -382,11 +383,17 @@ void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
                    unsigned step);
 
 /* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
- * g->n values, NAN where unknown) and its last update time. -ENOENT when
- * missing; else a negative errno with the reason in why. */
-int bal_rrd_read(const char *path, char *const *ds, double scale,
-                 const struct bal_grid *g, double *out, time_t *ret_last,
-                 char *why, size_t why_len);
+ * g->n values, NAN where unknown) and its last update time. With rrdcached
+ * (an address as rrdtool takes it: "unix:PATH", "PATH", "HOST[:PORT]"; NULL
+ * or "" for none) the daemon is asked to flush the file first, over
+ * librrd's one connection per process (bal_rrdc_close drops it). -ENOENT
+ * when missing; else a negative errno with the reason in why (the daemon's
+ * address and answer when the flush failed: the file is not read then). */
+int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                 double scale, const struct bal_grid *g, double *out,
+                 time_t *ret_last, char *why, size_t why_len);
+/* Closes librrd's connection to rrdcached, if any (after a pass). */
+void bal_rrdc_close(void);
 /* The configured estimate (latest, average, self forecast) of v[0..n-1]
  * and its upper bound. -ENODATA when no sample is known. */
 int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,

@@ -64,10 +64,10 @@ t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh \
 	t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-rrdcached.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
 	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-rrdcached.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

@@ -3,13 +3,18 @@
  * Every series is resampled onto one grid (the window cut into steps, each
  * the mean of the RRD rows inside it) so node and service series line up
  * whatever their RRD step. A sample that is not known stays NAN: a missing
- * file, a stale file and an empty window are reported, never read as 0. */
+ * file, a stale file and an empty window are reported, never read as 0.
+ *
+ * With an rrdcached address, each file is flushed before it is read:
+ * collectd's rrdcached plugin leaves the latest samples (up to the daemon's
+ * write timeout, 300 s by default) in the daemon, not in the file. */
 #include "config.h"
 
 #include "internal.h"
 
 #include <errno.h>
 #include <rrd.h>
+#include <rrd_client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +36,34 @@ static void rrd_reason(char *buf, size_t len) {
   rrd_clear_error();
 }
 
-int bal_rrd_read(const char *path, char *const *ds, double scale,
-                 const struct bal_grid *g, double *out, time_t *ret_last,
-                 char *why, size_t why_len) {
+/* librrd's client keeps one connection per process (Debian 12's librrd
+ * 1.7.2 exports only the rrdc_* calls): rrdc_connect keeps it while the
+ * address stays the same, and a failed request closes it, so the next file
+ * connects again. */
+static int rrdc_flush_file(const char *addr, const char *path, char *why,
+                           size_t why_len) {
+  rrd_clear_error();
+  int k = rrdc_connect(addr);
+  if (k == 0 && !rrdc_is_connected(addr))
+    k = -1;
+  if (k == 0)
+    k = rrdc_flush(path);
+  if (k == 0)
+    return 0;
+  const char *e = rrd_get_error();
+  snprintf(why, why_len, "rrdcached %s: flush failed: %s", addr,
+           e && *e ? e
+           : k > 0 ? strerror(k)
+                   : "no answer");
+  rrd_clear_error();
+  return -EIO;
+}
+
+void bal_rrdc_close(void) { rrdc_disconnect(); }
+
+int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                 double scale, const struct bal_grid *g, double *out,
+                 time_t *ret_last, char *why, size_t why_len) {
   for (size_t i = 0; i < g->n; i++)
     out[i] = NAN;
   /* librrd opens the path itself, blocking: a FIFO there would hang the
@@ -43,6 +73,10 @@ int bal_rrd_read(const char *path, char *const *ds, double scale,
     snprintf(why, why_len, "%s", pm_strerror(r));
     return r;
   }
+  /* Only a file that exists is flushed: rrdcached creates none. */
+  if (rrdcached && *rrdcached &&
+      (r = rrdc_flush_file(rrdcached, path, why, why_len)) < 0)
+    return r;
   time_t last = rrd_last_r(path);
   if (last <= 0) {
     rrd_reason(why, why_len);

@@ -1423,8 +1423,9 @@ START_TEST(fifo_config_and_rrd) {
   time_t last = 0;
   char why[128];
   char *ds[] = {"value", NULL};
-  ck_assert_int_eq(bal_rrd_read(fifo, ds, 1, &g, out, &last, why, sizeof(why)),
-                   -PM_ENOTREG);
+  ck_assert_int_eq(
+      bal_rrd_read(fifo, NULL, ds, 1, &g, out, &last, why, sizeof(why)),
+      -PM_ENOTREG);
   ck_assert_str_eq(why, "not a regular file");
   ck_assert(isnan(out[0]));
   /* No wait for a writer: well under the 4 s Check allows a test. */
