@@ -34,8 +34,11 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
                        time_t *ret_last, const char *what, bool report) {
   char why[256] = "";
   time_t last = 0;
+  uint64_t t0 = pm_now_ns();
   int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last, why,
                        sizeof(why));
+  p->read_ns += pm_now_ns() - t0;
+  p->nread += r != -ENOENT;
   *ret_fresh = false;
   if (r < 0) {
     if (report)
@@ -178,6 +181,7 @@ static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
 
 /* Service demand per dimension, and node loads. */
 int pass_measure(struct pass *p) {
+  uint64_t t0 = pm_now_ns();
   const struct bal_conf *cf = p->cf;
   bal_cluster_t *c = p->c;
   size_t nn = bal_cluster_nnodes(c), ns = bal_cluster_nservices(c);
@@ -390,6 +394,7 @@ int pass_measure(struct pass *p) {
     bal_node_set_spread(c, (int)n, nspread[n]);
 out:
   bal_rrdc_close();
+  p->measure_ns = pm_now_ns() - t0;
   free(node_v);
   free(node_ok);
   free(whole);
