@@ -394,6 +394,23 @@ int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
                  time_t *ret_last, char *why, size_t why_len);
 /* Closes librrd's connection to rrdcached, if any (after a pass). */
 void bal_rrdc_close(void);
+/* Which hosts may hold a file of a service series template, for a set of
+ * names (services or primitives): read each host's directory once instead
+ * of looking for every name under every host (20 million lookups at 1,000
+ * nodes and 20,000 services). With tpl's %s in one path component and no
+ * other escape in it (collectd's "%h/processes-%s/..."), the directory
+ * above it is listed per host; a name whose component is not listed there
+ * has no file under that host. Any other shape, a directory that cannot be
+ * listed for another reason than its absence, or a name that does not fit
+ * leave "may" true, so the files are looked at one by one as before.
+ * *ret is NULL (every pair may) for another shape. 0 or -ENOMEM. */
+typedef struct bal_present bal_present_t;
+int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
+                     size_t nhosts, char *const *names, size_t nnames,
+                     bal_present_t **ret);
+/* Whether host may hold name's file (true for a NULL set). */
+bool bal_present_may(const bal_present_t *pr, size_t name, size_t host);
+void bal_present_free(bal_present_t *pr);
 /* The configured estimate (latest, average, self forecast) of v[0..n-1]
  * and its upper bound. -ENODATA when no sample is known. */
 int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,

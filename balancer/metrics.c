@@ -12,9 +12,11 @@
 
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <rrd.h>
 #include <rrd_client.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,4 +195,158 @@ int bal_template(const char *tpl, const char *host, const char *svc,
   const struct bal_kv kv[] = {
       {'h', host}, {'s', svc}, {'P', pdir}, {'T', stem}, {0, NULL}};
   return bal_subst(tpl, kv, out, NULL);
+}
+
+/* ---- which hosts may hold a service's file --------------------------- */
+
+struct bal_present {
+  size_t nnames, nhosts;
+  uint64_t *bits; /* name-major: bit (name * nhosts + host) */
+};
+
+struct comp {
+  const char *text; /* the %s component for this name */
+  size_t name;
+};
+
+static int comp_cmp(const void *a, const void *b) {
+  return strcmp(((const struct comp *)a)->text, ((const struct comp *)b)->text);
+}
+
+static void present_set(struct bal_present *pr, size_t name, size_t host) {
+  size_t bit = name * pr->nhosts + host;
+  pr->bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
+bool bal_present_may(const bal_present_t *pr, size_t name, size_t host) {
+  if (!pr)
+    return true;
+  size_t bit = name * pr->nhosts + host;
+  return pr->bits[bit / 64] >> (bit % 64) & 1;
+}
+
+void bal_present_free(bal_present_t *pr) {
+  if (!pr)
+    return;
+  free(pr->bits);
+  free(pr);
+}
+
+/* Splits tpl at the one path component holding %s, which must hold no
+ * other escape, and returns that component's offset and length; -1 when
+ * the template is not of that shape. */
+static int split_template(const char *tpl, size_t *ret_off, size_t *ret_len) {
+  const char *s = strstr(tpl, "%s");
+  if (!s || strstr(s + 2, "%s"))
+    return -1;
+  const char *b = s, *e = s + 2;
+  while (b > tpl && b[-1] != '/')
+    b--;
+  while (*e && *e != '/')
+    e++;
+  for (const char *q = b; q < e; q++)
+    if (*q == '%' && q != s)
+      return -1;
+  for (const char *q = tpl; q < b; q++)
+    if (*q == '%' && q[1] == '%')
+      return -1; /* keep it simple: no %% before the component */
+  *ret_off = (size_t)(b - tpl);
+  *ret_len = (size_t)(e - b);
+  return 0;
+}
+
+/* Marks, for host h, the names whose component is an entry of dir (all of
+ * them when the directory cannot be listed for another reason than its
+ * absence: then the files are looked at one by one, as without this). */
+static void scan_host(struct bal_present *pr, const char *dir,
+                      const struct comp *comps, size_t ncomps, size_t h) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno != ENOENT && errno != ENOTDIR)
+      for (size_t i = 0; i < pr->nnames; i++)
+        present_set(pr, i, h);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    struct comp key = {.text = de->d_name};
+    const struct comp *c =
+        bsearch(&key, comps, ncomps, sizeof(*comps), comp_cmp);
+    if (!c)
+      continue;
+    while (c > comps && strcmp(c[-1].text, de->d_name) == 0)
+      c--;
+    for (; c < comps + ncomps && strcmp(c->text, de->d_name) == 0; c++)
+      present_set(pr, c->name, h);
+  }
+  closedir(d);
+}
+
+int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
+                     size_t nhosts, char *const *names, size_t nnames,
+                     bal_present_t **ret) {
+  *ret = NULL;
+  size_t off, len;
+  if (split_template(tpl, &off, &len) < 0)
+    return 0; /* another shape: every file is looked at */
+  struct bal_present *pr = calloc(1, sizeof(*pr));
+  struct comp *comps = calloc(nnames + 1, sizeof(*comps));
+  char *comp_tpl = strndup(tpl + off, len);
+  char *dir_tpl = strndup(tpl, off ? off - 1 : 0);
+  pm_buf_t b = {0}, dir = {0};
+  size_t ncomps = 0;
+  int r = pr && comps && comp_tpl && dir_tpl ? 0 : -ENOMEM;
+  if (r == 0) {
+    pr->nnames = nnames;
+    pr->nhosts = nhosts;
+    pr->bits = calloc((nnames * nhosts + 63) / 64 + 1, sizeof(uint64_t));
+    if (!pr->bits)
+      r = -ENOMEM;
+  }
+  /* A name whose component cannot be made, or spans directories, may be
+   * anywhere: all its bits are set. */
+  for (size_t i = 0; r == 0 && i < nnames; i++) {
+    int k = bal_template(comp_tpl, NULL, names[i], NULL, &b);
+    if (k == -ENOMEM) {
+      r = k;
+    } else if (k < 0 || strchr(b.data, '/')) {
+      for (size_t h = 0; h < nhosts; h++)
+        present_set(pr, i, h);
+    } else if (!(comps[ncomps].text = strdup(b.data))) {
+      r = -ENOMEM;
+    } else {
+      comps[ncomps++].name = i;
+    }
+  }
+  if (r == 0)
+    qsort(comps, ncomps, sizeof(*comps), comp_cmp);
+  for (size_t h = 0; r == 0 && h < nhosts; h++) {
+    int k = 0;
+    pm_buf_reset(&dir);
+    if (*dir_tpl)
+      k = bal_template(dir_tpl, hosts[h], NULL, NULL, &b);
+    if (k == -ENOMEM ||
+        (k == 0 && pm_buf_printf(&dir, "%s%s%s", data_dir, *dir_tpl ? "/" : "",
+                                 *dir_tpl ? b.data : "") < 0)) {
+      r = -ENOMEM;
+    } else if (k < 0) { /* the old way reports it */
+      for (size_t i = 0; i < nnames; i++)
+        present_set(pr, i, h);
+    } else {
+      scan_host(pr, dir.data, comps, ncomps, h);
+    }
+  }
+  for (size_t i = 0; i < ncomps; i++)
+    free((char *)comps[i].text);
+  free(comps);
+  free(comp_tpl);
+  free(dir_tpl);
+  pm_buf_free(&b);
+  pm_buf_free(&dir);
+  if (r < 0) {
+    bal_present_free(pr);
+    return r;
+  }
+  *ret = pr;
+  return 0;
 }

@@ -1435,6 +1435,48 @@ START_TEST(fifo_config_and_rrd) {
 }
 END_TEST
 
+/* Which hosts may hold a service's file: the directories listed once. A
+ * name listed under a host may; one not listed may not; a host without a
+ * directory holds none; a template of another shape and a name that spans
+ * directories leave every file to be looked at. */
+START_TEST(present_scan_lists_hosts_once) {
+  char dir[] = "/tmp/check_balancer_present.XXXXXX", path[128];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  static const char *const made[] = {"h1", "h1/processes-a", "h1/processes-b",
+                                     "h2", "h2/processes-b", "h2/cpu"};
+  for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+  }
+  char *hosts[] = {"h1", "h2", "h3", NULL};
+  char *names[] = {"a", "b", "c", "x/y", NULL};
+  bal_present_t *pr = NULL;
+  ck_assert_int_eq(bal_present_scan(dir, "%h/processes-%s/ps_cputime.rrd",
+                                    hosts, 3, names, 4, &pr),
+                   0);
+  ck_assert_ptr_nonnull(pr);
+  static const bool want[4][3] = {{true, false, false},
+                                  {true, true, false},
+                                  {false, false, false},
+                                  {true, true, true}};
+  for (size_t i = 0; i < 4; i++)
+    for (size_t h = 0; h < 3; h++)
+      ck_assert_msg(bal_present_may(pr, i, h) == want[i][h], "%s on %s",
+                    names[i], hosts[h]);
+  bal_present_free(pr);
+  /* %s beside another escape in its component: not this shape. */
+  ck_assert_int_eq(
+      bal_present_scan(dir, "%h/%h-%s/x.rrd", hosts, 3, names, 4, &pr), 0);
+  ck_assert_ptr_null(pr);
+  ck_assert(bal_present_may(pr, 2, 2));
+  for (size_t i = sizeof(made) / sizeof(made[0]); i-- > 0;) {
+    snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+    ck_assert_int_eq(rmdir(path), 0);
+  }
+  rmdir(dir);
+}
+END_TEST
+
 /* ---- configuration ------------------------------------------------------- */
 
 START_TEST(config_example_and_defaults) {
@@ -2128,6 +2170,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, pcmk_promotable_clone);
   tcase_add_test(tc, pcmk_bad_input);
   tcase_add_test(tc, fifo_config_and_rrd);
+  tcase_add_test(tc, present_scan_lists_hosts_once);
   tcase_add_test(tc, config_lifetimes);
   tcase_add_test(tc, config_example_and_defaults);
   tcase_add_loop_test(tc, config_bad_input, 0,
