@@ -69,9 +69,8 @@ struct pass {
   pm_buf_t failback;   /* fail-back waiting or listed, for --explain */
   pm_buf_t patterns;   /* the nodes' pattern sets compared, for --explain */
   pm_buf_t done;       /* what this pass did, one "; "-separated list */
-  uint64_t read_ns;    /* in bal_rrd_read: rrdcached's flush and librrd */
-  uint64_t measure_ns; /* in pass_measure: reading and estimating */
-  size_t nread;        /* RRD files found (read or not) */
+  struct bal_rrd_cost rrd_cost; /* in bal_rrd_read: flush, read */
+  uint64_t measure_ns;          /* in pass_measure: reading and estimating */
 };
 
 /* Whether this pass acts on its plan (execute = true, not a dry run, the

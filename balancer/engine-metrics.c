@@ -34,11 +34,8 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
                        time_t *ret_last, const char *what, bool report) {
   char why[256] = "";
   time_t last = 0;
-  uint64_t t0 = pm_now_ns();
-  int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last, why,
-                       sizeof(why));
-  p->read_ns += pm_now_ns() - t0;
-  p->nread += r != -ENOENT;
+  int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last,
+                       &p->rrd_cost, why, sizeof(why));
   *ret_fresh = false;
   if (r < 0) {
     if (report)

@@ -253,14 +253,14 @@ static void log_timings(const struct pass *p, const uint64_t t[6]) {
   double s[5];
   for (int i = 0; i < 5; i++)
     s[i] = t[i + 1] >= t[i] ? (double)(t[i + 1] - t[i]) / 1e9 : 0;
-  double rd = (double)p->read_ns / 1e9, ms = (double)p->measure_ns / 1e9;
+  const struct bal_rrd_cost *rc = &p->rrd_cost;
+  double fl = (double)rc->flush_ns / 1e9, rd = (double)rc->read_ns / 1e9;
   bal_elog(p->e, BAL_LOG_DEBUG,
-           "pass took %.3f s: inventory %.3f s, model %.3f s (%zu RRD files "
-           "%s %.3f s, estimates %.3f s), plan %.3f s, what-if %.3f s, "
-           "the rest %.3f s",
-           (double)(t[5] - t[0]) / 1e9, s[0], s[1], p->nread,
-           p->cf->rrdcached[0] ? "flushed and read" : "read", rd, ms - rd, s[2],
-           s[3], s[4]);
+           "pass took %.3f s: inventory %.3f s, model %.3f s (%zu RRD files: "
+           "rrdcached flush %.3f s, librrd read %.3f s; estimates %.3f s), "
+           "plan %.3f s, what-if %.3f s, the rest %.3f s",
+           (double)(t[5] - t[0]) / 1e9, s[0], s[1], rc->files, fl, rd,
+           (double)p->measure_ns / 1e9 - fl - rd, s[2], s[3], s[4]);
 }
 
 int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {

@@ -382,16 +382,23 @@ struct bal_grid {
 void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
                    unsigned step);
 
+/* Time spent in bal_rrd_read (monotonic clock), for the debug log. */
+struct bal_rrd_cost {
+  uint64_t flush_ns, read_ns;
+  size_t files; /* regular files found */
+};
 /* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
  * g->n values, NAN where unknown) and its last update time. With rrdcached
  * (an address as rrdtool takes it: "unix:PATH", "PATH", "HOST[:PORT]"; NULL
  * or "" for none) the daemon is asked to flush the file first, over
- * librrd's one connection per process (bal_rrdc_close drops it). -ENOENT
- * when missing; else a negative errno with the reason in why (the daemon's
- * address and answer when the flush failed: the file is not read then). */
+ * librrd's one connection per process (bal_rrdc_close drops it). Adds its
+ * time to *cost (may be NULL). -ENOENT when missing; else a negative errno
+ * with the reason in why (the daemon's address and answer when the flush
+ * failed: the file is not read then). */
 int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
                  double scale, const struct bal_grid *g, double *out,
-                 time_t *ret_last, char *why, size_t why_len);
+                 time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                 size_t why_len);
 /* Closes librrd's connection to rrdcached, if any (after a pass). */
 void bal_rrdc_close(void);
 /* Which hosts may hold a file of a service series template, for a set of

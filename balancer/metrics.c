@@ -63,9 +63,10 @@ static int rrdc_flush_file(const char *addr, const char *path, char *why,
 
 void bal_rrdc_close(void) { rrdc_disconnect(); }
 
-int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
-                 double scale, const struct bal_grid *g, double *out,
-                 time_t *ret_last, char *why, size_t why_len) {
+static int rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                    double scale, const struct bal_grid *g, double *out,
+                    time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                    size_t why_len) {
   for (size_t i = 0; i < g->n; i++)
     out[i] = NAN;
   /* librrd opens the path itself, blocking: a FIFO there would hang the
@@ -75,10 +76,15 @@ int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
     snprintf(why, why_len, "%s", pm_strerror(r));
     return r;
   }
+  cost->files++;
   /* Only a file that exists is flushed: rrdcached creates none. */
-  if (rrdcached && *rrdcached &&
-      (r = rrdc_flush_file(rrdcached, path, why, why_len)) < 0)
-    return r;
+  if (rrdcached && *rrdcached) {
+    uint64_t t0 = pm_now_ns();
+    r = rrdc_flush_file(rrdcached, path, why, why_len);
+    cost->flush_ns += pm_now_ns() - t0;
+    if (r < 0)
+      return r;
+  }
   time_t last = rrd_last_r(path);
   if (last <= 0) {
     rrd_reason(why, why_len);
@@ -137,6 +143,18 @@ int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
     rrd_freemem(names[j]);
   rrd_freemem(names);
   rrd_freemem(data);
+  return r;
+}
+
+int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                 double scale, const struct bal_grid *g, double *out,
+                 time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                 size_t why_len) {
+  struct bal_rrd_cost mine = {0}, *c = cost ? cost : &mine;
+  uint64_t t0 = pm_now_ns(), flush0 = c->flush_ns;
+  int r =
+      rrd_read(path, rrdcached, ds, scale, g, out, ret_last, c, why, why_len);
+  c->read_ns += pm_now_ns() - t0 - (c->flush_ns - flush0);
   return r;
 }
 

@@ -1424,7 +1424,7 @@ START_TEST(fifo_config_and_rrd) {
   char why[128];
   char *ds[] = {"value", NULL};
   ck_assert_int_eq(
-      bal_rrd_read(fifo, NULL, ds, 1, &g, out, &last, why, sizeof(why)),
+      bal_rrd_read(fifo, NULL, ds, 1, &g, out, &last, NULL, why, sizeof(why)),
       -PM_ENOTREG);
   ck_assert_str_eq(why, "not a regular file");
   ck_assert(isnan(out[0]));
