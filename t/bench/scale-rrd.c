@@ -155,11 +155,18 @@ static void update_arg(enum kind k, int n, int s, int spn, time_t t, char *buf,
 
 /* Brings one file up to now. Returns 0 or -1 (said on stderr). */
 static int write_file(const char *path, enum kind k, int n, int s, int spn,
-                      time_t now) {
+                      time_t now, size_t *cached) {
   struct stat st;
   time_t last = 0, end = now - now % STEP;
-  if (stat(path, &st) == 0)
+  /* What rrdcached holds goes to the file first: its last update is the
+   * file's then. */
+  if (stat(path, &st) == 0) {
+    if (rrdc_flush(path) != 0) {
+      fprintf(stderr, "scale-rrd: %s: flush: %s\n", path, rrd_get_error());
+      return -1;
+    }
     last = rrd_last_r(path);
+  }
   if (last <= 0 || last < end - HISTORY) {
     char buf[20][80];
     const char *argv[20];
@@ -196,6 +203,7 @@ static int write_file(const char *path, enum kind k, int n, int s, int spn,
     fprintf(stderr, "scale-rrd: %s: rrdcached: %s\n", path, rrd_get_error());
     return -1;
   }
+  *cached += (size_t)c;
   rrd_clear_error();
   return 0;
 }
@@ -234,12 +242,13 @@ int main(int argc, char **argv) {
   }
   time_t now = time(NULL);
   char path[4096];
+  size_t cached = 0;
   int bad = 0;
   for (int n = 0; n < nodes && !bad; n++) {
     for (enum kind k = CPU; k <= NET && !bad; k++) {
       snprintf(path, sizeof(path), "%s/n%04d/%s/%s.rrd", dir, n, kinds[k].dir,
                kinds[k].file);
-      bad = write_file(path, k, n, 0, spn, now);
+      bad = write_file(path, k, n, 0, spn, now, &cached);
     }
   }
   for (int s = 0; s < svcs && !bad; s++) {
@@ -247,9 +256,12 @@ int main(int argc, char **argv) {
     for (enum kind k = PS_CPU; k <= PS_RSS && !bad; k++) {
       snprintf(path, sizeof(path), "%s/n%04d/processes-s%05d/%s.rrd", dir, n, s,
                kinds[k].file);
-      bad = write_file(path, k, n, s, spn, now);
+      bad = write_file(path, k, n, s, spn, now, &cached);
     }
   }
   rrdc_disconnect();
+  if (!bad)
+    printf("%zu samples held by rrdcached (%.1f per file)\n", cached,
+           (double)cached / (3.0 * nodes + 2.0 * svcs));
   return bad ? 1 : 0;
 }
