@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <rrd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1435,6 +1436,42 @@ START_TEST(fifo_config_and_rrd) {
 }
 END_TEST
 
+/* The last update read from the file's header is librrd's. */
+START_TEST(rrd_last_from_the_header) {
+  char dir[] = "/tmp/check_balancer_last.XXXXXX", path[96];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/x.rrd", dir);
+  const char *def[] = {"DS:user:DERIVE:20:0:U", "DS:syst:DERIVE:20:0:U",
+                       "RRA:AVERAGE:0.1:1:1200", "RRA:MAX:0.1:7:1235"};
+  time_t t = 1700000000;
+  ck_assert_int_eq(rrd_create_r(path, 10, t - 600, 4, def), 0);
+  char upd[3][48];
+  const char *argv[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(upd[i], sizeof(upd[i]), "%lld.25:%d:%d",
+             (long long)(t - 20 + 10 * i), 1000 * i, 500 * i);
+    argv[i] = upd[i];
+  }
+  ck_assert_int_eq(rrd_update_r(path, NULL, 3, argv), 0);
+  struct bal_grid g;
+  bal_grid_init(&g, t, 600, 60);
+  double out[16];
+  time_t last = 0;
+  char why[128] = "";
+  char *ds[] = {"user", "syst", NULL};
+  struct bal_rrd_cost cost = {0};
+  ck_assert_int_eq(
+      bal_rrd_read(path, NULL, ds, 1, &g, out, &last, &cost, why, sizeof(why)),
+      0);
+  ck_assert_int_eq(bal_rrd_header_last(path), t);
+  ck_assert_int_eq(rrd_last_r(path), t);
+  ck_assert_int_eq(last, t);
+  ck_assert_uint_eq(cost.files, 1);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 /* Which hosts may hold a service's file: the directories listed once. A
  * name listed under a host may; one not listed may not; a host without a
  * directory holds none; a template of another shape and a name that spans
@@ -2171,6 +2208,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, pcmk_bad_input);
   tcase_add_test(tc, fifo_config_and_rrd);
   tcase_add_test(tc, present_scan_lists_hosts_once);
+  tcase_add_test(tc, rrd_last_from_the_header);
   tcase_add_test(tc, config_lifetimes);
   tcase_add_test(tc, config_example_and_defaults);
   tcase_add_loop_test(tc, config_bad_input, 0,
