@@ -155,8 +155,9 @@ static void update_arg(enum kind k, int n, int s, int spn, time_t t, char *buf,
 
 /* Brings one file up to now. Returns 0 or -1 (said on stderr). */
 static int write_file(const char *path, enum kind k, int n, int s, int spn,
-                      time_t now, size_t *cached) {
+                      size_t *cached) {
   struct stat st;
+  time_t now = time(NULL); /* per file: the whole tree takes minutes */
   time_t last = 0, end = now - now % STEP;
   /* What rrdcached holds goes to the file first: its last update is the
    * file's then. */
@@ -240,7 +241,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "scale-rrd: %s: %s\n", argv[5], rrd_get_error());
     return 1;
   }
-  time_t now = time(NULL);
   char path[4096];
   size_t cached = 0;
   int bad = 0;
@@ -248,7 +248,7 @@ int main(int argc, char **argv) {
     for (enum kind k = CPU; k <= NET && !bad; k++) {
       snprintf(path, sizeof(path), "%s/n%04d/%s/%s.rrd", dir, n, kinds[k].dir,
                kinds[k].file);
-      bad = write_file(path, k, n, 0, spn, now, &cached);
+      bad = write_file(path, k, n, 0, spn, &cached);
     }
   }
   for (int s = 0; s < svcs && !bad; s++) {
@@ -256,7 +256,7 @@ int main(int argc, char **argv) {
     for (enum kind k = PS_CPU; k <= PS_RSS && !bad; k++) {
       snprintf(path, sizeof(path), "%s/n%04d/processes-s%05d/%s.rrd", dir, n, s,
                kinds[k].file);
-      bad = write_file(path, k, n, s, spn, now, &cached);
+      bad = write_file(path, k, n, s, spn, &cached);
     }
   }
   rrdc_disconnect();
