@@ -116,6 +116,7 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("step", 60, CFGF_NONE),
     CFG_INT("stale", 120, CFGF_NONE),
     CFG_STR("data_dir", "/var/lib/collectd/rrd", CFGF_NONE),
+    CFG_STR("rrdcached", NULL, CFGF_NODEFAULT),
     CFG_STR("host_format", "%n", CFGF_NONE),
     CFG_STR("source", "pacemaker", CFGF_NONE),
     CFG_STR_LIST("services", "{\"*\"}", CFGF_NONE),
@@ -599,6 +600,12 @@ static int build(struct ctx *x, const char *name, struct bal_conf *c) {
     if (!(*(char **)((char *)c + strs[i].off) =
               strdup(cfg_getstr(top, strs[i].name))))
       return -ENOMEM;
+  /* rrdcached: unset, rrdtool's RRDCACHED_ADDRESS (librrd's rrdc_connect
+   * convention); set, even to "", the value. */
+  const char *cached = cfg_size(top, "rrdcached") ? cfg_getstr(top, "rrdcached")
+                                                  : getenv("RRDCACHED_ADDRESS");
+  if (!(c->rrdcached = strdup(cached ? cached : "")))
+    return -ENOMEM;
   if ((r = check_template(x, NULL, NULL, "host_format", c->host_format, "n")) <
           0 ||
       (r = check_template(x, NULL, NULL, "own_resource", c->own_resource,
@@ -692,7 +699,7 @@ void bal_conf_free(struct bal_conf *c) {
                    &c->own_resource,  &c->node_name,
                    &c->event_socket,  &c->event_socket_group,
                    &c->avail_journal, &c->event_spool,
-                   &c->zone};
+                   &c->zone,          &c->rrdcached};
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
     free(*strs[i]);
   bal_argv_free(c->services);

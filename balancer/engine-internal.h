@@ -100,6 +100,8 @@ struct pass {
   bool *reads;            /* per node of c: read (pass_reads); NULL: all */
   size_t zone_acts;       /* zone actions written before bal_zone_plan */
   pm_buf_t zone_done;     /* the zone records written, for --explain */
+  struct bal_rrd_cost rrd_cost; /* in bal_rrd_read: flush, read */
+  uint64_t measure_ns;          /* in pass_measure: reading and estimating */
 };
 
 /* Whether node n's series are read this pass, and what is known of it

@@ -34,7 +34,8 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
                        time_t *ret_last, const char *what, bool report) {
   char why[256] = "";
   time_t last = 0;
-  int r = bal_rrd_read(path, ds, scale, &p->g, v, &last, why, sizeof(why));
+  int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last,
+                       &p->rrd_cost, why, sizeof(why));
   *ret_fresh = false;
   if (r < 0) {
     if (report)
@@ -177,6 +178,7 @@ static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
 
 /* Service demand per dimension, and node loads. */
 int pass_measure(struct pass *p) {
+  uint64_t t0 = pm_now_ns();
   const struct bal_conf *cf = p->cf;
   bal_cluster_t *c = p->c;
   size_t nn = bal_cluster_nnodes(c), ns = bal_cluster_nservices(c);
@@ -196,11 +198,26 @@ int pass_measure(struct pass *p) {
   double(*level_sd)[BAL_NDIM] = calloc(ns + 1, sizeof(*level_sd));
   double(*nspread)[BAL_NDIM] = calloc(nn + 1, sizeof(*nspread));
   pm_buf_t path = {0};
+  /* The primitives whose series make each service's, in one list (service
+   * s's first at prim0[s]), for bal_present_scan. */
+  size_t *prim0 = calloc(ns + 1, sizeof(size_t)), nprims = 0;
+  for (size_t s = 0; prim0 && s < ns; s++)
+    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
+      nprims++;
+  char **prims = calloc(nprims + 1, sizeof(char *));
+  bal_present_t *present = NULL;
   int r = 0;
   if (!node_v || !node_ok || !whole || !cut || !svc_v || !tmp || !load ||
-      !var || !dem || !spread || !level || !level_sd || !nspread) {
+      !var || !dem || !spread || !level || !level_sd || !nspread || !prim0 ||
+      !prims) {
     r = -ENOMEM;
     goto out;
+  }
+  nprims = 0;
+  for (size_t s = 0; s < ns; s++) {
+    prim0[s] = nprims;
+    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
+      prims[nprims++] = *pr;
   }
   for (size_t s = 0; s < ns; s++)
     for (int d = 0; d < BAL_NDIM; d++)
@@ -239,7 +256,14 @@ int pass_measure(struct pass *p) {
         node_ok[n] = true;
     }
     /* Services: merged over hosts; what each host recorded is taken off
-     * that host's background. */
+     * that host's background. Only the hosts whose directory lists the
+     * service are looked at (the same files are read). */
+    bal_present_free(present);
+    present = NULL;
+    if (m->svc_file[0] &&
+        (r = bal_present_scan(cf->data_dir, m->svc_file, p->hosts, nn, prims,
+                              nprims, &present)) < 0)
+      goto out;
     for (size_t s = 0; s < ns; s++) {
       double *sv = &svc_v[s * gn];
       for (size_t i = 0; i < gn; i++)
@@ -261,7 +285,9 @@ int pass_measure(struct pass *p) {
       for (char *const *pr = p->prims[rsc]; *pr; pr++)
         for (size_t n = 0; n < nn; n++) {
           /* A clone instance is what its own node records. */
-          if (ha != BAL_HA_PRIMITIVE && (int)n != on)
+          if ((ha != BAL_HA_PRIMITIVE && (int)n != on) ||
+              !bal_present_may(present, prim0[s] + (size_t)(pr - p->prims[rsc]),
+                               n))
             continue;
           pm_buf_reset(&path);
           if ((r = series_path(p, m->svc_file, p->hosts[n], *pr, &path)) < 0)
@@ -395,6 +421,11 @@ int pass_measure(struct pass *p) {
   for (size_t n = 0; n < nn; n++)
     bal_node_set_spread(c, (int)n, nspread[n]);
 out:
+  bal_rrdc_close();
+  bal_present_free(present);
+  free(prim0);
+  free(prims);
+  p->measure_ns = pm_now_ns() - t0;
   free(node_v);
   free(node_ok);
   free(whole);

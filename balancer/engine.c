@@ -266,8 +266,26 @@ static void keep_offline(struct pass *p) {
   p->e->offline = v;
 }
 
+/* Where a pass's time went, in the debug log (monotonic clock; t[]: the
+ * start, then the ends of the inventory, the model, the plan, the what-if
+ * and the pass). */
+static void log_timings(const struct pass *p, const uint64_t t[6]) {
+  double s[5];
+  for (int i = 0; i < 5; i++)
+    s[i] = t[i + 1] >= t[i] ? (double)(t[i + 1] - t[i]) / 1e9 : 0;
+  const struct bal_rrd_cost *rc = &p->rrd_cost;
+  double fl = (double)rc->flush_ns / 1e9, rd = (double)rc->read_ns / 1e9;
+  bal_elog(p->e, BAL_LOG_DEBUG,
+           "pass took %.3f s: inventory %.3f s, model %.3f s (%zu RRD files: "
+           "rrdcached flush %.3f s, librrd read %.3f s; estimates %.3f s), "
+           "plan %.3f s, what-if %.3f s, the rest %.3f s",
+           (double)(t[5] - t[0]) / 1e9, s[0], s[1], rc->files, fl, rd,
+           (double)p->measure_ns / 1e9 - fl - rd, s[2], s[3], s[4]);
+}
+
 int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   const struct bal_conf *cf = e->conf;
+  uint64_t t[6] = {pm_now_ns()};
   struct pass p = {.e = e,
                    .cf = cf,
                    .flags = flags,
@@ -297,6 +315,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
                                       : pass_inventory_static(&p);
   if (r < 0)
     goto out;
+  t[1] = pm_now_ns();
   keep_offline(&p);
   pass_role(&p);
   /* With a zone, step 1 of the zone core says who leads: the duties done
@@ -327,6 +346,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
              r == -EEXIST ? "a node or service is listed twice" : strerror(-r));
     goto out;
   }
+  t[2] = pm_now_ns();
   bal_params_init(&p.params);
   p.params.threshold = cf->threshold;
   p.params.max_moves = cf->max_moves;
@@ -368,6 +388,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
              "nothing is moved this pass");
     p.hold = true;
   }
+  t[3] = pm_now_ns();
   size_t nn = bal_cluster_nnodes(p.c);
   ok = calloc(nn + 1, sizeof(int));
   wu = calloc(nn + 1, sizeof(double));
@@ -377,6 +398,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   }
   if ((r = bal_whatif_all(p.c, &p.params, ok, wu)) < 0)
     goto out;
+  t[4] = pm_now_ns();
   for (size_t n = 0; n < nn; n++)
     if (ok[n] == 0 && pass_reads(&p, (int)n))
       bal_elog(e, BAL_LOG_WARNING,
@@ -411,6 +433,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
                strerror(-k));
   }
   r = (int)bal_plan_nmoves(p.plan);
+  t[5] = pm_now_ns();
+  log_timings(&p, t);
 out:
   free(ok);
   free(wu);

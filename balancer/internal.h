@@ -173,6 +173,7 @@ struct bal_conf {
   char **services; /* globs of movable services, NULL-terminated */
   char **exclude;
   char *state_file, *journal, *lock_file, *unixsock, *publish_host;
+  char *rrdcached;    /* flush each file here first ("": read directly) */
   char *own_resource; /* the Pacemaker resource running this balancer */
   char *node_name;    /* this node's name ("": crm_node -n, else uname) */
   char *zone;         /* this instance's zone ("": none; --zone wins) */
@@ -401,12 +402,47 @@ struct bal_grid {
 void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
                    unsigned step);
 
+/* Time spent in bal_rrd_read (monotonic clock), for the debug log. */
+struct bal_rrd_cost {
+  uint64_t flush_ns, read_ns;
+  size_t files; /* regular files found */
+};
 /* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
- * g->n values, NAN where unknown) and its last update time. -ENOENT when
- * missing; else a negative errno with the reason in why. */
-int bal_rrd_read(const char *path, char *const *ds, double scale,
-                 const struct bal_grid *g, double *out, time_t *ret_last,
-                 char *why, size_t why_len);
+ * g->n values, NAN where unknown) and its last update time. With rrdcached
+ * (an address as rrdtool takes it: "unix:PATH", "PATH", "HOST[:PORT]"; NULL
+ * or "" for none) the daemon is asked to flush the file first, over
+ * librrd's one connection per process (bal_rrdc_close drops it). Adds its
+ * time to *cost (may be NULL). -ENOENT when missing; else a negative errno
+ * with the reason in why (the daemon's address and answer when the flush
+ * failed: the file is not read then). */
+int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                 double scale, const struct bal_grid *g, double *out,
+                 time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                 size_t why_len);
+/* An RRD file's last update read from its header as rrd_format.h lays it
+ * out (what rrd_last_r returns, without mapping the file); 0 for a file
+ * that cannot be read or a header of another version or that does not
+ * check out (bal_rrd_read asks rrd_last_r then). */
+time_t bal_rrd_header_last(const char *path);
+/* Closes librrd's connection to rrdcached, if any (after a pass). */
+void bal_rrdc_close(void);
+/* Which hosts may hold a file of a service series template, for a set of
+ * names (services or primitives): read each host's directory once instead
+ * of looking for every name under every host (20 million lookups at 1,000
+ * nodes and 20,000 services). With tpl's %s in one path component and no
+ * other escape in it (collectd's "%h/processes-%s/..."), the directory
+ * above it is listed per host; a name whose component is not listed there
+ * has no file under that host. Any other shape, a directory that cannot be
+ * listed for another reason than its absence, or a name that does not fit
+ * leave "may" true, so the files are looked at one by one as before.
+ * *ret is NULL (every pair may) for another shape. 0 or -ENOMEM. */
+typedef struct bal_present bal_present_t;
+int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
+                     size_t nhosts, char *const *names, size_t nnames,
+                     bal_present_t **ret);
+/* Whether host may hold name's file (true for a NULL set). */
+bool bal_present_may(const bal_present_t *pr, size_t name, size_t host);
+void bal_present_free(bal_present_t *pr);
 /* The configured estimate (latest, average, self forecast) of v[0..n-1]
  * and its upper bound. -ENODATA when no sample is known. */
 int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,

@@ -28,6 +28,11 @@ noinst_PROGRAMS += t/bench/balance-speed
 t_bench_balance_speed_SOURCES = t/bench/balance-speed.c
 t_bench_balance_speed_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
 t_bench_balance_speed_LDADD = libbalancer.la
+EXTRA_PROGRAMS += t/bench/scale-rrd
+t_bench_scale_rrd_SOURCES = t/bench/scale-rrd.c
+t_bench_scale_rrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
+t_bench_scale_rrd_LDADD = $(RRD_LIBS) -lm
+EXTRA_DIST += t/bench/scale
 
 UNIT_TESTS += t/check_balancer
 t_check_balancer_SOURCES = t/check_balancer.c
@@ -64,10 +69,12 @@ t_balance_mkrrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_balance_mkrrd_LDADD = $(RRD_LIBS)
 TESTS += t/balance-overload.sh t/balance-failover.sh t/balance-daemon.sh \
 	t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh \
+	t/balance-rrdcached.sh
 EXTRA_DIST += t/balance-lib.sh t/balance-overload.sh t/balance-failover.sh \
 	t/balance-daemon.sh t/balance-publish.sh t/balance-ha.sh t/balance-failback.sh \
-	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh
+	t/balance-digest.sh t/balance-avail-publish.sh t/balance-zones.sh \
+	t/balance-rrdcached.sh
 
 if ENABLE_FUZZERS
 noinst_PROGRAMS += t/fuzz/fuzz_balancer

@@ -3,17 +3,31 @@
  * Every series is resampled onto one grid (the window cut into steps, each
  * the mean of the RRD rows inside it) so node and service series line up
  * whatever their RRD step. A sample that is not known stays NAN: a missing
- * file, a stale file and an empty window are reported, never read as 0. */
+ * file, a stale file and an empty window are reported, never read as 0.
+ *
+ * With an rrdcached address, each file is flushed before it is read:
+ * collectd's rrdcached plugin leaves the latest samples (up to the daemon's
+ * write timeout, 300 s by default) in the daemon, not in the file. */
 #include "config.h"
 
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+/* rrd_format.h: the on-disk header, for bal_rrd_header_last. librrd calls its
+ * structs an internal export; the file format they describe is stable (an
+ * RRD file moves between rrdtool versions), and bal_rrd_header_last checks
+ * cookie, version and float cookie before it trusts them. */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
+#include <rrd_client.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
                    unsigned step) {
@@ -31,9 +45,60 @@ static void rrd_reason(char *buf, size_t len) {
   rrd_clear_error();
 }
 
-int bal_rrd_read(const char *path, char *const *ds, double scale,
-                 const struct bal_grid *g, double *out, time_t *ret_last,
-                 char *why, size_t why_len) {
+/* librrd's client keeps one connection per process (Debian 12's librrd
+ * 1.7.2 exports only the rrdc_* calls): rrdc_connect keeps it while the
+ * address stays the same, and a failed request closes it, so the next file
+ * connects again. */
+static int rrdc_flush_file(const char *addr, const char *path, char *why,
+                           size_t why_len) {
+  rrd_clear_error();
+  int k = rrdc_connect(addr);
+  if (k == 0 && !rrdc_is_connected(addr))
+    k = -1;
+  if (k == 0)
+    k = rrdc_flush(path);
+  if (k == 0)
+    return 0;
+  const char *e = rrd_get_error();
+  snprintf(why, why_len, "rrdcached %s: flush failed: %s", addr,
+           e && *e ? e
+           : k > 0 ? strerror(k)
+                   : "no answer");
+  rrd_clear_error();
+  return -EIO;
+}
+
+void bal_rrdc_close(void) { rrdc_disconnect(); }
+
+/* Mapping and unmapping each file twice (rrd_last_r, rrd_fetch_r) was
+ * most of a pass's system time: the last update comes from the header. */
+time_t bal_rrd_header_last(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return 0;
+  stat_head_t sh;
+  live_head_t lh;
+  time_t last = 0;
+  if (pread(fd, &sh, sizeof(sh), 0) == (ssize_t)sizeof(sh) &&
+      memcmp(sh.cookie, RRD_COOKIE, sizeof(RRD_COOKIE)) == 0 &&
+      (memcmp(sh.version, RRD_VERSION3, sizeof(RRD_VERSION3)) == 0 ||
+       memcmp(sh.version, RRD_VERSION4, sizeof(RRD_VERSION4)) == 0) &&
+      sh.float_cookie == FLOAT_COOKIE && sh.ds_cnt - 1 < 4096 &&
+      sh.rra_cnt - 1 < 4096) {
+    off_t at = (off_t)(sizeof(sh) + sh.ds_cnt * sizeof(ds_def_t) +
+                       sh.rra_cnt * sizeof(rra_def_t));
+    if (pread(fd, &lh, sizeof(lh), at) == (ssize_t)sizeof(lh) &&
+        lh.last_up > 0 && lh.last_up_usec >= 0 && lh.last_up_usec < 1000000)
+      last = lh.last_up;
+  }
+  close(fd);
+  return last;
+}
+
+static int read_file(const char *path, const char *rrdcached, char *const *ds,
+                     double scale, const struct bal_grid *g, double *out,
+                     time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                     size_t why_len) {
   for (size_t i = 0; i < g->n; i++)
     out[i] = NAN;
   /* librrd opens the path itself, blocking: a FIFO there would hang the
@@ -43,7 +108,18 @@ int bal_rrd_read(const char *path, char *const *ds, double scale,
     snprintf(why, why_len, "%s", pm_strerror(r));
     return r;
   }
-  time_t last = rrd_last_r(path);
+  cost->files++;
+  /* Only a file that exists is flushed: rrdcached creates none. */
+  if (rrdcached && *rrdcached) {
+    uint64_t t0 = pm_now_ns();
+    r = rrdc_flush_file(rrdcached, path, why, why_len);
+    cost->flush_ns += pm_now_ns() - t0;
+    if (r < 0)
+      return r;
+  }
+  time_t last = bal_rrd_header_last(path);
+  if (last <= 0)
+    last = rrd_last_r(path);
   if (last <= 0) {
     rrd_reason(why, why_len);
     return -EIO;
@@ -104,6 +180,18 @@ int bal_rrd_read(const char *path, char *const *ds, double scale,
   return r;
 }
 
+int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+                 double scale, const struct bal_grid *g, double *out,
+                 time_t *ret_last, struct bal_rrd_cost *cost, char *why,
+                 size_t why_len) {
+  struct bal_rrd_cost mine = {0}, *c = cost ? cost : &mine;
+  uint64_t t0 = pm_now_ns(), flush0 = c->flush_ns;
+  int r =
+      read_file(path, rrdcached, ds, scale, g, out, ret_last, c, why, why_len);
+  c->read_ns += pm_now_ns() - t0 - (c->flush_ns - flush0);
+  return r;
+}
+
 int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
                  double *ret_mean, double *ret_upper) {
   double last = NAN, sum = 0;
@@ -159,4 +247,158 @@ int bal_template(const char *tpl, const char *host, const char *svc,
   const struct bal_kv kv[] = {
       {'h', host}, {'s', svc}, {'P', pdir}, {'T', stem}, {0, NULL}};
   return bal_subst(tpl, kv, out, NULL);
+}
+
+/* ---- which hosts may hold a service's file --------------------------- */
+
+struct bal_present {
+  size_t nnames, nhosts;
+  uint64_t *bits; /* name-major: bit (name * nhosts + host) */
+};
+
+struct comp {
+  const char *text; /* the %s component for this name */
+  size_t name;
+};
+
+static int comp_cmp(const void *a, const void *b) {
+  return strcmp(((const struct comp *)a)->text, ((const struct comp *)b)->text);
+}
+
+static void present_set(struct bal_present *pr, size_t name, size_t host) {
+  size_t bit = name * pr->nhosts + host;
+  pr->bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
+bool bal_present_may(const bal_present_t *pr, size_t name, size_t host) {
+  if (!pr)
+    return true;
+  size_t bit = name * pr->nhosts + host;
+  return pr->bits[bit / 64] >> (bit % 64) & 1;
+}
+
+void bal_present_free(bal_present_t *pr) {
+  if (!pr)
+    return;
+  free(pr->bits);
+  free(pr);
+}
+
+/* Splits tpl at the one path component holding %s, which must hold no
+ * other escape, and returns that component's offset and length; -1 when
+ * the template is not of that shape. */
+static int split_template(const char *tpl, size_t *ret_off, size_t *ret_len) {
+  const char *s = strstr(tpl, "%s");
+  if (!s || strstr(s + 2, "%s"))
+    return -1;
+  const char *b = s, *e = s + 2;
+  while (b > tpl && b[-1] != '/')
+    b--;
+  while (*e && *e != '/')
+    e++;
+  for (const char *q = b; q < e; q++)
+    if (*q == '%' && q != s)
+      return -1;
+  for (const char *q = tpl; q < b; q++)
+    if (*q == '%' && q[1] == '%')
+      return -1; /* keep it simple: no %% before the component */
+  *ret_off = (size_t)(b - tpl);
+  *ret_len = (size_t)(e - b);
+  return 0;
+}
+
+/* Marks, for host h, the names whose component is an entry of dir (all of
+ * them when the directory cannot be listed for another reason than its
+ * absence: then the files are looked at one by one, as without this). */
+static void scan_host(struct bal_present *pr, const char *dir,
+                      const struct comp *comps, size_t ncomps, size_t h) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno != ENOENT && errno != ENOTDIR)
+      for (size_t i = 0; i < pr->nnames; i++)
+        present_set(pr, i, h);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    struct comp key = {.text = de->d_name};
+    const struct comp *c =
+        bsearch(&key, comps, ncomps, sizeof(*comps), comp_cmp);
+    if (!c)
+      continue;
+    while (c > comps && strcmp(c[-1].text, de->d_name) == 0)
+      c--;
+    for (; c < comps + ncomps && strcmp(c->text, de->d_name) == 0; c++)
+      present_set(pr, c->name, h);
+  }
+  closedir(d);
+}
+
+int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
+                     size_t nhosts, char *const *names, size_t nnames,
+                     bal_present_t **ret) {
+  *ret = NULL;
+  size_t off, len;
+  if (split_template(tpl, &off, &len) < 0)
+    return 0; /* another shape: every file is looked at */
+  struct bal_present *pr = calloc(1, sizeof(*pr));
+  struct comp *comps = calloc(nnames + 1, sizeof(*comps));
+  char *comp_tpl = strndup(tpl + off, len);
+  char *dir_tpl = strndup(tpl, off ? off - 1 : 0);
+  pm_buf_t b = {0}, dir = {0};
+  size_t ncomps = 0;
+  int r = pr && comps && comp_tpl && dir_tpl ? 0 : -ENOMEM;
+  if (r == 0) {
+    pr->nnames = nnames;
+    pr->nhosts = nhosts;
+    pr->bits = calloc((nnames * nhosts + 63) / 64 + 1, sizeof(uint64_t));
+    if (!pr->bits)
+      r = -ENOMEM;
+  }
+  /* A name whose component cannot be made, or spans directories, may be
+   * anywhere: all its bits are set. */
+  for (size_t i = 0; r == 0 && i < nnames; i++) {
+    int k = bal_template(comp_tpl, NULL, names[i], NULL, &b);
+    if (k == -ENOMEM) {
+      r = k;
+    } else if (k < 0 || strchr(b.data, '/')) {
+      for (size_t h = 0; h < nhosts; h++)
+        present_set(pr, i, h);
+    } else if (!(comps[ncomps].text = strdup(b.data))) {
+      r = -ENOMEM;
+    } else {
+      comps[ncomps++].name = i;
+    }
+  }
+  if (r == 0)
+    qsort(comps, ncomps, sizeof(*comps), comp_cmp);
+  for (size_t h = 0; r == 0 && h < nhosts; h++) {
+    int k = 0;
+    pm_buf_reset(&dir);
+    if (*dir_tpl)
+      k = bal_template(dir_tpl, hosts[h], NULL, NULL, &b);
+    if (k == -ENOMEM ||
+        (k == 0 && pm_buf_printf(&dir, "%s%s%s", data_dir, *dir_tpl ? "/" : "",
+                                 *dir_tpl ? b.data : "") < 0)) {
+      r = -ENOMEM;
+    } else if (k < 0) { /* the old way reports it */
+      for (size_t i = 0; i < nnames; i++)
+        present_set(pr, i, h);
+    } else {
+      scan_host(pr, dir.data, comps, ncomps, h);
+    }
+  }
+  for (size_t i = 0; i < ncomps; i++)
+    free((char *)comps[i].text);
+  free(comps);
+  free(comp_tpl);
+  free(dir_tpl);
+  pm_buf_free(&b);
+  pm_buf_free(&dir);
+  if (r < 0) {
+    bal_present_free(pr);
+    return r;
+  }
+  *ret = pr;
+  return 0;
 }

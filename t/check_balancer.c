@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <rrd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1405,12 +1406,17 @@ START_TEST(config_lifetimes) {
 }
 END_TEST
 
+/* Makes the directory dir (a mkdtemp template) and puts dir/name in path. */
+static void temp_path(char *dir, const char *name, char *path, size_t len) {
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, len, "%s/%s", dir, name);
+}
+
 /* A FIFO where the configuration or an RRD file should be: refused at
  * once (librrd and the configuration reader opened it and waited). */
 START_TEST(fifo_config_and_rrd) {
   char dir[] = "/tmp/check_balancer_fifo.XXXXXX", fifo[64];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+  temp_path(dir, "fifo", fifo, sizeof(fifo));
   ck_assert_int_eq(mkfifo(fifo, 0600), 0);
   uint64_t t0 = pm_now_ns();
   struct bal_conf *c = NULL;
@@ -1423,13 +1429,91 @@ START_TEST(fifo_config_and_rrd) {
   time_t last = 0;
   char why[128];
   char *ds[] = {"value", NULL};
-  ck_assert_int_eq(bal_rrd_read(fifo, ds, 1, &g, out, &last, why, sizeof(why)),
-                   -PM_ENOTREG);
+  ck_assert_int_eq(
+      bal_rrd_read(fifo, NULL, ds, 1, &g, out, &last, NULL, why, sizeof(why)),
+      -PM_ENOTREG);
   ck_assert_str_eq(why, "not a regular file");
   ck_assert(isnan(out[0]));
   /* No wait for a writer: well under the 4 s Check allows a test. */
   ck_assert_uint_lt((pm_now_ns() - t0) / 1000000, 2000);
   unlink(fifo);
+  rmdir(dir);
+}
+END_TEST
+
+/* Which hosts may hold a service's file: the directories listed once. A
+ * name listed under a host may; one not listed may not; a host without a
+ * directory holds none; a template of another shape and a name that spans
+ * directories leave every file to be looked at. */
+START_TEST(present_scan_lists_hosts_once) {
+  char dir[] = "/tmp/check_balancer_present.XXXXXX", path[128];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  static const char *const made[] = {"h1", "h1/processes-a", "h1/processes-b",
+                                     "h2", "h2/processes-b", "h2/cpu"};
+  for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+  }
+  char *hosts[] = {"h1", "h2", "h3", NULL};
+  char *names[] = {"a", "b", "c", "x/y", NULL};
+  bal_present_t *pr = NULL;
+  ck_assert_int_eq(bal_present_scan(dir, "%h/processes-%s/ps_cputime.rrd",
+                                    hosts, 3, names, 4, &pr),
+                   0);
+  ck_assert_ptr_nonnull(pr);
+  static const bool want[4][3] = {{true, false, false},
+                                  {true, true, false},
+                                  {false, false, false},
+                                  {true, true, true}};
+  for (size_t i = 0; i < 4; i++)
+    for (size_t h = 0; h < 3; h++)
+      ck_assert_msg(bal_present_may(pr, i, h) == want[i][h], "%s on %s",
+                    names[i], hosts[h]);
+  bal_present_free(pr);
+  /* %s beside another escape in its component: not this shape. */
+  ck_assert_int_eq(
+      bal_present_scan(dir, "%h/%h-%s/x.rrd", hosts, 3, names, 4, &pr), 0);
+  ck_assert_ptr_null(pr);
+  ck_assert(bal_present_may(pr, 2, 2));
+  for (size_t i = sizeof(made) / sizeof(made[0]); i-- > 0;) {
+    snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+    ck_assert_int_eq(rmdir(path), 0);
+  }
+  rmdir(dir);
+}
+END_TEST
+
+/* The last update read from the file's header is librrd's. */
+START_TEST(rrd_last_from_the_header) {
+  char dir[] = "/tmp/check_balancer_last.XXXXXX", path[96];
+  temp_path(dir, "x.rrd", path, sizeof(path));
+  const char *def[] = {"DS:user:DERIVE:20:0:U", "DS:syst:DERIVE:20:0:U",
+                       "RRA:AVERAGE:0.1:1:1200", "RRA:MAX:0.1:7:1235"};
+  time_t t = 1700000000;
+  ck_assert_int_eq(rrd_create_r(path, 10, t - 600, 4, def), 0);
+  char upd[3][48];
+  const char *argv[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(upd[i], sizeof(upd[i]), "%lld.25:%d:%d",
+             (long long)(t - 20 + 10 * i), 1000 * i, 500 * i);
+    argv[i] = upd[i];
+  }
+  ck_assert_int_eq(rrd_update_r(path, NULL, 3, argv), 0);
+  struct bal_grid g;
+  bal_grid_init(&g, t, 600, 60);
+  double out[16];
+  time_t last = 0;
+  char why[128] = "";
+  char *ds[] = {"user", "syst", NULL};
+  struct bal_rrd_cost cost = {0};
+  ck_assert_int_eq(
+      bal_rrd_read(path, NULL, ds, 1, &g, out, &last, &cost, why, sizeof(why)),
+      0);
+  ck_assert_int_eq(bal_rrd_header_last(path), t);
+  ck_assert_int_eq(rrd_last_r(path), t);
+  ck_assert_int_eq(last, t);
+  ck_assert_uint_eq(cost.files, 1);
+  unlink(path);
   rmdir(dir);
 }
 END_TEST
@@ -2166,6 +2250,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, pcmk_promotable_clone);
   tcase_add_test(tc, pcmk_bad_input);
   tcase_add_test(tc, fifo_config_and_rrd);
+  tcase_add_test(tc, present_scan_lists_hosts_once);
+  tcase_add_test(tc, rrd_last_from_the_header);
   tcase_add_test(tc, config_lifetimes);
   tcase_add_test(tc, config_example_and_defaults);
   tcase_add_test(tc, config_hook_events);
