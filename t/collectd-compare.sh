@@ -32,6 +32,7 @@ fi
 . "$top_srcdir/t/lib.sh"
 need_cmd collectd collectdctl losetup mkfs.ext4 fsfreeze fallocate ip nsenter dd mkfifo
 [ -w /sys/class/zram-control/hot_add ] || skip "needs zram (/sys/class/zram-control)"
+kernel_objects
 expand=$top_builddir/patmon-expand
 host=cmp
 

@@ -11,6 +11,7 @@
 need_integration
 need_root "creates devices and mounts"
 need_cmd /usr/sbin/gmond ip ss timeout losetup mkfs.ext4 cibadmin crm_simulate crm_resource
+kernel_objects
 
 tag=gm$$
 node=$(uname -n)

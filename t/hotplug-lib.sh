@@ -72,6 +72,7 @@ zram_cycle() {
 
 need_zram() {
   [ -e /sys/class/zram-control/hot_add ] || skip "needs zram (/sys/class/zram-control)"
+  kernel_objects
   zram_live=
   at_exit '[ -z "$zram_live" ] || echo "$zram_live" >/sys/class/zram-control/hot_remove'
 }

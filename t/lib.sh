@@ -17,6 +17,19 @@ need_cmd() {
   local c
   for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done
 }
+# kernel_objects: this test makes kernel objects (zram, loop, veth, mounts)
+# or listens to the kernel's events, which are the whole machine's: it runs
+# alone among such tests. make check -j runs tests side by side, and one
+# test's zram1, removed, is the next one's new zram1. The lock is held until
+# the test and every child that inherited it exit; a wait is noted.
+kernel_objects() {
+  [ -n "${PATMON_KERNEL_LOCKED:-}" ] && return 0
+  local lock=$top_builddir/t/kernel-objects.lock t0=$SECONDS
+  exec 9>> "$lock" || fail "cannot open $lock"
+  flock -w 1800 9 || fail "$lock: still held after 1800 s (a test's process left running?)"
+  export PATMON_KERNEL_LOCKED=1
+  [ $((SECONDS - t0)) -lt 1 ] || note "waited $((SECONDS - t0)) s for another test's kernel objects"
+}
 
 # A private work dir removed at exit, and pids and commands to clean up.
 # Inside a sandbox (t/cluster-lib.sh) the script that made it owns $T.

@@ -23,3 +23,5 @@ EXTRA_DIST += $(LIVE_TESTS) t/cluster-lib.sh t/cluster-alert-log
 check-live: all
 	$(MAKE) $(AM_MAKEFLAGS) -j1 check TESTS="$(LIVE_TESTS)"
 .PHONY: check-live
+# t/lib.sh's kernel_objects: the lock the tests that make kernel objects share.
+CLEANFILES += t/kernel-objects.lock

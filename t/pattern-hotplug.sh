@@ -6,6 +6,7 @@
 need_integration
 need_root "creates network devices, block devices and mounts"
 need_cmd ip losetup mount
+kernel_objects
 
 expand=$top_builddir/patmon-expand
 tag=pm$$

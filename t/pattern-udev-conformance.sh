@@ -22,6 +22,7 @@
 need_integration
 need_root "private mount and network namespaces, udevadm test"
 need_cmd unshare udevadm ip mount mknod
+kernel_objects
 
 if [ "${1:-}" != --inside ]; then
   unshare --mount --net --propagation private bash "$0" --inside

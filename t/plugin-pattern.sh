@@ -10,6 +10,7 @@
 need_integration
 need_root "creates devices and mounts"
 need_cmd collectd collectdctl ip losetup rrdtool mkfs.ext4 cibadmin crm_simulate crm_resource
+kernel_objects
 
 tag=pp$$
 node=$(uname -n)
