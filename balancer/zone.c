@@ -810,13 +810,17 @@ static bool unit_known(const double dem[BAL_NDIM]) {
   return true;
 }
 
-/* The unit (colocation set) of c's service i as names and summed demand. */
-static int unit_of(const bal_cluster_t *c, int i, struct zunit *ret) {
+/* The unit (colocation set) of c's service i as names and summed demand;
+ * *ret_flags: its members' flags, or-ed. */
+static int unit_of(const bal_cluster_t *c, int i, struct zunit *ret,
+                   unsigned *ret_flags) {
   *ret = (struct zunit){0};
+  *ret_flags = 0;
   int root = bal_colo_root(c, i);
   for (size_t k = 0; k < c->nsvcs; k++) {
     if (bal_colo_root(c, (int)k) != root)
       continue;
+    *ret_flags |= c->svcs[k].flags;
     if (pm_strv_push(&ret->names, &ret->n, c->svcs[k].name) < 0) {
       unit_free(ret);
       return -ENOMEM;
@@ -1210,20 +1214,23 @@ static int candidates(bal_zone_t *z, struct pass *ps, surpluses_t *v) {
     int dn = ps->dest[i];
     bool stopped = dn < 0 || c->nodes[dn].state == BAL_NODE_OFFLINE;
     const struct bal_service *x = &c->svcs[i];
-    if (!stopped && ((x->flags & (BAL_SVC_FIXED | BAL_SVC_COOLDOWN)) ||
-                     x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED))
-      continue;
+    if (x->ha == BAL_HA_CLONE || x->ha == BAL_HA_UNPROMOTED)
+      continue; /* the HA stack places instances */
     int sn = stopped ? -1 : ps->nmap[dn];
     if (sn >= 0 &&
         excess(&s->nodes[sn], ps->after[sn], ps->p->threshold) <= EPS)
       continue;
     struct surplus *y = pm_vec_push(v);
-    if (!y || unit_of(c, (int)i, &y->u) < 0) {
+    unsigned flags = 0;
+    if (!y || unit_of(c, (int)i, &y->u, &flags) < 0) {
       v->n -= y != NULL;
       return -ENOMEM;
     }
     y->node = sn;
-    if (!unit_writable(&y->u)) { /* stays with the local planner */
+    /* As the local planner: a unit with a fixed member is neither moved nor
+     * placed when stopped; a cooling one stays where it runs. */
+    if ((flags & BAL_SVC_FIXED) || (!stopped && (flags & BAL_SVC_COOLDOWN)) ||
+        !unit_writable(&y->u)) { /* stays with the local planner */
       unit_free(&y->u);
       v->n--;
     }

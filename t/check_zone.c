@@ -767,8 +767,48 @@ START_TEST(adopted_zone_planned_apart) {
 }
 END_TEST
 
+/* A stopped service is zone A's surplus when A cannot place it, unless it
+ * or a service colocated with it is fixed (excluded, pinned): the local
+ * planner leaves it alone, and so does the trade. */
+START_TEST(stopped_fixed_is_no_surplus) {
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10", "a-1=a1:3");
+  double d8[BAL_NDIM] = {8, 0, 0}, d2[BAL_NDIM] = {2, 0, 0};
+  int loose = bal_cluster_add_service(w.c, "loose", -1, d8);
+  int fixed = bal_cluster_add_service(w.c, "fixed", -1, d2);
+  ck_assert_int_ge(loose, 0);
+  ck_assert_int_ge(fixed, 0);
+  ck_assert_int_eq(bal_service_set_flags(w.c, fixed, BAL_SVC_FIXED, "excluded"),
+                   0);
+  struct store s = {0};
+  bal_zone_t *a = bal_zone_new("A", NULL);
+  pass(a, &s, &w, 0);
+  const char *post = store_get(&s, "post.A");
+  ck_assert_ptr_nonnull(post);
+  ck_assert_ptr_nonnull(strstr(post, "loose@8/"));
+  ck_assert_ptr_null(strstr(post, "fixed@"));
+  finish(&w, &s, (bal_zone_t *[]){a}, 1);
+  /* The same when the fixed one is a member of the stopped unit. */
+  world_init(&w, "a1=A:10 b1=B:10", "a-1=a1:3");
+  loose = bal_cluster_add_service(w.c, "loose", -1, d8);
+  fixed = bal_cluster_add_service(w.c, "fixed", -1, d2);
+  ck_assert_int_eq(bal_service_colocate(w.c, fixed, loose), 0);
+  ck_assert_int_eq(bal_service_set_flags(w.c, fixed, BAL_SVC_FIXED, "excluded"),
+                   0);
+  s = (struct store){0};
+  a = bal_zone_new("A", NULL);
+  pass(a, &s, &w, 0);
+  post = store_get(&s, "post.A");
+  ck_assert_ptr_nonnull(post);
+  ck_assert_ptr_null(strstr(post, "loose"));
+  ck_assert_ptr_null(strstr(post, "fixed"));
+  finish(&w, &s, (bal_zone_t *[]){a}, 1);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
+      stopped_fixed_is_no_surplus,
       grant_order_first_recorded_wins,
       refused_when_larger_than_spare,
       create_exists_follows_the_record,
