@@ -101,6 +101,7 @@ struct pass {
   size_t zone_acts;       /* zone actions written before bal_zone_plan */
   pm_buf_t zone_done;     /* the zone records written, for --explain */
   struct bal_rrd_cost rrd_cost; /* in bal_rrd_read: flush, read */
+  bal_flusher_t *flush;         /* rrdcached's flushes, in pass_measure */
   uint64_t measure_ns;          /* in pass_measure: reading and estimating */
 };
 

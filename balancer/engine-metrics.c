@@ -34,8 +34,8 @@ static int read_series(struct pass *p, const char *path, char *const *ds,
                        time_t *ret_last, const char *what, bool report) {
   char why[256] = "";
   time_t last = 0;
-  int r = bal_rrd_read(path, p->cf->rrdcached, ds, scale, &p->g, v, &last,
-                       &p->rrd_cost, why, sizeof(why));
+  int r = bal_rrd_read(path, p->flush, ds, scale, &p->g, v, &last, &p->rrd_cost,
+                       why, sizeof(why));
   *ret_fresh = false;
   if (r < 0) {
     if (report)
@@ -176,269 +176,399 @@ static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
   return bal_estimate(p->cf, v, p->g.n, mean, upper);
 }
 
+/* What pass_measure reads and derives, for every dimension in turn. */
+struct measure {
+  struct pass *p;
+  size_t nn, ns, gn;
+  double *node_v; /* per node, gn samples: its series, less its services' */
+  bool *node_ok;  /* its series read and fresh */
+  bool *whole;    /* its load from a forecast file (holds its services) */
+  time_t *cut;    /* background unknown past this (a service not written) */
+  double *svc_v;  /* per service, gn samples: merged over hosts */
+  double *tmp;
+  double (*load)[BAL_NDIM], (*var)[BAL_NDIM], (*dem)[BAL_NDIM];
+  /* estimate = auto: the estimates' spreads and levels, for the planner */
+  double (*spread)[BAL_NDIM], (*level)[BAL_NDIM], (*level_sd)[BAL_NDIM];
+  double (*nspread)[BAL_NDIM];
+  /* The primitives whose series make each service's, in one list (service
+   * s's first at prim0[s]), for bal_present_scan. */
+  size_t *prim0, nprims;
+  char **prims;
+  bal_present_t *present; /* for the service template being read */
+  pm_buf_t path;
+};
+
+/* Node n's series is read in dimension d. */
+static bool node_read(const struct measure *ms, int d, size_t n) {
+  const struct pass *p = ms->p;
+  const struct bal_node *nd = &p->c->nodes[n];
+  return bal_dim_on(nd, d) && p->cf->metric[d].node_file[0] &&
+         nd->state != BAL_NODE_OFFLINE && pass_reads(p, (int)n);
+}
+
+/* Service s is measured by this pass: with a zone, the services on the
+ * nodes it plans (their series under any host), and the stopped ones if it
+ * leads (it places them); another zone's are unknown here, not read. */
+static bool svc_read(const struct pass *p, size_t s) {
+  int on = bal_service_node(p->c, (int)s);
+  return on >= 0 ? pass_reads(p, on) : !p->reads || p->lead;
+}
+
+/* Service s's series under primitive k of its resource is looked for under
+ * host n: a clone instance is what its own node records, and only the
+ * hosts whose directory lists it are looked at (the same files are read). */
+static bool svc_host(const struct measure *ms, size_t s, size_t k, size_t n) {
+  const struct pass *p = ms->p;
+  return (bal_service_ha(p->c, (int)s) == BAL_HA_PRIMITIVE ||
+          (int)n == bal_service_node(p->c, (int)s)) &&
+         bal_present_may(ms->present, ms->prim0[s] + k, n);
+}
+
+/* The files of dimension d, queued for rrdcached's flushes in the order
+ * they are read (measure_nodes, then measure_service for each service). */
+static int measure_queue(struct measure *ms, int d) {
+  struct pass *p = ms->p;
+  const struct bal_metric *m = &p->cf->metric[d];
+  int r = 0;
+  for (size_t n = 0; r == 0 && p->flush && n < ms->nn; n++) {
+    if (!node_read(ms, d, n))
+      continue;
+    pm_buf_reset(&ms->path);
+    if ((r = series_path(p, m->node_file, p->hosts[n], NULL, &ms->path)) == 0)
+      r = bal_flusher_queue(p->flush, ms->path.data);
+  }
+  for (size_t s = 0; r == 0 && p->flush && m->svc_file[0] && s < ms->ns; s++) {
+    if (!svc_read(p, s))
+      continue;
+    char *const *pr = p->prims[p->rsc_of_svc[s]];
+    for (size_t k = 0; r == 0 && pr[k]; k++)
+      for (size_t n = 0; r == 0 && n < ms->nn; n++) {
+        if (!svc_host(ms, s, k, n))
+          continue;
+        pm_buf_reset(&ms->path);
+        if ((r = series_path(p, m->svc_file, p->hosts[n], pr[k], &ms->path)) ==
+            0)
+          r = bal_flusher_queue(p->flush, ms->path.data);
+      }
+  }
+  return r;
+}
+
+/* Node series of dimension d, in the dimension's unit. */
+static int measure_nodes(struct measure *ms, int d) {
+  struct pass *p = ms->p;
+  const struct bal_metric *m = &p->cf->metric[d];
+  for (size_t n = 0; n < ms->nn; n++) {
+    const struct bal_node *nd = &p->c->nodes[n];
+    ms->node_ok[n] = false;
+    ms->load[n][d] = NAN;
+    if (!node_read(ms, d, n))
+      continue;
+    pm_buf_reset(&ms->path);
+    int r = series_path(p, m->node_file, p->hosts[n], NULL, &ms->path);
+    if (r < 0)
+      return r;
+    double scale = m->node_scale * (m->node_percent ? nd->cap[d] / 100.0 : 1.0);
+    bool fresh;
+    char what[300];
+    snprintf(what, sizeof(what), "node %s %s", nd->name, bal_dim_name(d));
+    if (read_series(p, ms->path.data, m->node_ds, scale,
+                    &ms->node_v[n * ms->gn], &fresh, &ms->cut[n], what,
+                    true) == 0 &&
+        fresh)
+      ms->node_ok[n] = true;
+  }
+  return 0;
+}
+
+/* Adds service s's series under host n (tmp) to its merged series sv, and
+ * takes it off n's background. */
+static void take_off(struct measure *ms, size_t n, double *sv) {
+  size_t gn = ms->gn;
+  double *nv = &ms->node_v[n * gn];
+  for (size_t i = 0; i < gn; i++) {
+    if (isnan(ms->tmp[i]))
+      continue;
+    sv[i] = isnan(sv[i]) ? ms->tmp[i] : sv[i] + ms->tmp[i];
+    if (ms->node_ok[n])
+      nv[i] -= ms->tmp[i];
+  }
+  /* Where the service starts or stops being recorded here (a DERIVE's
+   * first rate is unknown, a grid cell holds part of it) the node counts
+   * it and its series may not: the background is unknown in the cells on
+   * either side. */
+  for (size_t i = 1; ms->node_ok[n] && i < gn; i++)
+    if (isnan(ms->tmp[i]) != isnan(ms->tmp[i - 1]))
+      nv[i] = nv[i - 1] = NAN;
+}
+
+/* Service s's series of dimension d, merged over the hosts that recorded
+ * it, into sv; *ret_any when some host had a file, *ret_here when the one
+ * it runs on has a fresh one. */
+static int read_service(struct measure *ms, int d, size_t s, double *sv,
+                        bool *ret_any, bool *ret_here) {
+  struct pass *p = ms->p;
+  const struct bal_metric *m = &p->cf->metric[d];
+  int on = bal_service_node(p->c, (int)s);
+  char *const *pr = p->prims[p->rsc_of_svc[s]];
+  for (size_t k = 0; pr[k]; k++)
+    for (size_t n = 0; n < ms->nn; n++) {
+      if (!svc_host(ms, s, k, n))
+        continue;
+      pm_buf_reset(&ms->path);
+      int r = series_path(p, m->svc_file, p->hosts[n], pr[k], &ms->path);
+      if (r < 0)
+        return r;
+      bool fresh;
+      time_t last;
+      if (read_series(p, ms->path.data, m->svc_ds, m->svc_scale, ms->tmp,
+                      &fresh, &last, "service", false) < 0)
+        continue;
+      *ret_any = true;
+      /* Past its last update a fresh file is not written yet (not 0): the
+       * background is unknown there. A stale one has left. */
+      if (fresh && last < ms->cut[n])
+        ms->cut[n] = last;
+      if ((int)n == on && fresh)
+        *ret_here = true;
+      take_off(ms, n, sv);
+    }
+  return 0;
+}
+
+/* Service s's demand in dimension d: its series read and estimated. */
+static int measure_service(struct measure *ms, int d, size_t s) {
+  struct pass *p = ms->p;
+  const struct bal_metric *m = &p->cf->metric[d];
+  bal_cluster_t *c = p->c;
+  double *sv = &ms->svc_v[s * ms->gn];
+  for (size_t i = 0; i < ms->gn; i++)
+    sv[i] = NAN;
+  if (!m->svc_file[0]) {
+    ms->dem[s][d] = 0; /* no per-service metric: moves do not shift it */
+    return 0;
+  }
+  ms->dem[s][d] = NAN;
+  if (!svc_read(p, s))
+    return 0;
+  bool here = false, any = false, arrived = false;
+  int r = read_service(ms, d, s, sv, &any, &here);
+  if (r < 0)
+    return r;
+  int on = bal_service_node(c, (int)s);
+  enum bal_ha ha = bal_service_ha(c, (int)s);
+  const char *name = bal_service_name(c, (int)s);
+  if (on >= 0 && c->nodes[on].state != BAL_NODE_OFFLINE && !here) {
+    if (!any && (ha == BAL_HA_CLONE || ha == BAL_HA_UNPROMOTED))
+      return 0; /* never placed: its load stays background, quietly */
+    if (!any) {
+      pass_data_note(p, BAL_LOG_WARNING,
+                     "service %s %s: no series under host %s (missing)", name,
+                     bal_dim_name(d), p->hosts[on]);
+      return 0;
+    }
+    /* It has just come here (a failover, a move by hand): until its series
+     * here is fresh, its history stands for it. Left out, its new node
+     * would look lighter than it is just when it matters. */
+    arrived = true;
+  }
+  double mean, upper;
+  bool from_file;
+  const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
+  if (estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
+               m->svc_ds, m->svc_scale, sv, &mean, &upper, &from_file,
+               &p->est[s][d]) < 0) {
+    pass_data_note(p, BAL_LOG_WARNING,
+                   "service %s %s: no known sample in the last %u s", name,
+                   bal_dim_name(d), p->cf->window);
+    return 0;
+  }
+  if (on < 0 || c->nodes[on].state == BAL_NODE_OFFLINE)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "service %s %s: not running, planned with its last known "
+                   "demand %.3g",
+                   name, bal_dim_name(d), mean);
+  else if (arrived)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "service %s %s: no fresh series under host %s yet, "
+                   "planned with its last known demand %.3g",
+                   name, bal_dim_name(d), p->hosts[on], mean);
+  ms->dem[s][d] = fmax(mean, 0);
+  p->dev[s][d] = fmax(upper - mean, 0);
+  const bal_est_t *es = &p->est[s][d];
+  if (es->which != BAL_NEST) {
+    ms->spread[s][d] = es->spread;
+    ms->level[s][d] = fmax(es->level, 0);
+    ms->level_sd[s][d] = es->level_sd;
+  }
+  return 0;
+}
+
+/* Node loads of dimension d: the background estimate plus the services on
+ * each node now; a node forecast series (estimate = forecast) already holds
+ * its services. */
+static void measure_loads(struct measure *ms, int d) {
+  struct pass *p = ms->p;
+  const struct bal_conf *cf = p->cf;
+  const struct bal_metric *m = &cf->metric[d];
+  bal_cluster_t *c = p->c;
+  size_t gn = ms->gn;
+  for (size_t n = 0; n < ms->nn; n++)
+    for (size_t i = 0; ms->node_ok[n] && i < gn; i++)
+      if (p->g.end - (time_t)((gn - 1 - i) * p->g.step) > ms->cut[n])
+        ms->node_v[n * gn + i] = NAN;
+  for (size_t n = 0; n < ms->nn; n++) {
+    ms->whole[n] = false;
+    if (!ms->node_ok[n])
+      continue;
+    double mean, upper;
+    double cap = c->nodes[n].cap[d];
+    double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
+    /* With estimate = auto the background is estimated on its own: the
+     * node's forecast files hold its services too. */
+    bool bg = cf->estimate == BAL_EST_AUTO;
+    bal_est_t ne;
+    int k = estimate(p, bg ? NULL : m->node_forecast, bg ? NULL : m->node_upper,
+                     p->hosts[n], NULL, m->node_file, m->node_ds, scale,
+                     &ms->node_v[n * gn], &mean, &upper, &ms->whole[n], &ne);
+    if (k == 0 && ne.which != BAL_NEST)
+      ms->nspread[n][d] = ne.spread;
+    if (k < 0) {
+      pass_data_note(p, BAL_LOG_WARNING,
+                     "node %s %s: no known sample in the last %u s",
+                     c->nodes[n].name, bal_dim_name(d), cf->window);
+      continue;
+    }
+    ms->load[n][d] = fmax(mean, 0);
+    ms->var[n][d] = (upper - mean) * (upper - mean);
+  }
+  for (size_t s = 0; s < ms->ns; s++) {
+    int on = bal_service_node(c, (int)s);
+    if (on < 0 || ms->whole[on] || isnan(ms->load[on][d]) ||
+        isnan(ms->dem[s][d]))
+      continue;
+    ms->load[on][d] += ms->dem[s][d];
+    ms->var[on][d] += p->dev[s][d] * p->dev[s][d];
+  }
+}
+
+/* Dimension d: node series, then services (merged over hosts, what each
+ * host recorded taken off that host's background), then node loads. */
+static int measure_dim(struct measure *ms, int d) {
+  struct pass *p = ms->p;
+  const struct bal_metric *m = &p->cf->metric[d];
+  bool used = false;
+  for (size_t n = 0; n < ms->nn; n++)
+    used |= bal_dim_on(&p->c->nodes[n], d);
+  if (!used) { /* no node has a capacity here: nothing to balance */
+    for (size_t s = 0; s < ms->ns; s++)
+      ms->dem[s][d] = 0;
+    for (size_t n = 0; n < ms->nn; n++)
+      ms->load[n][d] = NAN;
+    return 0;
+  }
+  int r = 0;
+  /* One listing of the hosts' directories serves every dimension whose
+   * service files sit in the same directories. */
+  if (m->svc_file[0] && !bal_present_serves(ms->present, m->svc_file)) {
+    bal_present_free(ms->present);
+    ms->present = NULL;
+    r = bal_present_scan(p->cf->data_dir, m->svc_file, p->hosts, ms->nn,
+                         ms->prims, ms->nprims, &ms->present);
+  }
+  if (r == 0)
+    r = measure_queue(ms, d);
+  if (r == 0)
+    r = measure_nodes(ms, d);
+  for (size_t s = 0; r == 0 && s < ms->ns; s++)
+    r = measure_service(ms, d, s);
+  if (r == 0)
+    measure_loads(ms, d);
+  return r;
+}
+
+static void measure_free(struct measure *ms) {
+  bal_present_free(ms->present);
+  free(ms->prim0);
+  free(ms->prims);
+  free(ms->node_v);
+  free(ms->node_ok);
+  free(ms->whole);
+  free(ms->cut);
+  free(ms->svc_v);
+  free(ms->tmp);
+  free(ms->load);
+  free(ms->var);
+  free(ms->dem);
+  free(ms->spread);
+  free(ms->level);
+  free(ms->level_sd);
+  free(ms->nspread);
+  pm_buf_free(&ms->path);
+}
+
+static int measure_init(struct measure *ms, struct pass *p) {
+  size_t nn = bal_cluster_nnodes(p->c), ns = bal_cluster_nservices(p->c);
+  size_t gn = p->g.n;
+  *ms = (struct measure){.p = p, .nn = nn, .ns = ns, .gn = gn};
+  ms->node_v = calloc(nn * gn + 1, sizeof(double));
+  ms->node_ok = calloc(nn + 1, sizeof(bool));
+  ms->whole = calloc(nn + 1, sizeof(bool));
+  ms->cut = calloc(nn + 1, sizeof(time_t));
+  ms->svc_v = calloc(ns * gn + 1, sizeof(double));
+  ms->tmp = calloc(gn + 1, sizeof(double));
+  ms->load = calloc(nn + 1, sizeof(*ms->load));
+  ms->var = calloc(nn + 1, sizeof(*ms->var));
+  ms->dem = calloc(ns + 1, sizeof(*ms->dem));
+  ms->spread = calloc(ns + 1, sizeof(*ms->spread));
+  ms->level = malloc((ns + 1) * sizeof(*ms->level));
+  ms->level_sd = calloc(ns + 1, sizeof(*ms->level_sd));
+  ms->nspread = calloc(nn + 1, sizeof(*ms->nspread));
+  ms->prim0 = calloc(ns + 1, sizeof(size_t));
+  for (size_t s = 0; s < ns; s++)
+    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
+      ms->nprims++;
+  ms->prims = calloc(ms->nprims + 1, sizeof(char *));
+  if (!ms->node_v || !ms->node_ok || !ms->whole || !ms->cut || !ms->svc_v ||
+      !ms->tmp || !ms->load || !ms->var || !ms->dem || !ms->spread ||
+      !ms->level || !ms->level_sd || !ms->nspread || !ms->prim0 || !ms->prims)
+    return -ENOMEM;
+  ms->nprims = 0;
+  for (size_t s = 0; s < ns; s++) {
+    ms->prim0[s] = ms->nprims;
+    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
+      ms->prims[ms->nprims++] = *pr;
+    for (int d = 0; d < BAL_NDIM; d++)
+      ms->level[s][d] = NAN;
+  }
+  return 0;
+}
+
 /* Service demand per dimension, and node loads. */
 int pass_measure(struct pass *p) {
   uint64_t t0 = pm_now_ns();
-  const struct bal_conf *cf = p->cf;
+  struct measure ms;
+  int r = measure_init(&ms, p);
+  if (r == 0 && p->cf->rrdcached && *p->cf->rrdcached)
+    r = bal_flusher_new(p->cf->rrdcached, &p->flush);
+  for (int d = 0; r == 0 && d < BAL_NDIM; d++)
+    r = measure_dim(&ms, d);
   bal_cluster_t *c = p->c;
-  size_t nn = bal_cluster_nnodes(c), ns = bal_cluster_nservices(c);
-  size_t gn = p->g.n;
-  double *node_v = calloc(nn * gn + 1, sizeof(double));
-  bool *node_ok = calloc(nn + 1, sizeof(bool));
-  bool *whole = calloc(nn + 1, sizeof(bool));
-  time_t *cut = calloc(nn + 1, sizeof(time_t));
-  double *svc_v = calloc(ns * gn + 1, sizeof(double));
-  double *tmp = calloc(gn + 1, sizeof(double));
-  double(*load)[BAL_NDIM] = calloc(nn + 1, sizeof(*load));
-  double(*var)[BAL_NDIM] = calloc(nn + 1, sizeof(*var));
-  double(*dem)[BAL_NDIM] = calloc(ns + 1, sizeof(*dem));
-  /* estimate = auto: the estimates' spreads and levels, for the planner */
-  double(*spread)[BAL_NDIM] = calloc(ns + 1, sizeof(*spread));
-  double(*level)[BAL_NDIM] = malloc((ns + 1) * sizeof(*level));
-  double(*level_sd)[BAL_NDIM] = calloc(ns + 1, sizeof(*level_sd));
-  double(*nspread)[BAL_NDIM] = calloc(nn + 1, sizeof(*nspread));
-  pm_buf_t path = {0};
-  /* The primitives whose series make each service's, in one list (service
-   * s's first at prim0[s]), for bal_present_scan. */
-  size_t *prim0 = calloc(ns + 1, sizeof(size_t)), nprims = 0;
-  for (size_t s = 0; prim0 && s < ns; s++)
-    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
-      nprims++;
-  char **prims = calloc(nprims + 1, sizeof(char *));
-  bal_present_t *present = NULL;
-  int r = 0;
-  if (!node_v || !node_ok || !whole || !cut || !svc_v || !tmp || !load ||
-      !var || !dem || !spread || !level || !level_sd || !nspread || !prim0 ||
-      !prims) {
-    r = -ENOMEM;
-    goto out;
-  }
-  nprims = 0;
-  for (size_t s = 0; s < ns; s++) {
-    prim0[s] = nprims;
-    for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
-      prims[nprims++] = *pr;
-  }
-  for (size_t s = 0; s < ns; s++)
+  for (size_t n = 0; r == 0 && n < ms.nn; n++) {
     for (int d = 0; d < BAL_NDIM; d++)
-      level[s][d] = NAN;
-  for (int d = 0; d < BAL_NDIM; d++) {
-    const struct bal_metric *m = &cf->metric[d];
-    bool used = false;
-    for (size_t n = 0; n < nn; n++)
-      used |= bal_dim_on(&c->nodes[n], d);
-    if (!used) { /* no node has a capacity here: nothing to balance */
-      for (size_t s = 0; s < ns; s++)
-        dem[s][d] = 0;
-      for (size_t n = 0; n < nn; n++)
-        load[n][d] = NAN;
-      continue;
-    }
-    /* Node series, in the dimension's unit. */
-    for (size_t n = 0; n < nn; n++) {
-      double cap = c->nodes[n].cap[d];
-      node_ok[n] = false;
-      load[n][d] = NAN;
-      if (!bal_dim_on(&c->nodes[n], d) || !m->node_file[0] ||
-          c->nodes[n].state == BAL_NODE_OFFLINE || !pass_reads(p, (int)n))
-        continue;
-      pm_buf_reset(&path);
-      if ((r = series_path(p, m->node_file, p->hosts[n], NULL, &path)) < 0)
-        goto out;
-      double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
-      bool fresh;
-      char what[300];
-      snprintf(what, sizeof(what), "node %s %s", c->nodes[n].name,
-               bal_dim_name(d));
-      if (read_series(p, path.data, m->node_ds, scale, &node_v[n * gn], &fresh,
-                      &cut[n], what, true) == 0 &&
-          fresh)
-        node_ok[n] = true;
-    }
-    /* Services: merged over hosts; what each host recorded is taken off
-     * that host's background. Only the hosts whose directory lists the
-     * service are looked at (the same files are read). */
-    bal_present_free(present);
-    present = NULL;
-    if (m->svc_file[0] &&
-        (r = bal_present_scan(cf->data_dir, m->svc_file, p->hosts, nn, prims,
-                              nprims, &present)) < 0)
-      goto out;
-    for (size_t s = 0; s < ns; s++) {
-      double *sv = &svc_v[s * gn];
-      for (size_t i = 0; i < gn; i++)
-        sv[i] = NAN;
-      if (!m->svc_file[0]) {
-        dem[s][d] = 0; /* no per-service metric: moves do not shift it */
-        continue;
-      }
-      int rsc = p->rsc_of_svc[s], on = bal_service_node(c, (int)s);
-      enum bal_ha ha = bal_service_ha(c, (int)s);
-      bool fresh_here = false, any = false;
-      /* With a zone: the services on the nodes it plans (their series
-       * under any host), and the stopped ones if it leads (it places
-       * them); another zone's are unknown here, not read. */
-      if (on >= 0 ? !pass_reads(p, on) : p->reads && !p->lead) {
-        dem[s][d] = NAN;
-        continue;
-      }
-      for (char *const *pr = p->prims[rsc]; *pr; pr++)
-        for (size_t n = 0; n < nn; n++) {
-          /* A clone instance is what its own node records. */
-          if ((ha != BAL_HA_PRIMITIVE && (int)n != on) ||
-              !bal_present_may(present, prim0[s] + (size_t)(pr - p->prims[rsc]),
-                               n))
-            continue;
-          pm_buf_reset(&path);
-          if ((r = series_path(p, m->svc_file, p->hosts[n], *pr, &path)) < 0)
-            goto out;
-          bool fresh;
-          time_t last;
-          if (read_series(p, path.data, m->svc_ds, m->svc_scale, tmp, &fresh,
-                          &last, "service", false) < 0)
-            continue;
-          any = true;
-          /* Past its last update a fresh file is not written yet (not 0):
-           * the background is unknown there. A stale one has left. */
-          if (fresh && last < cut[n])
-            cut[n] = last;
-          if ((int)n == on && fresh)
-            fresh_here = true;
-          for (size_t i = 0; i < gn; i++) {
-            if (isnan(tmp[i]))
-              continue;
-            sv[i] = isnan(sv[i]) ? tmp[i] : sv[i] + tmp[i];
-            if (node_ok[n])
-              node_v[n * gn + i] -= tmp[i];
-          }
-          /* Where the service starts or stops being recorded here (a
-           * DERIVE's first rate is unknown, a grid cell holds part of it)
-           * the node counts it and its series may not: the background is
-           * unknown in the cells on either side. */
-          for (size_t i = 1; node_ok[n] && i < gn; i++)
-            if (isnan(tmp[i]) != isnan(tmp[i - 1]))
-              node_v[n * gn + i] = node_v[n * gn + i - 1] = NAN;
-        }
-      const char *name = bal_service_name(c, (int)s);
-      dem[s][d] = NAN;
-      bool arrived = false;
-      if (on >= 0 && c->nodes[on].state != BAL_NODE_OFFLINE && !fresh_here) {
-        if (!any && (ha == BAL_HA_CLONE || ha == BAL_HA_UNPROMOTED))
-          continue; /* never placed: its load stays background, quietly */
-        if (!any) {
-          pass_data_note(p, BAL_LOG_WARNING,
-                         "service %s %s: no series under host %s (missing)",
-                         name, bal_dim_name(d), p->hosts[on]);
-          continue;
-        }
-        /* It has just come here (a failover, a move by hand): until its
-         * series here is fresh, its history stands for it. Left out, its
-         * new node would look lighter than it is just when it matters. */
-        arrived = true;
-      }
-      double mean, upper;
-      bool from_file;
-      const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
-      if (estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
-                   m->svc_ds, m->svc_scale, sv, &mean, &upper, &from_file,
-                   &p->est[s][d]) < 0) {
-        pass_data_note(p, BAL_LOG_WARNING,
-                       "service %s %s: no known sample in the last %u s", name,
-                       bal_dim_name(d), cf->window);
-        continue;
-      }
-      if (on < 0 || c->nodes[on].state == BAL_NODE_OFFLINE)
-        pass_data_note(
-            p, BAL_LOG_INFO,
-            "service %s %s: not running, planned with its last known "
-            "demand %.3g",
-            name, bal_dim_name(d), mean);
-      else if (arrived)
-        pass_data_note(p, BAL_LOG_INFO,
-                       "service %s %s: no fresh series under host %s yet, "
-                       "planned with its last known demand %.3g",
-                       name, bal_dim_name(d), p->hosts[on], mean);
-      dem[s][d] = fmax(mean, 0);
-      p->dev[s][d] = fmax(upper - mean, 0);
-      const bal_est_t *es = &p->est[s][d];
-      if (es->which != BAL_NEST) {
-        spread[s][d] = es->spread;
-        level[s][d] = fmax(es->level, 0);
-        level_sd[s][d] = es->level_sd;
-      }
-    }
-    for (size_t n = 0; n < nn; n++)
-      for (size_t i = 0; node_ok[n] && i < gn; i++)
-        if (p->g.end - (time_t)((gn - 1 - i) * p->g.step) > cut[n])
-          node_v[n * gn + i] = NAN;
-    /* Node load: background estimate plus the services on it now; a node
-     * forecast series (estimate = forecast) already holds its services. */
-    for (size_t n = 0; n < nn; n++) {
-      whole[n] = false;
-      if (!node_ok[n])
-        continue;
-      double mean, upper;
-      double cap = c->nodes[n].cap[d];
-      double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
-      /* With estimate = auto the background is estimated on its own: the
-       * node's forecast files hold its services too. */
-      bool bg = cf->estimate == BAL_EST_AUTO;
-      bal_est_t ne;
-      int k =
-          estimate(p, bg ? NULL : m->node_forecast, bg ? NULL : m->node_upper,
-                   p->hosts[n], NULL, m->node_file, m->node_ds, scale,
-                   &node_v[n * gn], &mean, &upper, &whole[n], &ne);
-      if (k == 0 && ne.which != BAL_NEST)
-        nspread[n][d] = ne.spread;
-      if (k < 0) {
-        pass_data_note(p, BAL_LOG_WARNING,
-                       "node %s %s: no known sample in the last %u s",
-                       c->nodes[n].name, bal_dim_name(d), cf->window);
-        continue;
-      }
-      load[n][d] = fmax(mean, 0);
-      var[n][d] = (upper - mean) * (upper - mean);
-    }
-    for (size_t s = 0; s < ns; s++) {
-      int on = bal_service_node(c, (int)s);
-      if (on < 0 || whole[on] || isnan(load[on][d]) || isnan(dem[s][d]))
-        continue;
-      load[on][d] += dem[s][d];
-      var[on][d] += p->dev[s][d] * p->dev[s][d];
-    }
+      if (p->cf->upper && !isnan(ms.load[n][d]))
+        ms.load[n][d] += sqrt(ms.var[n][d]);
+    bal_node_set_load(c, (int)n, ms.load[n]);
+    bal_node_set_spread(c, (int)n, ms.nspread[n]);
   }
-  for (size_t n = 0; n < nn; n++) {
-    for (int d = 0; d < BAL_NDIM; d++)
-      if (cf->upper && !isnan(load[n][d]))
-        load[n][d] += sqrt(var[n][d]);
-    bal_node_set_load(c, (int)n, load[n]);
+  for (size_t s = 0; r == 0 && s < ms.ns; s++) {
+    bal_service_set_demand(c, (int)s, ms.dem[s]);
+    bal_service_set_spread(c, (int)s, ms.spread[s]);
+    bal_service_set_level(c, (int)s, ms.level[s], ms.level_sd[s]);
   }
-  for (size_t s = 0; s < ns; s++) {
-    bal_service_set_demand(c, (int)s, dem[s]);
-    bal_service_set_spread(c, (int)s, spread[s]);
-    bal_service_set_level(c, (int)s, level[s], level_sd[s]);
-  }
-  for (size_t n = 0; n < nn; n++)
-    bal_node_set_spread(c, (int)n, nspread[n]);
-out:
-  bal_rrdc_close();
-  bal_present_free(present);
-  free(prim0);
-  free(prims);
+  bal_flusher_free(p->flush);
+  p->flush = NULL;
+  measure_free(&ms);
   p->measure_ns = pm_now_ns() - t0;
-  free(node_v);
-  free(node_ok);
-  free(whole);
-  free(cut);
-  free(svc_v);
-  free(tmp);
-  free(load);
-  free(var);
-  free(dem);
-  free(spread);
-  free(level);
-  free(level_sd);
-  free(nspread);
-  pm_buf_free(&path);
   return r;
 }

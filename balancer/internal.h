@@ -407,15 +407,32 @@ struct bal_rrd_cost {
   uint64_t flush_ns, read_ns;
   size_t files; /* regular files found */
 };
+/* rrdcached flushes for a pass (rrdc.c). Over a unix socket ("unix:PATH"
+ * or "/PATH") the flushes of queued files are kept in flight ahead of the
+ * reads, several at a time; another address goes through librrd's client,
+ * one file at a time. Not thread-safe. */
+typedef struct bal_flusher bal_flusher_t;
+/* A flusher for the daemon at addr (as rrdtool takes it); connects when
+ * first needed. 0 or -ENOMEM. */
+int bal_flusher_new(const char *addr, bal_flusher_t **ret);
+/* Queues path, a file the pass will read, in reading order (a path queued
+ * again keeps its place). 0 or -ENOMEM. */
+int bal_flusher_queue(bal_flusher_t *f, const char *path);
+/* Returns once path has been flushed (queued first if it was not): 0, or a
+ * negative errno with the daemon's address and answer (or the connection's
+ * failure) in why. A path already answered is not asked again. */
+int bal_flusher_wait(bal_flusher_t *f, const char *path, char *why,
+                     size_t why_len);
+/* Closes the connections (librrd's too, if it was used); NULL is a no-op. */
+void bal_flusher_free(bal_flusher_t *f);
+
 /* Reads the DS ds (summed, times scale) of an RRD file onto the grid (out:
- * g->n values, NAN where unknown) and its last update time. With rrdcached
- * (an address as rrdtool takes it: "unix:PATH", "PATH", "HOST[:PORT]"; NULL
- * or "" for none) the daemon is asked to flush the file first, over
- * librrd's one connection per process (bal_rrdc_close drops it). Adds its
- * time to *cost (may be NULL). -ENOENT when missing; else a negative errno
- * with the reason in why (the daemon's address and answer when the flush
- * failed: the file is not read then). */
-int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+ * g->n values, NAN where unknown) and its last update time. With a flusher
+ * (NULL: read the file as it is) the file is flushed from rrdcached first.
+ * Adds its time to *cost (may be NULL). -ENOENT when missing; else a
+ * negative errno with the reason in why (the daemon's address and answer
+ * when the flush failed: the file is not read then). */
+int bal_rrd_read(const char *path, bal_flusher_t *flush, char *const *ds,
                  double scale, const struct bal_grid *g, double *out,
                  time_t *ret_last, struct bal_rrd_cost *cost, char *why,
                  size_t why_len);
@@ -424,8 +441,6 @@ int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
  * that cannot be read or a header of another version or that does not
  * check out (bal_rrd_read asks rrd_last_r then). */
 time_t bal_rrd_header_last(const char *path);
-/* Closes librrd's connection to rrdcached, if any (after a pass). */
-void bal_rrdc_close(void);
 /* Which hosts may hold a file of a service series template, for a set of
  * names (services or primitives): read each host's directory once instead
  * of looking for every name under every host (20 million lookups at 1,000
@@ -442,6 +457,10 @@ int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
                      bal_present_t **ret);
 /* Whether host may hold name's file (true for a NULL set). */
 bool bal_present_may(const bal_present_t *pr, size_t name, size_t host);
+/* Whether pr, scanned for another template, answers for tpl too (the same
+ * directories listed for the same component: collectd's ps_cputime and
+ * ps_rss files of a process sit in one directory). */
+bool bal_present_serves(const bal_present_t *pr, const char *tpl);
 void bal_present_free(bal_present_t *pr);
 /* The configured estimate (latest, average, self forecast) of v[0..n-1]
  * and its upper bound. -ENODATA when no sample is known. */

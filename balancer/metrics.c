@@ -5,9 +5,10 @@
  * whatever their RRD step. A sample that is not known stays NAN: a missing
  * file, a stale file and an empty window are reported, never read as 0.
  *
- * With an rrdcached address, each file is flushed before it is read:
- * collectd's rrdcached plugin leaves the latest samples (up to the daemon's
- * write timeout, 300 s by default) in the daemon, not in the file. */
+ * With an rrdcached address, each file is flushed before it is read
+ * (rrdc.c): collectd's rrdcached plugin leaves the latest samples (up to
+ * the daemon's write timeout, 300 s by default) in the daemon, not in the
+ * file. */
 #include "config.h"
 
 #include "internal.h"
@@ -21,7 +22,6 @@
  * cookie, version and float cookie before it trusts them. */
 #define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
-#include <rrd_client.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,31 +44,6 @@ static void rrd_reason(char *buf, size_t len) {
   snprintf(buf, len, "%s", e && *e ? e : "librrd failed");
   rrd_clear_error();
 }
-
-/* librrd's client keeps one connection per process (Debian 12's librrd
- * 1.7.2 exports only the rrdc_* calls): rrdc_connect keeps it while the
- * address stays the same, and a failed request closes it, so the next file
- * connects again. */
-static int rrdc_flush_file(const char *addr, const char *path, char *why,
-                           size_t why_len) {
-  rrd_clear_error();
-  int k = rrdc_connect(addr);
-  if (k == 0 && !rrdc_is_connected(addr))
-    k = -1;
-  if (k == 0)
-    k = rrdc_flush(path);
-  if (k == 0)
-    return 0;
-  const char *e = rrd_get_error();
-  snprintf(why, why_len, "rrdcached %s: flush failed: %s", addr,
-           e && *e ? e
-           : k > 0 ? strerror(k)
-                   : "no answer");
-  rrd_clear_error();
-  return -EIO;
-}
-
-void bal_rrdc_close(void) { rrdc_disconnect(); }
 
 /* Mapping and unmapping each file twice (rrd_last_r, rrd_fetch_r) was
  * most of a pass's system time: the last update comes from the header. */
@@ -95,7 +70,7 @@ time_t bal_rrd_header_last(const char *path) {
   return last;
 }
 
-static int read_file(const char *path, const char *rrdcached, char *const *ds,
+static int read_file(const char *path, bal_flusher_t *flush, char *const *ds,
                      double scale, const struct bal_grid *g, double *out,
                      time_t *ret_last, struct bal_rrd_cost *cost, char *why,
                      size_t why_len) {
@@ -110,9 +85,9 @@ static int read_file(const char *path, const char *rrdcached, char *const *ds,
   }
   cost->files++;
   /* Only a file that exists is flushed: rrdcached creates none. */
-  if (rrdcached && *rrdcached) {
+  if (flush) {
     uint64_t t0 = pm_now_ns();
-    r = rrdc_flush_file(rrdcached, path, why, why_len);
+    r = bal_flusher_wait(flush, path, why, why_len);
     cost->flush_ns += pm_now_ns() - t0;
     if (r < 0)
       return r;
@@ -180,14 +155,13 @@ static int read_file(const char *path, const char *rrdcached, char *const *ds,
   return r;
 }
 
-int bal_rrd_read(const char *path, const char *rrdcached, char *const *ds,
+int bal_rrd_read(const char *path, bal_flusher_t *flush, char *const *ds,
                  double scale, const struct bal_grid *g, double *out,
                  time_t *ret_last, struct bal_rrd_cost *cost, char *why,
                  size_t why_len) {
   struct bal_rrd_cost mine = {0}, *c = cost ? cost : &mine;
   uint64_t t0 = pm_now_ns(), flush0 = c->flush_ns;
-  int r =
-      read_file(path, rrdcached, ds, scale, g, out, ret_last, c, why, why_len);
+  int r = read_file(path, flush, ds, scale, g, out, ret_last, c, why, why_len);
   c->read_ns += pm_now_ns() - t0 - (c->flush_ns - flush0);
   return r;
 }
@@ -254,6 +228,7 @@ int bal_template(const char *tpl, const char *host, const char *svc,
 struct bal_present {
   size_t nnames, nhosts;
   uint64_t *bits; /* name-major: bit (name * nhosts + host) */
+  char *scanned;  /* the template up to the end of its %s component */
 };
 
 struct comp {
@@ -281,6 +256,7 @@ void bal_present_free(bal_present_t *pr) {
   if (!pr)
     return;
   free(pr->bits);
+  free(pr->scanned);
   free(pr);
 }
 
@@ -305,6 +281,13 @@ static int split_template(const char *tpl, size_t *ret_off, size_t *ret_len) {
   *ret_off = (size_t)(b - tpl);
   *ret_len = (size_t)(e - b);
   return 0;
+}
+
+bool bal_present_serves(const bal_present_t *pr, const char *tpl) {
+  size_t off, len;
+  return pr && split_template(tpl, &off, &len) == 0 &&
+         strlen(pr->scanned) == off + len &&
+         strncmp(pr->scanned, tpl, off + len) == 0;
 }
 
 /* Marks, for host h, the names whose component is an entry of dir (all of
@@ -352,7 +335,8 @@ int bal_present_scan(const char *data_dir, const char *tpl, char *const *hosts,
     pr->nnames = nnames;
     pr->nhosts = nhosts;
     pr->bits = calloc((nnames * nhosts + 63) / 64 + 1, sizeof(uint64_t));
-    if (!pr->bits)
+    pr->scanned = strndup(tpl, off + len);
+    if (!pr->bits || !pr->scanned)
       r = -ENOMEM;
   }
   /* A name whose component cannot be made, or spans directories, may be
