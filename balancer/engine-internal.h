@@ -97,6 +97,8 @@ struct pass {
   pm_buf_t patterns;      /* the nodes' pattern sets compared, for --explain */
   pm_buf_t done;          /* what this pass did, one "; "-separated list */
   const char **node_zone; /* per node of c: its zone (with --zone) */
+  struct bal_zrecs zrecs; /* the zone records read (with --zone) */
+  bool zrecs_read;        /* zrecs holds what pass_zone_begin read */
   bool *reads;            /* per node of c: read (pass_reads); NULL: all */
   size_t zone_acts;       /* zone actions written before bal_zone_plan */
   pm_buf_t zone_done;     /* the zone records written, for --explain */

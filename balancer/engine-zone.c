@@ -64,37 +64,61 @@ const char *pass_node_zone(const struct pass *p, const char *node) {
   return BAL_ZONE_DEFAULT;
 }
 
+/* The distinct zones of nn nodes (zone[n] each) into out (room for nn),
+ * in the order they are first met; their number. */
+static size_t distinct_zones(const char *const *zone, size_t nn,
+                             const char **out) {
+  size_t nz = 0;
+  for (size_t n = 0; n < nn; n++) {
+    size_t k = 0;
+    while (k < nz && strcmp(out[k], zone[n]) != 0)
+      k++;
+    if (k == nz)
+      out[nz++] = zone[n];
+  }
+  return nz;
+}
+
 /* Zone by zone, the nodes of each, in the order zones are first met. */
 static void explain_members(const struct pass *p, pm_buf_t *b) {
   size_t nn = bal_cluster_nnodes(p->c);
-  const char **zone = calloc(nn + 1, sizeof(*zone));
-  if (!zone)
+  const char **zone = p->node_zone ? NULL : calloc(nn + 1, sizeof(*zone));
+  const char **zones = calloc(nn + 1, sizeof(*zones));
+  const char *const *of = p->node_zone ? p->node_zone : zone;
+  if ((!p->node_zone && !zone) || !zones) {
+    free(zone);
+    free(zones);
     return;
-  for (size_t n = 0; n < nn; n++)
+  }
+  for (size_t n = 0; zone && n < nn; n++)
     zone[n] = pass_node_zone(p, bal_node_name(p->c, (int)n));
-  for (size_t n = 0; n < nn; n++) {
-    bool first = true;
-    for (size_t k = 0; k < n && first; k++)
-      first = strcmp(zone[k], zone[n]) != 0;
-    if (!first)
-      continue;
-    pm_buf_printf(b, "zone %s:", zone[n]);
-    for (size_t k = n; k < nn; k++)
-      if (strcmp(zone[k], zone[n]) == 0)
-        pm_buf_printf(b, " %s", bal_node_name(p->c, (int)k));
+  size_t nz = distinct_zones(of, nn, zones);
+  for (size_t i = 0; i < nz; i++) {
+    pm_buf_printf(b, "zone %s:", zones[i]);
+    for (size_t n = 0; n < nn; n++)
+      if (strcmp(of[n], zones[i]) == 0)
+        pm_buf_printf(b, " %s", bal_node_name(p->c, (int)n));
     pm_buf_puts(b, "\n");
   }
   free(zone);
+  free(zones);
 }
 
 void pass_explain_zones(struct pass *p, pm_buf_t *b) {
   const char *mine = bal_engine_zone(p->e);
-  struct bal_zrecs z = {0};
+  /* The records this pass read; without a zone, those in the CIB read for
+   * the inventory (a static source reads none then). */
+  struct bal_zrecs parsed = {0};
+  const struct bal_zrecs *z = &p->zrecs;
   pm_error_t err = {0};
-  int r = p->cib.len
-              ? bal_zrec_parse(p->cib.data, p->cib.len, "cibadmin", &z, &err)
-              : -ENODATA;
-  bool zoned = mine || (r == 0 && z.n);
+  int r = 0;
+  if (!p->zrecs_read) {
+    z = &parsed;
+    r = p->cib.len
+            ? bal_zrec_parse(p->cib.data, p->cib.len, "cibadmin", &parsed, &err)
+            : -ENODATA;
+  }
+  bool zoned = mine || (r == 0 && z->n);
   for (size_t n = 0; !zoned && n < bal_cluster_nnodes(p->c); n++)
     zoned = strcmp(pass_node_zone(p, bal_node_name(p->c, (int)n)),
                    BAL_ZONE_DEFAULT) != 0;
@@ -103,15 +127,15 @@ void pass_explain_zones(struct pass *p, pm_buf_t *b) {
                   mine ? mine : "none (plans every zone)");
     explain_members(p, b);
   }
-  if (r == 0 && z.n) {
-    pm_buf_printf(b, "zone records in the CIB (%zu, in their order):\n", z.n);
-    for (size_t i = 0; i < z.n; i++)
-      pm_buf_printf(b, "  %s = %s\n", z.v[i].key, z.v[i].value);
+  if (r == 0 && z->n) {
+    pm_buf_printf(b, "zone records in the CIB (%zu, in their order):\n", z->n);
+    for (size_t i = 0; i < z->n; i++)
+      pm_buf_printf(b, "  %s = %s\n", z->v[i].key, z->v[i].value);
   }
-  if (r == 0 && z.nbad) {
+  if (r == 0 && z->nbad) {
     char buf[1024];
-    pm_buf_printf(b, "zone records skipped: %u, first: %s\n", z.nbad,
-                  pm_error_str(&z.bad, buf, sizeof(buf)));
+    pm_buf_printf(b, "zone records skipped: %u, first: %s\n", z->nbad,
+                  pm_error_str(&z->bad, buf, sizeof(buf)));
   }
   bal_zone_t *zc = p->e->zcore;
   if (mine && zc && p->node_zone) {
@@ -136,7 +160,7 @@ void pass_explain_zones(struct pass *p, pm_buf_t *b) {
   }
   if (p->zone_done.len)
     pm_buf_printf(b, "zone records this pass:\n%s", p->zone_done.data);
-  bal_zrecs_free(&z);
+  bal_zrecs_free(&parsed);
 }
 
 /* ---- planning by zone ---------------------------------------------------- */
@@ -223,31 +247,25 @@ int pass_zone_begin(struct pass *p) {
     free(zones);
     return -ENOMEM;
   }
-  size_t nz = 0;
-  for (size_t n = 0; n < nn; n++) {
-    const char *zn = pass_node_zone(p, p->pc->nodes[n].name);
-    p->node_zone[n] = zn; /* c's nodes are pc's, in pc's order */
-    size_t k = 0;
-    while (k < nz && strcmp(zones[k], zn) != 0)
-      k++;
-    if (k == nz)
-      zones[nz++] = zn;
-  }
-  struct bal_zrecs zr = {0};
+  for (size_t n = 0; n < nn; n++) /* c's nodes are pc's, in pc's order */
+    p->node_zone[n] = pass_node_zone(p, p->pc->nodes[n].name);
+  size_t nz = distinct_zones(p->node_zone, nn, zones);
+  struct bal_zrecs *zr = &p->zrecs;
   pm_error_t err = {0};
   int r = p->cib.len
-              ? bal_zrec_parse(p->cib.data, p->cib.len, "cibadmin", &zr, &err)
-              : bal_zrec_read(cf->cibadmin, cf->cmd_timeout_ms, &zr, &err);
+              ? bal_zrec_parse(p->cib.data, p->cib.len, "cibadmin", zr, &err)
+              : bal_zrec_read(cf->cibadmin, cf->cmd_timeout_ms, zr, &err);
+  p->zrecs_read = r == 0;
   bal_record_t *rec = NULL;
-  if (r == 0 && !(rec = calloc(zr.n + 1, sizeof(*rec))))
+  if (r == 0 && !(rec = calloc(zr->n + 1, sizeof(*rec))))
     r = -ENOMEM;
   if (r < 0 && r != -ENOMEM) {
     char buf[1024];
     bal_elog(e, BAL_LOG_ERR, "zone records: %s: no zone planning this pass",
              pm_error_str(&err, buf, sizeof(buf)));
   }
-  for (size_t i = 0; r == 0 && i < zr.n; i++)
-    rec[i] = (bal_record_t){zr.v[i].key, zr.v[i].value};
+  for (size_t i = 0; r == 0 && i < zr->n; i++)
+    rec[i] = (bal_record_t){zr->v[i].key, zr->v[i].value};
   if (e->zcore && strcmp(bal_zone_name(e->zcore), bal_engine_zone(e)) != 0) {
     bal_zone_free(e->zcore); /* a reload changed the zone */
     e->zcore = NULL;
@@ -264,7 +282,7 @@ int pass_zone_begin(struct pass *p) {
     r = bal_zone_set_params(e->zcore, &zp);
   const char *bad = NULL;
   if (r == 0)
-    r = bal_zone_begin(e->zcore, rec, zr.n, zones, nz, (int64_t)p->now, &bad);
+    r = bal_zone_begin(e->zcore, rec, zr->n, zones, nz, (int64_t)p->now, &bad);
   if (r == -EINVAL) {
     bal_elog(e, BAL_LOG_WARNING,
              "zone record %s does not read as its key says: ignored",
@@ -283,7 +301,6 @@ int pass_zone_begin(struct pass *p) {
         p->reads[n] = true;
   free(rec);
   free(zones);
-  bal_zrecs_free(&zr);
   return r;
 }
 

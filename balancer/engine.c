@@ -195,6 +195,7 @@ static void pass_free(struct pass *p) {
   pm_buf_free(&p->patterns);
   pm_buf_free(&p->done);
   free(p->node_zone);
+  bal_zrecs_free(&p->zrecs);
   free(p->reads);
   pm_buf_free(&p->zone_done);
   bal_argv_free(p->went_offline);
