@@ -284,6 +284,96 @@ static void log_timings(const struct pass *p, const uint64_t t[6]) {
            (double)p->measure_ns / 1e9 - fl - rd, s[2], s[3], s[4]);
 }
 
+/* The plan of pass p: the zone core's with a zone, else the planner's; a
+ * plan crm_simulate refuses is planned again (up to three times, once by
+ * zone), and held (p->hold) when it could not be checked. */
+static int pass_plan(struct pass *p, bool zoned) {
+  const struct bal_conf *cf = p->cf;
+  bal_params_init(&p->params);
+  p->params.threshold = cf->threshold;
+  p->params.max_moves = cf->max_moves;
+  p->params.swaps = cf->swaps;
+  p->params.repack = cf->repack;
+  p->params.spare_nodes = cf->spare_nodes;
+  p->params.move_charge = cf->move_charge;
+  bool can_verify = cf->source == BAL_SRC_PACEMAKER &&
+                    strcmp(cf->exec.type, "pacemaker") == 0 && cf->exec.verify;
+  bool verified = !can_verify;
+  /* With a zone, the zone core plans; once a pass, as it decides grants
+   * and requests for everybody (a plan Pacemaker would not take is held,
+   * planned again next pass). */
+  for (int round = 0; round < 3; round++) {
+    bal_plan_free(p->plan);
+    p->plan = NULL;
+    int r = zoned ? pass_zone_plan(p)
+                  : bal_plan_compute(p->c, &p->params, &p->plan);
+    if (r < 0)
+      return r;
+    if (!can_verify)
+      break;
+    int k = pass_verify(p);
+    if (k == -ENOMEM)
+      return k;
+    if (k == 0) {
+      verified = true;
+      break;
+    }
+    if (k < 0 || zoned)
+      break; /* crm_simulate failed (said above), or planned by zone */
+  }
+  if (zoned)
+    pass_zone_end(p);
+  if (!verified && bal_plan_nmoves(p->plan)) {
+    bal_elog(p->e, BAL_LOG_ERR,
+             "the plan could not be checked with crm_simulate: "
+             "nothing is moved this pass");
+    p->hold = true;
+  }
+  return 0;
+}
+
+/* After planning: the warnings, --explain, the moves (or what they would
+ * be), and what a pass with side effects tells, publishes and saves. */
+static void pass_report_act(struct pass *p, const int *ok, const double *wu,
+                            const char *state_file) {
+  bal_engine_t *e = p->e;
+  const struct bal_conf *cf = p->cf;
+  size_t nn = bal_cluster_nnodes(p->c);
+  for (size_t n = 0; n < nn; n++)
+    if (ok[n] == 0 && pass_reads(p, (int)n))
+      bal_elog(e, BAL_LOG_WARNING,
+               "what-if: the failure of %s could not be absorbed now",
+               bal_node_name(p->c, (int)n));
+  for (size_t i = 0; i < bal_plan_nnotes(p->plan); i++)
+    bal_elog(e, BAL_LOG_WARNING, "%s", bal_plan_note(p->plan, i));
+  if (p->explain)
+    pass_explain(p, ok, wu);
+  if (p->flags & BAL_PASS_SETTLING)
+    log_settling(p);
+  if (pass_acting(p)) {
+    pass_execute(p);
+    pass_clear_constraints(p);
+    e->acted = p->executed > 0;
+  } else {
+    for (size_t i = 0; i < bal_plan_nmoves(p->plan); i++) {
+      bal_move_t m;
+      bal_plan_move(p->plan, i, &m);
+      bal_elog(e, BAL_LOG_INFO, "would move %s %s -> %s: %s", m.services[0],
+               m.from ? m.from : "(stopped)", m.to, m.why);
+    }
+  }
+  if (pass_side_effects(p)) {
+    pass_tell(p);
+    pass_publish(p, ok, wu);
+    if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
+      pass_publish_utilization(p);
+    int k = bal_state_save(state_file, &p->st);
+    if (k < 0)
+      bal_elog(e, BAL_LOG_WARNING, "state file %s: %s", state_file,
+               strerror(-k));
+  }
+}
+
 int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   const struct bal_conf *cf = e->conf;
   uint64_t t[6] = {pm_now_ns()};
@@ -348,47 +438,8 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
     goto out;
   }
   t[2] = pm_now_ns();
-  bal_params_init(&p.params);
-  p.params.threshold = cf->threshold;
-  p.params.max_moves = cf->max_moves;
-  p.params.swaps = cf->swaps;
-  p.params.repack = cf->repack;
-  p.params.spare_nodes = cf->spare_nodes;
-  p.params.move_charge = cf->move_charge;
-  bool can_verify = cf->source == BAL_SRC_PACEMAKER &&
-                    strcmp(cf->exec.type, "pacemaker") == 0 && cf->exec.verify;
-  bool verified = !can_verify;
-  /* With a zone, the zone core plans; once a pass, as it decides grants
-   * and requests for everybody (a plan Pacemaker would not take is held,
-   * planned again next pass). */
-  for (int round = 0; round < 3; round++) {
-    bal_plan_free(p.plan);
-    p.plan = NULL;
-    r = zoned ? pass_zone_plan(&p) : bal_plan_compute(p.c, &p.params, &p.plan);
-    if (r < 0)
-      goto out;
-    if (!can_verify)
-      break;
-    int k = pass_verify(&p);
-    if (k == -ENOMEM) {
-      r = k;
-      goto out;
-    }
-    if (k == 0) {
-      verified = true;
-      break;
-    }
-    if (k < 0 || zoned)
-      break; /* crm_simulate failed (said above), or planned by zone */
-  }
-  if (zoned)
-    pass_zone_end(&p);
-  if (!verified && bal_plan_nmoves(p.plan)) {
-    bal_elog(e, BAL_LOG_ERR,
-             "the plan could not be checked with crm_simulate: "
-             "nothing is moved this pass");
-    p.hold = true;
-  }
+  if ((r = pass_plan(&p, zoned)) < 0)
+    goto out;
   t[3] = pm_now_ns();
   size_t nn = bal_cluster_nnodes(p.c);
   ok = calloc(nn + 1, sizeof(int));
@@ -400,39 +451,7 @@ int bal_engine_pass(bal_engine_t *e, unsigned flags, pm_buf_t *explain_out) {
   if ((r = bal_whatif_all(p.c, &p.params, ok, wu)) < 0)
     goto out;
   t[4] = pm_now_ns();
-  for (size_t n = 0; n < nn; n++)
-    if (ok[n] == 0 && pass_reads(&p, (int)n))
-      bal_elog(e, BAL_LOG_WARNING,
-               "what-if: the failure of %s could not be absorbed now",
-               bal_node_name(p.c, (int)n));
-  for (size_t i = 0; i < bal_plan_nnotes(p.plan); i++)
-    bal_elog(e, BAL_LOG_WARNING, "%s", bal_plan_note(p.plan, i));
-  if (explain_out)
-    pass_explain(&p, ok, wu);
-  if (flags & BAL_PASS_SETTLING)
-    log_settling(&p);
-  if (pass_acting(&p)) {
-    pass_execute(&p);
-    pass_clear_constraints(&p);
-    e->acted = p.executed > 0;
-  } else {
-    for (size_t i = 0; i < bal_plan_nmoves(p.plan); i++) {
-      bal_move_t m;
-      bal_plan_move(p.plan, i, &m);
-      bal_elog(e, BAL_LOG_INFO, "would move %s %s -> %s: %s", m.services[0],
-               m.from ? m.from : "(stopped)", m.to, m.why);
-    }
-  }
-  if (pass_side_effects(&p)) {
-    pass_tell(&p);
-    pass_publish(&p, ok, wu);
-    if (cf->publish_utilization && cf->source == BAL_SRC_PACEMAKER)
-      pass_publish_utilization(&p);
-    int k = bal_state_save(state_file, &p.st);
-    if (k < 0)
-      bal_elog(e, BAL_LOG_WARNING, "state file %s: %s", state_file,
-               strerror(-k));
-  }
+  pass_report_act(&p, ok, wu, state_file);
   r = (int)bal_plan_nmoves(p.plan);
   t[5] = pm_now_ns();
   log_timings(&p, t);
