@@ -1367,18 +1367,22 @@ static int place_inside(bal_zone_t *z, struct pass *ps, surpluses_t *sp) {
 
 /* Requests for the surplus: each unit to the live zone (not planned here)
  * whose posted largest spare takes it and that has most spare left; one
- * request per zone, up to max_requests. Sets req[k] for what is asked. */
-static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
-                         bool *asked) {
+ * request per zone, up to max_requests. Sets asked[k] for what is asked. */
+/* For each unit of sp, the live posting zone (not planned here, not one
+ * that refused it lately) whose spare and largest free node take it, the
+ * one with the most spare first: target[k], -1 for none. Spare is taken
+ * as units are matched. */
+static int choose_targets(const bal_zone_t *z, const struct surplus *sp,
+                          size_t nsp, int *target) {
   double(*left)[2][BAL_NDIM] = calloc(z->zs.n + 1, sizeof(*left));
-  int *target = calloc(nsp + 1, sizeof(int));
-  int r = left && target ? 0 : -ENOMEM;
-  for (size_t i = 0; r == 0 && i < z->zs.n; i++)
+  if (!left)
+    return -ENOMEM;
+  for (size_t i = 0; i < z->zs.n; i++)
     for (int d = 0; d < BAL_NDIM; d++) {
       left[i][0][d] = z->zs.v[i].spare[d];
       left[i][1][d] = z->zs.v[i].max[d];
     }
-  for (size_t k = 0; r == 0 && k < nsp; k++) {
+  for (size_t k = 0; k < nsp; k++) {
     target[k] = -1;
     double best = -INFINITY;
     if (!unit_known(sp[k].u.dem))
@@ -1406,6 +1410,61 @@ static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
         if (isfinite(left[target[k]][0][d]))
           left[target[k]][0][d] -= sp[k].u.dem[d];
   }
+  free(left);
+  return 0;
+}
+
+/* One request to zone tz for the units targeted there and not yet asked
+ * for (as many as fit in a record's value; the rest next pass). */
+static int write_request(bal_zone_t *z, const struct surplus *sp, size_t nsp,
+                         const int *target, bool *asked, int tz) {
+  struct zreq q = {.t = z->now};
+  pm_buf_t b = {0};
+  int r = 0;
+  pm_buf_printf(&b, "to=%s pass=%ld t=%" PRId64 " units=", z->zs.v[tz].name,
+                z->pass + 1, z->now);
+  for (size_t k = 0; k < nsp; k++) {
+    if (target[k] != tz || asked[k])
+      continue;
+    size_t mark = b.len;
+    if (q.units.n)
+      pm_buf_putc(&b, ',');
+    fmt_unit(&b, &sp[k].u);
+    if (b.len > BAL_ZONE_VALUE_MAX) { /* the rest next pass */
+      b.len = mark;
+      b.data[mark] = '\0';
+      break;
+    }
+    struct zunit *x = pm_vec_push(&q.units);
+    if (!x || unit_dup(&sp[k].u, x) < 0) {
+      q.units.n -= x != NULL;
+      r = -ENOMEM;
+      break;
+    }
+    asked[k] = true;
+  }
+  q.key = strf("req.%s.%ld", z->name, z->next_req++);
+  q.to = strdup(z->zs.v[tz].name);
+  char *val = bufdup(&b);
+  struct zreq *slot = r == 0 && q.units.n && q.key && q.to && val
+                          ? pm_vec_push(&z->reqs)
+                          : NULL;
+  if (!slot) { /* nothing fitted in a value is no error */
+    r = r < 0 || q.units.n ? -ENOMEM : 0;
+    req_free(&q);
+    free(val);
+    return r < 0 ? r : 1;
+  }
+  *slot = q;
+  z->st.requested += (unsigned)q.units.n;
+  return add_action(z, BAL_ZONE_CREATE, strdup(q.key), val, A_REQ,
+                    z->reqs.n - 1);
+}
+
+static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
+                         bool *asked) {
+  int *target = calloc(nsp + 1, sizeof(int));
+  int r = target ? choose_targets(z, sp, nsp, target) : -ENOMEM;
   for (unsigned nreq = 0; r == 0 && nreq < z->p.max_requests; nreq++) {
     int tz = -1;
     for (size_t k = 0; k < nsp && tz < 0; k++)
@@ -1413,50 +1472,10 @@ static int request_spare(bal_zone_t *z, struct surplus *sp, size_t nsp,
         tz = target[k];
     if (tz < 0)
       break;
-    struct zreq q = {.t = z->now};
-    pm_buf_t b = {0};
-    pm_buf_printf(&b, "to=%s pass=%ld t=%" PRId64 " units=", z->zs.v[tz].name,
-                  z->pass + 1, z->now);
-    for (size_t k = 0; k < nsp; k++) {
-      if (target[k] != tz || asked[k])
-        continue;
-      size_t mark = b.len;
-      if (q.units.n)
-        pm_buf_putc(&b, ',');
-      fmt_unit(&b, &sp[k].u);
-      if (b.len > BAL_ZONE_VALUE_MAX) { /* the rest next pass */
-        b.len = mark;
-        b.data[mark] = '\0';
-        break;
-      }
-      struct zunit *x = pm_vec_push(&q.units);
-      if (!x || unit_dup(&sp[k].u, x) < 0) {
-        q.units.n -= x != NULL;
-        r = -ENOMEM;
-        break;
-      }
-      asked[k] = true;
-    }
-    q.key = strf("req.%s.%ld", z->name, z->next_req++);
-    q.to = strdup(z->zs.v[tz].name);
-    char *val = bufdup(&b);
-    struct zreq *slot = r == 0 && q.units.n && q.key && q.to && val
-                            ? pm_vec_push(&z->reqs)
-                            : NULL;
-    if (!slot) { /* nothing fitted in a value is no error */
-      r = r < 0 || q.units.n ? -ENOMEM : 0;
-      req_free(&q);
-      free(val);
-      break;
-    }
-    *slot = q;
-    z->st.requested += (unsigned)q.units.n;
-    r = add_action(z, BAL_ZONE_CREATE, strdup(q.key), val, A_REQ,
-                   z->reqs.n - 1);
+    r = write_request(z, sp, nsp, target, asked, tz);
   }
-  free(left);
   free(target);
-  return r;
+  return r > 0 ? 0 : r;
 }
 
 static int post(bal_zone_t *z, struct pass *ps, const struct surplus *sp,
