@@ -526,14 +526,10 @@ static int read_record(bal_zone_t *z, const bal_record_t *r) {
   return 0;
 }
 
-int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
-                   const char *const *zones, size_t nzones, int64_t now,
-                   const char **ret_bad) {
-  int r = 0;
-  step_reset(z, true);
-  if (now < z->now)
-    now = z->now;
-  z->now = now;
+/* Keeps a copy of the records (step 2 reads them too) and the zones named
+ * (this one first). */
+static int keep_records(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
+                        const char *const *zones, size_t nzones) {
   z->rec = calloc(nrec ? nrec : 1, sizeof(*z->rec));
   if (!z->rec)
     return -ENOMEM;
@@ -551,6 +547,56 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
   for (size_t i = 0; i < nzones; i++)
     if (zones[i] && zone_get(z, zones[i], strlen(zones[i])) < 0)
       return -ENOMEM;
+  return 0;
+}
+
+/* Who plans zone i this pass (its planned flag), and the adoption records
+ * that decision writes: an adoption this instance made ends when the zone's
+ * instance is back; a silent zone nobody live plans is adopted by the
+ * leader. 0 or -ENOMEM. */
+static int decide_zone(bal_zone_t *z, size_t i) {
+  struct zinfo *x = &z->zs.v[i];
+  bool mine = strcmp(x->name, z->name) == 0;
+  bool open = x->adopt_k > 0 && !x->adopt_ended;
+  int by = open ? zone_find(z, x->adopt_by, strlen(x->adopt_by)) : -1;
+  bool by_me = open && strcmp(x->adopt_by, z->name) == 0;
+  bool by_live = by_me || (by >= 0 && zone_live(z, (size_t)by));
+  x->planned = false;
+  if (mine) {
+    /* Wait while a live adopter still plans this zone. */
+    x->planned = !open || by_me || !by_live;
+    return 0;
+  }
+  if (zone_live(z, i)) {
+    if (!by_me)
+      return 0;
+    /* its instance returned: end the adoption */
+    char *key = strf("adopt.%s.%d", x->name, x->adopt_k);
+    char *val = strf("by=%s since=%" PRId64 " ended=%" PRId64, z->name,
+                     x->adopt_since, z->now);
+    return add_action(z, BAL_ZONE_SET, key, val, A_END, i);
+  }
+  if (by_live) {
+    x->planned = by_me;
+    return 0;
+  }
+  if (!z->leader)
+    return 0;
+  char *key = strf("adopt.%s.%d", x->name, x->adopt_k + 1);
+  char *val = strf("by=%s since=%" PRId64, z->name, z->now);
+  return add_action(z, BAL_ZONE_CREATE, key, val, A_ADOPT, i);
+}
+
+int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
+                   const char *const *zones, size_t nzones, int64_t now,
+                   const char **ret_bad) {
+  step_reset(z, true);
+  if (now < z->now)
+    now = z->now;
+  z->now = now;
+  int r = keep_records(z, rec, nrec, zones, nzones);
+  if (r < 0)
+    return r;
   for (size_t i = 0; i < z->zs.n; i++)
     z->zs.v[i].posted = false;
   for (size_t i = 0; i < nrec; i++) {
@@ -564,7 +610,7 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
     }
   }
   /* The live instance with the lowest zone name adopts the silent zones
-   * and plans what runs nowhere without a home. */
+   * and plans what runs nowhere without a home (this zone is live). */
   int low = -1;
   for (size_t i = 0; i < z->zs.n; i++)
     if (zone_live(z, i) &&
@@ -572,41 +618,11 @@ int bal_zone_begin(bal_zone_t *z, const bal_record_t *rec, size_t nrec,
       low = (int)i;
   z->leader = strcmp(z->zs.v[low].name, z->name) == 0;
   for (size_t i = 0; i < z->zs.n; i++) {
-    struct zinfo *x = &z->zs.v[i];
-    bool mine = strcmp(x->name, z->name) == 0;
-    bool open = x->adopt_k > 0 && !x->adopt_ended;
-    int by = open ? zone_find(z, x->adopt_by, strlen(x->adopt_by)) : -1;
-    bool by_me = open && strcmp(x->adopt_by, z->name) == 0;
-    bool by_live = by_me || (by >= 0 && zone_live(z, (size_t)by));
-    z->zs.v[i].planned = false;
-    if (mine) {
-      /* Wait while a live adopter still plans this zone. */
-      z->zs.v[i].planned = !open || by_me || !by_live;
-      continue;
-    }
-    if (zone_live(z, i)) {
-      if (by_me) { /* its instance returned: end the adoption */
-        char *key = strf("adopt.%s.%d", x->name, x->adopt_k);
-        char *val = strf("by=%s since=%" PRId64 " ended=%" PRId64, z->name,
-                         x->adopt_since, now);
-        if ((r = add_action(z, BAL_ZONE_SET, key, val, A_END, i)) == -ENOMEM)
-          return r;
-      }
-      continue;
-    }
-    if (by_live) {
-      z->zs.v[i].planned = by_me;
-      continue;
-    }
-    if (!z->leader)
-      continue;
-    char *key = strf("adopt.%s.%d", x->name, x->adopt_k + 1);
-    char *val = strf("by=%s since=%" PRId64, z->name, now);
-    int k = add_action(z, BAL_ZONE_CREATE, key, val, A_ADOPT, i);
+    int k = decide_zone(z, i);
     if (k < 0)
       return k;
   }
-  return r;
+  return r; /* -EINVAL for a record that did not read, the rest done */
 }
 
 size_t bal_zone_nplanned(const bal_zone_t *z) {
