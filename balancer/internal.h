@@ -496,6 +496,7 @@ struct bal_state {
   char patterns[PM_SHA256_HEX + 1];
   struct bal_state_rsc *rsc;
   size_t n, cap;
+  pm_map_t ix;    /* resource name -> index in rsc + 1 */
   char **offline; /* nodes offline at the last pass, NULL-terminated */
   struct bal_state_back *back;
   size_t nback, back_cap;
