@@ -7,7 +7,7 @@ libbalancer_la_SOURCES = \
 	balancer/forecast.c balancer/estimate.c \
 	balancer/config.c balancer/exec.c balancer/pcmk-internal.h balancer/pcmk.c \
 	balancer/pcmk-status.c balancer/pcmk-cib.c balancer/pcmk-constraints.c \
-	balancer/pcmk-simulate.c balancer/pcmk-zone.c balancer/metrics.c balancer/engine-utilization.c \
+	balancer/pcmk-simulate.c balancer/pcmk-zone.c balancer/metrics.c balancer/rrd-read.c balancer/engine-utilization.c \
 	balancer/state.c balancer/failback.c balancer/publish.c \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
