@@ -32,6 +32,10 @@ EXTRA_PROGRAMS += t/bench/scale-rrd
 t_bench_scale_rrd_SOURCES = t/bench/scale-rrd.c
 t_bench_scale_rrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_bench_scale_rrd_LDADD = $(RRD_LIBS) -lm
+EXTRA_PROGRAMS += t/bench/rrd-read
+t_bench_rrd_read_SOURCES = t/bench/rrd-read.c
+t_bench_rrd_read_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_bench_rrd_read_LDADD = libbalancer.la
 EXTRA_DIST += t/bench/scale
 
 UNIT_TESTS += t/check_balancer
