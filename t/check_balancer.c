@@ -1585,7 +1585,7 @@ static void rrd_make(const struct rrd_case *rc, const char *path) {
   const char *argv0[20];
   memcpy(argv0, rc->def, sizeof(argv0));
   ck_assert_int_eq(rrd_create_r(path, 10, t0, ndef, argv0), 0);
-  char arg[256][64];
+  char arg[256][96];
   const char *argv[256];
   int n = 0;
   for (time_t t = t0 + 10; t <= rows_t + 10; t += 10) {
