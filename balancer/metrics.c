@@ -142,28 +142,37 @@ int bal_rrd_resample(const struct bal_rrd_rows *f, char *const *ds,
   unsigned *cnt = calloc(g->n + 1, sizeof(unsigned));
   if (!sum || !cnt)
     r = -ENOMEM;
-  for (size_t i = 0; r == 0 && i < rows; i++) {
-    /* Row i covers (start + i*step, start + (i+1)*step]. */
-    time_t t = f->start + (time_t)((i + 1) * f->step);
-    time_t first = g->end - (time_t)(g->n * g->step);
-    if (t <= first || t > g->end)
-      continue;
-    size_t cell = (size_t)((t - first - 1) / (time_t)g->step);
+  /* Row i covers (start + i*step, start + (i+1)*step]; the rows ending in
+   * (first, g->end] go to the cell holding their end. A row's cell follows
+   * from the one before by adding (a division per row was a tenth of a
+   * pass's reading once the rows came by pread). */
+  time_t first = g->end - (time_t)(g->n * g->step), step = (time_t)f->step;
+  size_t i = r == 0 && step > 0 && f->start < first
+                 ? (size_t)((first - f->start) / step)
+                 : 0;
+  time_t t = f->start + (time_t)(i + 1) * step;
+  size_t cell = t > first ? (size_t)((t - first - 1) / (time_t)g->step) : 0;
+  time_t cell_end = first + (time_t)((cell + 1) * g->step);
+  for (; r == 0 && i < rows && t <= g->end; i++, t += step) {
+    while (t > cell_end) {
+      cell++;
+      cell_end += (time_t)g->step;
+    }
+    const double *row = f->data + i * f->nds;
     double v = 0;
     bool known = true;
     for (int k = 0; k < 4 && ds[k]; k++) {
-      double x = f->data[i * f->nds + (size_t)idx[k]];
-      known &= !isnan(x);
-      v += x;
+      known &= !isnan(row[idx[k]]);
+      v += row[idx[k]];
     }
-    if (known && cell < g->n) {
+    if (known) {
       sum[cell] += v * scale;
       cnt[cell]++;
     }
   }
-  for (size_t i = 0; r == 0 && i < g->n; i++)
-    if (cnt[i])
-      out[i] = sum[i] / cnt[i];
+  for (size_t c = 0; r == 0 && c < g->n; c++)
+    if (cnt[c])
+      out[c] = sum[c] / cnt[c];
   free(sum);
   free(cnt);
   return r;

@@ -1723,6 +1723,62 @@ START_TEST(rrd_rows_as_librrd) {
 }
 END_TEST
 
+/* The resampling onto the grid, by hand: rows before the grid's first cell
+ * and after its end left out, a row with an unknown data source left out,
+ * a cell of unknown rows NAN, rows coarser than the cells, rows that start
+ * inside the grid; a data source the file has not is said. */
+START_TEST(rrd_resample_by_hand) {
+  struct bal_grid g = {.end = 600, .step = 60, .n = 5}; /* cells from 300 */
+  double data[800], out[5];
+  char a[] = "a", b[] = "b", *names[] = {a, b};
+  char why[64] = "";
+  for (int i = 0; i < 40; i++) {
+    data[2 * i] = i >= 23 && i <= 28 ? NAN : i;
+    data[2 * i + 1] = i == 13 ? NAN : 100;
+  }
+  struct bal_rrd_rows f = {.start = 250,
+                           .end = 650,
+                           .step = 10,
+                           .nds = 2,
+                           .names = names,
+                           .data = data};
+  char *ab[] = {"a", "b", NULL}, *only_a[] = {"a", NULL}, *z[] = {"z", NULL};
+  ck_assert_int_eq(bal_rrd_resample(&f, ab, 2, &g, out, why, sizeof(why)), 0);
+  const double want[5] = {1290.0 / 6, 1136.0 / 5, 1434.0 / 6, NAN, 1578.0 / 6};
+  for (int c = 0; c < 5; c++)
+    ck_assert_msg(isnan(want[c]) ? isnan(out[c]) : out[c] == want[c],
+                  "cell %d: %g, want %g", c, out[c], want[c]);
+  /* One row per cell at most, the first and last outside. */
+  f.start = 230;
+  f.end = 650;
+  f.step = 70;
+  for (int i = 0; i < 6; i++)
+    data[2 * i] = 10 * (i + 1);
+  ck_assert_int_eq(bal_rrd_resample(&f, only_a, 1, &g, out, why, sizeof(why)),
+                   0);
+  ck_assert(isnan(out[0]));
+  for (int c = 1; c < 5; c++)
+    ck_assert_double_eq(out[c], 10 * (c + 1));
+  /* Rows of a second from inside the grid on: each cell's first and last
+   * rows end on its bounds. */
+  for (int i = 0; i < 400; i++)
+    data[2 * i] = i;
+  f.start = 400;
+  f.end = 700;
+  f.step = 1;
+  ck_assert_int_eq(bal_rrd_resample(&f, only_a, 1, &g, out, why, sizeof(why)),
+                   0);
+  ck_assert(isnan(out[0]));
+  ck_assert_double_eq(out[1], 9.5);
+  ck_assert_double_eq(out[2], 49.5);
+  ck_assert_double_eq(out[3], 109.5);
+  ck_assert_double_eq(out[4], 169.5);
+  ck_assert_int_eq(bal_rrd_resample(&f, z, 1, &g, out, why, sizeof(why)),
+                   -EBADMSG);
+  ck_assert_str_eq(why, "no data source 'z'");
+}
+END_TEST
+
 /* Copies src's first len bytes to dst, then writes the n bytes of patch at
  * off (none when patch is NULL). */
 static void rrd_variant(const char *src, const char *dst, long len, long off,
@@ -2586,6 +2642,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, rrd_rows_as_librrd, 0,
                       (int)(sizeof(rrd_cases) / sizeof(rrd_cases[0])));
   tcase_add_test(tc, rrd_rows_bad_files);
+  tcase_add_test(tc, rrd_resample_by_hand);
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
