@@ -153,6 +153,9 @@ int bal_rrd_resample(const struct bal_rrd_rows *f, char *const *ds,
   time_t t = f->start + (time_t)(i + 1) * step;
   size_t cell = t > first ? (size_t)((t - first - 1) / (time_t)g->step) : 0;
   time_t cell_end = first + (time_t)((cell + 1) * g->step);
+  int nk = 0;
+  while (nk < 4 && ds[nk])
+    nk++;
   for (; r == 0 && i < rows && t <= g->end; i++, t += step) {
     while (t > cell_end) {
       cell++;
@@ -161,9 +164,10 @@ int bal_rrd_resample(const struct bal_rrd_rows *f, char *const *ds,
     const double *row = f->data + i * f->nds;
     double v = 0;
     bool known = true;
-    for (int k = 0; k < 4 && ds[k]; k++) {
-      known &= !isnan(row[idx[k]]);
-      v += row[idx[k]];
+    for (int k = 0; k < nk; k++) {
+      double x = row[idx[k]];
+      known &= !isnan(x);
+      v += x;
     }
     if (known) {
       sum[cell] += v * scale;
