@@ -512,7 +512,8 @@ struct bal_state {
   char patterns[PM_SHA256_HEX + 1];
   struct bal_state_rsc *rsc;
   size_t n, cap;
-  char **offline; /* nodes offline at the last pass, NULL-terminated */
+  struct bal_map ix; /* rsc[i].rsc -> i */
+  char **offline;    /* nodes offline at the last pass, NULL-terminated */
   struct bal_state_back *back;
   size_t nback, back_cap;
 };
