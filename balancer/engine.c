@@ -278,7 +278,7 @@ static void log_timings(const struct pass *p, const uint64_t t[6]) {
   double fl = (double)rc->flush_ns / 1e9, rd = (double)rc->read_ns / 1e9;
   bal_elog(p->e, BAL_LOG_DEBUG,
            "pass took %.3f s: inventory %.3f s, model %.3f s (%zu RRD files: "
-           "rrdcached flush %.3f s, librrd read %.3f s; estimates %.3f s), "
+           "rrdcached flush %.3f s, read %.3f s; estimates %.3f s), "
            "plan %.3f s, what-if %.3f s, the rest %.3f s",
            (double)(t[5] - t[0]) / 1e9, s[0], s[1], rc->files, fl, rd,
            (double)p->measure_ns / 1e9 - fl - rd, s[2], s[3], s[4]);

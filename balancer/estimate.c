@@ -42,9 +42,30 @@ void bal_est_params_init(bal_est_params_t *p) {
                           .min_errors = 6};
 }
 
+/* Above this many samples quantile_sorted sorts with qsort. */
+enum { QSORT_FROM = 32 };
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* The q-quantile of v[0..n-1], sorted, interpolated. */
+static double quantile_of(const double *v, size_t n, double q) {
+  double pos = q * (double)(n - 1);
+  size_t lo = (size_t)pos;
+  if (lo + 1 >= n)
+    return v[n - 1];
+  return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+/* Inserts x into the sorted v[0..n-1] after its equals (where insertion
+ * sort puts it). */
+static void sorted_insert(double *v, size_t n, double x) {
+  size_t j = n;
+  for (; j > 0 && v[j - 1] > x; j--)
+    v[j] = v[j - 1];
+  v[j] = x;
 }
 
 /* The q-quantile of v[0..n-1] (sorted in place), interpolated. A short
@@ -52,22 +73,12 @@ static int cmp_double(const void *a, const void *b) {
  * series: 60% of a 1,000-node pass's estimating went to qsort) is sorted
  * by insertion: the same order, without qsort's calls. */
 static double quantile_sorted(double *v, size_t n, double q) {
-  if (n > 32) {
+  if (n > QSORT_FROM)
     qsort(v, n, sizeof(double), cmp_double);
-  } else {
-    for (size_t i = 1; i < n; i++) {
-      double x = v[i];
-      size_t j = i;
-      for (; j > 0 && v[j - 1] > x; j--)
-        v[j] = v[j - 1];
-      v[j] = x;
-    }
-  }
-  double pos = q * (double)(n - 1);
-  size_t lo = (size_t)pos;
-  if (lo + 1 >= n)
-    return v[n - 1];
-  return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+  else
+    for (size_t i = 1; i < n; i++)
+      sorted_insert(v, i, v[i]);
+  return quantile_of(v, n, q);
 }
 
 /* The q-quantile of the known samples among x[from..to] (inclusive; from
@@ -99,6 +110,27 @@ static void predict(enum bal_estimator e, const double *x, size_t n,
     break;
   }
   case BAL_E_QUANTILE:
+    if (p->qwindow <= QSORT_FROM) {
+      /* The window slides a cell a step: its known samples stay sorted,
+       * the one leaving is taken out (the first of its equals: the oldest)
+       * and the one coming put in after its equals, so they are in the
+       * order insertion sort gives the window and the quantile is the
+       * same to the bit, without sorting each window again. */
+      size_t k = 0;
+      for (size_t i = h; i < m; i++) {
+        long to = (long)(i - h), gone = to - (long)p->qwindow;
+        if (gone >= 0 && !isnan(x[gone])) {
+          size_t j = 0;
+          while (tmp[j] != x[gone])
+            j++;
+          memmove(tmp + j, tmp + j + 1, (--k - j) * sizeof(double));
+        }
+        if (!isnan(x[to]))
+          sorted_insert(tmp, k++, x[to]);
+        pred[i] = k >= 2 ? quantile_of(tmp, k, p->quantile) : NAN;
+      }
+      break;
+    }
     for (size_t i = h; i < m; i++) {
       long to = (long)(i - h);
       pred[i] =
@@ -188,7 +220,7 @@ int bal_estimate_auto(const double *x, size_t n, const double *fc,
     double top = quantile_sorted(tmp, ne, 1.0 - 0.5 / (double)ne);
     if (p->burst > 0 && top > p->burst * rmse) {
       r.bursty = true;
-      shift = fmax(0, quantile_sorted(tmp, ne, p->burst_quantile));
+      shift = fmax(0, quantile_of(tmp, ne, p->burst_quantile)); /* sorted */
       r.value += shift;
     }
   }

@@ -75,22 +75,74 @@ static double ahead(const struct fit *f, unsigned h) {
   return mean;
 }
 
-/* The constants with the smallest one-step squared error over x. */
+enum {
+  NALPHA = sizeof(alphas) / sizeof(alphas[0]),
+  NBETA = sizeof(betas) / sizeof(betas[0]),
+  NFIT = NALPHA * NBETA,
+};
+
+/* What run(x, n, a, b, 1, NULL) returns, for every pair of the grid (fit
+ * k: alphas[k / NBETA], betas[k % NBETA]) in one sweep over x: the same
+ * operations in the same order for each pair, so the same numbers, with
+ * the scan for known samples done once and the pairs side by side (the
+ * grid's 18 runs were a fifth of a pass's estimating). */
+static void run_grid(const double *x, size_t n, struct fit *f) {
+  double a[NFIT], b[NFIT], level[NFIT], trend[NFIT] = {0}, sse[NFIT] = {0};
+  for (size_t k = 0; k < NFIT; k++) {
+    a[k] = alphas[k / NBETA];
+    b[k] = betas[k % NBETA];
+    f[k] = (struct fit){0};
+  }
+  size_t i = 0, nerr = 0;
+  while (i < n && isnan(x[i]))
+    i++;
+  if (i == n)
+    return;
+  for (size_t k = 0; k < NFIT; k++)
+    level[k] = x[i];
+  bool have_trend = false;
+  for (i++; i < n; i++) {
+    if (isnan(x[i]))
+      continue;
+    nerr++;
+    if (!have_trend) { /* the first step sets the trend */
+      for (size_t k = 0; k < NFIT; k++) {
+        double pred = level[k] + PHI * trend[k];
+        double e = x[i] - pred;
+        sse[k] += e * e;
+        double lvl = pred + a[k] * e;
+        trend[k] = lvl - level[k];
+        level[k] = lvl;
+      }
+      have_trend = true;
+      continue;
+    }
+    for (size_t k = 0; k < NFIT; k++) {
+      double pred = level[k] + PHI * trend[k];
+      double e = x[i] - pred;
+      sse[k] += e * e;
+      double lvl = pred + a[k] * e;
+      trend[k] = PHI * trend[k] + b[k] * (lvl - level[k] - PHI * trend[k]);
+      level[k] = lvl;
+    }
+  }
+  for (size_t k = 0; k < NFIT; k++)
+    f[k] = (struct fit){level[k], trend[k], sse[k], nerr};
+}
+
+/* The constants with the smallest one-step squared error over x (the
+ * first of equals, alphas then betas in their order). */
 static struct fit best_fit(const double *x, size_t n, double *ret_a,
                            double *ret_b) {
-  struct fit best = {0};
-  bool any = false;
-  for (size_t i = 0; i < sizeof(alphas) / sizeof(alphas[0]); i++)
-    for (size_t j = 0; j < sizeof(betas) / sizeof(betas[0]); j++) {
-      struct fit f = run(x, n, alphas[i], betas[j], 1, NULL);
-      if (!any || f.sse < best.sse) {
-        best = f;
-        *ret_a = alphas[i];
-        *ret_b = betas[j];
-        any = true;
-      }
-    }
-  return best;
+  struct fit f[NFIT];
+  run_grid(x, n, f);
+  size_t best = 0;
+  for (size_t k = 1; k < NFIT; k++)
+    if (f[k].sse < f[best].sse)
+      best = k;
+  *ret_a = alphas[best / NBETA];
+  *ret_b = betas[best % NBETA];
+  return f[best];
 }
 
 int bal_forecast_fit(const double *x, size_t n, unsigned h, double z,

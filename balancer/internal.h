@@ -441,6 +441,41 @@ int bal_rrd_read(const char *path, bal_flusher_t *flush, char *const *ds,
  * that cannot be read or a header of another version or that does not
  * check out (bal_rrd_read asks rrd_last_r then). */
 time_t bal_rrd_header_last(const char *path);
+/* The rows of an RRD file's window as rrd_fetch_r(path, "AVERAGE", &start,
+ * &end, &step, ...) returns them: start and end aligned to step, (end -
+ * start) / step rows of nds values (NAN where unknown), row i covering
+ * (start + i*step, start + (i+1)*step]; last: the file's last update. */
+struct bal_rrd_rows {
+  time_t start, end, last;
+  unsigned long step, nds;
+  char **names;
+  double *data;
+  bool librrd; /* names and data are librrd's */
+};
+/* Reads the window [start, end] (step: the one wished for) of path with
+ * pread, under librrd's shared lock: the same rows rrd_fetch_r returns
+ * (rrd-read.c). 0 with *ret filled (free with bal_rrd_rows_free); 1 when
+ * the file is left to librrd (another version or architecture, a header
+ * that does not add up, a short file, the lock held: nothing allocated);
+ * -EBADMSG with the reason in why for a header librrd would divide by zero
+ * on; -ENOMEM. */
+int bal_rrd_fetch(const char *path, time_t start, time_t end,
+                  unsigned long step, struct bal_rrd_rows *ret, char *why,
+                  size_t why_len);
+/* The same through librrd (rrd_last_r where the header does not say the
+ * last update, rrd_fetch_r). 0, or -EIO with librrd's reason in why;
+ * ret->last is set once known, even when the fetch fails. */
+int bal_rrd_fetch_librrd(const char *path, time_t start, time_t end,
+                         unsigned long step, struct bal_rrd_rows *ret,
+                         char *why, size_t why_len);
+/* Frees f's rows and names; f may be NULL or empty. */
+void bal_rrd_rows_free(struct bal_rrd_rows *f);
+/* Resamples f's rows onto g (the sum of the data sources ds, times scale;
+ * each cell the mean of the rows inside it, NAN where none is known) into
+ * out[0..g->n-1]. 0; -EBADMSG with why for a data source f has not. */
+int bal_rrd_resample(const struct bal_rrd_rows *f, char *const *ds,
+                     double scale, const struct bal_grid *g, double *out,
+                     char *why, size_t why_len);
 /* Which hosts may hold a file of a service series template, for a set of
  * names (services or primitives): read each host's directory once instead
  * of looking for every name under every host (20 million lookups at 1,000

@@ -7,7 +7,8 @@ libbalancer_la_SOURCES = \
 	balancer/forecast.c balancer/estimate.c \
 	balancer/config.c balancer/exec.c balancer/pcmk-internal.h balancer/pcmk.c \
 	balancer/pcmk-status.c balancer/pcmk-cib.c balancer/pcmk-constraints.c \
-	balancer/pcmk-simulate.c balancer/pcmk-zone.c balancer/metrics.c balancer/rrdc.c balancer/engine-utilization.c \
+	balancer/pcmk-simulate.c balancer/pcmk-zone.c balancer/metrics.c balancer/rrd-read.c \
+	balancer/rrdc.c balancer/engine-utilization.c \
 	balancer/state.c balancer/failback.c balancer/publish.c \
 	balancer/engine-internal.h balancer/engine.c balancer/engine-model.c balancer/engine-metrics.c \
 	balancer/engine-act.c balancer/engine-report.c balancer/engine-role.c \
@@ -32,6 +33,10 @@ EXTRA_PROGRAMS += t/bench/scale-rrd
 t_bench_scale_rrd_SOURCES = t/bench/scale-rrd.c
 t_bench_scale_rrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 t_bench_scale_rrd_LDADD = $(RRD_LIBS) -lm
+EXTRA_PROGRAMS += t/bench/rrd-read
+t_bench_rrd_read_SOURCES = t/bench/rrd-read.c
+t_bench_rrd_read_CPPFLAGS = -I$(top_srcdir)/balancer $(AM_CPPFLAGS)
+t_bench_rrd_read_LDADD = libbalancer.la
 EXTRA_DIST += t/bench/scale
 
 UNIT_TESTS += t/check_balancer

@@ -70,6 +70,93 @@ time_t bal_rrd_header_last(const char *path) {
   return last;
 }
 
+int bal_rrd_fetch_librrd(const char *path, time_t start, time_t end,
+                         unsigned long step, struct bal_rrd_rows *ret,
+                         char *why, size_t why_len) {
+  *ret = (struct bal_rrd_rows){.librrd = true};
+  time_t last = bal_rrd_header_last(path);
+  if (last <= 0)
+    last = rrd_last_r(path);
+  if (last <= 0) {
+    rrd_reason(why, why_len);
+    return -EIO;
+  }
+  ret->last = last;
+  ret->start = start;
+  ret->end = end;
+  ret->step = step;
+  if (rrd_fetch_r(path, "AVERAGE", &ret->start, &ret->end, &ret->step,
+                  &ret->nds, &ret->names, &ret->data) != 0) {
+    rrd_reason(why, why_len);
+    ret->names = NULL;
+    ret->data = NULL;
+    ret->nds = 0;
+    return -EIO;
+  }
+  return 0;
+}
+
+int bal_rrd_resample(const struct bal_rrd_rows *f, char *const *ds,
+                     double scale, const struct bal_grid *g, double *out,
+                     char *why, size_t why_len) {
+  for (size_t i = 0; i < g->n; i++)
+    out[i] = NAN;
+  int r = 0;
+  int idx[4] = {-1, -1, -1, -1};
+  for (int k = 0; k < 4 && ds[k]; k++) {
+    for (unsigned long j = 0; j < f->nds; j++)
+      if (strcmp(f->names[j], ds[k]) == 0)
+        idx[k] = (int)j;
+    if (idx[k] < 0) {
+      snprintf(why, why_len, "no data source '%s'", ds[k]);
+      r = -EBADMSG;
+    }
+  }
+  size_t rows = f->step ? (size_t)((f->end - f->start) / (time_t)f->step) : 0;
+  double *sum = calloc(g->n + 1, sizeof(double));
+  unsigned *cnt = calloc(g->n + 1, sizeof(unsigned));
+  if (!sum || !cnt)
+    r = -ENOMEM;
+  /* Row i covers (start + i*step, start + (i+1)*step]; the rows ending in
+   * (first, g->end] go to the cell holding their end. A row's cell follows
+   * from the one before by adding (a division per row was a tenth of a
+   * pass's reading once the rows came by pread). */
+  time_t first = g->end - (time_t)(g->n * g->step), step = (time_t)f->step;
+  size_t i = r == 0 && step > 0 && f->start < first
+                 ? (size_t)((first - f->start) / step)
+                 : 0;
+  time_t t = f->start + (time_t)(i + 1) * step;
+  size_t cell = t > first ? (size_t)((t - first - 1) / (time_t)g->step) : 0;
+  time_t cell_end = first + (time_t)((cell + 1) * g->step);
+  int nk = 0;
+  while (nk < 4 && ds[nk])
+    nk++;
+  for (; r == 0 && i < rows && t <= g->end; i++, t += step) {
+    while (t > cell_end) {
+      cell++;
+      cell_end += (time_t)g->step;
+    }
+    const double *row = f->data + i * f->nds;
+    double v = 0;
+    bool known = true;
+    for (int k = 0; k < nk; k++) {
+      double x = row[idx[k]];
+      known &= !isnan(x);
+      v += x;
+    }
+    if (known) {
+      sum[cell] += v * scale;
+      cnt[cell]++;
+    }
+  }
+  for (size_t c = 0; r == 0 && c < g->n; c++)
+    if (cnt[c])
+      out[c] = sum[c] / cnt[c];
+  free(sum);
+  free(cnt);
+  return r;
+}
+
 static int read_file(const char *path, bal_flusher_t *flush, char *const *ds,
                      double scale, const struct bal_grid *g, double *out,
                      time_t *ret_last, struct bal_rrd_cost *cost, char *why,
@@ -92,66 +179,17 @@ static int read_file(const char *path, bal_flusher_t *flush, char *const *ds,
     if (r < 0)
       return r;
   }
-  time_t last = bal_rrd_header_last(path);
-  if (last <= 0)
-    last = rrd_last_r(path);
-  if (last <= 0) {
-    rrd_reason(why, why_len);
-    return -EIO;
-  }
-  *ret_last = last;
+  /* The rows read with pread (rrd-read.c); librrd for what that leaves. */
   time_t start = g->end - (time_t)(g->n * g->step), end = g->end;
-  unsigned long step = 1, nds = 0;
-  char **names = NULL;
-  rrd_value_t *data = NULL;
-  if (rrd_fetch_r(path, "AVERAGE", &start, &end, &step, &nds, &names, &data) !=
-      0) {
-    rrd_reason(why, why_len);
-    return -EIO;
-  }
-  int idx[4] = {-1, -1, -1, -1};
-  for (int k = 0; k < 4 && ds[k]; k++) {
-    for (unsigned long j = 0; j < nds; j++)
-      if (strcmp(names[j], ds[k]) == 0)
-        idx[k] = (int)j;
-    if (idx[k] < 0) {
-      snprintf(why, why_len, "no data source '%s'", ds[k]);
-      r = -EBADMSG;
-    }
-  }
-  size_t rows = step ? (size_t)((end - start) / (time_t)step) : 0;
-  double *sum = calloc(g->n + 1, sizeof(double));
-  unsigned *cnt = calloc(g->n + 1, sizeof(unsigned));
-  if (!sum || !cnt)
-    r = -ENOMEM;
-  for (size_t i = 0; r == 0 && i < rows; i++) {
-    /* Row i covers (start + i*step, start + (i+1)*step]. */
-    time_t t = start + (time_t)((i + 1) * step);
-    time_t first = g->end - (time_t)(g->n * g->step);
-    if (t <= first || t > g->end)
-      continue;
-    size_t cell = (size_t)((t - first - 1) / (time_t)g->step);
-    double v = 0;
-    bool known = true;
-    for (int k = 0; k < 4 && ds[k]; k++) {
-      double x = data[i * nds + (size_t)idx[k]];
-      known &= !isnan(x);
-      v += x;
-    }
-    if (known && cell < g->n) {
-      sum[cell] += v * scale;
-      cnt[cell]++;
-    }
-  }
-  for (size_t i = 0; r == 0 && i < g->n; i++)
-    if (cnt[i])
-      out[i] = sum[i] / cnt[i];
-  free(sum);
-  free(cnt);
-  for (unsigned long j = 0; j < nds; j++)
-    rrd_freemem(names[j]);
-  rrd_freemem(names);
-  rrd_freemem(data);
+  struct bal_rrd_rows f;
+  r = bal_rrd_fetch(path, start, end, 1, &f, why, why_len);
+  if (r > 0)
+    r = bal_rrd_fetch_librrd(path, start, end, 1, &f, why, why_len);
+  if (f.last > 0)
+    *ret_last = f.last;
+  if (r == 0)
+    r = bal_rrd_resample(&f, ds, scale, g, out, why, why_len);
+  bal_rrd_rows_free(&f);
   return r;
 }
 

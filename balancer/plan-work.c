@@ -195,9 +195,14 @@ int plan_best_target(struct work *w, int x, double limit, int skip,
   double bu = 0;
   for (size_t n = 0; n < w->nn; n++) {
     w->work++;
-    if ((int)n == skip || !plan_fits(w, x, (int)n, -1, limit))
+    /* plan_fits, its utilisation kept for the choice (the what-if of every
+     * node spent half its time working it out twice). */
+    if ((int)n == skip || (int)n == w->u[x].node ||
+        !plan_allowed(w, x, (int)n, -1))
       continue;
     double u = plan_util_with(w, (int)n, x, -1);
+    if (u > limit + EPS)
+      continue;
     if (best < 0 || (how == PICK_LOWEST ? u < bu - EPS : u > bu + EPS)) {
       best = (int)n;
       bu = u;

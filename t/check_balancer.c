@@ -9,7 +9,10 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+/* rrd_format.h: the header's layout, to make files that do not add up. */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1518,6 +1521,363 @@ START_TEST(rrd_last_from_the_header) {
 }
 END_TEST
 
+/* ---- the balancer's own RRD row reader ------------------------------------
+ */
+
+/* collectd's rrdtool plugin's RRAs at its defaults (StepSize 10, RRARows
+ * 1200, five timespans, AVERAGE MIN MAX each). */
+#define COLLECTD_RRAS                                                          \
+  "RRA:AVERAGE:0.1:1:1200", "RRA:MIN:0.1:1:1200", "RRA:MAX:0.1:1:1200",        \
+      "RRA:AVERAGE:0.1:7:1235", "RRA:MIN:0.1:7:1235", "RRA:MAX:0.1:7:1235",    \
+      "RRA:AVERAGE:0.1:50:1210", "RRA:MIN:0.1:50:1210", "RRA:MAX:0.1:50:1210", \
+      "RRA:AVERAGE:0.1:223:1202", "RRA:MIN:0.1:223:1202",                      \
+      "RRA:MAX:0.1:223:1202", "RRA:AVERAGE:0.1:2635:1201",                     \
+      "RRA:MIN:0.1:2635:1201", "RRA:MAX:0.1:2635:1201"
+
+/* Files made by librrd: collectd's layouts (GAUGE with one data source,
+ * DERIVE with two), and RRAs where librrd's choice is not the obvious one
+ * (a MIN of single steps first, a LAST longer than the AVERAGE). hours of
+ * 10 s updates end at the last update, T + 3.25 (not on a step): every
+ * 37th sample unknown, none for 2 minutes an hour before the end. */
+static const struct rrd_case {
+  const char *name;
+  int hours, nds;
+  const char *def[20];
+} rrd_cases[] = {
+    {"percent", 5, 1, {"DS:value:GAUGE:20:0:100.1", COLLECTD_RRAS}},
+    {"ps_cputime",
+     5,
+     2,
+     {"DS:user:DERIVE:20:0:U", "DS:syst:DERIVE:20:0:U", COLLECTD_RRAS}},
+    {"choice",
+     1,
+     2,
+     {"DS:a:GAUGE:20:U:U", "DS:b:DERIVE:20:0:U", "RRA:MIN:0.5:1:50",
+      "RRA:AVERAGE:0.5:1:60", "RRA:AVERAGE:0.5:6:100", "RRA:LAST:0.5:1:200",
+      "RRA:MAX:0.5:30:100"}},
+    /* Two RRAs cover the window, two steps as near the one wished: the
+     * first is chosen. */
+    {"full ties",
+     1,
+     1,
+     {"DS:value:GAUGE:20:U:U", "RRA:AVERAGE:0.5:2:150", "RRA:AVERAGE:0.5:10:30",
+      "RRA:AVERAGE:0.5:3:100", "RRA:AVERAGE:0.5:9:34"}},
+    /* DDERIVE: librrd writes version 0005. */
+    {"version 5",
+     1,
+     2,
+     {"DS:a:GAUGE:20:U:U", "DS:b:DDERIVE:20:0:U", "RRA:AVERAGE:0.5:1:100",
+      "RRA:AVERAGE:0.5:5:100"}},
+    /* None covers it, two cover as much with steps as near. */
+    {"partial ties",
+     1,
+     1,
+     {"DS:value:GAUGE:20:U:U", "RRA:AVERAGE:0.5:2:150",
+      "RRA:AVERAGE:0.5:10:30"}},
+};
+static const time_t rows_t = 1700000000;
+
+static void rrd_make(const struct rrd_case *rc, const char *path) {
+  int ndef = 0;
+  while (ndef < 20 && rc->def[ndef])
+    ndef++;
+  time_t t0 = rows_t - rc->hours * 3600;
+  const char *argv0[20];
+  memcpy(argv0, rc->def, sizeof(argv0));
+  ck_assert_int_eq(rrd_create_r(path, 10, t0, ndef, argv0), 0);
+  char arg[256][96];
+  const char *argv[256];
+  int n = 0;
+  for (time_t t = t0 + 10; t <= rows_t + 10; t += 10) {
+    bool final = t > rows_t;
+    if (!final && t > rows_t - 3600 && t <= rows_t - 3480)
+      continue;
+    long long s = (long long)(t - t0);
+    char v[48];
+    if (!final && s / 10 % 37 == 0)
+      snprintf(v, sizeof(v), "U%s", rc->nds > 1 ? ":U" : "");
+    else if (rc->nds > 1)
+      snprintf(v, sizeof(v), "%lld:%lld", 3 * s + s % 7, s + s % 3);
+    else
+      snprintf(v, sizeof(v), "%.3f", 50 + 40 * sin((double)s / 600));
+    if (final)
+      snprintf(arg[n], sizeof(arg[n]), "%lld.25:%s", (long long)rows_t + 3, v);
+    else
+      snprintf(arg[n], sizeof(arg[n]), "%lld:%s", (long long)t, v);
+    argv[n] = arg[n];
+    if (++n == 256 || final) {
+      ck_assert_msg(rrd_update_r(path, NULL, n, argv) == 0, "%s",
+                    rrd_get_error());
+      n = 0;
+    }
+  }
+}
+
+/* Windows around the last update L: start and end offsets, the step
+ * wished for. */
+static const struct {
+  long start, end;
+  unsigned long step;
+} rrd_windows[] = {
+    {-7200 - 43, -43, 1},          /* the pass's: end on a minute */
+    {-7200, 0, 1},                 /* up to L itself */
+    {-3600, 300, 1},               /* partly past L */
+    {3600, 7200, 1},               /* wholly past L */
+    {-6 * 3600, -5 * 3600, 1},     /* older than the finest RRA */
+    {-3 * 86400, 0, 1},            /* partly before the file */
+    {-30 * 86400, -29 * 86400, 1}, /* wholly before the file */
+    {-7193, -17, 1},               /* neither on a step */
+    {-100, -100, 1},               /* empty */
+    {-7200, 0, 60},
+    {-7200, 0, 300},
+    {-1800, 0, 10},
+    {-1800, 0, 60},
+    {-86400, 0, 3600},
+    {-20000, 0, 60},
+    {-12003, -3, 1}, /* from the first row of collectd's finest RRA */
+};
+
+static void rrd_rows_equal(const struct bal_rrd_rows *a,
+                           const struct bal_rrd_rows *b, const char *what) {
+  ck_assert_msg(a->start == b->start && a->end == b->end &&
+                    a->step == b->step && a->nds == b->nds,
+                "%s: %lld..%lld/%lu x%lu, librrd %lld..%lld/%lu x%lu", what,
+                (long long)a->start, (long long)a->end, a->step, a->nds,
+                (long long)b->start, (long long)b->end, b->step, b->nds);
+  ck_assert_int_eq(a->last, b->last);
+  for (unsigned long j = 0; j < a->nds; j++)
+    ck_assert_str_eq(a->names[j], b->names[j]);
+  size_t n = (size_t)((a->end - a->start) / (time_t)a->step) * a->nds;
+  for (size_t i = 0; i < n; i++) {
+    double x = a->data[i], y = b->data[i];
+    ck_assert_msg(isnan(x) ? isnan(y) : memcmp(&x, &y, sizeof(x)) == 0,
+                  "%s: value %zu: %.17g, librrd %.17g", what, i, x, y);
+  }
+}
+
+/* The rows read with pread are librrd's: same RRA, start, end, step, every
+ * value, NAN where NAN; and the pass's resampled series is the same byte
+ * for byte. */
+START_TEST(rrd_rows_as_librrd) {
+  const struct rrd_case *rc = &rrd_cases[_i];
+  char dir[] = "/tmp/check_balancer_rows.XXXXXX", path[96], what[160];
+  temp_path(dir, "x.rrd", path, sizeof(path));
+  rrd_make(rc, path);
+  stat_head_t sh;
+  FILE *fp = fopen(path, "rb");
+  ck_assert(fp && fread(&sh, sizeof(sh), 1, fp) == 1);
+  fclose(fp);
+  ck_assert_str_eq(sh.version, strstr(rc->name, "version 5") ? "0005" : "0003");
+  time_t last = rows_t + 3;
+  size_t known = 0;
+  for (size_t w = 0; w < sizeof(rrd_windows) / sizeof(rrd_windows[0]); w++) {
+    struct bal_rrd_rows mine, ref;
+    char why[128] = "";
+    time_t start = last + rrd_windows[w].start, end = last + rrd_windows[w].end;
+    snprintf(what, sizeof(what), "%s, window %zu", rc->name, w);
+    ck_assert_msg(bal_rrd_fetch(path, start, end, rrd_windows[w].step, &mine,
+                                why, sizeof(why)) == 0,
+                  "%s: %s", what, why);
+    ck_assert_msg(bal_rrd_fetch_librrd(path, start, end, rrd_windows[w].step,
+                                       &ref, why, sizeof(why)) == 0,
+                  "%s: %s", what, why);
+    ck_assert(!mine.librrd && ref.librrd);
+    rrd_rows_equal(&mine, &ref, what);
+    size_t n = (size_t)((mine.end - mine.start) / (time_t)mine.step) * mine.nds;
+    for (size_t i = 0; i < n; i++)
+      known += !isnan(mine.data[i]);
+    bal_rrd_rows_free(&mine);
+    bal_rrd_rows_free(&ref);
+  }
+  ck_assert_uint_gt(known, 200); /* the windows hold data, not only NAN */
+  /* The pass's series: grids as patmon-balance makes them. */
+  static const struct {
+    long now;
+    unsigned window, step;
+  } grids[] = {{5, 7200, 60}, {100, 3600, 10}, {-4000, 7200, 300}};
+  char *sets[3][3] = {{"value", NULL}, {"user", "syst", NULL}, {"a", NULL}};
+  char **ds = rc->nds == 1 ? sets[0] : _i == 1 ? sets[1] : sets[2];
+  for (size_t k = 0; k < sizeof(grids) / sizeof(grids[0]); k++) {
+    struct bal_grid g;
+    bal_grid_init(&g, last + grids[k].now, grids[k].window, grids[k].step);
+    double out[800], want[800];
+    time_t got_last = 0;
+    char why[128] = "";
+    ck_assert_uint_le(g.n, 800);
+    ck_assert_msg(bal_rrd_read(path, NULL, ds, 8, &g, out, &got_last, NULL, why,
+                               sizeof(why)) == 0,
+                  "%s", why);
+    ck_assert_int_eq(got_last, last);
+    struct bal_rrd_rows ref;
+    time_t start = g.end - (time_t)(g.n * g.step);
+    ck_assert_int_eq(
+        bal_rrd_fetch_librrd(path, start, g.end, 1, &ref, why, sizeof(why)), 0);
+    ck_assert_int_eq(bal_rrd_resample(&ref, ds, 8, &g, want, why, sizeof(why)),
+                     0);
+    bal_rrd_rows_free(&ref);
+    ck_assert_msg(memcmp(out, want, g.n * sizeof(double)) == 0,
+                  "%s: grid %zu differs", rc->name, k);
+  }
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
+/* The resampling onto the grid, by hand: rows before the grid's first cell
+ * and after its end left out, a row with an unknown data source left out,
+ * a cell of unknown rows NAN, rows coarser than the cells, rows that start
+ * inside the grid; a data source the file has not is said. */
+START_TEST(rrd_resample_by_hand) {
+  struct bal_grid g = {.end = 600, .step = 60, .n = 5}; /* cells from 300 */
+  double data[800], out[5];
+  char a[] = "a", b[] = "b", *names[] = {a, b};
+  char why[64] = "";
+  for (int i = 0; i < 40; i++) {
+    data[2 * i] = i >= 23 && i <= 28 ? NAN : i;
+    data[2 * i + 1] = i == 13 ? NAN : 100;
+  }
+  struct bal_rrd_rows f = {.start = 250,
+                           .end = 650,
+                           .step = 10,
+                           .nds = 2,
+                           .names = names,
+                           .data = data};
+  char *ab[] = {"a", "b", NULL}, *only_a[] = {"a", NULL}, *z[] = {"z", NULL};
+  ck_assert_int_eq(bal_rrd_resample(&f, ab, 2, &g, out, why, sizeof(why)), 0);
+  const double want[5] = {1290.0 / 6, 1136.0 / 5, 1434.0 / 6, NAN, 1578.0 / 6};
+  for (int c = 0; c < 5; c++)
+    ck_assert_msg(isnan(want[c]) ? isnan(out[c]) : out[c] == want[c],
+                  "cell %d: %g, want %g", c, out[c], want[c]);
+  /* One row per cell at most, the first and last outside. */
+  f.start = 230;
+  f.end = 650;
+  f.step = 70;
+  for (int i = 0; i < 6; i++)
+    data[2 * i] = 10 * (i + 1);
+  ck_assert_int_eq(bal_rrd_resample(&f, only_a, 1, &g, out, why, sizeof(why)),
+                   0);
+  ck_assert(isnan(out[0]));
+  for (int c = 1; c < 5; c++)
+    ck_assert_double_eq(out[c], 10 * (c + 1));
+  /* Rows of a second from inside the grid on: each cell's first and last
+   * rows end on its bounds. */
+  for (int i = 0; i < 400; i++)
+    data[2 * i] = i;
+  f.start = 400;
+  f.end = 700;
+  f.step = 1;
+  ck_assert_int_eq(bal_rrd_resample(&f, only_a, 1, &g, out, why, sizeof(why)),
+                   0);
+  ck_assert(isnan(out[0]));
+  ck_assert_double_eq(out[1], 9.5);
+  ck_assert_double_eq(out[2], 49.5);
+  ck_assert_double_eq(out[3], 109.5);
+  ck_assert_double_eq(out[4], 169.5);
+  ck_assert_int_eq(bal_rrd_resample(&f, z, 1, &g, out, why, sizeof(why)),
+                   -EBADMSG);
+  ck_assert_str_eq(why, "no data source 'z'");
+}
+END_TEST
+
+/* Copies src's first len bytes to dst, then writes the n bytes of patch at
+ * off (none when patch is NULL). */
+static void rrd_variant(const char *src, const char *dst, long len, long off,
+                        const void *patch, size_t n) {
+  FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+  ck_assert(in && out);
+  char buf[4096];
+  long left = len;
+  size_t k;
+  while (left > 0 &&
+         (k = fread(buf, 1, left < 4096 ? (size_t)left : 4096, in)) > 0) {
+    ck_assert_uint_eq(fwrite(buf, 1, k, out), k);
+    left -= (long)k;
+  }
+  if (patch) {
+    ck_assert_int_eq(fseek(out, off, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(patch, 1, n, out), n);
+  }
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+}
+
+/* Files that are cut short or do not add up: the reader leaves them to
+ * librrd, which says what is wrong, or says itself where librrd would
+ * divide by zero; never a crash or a read past the end (valgrind). */
+START_TEST(rrd_rows_bad_files) {
+  char dir[] = "/tmp/check_balancer_bad.XXXXXX", path[96], bad[96];
+  temp_path(dir, "x.rrd", path, sizeof(path));
+  snprintf(bad, sizeof(bad), "%s/bad.rrd", dir);
+  rrd_make(&rrd_cases[1], path);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  const long nds = 2, nrra = 15;
+  long rra0 = (long)(sizeof(stat_head_t) + nds * sizeof(ds_def_t));
+  long live = rra0 + nrra * (long)sizeof(rra_def_t);
+  long ptr0 = live + (long)(sizeof(live_head_t) + nds * sizeof(pdp_prep_t) +
+                            nrra * nds * sizeof(cdp_prep_t));
+  long head = ptr0 + nrra * (long)sizeof(rra_ptr_t);
+  unsigned long zero = 0, huge = 1UL << 40, far = 5000;
+  double other = 1.5;
+  static const char *const want_left[] = {"too small", "is not an RRD file",
+                                          "can't handle", "architecture"};
+  const struct {
+    long len, off;
+    const void *patch;
+    size_t n;
+    int fetch;       /* bal_rrd_fetch's result */
+    bool read_fails; /* bal_rrd_read's */
+    const char *why; /* in its reason */
+  } v[] = {
+      {0, 0, NULL, 0, 1, true, ""},
+      {10, 0, NULL, 0, 1, true, ""},
+      {(long)sizeof(stat_head_t) - 1, 0, NULL, 0, 1, true, ""},
+      {head - 1, 0, NULL, 0, 1, true, ""},
+      {head + 100, 0, NULL, 0, 1, true, want_left[0]},
+      {(long)st.st_size - 8, 0, NULL, 0, 1, true, want_left[0]},
+      {(long)st.st_size, 0, "XRD", 4, 1, true, want_left[1]},
+      {(long)st.st_size, 4, "0009", 5, 1, true, want_left[2]},
+      {(long)st.st_size, (long)offsetof(stat_head_t, float_cookie), &other,
+       sizeof(other), 1, true, want_left[3]},
+      {(long)st.st_size, (long)offsetof(stat_head_t, ds_cnt), &huge,
+       sizeof(huge), 1, true, ""},
+      {(long)st.st_size, (long)offsetof(stat_head_t, pdp_step), &zero,
+       sizeof(zero), -EBADMSG, true, "step of 0"},
+      {(long)st.st_size, rra0 + (long)offsetof(rra_def_t, row_cnt), &zero,
+       sizeof(zero), -EBADMSG, true, "RRA 0"},
+      {(long)st.st_size, rra0 + (long)offsetof(rra_def_t, row_cnt), &huge,
+       sizeof(huge), 1, true, want_left[0]},
+      /* A ring pointer past its RRA: librrd wraps it and reads. */
+      {(long)st.st_size, ptr0, &far, sizeof(far), 1, false, ""},
+      {(long)st.st_size, live, &zero, sizeof(zero), 1, true, ""},
+  };
+  for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+    rrd_variant(path, bad, v[i].len, v[i].off, v[i].patch, v[i].n);
+    struct bal_rrd_rows f;
+    char why[256] = "";
+    time_t end = rows_t - rows_t % 60;
+    int r = bal_rrd_fetch(bad, end - 7200, end, 1, &f, why, sizeof(why));
+    ck_assert_msg(r == v[i].fetch, "variant %zu: %d (%s)", i, r, why);
+    ck_assert_ptr_null(f.data);
+    struct bal_grid g;
+    bal_grid_init(&g, rows_t, 7200, 60);
+    double out[120];
+    time_t last = 0;
+    char *ds[] = {"user", NULL};
+    snprintf(why, sizeof(why), "-");
+    r = bal_rrd_read(bad, NULL, ds, 1, &g, out, &last, NULL, why, sizeof(why));
+    ck_assert_msg((r < 0) == v[i].read_fails, "variant %zu: %d (%s)", i, r,
+                  why);
+    if (r < 0)
+      ck_assert_msg(strcmp(why, "-") != 0 && *why && strstr(why, v[i].why),
+                    "variant %zu: %s", i, why);
+  }
+  unlink(bad);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 /* ---- configuration ------------------------------------------------------- */
 
 /* Hook events: the four by default, or those listed (zone: adoptions and
@@ -2276,6 +2636,13 @@ static Suite *suite(void) {
         stderr,
         "check_balancer: cibadmin, crm_verify or crm_attribute not found: the "
         "zone store test on a CIB file is not run\n");
+  suite_add_tcase(s, tc);
+  tc = tcase_create("rrd");
+  tcase_set_timeout(tc, 120); /* under valgrind */
+  tcase_add_loop_test(tc, rrd_rows_as_librrd, 0,
+                      (int)(sizeof(rrd_cases) / sizeof(rrd_cases[0])));
+  tcase_add_test(tc, rrd_rows_bad_files);
+  tcase_add_test(tc, rrd_resample_by_hand);
   suite_add_tcase(s, tc);
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
