@@ -72,17 +72,15 @@ static const char *unix_path(const char *addr) {
 int bal_flusher_new(const char *addr, bal_flusher_t **ret) {
   *ret = NULL;
   struct bal_flusher *f = calloc(1, sizeof(*f));
-  if (!f || !(f->addr = strdup(addr))) {
-    free(f);
+  if (!f)
     return -ENOMEM;
-  }
+  for (size_t i = 0; i < BAL_FLUSH_CONNS; i++)
+    f->conns[i].fd = -1;
   const char *sp = unix_path(addr);
-  if (sp && !(f->sock = strdup(sp))) {
+  if (!(f->addr = strdup(addr)) || (sp && !(f->sock = strdup(sp)))) {
     bal_flusher_free(f);
     return -ENOMEM;
   }
-  for (size_t i = 0; i < BAL_FLUSH_CONNS; i++)
-    f->conns[i].fd = -1;
   *ret = f;
   return 0;
 }
