@@ -54,16 +54,7 @@ int bal_putval(const char *sock, const pm_buf_t *cmds, pm_buf_t *err) {
   for (const char *p = cmds->data; r == 0 && p && *p;) {
     const char *nl = strchr(p, '\n');
     size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-    for (size_t off = 0; off < len;) {
-      ssize_t w = send(fd, p + off, len - off, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0) {
-        r = -errno;
-        break;
-      }
-      off += (size_t)w;
-    }
+    r = pm_send_all(fd, p, len);
     char line[512];
     if (r == 0)
       r = read_line(fd, line, sizeof(line));

@@ -177,19 +177,6 @@ static int request(const char *path, pm_buf_t *out, const char **ret_why) {
   return r;
 }
 
-static int send_all(int fd, const char *s, size_t len) {
-  while (len) {
-    ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return -errno;
-    s += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Sends item i on idle connection c (connecting first). */
 static void conn_send(struct bal_flusher *f, struct conn *c, size_t i) {
   pm_buf_t b = {0};
@@ -200,7 +187,7 @@ static void conn_send(struct bal_flusher *f, struct conn *c, size_t i) {
     snprintf(reason, sizeof(reason), "cannot connect: %s", strerror(-r));
     why = reason;
   }
-  if (r == 0 && (r = send_all(c->fd, b.data, b.len)) < 0) {
+  if (r == 0 && (r = pm_send_all(c->fd, b.data, b.len)) < 0) {
     snprintf(reason, sizeof(reason), "cannot send: %s", strerror(-r));
     why = reason;
     conn_close(c);

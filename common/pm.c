@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -161,10 +162,11 @@ static int same_content(const char *path, const void *data, size_t len) {
   return same;
 }
 
-int pm_write_all(int fd, const void *data, size_t len) {
+/* Writes with write() or, for a socket, send() without SIGPIPE. */
+static int put_all(int fd, const void *data, size_t len, bool sock) {
   const char *p = data;
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -173,6 +175,14 @@ int pm_write_all(int fd, const void *data, size_t len) {
     len -= (size_t)n;
   }
   return 0;
+}
+
+int pm_write_all(int fd, const void *data, size_t len) {
+  return put_all(fd, data, len, false);
+}
+
+int pm_send_all(int fd, const void *data, size_t len) {
+  return put_all(fd, data, len, true);
 }
 
 /* For a target that is not a regular file (/dev/stdout, a FIFO): no

@@ -50,6 +50,9 @@ const char *pm_strerror(int r);
 /* Writes all len bytes to fd, resuming after EINTR and short writes. 0, or
  * a negative errno (then part of the data may have been written). */
 int pm_write_all(int fd, const void *data, size_t len);
+/* The same for a socket, without SIGPIPE: a peer that has gone is -EPIPE
+ * (MSG_NOSIGNAL), not the end of the process. */
+int pm_send_all(int fd, const void *data, size_t len);
 
 /* Replaces path with data atomically (temporary file in the same directory,
  * fsync, rename) unless it already holds exactly these bytes. A symlink is

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -529,6 +530,34 @@ END_TEST
  * message) and the empty string, at once and fed in pieces that cross the
  * 64-byte blocks and the 56-byte padding limit; a million 'a' (FIPS
  * 180-2's third example). */
+/* All of a send arrives; a peer that has gone is -EPIPE, not SIGPIPE. */
+START_TEST(send_all_without_sigpipe) {
+  int sv[2];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  char out[100000], in[sizeof(out)];
+  for (size_t i = 0; i < sizeof(out); i++)
+    out[i] = (char)(i * 7);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) { /* the reader */
+    close(sv[0]);
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof(in) &&
+           (n = read(sv[1], in + got, sizeof(in) - got)) > 0)
+      got += (size_t)n;
+    _exit(got == sizeof(in) && memcmp(in, out, sizeof(in)) == 0 ? 0 : 1);
+  }
+  close(sv[1]);
+  ck_assert_int_eq(pm_send_all(sv[0], out, sizeof(out)), 0);
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  ck_assert_int_eq(pm_send_all(sv[0], out, 10), -EPIPE);
+  close(sv[0]);
+}
+END_TEST
+
 START_TEST(sha256_known_digests) {
   static const struct {
     const char *in, *hex;
@@ -571,6 +600,7 @@ int main(void) {
    * valgrind on a busy machine took 6.5 s (1 s of CPU). */
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, buf_grows);
+  tcase_add_test(tc, send_all_without_sigpipe);
   tcase_add_test(tc, sha256_known_digests);
   tcase_add_test(tc, vec_grows_keeps_and_zeroes);
   tcase_add_test(tc, strv_push_keeps_null_end);
