@@ -436,11 +436,6 @@ int bal_rrd_read(const char *path, bal_flusher_t *flush, char *const *ds,
                  double scale, const struct bal_grid *g, double *out,
                  time_t *ret_last, struct bal_rrd_cost *cost, char *why,
                  size_t why_len);
-/* An RRD file's last update read from its header as rrd_format.h lays it
- * out (what rrd_last_r returns, without mapping the file); 0 for a file
- * that cannot be read or a header of another version or that does not
- * check out (bal_rrd_read asks rrd_last_r then). */
-time_t bal_rrd_header_last(const char *path);
 /* The rows of an RRD file's window as rrd_fetch_r(path, "AVERAGE", &start,
  * &end, &step, ...) returns them: start and end aligned to step, (end -
  * start) / step rows of nds values (NAN where unknown), row i covering

@@ -15,19 +15,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-/* rrd_format.h: the on-disk header, for bal_rrd_header_last. librrd calls its
- * structs an internal export; the file format they describe is stable (an
- * RRD file moves between rrdtool versions), and bal_rrd_header_last checks
- * cookie, version and float cookie before it trusts them. */
-#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 void bal_grid_init(struct bal_grid *g, time_t now, unsigned window,
                    unsigned step) {
@@ -45,38 +38,11 @@ static void rrd_reason(char *buf, size_t len) {
   rrd_clear_error();
 }
 
-/* Mapping and unmapping each file twice (rrd_last_r, rrd_fetch_r) was
- * most of a pass's system time: the last update comes from the header. */
-time_t bal_rrd_header_last(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    return 0;
-  stat_head_t sh;
-  live_head_t lh;
-  time_t last = 0;
-  if (pread(fd, &sh, sizeof(sh), 0) == (ssize_t)sizeof(sh) &&
-      memcmp(sh.cookie, RRD_COOKIE, sizeof(RRD_COOKIE)) == 0 &&
-      (memcmp(sh.version, RRD_VERSION3, sizeof(RRD_VERSION3)) == 0 ||
-       memcmp(sh.version, RRD_VERSION4, sizeof(RRD_VERSION4)) == 0) &&
-      sh.float_cookie == FLOAT_COOKIE && sh.ds_cnt - 1 < 4096 &&
-      sh.rra_cnt - 1 < 4096) {
-    off_t at = (off_t)(sizeof(sh) + sh.ds_cnt * sizeof(ds_def_t) +
-                       sh.rra_cnt * sizeof(rra_def_t));
-    if (pread(fd, &lh, sizeof(lh), at) == (ssize_t)sizeof(lh) &&
-        lh.last_up > 0 && lh.last_up_usec >= 0 && lh.last_up_usec < 1000000)
-      last = lh.last_up;
-  }
-  close(fd);
-  return last;
-}
-
 int bal_rrd_fetch_librrd(const char *path, time_t start, time_t end,
                          unsigned long step, struct bal_rrd_rows *ret,
                          char *why, size_t why_len) {
   *ret = (struct bal_rrd_rows){.librrd = true};
-  time_t last = bal_rrd_header_last(path);
-  if (last <= 0)
-    last = rrd_last_r(path);
+  time_t last = rrd_last_r(path);
   if (last <= 0) {
     rrd_reason(why, why_len);
     return -EIO;

@@ -15,7 +15,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#define RRD_EXPORT_DEPRECATED /* rrd_format.h: see metrics.c */
+/* rrd_format.h: the on-disk header. librrd calls its structs an internal
+ * export; the file format they describe is stable (an RRD file moves
+ * between rrdtool versions), and head_parse checks cookie, version and
+ * float cookie before it trusts them. */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +29,7 @@
 #include <unistd.h>
 
 enum {
-  COUNT_MAX = 4096,    /* data sources, RRAs: as bal_rrd_header_last */
+  COUNT_MAX = 4096,    /* data sources, RRAs */
   HEAD_MAX = 4 << 20,  /* a header's bytes */
   HEAD_FIRST = 8192,   /* the first read: all of collectd's headers */
   ROWS_MAX = 1L << 30, /* rows of an RRA (librrd loops with int) */
@@ -100,7 +104,7 @@ static int head_parse(const unsigned char *buf, size_t got, struct head *h,
   }
   live_head_t lh;
   memcpy(&lh, buf + live, sizeof(lh));
-  /* bal_rrd_header_last's conditions: else librrd's rrd_last_r decides. */
+  /* A last update that does not check out: librrd's rrd_last_r decides. */
   if (lh.last_up <= 0 || lh.last_up_usec < 0 || lh.last_up_usec >= 1000000)
     return -1;
   h->last = lh.last_up;

@@ -1512,7 +1512,6 @@ START_TEST(rrd_last_from_the_header) {
   ck_assert_int_eq(
       bal_rrd_read(path, NULL, ds, 1, &g, out, &last, &cost, why, sizeof(why)),
       0);
-  ck_assert_int_eq(bal_rrd_header_last(path), t);
   ck_assert_int_eq(rrd_last_r(path), t);
   ck_assert_int_eq(last, t);
   ck_assert_uint_eq(cost.files, 1);
