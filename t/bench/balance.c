@@ -450,6 +450,12 @@ static int zone_runs(const struct trace_set *base, const struct opts *o,
              rep.label, seed, x[ZR_GLOBAL].over80, x[ZR_ZONES].over80,
              x[ZR_GLOBAL].moves, x[ZR_GLOBAL].cross_moves, x[ZR_ZONES].moves,
              x[ZR_ZONES].cross_moves);
+    if (r == 0 && o->sim.verbose && o->dead)
+      printf("  %s seed %llu: z00's nodes >80%% after the adoption at step "
+             "%d (dead from %d): dead %.0f, all alive %.0f, global %.0f\n",
+             rep.label, seed, x[ZR_DEAD].adopted_at, cf.dead_from,
+             x[ZR_DEAD].dead_over80_adopted, x[ZR_ZONES].dead_over80_adopted,
+             x[ZR_GLOBAL].dead_over80_adopted);
     fflush(stdout);
   }
   traces_free(&rep);
