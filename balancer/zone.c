@@ -403,6 +403,13 @@ static bool expired(const bal_zone_t *z, int64_t t) {
   return z->now - t >= (int64_t)z->p.silent_intervals * z->p.interval;
 }
 
+/* Whether a grant made at t still holds its room: one interval past the
+ * silence that gets a zone adopted, so that an adopter can follow a grant
+ * its requester's instance did not live to follow. */
+static bool held(const bal_zone_t *z, int64_t t) {
+  return z->now - t < (int64_t)(z->p.silent_intervals + 1) * z->p.interval;
+}
+
 static int add_action(bal_zone_t *z, enum bal_zone_op op, char *key,
                       char *value, enum akind kind, size_t ref) {
   struct zaction *a = key && value ? pm_vec_push(&z->act) : NULL;
@@ -1050,7 +1057,7 @@ static void keep_reservations(bal_zone_t *z, struct pass *ps) {
     struct zgrant *g = &z->grants.v[i];
     bool any = false;
     for (size_t u = 0;
-         g->confirmed && !expired(z, g->t) && u < g->nnodes && u < g->units.n;
+         g->confirmed && held(z, g->t) && u < g->nnodes && u < g->units.n;
          u++) {
       int n = bal_cluster_find_node(c, g->nodes[u]);
       int s = bal_cluster_find_service(c, g->units.v[u].names[0]);
@@ -1068,6 +1075,82 @@ static void keep_reservations(bal_zone_t *z, struct pass *ps) {
     grant_free(g);
     z->grants.v[i] = z->grants.v[--z->grants.n];
   }
+}
+
+/* ---- an adopted zone's trades -------------------------------------------- */
+
+/* The zone index of request key "req.A.N", -1 unknown. */
+static int req_zone(const bal_zone_t *z, const char *key) {
+  const char *k = key + 4, *dot = strrchr(k, '.');
+  return dot && dot > k ? zone_find(z, k, (size_t)(dot - k)) : -1;
+}
+
+/* Whether zone index i is planned here for another zone's instance. */
+static bool adopted_here(const bal_zone_t *z, int i) {
+  return i >= 0 && z->zs.v[i].planned && strcmp(z->zs.v[i].name, z->name);
+}
+
+/* Field t= of value, else dflt. */
+static int64_t value_time(const char *value, int64_t dflt) {
+  char buf[32];
+  int64_t t;
+  return field(value, "t", buf, sizeof(buf)) && parse_i64(buf, &t) ? t : dflt;
+}
+
+/* Request record r of an adopted zone, granted: this instance follows the
+ * grant as its own. */
+static int take_request(bal_zone_t *z, const bal_record_t *r) {
+  char to[BAL_ZONE_NAME_MAX + 2], units[BAL_ZONE_VALUE_MAX + 1];
+  struct zreq q = {.t = z->now, .confirmed = true};
+  int k = field(r->value, "to", to, sizeof(to)) &&
+                  field(r->value, "units", units, sizeof(units))
+              ? parse_units(units, &q.units)
+              : -EBADMSG;
+  if (k == -EBADMSG)
+    return 0; /* read_req said so already, or nothing to follow */
+  struct zreq *slot = NULL;
+  if (k == 0 && (q.key = strdup(r->key)) && (q.to = strdup(to)) &&
+      (slot = pm_vec_push(&z->reqs)))
+    *slot = q;
+  else
+    req_free(&q);
+  return slot ? 0 : -ENOMEM;
+}
+
+/* The granted requests an adopted zone's instance left in the records
+ * are followed here while the granter still holds their room (its
+ * reservation outlasts the silence that makes a zone adopted). Those of
+ * a zone no longer planned here are dropped: its instance is back and
+ * answers for its records. */
+static int take_over(bal_zone_t *z) {
+  int own = zone_find(z, z->name, strlen(z->name));
+  for (size_t i = 0; i < z->reqs.n;) {
+    int from = req_zone(z, z->reqs.v[i].key);
+    if (from == own || adopted_here(z, from)) {
+      i++;
+      continue;
+    }
+    req_free(&z->reqs.v[i]);
+    z->reqs.v[i] = z->reqs.v[--z->reqs.n];
+  }
+  char verdict[16];
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < z->nrec; i++) {
+    const bal_record_t *g = &z->rec[i];
+    const char *rk = g->key + 6, *req;
+    if (strncmp(g->key, "grant.req.", 10) != 0 ||
+        !adopted_here(z, req_zone(z, rk)) ||
+        !field(g->value, "", verdict, sizeof(verdict)) ||
+        strcmp(verdict, "ok") != 0 || !held(z, value_time(g->value, 0)) ||
+        !(req = record(z, rk)))
+      continue;
+    bool known = false;
+    for (size_t q = 0; q < z->reqs.n && !known; q++)
+      known = strcmp(z->reqs.v[q].key, rk) == 0;
+    if (!known)
+      r = take_request(z, &(bal_record_t){rk, req});
+  }
+  return r;
 }
 
 /* The node of the planned ones in zone only (-1: any) and not in zone
@@ -1625,6 +1708,8 @@ int bal_zone_plan(bal_zone_t *z, const bal_cluster_t *c,
   int r = ps.nmap && ps.smap && ps.moved && ps.dest && ps.nzone
               ? local_plan(z, &ps, node_zone)
               : -ENOMEM;
+  if (r == 0 && bal_zone_nplanned(z) > 0)
+    r = take_over(z);
   if (r == 0 && bal_zone_nplanned(z) > 0) {
     keep_reservations(z, &ps);
     r = follow_grants(z, &ps);

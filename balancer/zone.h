@@ -15,7 +15,9 @@
  *   - moves its units to the nodes named by the grants it received;
  *   - adopts a zone whose instance posted nothing for silent_intervals
  *     intervals when it is the live instance with the lowest zone name, and
- *     plans it as its own until that zone's instance posts again.
+ *     plans it as its own until that zone's instance posts again, following
+ *     the grants that instance received while their room is reserved
+ *     (silent_intervals + 1 intervals from the grant).
  *
  * The shared state (the seam with the daemon, which keeps it in the CIB) is
  * an ordered array of records (key, value), in creation order. A pass

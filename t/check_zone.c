@@ -806,6 +806,74 @@ START_TEST(stopped_fixed_is_no_surplus) {
 }
 END_TEST
 
+/* A's instance asked C for room and C granted it, then A's instance died
+ * before following the grant: B adopts zone A and follows the grant while
+ * C still holds the room (the reservation outlasts the silence), then
+ * deletes the request and grant once the unit arrived. When A's instance
+ * is back, B lets A's trades go. */
+START_TEST(adopter_follows_the_silent_zones_grant) {
+  struct world w;
+  const char *nodes = "a1=A:10 b1=B:10 c1=C:10";
+  world_init(&w, nodes, "a-small=a1:3 a-big=a1:6 b-x=b1:7.5 c-x=c1:4");
+  struct store s = {0};
+  bal_zone_t *a = bal_zone_new("A", NULL), *b = bal_zone_new("B", NULL),
+             *c = bal_zone_new("C", NULL);
+  for (int64_t t = 0; t <= 60; t += 60) {
+    pass(a, &s, &w, t);
+    pass(b, &s, &w, t);
+    pass(c, &s, &w, t);
+  }
+  ck_assert_str_eq(store_get(&s, "req.A.1"),
+                   "to=C pass=2 t=60 units=a-small@3/0/0");
+  ck_assert_str_eq(store_get(&s, "grant.req.A.1"), "ok by=C t=60 nodes=c1");
+  /* A's instance dies; B adopts zone A at its second silent interval. */
+  bal_zone_free(a);
+  pass(b, &s, &w, 120);
+  ck_assert_uint_eq(bal_zone_ncross(b), 0);
+  ck_assert_ptr_null(store_get(&s, "adopt.A.1"));
+  pass(c, &s, &w, 120);
+  pass(b, &s, &w, 180);
+  ck_assert_str_eq(store_get(&s, "adopt.A.1"), "by=B since=180");
+  ck_assert(cross_to(b, "a-small", "c1"));
+  bal_move_t m;
+  ck_assert_int_eq(bal_zone_cross(b, 0, &m), 0);
+  ck_assert_str_eq(m.why, "zone C granted room on c1 (req.A.1)");
+  ck_assert_ptr_null(store_get(&s, "req.B.1"));
+  /* C still counts the room it granted. */
+  pass(c, &s, &w, 180);
+  ck_assert_ptr_nonnull(strstr(store_get(&s, "post.C"), "spare=1/"));
+  /* The unit arrived: B deletes A's request and C's grant. */
+  bal_cluster_free(w.c);
+  world_init(&w, nodes, "a-small=c1:3 a-big=a1:6 b-x=b1:7.5 c-x=c1:4");
+  pass(b, &s, &w, 240);
+  ck_assert_uint_eq(bal_zone_ncross(b), 0);
+  ck_assert_ptr_null(store_get(&s, "req.A.1"));
+  ck_assert_ptr_null(store_get(&s, "grant.req.A.1"));
+  finish(&w, &s, (bal_zone_t *[]){b, c}, 2);
+
+  /* Once A's instance is back, B no longer follows A's grants. */
+  world_init(&w, nodes, "a-small=a1:3 a-big=a1:6 b-x=b1:7.5 c-x=c1:4");
+  s = (struct store){0};
+  a = bal_zone_new("A", NULL);
+  b = bal_zone_new("B", NULL);
+  c = bal_zone_new("C", NULL);
+  for (int64_t t = 0; t <= 60; t += 60) {
+    pass(a, &s, &w, t);
+    pass(b, &s, &w, t);
+    pass(c, &s, &w, t);
+  }
+  bal_zone_free(a);
+  pass(b, &s, &w, 180);
+  ck_assert(cross_to(b, "a-small", "c1"));
+  a = bal_zone_new("A", NULL);
+  pass(a, &s, &w, 200);
+  pass(b, &s, &w, 220);
+  ck_assert_str_eq(store_get(&s, "adopt.A.1"), "by=B since=180 ended=220");
+  ck_assert_uint_eq(bal_zone_ncross(b), 0);
+  finish(&w, &s, (bal_zone_t *[]){a, b, c}, 3);
+}
+END_TEST
+
 int main(void) {
   const TTest *const tests[] = {
       stopped_fixed_is_no_surplus,
@@ -824,6 +892,7 @@ int main(void) {
       local_plan_rebased_on_the_cluster,
       cross_move_rebased_on_the_cluster,
       adopted_zone_planned_apart,
+      adopter_follows_the_silent_zones_grant,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
