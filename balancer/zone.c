@@ -1429,14 +1429,18 @@ static int find_surplus(bal_zone_t *z, struct pass *ps, surpluses_t *keep) {
   return 0;
 }
 
-/* With adopted zones, the surplus of one planned zone that another planned
+/* With adopted zones, the surplus of an adopted zone that another planned
  * zone takes moves there as a grant would have brought it (the adopter
- * decides both sides); it leaves the surplus list. */
+ * decides both sides); it leaves the surplus list. The adopter's own
+ * surplus is not put on the nodes it holds for a zone whose instance is
+ * down: their spare stays for the other zones' requests and for that
+ * zone's own units. */
 static int place_inside(bal_zone_t *z, struct pass *ps, surpluses_t *sp) {
   const bal_cluster_t *c = ps->c, *s = z->sub;
+  int own = zone_find(z, z->name, strlen(z->name));
   for (size_t k = 0; k < sp->n && bal_zone_nplanned(z) > 1;) {
     struct surplus *x = &sp->v[k];
-    int to = x->node >= 0 && unit_known(x->u.dem)
+    int to = x->node >= 0 && unit_known(x->u.dem) && ps->mzone[x->node] != own
                  ? best_node(ps, s, &x->u, -1, ps->mzone[x->node])
                  : -1;
     if (to == -ENOENT || to < 0) {

@@ -806,6 +806,26 @@ START_TEST(stopped_fixed_is_no_surplus) {
 }
 END_TEST
 
+/* B adopts A. A's surplus may go onto B's nodes (a grant from B would have
+ * taken it), but B's own surplus does not go onto A's nodes: B holds them
+ * for a zone whose instance is down, and asks C like any zone would. */
+START_TEST(adopter_keeps_its_surplus_off_the_adopted_zone) {
+  struct world w;
+  world_init(&w, "a1=A:10 b1=B:10 c1=C:10", "b-small=b1:3 b-big=b1:6 c-x=c1:2");
+  struct store s = {0};
+  bal_zone_t *b = bal_zone_new("B", NULL), *c = bal_zone_new("C", NULL);
+  pass(b, &s, &w, 0);
+  pass(c, &s, &w, 0);
+  pass(b, &s, &w, 120);
+  ck_assert_str_eq(store_get(&s, "adopt.A.1"), "by=B since=120");
+  ck_assert_uint_eq(bal_zone_nplanned(b), 2);
+  ck_assert_uint_eq(bal_zone_ncross(b), 0);
+  ck_assert_ptr_nonnull(strstr(store_get(&s, "req.B.1"), "to=C "));
+  ck_assert_ptr_nonnull(strstr(store_get(&s, "req.B.1"), "units=b-small@3/"));
+  finish(&w, &s, (bal_zone_t *[]){b, c}, 2);
+}
+END_TEST
+
 /* A's instance asked C for room and C granted it, then A's instance died
  * before following the grant: B adopts zone A and follows the grant while
  * C still holds the room (the reservation outlasts the silence), then
@@ -893,6 +913,7 @@ int main(void) {
       cross_move_rebased_on_the_cluster,
       adopted_zone_planned_apart,
       adopter_follows_the_silent_zones_grant,
+      adopter_keeps_its_surplus_off_the_adopted_zone,
   };
   Suite *s = suite_create("zone");
   TCase *tc = tcase_create("core");
