@@ -38,6 +38,16 @@ expect "zone records in the CIB (2, in their order):"
 grep -q "zone records skipped: 1, first: .*patmon-zone-bad: no <nvpair> named as the set" "$T/explain" ||
   fail "the malformed record is not named: $(cat "$T/explain")"
 
+# With source = static (no cluster read) the zone records still come from
+# the CIB, and --explain shows the ones the pass read.
+printf 'data_dir = "%s"\nsource = "static"\nnode "n1" {\n  cpu = "4"\n  zone = "a"\n}\nnode "n3" {\n  cpu = "4"\n  zone = "b"\n}\n' "$RRD" > "$T/st.conf"
+"$BAL" -c "$T/st.conf" --zone b --once --dry-run --explain > "$T/explain" 2> "$T/err" ||
+  fail "static explain: $(cat "$T/err")"
+expect "zone a: n1"
+expect "zone b: n3"
+expect "zone records in the CIB (2, in their order):"
+expect "  req.a.1 = to=b units=x@1/-/-"
+
 # --zone wins over the configuration; a bad name is refused.
 "$BAL" -c "$T/b.conf" --zone a --once --dry-run --explain 2> /dev/null | grep -qx "this instance's zone: a" ||
   fail "--zone a not shown"
