@@ -224,61 +224,89 @@ static bool svc_host(const struct measure *ms, size_t s, size_t k, size_t n) {
          bal_present_may(ms->present, ms->prim0[s] + k, n);
 }
 
+/* What is done with one file of a dimension (its path in ms->path): node
+ * n's, or service s's under host n. */
+typedef int (*file_fn)(struct measure *ms, int d, size_t s, size_t n,
+                       void *arg);
+
+/* fn on node n's file of dimension d, when it is read. */
+static int node_file(struct measure *ms, int d, size_t n, file_fn fn,
+                     void *arg) {
+  struct pass *p = ms->p;
+  if (!node_read(ms, d, n))
+    return 0;
+  pm_buf_reset(&ms->path);
+  int r =
+      series_path(p, p->cf->metric[d].node_file, p->hosts[n], NULL, &ms->path);
+  return r < 0 ? r : fn(ms, d, SIZE_MAX, n, arg);
+}
+
+/* fn on each file of service s in dimension d: under each primitive of
+ * its resource, each host that may hold it. */
+static int service_files(struct measure *ms, int d, size_t s, file_fn fn,
+                         void *arg) {
+  struct pass *p = ms->p;
+  char *const *pr = p->prims[p->rsc_of_svc[s]];
+  int r = 0;
+  for (size_t k = 0; r == 0 && pr[k]; k++)
+    for (size_t n = 0; r == 0 && n < ms->nn; n++) {
+      if (!svc_host(ms, s, k, n))
+        continue;
+      pm_buf_reset(&ms->path);
+      r = series_path(p, p->cf->metric[d].svc_file, p->hosts[n], pr[k],
+                      &ms->path);
+      if (r == 0)
+        r = fn(ms, d, s, n, arg);
+    }
+  return r;
+}
+
+static int queue_file(struct measure *ms, int d, size_t s, size_t n,
+                      void *arg) {
+  (void)d, (void)s, (void)n, (void)arg;
+  return bal_flusher_queue(ms->p->flush, ms->path.data);
+}
+
 /* The files of dimension d, queued for rrdcached's flushes in the order
  * they are read (measure_nodes, then measure_service for each service). */
 static int measure_queue(struct measure *ms, int d) {
   struct pass *p = ms->p;
-  const struct bal_metric *m = &p->cf->metric[d];
   int r = 0;
-  for (size_t n = 0; r == 0 && p->flush && n < ms->nn; n++) {
-    if (!node_read(ms, d, n))
-      continue;
-    pm_buf_reset(&ms->path);
-    if ((r = series_path(p, m->node_file, p->hosts[n], NULL, &ms->path)) == 0)
-      r = bal_flusher_queue(p->flush, ms->path.data);
-  }
-  for (size_t s = 0; r == 0 && p->flush && m->svc_file[0] && s < ms->ns; s++) {
-    if (!svc_read(p, s))
-      continue;
-    char *const *pr = p->prims[p->rsc_of_svc[s]];
-    for (size_t k = 0; r == 0 && pr[k]; k++)
-      for (size_t n = 0; r == 0 && n < ms->nn; n++) {
-        if (!svc_host(ms, s, k, n))
-          continue;
-        pm_buf_reset(&ms->path);
-        if ((r = series_path(p, m->svc_file, p->hosts[n], pr[k], &ms->path)) ==
-            0)
-          r = bal_flusher_queue(p->flush, ms->path.data);
-      }
-  }
+  for (size_t n = 0; r == 0 && p->flush && n < ms->nn; n++)
+    r = node_file(ms, d, n, queue_file, NULL);
+  for (size_t s = 0;
+       r == 0 && p->flush && p->cf->metric[d].svc_file[0] && s < ms->ns; s++)
+    if (svc_read(p, s))
+      r = service_files(ms, d, s, queue_file, NULL);
   return r;
 }
 
-/* Node series of dimension d, in the dimension's unit. */
-static int measure_nodes(struct measure *ms, int d) {
+/* Node n's series of dimension d (in ms->path), in the dimension's unit. */
+static int read_node(struct measure *ms, int d, size_t s, size_t n, void *arg) {
+  (void)s, (void)arg;
   struct pass *p = ms->p;
   const struct bal_metric *m = &p->cf->metric[d];
-  for (size_t n = 0; n < ms->nn; n++) {
-    const struct bal_node *nd = &p->c->nodes[n];
+  const struct bal_node *nd = &p->c->nodes[n];
+  double scale = m->node_scale * (m->node_percent ? nd->cap[d] / 100.0 : 1.0);
+  bool fresh;
+  char what[300];
+  snprintf(what, sizeof(what), "node %s %s", nd->name, bal_dim_name(d));
+  if (read_series(p, ms->path.data, m->node_ds, scale, &ms->node_v[n * ms->gn],
+                  &fresh, &ms->cut[n], what, true) == 0 &&
+      fresh)
+    ms->node_ok[n] = true;
+  return 0;
+}
+
+/* Node series of dimension d. */
+static int measure_nodes(struct measure *ms, int d) {
+  int r = 0;
+  for (size_t n = 0; r == 0 && n < ms->nn; n++) {
     ms->node_ok[n] = false;
     ms->load[n][d] = NAN;
-    if (!node_read(ms, d, n))
-      continue;
-    pm_buf_reset(&ms->path);
-    int r = series_path(p, m->node_file, p->hosts[n], NULL, &ms->path);
-    if (r < 0)
-      return r;
-    double scale = m->node_scale * (m->node_percent ? nd->cap[d] / 100.0 : 1.0);
-    bool fresh;
-    char what[300];
-    snprintf(what, sizeof(what), "node %s %s", nd->name, bal_dim_name(d));
-    if (read_series(p, ms->path.data, m->node_ds, scale,
-                    &ms->node_v[n * ms->gn], &fresh, &ms->cut[n], what,
-                    true) == 0 &&
-        fresh)
-      ms->node_ok[n] = true;
+    r = node_file(ms, d, n, read_node, NULL);
   }
-  return 0;
+  return r;
 }
 
 /* Adds service s's series under host n (tmp) to its merged series sv, and
@@ -302,37 +330,33 @@ static void take_off(struct measure *ms, size_t n, double *sv) {
       nv[i] = nv[i - 1] = NAN;
 }
 
-/* Service s's series of dimension d, merged over the hosts that recorded
- * it, into sv; *ret_any when some host had a file, *ret_here when the one
- * it runs on has a fresh one. */
-static int read_service(struct measure *ms, int d, size_t s, double *sv,
-                        bool *ret_any, bool *ret_here) {
-  struct pass *p = ms->p;
-  const struct bal_metric *m = &p->cf->metric[d];
-  int on = bal_service_node(p->c, (int)s);
-  char *const *pr = p->prims[p->rsc_of_svc[s]];
-  for (size_t k = 0; pr[k]; k++)
-    for (size_t n = 0; n < ms->nn; n++) {
-      if (!svc_host(ms, s, k, n))
-        continue;
-      pm_buf_reset(&ms->path);
-      int r = series_path(p, m->svc_file, p->hosts[n], pr[k], &ms->path);
-      if (r < 0)
-        return r;
-      bool fresh;
-      time_t last;
-      if (read_series(p, ms->path.data, m->svc_ds, m->svc_scale, ms->tmp,
-                      &fresh, &last, "service", false) < 0)
-        continue;
-      *ret_any = true;
-      /* Past its last update a fresh file is not written yet (not 0): the
-       * background is unknown there. A stale one has left. */
-      if (fresh && last < ms->cut[n])
-        ms->cut[n] = last;
-      if ((int)n == on && fresh)
-        *ret_here = true;
-      take_off(ms, n, sv);
-    }
+/* Service s's series merged over the hosts that recorded it (sv), and
+ * whether some host had a file (any), the one it runs on a fresh one. */
+struct svc_merge {
+  int on;
+  double *sv;
+  bool any, here;
+};
+
+/* Service s's file under host n (in ms->path) into x's merged series. */
+static int read_svc_file(struct measure *ms, int d, size_t s, size_t n,
+                         void *arg) {
+  (void)s;
+  struct svc_merge *x = arg;
+  const struct bal_metric *m = &ms->p->cf->metric[d];
+  bool fresh;
+  time_t last;
+  if (read_series(ms->p, ms->path.data, m->svc_ds, m->svc_scale, ms->tmp,
+                  &fresh, &last, "service", false) < 0)
+    return 0;
+  x->any = true;
+  /* Past its last update a fresh file is not written yet (not 0): the
+   * background is unknown there. A stale one has left. */
+  if (fresh && last < ms->cut[n])
+    ms->cut[n] = last;
+  if ((int)n == x->on && fresh)
+    x->here = true;
+  take_off(ms, n, x->sv);
   return 0;
 }
 
@@ -351,11 +375,12 @@ static int measure_service(struct measure *ms, int d, size_t s) {
   ms->dem[s][d] = NAN;
   if (!svc_read(p, s))
     return 0;
-  bool here = false, any = false, arrived = false;
-  int r = read_service(ms, d, s, sv, &any, &here);
+  int on = bal_service_node(c, (int)s);
+  struct svc_merge x = {.on = on, .sv = sv};
+  int r = service_files(ms, d, s, read_svc_file, &x);
   if (r < 0)
     return r;
-  int on = bal_service_node(c, (int)s);
+  bool here = x.here, any = x.any, arrived = false;
   enum bal_ha ha = bal_service_ha(c, (int)s);
   const char *name = bal_service_name(c, (int)s);
   if (on >= 0 && c->nodes[on].state != BAL_NODE_OFFLINE && !here) {
