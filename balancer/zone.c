@@ -873,6 +873,20 @@ static bool in_pending_request(const bal_zone_t *z, const char *svc) {
   return false;
 }
 
+/* Whether request key is one this instance waits for (in z->reqs). */
+static bool req_known(const bal_zone_t *z, const char *key) {
+  for (size_t q = 0; q < z->reqs.n; q++)
+    if (strcmp(z->reqs.v[q].key, key) == 0)
+      return true;
+  return false;
+}
+
+/* The zone index of request key "req.A.N", -1 unknown. */
+static int req_zone(const bal_zone_t *z, const char *key) {
+  const char *k = key + 4, *dot = strrchr(k, '.');
+  return dot && dot > k ? zone_find(z, k, (size_t)(dot - k)) : -1;
+}
+
 static const char *record(const bal_zone_t *z, const char *key) {
   for (size_t i = 0; i < z->nrec; i++)
     if (strcmp(z->rec[i].key, key) == 0)
@@ -991,10 +1005,7 @@ static int drop_strays(bal_zone_t *z) {
     const char *rk = strncmp(k, "grant.", 6) == 0 ? k + 6 : k;
     if (strncmp(rk, pre, (size_t)plen) != 0)
       continue;
-    bool known = false;
-    for (size_t q = 0; q < z->reqs.n && !known; q++)
-      known = strcmp(z->reqs.v[q].key, rk) == 0;
-    if (!known) {
+    if (!req_known(z, rk)) {
       int r = add_action(z, BAL_ZONE_DELETE, strdup(k), strdup(""), A_DEL, 0);
       if (r < 0)
         return r;
@@ -1079,12 +1090,6 @@ static void keep_reservations(bal_zone_t *z, struct pass *ps) {
 
 /* ---- an adopted zone's trades -------------------------------------------- */
 
-/* The zone index of request key "req.A.N", -1 unknown. */
-static int req_zone(const bal_zone_t *z, const char *key) {
-  const char *k = key + 4, *dot = strrchr(k, '.');
-  return dot && dot > k ? zone_find(z, k, (size_t)(dot - k)) : -1;
-}
-
 /* Whether zone index i is planned here for another zone's instance. */
 static bool adopted_here(const bal_zone_t *z, int i) {
   return i >= 0 && z->zs.v[i].planned && strcmp(z->zs.v[i].name, z->name);
@@ -1144,10 +1149,7 @@ static int take_over(bal_zone_t *z) {
         strcmp(verdict, "ok") != 0 || !held(z, value_time(g->value, 0)) ||
         !(req = record(z, rk)))
       continue;
-    bool known = false;
-    for (size_t q = 0; q < z->reqs.n && !known; q++)
-      known = strcmp(z->reqs.v[q].key, rk) == 0;
-    if (!known)
+    if (!req_known(z, rk))
       r = take_request(z, &(bal_record_t){rk, req});
   }
   return r;
@@ -1245,8 +1247,7 @@ static int grant_requests(bal_zone_t *z, struct pass *ps) {
     snprintf(gkey, sizeof(gkey), "grant.%s", r->key);
     if (record(z, gkey) || strlen(gkey) > BAL_ZONE_KEY_MAX)
       continue;
-    const char *dot = strrchr(r->key + 4, '.');
-    int from = zone_find(z, r->key + 4, (size_t)(dot - (r->key + 4)));
+    int from = req_zone(z, r->key);
     /* The grant is remembered (a reservation) until written. */
     struct zgrant *g = pm_vec_push(&z->grants);
     if (!g || !(g->key = strdup(r->key)))
