@@ -1,11 +1,8 @@
 /* engine-metrics.c: service demands and node loads from the RRD tree.
  *
- * Load model: a node's planning load is the estimate of its background
- * (the node series minus every service series recorded under that host,
- * sample by sample) plus the estimates of the services running on it now,
- * each service's series merged over the hosts it ran on. Moves therefore
- * shift load without waiting for node series to catch up. With upper = true
- * the deviations (upper bound minus estimate) are added in quadrature. */
+ * Reads each dimension's node and service series onto the pass's grid,
+ * and the forecast plugin's series beside them, and hands them to the load
+ * model (load-model.c), which reads nothing itself. */
 #include "config.h"
 
 #include "engine-internal.h"
@@ -70,110 +67,62 @@ static bool read_beside(struct pass *p, const char *tpl, const char *host,
          fresh;
 }
 
-/* The last known value of a series file (read like the measured one), or
- * NAN when it is missing, stale or empty. */
-static double last_of(struct pass *p, const char *tpl, const char *host,
-                      const char *svc, const char *measured, char *const *ds,
-                      double scale, pm_buf_t *path) {
-  double v = NAN;
-  double *buf = calloc(p->g.n + 1, sizeof(double));
-  if (buf && read_beside(p, tpl, host, svc, measured, ds, scale, path, buf))
-    for (size_t i = 0; i < p->g.n; i++)
-      if (!isnan(buf[i]))
-        v = buf[i];
-  free(buf);
-  return v;
-}
-
 /* Steps of the planning grid the horizon spans (at least 1). */
 static unsigned horizon_steps(const struct pass *p) {
   unsigned h = (p->cf->horizon + p->g.step - 1) / p->g.step;
   return h ? h : 1;
 }
 
-/* estimate = auto: the estimator that has been most accurate for this
- * series (bal_estimate_auto) among the smoother, the last sample, a high
- * quantile, the window's mean and, when their files are fresh, the forecast
- * plugin's point and upper series. The plugin stamps a forecast with the
- * time of the sample it was made from: moved horizon steps on, onto the
- * cell it predicts. */
-static int estimate_auto(struct pass *p, const char *fc_tpl, const char *up_tpl,
-                         const char *host, const char *svc,
-                         const char *measured_tpl, char *const *ds,
-                         double scale, const double *v, bal_est_t *ret) {
-  size_t n = p->g.n, h = horizon_steps(p);
-  double *fc = malloc((3 * (n + h) + 1) * sizeof(double));
-  pm_buf_t measured = {0}, path = {0};
-  int r = fc ? bal_template(measured_tpl, host, svc, NULL, &measured) : -ENOMEM;
-  double *up = fc + n + h, *buf = up + n + h;
-  const double *given[2] = {NULL, NULL};
+/* The forecast plugin's series beside the measured one, for the load
+ * model: x->fc and x->up point into buf (2 * p->g.n cells) when their
+ * template is set and the file is fresh, else NULL. With estimate =
+ * forecast or auto only. path: the point file's. */
+static int read_forecasts(struct pass *p, const char *fc_tpl,
+                          const char *up_tpl, const char *host, const char *svc,
+                          const char *measured_tpl, char *const *ds,
+                          double scale, double *buf, struct bal_lm_series *x,
+                          pm_buf_t *path) {
+  x->fc = x->up = NULL;
+  if (p->cf->estimate != BAL_EST_FORECAST && p->cf->estimate != BAL_EST_AUTO)
+    return 0;
+  pm_buf_t measured = {0}, other = {0};
+  int r = bal_template(measured_tpl, host, svc, NULL, &measured);
   const char *tpl[2] = {fc_tpl, up_tpl};
-  double *dst[2] = {fc, up};
+  const double **dst[2] = {&x->fc, &x->up};
   for (int k = 0; r == 0 && k < 2; k++) {
-    if (!tpl[k] || !*tpl[k] ||
-        !read_beside(p, tpl[k], host, svc, measured.data, ds, scale, &path,
-                     buf))
-      continue;
-    for (size_t i = 0; i < n + h; i++)
-      dst[k][i] = i >= h ? buf[i - h] : NAN;
-    given[k] = dst[k];
+    double *cells = buf + (size_t)k * p->g.n;
+    if (tpl[k] && *tpl[k] &&
+        read_beside(p, tpl[k], host, svc, measured.data, ds, scale,
+                    k ? &other : path, cells))
+      *dst[k] = cells;
   }
-  if (r == 0) {
-    bal_est_params_t ep;
-    bal_est_params_init(&ep);
-    ep.horizon = (unsigned)h;
-    r = bal_estimate_auto(v, n, given[0], given[1], &ep, ret);
-  }
-  free(fc);
   pm_buf_free(&measured);
-  pm_buf_free(&path);
+  pm_buf_free(&other);
   return r;
 }
 
-/* A series' planning value and upper bound. With estimate = forecast, the
- * forecast plugin's files next to the measured one (*ret_file set), with
- * estimate = auto the estimator that has been right (*ret_est, its spread
- * left to the planner: upper = mean), else (or when they are missing) the
- * configured estimate of the measured samples v. ret_est->which is BAL_NEST
- * unless auto chose. */
+/* A series' estimate by the load model, with the forecast files beside it
+ * read first; in est (est->est.which BAL_NEST unless auto chose). */
 static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
                     const char *host, const char *svc, const char *measured_tpl,
                     char *const *ds, double scale, const double *v,
-                    double *mean, double *upper, bool *ret_file,
-                    bal_est_t *ret_est) {
-  *ret_file = false;
-  ret_est->which = BAL_NEST;
-  if (p->cf->estimate == BAL_EST_AUTO) {
-    int r = estimate_auto(p, fc_tpl, up_tpl, host, svc, measured_tpl, ds, scale,
-                          v, ret_est);
-    if (r == 0)
-      *mean = *upper = ret_est->value;
-    return r;
-  }
-  if (p->cf->estimate == BAL_EST_FORECAST) {
-    pm_buf_t measured = {0}, path = {0};
-    int r = bal_template(measured_tpl, host, svc, NULL, &measured);
-    double m =
-        r == 0 ? last_of(p, fc_tpl, host, svc, measured.data, ds, scale, &path)
-               : NAN;
-    if (!isnan(m)) {
-      double u = last_of(p, up_tpl, host, svc, measured.data, ds, scale, &path);
-      *mean = m;
-      *upper = isnan(u) ? m : fmax(u, m);
-      *ret_file = true;
-    } else if (r == 0) {
-      pass_data_note(
-          p, BAL_LOG_INFO,
-          "no fresh forecast series %s: forecasting from the measured "
-          "samples",
-          path.data ? path.data : fc_tpl);
-    }
-    pm_buf_free(&measured);
-    pm_buf_free(&path);
-    if (*ret_file)
-      return 0;
-  }
-  return bal_estimate(p->cf, v, p->g.n, mean, upper);
+                    struct bal_lm_est *est) {
+  double *buf = malloc((2 * p->g.n + 1) * sizeof(double));
+  struct bal_lm_series x = {.v = v};
+  pm_buf_t path = {0};
+  int r = buf ? read_forecasts(p, fc_tpl, up_tpl, host, svc, measured_tpl, ds,
+                               scale, buf, &x, &path)
+              : -ENOMEM;
+  if (r == 0)
+    r = bal_lm_estimate(p->cf, &x, p->g.n, horizon_steps(p), est);
+  if (r == 0 && p->cf->estimate == BAL_EST_FORECAST && !est->from_file)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "no fresh forecast series %s: forecasting from the "
+                   "measured samples",
+                   path.data ? path.data : fc_tpl);
+  free(buf);
+  pm_buf_free(&path);
+  return r;
 }
 
 /* What pass_measure reads and derives, for every dimension in turn. */
@@ -182,11 +131,15 @@ struct measure {
   size_t nn, ns, gn;
   double *node_v; /* per node, gn samples: its series, less its services' */
   bool *node_ok;  /* its series read and fresh */
-  bool *whole;    /* its load from a forecast file (holds its services) */
   time_t *cut;    /* background unknown past this (a service not written) */
   double *svc_v;  /* per service, gn samples: merged over hosts */
   double *tmp;
-  double (*load)[BAL_NDIM], (*var)[BAL_NDIM], (*dem)[BAL_NDIM];
+  double (*load)[BAL_NDIM], (*dem)[BAL_NDIM];
+  /* the dimension being measured: the load model's estimates and loads */
+  struct bal_lm_est *ne, *se;
+  bool *nk, *sk; /* known: the node's background, the service's demand */
+  int *on;
+  double *dload, *dvar;
   /* estimate = auto: the estimates' spreads and levels, for the planner */
   double (*spread)[BAL_NDIM], (*level)[BAL_NDIM], (*level_sd)[BAL_NDIM];
   double (*nspread)[BAL_NDIM];
@@ -309,27 +262,6 @@ static int measure_nodes(struct measure *ms, int d) {
   return r;
 }
 
-/* Adds service s's series under host n (tmp) to its merged series sv, and
- * takes it off n's background. */
-static void take_off(struct measure *ms, size_t n, double *sv) {
-  size_t gn = ms->gn;
-  double *nv = &ms->node_v[n * gn];
-  for (size_t i = 0; i < gn; i++) {
-    if (isnan(ms->tmp[i]))
-      continue;
-    sv[i] = isnan(sv[i]) ? ms->tmp[i] : sv[i] + ms->tmp[i];
-    if (ms->node_ok[n])
-      nv[i] -= ms->tmp[i];
-  }
-  /* Where the service starts or stops being recorded here (a DERIVE's
-   * first rate is unknown, a grid cell holds part of it) the node counts
-   * it and its series may not: the background is unknown in the cells on
-   * either side. */
-  for (size_t i = 1; ms->node_ok[n] && i < gn; i++)
-    if (isnan(ms->tmp[i]) != isnan(ms->tmp[i - 1]))
-      nv[i] = nv[i - 1] = NAN;
-}
-
 /* Service s's series merged over the hosts that recorded it (sv), and
  * whether some host had a file (any), the one it runs on a fresh one. */
 struct svc_merge {
@@ -356,8 +288,37 @@ static int read_svc_file(struct measure *ms, int d, size_t s, size_t n,
     ms->cut[n] = last;
   if ((int)n == x->on && fresh)
     x->here = true;
-  take_off(ms, n, x->sv);
+  bal_lm_take_off(&ms->node_v[n * ms->gn], ms->node_ok[n], ms->tmp, x->sv,
+                  ms->gn);
   return 0;
+}
+
+/* Service s's estimate (ms->se[s]) kept as its demand in dimension d;
+ * arrived: it has no fresh series under its node yet. */
+static void keep_service(struct measure *ms, int d, size_t s, bool arrived) {
+  struct pass *p = ms->p;
+  const struct bal_lm_est *e = &ms->se[s];
+  int on = ms->on[s];
+  const char *name = bal_service_name(p->c, (int)s);
+  if (on < 0 || p->c->nodes[on].state == BAL_NODE_OFFLINE)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "service %s %s: not running, planned with its last known "
+                   "demand %.3g",
+                   name, bal_dim_name(d), e->mean);
+  else if (arrived)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "service %s %s: no fresh series under host %s yet, "
+                   "planned with its last known demand %.3g",
+                   name, bal_dim_name(d), p->hosts[on], e->mean);
+  ms->sk[s] = true;
+  ms->dem[s][d] = fmax(e->mean, 0);
+  p->dev[s][d] = fmax(e->upper - e->mean, 0);
+  p->est[s][d] = e->est;
+  if (e->est.which != BAL_NEST) {
+    ms->spread[s][d] = e->est.spread;
+    ms->level[s][d] = fmax(e->est.level, 0);
+    ms->level_sd[s][d] = e->est.level_sd;
+  }
 }
 
 /* Service s's demand in dimension d: its series read and estimated. */
@@ -368,14 +329,18 @@ static int measure_service(struct measure *ms, int d, size_t s) {
   double *sv = &ms->svc_v[s * ms->gn];
   for (size_t i = 0; i < ms->gn; i++)
     sv[i] = NAN;
+  int on = bal_service_node(c, (int)s);
+  ms->on[s] = on;
+  ms->sk[s] = false;
   if (!m->svc_file[0]) {
     ms->dem[s][d] = 0; /* no per-service metric: moves do not shift it */
+    ms->se[s] = (struct bal_lm_est){.mean = 0, .upper = 0};
+    ms->sk[s] = true;
     return 0;
   }
   ms->dem[s][d] = NAN;
   if (!svc_read(p, s))
     return 0;
-  int on = bal_service_node(c, (int)s);
   struct svc_merge x = {.on = on, .sv = sv};
   int r = service_files(ms, d, s, read_svc_file, &x);
   if (r < 0)
@@ -397,84 +362,60 @@ static int measure_service(struct measure *ms, int d, size_t s) {
      * would look lighter than it is just when it matters. */
     arrived = true;
   }
-  double mean, upper;
-  bool from_file;
+  struct bal_lm_est *e = &ms->se[s];
   const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
-  if (estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
-               m->svc_ds, m->svc_scale, sv, &mean, &upper, &from_file,
-               &p->est[s][d]) < 0) {
+  r = estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
+               m->svc_ds, m->svc_scale, sv, e);
+  if (r == -ENOMEM)
+    return r;
+  if (r < 0) {
     pass_data_note(p, BAL_LOG_WARNING,
                    "service %s %s: no known sample in the last %u s", name,
                    bal_dim_name(d), p->cf->window);
     return 0;
   }
-  if (on < 0 || c->nodes[on].state == BAL_NODE_OFFLINE)
-    pass_data_note(p, BAL_LOG_INFO,
-                   "service %s %s: not running, planned with its last known "
-                   "demand %.3g",
-                   name, bal_dim_name(d), mean);
-  else if (arrived)
-    pass_data_note(p, BAL_LOG_INFO,
-                   "service %s %s: no fresh series under host %s yet, "
-                   "planned with its last known demand %.3g",
-                   name, bal_dim_name(d), p->hosts[on], mean);
-  ms->dem[s][d] = fmax(mean, 0);
-  p->dev[s][d] = fmax(upper - mean, 0);
-  const bal_est_t *es = &p->est[s][d];
-  if (es->which != BAL_NEST) {
-    ms->spread[s][d] = es->spread;
-    ms->level[s][d] = fmax(es->level, 0);
-    ms->level_sd[s][d] = es->level_sd;
-  }
+  keep_service(ms, d, s, arrived);
   return 0;
 }
 
-/* Node loads of dimension d: the background estimate plus the services on
- * each node now; a node forecast series (estimate = forecast) already holds
- * its services. */
-static void measure_loads(struct measure *ms, int d) {
+/* Node loads of dimension d: each node's background estimated, then the
+ * load model's sum with the services on it now. */
+static int measure_loads(struct measure *ms, int d) {
   struct pass *p = ms->p;
   const struct bal_conf *cf = p->cf;
   const struct bal_metric *m = &cf->metric[d];
   bal_cluster_t *c = p->c;
-  size_t gn = ms->gn;
-  for (size_t n = 0; n < ms->nn; n++)
-    for (size_t i = 0; ms->node_ok[n] && i < gn; i++)
-      if (p->g.end - (time_t)((gn - 1 - i) * p->g.step) > ms->cut[n])
-        ms->node_v[n * gn + i] = NAN;
   for (size_t n = 0; n < ms->nn; n++) {
-    ms->whole[n] = false;
+    ms->nk[n] = false;
     if (!ms->node_ok[n])
       continue;
-    double mean, upper;
+    double *bg = &ms->node_v[n * ms->gn];
+    bal_lm_cut(bg, &p->g, ms->cut[n]);
     double cap = c->nodes[n].cap[d];
     double scale = m->node_scale * (m->node_percent ? cap / 100.0 : 1.0);
     /* With estimate = auto the background is estimated on its own: the
      * node's forecast files hold its services too. */
-    bool bg = cf->estimate == BAL_EST_AUTO;
-    bal_est_t ne;
-    int k = estimate(p, bg ? NULL : m->node_forecast, bg ? NULL : m->node_upper,
-                     p->hosts[n], NULL, m->node_file, m->node_ds, scale,
-                     &ms->node_v[n * gn], &mean, &upper, &ms->whole[n], &ne);
-    if (k == 0 && ne.which != BAL_NEST)
-      ms->nspread[n][d] = ne.spread;
-    if (k < 0) {
+    bool alone = cf->estimate == BAL_EST_AUTO;
+    int r = estimate(p, alone ? NULL : m->node_forecast,
+                     alone ? NULL : m->node_upper, p->hosts[n], NULL,
+                     m->node_file, m->node_ds, scale, bg, &ms->ne[n]);
+    if (r == -ENOMEM)
+      return r;
+    if (r < 0) {
       pass_data_note(p, BAL_LOG_WARNING,
                      "node %s %s: no known sample in the last %u s",
                      c->nodes[n].name, bal_dim_name(d), cf->window);
       continue;
     }
-    ms->load[n][d] = fmax(mean, 0);
-    ms->var[n][d] = (upper - mean) * (upper - mean);
+    ms->nk[n] = true;
+    if (ms->ne[n].est.which != BAL_NEST)
+      ms->nspread[n][d] = ms->ne[n].est.spread;
   }
-  for (size_t s = 0; s < ms->ns; s++) {
-    int on = bal_service_node(c, (int)s);
-    if (on < 0 || ms->whole[on] || isnan(ms->load[on][d]) ||
-        isnan(ms->dem[s][d]))
-      continue;
-    ms->load[on][d] += ms->dem[s][d];
-    ms->var[on][d] += p->dev[s][d] * p->dev[s][d];
-  }
+  bal_lm_loads(ms->ne, ms->nk, ms->nn, ms->on, ms->se, ms->sk, ms->ns,
+               cf->upper, ms->dload, ms->dvar);
+  for (size_t n = 0; n < ms->nn; n++)
+    ms->load[n][d] = ms->dload[n];
+  return 0;
 }
 
 /* Dimension d: node series, then services (merged over hosts, what each
@@ -508,7 +449,7 @@ static int measure_dim(struct measure *ms, int d) {
   for (size_t s = 0; r == 0 && s < ms->ns; s++)
     r = measure_service(ms, d, s);
   if (r == 0)
-    measure_loads(ms, d);
+    r = measure_loads(ms, d);
   return r;
 }
 
@@ -518,12 +459,17 @@ static void measure_free(struct measure *ms) {
   free(ms->prims);
   free(ms->node_v);
   free(ms->node_ok);
-  free(ms->whole);
   free(ms->cut);
   free(ms->svc_v);
   free(ms->tmp);
   free(ms->load);
-  free(ms->var);
+  free(ms->ne);
+  free(ms->se);
+  free(ms->nk);
+  free(ms->sk);
+  free(ms->on);
+  free(ms->dload);
+  free(ms->dvar);
   free(ms->dem);
   free(ms->spread);
   free(ms->level);
@@ -538,12 +484,17 @@ static int measure_init(struct measure *ms, struct pass *p) {
   *ms = (struct measure){.p = p, .nn = nn, .ns = ns, .gn = gn};
   ms->node_v = calloc(nn * gn + 1, sizeof(double));
   ms->node_ok = calloc(nn + 1, sizeof(bool));
-  ms->whole = calloc(nn + 1, sizeof(bool));
   ms->cut = calloc(nn + 1, sizeof(time_t));
   ms->svc_v = calloc(ns * gn + 1, sizeof(double));
   ms->tmp = calloc(gn + 1, sizeof(double));
   ms->load = calloc(nn + 1, sizeof(*ms->load));
-  ms->var = calloc(nn + 1, sizeof(*ms->var));
+  ms->ne = calloc(nn + 1, sizeof(*ms->ne));
+  ms->se = calloc(ns + 1, sizeof(*ms->se));
+  ms->nk = calloc(nn + 1, sizeof(bool));
+  ms->sk = calloc(ns + 1, sizeof(bool));
+  ms->on = calloc(ns + 1, sizeof(int));
+  ms->dload = calloc(nn + 1, sizeof(double));
+  ms->dvar = calloc(nn + 1, sizeof(double));
   ms->dem = calloc(ns + 1, sizeof(*ms->dem));
   ms->spread = calloc(ns + 1, sizeof(*ms->spread));
   ms->level = malloc((ns + 1) * sizeof(*ms->level));
@@ -554,9 +505,10 @@ static int measure_init(struct measure *ms, struct pass *p) {
     for (char *const *pr = p->prims[p->rsc_of_svc[s]]; *pr; pr++)
       ms->nprims++;
   ms->prims = calloc(ms->nprims + 1, sizeof(char *));
-  if (!ms->node_v || !ms->node_ok || !ms->whole || !ms->cut || !ms->svc_v ||
-      !ms->tmp || !ms->load || !ms->var || !ms->dem || !ms->spread ||
-      !ms->level || !ms->level_sd || !ms->nspread || !ms->prim0 || !ms->prims)
+  if (!ms->node_v || !ms->node_ok || !ms->cut || !ms->svc_v || !ms->tmp ||
+      !ms->load || !ms->dem || !ms->spread || !ms->level || !ms->level_sd ||
+      !ms->nspread || !ms->prim0 || !ms->prims || !ms->ne || !ms->se ||
+      !ms->nk || !ms->sk || !ms->on || !ms->dload || !ms->dvar)
     return -ENOMEM;
   ms->nprims = 0;
   for (size_t s = 0; s < ns; s++) {
@@ -580,9 +532,6 @@ int pass_measure(struct pass *p) {
     r = measure_dim(&ms, d);
   bal_cluster_t *c = p->c;
   for (size_t n = 0; r == 0 && n < ms.nn; n++) {
-    for (int d = 0; d < BAL_NDIM; d++)
-      if (p->cf->upper && !isnan(ms.load[n][d]))
-        ms.load[n][d] += sqrt(ms.var[n][d]);
     bal_node_set_load(c, (int)n, ms.load[n]);
     bal_node_set_spread(c, (int)n, ms.nspread[n]);
   }

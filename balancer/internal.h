@@ -492,13 +492,59 @@ bool bal_present_may(const bal_present_t *pr, size_t name, size_t host);
  * ps_rss files of a process sit in one directory). */
 bool bal_present_serves(const bal_present_t *pr, const char *tpl);
 void bal_present_free(bal_present_t *pr);
+/* Expands a series template (%h, %s, and %P %T from measured). */
+int bal_template(const char *tpl, const char *host, const char *svc,
+                 const char *measured, pm_buf_t *out);
+
+/* ---- the load model (load-model.c): pure, on arrays ------------------------
+ *
+ * A node's planning load is the estimate of its background (its series
+ * less the series of every service recorded under that host) plus the
+ * estimates of the services running on it now, each service's series
+ * merged over the hosts it ran on; with upper, plus the deviations (upper
+ * bound minus estimate) added in quadrature. Series are on one grid
+ * (struct bal_grid), NAN where unknown. */
+
+/* Adds a service's series recorded under one host (here) to its merged
+ * series, and takes it off that host's background bg when bg is known. On
+ * either side of a cell where the service starts or stops being recorded
+ * there, the background is unknown (NAN). */
+void bal_lm_take_off(double *bg, bool bg_known, const double *here,
+                     double *merged, size_t gn);
+/* The background is unknown in the cells after cut (the last update of a
+ * fresh service file under that host: its samples are not written yet). */
+void bal_lm_cut(double *bg, const struct bal_grid *g, time_t cut);
+
 /* The configured estimate (latest, average, self forecast) of v[0..n-1]
  * and its upper bound. -ENODATA when no sample is known. */
 int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
                  double *ret_mean, double *ret_upper);
-/* Expands a series template (%h, %s, and %P %T from measured). */
-int bal_template(const char *tpl, const char *host, const char *svc,
-                 const char *measured, pm_buf_t *out);
+
+/* One series: its samples (gn cells) and, when their files are fresh, the
+ * forecast plugin's point and upper series on the same grid, each cell
+ * stamped with the time of the sample it was made from (NULL: none). */
+struct bal_lm_series {
+  const double *v, *fc, *up;
+};
+struct bal_lm_est {
+  double mean, upper; /* planning value and its upper bound */
+  bool from_file;     /* estimate = forecast: the plugin's last values */
+  bal_est_t est;      /* estimate = auto: its choice (else which BAL_NEST) */
+};
+/* A series' planning value, h steps ahead: estimate = auto chooses the
+ * estimator that has been right (upper = mean, its spread in est),
+ * estimate = forecast takes the plugin's last values, else (or without
+ * them) bal_estimate. -ENODATA when nothing is known, -ENOMEM. */
+int bal_lm_estimate(const struct bal_conf *cf, const struct bal_lm_series *x,
+                    size_t gn, unsigned h, struct bal_lm_est *out);
+/* Node loads and variances (nn each; NAN for a node whose background is not
+ * known) from the nodes' background estimates and those of the services,
+ * service s running on node on[s] (-1: none) and counted when svc_known. A
+ * node estimate from_file already holds its services. */
+void bal_lm_loads(const struct bal_lm_est *node, const bool *node_known,
+                  size_t nn, const int *on, const struct bal_lm_est *svc,
+                  const bool *svc_known, size_t ns, bool upper, double *load,
+                  double *var);
 
 /* ---- state, journal, publishing ------------------------------------------ */
 

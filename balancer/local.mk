@@ -4,7 +4,7 @@ libbalancer_la_SOURCES = \
 	balancer/balancer.h balancer/internal.h \
 	balancer/cluster.c balancer/plan-internal.h balancer/plan.c \
 	balancer/plan-work.c balancer/plan-failover.c balancer/plan-overload.c \
-	balancer/forecast.c balancer/estimate.c \
+	balancer/forecast.c balancer/estimate.c balancer/load-model.c \
 	balancer/config.c balancer/exec.c balancer/pcmk-internal.h balancer/pcmk.c \
 	balancer/pcmk-status.c balancer/pcmk-cib.c balancer/pcmk-constraints.c \
 	balancer/pcmk-simulate.c balancer/pcmk-zone.c balancer/metrics.c balancer/rrd-read.c \

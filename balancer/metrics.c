@@ -1,4 +1,4 @@
-/* metrics.c: series from collectd's RRD files (librrd) and their estimates.
+/* metrics.c: series from collectd's RRD files (librrd).
  *
  * Every series is resampled onto one grid (the window cut into steps, each
  * the mean of the RRD rows inside it) so node and service series line up
@@ -168,39 +168,6 @@ int bal_rrd_read(const char *path, bal_flusher_t *flush, char *const *ds,
   int r = read_file(path, flush, ds, scale, g, out, ret_last, c, why, why_len);
   c->read_ns += pm_now_ns() - t0 - (c->flush_ns - flush0);
   return r;
-}
-
-int bal_estimate(const struct bal_conf *cf, const double *v, size_t n,
-                 double *ret_mean, double *ret_upper) {
-  double last = NAN, sum = 0;
-  size_t known = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!isnan(v[i])) {
-      last = v[i];
-      sum += v[i];
-      known++;
-    }
-  if (!known)
-    return -ENODATA;
-  unsigned step = cf->step ? cf->step : 60;
-  unsigned h = (cf->horizon + step - 1) / step;
-  switch (cf->estimate) {
-  case BAL_EST_LATEST:
-    *ret_mean = *ret_upper = last;
-    return 0;
-  case BAL_EST_AVERAGE:
-    *ret_mean = *ret_upper = sum / (double)known;
-    return 0;
-  case BAL_EST_FORECAST: /* the caller reads forecast series; else self */
-  case BAL_EST_SELF:
-  case BAL_EST_AUTO: /* the engine chooses per series; alone: the smoother */
-    if (known < 2) {
-      *ret_mean = *ret_upper = last;
-      return 0;
-    }
-    return bal_forecast(v, n, h ? h : 1, cf->z, ret_mean, ret_upper);
-  }
-  return -EINVAL;
 }
 
 int bal_template(const char *tpl, const char *host, const char *svc,

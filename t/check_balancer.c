@@ -1060,6 +1060,148 @@ START_TEST(forecast_follows_level_and_trend) {
 }
 END_TEST
 
+/* ---- the load model on arrays ---------------------------------------- */
+
+START_TEST(load_model_takes_services_off_the_background) {
+  /* Service b moved from n1 to n0 before cell 3; a ran on n0 throughout.
+   * Each node's series counts what ran there. */
+  enum { G = 6 };
+  const double n0[G] = {50, 50, 50, 80, 80, 80};
+  const double n1[G] = {70, 70, 70, 40, 40, 40};
+  const double a_n0[G] = {20, 20, 20, 20, 20, 20};
+  const double b_n0[G] = {NAN, NAN, NAN, 30, 30, 30};
+  const double b_n1[G] = {30, 30, 30, NAN, NAN, NAN};
+  double bg0[G], bg1[G], a[G], b[G];
+  for (int i = 0; i < G; i++) {
+    bg0[i] = n0[i], bg1[i] = n1[i];
+    a[i] = b[i] = NAN;
+  }
+  bal_lm_take_off(bg0, true, a_n0, a, G);
+  bal_lm_take_off(bg0, true, b_n0, b, G);
+  bal_lm_take_off(bg1, true, b_n1, b, G);
+  /* Merged over the hosts: b's whole history. Backgrounds: what neither
+   * service accounts for, unknown next to where b came and went. */
+  const double want0[G] = {30, 30, NAN, NAN, 30, 30};
+  const double want1[G] = {40, 40, NAN, NAN, 40, 40};
+  for (int i = 0; i < G; i++) {
+    ck_assert_double_eq(a[i], 20);
+    ck_assert_double_eq(b[i], 30);
+    ck_assert(isnan(want0[i]) ? isnan(bg0[i]) : bg0[i] == want0[i]);
+    ck_assert(isnan(want1[i]) ? isnan(bg1[i]) : bg1[i] == want1[i]);
+  }
+  /* A host whose own series is not known keeps no background. */
+  double none[G] = {NAN, NAN, NAN, NAN, NAN, NAN}, c[G];
+  for (int i = 0; i < G; i++)
+    c[i] = NAN;
+  bal_lm_take_off(none, false, b_n1, c, G);
+  ck_assert(isnan(none[0]) && isnan(none[5]));
+  ck_assert_double_eq(c[0], 30);
+
+  /* The loads: each background's estimate plus the services on the node
+   * now, so a move shifts the load before the node series catch up. */
+  struct bal_conf cf = {.estimate = BAL_EST_LATEST, .step = 60};
+  struct bal_lm_est ne[2], se[2];
+  struct bal_lm_series x[4] = {{.v = bg0}, {.v = bg1}, {.v = a}, {.v = b}};
+  for (int k = 0; k < 4; k++)
+    ck_assert_int_eq(
+        bal_lm_estimate(&cf, &x[k], G, 1, k < 2 ? &ne[k] : &se[k - 2]), 0);
+  ck_assert_double_eq(ne[0].mean, 30);
+  ck_assert_int_eq(ne[0].est.which, BAL_NEST);
+  bool nk[2] = {true, true}, sk[2] = {true, true};
+  int on[2] = {0, 0};
+  double load[2], var[2];
+  bal_lm_loads(ne, nk, 2, on, se, sk, 2, false, load, var);
+  ck_assert_double_eq(load[0], 80);
+  ck_assert_double_eq(load[1], 40);
+  on[1] = 1; /* b moved back to n1 */
+  bal_lm_loads(ne, nk, 2, on, se, sk, 2, false, load, var);
+  ck_assert_double_eq(load[0], 50);
+  ck_assert_double_eq(load[1], 70);
+  /* A service of unknown demand is left out; a node of unknown background
+   * has no load (not the sum of its services). */
+  sk[1] = false;
+  nk[0] = false;
+  bal_lm_loads(ne, nk, 2, on, se, sk, 2, false, load, var);
+  ck_assert(isnan(load[0]));
+  ck_assert_double_eq(load[1], 40);
+  ck_assert_int_eq(
+      bal_lm_estimate(&cf, &(struct bal_lm_series){.v = none}, G, 1, &ne[0]),
+      -ENODATA);
+}
+END_TEST
+
+START_TEST(load_model_upper_and_cut) {
+  /* Deviations add in quadrature: 3 and 4 make 5. */
+  struct bal_lm_est ne[1] = {{.mean = 30, .upper = 33}};
+  struct bal_lm_est se[2] = {{.mean = 20, .upper = 24},
+                             {.mean = 10, .upper = 10}};
+  bool nk[1] = {true}, sk[2] = {true, true};
+  int on[2] = {0, 0};
+  double load[1], var[1];
+  bal_lm_loads(ne, nk, 1, on, se, sk, 2, false, load, var);
+  ck_assert_double_eq(load[0], 60);
+  ck_assert_double_eq_tol(var[0], 25, 1e-9);
+  bal_lm_loads(ne, nk, 1, on, se, sk, 2, true, load, var);
+  ck_assert_double_eq_tol(load[0], 65, 1e-9);
+  /* A node forecast from the plugin's file already holds its services. */
+  ne[0].from_file = true;
+  bal_lm_loads(ne, nk, 1, on, se, sk, 2, false, load, var);
+  ck_assert_double_eq(load[0], 30);
+
+  /* Past the last update of a service file under the host, the background
+   * is unknown: cells at 540 s and 600 s, after 480 s. */
+  struct bal_grid g = {.end = 600, .step = 60, .n = 6};
+  double bg[6] = {1, 2, 3, 4, 5, 6};
+  bal_lm_cut(bg, &g, 480);
+  ck_assert_double_eq(bg[3], 4);
+  ck_assert(isnan(bg[4]) && isnan(bg[5]));
+  bal_lm_cut(bg, &g, 600);
+  ck_assert_double_eq(bg[0], 1);
+}
+END_TEST
+
+START_TEST(load_model_reads_the_forecast_series) {
+  enum { G = 30, H = 2 };
+  double v[G], fc[G], up[G];
+  for (int i = 0; i < G; i++) {
+    v[i] = 10 + (i % 5) * 2; /* a saw: 10 12 14 16 18 10 ... */
+    up[i] = NAN;
+  }
+  /* The plugin stamps each forecast with the time of the sample it was
+   * made from: the cell i holds what it predicted for i + H. This one is
+   * exactly right. */
+  for (int i = 0; i < G; i++)
+    fc[i] = 10 + ((i + H) % 5) * 2;
+  struct bal_conf cf = {.estimate = BAL_EST_AUTO, .step = 60};
+  struct bal_lm_est e;
+  struct bal_lm_series x = {.v = v, .fc = fc};
+  ck_assert_int_eq(bal_lm_estimate(&cf, &x, G, H, &e), 0);
+  ck_assert_int_eq(e.est.which, BAL_E_FORECAST);
+  ck_assert_double_eq_tol(e.est.rmse[BAL_E_FORECAST], 0, 1e-9);
+  ck_assert_double_eq_tol(e.mean, fc[G - 1], 1e-9);
+  ck_assert(!e.from_file);
+  /* estimate = forecast: the plugin's last values, the upper bound never
+   * under the point; without a point, from the measured samples. */
+  cf.estimate = BAL_EST_FORECAST;
+  up[G - 2] = 25;
+  x.up = up;
+  ck_assert_int_eq(bal_lm_estimate(&cf, &x, G, H, &e), 0);
+  ck_assert(e.from_file);
+  ck_assert_double_eq(e.mean, fc[G - 1]);
+  ck_assert_double_eq(e.upper, 25);
+  up[G - 2] = 1;
+  ck_assert_int_eq(bal_lm_estimate(&cf, &x, G, H, &e), 0);
+  ck_assert_double_eq(e.upper, e.mean);
+  x.fc = NULL;
+  cf.estimate = BAL_EST_FORECAST;
+  ck_assert_int_eq(bal_lm_estimate(&cf, &x, G, H, &e), 0);
+  ck_assert(!e.from_file);
+  cf.estimate = BAL_EST_LATEST;
+  ck_assert_int_eq(bal_lm_estimate(&cf, &x, G, H, &e), 0);
+  ck_assert_double_eq(e.mean, v[G - 1]);
+}
+END_TEST
+
 START_TEST(estimate_prefers_the_accurate) {
   /* A service that jumps between 1 and 3 cores every 10 steps, just back
    * up at 3. The forecast plugin's series lags 5 steps (it still says 1);
@@ -2646,6 +2788,9 @@ static Suite *suite(void) {
   tc = tcase_create("forecast");
   tcase_add_test(tc, forecast_follows_level_and_trend);
   tcase_add_test(tc, estimate_prefers_the_accurate);
+  tcase_add_test(tc, load_model_takes_services_off_the_background);
+  tcase_add_test(tc, load_model_upper_and_cut);
+  tcase_add_test(tc, load_model_reads_the_forecast_series);
   suite_add_tcase(s, tc);
   return s;
 }
