@@ -389,27 +389,46 @@ static void clairvoyant_step(struct sim *s, int t) {
 /* ---- failures --------------------------------------------------------------
  */
 
-/* Whether first-fit decreasing packs every service into the live nodes'
- * capacity by its demand at step t: a packing exists when it succeeds. */
-static int packing_found(const struct sim *s, int t) {
-  size_t *v = malloc(s->ns * sizeof(size_t));
-  double *key = calloc(s->ns, sizeof(double));
-  double *used = calloc((size_t)s->nn, sizeof(double));
-  for (size_t i = 0; i < s->ns; i++) {
-    v[i] = i;
-    key[i] = demand(s->ts, i, t);
-  }
-  qsort_r(v, s->ns, sizeof(size_t), cmp_desc_by, key);
-  int ok = 1;
-  for (size_t k = 0; ok && k < s->ns; k++) {
-    int put = 0;
+/* Whether first-fit decreasing packs the services v[0..n-1] (sorted here by
+ * key, their demand) into the live nodes' capacity above what they use. */
+static bool ffd_packs(const struct sim *s, size_t *v, size_t n,
+                      const double *key, double *used) {
+  qsort_r(v, n, sizeof(size_t), cmp_desc_by, (void *)key);
+  for (size_t k = 0; k < n; k++) {
+    bool put = false;
     for (int m = 0; !put && m < s->nn; m++)
       if (!s->dead[m] && used[m] + key[v[k]] <= s->cf->cap) {
         used[m] += key[v[k]];
-        put = 1;
+        put = true;
       }
-    ok = put;
+    if (!put)
+      return false;
   }
+  return true;
+}
+
+/* Whether first-fit decreasing packs, by true demand at step t, every
+ * service into the live nodes (a packing exists when it succeeds), or with
+ * orphans only the dead node's services (svc[0..n-1]) into the room the
+ * survivors have, nothing else moved: the best a failover that moves no
+ * running service can do. 1, 0 or -ENOMEM. */
+static int packs(const struct sim *s, int t, bool orphans, const size_t *svc,
+                 size_t n) {
+  size_t *v = malloc((s->ns + 1) * sizeof(size_t));
+  double *key = calloc(s->ns + 1, sizeof(double));
+  double *used = calloc((size_t)s->nn, sizeof(double));
+  int ok = v && key && used ? 0 : -ENOMEM;
+  for (size_t i = 0; ok == 0 && i < s->ns; i++) {
+    key[i] = demand(s->ts, i, t);
+    if (!orphans)
+      v[i] = i;
+    else if (s->where[i] >= 0 && !s->dead[s->where[i]])
+      used[s->where[i]] += key[i];
+  }
+  for (size_t k = 0; ok == 0 && orphans && k < n; k++)
+    v[k] = svc[k];
+  if (ok == 0)
+    ok = ffd_packs(s, v, orphans ? n : s->ns, key, used);
   free(v);
   free(key);
   free(used);
@@ -462,12 +481,24 @@ static int fail(struct sim *s, int t, struct result *res) {
       dead = n;
   res->dead = dead;
   s->dead[dead] = true;
-  res->packing = packing_found(s, t + 1);
+  res->packing = packs(s, t + 1, false, NULL, 0);
   size_t *homeless = malloc(s->ns * sizeof(size_t));
   size_t nh = 0;
+  s->orphan = calloc(s->ns, sizeof(bool));
+  if (!homeless || !s->orphan) {
+    free(homeless);
+    return -ENOMEM;
+  }
   for (size_t i = 0; i < s->ns; i++)
-    if (s->where[i] == dead)
+    if (s->where[i] == dead) {
       homeless[nh++] = i;
+      s->orphan[i] = true;
+    }
+  res->orphans_fit = packs(s, t + 1, true, homeless, nh);
+  if (res->orphans_fit < 0) {
+    free(homeless);
+    return res->orphans_fit;
+  }
   long before = s->moves;
   if (s->pol != P_CLAIRVOYANT) {
     bool declared = s->pol == P_STATIC_PEAK || s->pol == P_STATIC_MEAN ||
@@ -510,7 +541,8 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
     s.moved[i] = -1;
     s.charge[i] = -1;
   }
-  *res = (struct result){.dead = -1, .packing = -1, .adopted_at = -1};
+  *res = (struct result){
+      .dead = -1, .packing = -1, .orphans_fit = -1, .adopted_at = -1};
   if (r == 0 && (pol == P_STATIC_PEAK || pol == P_STATIC_MEAN))
     place_static(&s, pol == P_STATIC_MEAN);
   else if (r == 0)
@@ -518,11 +550,16 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
   if (r == 0 && pol == P_PATMON && cf->publish)
     s.decl = calloc(s.ns, sizeof(double));
   double *cost = calloc((size_t)s.nn, sizeof(double));
+  double *took = calloc((size_t)s.nn, sizeof(double));
+  if (!cost || !took)
+    r = -ENOMEM;
   for (int t = 0; r == 0 && t < ts->steps; t++) {
     for (int n = 0; n < s.nn; n++)
-      s.load[n] = cost[n] = 0;
+      s.load[n] = cost[n] = took[n] = 0;
     for (size_t i = 0; i < s.ns; i++) {
       double d = demand(ts, i, t);
+      if (s.where[i] >= 0 && s.orphan && s.orphan[i])
+        took[s.where[i]] += d;
       if (s.where[i] >= 0)
         s.load[s.where[i]] += d;
       else {
@@ -555,8 +592,11 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
         res->over100 += STEP_MIN;
         if (fail_at >= 0 && t > fail_at)
           res->over100_after += STEP_MIN;
-        if (fail_at >= 0 && t == fail_at + 1)
+        if (fail_at >= 0 && t == fail_at + 1) {
           res->survivors_over++;
+          res->survivors_pushed +=
+              (s.load[n] + cost[n] - took[n]) / cf->cap <= 1.0;
+        }
       }
     }
     if (t == ts->steps - 1)
@@ -571,6 +611,8 @@ int sim_run(const struct sim_cfg *cf, const struct trace_set *ts,
       res->stopped_end += s.where[i] < 0;
   res->moves = s.moves;
   free(cost);
+  free(took);
+  free(s.orphan);
   free(s.where);
   free(s.moved);
   free(s.charge);

@@ -208,30 +208,43 @@ static void report(const struct scenario *sc, const struct opts *o) {
   printf("failure run: the busiest node dies after the step of the highest "
          "total demand (sums over %s x seeds)\n",
          single ? "the day" : "units");
-  printf("%-17s %8s %12s %10s %11s %10s %8s %9s %9s %10s\n", "policy",
-         "stopped", "unserved", "surv>100%", "pcmk>100%", ">100%aft", "moves",
-         "packing", "target", "pcmk-stop");
+  printf("  surv>100%%: survivors above 100%% at the next step; pushed: of "
+         "them, those under 100%% without the dead node's services they "
+         "took.\n  packing: first-fit decreasing packs every service into "
+         "the survivors (re-placing all); orphans fit: it packs the dead "
+         "node's alone into their room.\n  target: runs with a packing and "
+         "unserved demand or a survivor above 100%% (pushed: a pushed one)\n");
+  printf("%-17s %8s %12s %10s %7s %11s %10s %8s %9s %11s %9s %10s %10s\n",
+         "policy", "stopped", "unserved", "surv>100%", "pushed", "pcmk>100%",
+         ">100%aft", "moves", "packing", "orphans fit", "target", "pushed",
+         "pcmk-stop");
   for (int pol = 0; pol <= NPOL; pol++) {
     double stopped = 0, uns = 0, surv = 0, pcmk = 0, o100 = 0, mv = 0, ps = 0;
-    int pack = 0, runs = 0, bad = 0;
+    double push = 0;
+    int pack = 0, fit = 0, runs = 0, bad = 0, bad_push = 0;
     for (int u = 0; u < sc->nunits; u++)
       for (int k = 0; k < sc->nseeds; k++) {
         const struct result *f = &sc->f[u][k][pol];
         stopped += (double)f->stopped;
         uns += f->unserved_after;
         surv += (double)f->survivors_over;
+        push += (double)f->survivors_pushed;
         pcmk += (double)f->pcmk_over;
         ps += (double)f->pcmk_stopped;
         o100 += f->over100_after;
         mv += (double)f->fail_moves;
         pack += f->packing > 0;
+        fit += f->orphans_fit > 0;
         runs++;
-        bad += f->packing > 0 && (f->unserved_after > 0 || f->survivors_over);
+        bool unserved = f->unserved_after > 0;
+        bad += f->packing > 0 && (unserved || f->survivors_over);
+        bad_push += f->packing > 0 && (unserved || f->survivors_pushed);
       }
-    printf("%-17s %8.0f %12.1f %10.0f %11.0f %10.0f %8.1f %5d/%-3d %5d "
-           "bad %10.0f\n",
+    printf("%-17s %8.0f %12.1f %10.0f %7.0f %11.0f %10.0f %8.1f %5d/%-3d "
+           "%7d/%-3d %5d bad %6d bad %10.0f\n",
            pol < NPOL ? pol_name[pol] : "patmon+publish", stopped, uns, surv,
-           pcmk, o100, mv / runs, pack, runs, bad, ps);
+           push, pcmk, o100, mv / runs, pack, runs, fit, runs, bad, bad_push,
+           ps);
   }
 }
 

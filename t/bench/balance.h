@@ -136,8 +136,13 @@ struct result {
   int dead;
   long stopped, stopped_end, survivors_over, pcmk_over, fail_moves;
   long pcmk_stopped; /* left stopped by Pacemaker's own placement */
+  /* survivors above capacity at the step after the failure only with the
+   * dead node's services they took: put there by the failover */
+  long survivors_pushed;
   double over100_after, over80_after, unserved_after;
-  int packing; /* 1: first-fit decreasing packs the survivors, 0: not */
+  int packing;     /* 1: first-fit decreasing packs the survivors, 0: not */
+  int orphans_fit; /* 1: it packs the dead node's services alone into the
+                    * survivors' room, nothing else moved */
   /* zones */
   long cross_moves;          /* moves between zones */
   double plan_s, plan_max_s; /* planning time summed and the longest, per
@@ -172,6 +177,7 @@ struct sim {
   double *load; /* per node: summed demand of the step decided on */
   long moves;
   double *decl; /* declared utilization (static policies, publish) */
+  bool *orphan; /* the failure run: the services the dead node ran */
   double decl_cap;
   struct result *res;
   struct zones *zs; /* P_ZONES: the instances and their records */
