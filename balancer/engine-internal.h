@@ -77,13 +77,14 @@ struct pass {
   struct bal_state st;
   bal_cluster_t *c;
   struct bal_grid g;
-  char **hosts;               /* per node */
-  int *svc_of_rsc;            /* pcmk rsc -> service (-1) */
-  int *rsc_of_svc;            /* service -> pcmk rsc */
-  char ***prims;              /* per rsc: the primitive ids its demand sums */
-  double (*dev)[BAL_NDIM];    /* per service: upper - estimate */
-  bal_est_t (*est)[BAL_NDIM]; /* per service: estimate = auto's choice
-                               * (which = BAL_NEST: none) */
+  char **hosts;                 /* per node */
+  int *svc_of_rsc;              /* pcmk rsc -> service (-1) */
+  int *rsc_of_svc;              /* service -> pcmk rsc */
+  char ***prims;                /* per rsc: the primitive ids its demand sums */
+  double (*declared)[BAL_NDIM]; /* per service: publish_utilization's
+                                 * value (bal_lm_declared), NAN unknown */
+  bal_est_t (*est)[BAL_NDIM];   /* per service: estimate = auto's choice
+                                 * (which = BAL_NEST: none) */
   bal_plan_t *plan;
   bal_params_t params;
   size_t executed, failed;

@@ -312,7 +312,7 @@ static void keep_service(struct measure *ms, int d, size_t s, bool arrived) {
                    name, bal_dim_name(d), p->hosts[on], e->mean);
   ms->sk[s] = true;
   ms->dem[s][d] = fmax(e->mean, 0);
-  p->dev[s][d] = fmax(e->upper - e->mean, 0);
+  p->declared[s][d] = bal_lm_declared(e, &ms->svc_v[s * ms->gn], ms->gn);
   p->est[s][d] = e->est;
   if (e->est.which != BAL_NEST) {
     ms->spread[s][d] = e->est.spread;

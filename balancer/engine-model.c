@@ -274,14 +274,16 @@ int pass_build_model(struct pass *p) {
   p->svc_of_rsc = calloc(pc->nrscs + 1, sizeof(int));
   p->rsc_of_svc = calloc(ns + 1, sizeof(int));
   p->prims = calloc(pc->nrscs + 1, sizeof(char **));
-  p->dev = calloc(ns + 1, sizeof(*p->dev));
+  p->declared = calloc(ns + 1, sizeof(*p->declared));
   p->est = calloc(ns + 1, sizeof(*p->est));
-  if (!p->hosts || !p->svc_of_rsc || !p->rsc_of_svc || !p->prims || !p->dev ||
-      !p->est)
+  if (!p->hosts || !p->svc_of_rsc || !p->rsc_of_svc || !p->prims ||
+      !p->declared || !p->est)
     return -ENOMEM;
   for (size_t i = 0; i < ns; i++)
-    for (int d = 0; d < BAL_NDIM; d++)
+    for (int d = 0; d < BAL_NDIM; d++) {
       p->est[i][d].which = BAL_NEST;
+      p->declared[i][d] = NAN;
+    }
   pm_buf_t b = {0};
   for (size_t i = 0; r == 0 && i < pc->nnodes; i++) {
     double cap[BAL_NDIM];

@@ -1,10 +1,11 @@
 /* engine-utilization.c: publish_utilization, patmon's numbers for
  * Pacemaker's own scheduler.
  *
- * Each pass compares every primitive's planning demand and every node's
- * capacity, in the metric's utilization unit (value / utilization_scale,
- * rounded: Pacemaker's utilization values are integers), with the
- * utilization attribute the CIB holds now. A value is written only when it
+ * Each pass compares every primitive's planning demand (never under its
+ * last sample: bal_lm_declared) and every node's capacity, in the metric's
+ * utilization unit (value / utilization_scale, rounded: Pacemaker's
+ * utilization values are integers), with the utilization attribute the CIB
+ * holds now. A value is written only when it
  * changed materially (by more than publish_change of the larger of the two,
  * and by at least one unit), the largest changes first and at most
  * publish_max_writes a pass: the CIB sees a bounded trickle, never a storm,
@@ -131,7 +132,7 @@ void pass_publish_utilization(struct pass *p) {
       if (s < 0 || rs->members || rs->clone || !cf->metric[d].svc_file[0])
         continue;
       consider(cf, ch, &n, (int)i, -1, d, a >= 0 ? rs->util[a] : NAN,
-               c->svcs[s].demand[d]);
+               p->declared[s][d]);
     }
     for (size_t k = 0; k < pc->nnodes; k++) {
       int nd = bal_cluster_find_node(c, pc->nodes[k].name);

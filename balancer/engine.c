@@ -184,7 +184,7 @@ static void pass_free(struct pass *p) {
   free(p->hosts);
   free(p->svc_of_rsc);
   free(p->rsc_of_svc);
-  free(p->dev);
+  free(p->declared);
   free(p->est);
   bal_cluster_free(p->c);
   bal_pcmk_free(p->pc);

@@ -537,6 +537,11 @@ struct bal_lm_est {
  * them) bal_estimate. -ENODATA when nothing is known, -ENOMEM. */
 int bal_lm_estimate(const struct bal_conf *cf, const struct bal_lm_series *x,
                     size_t gn, unsigned h, struct bal_lm_est *out);
+/* What publish_utilization declares for a service of estimate e and
+ * series v: the estimate, never under its last known sample (Pacemaker
+ * places by it when a node dies, before any pass: a service restarts with
+ * the demand it has, not the one it is forecast to fall to). */
+double bal_lm_declared(const struct bal_lm_est *e, const double *v, size_t gn);
 /* Node loads and variances (nn each; NAN for a node whose background is not
  * known) from the nodes' background estimates and those of the services,
  * service s running on node on[s] (-1: none) and counted when svc_known. A

@@ -152,3 +152,7 @@ void bal_lm_loads(const struct bal_lm_est *node, const bool *node_known,
     if (!isnan(load[n]))
       load[n] += sqrt(var[n]);
 }
+
+double bal_lm_declared(const struct bal_lm_est *e, const double *v, size_t gn) {
+  return fmax(fmax(e->mean, last_known(v, gn)), 0);
+}

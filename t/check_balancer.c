@@ -1127,6 +1127,12 @@ START_TEST(load_model_takes_services_off_the_background) {
   ck_assert_int_eq(
       bal_lm_estimate(&cf, &(struct bal_lm_series){.v = none}, G, 1, &ne[0]),
       -ENODATA);
+  /* Declared to Pacemaker: the estimate, never under the last sample. */
+  struct bal_lm_est low = {.mean = 20, .upper = 20};
+  ck_assert_double_eq(bal_lm_declared(&low, b_n0, G), 30);
+  low.mean = 35;
+  ck_assert_double_eq(bal_lm_declared(&low, b_n0, G), 35);
+  ck_assert_double_eq(bal_lm_declared(&low, none, G), 35);
 }
 END_TEST
 

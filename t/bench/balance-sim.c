@@ -341,10 +341,11 @@ static int patmon_step(struct sim *s, int t, bool perfect) {
   for (size_t i = 0; i < s->ns; i++)
     if (s->where[i] >= 0 && s->dead[s->where[i]])
       s->where[i] = -1;
-  /* publish_utilization: Pacemaker sees the planning demands. */
+  /* publish_utilization: Pacemaker sees the planning demands, never under
+   * the last sample (bal_lm_declared). */
   if (s->decl && !perfect)
     for (size_t i = 0; i < s->ns; i++)
-      s->decl[i] = est_at(s->ts, i, t)->value;
+      s->decl[i] = fmax(est_at(s->ts, i, t)->value, demand(s->ts, i, t));
   bal_plan_free(plan);
   bal_cluster_free(c);
   return r < 0 ? r : 0;
