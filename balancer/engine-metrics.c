@@ -76,20 +76,23 @@ static unsigned horizon_steps(const struct pass *p) {
 /* The forecast plugin's series beside the measured one, for the load
  * model: x->fc and x->up point into buf (2 * p->g.n cells) when their
  * template is set and the file is fresh, else NULL. With estimate =
- * forecast or auto only. path: the point file's. */
+ * forecast or auto only; with forecast, the upper file only beside a
+ * point one (the model uses it only then). path: the point file's. */
 static int read_forecasts(struct pass *p, const char *fc_tpl,
                           const char *up_tpl, const char *host, const char *svc,
                           const char *measured_tpl, char *const *ds,
                           double scale, double *buf, struct bal_lm_series *x,
                           pm_buf_t *path) {
   x->fc = x->up = NULL;
-  if (p->cf->estimate != BAL_EST_FORECAST && p->cf->estimate != BAL_EST_AUTO)
+  bool forecast = p->cf->estimate == BAL_EST_FORECAST;
+  if ((!forecast && p->cf->estimate != BAL_EST_AUTO) ||
+      ((!fc_tpl || !*fc_tpl) && (!up_tpl || !*up_tpl)))
     return 0;
   pm_buf_t measured = {0}, other = {0};
   int r = bal_template(measured_tpl, host, svc, NULL, &measured);
   const char *tpl[2] = {fc_tpl, up_tpl};
   const double **dst[2] = {&x->fc, &x->up};
-  for (int k = 0; r == 0 && k < 2; k++) {
+  for (int k = 0; r == 0 && k < 2 && !(k && forecast && !x->fc); k++) {
     double *cells = buf + (size_t)k * p->g.n;
     if (tpl[k] && *tpl[k] &&
         read_beside(p, tpl[k], host, svc, measured.data, ds, scale,
@@ -98,30 +101,6 @@ static int read_forecasts(struct pass *p, const char *fc_tpl,
   }
   pm_buf_free(&measured);
   pm_buf_free(&other);
-  return r;
-}
-
-/* A series' estimate by the load model, with the forecast files beside it
- * read first; in est (est->est.which BAL_NEST unless auto chose). */
-static int estimate(struct pass *p, const char *fc_tpl, const char *up_tpl,
-                    const char *host, const char *svc, const char *measured_tpl,
-                    char *const *ds, double scale, const double *v,
-                    struct bal_lm_est *est) {
-  double *buf = malloc((2 * p->g.n + 1) * sizeof(double));
-  struct bal_lm_series x = {.v = v};
-  pm_buf_t path = {0};
-  int r = buf ? read_forecasts(p, fc_tpl, up_tpl, host, svc, measured_tpl, ds,
-                               scale, buf, &x, &path)
-              : -ENOMEM;
-  if (r == 0)
-    r = bal_lm_estimate(p->cf, &x, p->g.n, horizon_steps(p), est);
-  if (r == 0 && p->cf->estimate == BAL_EST_FORECAST && !est->from_file)
-    pass_data_note(p, BAL_LOG_INFO,
-                   "no fresh forecast series %s: forecasting from the "
-                   "measured samples",
-                   path.data ? path.data : fc_tpl);
-  free(buf);
-  pm_buf_free(&path);
   return r;
 }
 
@@ -134,6 +113,7 @@ struct measure {
   time_t *cut;    /* background unknown past this (a service not written) */
   double *svc_v;  /* per service, gn samples: merged over hosts */
   double *tmp;
+  double *fc; /* 2 * gn: the forecast files of the series being estimated */
   double (*load)[BAL_NDIM], (*dem)[BAL_NDIM];
   /* the dimension being measured: the load model's estimates and loads */
   struct bal_lm_est *ne, *se;
@@ -150,6 +130,29 @@ struct measure {
   bal_present_t *present; /* for the service template being read */
   pm_buf_t path;
 };
+
+/* A series' estimate by the load model, with the forecast files beside it
+ * read first (into ms->fc); in est (est->est.which BAL_NEST unless auto
+ * chose). */
+static int estimate(struct measure *ms, const char *fc_tpl, const char *up_tpl,
+                    const char *host, const char *svc, const char *measured_tpl,
+                    char *const *ds, double scale, const double *v,
+                    struct bal_lm_est *est) {
+  struct pass *p = ms->p;
+  struct bal_lm_series x = {.v = v};
+  pm_buf_t path = {0};
+  int r = read_forecasts(p, fc_tpl, up_tpl, host, svc, measured_tpl, ds, scale,
+                         ms->fc, &x, &path);
+  if (r == 0)
+    r = bal_lm_estimate(p->cf, &x, p->g.n, horizon_steps(p), est);
+  if (r == 0 && p->cf->estimate == BAL_EST_FORECAST && !est->from_file)
+    pass_data_note(p, BAL_LOG_INFO,
+                   "no fresh forecast series %s: forecasting from the "
+                   "measured samples",
+                   path.data ? path.data : fc_tpl);
+  pm_buf_free(&path);
+  return r;
+}
 
 /* Node n's series is read in dimension d. */
 static bool node_read(const struct measure *ms, int d, size_t n) {
@@ -364,7 +367,7 @@ static int measure_service(struct measure *ms, int d, size_t s) {
   }
   struct bal_lm_est *e = &ms->se[s];
   const char *host = on >= 0 ? p->hosts[on] : p->hosts[0];
-  r = estimate(p, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
+  r = estimate(ms, m->svc_forecast, m->svc_upper, host, name, m->svc_file,
                m->svc_ds, m->svc_scale, sv, e);
   if (r == -ENOMEM)
     return r;
@@ -396,7 +399,7 @@ static int measure_loads(struct measure *ms, int d) {
     /* With estimate = auto the background is estimated on its own: the
      * node's forecast files hold its services too. */
     bool alone = cf->estimate == BAL_EST_AUTO;
-    int r = estimate(p, alone ? NULL : m->node_forecast,
+    int r = estimate(ms, alone ? NULL : m->node_forecast,
                      alone ? NULL : m->node_upper, p->hosts[n], NULL,
                      m->node_file, m->node_ds, scale, bg, &ms->ne[n]);
     if (r == -ENOMEM)
@@ -462,6 +465,7 @@ static void measure_free(struct measure *ms) {
   free(ms->cut);
   free(ms->svc_v);
   free(ms->tmp);
+  free(ms->fc);
   free(ms->load);
   free(ms->ne);
   free(ms->se);
@@ -487,6 +491,7 @@ static int measure_init(struct measure *ms, struct pass *p) {
   ms->cut = calloc(nn + 1, sizeof(time_t));
   ms->svc_v = calloc(ns * gn + 1, sizeof(double));
   ms->tmp = calloc(gn + 1, sizeof(double));
+  ms->fc = calloc(2 * gn + 1, sizeof(double));
   ms->load = calloc(nn + 1, sizeof(*ms->load));
   ms->ne = calloc(nn + 1, sizeof(*ms->ne));
   ms->se = calloc(ns + 1, sizeof(*ms->se));
@@ -506,9 +511,9 @@ static int measure_init(struct measure *ms, struct pass *p) {
       ms->nprims++;
   ms->prims = calloc(ms->nprims + 1, sizeof(char *));
   if (!ms->node_v || !ms->node_ok || !ms->cut || !ms->svc_v || !ms->tmp ||
-      !ms->load || !ms->dem || !ms->spread || !ms->level || !ms->level_sd ||
-      !ms->nspread || !ms->prim0 || !ms->prims || !ms->ne || !ms->se ||
-      !ms->nk || !ms->sk || !ms->on || !ms->dload || !ms->dvar)
+      !ms->fc || !ms->load || !ms->dem || !ms->spread || !ms->level ||
+      !ms->level_sd || !ms->nspread || !ms->prim0 || !ms->prims || !ms->ne ||
+      !ms->se || !ms->nk || !ms->sk || !ms->on || !ms->dload || !ms->dvar)
     return -ENOMEM;
   ms->nprims = 0;
   for (size_t s = 0; s < ns; s++) {
