@@ -179,6 +179,8 @@ enum bal_reason {
   BAL_WHY_FAILBACK, /* back to the node it ran on before that failed */
   BAL_WHY_GRANT,    /* to another zone's node, granted by its instance
                      * (zone.h) */
+  BAL_WHY_EVEN,     /* off a node under threshold whose forecast, with its
+                     * spread, may still cross it */
 };
 const char *bal_reason_name(enum bal_reason r);
 

@@ -90,9 +90,13 @@ double plan_risk(const struct work *w, int n, int x, int y);
 /* Whether n's forecast crosses threshold x capacity in some balanced
  * dimension, with its uncertainty (load plus z standard deviations): at
  * the next step (util: plan_util_of(w, n), which the caller has) or, when
- * the horizon has weight, over the placement horizon. Only such nodes are
- * relieved by balance moves: a quiet cluster stays still. */
+ * the horizon has weight, over the placement horizon. Such nodes are
+ * relieved by balance moves; nodes only near it (plan_forecast_near) are
+ * evened out at a higher cost; the others stay still. */
 bool plan_forecast_over(const struct work *w, int n, double util);
+/* The same with k x z standard deviations, at the next step or over the
+ * placement horizon: whether n's forecast may cross threshold. */
+bool plan_forecast_near(const struct work *w, int n, double k);
 /* Whether node n is among x's bans. */
 bool plan_banned(const struct unit *x, int n);
 /* Whether unit x may run on n at all (a target, not banned, no unit it

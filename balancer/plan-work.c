@@ -131,6 +131,24 @@ bool plan_forecast_over(const struct work *w, int n, double util) {
   return false;
 }
 
+bool plan_forecast_near(const struct work *w, int n, double k) {
+  const struct bal_node *nd = &w->c->nodes[n];
+  double z = k * w->p.z;
+  for (int d = 0; d < BAL_NDIM; d++) {
+    if (!bal_dim_on(nd, d))
+      continue;
+    double a = w->p.threshold * nd->cap[d] + EPS * nd->cap[d];
+    double l = w->load[n][d] + (w->charged ? w->charge[n][d] : 0);
+    double v = w->var[n][d];
+    if (l + (v > 0 ? z * sqrt(v) : 0) > a)
+      return true;
+    double ll = w->lload[n][d], lv = w->lvar[n][d];
+    if (w->p.near_weight < 1 && ll + (lv > 0 ? z * sqrt(lv) : 0) > a)
+      return true;
+  }
+  return false;
+}
+
 bool plan_banned(const struct unit *x, int n) {
   int lo = 0, hi = (int)x->bans.n - 1;
   while (lo <= hi) {
@@ -284,7 +302,7 @@ void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
                     .gain = NAN};
   shift(w, x, src, to);
   r->dst_after = to >= 0 ? plan_util_of(w, to) : NAN;
-  if (why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP)
+  if (why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP || why == BAL_WHY_EVEN)
     w->budget = w->budget > 0 ? w->budget - 1 : 0;
 }
 
@@ -295,7 +313,8 @@ void plan_rollback(struct work *w, size_t mark) {
     int to = ux->homeless && r->from == ux->orig ? -1 : r->from;
     shift(w, r->unit, r->to, to);
     ux->node = r->from;
-    if (r->why == BAL_WHY_OVERLOAD || r->why == BAL_WHY_SWAP)
+    if (r->why == BAL_WHY_OVERLOAD || r->why == BAL_WHY_SWAP ||
+        r->why == BAL_WHY_EVEN)
       w->budget++;
   }
 }

@@ -48,10 +48,11 @@ static const char *const reason_names[] = {
     [BAL_WHY_OVERLOAD] = "overload", [BAL_WHY_SWAP] = "swap",
     [BAL_WHY_FAILOVER] = "failover", [BAL_WHY_ROOM] = "make-room",
     [BAL_WHY_FAILBACK] = "failback", [BAL_WHY_GRANT] = "grant",
+    [BAL_WHY_EVEN] = "even-out",
 };
 
 const char *bal_reason_name(enum bal_reason r) {
-  return (unsigned)r <= BAL_WHY_GRANT ? reason_names[r] : "?";
+  return (unsigned)r <= BAL_WHY_EVEN ? reason_names[r] : "?";
 }
 
 void bal_params_init(bal_params_t *p) {
@@ -85,6 +86,14 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
     if (r->dst_after > w->p.threshold + EPS)
       pm_buf_puts(b, "; no node has room under the threshold: this evens "
                      "out the load");
+    break;
+  case BAL_WHY_EVEN:
+    pm_buf_printf(b,
+                  "%s forecast %.0f%%, may cross %.0f%%: %s (%s) to %s "
+                  "(%.0f%% -> %.0f%%)",
+                  src, 100 * r->src_util, 100 * w->p.threshold,
+                  plan_uname(w, r->unit), dem, plan_nname(w, r->to),
+                  100 * r->dst_before, 100 * r->dst_after);
     break;
   case BAL_WHY_SWAP:
     pm_buf_printf(b, "swap with %s: %s (%s) from %s (%.0f%%) to %s",

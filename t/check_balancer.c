@@ -151,9 +151,9 @@ static int svc_sd(bal_cluster_t *c, const char *name, const char *on,
 START_TEST(quiet_cluster_stays_still) {
   /* issue 9's live cluster before any raise: nodes of half a core at 46%,
    * 22% and 12%, with the wide spreads a busy machine gives its estimates.
-   * No node's forecast (load plus a spread) is near the 80% threshold, so
-   * nothing moves, although moving b or c would spread the load more
-   * evenly and shave the tails. */
+   * No node's load comes within two spreads of the 80% threshold, so
+   * nothing moves (not even to even out), although moving b or c would
+   * spread the load more evenly and shave the tails. */
   bal_cluster_t *c = bal_cluster_new();
   const char *nodes[] = {"node1", "node2", "node3"};
   for (int i = 0; i < 3; i++) {
@@ -196,6 +196,49 @@ START_TEST(quiet_cluster_stays_still) {
   ck_assert_str_eq(m.to, "node3");
   ck_assert(m.gain > 0);
   ck_assert(after(pl, c, "node1") <= 0.8 + 1e-9);
+  apply_then_still(pl, c, &p);
+  bal_cluster_free(c);
+}
+END_TEST
+
+START_TEST(near_threshold_evened_out) {
+  /* n1 at 72% of 10 cores, its forecast with one spread at 76%: under the
+   * 80% threshold, so nothing needs relief, but its widened spread makes
+   * a crossing likely enough (about one chance in ten) that evening it
+   * out with the smaller service pays twice a move's cost. */
+  bal_cluster_t *c = bal_cluster_new();
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  svc_sd(c, "a", "n1", 4, 0.3);
+  svc_sd(c, "b", "n1", 3.2, 0.3);
+  svc_sd(c, "c", "n2", 2, 0.1);
+  svc_sd(c, "d", "n3", 3, 0.3);
+  bal_params_t p;
+  bal_params_init(&p);
+  bal_plan_t *pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  ck_assert_str_eq(m.services[0], "b");
+  ck_assert_str_eq(m.from, "n1");
+  ck_assert_str_eq(m.to, "n2");
+  ck_assert_int_eq(m.reason, BAL_WHY_EVEN);
+  ck_assert_str_eq(bal_reason_name(m.reason), "even-out");
+  ck_assert_ptr_nonnull(strstr(m.why, "n1 forecast 76%, may cross 80%: b"));
+  ck_assert(m.gain > p.move_cost);
+  double gain = m.gain;
+  bal_plan_free(pl);
+  /* Relief off a node forecast above threshold would still pay at a move
+   * cost just under the gain plus one cost; evening out pays twice the
+   * cost, so it stops. */
+  p.move_cost = (gain + p.move_cost) * 0.6;
+  pl = plan(c, &p);
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 0);
+  bal_plan_free(pl);
+  /* With b applied at the default cost, nothing is likely to cross. */
+  bal_params_init(&p);
+  pl = plan(c, &p);
   apply_then_still(pl, c, &p);
   bal_cluster_free(c);
 }
@@ -2725,6 +2768,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("planner");
   tcase_add_test(tc, overload_fewest_moves);
   tcase_add_test(tc, quiet_cluster_stays_still);
+  tcase_add_test(tc, near_threshold_evened_out);
   tcase_add_test(tc, one_node_over_fewest_moves);
   tcase_add_test(tc, two_at_90_beat_one_at_110);
   tcase_add_test(tc, overload_needs_two_moves);
