@@ -77,23 +77,17 @@ static void why_text(const struct work *w, const struct rec *r, pm_buf_t *b) {
   const char *src = plan_nname(w, w->u[r->unit].orig);
   switch (r->why) {
   case BAL_WHY_OVERLOAD:
-    pm_buf_printf(b,
-                  "%s forecast %.0f%% > %.0f%%: %s (%s) to %s (%.0f%% -> "
-                  "%.0f%%)",
-                  src, 100 * r->src_util, 100 * w->p.threshold,
-                  plan_uname(w, r->unit), dem, plan_nname(w, r->to),
-                  100 * r->dst_before, 100 * r->dst_after);
-    if (r->dst_after > w->p.threshold + EPS)
+  case BAL_WHY_EVEN:
+    pm_buf_printf(
+        b,
+        "%s forecast %.0f%%%s%.0f%%: %s (%s) to %s (%.0f%% -> "
+        "%.0f%%)",
+        src, 100 * r->src_util, r->why == BAL_WHY_EVEN ? ", may cross " : " > ",
+        100 * w->p.threshold, plan_uname(w, r->unit), dem, plan_nname(w, r->to),
+        100 * r->dst_before, 100 * r->dst_after);
+    if (r->why == BAL_WHY_OVERLOAD && r->dst_after > w->p.threshold + EPS)
       pm_buf_puts(b, "; no node has room under the threshold: this evens "
                      "out the load");
-    break;
-  case BAL_WHY_EVEN:
-    pm_buf_printf(b,
-                  "%s forecast %.0f%%, may cross %.0f%%: %s (%s) to %s "
-                  "(%.0f%% -> %.0f%%)",
-                  src, 100 * r->src_util, 100 * w->p.threshold,
-                  plan_uname(w, r->unit), dem, plan_nname(w, r->to),
-                  100 * r->dst_before, 100 * r->dst_after);
     break;
   case BAL_WHY_SWAP:
     pm_buf_printf(b, "swap with %s: %s (%s) from %s (%.0f%%) to %s",
