@@ -113,22 +113,27 @@ double plan_risk(const struct work *w, int n, int x, int y) {
   return r;
 }
 
-bool plan_forecast_over(const struct work *w, int n, double util) {
+/* Whether n's load over the placement horizon plus z standard deviations
+ * crosses threshold in some balanced dimension (never when the horizon has
+ * no weight). */
+static bool horizon_over(const struct work *w, int n, double z) {
   const struct bal_node *nd = &w->c->nodes[n];
-  if (util > w->p.threshold + EPS)
-    return true;
   if (!(w->p.near_weight < 1))
     return false;
   for (int d = 0; d < BAL_NDIM; d++) {
     if (!bal_dim_on(nd, d))
       continue;
     double l = w->lload[n][d];
-    if (w->p.z > 0 && w->lvar[n][d] > 0)
-      l += w->p.z * sqrt(w->lvar[n][d]);
+    if (z > 0 && w->lvar[n][d] > 0)
+      l += z * sqrt(w->lvar[n][d]);
     if (l > w->p.threshold * nd->cap[d] + EPS * nd->cap[d])
       return true;
   }
   return false;
+}
+
+bool plan_forecast_over(const struct work *w, int n, double util) {
+  return util > w->p.threshold + EPS || horizon_over(w, n, w->p.z);
 }
 
 bool plan_forecast_near(const struct work *w, int n, double k) {
@@ -137,16 +142,13 @@ bool plan_forecast_near(const struct work *w, int n, double k) {
   for (int d = 0; d < BAL_NDIM; d++) {
     if (!bal_dim_on(nd, d))
       continue;
-    double a = w->p.threshold * nd->cap[d] + EPS * nd->cap[d];
     double l = w->load[n][d] + (w->charged ? w->charge[n][d] : 0);
-    double v = w->var[n][d];
-    if (l + (v > 0 ? z * sqrt(v) : 0) > a)
-      return true;
-    double ll = w->lload[n][d], lv = w->lvar[n][d];
-    if (w->p.near_weight < 1 && ll + (lv > 0 ? z * sqrt(lv) : 0) > a)
+    if (z > 0 && w->var[n][d] > 0)
+      l += z * sqrt(w->var[n][d]);
+    if (l > w->p.threshold * nd->cap[d] + EPS * nd->cap[d])
       return true;
   }
-  return false;
+  return horizon_over(w, n, z);
 }
 
 bool plan_banned(const struct unit *x, int n) {
@@ -282,6 +284,12 @@ int plan_src_of(const struct work *w, int x) {
   return ux->homeless && ux->node == ux->orig ? -1 : ux->node;
 }
 
+/* Balance moves spend the budget; failover, room, fail-back and grants do
+ * not. */
+static bool spends_budget(enum bal_reason why) {
+  return why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP || why == BAL_WHY_EVEN;
+}
+
 void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
                   int other) {
   struct rec *l = pm_vec_grow(w->log, &w->caplog, w->nlog + 1, sizeof(*l));
@@ -302,7 +310,7 @@ void plan_do_move(struct work *w, int x, int to, enum bal_reason why,
                     .gain = NAN};
   shift(w, x, src, to);
   r->dst_after = to >= 0 ? plan_util_of(w, to) : NAN;
-  if (why == BAL_WHY_OVERLOAD || why == BAL_WHY_SWAP || why == BAL_WHY_EVEN)
+  if (spends_budget(why))
     w->budget = w->budget > 0 ? w->budget - 1 : 0;
 }
 
@@ -313,8 +321,7 @@ void plan_rollback(struct work *w, size_t mark) {
     int to = ux->homeless && r->from == ux->orig ? -1 : r->from;
     shift(w, r->unit, r->to, to);
     ux->node = r->from;
-    if (r->why == BAL_WHY_OVERLOAD || r->why == BAL_WHY_SWAP ||
-        r->why == BAL_WHY_EVEN)
+    if (spends_budget(r->why))
       w->budget++;
   }
 }
