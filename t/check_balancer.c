@@ -37,6 +37,24 @@ static int node(bal_cluster_t *c, const char *name, double cap,
   return n;
 }
 
+/* The cluster most cases start from: n1, n2, n3, online, of 10 cores. */
+static bal_cluster_t *three_nodes(void) {
+  bal_cluster_t *c = bal_cluster_new();
+  ck_assert_ptr_nonnull(c);
+  node(c, "n1", 10, BAL_NODE_ONLINE);
+  node(c, "n2", 10, BAL_NODE_ONLINE);
+  node(c, "n3", 10, BAL_NODE_ONLINE);
+  return c;
+}
+
+/* The plan's one move (it must have exactly one). */
+static bal_move_t only_move(const bal_plan_t *pl) {
+  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
+  bal_move_t m;
+  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  return m;
+}
+
 /* A service of `cpu` cores on node (by name, NULL: stopped); adds its
  * demand to the node's load unless the node is offline. */
 static int svc(bal_cluster_t *c, const char *name, const char *on, double cpu) {
@@ -103,10 +121,7 @@ static void apply_then_still(bal_plan_t *pl, bal_cluster_t *c,
 START_TEST(overload_fewest_moves) {
   /* n1 is forecast at 90% of 10 cores: one move of the smallest service
    * that covers the 1-core excess (c, 2 cores) to the least loaded node. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   svc(c, "a", "n1", 4);
   svc(c, "b", "n1", 3);
   svc(c, "c", "n1", 2);
@@ -115,9 +130,7 @@ START_TEST(overload_fewest_moves) {
   bal_params_t p;
   bal_params_init(&p);
   bal_plan_t *pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  bal_plan_move(pl, 0, &m);
+  bal_move_t m = only_move(pl);
   ck_assert_uint_eq(m.nservices, 1);
   ck_assert_str_eq(m.services[0], "c");
   ck_assert_str_eq(m.from, "n1");
@@ -189,9 +202,7 @@ START_TEST(quiet_cluster_stays_still) {
                    0);
   p.move_cost = 0.01;
   pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  bal_move_t m = only_move(pl);
   ck_assert_str_eq(m.from, "node1");
   ck_assert_str_eq(m.to, "node3");
   ck_assert(m.gain > 0);
@@ -206,10 +217,7 @@ START_TEST(near_threshold_evened_out) {
    * 80% threshold, so nothing needs relief, but its widened spread makes
    * a crossing likely enough (about one chance in ten) that evening it
    * out with the smaller service pays twice a move's cost. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   svc_sd(c, "a", "n1", 4, 0.3);
   svc_sd(c, "b", "n1", 3.2, 0.3);
   svc_sd(c, "c", "n2", 2, 0.1);
@@ -217,9 +225,7 @@ START_TEST(near_threshold_evened_out) {
   bal_params_t p;
   bal_params_init(&p);
   bal_plan_t *pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  bal_move_t m = only_move(pl);
   ck_assert_str_eq(m.services[0], "b");
   ck_assert_str_eq(m.from, "n1");
   ck_assert_str_eq(m.to, "n2");
@@ -250,10 +256,7 @@ START_TEST(one_node_over_fewest_moves) {
    * brings it under; the others stay put although n2 and n3 are nearly
    * idle. Then the same with 1-core services only: one move at 90%, two
    * at 95%. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   svc_sd(c, "a", "n1", 4, 0.2);
   svc_sd(c, "b", "n1", 3, 0.2);
   svc_sd(c, "c", "n1", 2, 0.2);
@@ -262,9 +265,7 @@ START_TEST(one_node_over_fewest_moves) {
   bal_params_t p;
   bal_params_init(&p);
   bal_plan_t *pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  bal_move_t m = only_move(pl);
   ck_assert_str_eq(m.from, "n1");
   ck_assert_str_eq(m.to, "n3");
   ck_assert(after(pl, c, "n1") <= 0.8 + 1e-9);
@@ -326,10 +327,7 @@ END_TEST
 START_TEST(overload_needs_two_moves) {
   /* n1 at 95%: no single service covers the 1.5-core excess, so the largest
    * that fits goes first, then the smallest covering one. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   for (int i = 0; i < 10; i++) {
     char name[16];
     snprintf(name, sizeof(name), "s%d", i);
@@ -350,10 +348,7 @@ START_TEST(overload_only_repack) {
    * go above capacity, and a and b are banned from n4 {4.5}. Only the
    * two-move repack does: one of the 3s to n4 (75%), then b (4) into the
    * room it left (80%). */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   int n4 = node(c, "n4", 10, BAL_NODE_ONLINE);
   int a = svc(c, "a", "n1", 5), b = svc(c, "b", "n1", 4);
   svc(c, "c", "n2", 4);
@@ -448,10 +443,7 @@ START_TEST(relief_when_threshold_cannot_be_met) {
    * n1 under 80% without putting another node above it, but swapping 4 for
    * 2 (or 5 for 4.5: the same gain, more demand moved) lowers the highest
    * of the two from 90% to 85%. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   svc(c, "a", "n1", 5);
   svc(c, "b", "n1", 4);
   svc(c, "c", "n2", 4.5);
@@ -713,10 +705,7 @@ END_TEST
 START_TEST(groups_bans_and_separation) {
   /* n1 at 100%: the group g1+g2 (2+2) moves as one; it is banned from n2
    * (through g2), and p may not share a node with q (on n4). */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   node(c, "n4", 10, BAL_NODE_ONLINE);
   int g1 = svc(c, "g1", "n1", 2), g2 = svc(c, "g2", "n1", 2);
   int pp = svc(c, "p", "n1", 3);
@@ -743,9 +732,7 @@ START_TEST(groups_bans_and_separation) {
   ck_assert_int_eq(bal_service_ban(c, pp, bal_cluster_find_node(c, "n2")), 0);
   ck_assert_int_eq(bal_service_ban(c, pp, bal_cluster_find_node(c, "n3")), 0);
   pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  bal_plan_move(pl, 0, &m);
+  bal_move_t m = only_move(pl);
   ck_assert_uint_eq(m.nservices, 2);
   ck_assert_str_eq(m.services[0], "g1");
   ck_assert_str_eq(m.services[1], "g2");
@@ -840,10 +827,7 @@ END_TEST
 
 START_TEST(declared_utilization) {
   /* Pacemaker would refuse n2: its declared cpu utilization is full. */
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   int a = svc(c, "a", "n1", 6), b = svc(c, "b", "n1", 3);
   int o = svc(c, "o", "n3", 4);
   int k = bal_cluster_add_attr(c, "cpu");
@@ -865,10 +849,7 @@ START_TEST(declared_utilization) {
 END_TEST
 
 START_TEST(whatif_per_node) {
-  bal_cluster_t *c = bal_cluster_new();
-  node(c, "n1", 10, BAL_NODE_ONLINE);
-  node(c, "n2", 10, BAL_NODE_ONLINE);
-  node(c, "n3", 10, BAL_NODE_ONLINE);
+  bal_cluster_t *c = three_nodes();
   svc(c, "a", "n1", 6);
   svc(c, "b", "n2", 3);
   svc(c, "c", "n2", 2);
@@ -2506,9 +2487,7 @@ START_TEST(failback_only_with_room) {
   ck_assert_int_eq(bal_service_set_home(c, db, 0), 0);
   p.max_moves = 1;
   pl = plan(c, &p);
-  ck_assert_uint_eq(bal_plan_nmoves(pl), 1);
-  bal_move_t m;
-  ck_assert_int_eq(bal_plan_move(pl, 0, &m), 0);
+  bal_move_t m = only_move(pl);
   ck_assert_int_eq(m.reason, BAL_WHY_FAILBACK);
   ck_assert_str_eq(m.from, "n2");
   ck_assert_str_eq(m.to, "n1");
