@@ -32,7 +32,9 @@ static bool charges(const struct work *w, int x, int n) {
   return !w->u[x].homeless && w->u[x].orig == n;
 }
 
-double plan_load_of(const struct work *w, int n, int d, int x, int y) {
+/* plan_load_of with z standard deviations. */
+static double load_z(const struct work *w, int n, int d, int x, int y,
+                     double z) {
   double l =
       w->load[n][d] + (x >= 0 ? w->u[x].d[d] : 0) - (y >= 0 ? w->u[y].d[d] : 0);
   if (w->charged) {
@@ -40,13 +42,17 @@ double plan_load_of(const struct work *w, int n, int d, int x, int y) {
     l += w->charge[n][d] - (x >= 0 && charges(w, x, n) ? c * w->u[x].d[d] : 0) +
          (y >= 0 && charges(w, y, n) ? c * w->u[y].d[d] : 0);
   }
-  if (w->p.z > 0) {
+  if (z > 0) {
     double v = w->var[n][d] + (x >= 0 ? w->u[x].s2[d] : 0) -
                (y >= 0 ? w->u[y].s2[d] : 0);
     if (v > 0)
-      l += w->p.z * sqrt(v);
+      l += z * sqrt(v);
   }
   return l;
+}
+
+double plan_load_of(const struct work *w, int n, int d, int x, int y) {
+  return load_z(w, n, d, x, y, w->p.z);
 }
 
 double plan_util_of(const struct work *w, int n) {
@@ -140,12 +146,8 @@ bool plan_forecast_near(const struct work *w, int n, double k) {
   const struct bal_node *nd = &w->c->nodes[n];
   double z = k * w->p.z;
   for (int d = 0; d < BAL_NDIM; d++) {
-    if (!bal_dim_on(nd, d))
-      continue;
-    double l = w->load[n][d] + (w->charged ? w->charge[n][d] : 0);
-    if (z > 0 && w->var[n][d] > 0)
-      l += z * sqrt(w->var[n][d]);
-    if (l > w->p.threshold * nd->cap[d] + EPS * nd->cap[d])
+    double lim = w->p.threshold * nd->cap[d] + EPS * nd->cap[d];
+    if (bal_dim_on(nd, d) && load_z(w, n, d, -1, -1, z) > lim)
       return true;
   }
   return horizon_over(w, n, z);
